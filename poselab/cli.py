@@ -1,0 +1,38 @@
+"""``poselab`` command line: ``poselab fit|validate|test|predict`` (LightningCLI) plus tools.
+
+Sub-commands:
+    fit, validate, test, predict   Lightning's own CLI (``--config``, ``--print_config``, overrides)
+    preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
+    report                         compare saved attack results of several runs
+"""
+
+from __future__ import annotations
+
+import sys
+
+TOOLS = {
+    "preview-data": "poselab.data.preview:main",
+    "report": "poselab.report:main",
+}
+
+
+def _run_tool(spec: str, argv: list[str]) -> int:
+    import importlib
+
+    module_name, func_name = spec.split(":")
+    func = getattr(importlib.import_module(module_name), func_name)
+    return int(func(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in TOOLS:
+        return _run_tool(TOOLS[argv[0]], argv[1:])
+    from poselab.lightning_cli import run_lightning_cli
+
+    run_lightning_cli(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Rotations: axis-angle to matrix and rotating a pose about its pelvis."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
+    """Rodrigues' formula. axis (..., 3) (any length, normalised here), angle (...) radians -> (..., 3, 3)."""
+    axis = axis / axis.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(axis.dtype).tiny)
+    x, y, z = axis.unbind(-1)
+    zero = torch.zeros_like(x)
+    skew = torch.stack([zero, -z, y, z, zero, -x, -y, x, zero], dim=-1).reshape(*axis.shape[:-1], 3, 3)
+    angle = angle[..., None, None]
+    eye = torch.eye(3, dtype=axis.dtype, device=axis.device).expand_as(skew)
+    return eye + torch.sin(angle) * skew + (1 - torch.cos(angle)) * (skew @ skew)
+
+
+def rotate_about_joint(pose: Tensor, angle: Tensor | float, axis: Tensor, joint: int = 0) -> Tensor:
+    """Rotate pose (..., J, 3) by ``angle`` radians about ``axis`` (..., 3) through joint ``joint``.
+
+    Bone lengths and the pivot joint are preserved.
+    """
+    angle = torch.as_tensor(angle, dtype=pose.dtype, device=pose.device)
+    axis = torch.as_tensor(axis, dtype=pose.dtype, device=pose.device)
+    angle = angle.expand(pose.shape[:-2]) if angle.dim() == 0 else angle
+    axis = axis.expand(*pose.shape[:-2], 3)
+    rot = axis_angle_to_matrix(axis, angle)
+    pivot = pose[..., joint : joint + 1, :]
+    return (pose - pivot) @ rot.transpose(-1, -2) + pivot
+
+
+def rotate_about_pelvis(pose: Tensor, angle: Tensor | float, axis: Tensor) -> Tensor:
+    """Rotate pose (..., 17, 3) about the pelvis (joint 0); see :func:`rotate_about_joint`."""
+    return rotate_about_joint(pose, angle, axis, joint=0)
