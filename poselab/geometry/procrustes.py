@@ -29,7 +29,7 @@ def procrustes_params(source: Tensor, target: Tensor) -> tuple[Tensor, Tensor, T
     rotation = U @ torch.diag_embed(d) @ Vh
     var_s = (xs**2).sum(dim=(-1, -2)).clamp_min(torch.finfo(source.dtype).tiny)
     scale = (S * d).sum(dim=-1) / var_s
-    translation = mu_t.squeeze(-2) - scale[..., None] * (mu_s.squeeze(-2) @ rotation.transpose(-1, -2))
+    translation = (mu_t - scale[..., None, None] * (mu_s @ rotation.transpose(-1, -2))).squeeze(-2)
     return scale, rotation, translation
 
 
