@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 # Known-good torch/torchvision pair installed first; GPU users may override, e.g.
 #   make setup TORCH_SPEC="torch==2.5.1 torchvision==0.20.1 --index-url https://download.pytorch.org/whl/cu124"
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+PYTEST_ARGS ?= -q
 
 .PHONY: setup test lint
 setup: $(VENV)/.installed
@@ -17,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check poselab tests

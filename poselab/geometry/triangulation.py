@@ -18,6 +18,7 @@ def triangulate_dlt(
     points_2d: Tensor,
     weights: Tensor | None = None,
     rank_tol: float = 1e-7,
+    normalize_rows: bool = True,
 ) -> tuple[Tensor, Tensor]:
     """Triangulate points seen in V >= 2 views.
 
@@ -28,6 +29,8 @@ def triangulate_dlt(
             A weight of zero removes that view's influence.
         rank_tol: a point is flagged invalid when its two smallest singular values are within
             this relative gap (the system does not pin down a unique point).
+        normalize_rows: scale each equation to unit norm before weighting (better conditioned;
+            False gives the plain DLT of ``cv2.triangulatePoints``).
 
     Returns:
         points (..., J, 3) in the frame of ``proj`` (mm), and a bool validity flag (..., J).
@@ -52,8 +55,9 @@ def triangulate_dlt(
     row_u = u * P[..., 2, :] - P[..., 0, :]  # (..., V, J, 4)
     row_v = v * P[..., 2, :] - P[..., 1, :]
     rows = torch.stack([row_u, row_v], dim=-2)  # (..., V, J, 2, 4)
-    norm = rows.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(rows.dtype).tiny)
-    rows = rows / norm * weights[..., None, None]
+    if normalize_rows:
+        rows = rows / rows.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(rows.dtype).tiny)
+    rows = rows * weights[..., None, None]
     A = rows.movedim(-4, -3).flatten(-3, -2)  # (..., J, 2V, 4)
 
     finite_in = torch.isfinite(A).all(dim=(-1, -2))
@@ -63,7 +67,7 @@ def triangulate_dlt(
     w = X_h[..., 3:4]
     points = X_h[..., :3] / w
 
-    n_views = (weights > 0).sum(dim=-3)  # (..., J)
+    n_views = (weights > 0).sum(dim=-2)  # (..., J)
     smax = S[..., 0].clamp_min(torch.finfo(S.dtype).tiny)
     well_posed = (S[..., -2] - S[..., -1]) > rank_tol * smax
     at_finite = w.squeeze(-1).abs() > 1e-12 * X_h[..., :3].norm(dim=-1)
