@@ -1,0 +1,41 @@
+"""Attack losses: per-sample scalars from batched poses, so batched samples never mix.
+
+Every loss maps ``pred, reference`` shaped (N, ..., J, D) to a per-sample loss (N,); the attack
+differentiates ``loss.sum()``, which gives each sample exactly the gradient it would get alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import Tensor
+
+from poselab.skeleton import PELVIS
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+
+def mpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
+    """Root-aligned mean per-joint L2 distance (mm), (N, ..., J, 3) -> (N,)."""
+    pred = pred - pred[..., PELVIS : PELVIS + 1, :]
+    reference = reference - reference[..., PELVIS : PELVIS + 1, :]
+    return (pred - reference).norm(dim=-1).flatten(1).mean(dim=1)
+
+
+def joint_l2_loss(pred: Tensor, reference: Tensor) -> Tensor:
+    """Mean per-joint L2 distance without alignment, e.g. 2D joints in pixels, (N, ..., J, D) -> (N,)."""
+    return (pred - reference).norm(dim=-1).flatten(1).mean(dim=1)
+
+
+#: Loss name -> (function, model output key it reads).
+LOSSES: dict[str, tuple[LossFn, str]] = {
+    "mpjpe": (mpjpe_loss, "pose"),
+    "joints_2d": (joint_l2_loss, "joints_2d"),
+}
+
+
+def get_loss(name: str) -> tuple[LossFn, str]:
+    """Loss function and the model output key it reads; clear error for unknown names."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown attack loss {name!r}; expected one of {sorted(LOSSES)}")
+    return LOSSES[name]
