@@ -1,0 +1,233 @@
+"""Per-joint vulnerability: how much each joint's error grows under attack (mm), table and skeleton figure.
+
+Input: the ``per_joint.csv`` of results folders (docs/ARCHITECTURE.md), or rows computed here with
+:func:`per_joint_rows` by running an attack through the public attacks API.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from poselab.attacks.base import Attack, attack_mode, clone_tensors
+from poselab.metrics import MPJPE
+from poselab.reporting.results import ATTACKS, PER_JOINT_COLUMNS, JointCell
+from poselab.reporting.tables import Table
+from poselab.skeleton import BONES, JOINT_NAMES
+
+#: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).
+CANONICAL_POSE_2D: tuple[tuple[float, float], ...] = (
+    (0, 0),
+    (-120, 0),
+    (-130, -450),
+    (-140, -900),
+    (120, 0),
+    (130, -450),
+    (140, -900),
+    (0, 230),
+    (0, 480),
+    (0, 580),
+    (0, 700),
+    (170, 450),
+    (260, 200),
+    (320, -40),
+    (-170, 450),
+    (-260, 200),
+    (-320, -40),
+)
+
+Setting = tuple[str, float, int, int, str]
+
+
+def _setting(j: JointCell) -> Setting:
+    return (j.attack, j.eps, j.iterations, j.attacked_views, j.target)
+
+
+def attacked_settings(joints: Iterable[JointCell], experiment: str = "untargeted") -> set[Setting]:
+    """Attacked (non-clean, eps > 0) settings with per-joint rows."""
+    return {_setting(j) for j in joints if j.experiment == experiment and j.attack != "clean" and j.eps > 0}
+
+
+def strongest(settings: Iterable[Setting]) -> Setting | None:
+    """The setting with the largest eps, then the most iterations."""
+    return max(settings, key=lambda s: (s[1], s[2], str(s)), default=None)
+
+
+def joint_increase(
+    joints: Sequence[JointCell], setting: Setting, experiment: str = "untargeted"
+) -> dict[str, float]:
+    """Per-joint error increase (mm) at ``setting`` over the clean (attack ``clean`` or eps 0) error.
+
+    Raises ValueError if the clean or attacked rows are missing.
+    """
+    rows = [j for j in joints if j.experiment == experiment]
+    clean: dict[str, float] = {}
+    for j in rows:
+        if j.attack == "clean" or j.eps == 0:
+            clean.setdefault(j.joint, j.mpjpe)
+    attacked = {j.joint: j.mpjpe for j in rows if _setting(j) == setting}
+    if not clean:
+        raise ValueError("per-joint rows have no clean (attack 'clean' or eps 0) rows")
+    if not attacked:
+        raise ValueError(f"per-joint rows have no rows at setting {setting}")
+    return {name: attacked[name] - clean[name] for name in JOINT_NAMES if name in attacked and name in clean}
+
+
+def increases_by_run(
+    joints_by_run: Mapping[str, Sequence[JointCell]],
+) -> tuple[dict[str, dict[str, float]], dict[str, Setting]]:
+    """Per-joint increase per run at the strongest untargeted setting all runs share (else each run's own)."""
+    runs = {r: js for r, js in joints_by_run.items() if attacked_settings(js)}
+    if not runs:
+        return {}, {}
+    shared = set.intersection(*(attacked_settings(js) for js in runs.values()))
+    chosen = {r: strongest(shared) or strongest(attacked_settings(js)) for r, js in runs.items()}
+    out = {}
+    for r, js in runs.items():
+        try:
+            out[r] = joint_increase(js, chosen[r])
+        except ValueError:
+            continue
+    return out, {r: chosen[r] for r in out}
+
+
+def setting_label(s: Setting) -> str:
+    attack, eps, it, views, target = s
+    return (
+        f"{attack} eps={eps:g} it={it}"
+        + (f" views={views}" if views != 1 else "")
+        + (f" {target}" if target else "")
+    )
+
+
+def increase_table(increases: Mapping[str, Mapping[str, float]], settings: Mapping[str, Setting]) -> Table:
+    """Joints as rows, runs as columns, values: error increase (mm); a last row ranks the top-3 joints."""
+    runs = list(increases)
+    columns = ["joint"] + [f"{r} ({setting_label(settings[r])})" for r in runs]
+    rows: list[list[Any]] = [[name] + [increases[r].get(name) for r in runs] for name in JOINT_NAMES]
+    rows.append(
+        ["easiest to move"]
+        + [", ".join(sorted(increases[r], key=increases[r].get, reverse=True)[:3]) for r in runs]
+    )
+    return Table(
+        "per_joint_increase",
+        "Per-joint vulnerability: MPJPE increase under attack (mm)",
+        columns,
+        rows,
+        "mpjpe",
+    )
+
+
+def plot_skeletons(
+    increases: Mapping[str, Mapping[str, float]], path: Path, settings: Mapping[str, Setting] | None = None
+) -> Path:
+    """One canonical skeleton per run, joints coloured by error increase (mm, shared colour scale)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = list(increases)
+    if not runs:
+        raise ValueError("no per-joint increases to draw")
+    values = [v for inc in increases.values() for v in inc.values()]
+    vmin, vmax = min(0.0, min(values)), max(values) if max(values) > 0 else 1.0
+    xy = torch.tensor(CANONICAL_POSE_2D)
+    fig, axes = plt.subplots(1, len(runs), figsize=(2.6 * len(runs) + 1.2, 4.2), squeeze=False)
+    sc = None
+    for ax, run in zip(axes[0], runs):
+        for child, parent in BONES:
+            ax.plot(xy[[child, parent], 0], xy[[child, parent], 1], color="0.6", lw=2, zorder=1)
+        inc = increases[run]
+        idx = [i for i, n in enumerate(JOINT_NAMES) if n in inc]
+        sc = ax.scatter(
+            xy[idx, 0],
+            xy[idx, 1],
+            c=[inc[JOINT_NAMES[i]] for i in idx],
+            cmap="inferno_r",
+            vmin=vmin,
+            vmax=vmax,
+            s=90,
+            edgecolors="k",
+            zorder=2,
+        )
+        top = max(inc, key=inc.get)
+        ti = JOINT_NAMES.index(top)
+        ax.annotate(top, (xy[ti, 0], xy[ti, 1]), xytext=(5, 8), textcoords="offset points", fontsize=7)
+        title = run if settings is None or run not in settings else f"{run}\n{setting_label(settings[run])}"
+        ax.set_title(title, fontsize=8)
+        ax.set_aspect("equal")
+        ax.margins(0.18)
+        ax.axis("off")
+    fig.colorbar(sc, ax=axes[0].tolist(), label="MPJPE increase (mm)", shrink=0.8)
+    fig.suptitle("Per-joint vulnerability (subject's right on the left)", fontsize=10, y=1.04)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def per_joint_rows(
+    model: nn.Module,
+    batches: Iterable[Mapping[str, Any]],
+    attack: Attack,
+    *,
+    model_name: str,
+    dataset: str,
+    attacked_views: int = 1,
+) -> list[dict[str, Any]]:
+    """Clean and attacked per-joint MPJPE rows (``per_joint.csv`` schema) from running ``attack``.
+
+    For results folders whose callback did not write ``per_joint.csv``. ``model`` follows the model
+    interface: ``model(images, batch)["pose"]`` and ``model.pose_target(batch)``; ``batches`` are
+    collated sample dicts (images (B, V, 3, H, W) 0..255).
+    """
+    clean_m, adv_m = MPJPE(), MPJPE()
+    with attack_mode(model):
+        for raw in batches:
+            batch = clone_tensors(raw)
+            x = batch["images"].float()
+            target = model.pose_target(batch)
+
+            def fn(images: Tensor, batch: Mapping[str, Any] = batch) -> Tensor:
+                return model(images, batch)["pose"]
+
+            adv = attack(fn, x, target)
+            with torch.no_grad():
+                clean_out, adv_out = model(x, batch), model(adv, batch)
+            clean_m.update(clean_out["pose"], target, clean_out.get("valid"))
+            adv_m.update(adv_out["pose"], target, adv_out.get("valid"))
+    base = {
+        "model": model_name,
+        "dataset": dataset,
+        "experiment": "untargeted",
+        "eps": attack.eps,
+        "iterations": attack.steps,
+        "attacked_views": attacked_views,
+        "target": "",
+    }
+    attack_name = attack.name if attack.name in ATTACKS else ("igsm_t" if attack.targeted else "igsm_u")
+    rows = []
+    for name, c in zip(JOINT_NAMES, clean_m.compute_per_joint().tolist()):
+        rows.append({**base, "attack": "clean", "eps": 0.0, "iterations": 0, "joint": name, "mpjpe": c})
+    for name, a in zip(JOINT_NAMES, adv_m.compute_per_joint().tolist()):
+        rows.append({**base, "attack": attack_name, "joint": name, "mpjpe": a})
+    return rows
+
+
+def write_per_joint_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Write rows in the ``per_joint.csv`` schema (atomically: temp file + rename)."""
+    path = Path(path)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(PER_JOINT_COLUMNS))
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: row[k] for k in PER_JOINT_COLUMNS})
+    tmp.replace(path)
+    return path

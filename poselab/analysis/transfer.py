@@ -1,0 +1,226 @@
+"""Transfer attacks: adversarial images crafted on model A (white-box), evaluated on model B.
+
+For every ordered pair of monocular models (A, B) the entry is B's MPJPE on A's adversarial images
+minus B's clean MPJPE (mm). The diagonal A->A is the white-box result for A.
+
+Results are written as ``transfer.csv`` (columns :data:`TRANSFER_COLUMNS`) into a results folder,
+where ``poselab report`` picks them up. Command line::
+
+    python -m poselab.analysis.transfer --model NAME=CLASS[:CKPT] ... --data CLASS [--data-args JSON]
+        --eps 8 --steps 10 --batches 4 --out results/transfer
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from poselab.attacks.base import Attack, attack_mode, clone_tensors
+from poselab.metrics import MPJPE
+from poselab.reporting.results import TRANSFER_COLUMNS
+from poselab.reporting.tables import Table
+
+
+def craft(model: nn.Module, batch: Mapping[str, Any], attack: Attack) -> Tensor:
+    """White-box adversarial images (B, V, 3, H, W) 0..255 against ``model`` (eval mode, frozen weights)."""
+    with attack_mode(model):
+        b = clone_tensors(batch)
+        x = b["images"].float()
+        return attack(lambda images: model(images, b)["pose"], x, model.pose_target(b)).detach()
+
+
+def evaluate(model: nn.Module, batch: Mapping[str, Any], images: Tensor, metric: MPJPE) -> None:
+    """Update ``metric`` with ``model``'s root-aligned error (mm) on ``images`` (eval mode, no grad)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(images, batch)
+            metric.update(out["pose"], model.pose_target(batch), out.get("valid"))
+    finally:
+        model.train(was_training)
+
+
+def transfer_matrix(
+    models: Mapping[str, nn.Module], batches: Iterable[Mapping[str, Any]], attack: Attack
+) -> list[dict[str, Any]]:
+    """Rows (source, target, eps, iterations, clean_mpjpe, adv_mpjpe, increase, n) for every ordered pair.
+
+    Args:
+        models: name -> monocular model (``multiview`` False) following the model interface.
+        batches: collated sample dicts; every model sees the same views (use ``select_views``).
+        attack: the attack crafted on each source model (deterministic unless ``random_start``).
+    """
+    if len(models) < 1:
+        raise ValueError("transfer_matrix needs at least one model")
+    for name, m in models.items():
+        if getattr(m, "multiview", False):
+            raise ValueError(f"model {name!r} is multi-view; transfer attacks compare monocular models")
+    batches = list(batches)
+    if not batches:
+        raise ValueError("transfer_matrix needs at least one batch")
+    clean = {t: MPJPE() for t in models}
+    adv = {(s, t): MPJPE() for s in models for t in models}
+    n = 0
+    for batch in batches:
+        x = batch["images"].float()
+        n += x.shape[0]
+        for t, mt in models.items():
+            evaluate(mt, batch, x, clean[t])
+        for s, ms in models.items():
+            x_adv = craft(ms, batch, attack)
+            for t, mt in models.items():
+                evaluate(mt, batch, x_adv, adv[(s, t)])
+    rows = []
+    for (s, t), metric in adv.items():
+        c, a = float(clean[t].compute()), float(metric.compute())
+        rows.append(
+            {
+                "source": s,
+                "target": t,
+                "eps": attack.eps,
+                "iterations": attack.steps,
+                "clean_mpjpe": c,
+                "adv_mpjpe": a,
+                "increase": a - c,
+                "n": n,
+            }
+        )
+    return rows
+
+
+def write_transfer_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """Write rows to ``path`` (atomically: temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    with tmp.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(TRANSFER_COLUMNS))
+        w.writeheader()
+        for row in rows:
+            w.writerow({k: row[k] for k in TRANSFER_COLUMNS})
+    tmp.replace(path)
+    return path
+
+
+def _settings(rows: Sequence[Mapping[str, Any]]) -> list[tuple[float, int]]:
+    return sorted({(float(r["eps"]), int(r["iterations"])) for r in rows})
+
+
+def transfer_tables(rows: Sequence[Mapping[str, Any]]) -> list[Table]:
+    """One matrix per (eps, iterations): rows = source (crafted on), columns = target (evaluated on),
+    values = MPJPE increase (mm)."""
+    tables = []
+    for eps, it in _settings(rows):
+        sel = [r for r in rows if (float(r["eps"]), int(r["iterations"])) == (eps, it)]
+        names = list(dict.fromkeys([r["source"] for r in sel] + [r["target"] for r in sel]))
+        value = {(r["source"], r["target"]): float(r["increase"]) for r in sel}
+        table_rows = [[f"crafted on {s}"] + [value.get((s, t)) for t in names] for s in names]
+        tables.append(
+            Table(
+                f"transfer_eps{eps:g}_it{it}",
+                f"Transfer: MPJPE increase (mm) on the column model, eps={eps:g} px, {it} it",
+                ["source \\ target"] + [f"on {t}" for t in names],
+                table_rows,
+                "mpjpe",
+            )
+        )
+    return tables
+
+
+def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
+    """Heat map(s) of the transfer matrix, one panel per (eps, iterations)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tables = transfer_tables(rows)
+    if not tables:
+        raise ValueError("no transfer rows to draw")
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.8), squeeze=False)
+    for ax, table in zip(axes[0], tables):
+        names = [c.removeprefix("on ") for c in table.columns[1:]]
+        data = [[float("nan") if v is None else v for v in row[1:]] for row in table.rows]
+        im = ax.imshow(data, cmap="Reds")
+        for i, row in enumerate(data):
+            for j, v in enumerate(row):
+                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+        ax.set_xlabel("evaluated on")
+        ax.set_ylabel("crafted on")
+        ax.set_title(table.title.split(", ", 1)[1], fontsize=9)
+        fig.colorbar(im, ax=ax, label="MPJPE increase (mm)", shrink=0.8)
+    fig.suptitle("Transfer attacks", fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _load(spec: str) -> Any:
+    module, _, attr = spec.rpartition(".")
+    if not module:
+        raise ValueError(f"expected a dotted class path, got {spec!r}")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _load_model(spec: str) -> tuple[str, nn.Module]:
+    """``NAME=package.Class[:checkpoint.ckpt]`` -> (name, model in eval mode)."""
+    name, sep, rest = spec.partition("=")
+    if not sep or not name:
+        raise ValueError(f"--model expects NAME=CLASS[:CKPT], got {spec!r}")
+    cls_path, _, ckpt = rest.partition(":")
+    cls = _load(cls_path)
+    model = cls.load_from_checkpoint(ckpt, map_location="cpu") if ckpt else cls()
+    return name, model.eval()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m poselab.analysis.transfer", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--model", action="append", required=True, help="NAME=CLASS[:CKPT], repeat per model")
+    parser.add_argument("--data", required=True, help="dataset class path (returns sample dicts)")
+    parser.add_argument("--data-args", default="{}", help="JSON kwargs for the dataset")
+    parser.add_argument("--views", default="0", help="comma-separated view indices fed to the models")
+    parser.add_argument("--eps", type=float, default=8.0, help="L-inf budget (px, 0..255 scale)")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batches", type=int, default=4)
+    parser.add_argument("--out", default="results/transfer", help="folder for transfer.csv")
+    args = parser.parse_args(argv)
+
+    from poselab.attacks.igsm import IGSMU
+    from poselab.data.sample import select_views
+
+    try:
+        models = dict(_load_model(s) for s in args.model)
+        dataset = _load(args.data)(**json.loads(args.data_args))
+    except (ValueError, ImportError, AttributeError, OSError, TypeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
+    views = [int(v) for v in args.views.split(",")]
+    batches = [select_views(b, views) for b, _ in zip(loader, range(args.batches))]
+    rows = transfer_matrix(models, batches, IGSMU(eps=args.eps, steps=args.steps))
+    path = write_transfer_csv(rows, Path(args.out) / "transfer.csv")
+    for table in transfer_tables(rows):
+        print(table.to_markdown())
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""``poselab report``: compare the saved attack results of several runs (never re-runs attacks).
+
+    poselab report RESULTS_FOLDER [RESULTS_FOLDER ...] --out reports/latest [--group NAME] [--no-wandb]
+
+Each argument is a results folder (``results.csv``/``results.json``, optional ``per_joint.csv`` and
+``transfer.csv``) or a parent of such folders. Writes into ``--out``:
+
+* ``report.md``      everything below, embedded
+* ``tables.md``      the paper's four tables for all runs side by side, robustness, per-joint, transfer
+* ``tables/*.csv``   the same tables at full precision
+* ``figures/*.png``  MPJPE vs eps per iteration count, multi-view JDR/MPJPE per attacked views,
+  camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix
+
+Grids that differ between runs are aligned on what they share; a warning names what was dropped.
+The tables and figures are also logged to one W&B run (job_type ``report``), offline by default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from poselab.reporting.results import ResultsError, RunResults, align, load_all
+from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
+
+
+@dataclass
+class Report:
+    """What a report holds: tables, figure paths (name -> PNG) and warnings."""
+
+    out: Path
+    runs: list[RunResults]
+    tables: list[Table] = field(default_factory=list)
+    figures: dict[str, Path] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
+    """Read the results under ``paths`` and write the report folder ``out``.
+
+    Raises :class:`ResultsError` (naming the folder) for missing or malformed results folders.
+    """
+    from poselab.analysis.per_joint import increase_table, increases_by_run, plot_skeletons
+    from poselab.analysis.transfer import plot_transfer, transfer_tables
+    from poselab.reporting.figures import plot_figures
+
+    runs, transfer = load_all(paths)
+    if not runs and not transfer:
+        raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
+    out = Path(out)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    labels = [r.label for r in runs]
+    cells, warnings = align(runs)
+    report = Report(out, runs, warnings=warnings)
+    report.tables = build_tables(cells, labels)
+    robust = robustness_table(cells, labels)
+    if robust is not None:
+        report.tables.append(robust)
+    report.figures = plot_figures(expand_clean(cells), labels, out / "figures")
+
+    increases, settings = increases_by_run({r.label: r.joints for r in runs if r.joints})
+    if increases:
+        report.tables.append(increase_table(increases, settings))
+        report.figures["per_joint"] = plot_skeletons(increases, out / "figures" / "per_joint.png", settings)
+    if transfer:
+        report.tables.extend(transfer_tables(transfer))
+        report.figures["transfer"] = plot_transfer(transfer, out / "figures" / "transfer.png")
+
+    for table in report.tables:
+        table.write_csv(out / "tables" / f"{table.name}.csv")
+    _atomic_write(out / "tables.md", "\n\n".join(t.to_markdown() for t in report.tables) + "\n")
+    _atomic_write(out / "report.md", render_markdown(report))
+    return report
+
+
+_FIGURE_CAPTIONS = {
+    "untargeted_mpjpe": "Untargeted attacks on monocular models: MPJPE P1 (top) and P2 (bottom) vs eps, "
+    "one panel per iteration count.",
+    "multiview": "Multi-view attacks: JDR of the per-view 2D estimates and MPJPE of the triangulated pose vs "
+    "eps, one panel per number of attacked views.",
+    "camera_swap": "Targeted camera swap: MPJPE to the target pose vs iterations, "
+    "one panel per target camera.",
+    "rotation": "Targeted rotation: MPJPE to the rotated target vs iterations, one panel per angle.",
+    "per_joint": "Per-joint vulnerability: error increase under the strongest shared untargeted attack, "
+    "drawn on a canonical pose (darker = moved more).",
+    "transfer": "Transfer attacks: MPJPE increase of the column model on images crafted on the row model "
+    "(diagonal = white-box).",
+}
+
+
+def render_markdown(report: Report) -> str:
+    """The report page: inputs, warnings, figures and tables (figure paths relative to the report)."""
+    lines = [
+        "# poselab robustness report",
+        "",
+        "## Runs",
+        "",
+        "| label | model | dataset | folder | settings |",
+        "|---|---|---|---|---:|",
+    ]
+    for r in report.runs:
+        lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{r.path}` | {len(r.cells)} |")
+    if report.warnings:
+        lines += ["", "## Warnings (grids aligned on what all runs share)", ""]
+        lines += [f"- {w}" for w in report.warnings]
+    if report.figures:
+        lines += ["", "## Figures", ""]
+        for name, path in report.figures.items():
+            lines += [
+                f"**{_FIGURE_CAPTIONS.get(name, name)}**",
+                "",
+                f"![{name}]({path.relative_to(report.out).as_posix()})",
+                "",
+            ]
+    lines += ["## Tables", ""]
+    for table in report.tables:
+        lines += [table.to_markdown(), ""]
+    return "\n".join(lines)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def log_to_wandb(report: Report, group: str, inputs: Sequence[str]) -> Any:
+    """Log the tables and figures of ``report`` to one W&B run (job_type ``report``); the run or None."""
+    from poselab import wandb_utils
+
+    models = sorted({r.model for r in report.runs})
+    datasets = sorted({r.dataset for r in report.runs})
+    run = wandb_utils.init_run(
+        "report",
+        group=group,
+        name=f"report-{group}",
+        tags=[*models, *datasets],
+        config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
+        save_dir=report.out / "wandb",
+    )
+    if run is None:
+        return None
+    try:
+        for table in report.tables:
+            wandb_utils.log_table(run, f"tables/{table.name}", table.columns, table.rows)
+        wandb_utils.log_images(run, report.figures)
+        run.summary["warnings"] = "\n".join(report.warnings)
+    except Exception as err:  # noqa: BLE001 - the local report is already written
+        print(f"warning: W&B logging failed ({type(err).__name__}: {err})", file=sys.stderr)
+    finally:
+        wandb_utils.finish_run(run)
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="poselab report", description="Compare saved attack results of runs."
+    )
+    parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
+    parser.add_argument(
+        "--out", default="reports/latest", help="report folder to write (default: %(default)s)"
+    )
+    parser.add_argument("--group", default="report", help="W&B group (experiment name) of the summary run")
+    parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        report = build_report(args.paths, args.out)
+    except ResultsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not args.no_wandb:
+        log_to_wandb(report, args.group, args.paths)
+    print(f"wrote {report.out / 'report.md'} ({len(report.tables)} tables, {len(report.figures)} figures)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""Read saved attack results folders (docs/ARCHITECTURE.md, "Attack results schema") into cells.
+
+A *cell* is one value of one metric at one attack setting of one run. Nothing here re-runs an
+attack: the report only reads ``results.csv`` (or ``results.json``) and the optional
+``per_joint.csv`` / ``transfer.csv`` of each folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+RESULT_COLUMNS = (
+    "model",
+    "dataset",
+    "experiment",
+    "attack",
+    "eps",
+    "iterations",
+    "attacked_views",
+    "target",
+    "metric",
+    "value",
+    "n",
+)
+PER_JOINT_COLUMNS = (
+    "model",
+    "dataset",
+    "experiment",
+    "attack",
+    "eps",
+    "iterations",
+    "attacked_views",
+    "target",
+    "joint",
+    "mpjpe",
+)
+EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
+ATTACKS = ("clean", "fgsm", "igsm_u", "igsm_t")
+METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
+#: The grid axes of a setting, in display order.
+AXES = ("attack", "eps", "iterations", "attacked_views", "target")
+RESULT_FILES = ("results.csv", "results.json")
+
+
+class ResultsError(ValueError):
+    """A results folder is missing or malformed; the message names the folder."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One metric value: ``run`` label, experiment, setting axes, metric, value (mm / fraction / count)."""
+
+    run: str
+    experiment: str
+    attack: str
+    eps: float
+    iterations: int
+    attacked_views: int
+    target: str
+    metric: str
+    value: float
+    n: int = 0
+
+    def setting(self) -> tuple[Any, ...]:
+        """The grid key (attack, eps, iterations, attacked_views, target)."""
+        return tuple(getattr(self, a) for a in AXES)
+
+
+@dataclass(frozen=True)
+class JointCell:
+    """Per-joint MPJPE (mm) of one run at one setting."""
+
+    run: str
+    experiment: str
+    attack: str
+    eps: float
+    iterations: int
+    attacked_views: int
+    target: str
+    joint: str
+    mpjpe: float
+
+
+@dataclass
+class RunResults:
+    """Everything read from one results folder. ``label`` names the run in tables and figures."""
+
+    path: Path
+    model: str
+    dataset: str
+    label: str
+    meta: dict[str, Any]
+    cells: list[Cell]
+    joints: list[JointCell] = field(default_factory=list)
+
+
+def _parse_setting(row: dict[str, Any], where: str) -> dict[str, Any]:
+    """Typed setting fields of a csv/json row; raises ValueError naming the bad field."""
+    out: dict[str, Any] = {}
+    try:
+        out["experiment"] = str(row["experiment"])
+        out["attack"] = str(row["attack"])
+        out["eps"] = float(row["eps"])
+        out["iterations"] = int(float(row["iterations"]))
+        out["attacked_views"] = int(float(row["attacked_views"]))
+        out["target"] = "" if row["target"] is None else str(row["target"])
+    except KeyError as err:
+        raise ValueError(f"{where}: missing field {err.args[0]!r}") from None
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: bad value ({err})") from None
+    if out["experiment"] not in EXPERIMENTS:
+        raise ValueError(f"{where}: unknown experiment {out['experiment']!r}, expected one of {EXPERIMENTS}")
+    if out["attack"] not in ATTACKS:
+        raise ValueError(f"{where}: unknown attack {out['attack']!r}, expected one of {ATTACKS}")
+    if not math.isfinite(out["eps"]) or out["eps"] < 0:
+        raise ValueError(f"{where}: eps must be a finite number >= 0 pixels, got {out['eps']}")
+    return out
+
+
+def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path.name}: missing columns {missing}")
+        return list(reader)
+
+
+def _rows_to_cells(rows: Iterable[dict[str, Any]], label: str, source: str) -> list[Cell]:
+    cells = []
+    for i, row in enumerate(rows):
+        where = f"{source} row {i + 1}"
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}: expected an object, got {type(row).__name__}")
+        setting = _parse_setting(row, where)
+        metric = str(row.get("metric"))
+        if metric not in METRICS:
+            raise ValueError(f"{where}: unknown metric {metric!r}, expected one of {METRICS}")
+        try:
+            value = float(row["value"])
+            n = int(float(row.get("n") or 0))
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{where}: bad value/n ({err})") from None
+        cells.append(Cell(run=label, metric=metric, value=value, n=n, **setting))
+    return cells
+
+
+def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    """Raw rows, meta and the name of the file they came from (results.csv preferred)."""
+    meta: dict[str, Any] = {}
+    json_path = folder / "results.json"
+    data = None
+    if json_path.is_file():
+        try:
+            data = json.loads(json_path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"results.json is not valid JSON ({err})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("rows", []), list):
+            raise ValueError("results.json must be an object {'meta': {...}, 'rows': [...]}")
+        meta = dict(data.get("meta") or {})
+    csv_path = folder / "results.csv"
+    if csv_path.is_file():
+        return _read_csv(csv_path, RESULT_COLUMNS), meta, "results.csv"
+    if data is not None:
+        return list(data.get("rows", [])), meta, "results.json"
+    raise ValueError(f"no {' or '.join(RESULT_FILES)} found")
+
+
+def _single(values: Iterable[str], what: str) -> str:
+    distinct = sorted({v for v in values if v})
+    if len(distinct) > 1:
+        raise ValueError(f"rows mix several {what}s {distinct}; one results folder holds one run")
+    return distinct[0] if distinct else "unknown"
+
+
+def read_run(folder: str | Path, label: str | None = None) -> RunResults:
+    """Read one results folder; raise :class:`ResultsError` naming it if missing or malformed."""
+    folder = Path(folder)
+    try:
+        if not folder.is_dir():
+            raise ValueError("not a directory")
+        rows, meta, source = _load_rows(folder)
+        if not rows:
+            raise ValueError(f"{source} has no rows")
+        model = _single((str(r.get("model") or "") for r in rows), "model")
+        dataset = _single((str(r.get("dataset") or "") for r in rows), "dataset")
+        name = label or folder.name
+        cells = _rows_to_cells(rows, name, source)
+        joints = _read_per_joint(folder / "per_joint.csv", name)
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise ResultsError(f"results folder {str(folder)!r}: {err}") from None
+    return RunResults(folder, model, dataset, name, meta, cells, joints)
+
+
+def _read_per_joint(path: Path, label: str) -> list[JointCell]:
+    if not path.is_file():
+        return []
+    out = []
+    for i, row in enumerate(_read_csv(path, PER_JOINT_COLUMNS)):
+        where = f"per_joint.csv row {i + 1}"
+        setting = _parse_setting(row, where)
+        try:
+            mpjpe = float(row["mpjpe"])
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: bad mpjpe {row['mpjpe']!r}") from None
+        out.append(JointCell(run=label, joint=row["joint"], mpjpe=mpjpe, **setting))
+    return out
+
+
+TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
+
+
+def read_transfer(folder: str | Path) -> list[dict[str, Any]]:
+    """Rows of ``folder/transfer.csv`` (none if absent); :class:`ResultsError` naming a malformed folder."""
+    path = Path(folder) / "transfer.csv"
+    if not path.is_file():
+        return []
+    try:
+        return _read_transfer(path)
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise ResultsError(f"results folder {str(folder)!r}: {err}") from None
+
+
+def _read_transfer(path: Path) -> list[dict[str, Any]]:
+    out = []
+    for i, row in enumerate(_read_csv(path, TRANSFER_COLUMNS)):
+        try:
+            out.append(
+                {
+                    "source": row["source"],
+                    "target": row["target"],
+                    "eps": float(row["eps"]),
+                    "iterations": int(float(row["iterations"])),
+                    **{k: float(row[k]) for k in ("clean_mpjpe", "adv_mpjpe", "increase")},
+                    "n": int(float(row["n"] or 0)),
+                }
+            )
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"transfer.csv row {i + 1}: bad value ({err})") from None
+    return out
+
+
+def _has_results(folder: Path) -> bool:
+    return any((folder / f).is_file() for f in (*RESULT_FILES, "transfer.csv"))
+
+
+def discover(paths: Sequence[str | Path]) -> list[Path]:
+    """Results folders named by ``paths``: each a results folder or a parent of results folders.
+
+    Raises :class:`ResultsError` naming the first path that does not exist or holds no results.
+    """
+    if not paths:
+        raise ResultsError("no results folders given")
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if not p.exists():
+            raise ResultsError(f"results folder {str(p)!r}: does not exist")
+        if not p.is_dir():
+            raise ResultsError(f"results folder {str(p)!r}: not a directory")
+        if _has_results(p):
+            found.append(p)
+            continue
+        children = sorted(c for c in p.iterdir() if c.is_dir() and _has_results(c))
+        if not children:
+            raise ResultsError(
+                f"results folder {str(p)!r}: no {', '.join(RESULT_FILES)} or transfer.csv in it "
+                "or in its sub-folders"
+            )
+        found.extend(children)
+    unique = list(dict.fromkeys(f.resolve() for f in found))
+    return [Path(u) for u in unique]
+
+
+def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[str, Any]]]:
+    """Runs of every results folder under ``paths`` (see :func:`load_runs`) and all transfer rows.
+
+    A folder holding only ``transfer.csv`` contributes transfer rows and no run.
+    """
+    folders = discover(paths)
+    transfer = [row for f in folders for row in read_transfer(f)]
+    runs = _label_runs([read_run(f) for f in folders if any((f / r).is_file() for r in RESULT_FILES)])
+    return runs, transfer
+
+
+def load_runs(paths: Sequence[str | Path]) -> list[RunResults]:
+    """Read every results folder under ``paths``; labels are the model name, or ``model/folder``
+    when several runs share a model."""
+    return load_all(paths)[0]
+
+
+def _label_runs(runs: list[RunResults]) -> list[RunResults]:
+    counts: dict[str, int] = {}
+    for r in runs:
+        counts[r.model] = counts.get(r.model, 0) + 1
+    out = []
+    for r in runs:
+        label = r.model if counts[r.model] == 1 else f"{r.model}/{r.path.name}"
+        out.append(_relabel(r, label))
+    return out
+
+
+def _relabel(run: RunResults, label: str) -> RunResults:
+    return RunResults(
+        run.path,
+        run.model,
+        run.dataset,
+        label,
+        run.meta,
+        [replace(c, run=label) for c in run.cells],
+        [replace(j, run=label) for j in run.joints],
+    )
+
+
+def _describe_dropped(dropped: set[tuple], shared: set[tuple]) -> str:
+    """Axis values present in ``dropped`` settings but never in ``shared`` ones, else a count."""
+    parts = []
+    for i, axis in enumerate(AXES):
+        only = sorted({s[i] for s in dropped} - {s[i] for s in shared}, key=str)
+        if only:
+            parts.append(f"{axis} {', '.join(_fmt(v) for v in only)}")
+    detail = "; ".join(parts) if parts else "settings not run by the other models"
+    return f"{len(dropped)} setting(s) ({detail})"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return repr(v) if v == "" else str(v)
+
+
+def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
+    """Cells of all runs restricted, per experiment, to the settings every run of it shares.
+
+    Runs without any row of an experiment do not take part in it (monocular models have no
+    multiview rows). Clean rows (attack ``clean``) always stay. Returns (cells, warnings), one
+    warning per run and experiment naming what was dropped.
+    """
+    cells: list[Cell] = []
+    warnings: list[str] = []
+    for exp in EXPERIMENTS:
+        per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
+        per_run = {k: v for k, v in per_run.items() if v}
+        if not per_run:
+            continue
+        grids = {k: {c.setting() for c in v if c.attack != "clean"} for k, v in per_run.items()}
+        shared = set.intersection(*grids.values())
+        for label, run_cells in per_run.items():
+            dropped = grids[label] - shared
+            if dropped:
+                warnings.append(f"{exp}: dropped from {label!r} {_describe_dropped(dropped, shared)}")
+            cells.extend(c for c in run_cells if c.attack == "clean" or c.setting() in shared)
+    return cells, warnings

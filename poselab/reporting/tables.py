@@ -1,0 +1,234 @@
+"""The paper's four tables (DESIGN.md) for all runs side by side, as markdown and csv."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from poselab.reporting.results import AXES, Cell
+
+#: Experiments whose attacks aim at a target; their clean rows are the 0-iteration point.
+TARGETED = ("camera_swap", "rotation")
+METRIC_UNITS = {"mpjpe": "mm", "pmpjpe": "mm", "target_mpjpe": "mm", "jdr": "fraction", "failed": "count"}
+METRIC_NAMES = {
+    "mpjpe": "MPJPE P1",
+    "pmpjpe": "MPJPE P2",
+    "target_mpjpe": "MPJPE to target",
+    "jdr": "JDR",
+    "failed": "failed triangulations",
+}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Which cells a table shows: one experiment and metric, rows along ``row_axis``."""
+
+    name: str
+    title: str
+    experiment: str
+    metric: str
+    row_axis: str
+
+
+TABLE_SPECS: tuple[TableSpec, ...] = (
+    TableSpec(
+        "t1_untargeted_mpjpe", "Table 1a: untargeted, monocular, MPJPE P1 (mm)", "untargeted", "mpjpe", "eps"
+    ),
+    TableSpec(
+        "t1_untargeted_pmpjpe",
+        "Table 1b: untargeted, monocular, MPJPE P2 (mm)",
+        "untargeted",
+        "pmpjpe",
+        "eps",
+    ),
+    TableSpec(
+        "t2_multiview_jdr", "Table 2a: untargeted, multi-view, JDR (fraction)", "multiview", "jdr", "eps"
+    ),
+    TableSpec(
+        "t2_multiview_mpjpe", "Table 2b: untargeted, multi-view, MPJPE (mm)", "multiview", "mpjpe", "eps"
+    ),
+    TableSpec(
+        "t2_multiview_failed",
+        "Table 2c: multi-view, failed triangulations (count)",
+        "multiview",
+        "failed",
+        "eps",
+    ),
+    TableSpec(
+        "t3_camera_swap",
+        "Table 3: targeted camera swap, MPJPE to target (mm)",
+        "camera_swap",
+        "target_mpjpe",
+        "target",
+    ),
+    TableSpec(
+        "t4_rotation",
+        "Table 4: targeted rotation, MPJPE to target (mm)",
+        "rotation",
+        "target_mpjpe",
+        "target",
+    ),
+)
+
+_AXIS_SHORT = {"attack": "", "eps": "eps=", "iterations": "it=", "attacked_views": "views=", "target": ""}
+
+
+@dataclass
+class Table:
+    """A rendered table: ``columns`` (first is the row axis) and ``rows`` of values (None = missing)."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    metric: str
+
+    def to_markdown(self) -> str:
+        digits = 3 if self.metric == "jdr" else 0 if self.metric == "failed" else 1
+        head = "| " + " | ".join(self.columns) + " |"
+        sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|"
+        body = [
+            "| " + " | ".join([_fmt_key(row[0])] + [_fmt_cell(v, digits) for v in row[1:]]) + " |"
+            for row in self.rows
+        ]
+        return "\n".join([f"**{self.title}**", "", head, sep, *body])
+
+    def write_csv(self, path: Path) -> None:
+        with path.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(self.columns)
+            w.writerows(["" if v is None else v for v in row] for row in self.rows)
+
+
+def _fmt_key(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _fmt_cell(v: Any, digits: int) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return "nan" if math.isnan(v) else f"{v:.{digits}f}"
+    return str(v)
+
+
+def _zero_axis(experiment: str) -> str:
+    return "iterations" if experiment in TARGETED else "eps"
+
+
+def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
+    """Replace clean cells by the zero point of every attacked series of the same run and metric.
+
+    Untargeted/multi-view: the clean value becomes the eps=0 point of each (attack, iterations,
+    attacked_views) series; targeted: the 0-iteration point of each (attack, eps) series with the
+    same target. Existing attacked cells are never overwritten; a clean cell with no series stays.
+    """
+    out = [c for c in cells if c.attack != "clean"]
+    have = {(c.run, c.experiment, c.metric, c.setting()) for c in out}
+    for c in cells:
+        if c.attack != "clean":
+            continue
+        axis = _zero_axis(c.experiment)
+        series = {
+            o.setting()
+            for o in out
+            if (o.run, o.experiment, o.metric) == (c.run, c.experiment, c.metric)
+            and (axis == "eps" or o.target == c.target)
+        }
+        if not series:
+            out.append(c)
+            continue
+        for s in sorted(series, key=str):
+            fields = dict(zip(AXES, s))
+            fields[axis] = 0.0 if axis == "eps" else 0
+            key = (c.run, c.experiment, c.metric, tuple(fields[a] for a in AXES))
+            if key not in have:
+                have.add(key)
+                out.append(replace(c, **fields))
+    return out
+
+
+def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
+    """Axes (of :data:`AXES`, minus ``exclude``) that take more than one value among ``cells``."""
+    return [a for a in AXES if a not in exclude and len({getattr(c, a) for c in cells}) > 1]
+
+
+def axis_label(axis: str, value: Any) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return _AXIS_SHORT[axis] + text
+
+
+def series_label(run: str, axes: Sequence[str], key: Sequence[Any]) -> str:
+    return " ".join([run, *(axis_label(a, v) for a, v in zip(axes, key))])
+
+
+def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> Table | None:
+    """Pivot the expanded cells of one experiment/metric: rows along ``spec.row_axis``, one column per
+    run and combination of the other varying axes. None if there is no such cell."""
+    sel = [c for c in cells if c.experiment == spec.experiment and c.metric == spec.metric]
+    if not sel:
+        return None
+    col_axes = varying_axes(sel, exclude=(spec.row_axis,))
+    row_keys = sorted({getattr(c, spec.row_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
+    columns: list[tuple[str, tuple]] = []
+    for run in runs:
+        keys = sorted({tuple(getattr(c, a) for a in col_axes) for c in sel if c.run == run}, key=str)
+        columns.extend((run, k) for k in keys)
+    values = {
+        (c.run, tuple(getattr(c, a) for a in col_axes), getattr(c, spec.row_axis)): c.value for c in sel
+    }
+    header = [spec.row_axis] + [series_label(run, col_axes, k) for run, k in columns]
+    rows = [
+        [axis_label(spec.row_axis, r) if spec.row_axis != "eps" else r]
+        + [values.get((run, k, r)) for run, k in columns]
+        for r in row_keys
+    ]
+    return Table(spec.name, spec.title, header, rows, spec.metric)
+
+
+def build_tables(cells: Sequence[Cell], runs: Sequence[str]) -> list[Table]:
+    """All paper tables that have data, from aligned (not yet expanded) cells."""
+    expanded = expand_clean(cells)
+    return [t for spec in TABLE_SPECS if (t := build_table(spec, expanded, runs)) is not None]
+
+
+def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None:
+    """Clean vs robust error per run: untargeted MPJPE P1 (mm) clean and at the strongest setting all runs
+    share (largest eps, then most iterations). Compares e.g. a plainly and an adversarially trained model."""
+    sel = [c for c in expand_clean(cells) if c.experiment == "untargeted" and c.metric == "mpjpe"]
+    attacked = [c for c in sel if c.eps > 0]
+    if not attacked:
+        return None
+    by_run = {r: {c.setting() for c in attacked if c.run == r} for r in runs}
+    shared = set.intersection(*(s for s in by_run.values() if s)) if any(by_run.values()) else set()
+    if not shared:
+        return None
+    strongest = max(shared, key=lambda s: (s[1], s[2], str(s)))
+    label = " ".join(axis_label(a, v) for a, v in zip(AXES, strongest) if a != "attacked_views" and v != "")
+    rows: list[list[Any]] = []
+    for r in runs:
+        clean = next(
+            (
+                c.value
+                for c in sel
+                if c.run == r and c.eps == 0 and c.iterations == strongest[2] and c.attack == strongest[0]
+            ),
+            None,
+        )
+        if clean is None:
+            clean = next((c.value for c in sel if c.run == r and c.eps == 0), None)
+        robust = next((c.value for c in sel if c.run == r and c.setting() == strongest), None)
+        if robust is None:
+            continue
+        rows.append([r, clean, robust, None if clean is None else robust - clean])
+    return Table(
+        "robustness",
+        f"Clean vs robust error: untargeted MPJPE P1 (mm), attacked = {label}",
+        ["run", "clean", "attacked", "increase"],
+        rows,
+        "mpjpe",
+    )

@@ -1,0 +1,174 @@
+"""Consistent W&B run naming and grouping so that W&B's own UI compares poselab runs.
+
+Conventions (every poselab run follows them):
+
+* ``project``  = ``poselab`` (or ``$WANDB_PROJECT``)
+* ``group``    = the experiment / sweep name (all runs of one comparison share it)
+* ``job_type`` = ``train`` | ``attack`` | ``report``
+* ``tags``     = model name and dataset name (plus extras)
+* ``name``     = ``<model>-<dataset>-<job_type>`` (+ ``-<suffix>``)
+* ``config``   = the full run config, flattened to dotted keys
+
+Runs are offline by default (under ``runs/wandb``); ``WANDB_MODE=online`` (or ``offline=False``)
+goes online. Helpers never block a run: W&B failures become warnings.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+JOB_TYPES = ("train", "attack", "report")
+DEFAULT_DIR = "runs/wandb"
+DEFAULT_PROJECT = "poselab"
+#: Seconds wandb.init may take before we give up (it never blocks a run for long).
+INIT_TIMEOUT_S = 60
+
+
+def wandb_mode(offline: bool | None = None) -> str:
+    """``$WANDB_MODE`` if set, else ``offline`` (default) or ``online`` when ``offline`` is False."""
+    env = os.environ.get("WANDB_MODE")
+    if env:
+        return env
+    return "online" if offline is False else "offline"
+
+
+def run_name(
+    job_type: str, model: str | None = None, dataset: str | None = None, suffix: str | None = None
+) -> str:
+    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None."""
+    check_job_type(job_type)
+    return "-".join(p for p in (model, dataset, job_type, suffix) if p)
+
+
+def check_job_type(job_type: str) -> str:
+    if job_type not in JOB_TYPES:
+        raise ValueError(f"job_type must be one of {JOB_TYPES}, got {job_type!r}")
+    return job_type
+
+
+def flatten_config(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings / sequences / jsonargparse Namespaces -> ``{"a.b.0": value}`` with plain values."""
+    if hasattr(config, "as_dict"):
+        config = config.as_dict()
+    elif hasattr(config, "__dict__") and not isinstance(config, type) and not _is_plain(config):
+        config = vars(config)
+    out: dict[str, Any] = {}
+    if isinstance(config, Mapping):
+        items = [(str(k), v) for k, v in config.items()]
+    elif isinstance(config, list | tuple):
+        items = [(str(i), v) for i, v in enumerate(config)]
+    else:
+        return {prefix or "value": config if _is_plain(config) else str(config)}
+    if not items and prefix:
+        return {prefix: config if isinstance(config, Mapping) else list(config)}
+    for key, value in items:
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping | list | tuple) or hasattr(value, "as_dict"):
+            out.update(flatten_config(value, name))
+        else:
+            out[name] = value if _is_plain(value) else str(value)
+    return out
+
+
+def _is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def run_kwargs(
+    job_type: str,
+    *,
+    group: str,
+    model: str | None = None,
+    dataset: str | None = None,
+    config: Any = None,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    save_dir: str | Path = DEFAULT_DIR,
+    project: str | None = None,
+    offline: bool | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``wandb.init`` following the conventions above.
+
+    ``dir`` is created; everything else is plain data, so the same dict also feeds
+    :class:`pytorch_lightning.loggers.WandbLogger` (see :func:`make_logger`).
+    """
+    check_job_type(job_type)
+    if not group:
+        raise ValueError("group (the experiment or sweep name) must be a non-empty string")
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    all_tags = list(dict.fromkeys(t for t in (model, dataset, *tags) if t))
+    return {
+        "project": project or os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT),
+        "group": group,
+        "job_type": job_type,
+        "name": name or run_name(job_type, model, dataset),
+        "tags": all_tags,
+        "config": flatten_config(config) if config is not None else {},
+        "dir": str(save_dir),
+        "mode": wandb_mode(offline),
+    }
+
+
+def make_logger(job_type: str, *, group: str, **kwargs: Any):
+    """A Lightning ``WandbLogger`` named and grouped by the conventions (arguments of :func:`run_kwargs`).
+
+    Example, in a LightningCLI subclass or script::
+
+        trainer = pl.Trainer(logger=make_logger("train", group="baselines", model="regression",
+                                                dataset="synthetic", config=cli.config))
+    """
+    from pytorch_lightning.loggers import WandbLogger
+
+    kw = run_kwargs(job_type, group=group, **kwargs)
+    kw["save_dir"] = kw.pop("dir")
+    kw["settings"] = _settings()
+    return WandbLogger(**kw)
+
+
+def _settings():
+    import wandb
+
+    return wandb.Settings(init_timeout=INIT_TIMEOUT_S, silent=True, x_disable_stats=True)
+
+
+def init_run(job_type: str, *, group: str, **kwargs: Any):
+    """Start a W&B run by the conventions; returns it, or None (with a warning) if W&B fails."""
+    kw = run_kwargs(job_type, group=group, **kwargs)
+    try:
+        import wandb
+
+        return wandb.init(reinit="create_new", settings=_settings(), **kw)
+    except Exception as err:  # noqa: BLE001 - logging must never stop a run
+        warnings.warn(
+            f"W&B run could not start ({type(err).__name__}: {err}); continuing without it", stacklevel=2
+        )
+        return None
+
+
+def finish_run(run: Any) -> None:
+    """Finish a run returned by :func:`init_run` (None is fine); failures become warnings."""
+    if run is None:
+        return
+    try:
+        run.finish()
+    except Exception as err:  # noqa: BLE001
+        warnings.warn(f"W&B run did not finish cleanly ({type(err).__name__}: {err})", stacklevel=2)
+
+
+def log_table(run: Any, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Log a table (None cells become NaN so W&B types the columns as numbers where possible)."""
+    import wandb
+
+    clean_rows = [[float("nan") if v is None else v for v in row] for row in rows]
+    run.log({key: wandb.Table(columns=list(columns), data=clean_rows, allow_mixed_types=True)})
+
+
+def log_images(run: Any, images: Mapping[str, str | Path]) -> None:
+    """Log PNG files as ``figures/<name>`` images."""
+    import wandb
+
+    run.log({f"figures/{name}": wandb.Image(str(path)) for name, path in images.items()})

@@ -1,0 +1,357 @@
+"""`poselab report` on small results folders written here following docs/ARCHITECTURE.md's schema."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from poselab.report import build_report, main
+from poselab.reporting.results import PER_JOINT_COLUMNS, RESULT_COLUMNS, ResultsError, load_runs
+from poselab.skeleton import JOINT_NAMES
+
+EPS = (0.5, 1.0, 2.0)
+
+
+def value(base: float, experiment: str, metric: str, eps: float, it: int, views: int, target: str) -> float:
+    """A distinct, reproducible value per setting (mm / fraction / count)."""
+    if metric == "jdr":
+        return round(0.9 - 0.01 * eps * (1 + it / 10) - 0.02 * views - base / 10000, 4)
+    if metric == "failed":
+        return float(int(eps * it))
+    offset = {"pmpjpe": -20.0, "target_mpjpe": 100.0}.get(metric, 0.0) + (5.0 if target.endswith("3") else 0)
+    return round(
+        base + offset + 7.0 * eps + 0.5 * it + 3.0 * views + (0.25 if experiment == "rotation" else 0), 2
+    )
+
+
+def row(
+    model: str,
+    experiment: str,
+    attack: str,
+    eps: float,
+    it: int,
+    views: int,
+    target: str,
+    metric: str,
+    v: float,
+) -> dict:
+    return {
+        "model": model,
+        "dataset": "synthetic",
+        "experiment": experiment,
+        "attack": attack,
+        "eps": eps,
+        "iterations": it,
+        "attacked_views": views,
+        "target": target,
+        "metric": metric,
+        "value": v,
+        "n": 8,
+    }
+
+
+def results_rows(model: str, base: float, eps=EPS, iterations=(1, 10), multiview: bool = False) -> list[dict]:
+    rows = []
+    if multiview:
+        for metric in ("jdr", "mpjpe", "failed"):
+            rows.append(
+                row(
+                    model,
+                    "multiview",
+                    "clean",
+                    0.0,
+                    0,
+                    0,
+                    "",
+                    metric,
+                    value(base, "multiview", metric, 0, 0, 0, ""),
+                )
+            )
+            for views in (1, 2):
+                for it in iterations:
+                    for e in eps:
+                        rows.append(
+                            row(
+                                model,
+                                "multiview",
+                                "igsm_u",
+                                e,
+                                it,
+                                views,
+                                "",
+                                metric,
+                                value(base, "multiview", metric, e, it, views, ""),
+                            )
+                        )
+        return rows
+    for metric in ("mpjpe", "pmpjpe"):
+        rows.append(
+            row(model, "untargeted", "clean", 0.0, 0, 1, "", metric, value(base, "u", metric, 0, 0, 1, ""))
+        )
+        for it in iterations:
+            for e in eps:
+                rows.append(
+                    row(
+                        model,
+                        "untargeted",
+                        "igsm_u",
+                        e,
+                        it,
+                        1,
+                        "",
+                        metric,
+                        value(base, "u", metric, e, it, 1, ""),
+                    )
+                )
+    for target in ("cam2", "cam3"):
+        rows.append(
+            row(
+                model,
+                "camera_swap",
+                "clean",
+                0.0,
+                0,
+                1,
+                target,
+                "target_mpjpe",
+                value(base, "camera_swap", "target_mpjpe", 0, 0, 1, target),
+            )
+        )
+        for it in (20, 100):
+            rows.append(
+                row(
+                    model,
+                    "camera_swap",
+                    "igsm_t",
+                    8.0,
+                    it,
+                    1,
+                    target,
+                    "target_mpjpe",
+                    value(base, "camera_swap", "target_mpjpe", 8.0, it, 1, target),
+                )
+            )
+    for target in ("rot10", "rot30"):
+        for it in (10, 100):
+            rows.append(
+                row(
+                    model,
+                    "rotation",
+                    "igsm_t",
+                    8.0,
+                    it,
+                    1,
+                    target,
+                    "target_mpjpe",
+                    value(base, "rotation", "target_mpjpe", 8.0, it, 1, target),
+                )
+            )
+    return rows
+
+
+def write_results(
+    folder: Path, model: str, base: float, *, as_json: bool = False, per_joint: bool = True, **kwargs
+) -> list[dict]:
+    folder.mkdir(parents=True)
+    rows = results_rows(model, base, **kwargs)
+    if as_json:
+        meta = {"model": model, "dataset": "synthetic", "checkpoint": "", "config": {}, "created": "now"}
+        (folder / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}))
+    else:
+        with (folder / "results.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=RESULT_COLUMNS)
+            w.writeheader()
+            w.writerows(rows)
+    if per_joint:
+        with (folder / "per_joint.csv").open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=PER_JOINT_COLUMNS)
+            w.writeheader()
+            for j, name in enumerate(JOINT_NAMES):
+                common = {
+                    "model": model,
+                    "dataset": "synthetic",
+                    "experiment": "untargeted",
+                    "attacked_views": 1,
+                    "target": "",
+                    "joint": name,
+                }
+                w.writerow({**common, "attack": "clean", "eps": 0, "iterations": 0, "mpjpe": base + j})
+                w.writerow(
+                    {
+                        **common,
+                        "attack": "igsm_u",
+                        "eps": 2.0,
+                        "iterations": 10,
+                        "mpjpe": base + j + 3.0 * j + (50 if name == "l_wrist" else 0),
+                    }
+                )
+    return rows
+
+
+def read_table(out: Path, name: str) -> list[list[str]]:
+    with (out / "tables" / f"{name}.csv").open() as f:
+        return list(csv.reader(f))
+
+
+def cell(table: list[list[str]], row_key: str, column: str) -> float:
+    col = table[0].index(column)
+    for r in table[1:]:
+        if r[0] == row_key:
+            return float(r[col])
+    raise KeyError(row_key)
+
+
+def table_values(table: list[list[str]]) -> set[float]:
+    return {float(v) for r in table[1:] for v in r[1:] if v not in ("", "nan")}
+
+
+def input_values(rows: list[dict], experiment: str, metric: str) -> set[float]:
+    return {float(r["value"]) for r in rows if r["experiment"] == experiment and r["metric"] == metric}
+
+
+@pytest.fixture()
+def three_runs(tmp_path: Path) -> tuple[Path, dict[str, list[dict]]]:
+    parent = tmp_path / "results"
+    rows = {
+        "regression": write_results(parent / "regression_run", "regression", 60.0),
+        "volumetric": write_results(parent / "volumetric_run", "volumetric", 45.0, as_json=True),
+        "triangulation": write_results(
+            parent / "tri_run", "triangulation", 30.0, multiview=True, per_joint=False
+        ),
+    }
+    return parent, rows
+
+
+def test_report_from_parent_folder_has_every_table_and_figure_with_input_numbers(three_runs, tmp_path):
+    parent, rows = three_runs
+    report = build_report([parent], tmp_path / "report")
+    out = report.out
+    names = {t.name for t in report.tables}
+    assert {
+        "t1_untargeted_mpjpe",
+        "t1_untargeted_pmpjpe",
+        "t2_multiview_jdr",
+        "t2_multiview_mpjpe",
+        "t2_multiview_failed",
+        "t3_camera_swap",
+        "t4_rotation",
+        "robustness",
+        "per_joint_increase",
+    } <= names
+    assert set(report.figures) == {"untargeted_mpjpe", "multiview", "camera_swap", "rotation", "per_joint"}
+    md = (out / "report.md").read_text()
+    for path in report.figures.values():
+        assert path.is_file() and path.stat().st_size > 1000
+        assert f"]({path.relative_to(out).as_posix()})" in md
+    assert report.warnings == []
+
+    # every number in each table is an input value and every input value appears
+    pairs = {
+        "t1_untargeted_mpjpe": ("untargeted", "mpjpe"),
+        "t1_untargeted_pmpjpe": ("untargeted", "pmpjpe"),
+        "t2_multiview_jdr": ("multiview", "jdr"),
+        "t2_multiview_mpjpe": ("multiview", "mpjpe"),
+        "t3_camera_swap": ("camera_swap", "target_mpjpe"),
+        "t4_rotation": ("rotation", "target_mpjpe"),
+    }
+    all_rows = [r for rs in rows.values() for r in rs]
+    for name, (exp, metric) in pairs.items():
+        assert table_values(read_table(out, name)) == input_values(all_rows, exp, metric), name
+
+    # spot checks: the right number sits in the right place
+    t1 = read_table(out, "t1_untargeted_mpjpe")
+    assert cell(t1, "2.0", "volumetric it=10") == value(45.0, "u", "mpjpe", 2.0, 10, 1, "")
+    assert cell(t1, "0.0", "regression it=1") == value(60.0, "u", "mpjpe", 0, 0, 1, "")  # clean at eps 0
+    t2 = read_table(out, "t2_multiview_jdr")
+    assert cell(t2, "1.0", "triangulation it=10 views=2") == value(30.0, "multiview", "jdr", 1.0, 10, 2, "")
+    t3 = read_table(out, "t3_camera_swap")
+    assert cell(t3, "cam3", "regression it=100") == value(
+        60.0, "camera_swap", "target_mpjpe", 8.0, 100, 1, "cam3"
+    )
+    assert cell(t3, "cam2", "volumetric it=0") == value(45.0, "camera_swap", "target_mpjpe", 0, 0, 1, "cam2")
+    t4 = read_table(out, "t4_rotation")
+    assert cell(t4, "rot30", "volumetric it=10") == value(
+        45.0, "rotation", "target_mpjpe", 8.0, 10, 1, "rot30"
+    )
+    robust = read_table(out, "robustness")
+    assert cell(robust, "regression", "clean") == value(60.0, "u", "mpjpe", 0, 0, 1, "")
+    assert cell(robust, "regression", "attacked") == value(60.0, "u", "mpjpe", 2.0, 10, 1, "")
+    # per joint: increase = attacked - clean = 3 j (+50 at the left wrist)
+    pj = read_table(out, "per_joint_increase")
+    assert cell(pj, "r_knee", "regression (igsm_u eps=2 it=10)") == pytest.approx(6.0)
+    assert cell(pj, "l_wrist", "volumetric (igsm_u eps=2 it=10)") == pytest.approx(3.0 * 13 + 50)
+    assert pj[-1][1].startswith("l_wrist")
+    assert "Table 1a" in (out / "tables.md").read_text()
+
+
+def test_mismatched_grids_are_aligned_with_a_warning_naming_what_was_dropped(tmp_path):
+    write_results(tmp_path / "a", "regression", 60.0, eps=(0.5, 1.0, 2.0), iterations=(1, 10))
+    write_results(tmp_path / "b", "heatmap_depth", 50.0, eps=(1.0, 2.0, 4.0), iterations=(1,))
+    report = build_report([tmp_path / "a", tmp_path / "b"], tmp_path / "report")
+    untargeted = [w for w in report.warnings if w.startswith("untargeted")]
+    assert any("'regression'" in w and "eps 0.5" in w and "iterations 10" in w for w in untargeted)
+    assert any("'heatmap_depth'" in w and "eps 4" in w for w in untargeted)
+    t1 = read_table(report.out, "t1_untargeted_mpjpe")
+    assert [r[0] for r in t1[1:]] == ["0.0", "1.0", "2.0"]
+    assert t1[0] == ["eps", "regression", "heatmap_depth"]
+    assert "Warnings" in (report.out / "report.md").read_text()
+
+
+def test_runs_of_the_same_model_get_distinct_labels(tmp_path):
+    write_results(tmp_path / "plain", "regression", 60.0)
+    write_results(tmp_path / "adv", "regression", 70.0)
+    labels = [r.label for r in load_runs([tmp_path])]
+    assert sorted(labels) == ["regression/adv", "regression/plain"]
+
+
+def test_cli_writes_report_and_logs_offline_wandb(three_runs, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    parent, _ = three_runs
+    out = tmp_path / "cli_report"
+    assert main([str(parent), "--out", str(out), "--group", "unit"]) == 0
+    assert (out / "report.md").is_file()
+    assert list((out / "wandb").glob("**/run-*.wandb")), "no offline W&B run written"
+
+
+def test_missing_folder_error_names_it(tmp_path, capsys):
+    missing = tmp_path / "nope"
+    with pytest.raises(ResultsError, match="nope.*does not exist"):
+        build_report([missing], tmp_path / "r")
+    assert main([str(missing), "--out", str(tmp_path / "r"), "--no-wandb"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and str(missing) in err
+
+
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda f: (f / "results.csv").write_text("model,eps\nregression,1\n"), "missing columns"),
+        (lambda f: (f / "results.csv").write_text(",".join(RESULT_COLUMNS) + "\n"), "no rows"),
+        (lambda f: (f / "results.json").write_text("{not json"), "not valid JSON"),
+        (
+            lambda f: (f / "results.csv").write_text(
+                ",".join(RESULT_COLUMNS) + "\nregression,synthetic,untargeted,igsm_u,abc,1,1,,mpjpe,3,1\n"
+            ),
+            "bad value",
+        ),
+        (
+            lambda f: (f / "results.csv").write_text(
+                ",".join(RESULT_COLUMNS) + "\nregression,synthetic,sideways,igsm_u,1,1,1,,mpjpe,3,1\n"
+            ),
+            "unknown experiment",
+        ),
+        (lambda f: (f / "notes.txt").write_text("hi"), "no results.csv"),
+    ],
+)
+def test_malformed_folder_error_names_it(tmp_path, breakage, message):
+    good = tmp_path / "good"
+    write_results(good, "regression", 60.0)
+    bad = tmp_path / "bad_run"
+    bad.mkdir()
+    breakage(bad)
+    with pytest.raises(ResultsError) as info:
+        build_report([good, bad], tmp_path / "r")
+    assert "bad_run" in str(info.value) and message in str(info.value)
