@@ -1,0 +1,301 @@
+"""``AttackEvaluation``: a Lightning callback that runs the adversarial experiments during ``poselab test``.
+
+On every test batch (up to ``max_batches``) it runs the configured experiments (see
+:mod:`poselab.attacks.experiments`) and accumulates one torchmetrics accumulator per results cell.
+At the end of testing all ranks synchronise the metrics (DDP-safe), then rank 0 writes
+``results.csv``, ``results.json``, ``per_joint.csv`` and ``tables.md`` atomically, saves PNG curves and
+example panels, prints the four tables and finally logs them to W&B when a ``WandbLogger`` is attached.
+
+Lightning runs ``test`` under ``torch.inference_mode``; the callback re-enables gradients locally
+(``inference_mode(False)`` + ``enable_grad``) and clones the batch, so no trainer setting is needed.
+Model weights are frozen (``requires_grad=False``) and the model is in eval mode while attacking.
+
+Example (YAML, under ``trainer.callbacks``)::
+
+    - class_path: poselab.attacks.callback.AttackEvaluation
+      init_args:
+        out_dir: results
+        max_batches: 2
+        experiments:
+          - {kind: untargeted, eps: [0, 1, 4, 16], iterations: [1, 10]}
+          - {kind: multiview, eps: [0, 1, 4, 16], iterations: [1, 10], views: [1, 2, 4]}
+          - {kind: camera_swap, eps: [8], iterations: [0, 20, 100], targets: [2, 3, 4]}
+          - {kind: rotation, eps: [8], iterations: [10, 100], angles: [10, 30]}
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from poselab.attacks.base import attack_mode, clone_tensors
+from poselab.attacks.experiments import (
+    Cell,
+    Example,
+    ExperimentSpec,
+    RunContext,
+    experiments_from_config,
+    make_metric,
+    run_experiment,
+)
+from poselab.attacks.plots import build_curves, save_curves, save_example
+from poselab.attacks.tables import render_tables, table_camera_swap, table_multiview, table_rotation
+from poselab.attacks.tables import table_untargeted as _table_untargeted
+
+COLUMNS = ["model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
+           "metric", "value", "n"]
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file in the same folder and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class AttackEvaluation(pl.Callback):
+    """Adversarial evaluation at test time.
+
+    Args:
+        experiments: list of experiment dicts (see :class:`~poselab.attacks.experiments.ExperimentSpec`:
+            kind untargeted/multiview/camera_swap/rotation, eps, iterations, views, targets, angles, ...).
+        alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
+        max_batch: largest number of images rows (eps x targets x samples) per forward pass.
+        max_batches: attack only the first N test batches (None: all).
+        out_dir: results root; files go to ``out_dir/run_name``.
+        run_name: results folder name (default ``<model>-<dataset>``).
+        model_name, dataset_name: names written in the results (default: from the model/datamodule).
+        examples: example panels per experiment (from the first batch, rank 0).
+        num_views: views per test sample (used to validate views/targets).
+        random_start: PGD-style random start for IGSM.
+        print_tables: print the markdown tables at the end of testing.
+    """
+
+    def __init__(
+        self,
+        experiments: list[dict[str, Any]],
+        alpha_ratio: float = 0.125,
+        max_batch: int | None = 256,
+        max_batches: int | None = None,
+        out_dir: str = "results",
+        run_name: str | None = None,
+        model_name: str | None = None,
+        dataset_name: str | None = None,
+        examples: int = 1,
+        num_views: int = 4,
+        random_start: bool = False,
+        print_tables: bool = True,
+    ) -> None:
+        super().__init__()
+        if alpha_ratio <= 0:
+            raise ValueError(f"alpha_ratio must be > 0, got {alpha_ratio}")
+        if max_batch is not None and max_batch < 1:
+            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+        if max_batches is not None and max_batches < 1:
+            raise ValueError(f"max_batches must be >= 1, got {max_batches}")
+        if examples < 0:
+            raise ValueError(f"examples must be >= 0, got {examples}")
+        self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
+        self.alpha_ratio = alpha_ratio
+        self.max_batch = max_batch
+        self.max_batches = max_batches
+        self.out_dir = out_dir
+        self.run_name = run_name
+        self.model_name = model_name
+        self.dataset_name = dataset_name
+        self.examples = examples
+        self.random_start = random_start
+        self.print_tables = print_tables
+        self.metrics = nn.ModuleDict()
+        self.cells: dict[str, Cell] = {}
+        self.example_list: list[Example] = []
+        self.rows: list[dict[str, Any]] = []
+        self.result_dir: Path | None = None
+
+    # ------------------------------------------------------------------------------ lifecycle
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "test":
+            return
+        multiview = bool(getattr(pl_module, "multiview", False))
+        self.metrics = nn.ModuleDict()
+        self.cells = {}
+        for spec in self.specs:
+            if not spec.applies_to(multiview):
+                continue
+            for cell in spec.cells(multiview):
+                key = f"m{len(self.cells)}"
+                self.cells[key] = cell
+                self.metrics[key] = make_metric(cell.metric)
+        self._key_of = {cell: key for key, cell in self.cells.items()}
+        self.metrics.to(pl_module.device)
+        self.example_list = []
+
+    def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                          batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if self.max_batches is not None and batch_idx >= self.max_batches:
+            return
+        multiview = bool(getattr(pl_module, "multiview", False))
+        sink = self.example_list if (batch_idx == 0 and trainer.is_global_zero and self.examples) else None
+
+        def update(cell: Cell, args: tuple) -> None:
+            metric = self.metrics[self._key_of[cell]]
+            if cell.metric == "failed":
+                valid, pred = args
+                metric.update(valid, pred)
+            elif cell.metric == "jdr":
+                metric.update(*args)
+            else:
+                pred, target, valid = args
+                metric.update(pred, target, valid)
+
+        with attack_mode(pl_module):
+            b = clone_tensors(batch)
+            ctx = RunContext(model=pl_module, update=update, alpha_ratio=self.alpha_ratio,
+                             max_batch=self.max_batch, examples=self.examples, example_sink=sink,
+                             random_start=self.random_start)
+            for spec in self.specs:
+                if spec.applies_to(multiview):
+                    run_experiment(spec, b, ctx)
+
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        rows = self._collect(trainer, pl_module)  # collective: every rank
+        if not trainer.is_global_zero:
+            return
+        self.rows = rows
+        meta = self._meta(trainer, pl_module)
+        out = Path(self.out_dir) / (self.run_name or f"{meta['model']}-{meta['dataset']}")
+        self.result_dir = out
+        self._write(out, rows, meta)
+        tables = render_tables(rows)
+        atomic_write(out / "tables.md", tables)
+        curves = build_curves(rows)
+        save_curves(curves, out / "plots")
+        example_paths = [save_example(ex, out / "examples" / f"example_{i:02d}.png")
+                         for i, ex in enumerate(self.example_list)]
+        if self.print_tables:
+            print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
+            print(tables)
+        self._log_wandb(trainer, rows, curves, example_paths)
+
+    # ------------------------------------------------------------------------------ helpers
+    def _collect(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[dict[str, Any]]:
+        model_name, dataset_name = self._names(trainer, pl_module)
+        values, local_n, per_joint = [], [], []
+        for key, cell in self.cells.items():
+            metric = self.metrics[key]
+            value = metric.compute()  # torchmetrics syncs across processes here
+            values.append(float(value))
+            local_n.append(metric.total if cell.metric == "failed" else metric.count)
+            if cell.metric == "mpjpe":
+                per_joint.append(metric.sum_per_joint.clone())
+            metric.reset()
+        n = torch.stack(local_n).to(torch.float64) if local_n else torch.zeros(0, dtype=torch.float64)
+        n = trainer.strategy.reduce(n, reduce_op="sum") if trainer.world_size > 1 else n
+        if per_joint:
+            pj = torch.stack(per_joint)
+            pj = trainer.strategy.reduce(pj, reduce_op="sum") if trainer.world_size > 1 else pj
+        self._per_joint = []
+        rows = []
+        pj_i = 0
+        for (_key, cell), value, count in zip(self.cells.items(), values, n.tolist()):
+            rows.append({"model": model_name, "dataset": dataset_name, "experiment": cell.experiment,
+                         "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
+                         "attacked_views": cell.attacked_views, "target": cell.target, "metric": cell.metric,
+                         "value": value, "n": int(count)})
+            if cell.metric == "mpjpe":
+                self._per_joint.append((rows[-1], pj[pj_i] / max(count, 1)))
+                pj_i += 1
+        return rows
+
+    def _names(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> tuple[str, str]:
+        model = self.model_name or getattr(pl_module, "name", None) or type(pl_module).__name__.lower()
+        dataset = self.dataset_name
+        dm = getattr(trainer, "datamodule", None)
+        if dataset is None and dm is not None:
+            for attr in ("dataset_name", "name", "dataset"):
+                value = getattr(dm, attr, None)
+                if isinstance(value, str):
+                    dataset = value
+                    break
+            if dataset is None:
+                hp = getattr(dm, "hparams", {}) or {}
+                value = hp.get("dataset") if hasattr(hp, "get") else None
+                dataset = value if isinstance(value, str) else None
+        return str(model), str(dataset or "unknown")
+
+    def _meta(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+        model, dataset = self._names(trainer, pl_module)
+        return {
+            "model": model,
+            "dataset": dataset,
+            "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
+            "config": {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
+                       "max_batch": self.max_batch, "max_batches": self.max_batches,
+                       "random_start": self.random_start, "world_size": trainer.world_size},
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    def _write(self, out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write(out / "results.csv", buf.getvalue())
+        json_rows = [{**r, "value": r["value"] if math.isfinite(r["value"]) else None} for r in rows]
+        atomic_write(out / "results.json", json.dumps({"meta": meta, "rows": json_rows}, indent=1) + "\n")
+        from poselab.skeleton import JOINT_NAMES
+
+        buf = io.StringIO()
+        cols = [c for c in COLUMNS if c not in ("metric", "value", "n")] + ["joint", "mpjpe"]
+        writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        for row, values in self._per_joint:
+            for name, v in zip(JOINT_NAMES, values.tolist()):
+                writer.writerow({**row, "joint": name, "mpjpe": v})
+        atomic_write(out / "per_joint.csv", buf.getvalue())
+
+    def _log_wandb(self, trainer: pl.Trainer, rows: list[dict[str, Any]], curves: list, example_paths: list
+                   ) -> None:
+        from pytorch_lightning.loggers import WandbLogger
+
+        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
+        if not loggers:
+            return
+        import wandb
+
+        run = loggers[0].experiment
+        payload: dict[str, Any] = {}
+        for name, fn in (("untargeted", _table_untargeted), ("multiview", table_multiview),
+                         ("camera_swap", table_camera_swap), ("rotation", table_rotation)):
+            if not any(r["experiment"] == name for r in rows):
+                continue
+            lines = [ln for ln in fn(rows).splitlines() if ln.startswith("|") and not ln.startswith("|---")]
+            cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+            payload[f"attack/table_{name}"] = wandb.Table(columns=cells[0], data=cells[1:])
+        payload["attack/results"] = wandb.Table(columns=COLUMNS, data=[[r[c] for c in COLUMNS] for r in rows])
+        for c in curves:
+            keys = list(c.series)
+            ys = [[y if math.isfinite(y) else None for y in c.series[k]] for k in keys]
+            payload[f"attack/curve_{c.name}"] = wandb.plot.line_series(
+                xs=c.xs, ys=ys, keys=keys, title=c.title, xname=c.xname)
+        if example_paths:
+            payload["attack/examples"] = [wandb.Image(str(p)) for p in example_paths]
+        run.log(payload)

@@ -1,0 +1,369 @@
+"""The four experiment kinds of the paper as data (cells, metrics) and as runs on one batch.
+
+A *cell* is one (experiment, attack, eps, iterations, attacked_views, target, metric) combination,
+i.e. one row of ``results.csv`` (see docs/ARCHITECTURE.md). Each experiment:
+
+- ``untargeted`` (monocular models): FGSM for 1 iteration, IGSM-U otherwise; MPJPE P1/P2 to ground truth.
+- ``multiview`` (multi-view models): the first k of the views attacked (k in ``views``); JDR of the
+  per-view 2D joints (all views), MPJPE P1/P2 of the triangulation, failed triangulations.
+- ``camera_swap`` (monocular): the image of camera 1 (``source_view``) pushed towards the same frame's
+  ground truth in camera k (``targets``, 1-based camera numbers), root-relative; IGSM-T.
+- ``rotation`` (any model): the ground truth rotated by ``angles`` degrees about the pelvis around the
+  vertical (world ``up``) axis; IGSM-T.
+
+Iteration counts of one experiment share a single run: the state after t steps of a long run equals a
+t-step run (same alpha), so outputs are recorded at every requested t. Iteration 0 is the clean input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from poselab.attacks.base import Attack
+from poselab.attacks.fgsm import FGSM
+from poselab.attacks.igsm import IGSMT, IGSMU
+from poselab.attacks.losses import get_loss
+from poselab.attacks.sweep import MakeFn, eps_sweep, index_batch
+from poselab.attacks.targets import camera_swap_target, rotation_target, vertical_axis
+from poselab.data.sample import select_views
+
+KINDS = ("untargeted", "multiview", "camera_swap", "rotation")
+METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
+
+
+class Cell(NamedTuple):
+    """One results row key (``metric`` in :data:`METRICS`)."""
+
+    experiment: str
+    attack: str
+    eps: float
+    iterations: int
+    attacked_views: int
+    target: str
+    metric: str
+
+
+@dataclass
+class ExperimentSpec:
+    """One experiment of the sweep; validated on construction (one clear ``ValueError`` per problem).
+
+    Args:
+        kind: one of :data:`KINDS`.
+        eps: budgets in pixels (0 = clean), each >= 0.
+        iterations: attack iterations to report (0 = clean input, 1 = FGSM when untargeted).
+        views: numbers of attacked views (``multiview``), each in 1..num_views.
+        targets: target camera numbers (``camera_swap``), 1-based, in 1..num_views.
+        angles: rotation angles in degrees (``rotation``).
+        source_view: view index (0-based) of the attacked camera for ``camera_swap``.
+        mono_views: view indices fed to monocular models (``untargeted``, ``rotation``).
+        loss: attack loss, "mpjpe" (3D, mm) or "joints_2d" (2D joints, pixels; multi-view models).
+        up: world vertical axis for ``rotation``.
+        num_views: views in the test batches, used to check ranges.
+    """
+
+    kind: str
+    eps: list[float] = field(default_factory=lambda: [0.0, 1.0, 4.0, 16.0])
+    iterations: list[int] = field(default_factory=lambda: [1, 10])
+    views: list[int] = field(default_factory=lambda: [1, 2, 4])
+    targets: list[int] = field(default_factory=lambda: [2, 3, 4])
+    angles: list[float] = field(default_factory=lambda: [10.0, 30.0])
+    source_view: int = 0
+    mono_views: list[int] = field(default_factory=lambda: [0])
+    loss: str = "mpjpe"
+    up: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    num_views: int = 4
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown experiment kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        self.eps = [float(e) for e in self.eps]
+        self.iterations = sorted({int(i) for i in self.iterations})
+        if not self.eps or any(e < 0 for e in self.eps):
+            raise ValueError(f"{self.kind}: eps must be a non-empty list of values >= 0 px, got {self.eps}")
+        if not self.iterations or self.iterations[0] < 0:
+            raise ValueError(f"{self.kind}: iterations must be integers >= 0, got {self.iterations}")
+        get_loss(self.loss)
+        n = self.num_views
+        if self.kind == "multiview" and (not self.views or any(not 1 <= k <= n for k in self.views)):
+            raise ValueError(f"multiview: attacked views must lie in 1..{n}, got {self.views}")
+        if self.kind == "camera_swap":
+            if not self.targets or any(not 1 <= k <= n for k in self.targets):
+                raise ValueError(f"camera_swap: target cameras must lie in 1..{n}, got {self.targets}")
+            if not 0 <= self.source_view < n:
+                raise ValueError(f"camera_swap: source_view must lie in 0..{n - 1}, got {self.source_view}")
+        if any(not 0 <= v < n for v in self.mono_views) or not self.mono_views:
+            raise ValueError(f"{self.kind}: mono_views must lie in 0..{n - 1}, got {self.mono_views}")
+        if self.kind == "rotation" and not self.angles:
+            raise ValueError("rotation: angles must be a non-empty list of degrees")
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | ExperimentSpec, num_views: int = 4) -> ExperimentSpec:
+        if isinstance(cfg, ExperimentSpec):
+            return cfg
+        known = set(cls.__dataclass_fields__)
+        unknown = set(cfg) - known
+        if unknown:
+            raise ValueError(f"unknown experiment option(s) {sorted(unknown)}; expected {sorted(known)}")
+        return cls(**{"num_views": num_views, **cfg})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def applies_to(self, multiview: bool) -> bool:
+        """Whether the experiment is defined for a (multi-view or monocular) model."""
+        if self.kind in ("untargeted", "camera_swap"):
+            return not multiview
+        if self.kind == "multiview":
+            return multiview
+        return True
+
+    # --------------------------------------------------------------------------------- cells
+    def single_views(self, multiview: bool) -> int:
+        """attacked_views of the non-``multiview`` kinds: all views of a multi-view model, else 1."""
+        return self.num_views if multiview else 1
+
+    def target_names(self) -> list[str]:
+        if self.kind == "camera_swap":
+            return [f"cam{k}" for k in self.targets]
+        if self.kind == "rotation":
+            return [f"rot{a:g}" for a in self.angles]
+        return [""]
+
+    def metric_names(self, multiview: bool) -> tuple[str, ...]:
+        base: tuple[str, ...]
+        if self.kind in ("untargeted", "multiview"):
+            base = ("mpjpe", "pmpjpe")
+        else:
+            base = ("target_mpjpe", "mpjpe")
+        if self.kind == "multiview":
+            base = ("jdr", *base)
+        return (*base, "failed") if multiview else base
+
+    def cells(self, multiview: bool) -> list[Cell]:
+        """Every results row this experiment produces for a model."""
+        out: list[Cell] = []
+        metrics = self.metric_names(multiview)
+        targeted = self.kind in ("camera_swap", "rotation")
+        if not targeted:
+            out += [Cell(self.kind, "clean", 0.0, 0, 0 if self.kind == "multiview" else 1, "", m)
+                    for m in metrics]
+        views = self.views if self.kind == "multiview" else [self.single_views(multiview)]
+        for k in views:
+            for target in self.target_names():
+                for e in self.eps:
+                    for it in self.iterations:
+                        if not targeted and (e == 0 or it == 0):
+                            continue  # the clean row covers them
+                        attack = _attack_name(it, targeted)
+                        out += [Cell(self.kind, attack, e, it, k, target, m) for m in metrics]
+        return out
+
+
+def _attack_name(iterations: int, targeted: bool) -> str:
+    if iterations == 1:
+        return "fgsm"
+    return "igsm_t" if targeted else "igsm_u"
+
+
+def make_metric(name: str) -> nn.Module:
+    """A fresh torchmetrics accumulator for a metric name of :data:`METRICS`."""
+    from poselab import metrics as M
+
+    factory: dict[str, Callable[[], nn.Module]] = {
+        "mpjpe": M.MPJPE, "pmpjpe": M.PMPJPE, "jdr": M.JDR, "target_mpjpe": M.TargetMPJPE,
+        "failed": M.FailureCount,
+    }
+    return factory[name]()
+
+
+# ------------------------------------------------------------------------------------- running
+Update = Callable[[Cell, tuple], None]
+
+
+@dataclass
+class Example:
+    """One example for the image panel: float images (V, 3, H, W) 0..255 and 2D joints (V, J, 2) px."""
+
+    title: str
+    clean: Tensor
+    adversarial: Tensor
+    pred_2d: Tensor
+    gt_2d: Tensor
+
+
+@dataclass
+class RunContext:
+    """What a run needs besides the spec: the model and how to report."""
+
+    model: nn.Module
+    update: Update
+    alpha_ratio: float = 0.125
+    max_batch: int | None = None
+    examples: int = 0
+    example_sink: list[Example] | None = None
+    random_start: bool = False
+
+
+def _runs(spec: ExperimentSpec, targeted: bool, alpha_ratio: float, random_start: bool
+          ) -> list[tuple[Attack, list[int]]]:
+    """(attack, recorded iteration counts) covering ``spec.iterations`` with as few runs as possible."""
+    loss = spec.loss
+    runs: list[tuple[Attack, list[int]]] = []
+    its = spec.iterations
+    if 1 in its:
+        runs.append((FGSM(targeted=targeted, loss=loss), [1]))
+    long = [i for i in its if i > 1]
+    if long or (targeted and 0 in its):
+        cls = IGSMT if targeted else IGSMU
+        steps = max(long) if long else 1
+        record = long + ([0] if targeted and 0 in its else [])
+        runs.append((cls(steps=steps, alpha_ratio=alpha_ratio, loss=loss, random_start=random_start), record))
+    return runs
+
+
+def _model_fn(model: nn.Module) -> MakeFn:
+    return lambda b: (lambda x: model(x, b))
+
+
+def _loss_reference(spec: ExperimentSpec, sub: Mapping[str, Any], pose_ref: Tensor) -> Tensor:
+    return sub["joints_2d"] if get_loss(spec.loss)[1] == "joints_2d" else pose_ref
+
+
+def _joints_2d_for_drawing(out: Mapping[str, Tensor], sub: Mapping[str, Any]) -> Tensor:
+    """2D joints (B, V, J, 2) of an output: the model's own, else its pose projected (GT root for mono)."""
+    from poselab.geometry import project, project_world
+
+    if "joints_2d" in out and out["joints_2d"] is not None:
+        return out["joints_2d"]
+    pose = out["pose"]
+    if pose.dim() == 3:  # world pose of a multi-view model
+        return project_world(pose[:, None], sub["R"], sub["t"], sub["K"], sub["dist"])
+    root = sub["joints_cam"][:, :, :1, :]
+    return project(pose + root, sub["K"], sub["dist"])
+
+
+def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunContext) -> None:
+    """Run one experiment on a (cloned, grad-ready) batch and report every cell through ``ctx.update``."""
+    model = ctx.model
+    multiview = bool(getattr(model, "multiview", False))
+    num_views = batch["images"].shape[1]
+    if multiview or spec.kind == "multiview":
+        need = max(spec.views) if spec.kind == "multiview" else 2
+        if num_views < need:
+            raise ValueError(f"{spec.kind}: batch has {num_views} views, experiment needs {need}")
+        sub = dict(batch)
+    else:
+        views = [spec.source_view] if spec.kind == "camera_swap" else spec.mono_views
+        if max(views) >= num_views or (spec.kind == "camera_swap" and max(spec.targets) > num_views):
+            raise ValueError(f"{spec.kind}: views {views} / targets out of range for {num_views} views")
+        sub = select_views(batch, views)
+    images = sub["images"].float()
+    gt = model.pose_target(sub)
+    targeted = spec.kind in ("camera_swap", "rotation")
+    metrics = spec.metric_names(multiview)
+
+    def report(cell_prefix: tuple, out: Mapping[str, Tensor], truth: Tensor, target: Tensor | None,
+               rows: Mapping[str, Any]) -> None:
+        pose = out["pose"]
+        valid = out.get("valid")
+        for m in metrics:
+            cell = Cell(*cell_prefix, m)
+            if m in ("mpjpe", "pmpjpe"):
+                ctx.update(cell, (pose, truth, valid))
+            elif m == "target_mpjpe":
+                ctx.update(cell, (pose, target, valid))
+            elif m == "jdr":
+                ctx.update(cell, (out["joints_2d"], rows["joints_2d"]))
+            elif m == "failed":
+                ctx.update(cell, (valid, pose))
+
+    if not targeted:
+        clean_views = 0 if spec.kind == "multiview" else 1
+        with torch.no_grad():
+            clean = model(images, sub)
+        report((spec.kind, "clean", 0.0, 0, clean_views, ""), clean, gt, None, sub)
+        eps = [e for e in spec.eps if e > 0]
+        views = spec.views if spec.kind == "multiview" else [1]
+        ref = _loss_reference(spec, sub, gt)
+        want_images = ctx.example_sink is not None and ctx.examples > 0
+        last = None
+        for k in views if eps else []:
+            mask = torch.arange(images.shape[1]) < k if spec.kind == "multiview" else None
+            for attack, record in _runs(spec, False, ctx.alpha_ratio, ctx.random_start):
+                res = eps_sweep(attack, _model_fn(model), images, sub, ref, eps, record=record,
+                                view_mask=mask, max_batch=ctx.max_batch, keep_images=want_images)
+                for t in record:
+                    for i, e in enumerate(eps):
+                        out = {key: val[i] for key, val in res.outputs[t].items()}
+                        report((spec.kind, attack.name, e, t, k, ""), out, gt, None, sub)
+                last = (res, attack.name, max(record), k)
+        if want_images and last is not None:
+            res, name, t, k = last
+            title = f"{spec.kind} {name} eps={eps[-1]:g} it={t}" + (f" views={k}" if k > 1 else "")
+            _add_examples(ctx, title, images, res.adversarial[-1],
+                          {kk: v[-1] for kk, v in res.outputs[t].items()}, sub)
+        return
+
+    # targeted: stack every target of the experiment into the batch (rows target-major)
+    b = images.shape[0]
+    if spec.kind == "camera_swap":
+        R = batch["R"]
+        src_pose = sub["joints_cam"][:, 0]
+        tgts = [camera_swap_target(src_pose, R[:, spec.source_view], R[:, k - 1])[:, None]
+                for k in spec.targets]
+    elif multiview:
+        up = torch.as_tensor(spec.up, dtype=gt.dtype, device=gt.device)
+        tgts = [rotation_target(gt, a, up) for a in spec.angles]
+    else:
+        up_cam = vertical_axis(sub["R"], spec.up)  # (B, V', 3)
+        tgts = [rotation_target(gt, a, up_cam) for a in spec.angles]
+    names = spec.target_names()
+    n_t = len(tgts)
+    rows_idx = torch.arange(n_t * b, device=images.device) % b
+    big = index_batch(sub, rows_idx, b)
+    big_images = images.index_select(0, rows_idx)
+    big_gt = gt.index_select(0, rows_idx)
+    target = torch.cat(tgts)
+    if get_loss(spec.loss)[1] == "joints_2d":
+        raise ValueError(f"{spec.kind}: targeted experiments need a 3D target, use loss 'mpjpe'")
+    for attack, record in _runs(spec, True, ctx.alpha_ratio, ctx.random_start):
+        want_images = ctx.example_sink is not None and ctx.examples > 0
+        res = eps_sweep(attack, _model_fn(model), big_images, big, target, spec.eps, record=record,
+                        max_batch=ctx.max_batch, keep_images=want_images)
+        for t in record:
+            for i, e in enumerate(spec.eps):
+                for j, name in enumerate(names):
+                    sl = slice(j * b, (j + 1) * b)
+                    out = {key: val[i, sl] for key, val in res.outputs[t].items()}
+                    rows = index_batch(big, torch.arange(j * b, (j + 1) * b), n_t * b)
+                    report((spec.kind, attack.name, e, t, spec.single_views(multiview), name), out,
+                           big_gt[sl], target[sl], rows)
+        if want_images:
+            t = max(record)
+            _add_examples(ctx, f"{spec.kind} {attack.name} eps={spec.eps[-1]:g} it={t} target={names[-1]}",
+                          big_images[-b:], res.adversarial[-1, -b:],
+                          {kk: v[-1, -b:] for kk, v in res.outputs[t].items()},
+                          index_batch(big, torch.arange((n_t - 1) * b, n_t * b), n_t * b))
+
+
+def _add_examples(ctx: RunContext, title: str, clean: Tensor, adv: Tensor, out: Mapping[str, Tensor],
+                  sub: Mapping[str, Any]) -> None:
+    assert ctx.example_sink is not None
+    pred_2d = _joints_2d_for_drawing(out, sub)
+    for i in range(min(ctx.examples, clean.shape[0])):
+        ctx.example_sink.append(Example(title=f"{title} #{i}", clean=clean[i].detach().cpu(),
+                                        adversarial=adv[i].detach().cpu(), pred_2d=pred_2d[i].detach().cpu(),
+                                        gt_2d=sub["joints_2d"][i].detach().cpu()))
+
+
+def experiments_from_config(cfgs: Sequence[Mapping[str, Any] | ExperimentSpec], num_views: int = 4
+                            ) -> list[ExperimentSpec]:
+    """Validated specs from a YAML-style list of dicts."""
+    if not cfgs:
+        raise ValueError("at least one experiment is required")
+    return [ExperimentSpec.from_config(c, num_views) for c in cfgs]

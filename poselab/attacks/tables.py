@@ -1,0 +1,182 @@
+"""The paper's four tables as markdown, from results rows (one or several models).
+
+Rows follow the RESULTS SCHEMA of docs/ARCHITECTURE.md. A multi-view MPJPE cell prints "-" when every
+triangulation of the cell failed (as in the paper), "*" when only some did; JDR is in percent.
+
+Command line: ``python -m poselab.attacks.tables results/*/results.csv`` prints the tables of all runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from poselab.attacks.plots import same
+
+Row = Mapping[str, Any]
+Key = tuple
+
+
+def _key(row: Row) -> Key:
+    return (row["model"], row["experiment"], row["attack"], float(row["eps"]), int(row["iterations"]),
+            int(row["attacked_views"]), row["target"] or "", row["metric"])
+
+
+def _index(rows: Iterable[Row]) -> dict[Key, float]:
+    return {_key(r): float(r["value"]) if r["value"] not in ("", None) else math.nan for r in rows}
+
+
+def _fmt(value: float | None, scale: float = 1.0) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value * scale:.1f}"
+
+
+def _mark(text: str, failed: float | None, applies: bool = True) -> str:
+    """Append "*" when some triangulations of the cell failed (the value averages the others)."""
+    return f"{text}*" if applies and text != "-" and failed is not None and failed > 0 else text
+
+
+FOOTNOTE = "\n\n\"-\": every triangulation failed (or no data); \"*\": some failed, mean over the others."
+
+
+def _eps_label(e: float) -> str:
+    return f"{e:g}"
+
+
+def _models(rows: Sequence[Row], experiment: str) -> list[str]:
+    return list(dict.fromkeys(r["model"] for r in rows if r["experiment"] == experiment))
+
+
+def _values(rows: Sequence[Row], experiment: str, field: str, **where: Any) -> list:
+    vals = {r[field] for r in rows if r["experiment"] == experiment
+            and all(same(r[k], v) for k, v in where.items())}
+    numeric = field in ("eps", "iterations", "attacked_views")
+    return sorted(vals, key=lambda v: float(v) if numeric else str(v))
+
+
+def _md(header: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in body]
+    return "\n".join(lines)
+
+
+def _get(idx: Mapping[Key, float], *key: Any) -> float | None:
+    return idx.get(key)
+
+
+def table_untargeted(rows: Sequence[Row]) -> str:
+    """Table 1: MPJPE P1/P2 (mm) per model over eps, for each iteration count."""
+    idx = _index(rows)
+    eps = sorted({float(e) for e in _values(rows, "untargeted", "eps")} | {0.0})
+    its = sorted({int(i) for i in _values(rows, "untargeted", "iterations")} - {0})
+    body = []
+    for model in _models(rows, "untargeted"):
+        for it in its:
+            for proto, metric in (("P1", "mpjpe"), ("P2", "pmpjpe")):
+                cells = []
+                for e in eps:
+                    if e == 0:
+                        v = _get(idx, model, "untargeted", "clean", 0.0, 0, 1, "", metric)
+                    else:
+                        attack = "fgsm" if it == 1 else "igsm_u"
+                        v = _get(idx, model, "untargeted", attack, e, it, 1, "", metric)
+                    cells.append(_fmt(v))
+                body.append([model, str(it), proto, *cells])
+    return _md(["Model", "Iter", "Protocol", *[f"ε={_eps_label(e)}" for e in eps]], body)
+
+
+def table_multiview(rows: Sequence[Row]) -> str:
+    """Table 2: JDR (%) and MPJPE (mm) over eps per number of attacked views; "-": triangulation failed."""
+    idx = _index(rows)
+    eps = sorted({float(e) for e in _values(rows, "multiview", "eps")} | {0.0})
+    its = sorted({int(i) for i in _values(rows, "multiview", "iterations")} - {0})
+    views = sorted({int(v) for v in _values(rows, "multiview", "attacked_views")} - {0})
+    body = []
+    for model in _models(rows, "multiview"):
+        for k in views:
+            for it in its:
+                attack = "fgsm" if it == 1 else "igsm_u"
+                for label, metric, scale in (("JDR %", "jdr", 100.0), ("MPJPE", "mpjpe", 1.0)):
+                    cells = []
+                    for e in eps:
+                        key = (model, "multiview", "clean", 0.0, 0, 0, "") if e == 0 else (
+                            model, "multiview", attack, e, it, k, "")
+                        v = _get(idx, *key, metric)
+                        cells.append(_mark(_fmt(v, scale), _get(idx, *key, "failed"), metric != "jdr"))
+                    body.append([model, str(k), str(it), label, *cells])
+    return _md(["Model", "Views", "Iter", "Metric", *[f"ε={_eps_label(e)}" for e in eps]], body) + FOOTNOTE
+
+
+def _targeted(rows: Sequence[Row], experiment: str, target_label: str) -> str:
+    idx = _index(rows)
+    its = sorted({int(i) for i in _values(rows, experiment, "iterations")})
+    body = []
+    for model in _models(rows, experiment):
+        targets = _values(rows, experiment, "target", model=model)
+        for target in targets:
+            for e in sorted({float(x) for x in _values(rows, experiment, "eps", model=model)}):
+                cells = []
+                for it in its:
+                    attack = "fgsm" if it == 1 else "igsm_t"
+                    views = {int(r["attacked_views"]) for r in rows if r["model"] == model
+                             and r["experiment"] == experiment}
+                    k = max(views) if views else 1
+                    v = _get(idx, model, experiment, attack, e, it, k, target, "target_mpjpe")
+                    failed = _get(idx, model, experiment, attack, e, it, k, target, "failed")
+                    cells.append(_mark(_fmt(v), failed))
+                body.append([model, target, _eps_label(e), *cells])
+    return _md(["Model", target_label, "ε", *[f"iter={i}" for i in its]], body)
+
+
+def table_camera_swap(rows: Sequence[Row]) -> str:
+    """Table 3: MPJPE to the camera-swap target (mm) per target camera over iterations."""
+    return _targeted(rows, "camera_swap", "Target")
+
+
+def table_rotation(rows: Sequence[Row]) -> str:
+    """Table 4: MPJPE to the rotated target (mm) per angle over iterations."""
+    return _targeted(rows, "rotation", "Rotation")
+
+
+def render_tables(rows: Sequence[Row]) -> str:
+    """All four tables (those with data) as one markdown document."""
+    parts = []
+    specs = (
+        ("untargeted", "Table 1 — untargeted attacks, monocular models: MPJPE (mm), P1 and P2",
+         table_untargeted),
+        ("multiview", "Table 2 — untargeted attacks on k views, multi-view model: JDR (%) and MPJPE (mm)",
+         table_multiview),
+        ("camera_swap", "Table 3 — targeted camera-swap attacks: MPJPE to the target (mm)",
+         table_camera_swap),
+        ("rotation", "Table 4 — targeted rotation attacks: MPJPE to the target (mm)", table_rotation),
+    )
+    for experiment, title, fn in specs:
+        if any(r["experiment"] == experiment for r in rows):
+            parts.append(f"### {title}\n\n{fn(rows)}\n")
+    return "\n".join(parts) if parts else "(no attack results)\n"
+
+
+def read_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
+    """Rows of one or more results.csv files."""
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        with open(path, newline="") as f:
+            rows.extend(csv.DictReader(f))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    paths = list(sys.argv[1:] if argv is None else argv)
+    if not paths:
+        print("usage: python -m poselab.attacks.tables results/*/results.csv", file=sys.stderr)
+        return 2
+    print(render_tables(read_rows(paths)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""AttackEvaluation callback: files, tables, W&B offline run, failures counted, DDP == single process."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
+from torch.utils.data import DataLoader
+
+from poselab.attacks.callback import AttackEvaluation
+
+QUICK = [
+    {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},
+    {"kind": "multiview", "eps": [0, 2, 8], "iterations": [1, 3], "views": [1, 2, 4]},
+    {"kind": "camera_swap", "eps": [8], "iterations": [0, 2, 4], "targets": [2, 3]},
+    {"kind": "rotation", "eps": [8], "iterations": [2, 4], "angles": [10, 30]},
+]
+
+
+def _run(model: pl.LightningModule, out: Path, data: torch.utils.data.Dataset, logger=False,
+         **kwargs) -> AttackEvaluation:
+    cb = AttackEvaluation(QUICK, out_dir=str(out), run_name="run", dataset_name="toy", max_batch=7,
+                          print_tables=False, **kwargs)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=logger, callbacks=[cb],
+                         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+    trainer.test(model, dataloaders=DataLoader(data, batch_size=4))
+    return cb
+
+
+def _rows(path: Path) -> list[dict]:
+    with open(path / "results.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_monocular_results_files_tables_and_offline_wandb(tmp_path: Path) -> None:
+    from pytorch_lightning.loggers import WandbLogger
+
+    torch.manual_seed(0)
+    model = ToyMonocular()
+    logger = WandbLogger(project="poselab-test", save_dir=str(tmp_path / "wandb"), offline=True)
+    cb = _run(model, tmp_path / "res", ToyDataset(8), logger=logger, examples=1)
+    logger.experiment.finish()
+    out = tmp_path / "res" / "run"
+    rows = _rows(out)
+    meta = json.loads((out / "results.json").read_text())
+    assert meta["meta"]["model"] == "toymono" and meta["meta"]["dataset"] == "toy"
+    assert len(meta["rows"]) == len(rows) == len(cb.cells)
+    assert {r["experiment"] for r in rows} == {"untargeted", "camera_swap", "rotation"}  # mono: no multiview
+    assert set(rows[0]) == {"model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
+                            "target", "metric", "value", "n"}
+    clean = [r for r in rows if r["attack"] == "clean" and r["metric"] == "mpjpe"]
+    assert len(clean) == 1 and int(clean[0]["n"]) == 8
+    fgsm8 = next(r for r in rows if r["attack"] == "fgsm" and r["eps"] == "8.0" and r["metric"] == "mpjpe")
+    assert float(fgsm8["value"]) > float(clean[0]["value"])
+    tables = (out / "tables.md").read_text()
+    assert "Table 1" in tables and "Table 3" in tables and "Table 4" in tables and "Table 2" not in tables
+    assert "cam3" in tables and "rot30" in tables
+    assert len(list((out / "plots").glob("*.png"))) == 4
+    assert len(list((out / "examples").glob("*.png"))) == 3
+    assert (out / "per_joint.csv").exists()
+    runs = list((tmp_path / "wandb").rglob("run-*.wandb"))
+    assert runs, "no offline W&B run written"
+    assert all(p.requires_grad for p in model.parameters())  # restored after the attacks
+    assert all(p.grad is None for p in model.parameters())
+
+
+class _Degenerate(ToyDataset):
+    """Samples 0 and 5 have broken (all-zero) extrinsics: their triangulation is degenerate."""
+
+    def __getitem__(self, i: int) -> dict:
+        s = super().__getitem__(i)
+        if i in (0, 5):
+            s["R"] = torch.zeros_like(s["R"])
+            s["t"] = torch.zeros_like(s["t"])
+        return s
+
+
+def test_multiview_failed_triangulations_are_counted_not_raised(tmp_path: Path) -> None:
+    cb = _run(ToyTriangulation(), tmp_path, _Degenerate(8))
+    rows = _rows(tmp_path / "run")
+    assert {r["experiment"] for r in rows} == {"multiview", "rotation"}
+    failed = [r for r in rows if r["metric"] == "failed"]
+    assert failed and all(float(r["value"]) >= 2 for r in failed)
+    assert all(int(r["n"]) == 8 for r in failed)
+    mp = [r for r in rows if r["metric"] == "mpjpe" and r["experiment"] == "multiview"]
+    assert all(int(r["n"]) <= 6 for r in mp)
+    assert "*" in (tmp_path / "run" / "tables.md").read_text()  # some failed: marked, value of the rest
+    assert cb.rows
+
+
+def _ddp_worker(out: str) -> None:  # pragma: no cover - runs in spawned processes
+    torch.manual_seed(0)
+    model = ToyMonocular()
+    cb = AttackEvaluation(QUICK, out_dir=out, run_name="run", dataset_name="toy", max_batch=7,
+                          print_tables=False, examples=0)
+    trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False, callbacks=[cb],
+                         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+    trainer.test(model, dataloaders=DataLoader(ToyDataset(8), batch_size=2))
+
+
+def test_ddp_two_processes_give_the_same_tables(tmp_path: Path) -> None:
+    os.environ.setdefault("PL_DISABLE_FORK", "1")
+    _ddp_worker(str(tmp_path / "ddp"))
+    torch.manual_seed(0)
+    model = ToyMonocular()
+    cb = AttackEvaluation(QUICK, out_dir=str(tmp_path / "single"), run_name="run", dataset_name="toy",
+                          max_batch=7, print_tables=False, examples=0)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, callbacks=[cb],
+                         enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
+    trainer.test(model, dataloaders=DataLoader(ToyDataset(8), batch_size=2))
+    ddp, single = _rows(tmp_path / "ddp" / "run"), _rows(tmp_path / "single" / "run")
+    assert len(ddp) == len(single)
+    for a, b in zip(ddp, single):
+        assert {k: v for k, v in a.items() if k != "value"} == {k: v for k, v in b.items() if k != "value"}
+        assert float(a["value"]) == pytest.approx(float(b["value"]), rel=1e-5, abs=1e-6)
+    assert (tmp_path / "ddp" / "run" / "tables.md").read_text() == (
+        tmp_path / "single" / "run" / "tables.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("experiments", "kwargs", "match"),
+    [
+        ([{"kind": "untargeted", "eps": [-1.0]}], {}, "eps"),
+        ([{"kind": "fooling"}], {}, "unknown experiment kind"),
+        ([{"kind": "multiview", "views": [1, 5]}], {}, "attacked views"),
+        ([{"kind": "camera_swap", "targets": [0]}], {}, "target cameras"),
+        ([{"kind": "untargeted"}], {"alpha_ratio": 0.0}, "alpha_ratio"),
+        ([{"kind": "untargeted", "epsilon": [1]}], {}, "unknown experiment option"),
+        ([], {}, "at least one experiment"),
+    ],
+)
+def test_bad_configuration_raises_one_clear_error(experiments, kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        AttackEvaluation(experiments, **kwargs)
