@@ -1,0 +1,101 @@
+"""Image backbones: torchvision ResNets and a tiny CNN, each starting with pixel normalisation.
+
+Every backbone maps float images (N, 3, H, W) in 0..255 to features (N, C, H/s, W/s) and exposes
+``out_channels`` (C) and ``stride`` (s). Normalisation is the first layer, so gradients reach the raw
+pixels (attacks work in 0..255 units).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+BACKBONES = ("tiny", *RESNETS)
+
+
+class PixelNormalize(nn.Module):
+    """(N, 3, H, W) 0..255 -> ImageNet-standardised ``(x / 255 - mean) / std``."""
+
+    def __init__(self, mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1) * 255.0, persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1) * 255.0, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected images (N, 3, H, W), got {tuple(x.shape)}")
+        return (x - self.mean) / self.std
+
+
+def _conv_bn(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)
+    )
+
+
+class TinyCNN(nn.Module):
+    """A small CNN for tests and CPU runs: stride 8, ``4 * width`` output channels."""
+
+    stride = 8
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        self.normalize = PixelNormalize()
+        w = width
+        self.body = nn.Sequential(
+            _conv_bn(3, w, 2), _conv_bn(w, w, 1),
+            _conv_bn(w, 2 * w, 2), _conv_bn(2 * w, 2 * w, 1),
+            _conv_bn(2 * w, 4 * w, 2), _conv_bn(4 * w, 4 * w, 1),
+        )
+        self.out_channels = 4 * w
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.body(self.normalize(images))
+
+
+class ResNetBackbone(nn.Module):
+    """A torchvision ResNet without pooling/classifier: stride 32, 512 or 2048 channels.
+
+    ``weights_path``: an optional local ImageNet state dict (never downloaded).
+    """
+
+    stride = 32
+
+    def __init__(self, name: str = "resnet50", weights_path: str | None = None):
+        super().__init__()
+        import torchvision
+
+        if name not in RESNETS:
+            raise ValueError(f"unknown ResNet {name!r}; expected one of {', '.join(RESNETS)}")
+        net = getattr(torchvision.models, name)(weights=None)
+        if weights_path:
+            path = Path(weights_path)
+            if not path.is_file():
+                raise FileNotFoundError(f"backbone weights {path} not found (they are never downloaded)")
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = state.get("state_dict", state)
+            missing, _ = net.load_state_dict(state, strict=False)
+            if missing:
+                raise ValueError(f"{path} is not a {name} state dict (missing e.g. {missing[:3]})")
+        self.normalize = PixelNormalize()
+        self.body = nn.Sequential(
+            net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
+        )
+        self.out_channels = net.fc.in_features
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.body(self.normalize(images))
+
+
+def build_backbone(name: str = "tiny", width: int = 32, weights_path: str | None = None) -> nn.Module:
+    """A backbone by name (``tiny`` or ``resnet18/34/50/101/152``)."""
+    if name == "tiny":
+        return TinyCNN(width)
+    if name in RESNETS:
+        return ResNetBackbone(name, weights_path)
+    raise ValueError(f"unknown backbone {name!r}; expected one of {', '.join(BACKBONES)}")

@@ -1,0 +1,221 @@
+"""``PoseModel``: the LightningModule base shared by the four baselines.
+
+Subclasses implement :meth:`PoseModel.forward` (the MODEL INTERFACE of docs/ARCHITECTURE.md),
+:meth:`PoseModel.loss` and, for multi-view models, :meth:`PoseModel.pose_target`. The base does the
+training/validation/test loops, metrics, optimiser and validation images.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from poselab.geometry import backproject, project
+from poselab.metrics import JDR, MPJPE, PMPJPE
+from poselab.models.visualize import save_png, skeleton_panel
+from poselab.skeleton import NUM_JOINTS, PELVIS
+
+Batch = dict[str, Any]
+
+#: Fixed scale (mm) that normalises 3D targets for the losses.
+POSE_SCALE = 1000.0
+
+
+def root_relative(pose: Tensor, root: int = PELVIS) -> Tensor:
+    """(..., J, 3) -> the same minus the root joint."""
+    return pose - pose[..., root : root + 1, :]
+
+
+def check_images(images: Tensor) -> tuple[int, int]:
+    """Validate float images (B, V, 3, H, W); returns (B, V)."""
+    if images.dim() != 5 or images.shape[2] != 3:
+        raise ValueError(f"images must be (B, V, 3, H, W), got {tuple(images.shape)}")
+    if not images.is_floating_point():
+        raise ValueError(f"images must be float 0..255 (use batch['images'].float()), got {images.dtype}")
+    return images.shape[0], images.shape[1]
+
+
+class PoseModel(pl.LightningModule):
+    """Base of every poselab pose model.
+
+    Args:
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        warmup_steps: linear warm-up steps before the cosine decay (cosine over the whole fit).
+        schedule: ``cosine`` (warm-up + cosine to 1% of lr) or ``constant``.
+        num_val_images: crops drawn with skeletons after each validation epoch (0: none).
+    """
+
+    #: registry name, also the checkpoint file name ``checkpoints/<name>.ckpt``
+    name: str = "base"
+    #: True when ``forward`` triangulates all views into one world pose
+    multiview: bool = False
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_steps: int = 50,
+        schedule: str = "cosine",
+        num_val_images: int = 4,
+    ) -> None:
+        super().__init__()
+        if schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.warmup_steps = warmup_steps
+        self.schedule = schedule
+        self.num_val_images = num_val_images
+        for stage in ("val", "test"):
+            setattr(self, f"{stage}_mpjpe", MPJPE())
+            setattr(self, f"{stage}_pmpjpe", PMPJPE())
+            setattr(self, f"{stage}_jdr", JDR())
+
+    # ------------------------------------------------------------------ interface (subclasses)
+    def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:  # pragma: no cover
+        raise NotImplementedError
+
+    def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        """Total loss and named parts for logging."""
+        raise NotImplementedError  # pragma: no cover
+
+    def pose_target(self, batch: Batch) -> Tensor:
+        """Ground truth shaped like ``forward(...)["pose"]``: root-relative camera mm (B, V, J, 3)."""
+        return root_relative(batch["joints_cam"].float())
+
+    # ------------------------------------------------------------------ loops
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        out = self(batch["images"].float(), batch)
+        loss, parts = self.loss(out, batch)
+        bs = batch["images"].shape[0]
+        self.log("train/loss", loss, prog_bar=True, batch_size=bs)
+        for key, value in parts.items():
+            self.log(f"train/{key}", value, batch_size=bs)
+        return loss
+
+    def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> dict[str, Tensor]:
+        out = self(batch["images"].float(), batch)
+        target = self.pose_target(batch)
+        bs = batch["images"].shape[0]
+        loss, _ = self.loss(out, batch)
+        self.log(f"{stage}/loss", loss, batch_size=bs, sync_dist=True)
+        for metric in ("mpjpe", "pmpjpe"):
+            m = getattr(self, f"{stage}_{metric}")
+            m.update(out["pose"], target, out["valid"])
+            self.log(f"{stage}/{metric}", m, batch_size=bs, prog_bar=metric == "mpjpe")
+        if "joints_2d" in out:
+            m = getattr(self, f"{stage}_jdr")
+            m.update(out["joints_2d"], batch["joints_2d"].float())
+            self.log(f"{stage}/jdr", m, batch_size=bs)
+        return out
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        out = self._eval_step(batch, batch_idx, "val")
+        if batch_idx == 0 and self.num_val_images > 0 and not self.trainer.sanity_checking:
+            self._log_val_images(batch, out)
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        self._eval_step(batch, batch_idx, "test")
+
+    def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        return {k: v.detach() for k, v in self(batch["images"].float(), batch).items()}
+
+    # ------------------------------------------------------------------ optimisation
+    def configure_optimizers(self) -> Any:
+        opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        if self.schedule == "constant":
+            return opt
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        warm = min(self.warmup_steps, total // 2)
+
+        def factor(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            progress = min((step - warm) / max(total - warm, 1), 1.0)
+            return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["poselab_model"] = self.name
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        found = checkpoint.get("poselab_model")
+        if found != self.name:
+            from poselab.models.checkpoint import CheckpointError
+
+            raise CheckpointError(
+                f"checkpoint holds a {found or 'non-poselab'} model, expected a {self.name!r} model"
+            )
+
+    # ------------------------------------------------------------------ validation images
+    def predicted_2d(self, out: dict[str, Tensor], batch: Batch) -> Tensor:
+        """2D joints (B, V, J, 2) px to draw: the model's own, else the pose projected with the GT root."""
+        if "joints_2d" in out:
+            return out["joints_2d"]
+        root = batch["joints_cam"].float()[..., PELVIS : PELVIS + 1, :]
+        return project(out["pose"] + root, batch["K"].float(), batch["dist"].float())
+
+    def _log_val_images(self, batch: Batch, out: dict[str, Tensor]) -> None:
+        if not self.trainer.is_global_zero:
+            return
+        n = self.num_val_images
+        pred = self.predicted_2d(out, batch)[:, :1].flatten(0, 1)[:n]  # first view of each sample
+        gt = batch["joints_2d"].float()[:, :1].flatten(0, 1)[:n]
+        images = batch["images"][:, :1].flatten(0, 1)[:n]
+        panel = skeleton_panel(images, pred, gt)
+        run_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        save_png(panel, run_dir / "val_images" / f"epoch{self.current_epoch:03d}.png")
+        for logger in self.loggers:
+            if hasattr(logger, "log_image"):
+                try:
+                    logger.log_image(key="val/skeletons", images=[panel], step=self.global_step,
+                                     caption=["red: predicted, green: ground truth"])
+                except Exception as err:  # noqa: BLE001 - images must never stop training
+                    self.print(f"warning: could not log validation images ({err})")
+
+
+def check_joints(pose: Tensor) -> None:
+    """Raise if a pose tensor is not (..., 17, 3)."""
+    if pose.shape[-2:] != (NUM_JOINTS, 3):
+        raise ValueError(f"expected poses (..., {NUM_JOINTS}, 3), got {tuple(pose.shape)}")
+
+
+def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
+    """Crop px (B, V, J, 2) + root-relative depths (B, V, J) mm -> root-relative camera pose (B, V, J, 3) mm.
+
+    Absolute depths use the ground-truth root depth (z of the pelvis in ``joints_cam``), as usual on
+    Human3.6M; the points are backprojected with the crop's K and distortion.
+    """
+    root_z = batch["joints_cam"].float()[..., PELVIS, 2]  # (B, V)
+    depth = root_z.unsqueeze(-1) + rel_depth
+    cam = backproject(uv, depth, batch["K"].float(), batch["dist"].float())
+    return root_relative(cam)
+
+
+def ones_valid(b: int, v: int, device: torch.device) -> Tensor:
+    """All-True validity (B, V) of monocular predictions."""
+    return torch.ones(b, v, dtype=torch.bool, device=device)
+
+
+def loss_2d_depth(out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+    """L1 of 2D joints (in units of the crop width) + L1 of root-relative depths (m) + L1 of the pose (m).
+
+    ``out`` holds ``joints_2d`` (B, V, J, 2) px, ``depth`` (B, V, J) mm, ``pose`` (B, V, J, 3) mm.
+    """
+    size = float(batch["images"].shape[-1])
+    gt_2d = batch["joints_2d"].float()
+    gt_cam = batch["joints_cam"].float()
+    gt_depth = gt_cam[..., 2] - gt_cam[..., PELVIS : PELVIS + 1, 2]
+    l2d = (out["joints_2d"] - gt_2d).abs().mean() / size
+    ldepth = (out["depth"] - gt_depth).abs().mean() / POSE_SCALE
+    l3d = (out["pose"] - root_relative(gt_cam)).abs().mean() / POSE_SCALE
+    return l2d + ldepth + l3d, {"loss_2d": l2d, "loss_depth": ldepth, "loss_3d": l3d}

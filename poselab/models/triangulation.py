@@ -1,0 +1,92 @@
+"""(d) Multi-view: a shared 2D heat-map net per view + differentiable algebraic triangulation."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from poselab.geometry import projection_matrix, triangulate_dlt, undistort_pixels
+from poselab.models.backbones import build_backbone
+from poselab.models.base import POSE_SCALE, Batch, PoseModel, check_images
+from poselab.models.heads import DeconvHead, cells_to_pixels, num_deconv_for, soft_argmax_2d
+from poselab.skeleton import NUM_JOINTS
+
+
+class TriangulationModel(PoseModel):
+    """Soft-argmax 2D joints + confidences in every view -> undistort -> weighted DLT -> world pose.
+
+    Args:
+        backbone, backbone_width, backbone_weights: see :func:`~poselab.models.backbones.build_backbone`.
+        heatmap_stride: image pixels per heat-map cell.
+        deconv_channels: channels of the deconvolution layers.
+        use_confidences: weight each view's equations by a learnt confidence in (0, 1) per joint
+            (learnable-triangulation "algebraic"); False: plain DLT with unit weights.
+        loss_2d_weight, loss_3d_weight: weights of the per-view 2D L1 (units of the crop width) and
+            the triangulated 3D L1 (m, invalid or non-finite joints masked out).
+    """
+
+    name = "triangulation"
+    multiview = True
+
+    def __init__(
+        self,
+        backbone: str = "tiny",
+        backbone_width: int = 32,
+        backbone_weights: str | None = None,
+        heatmap_stride: int = 4,
+        deconv_channels: int = 256,
+        use_confidences: bool = True,
+        loss_2d_weight: float = 1.0,
+        loss_3d_weight: float = 0.1,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_steps: int = 50,
+        schedule: str = "cosine",
+        num_val_images: int = 4,
+    ) -> None:
+        super().__init__(lr, weight_decay, warmup_steps, schedule, num_val_images)
+        self.save_hyperparameters()
+        self.backbone = build_backbone(backbone, backbone_width, backbone_weights)
+        n = num_deconv_for(self.backbone.stride, heatmap_stride)
+        self.head = DeconvHead(self.backbone.out_channels, NUM_JOINTS, n, deconv_channels)
+        self.confidence = None
+        if use_confidences:
+            pooled = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            self.confidence = nn.Sequential(pooled, nn.Linear(self.backbone.out_channels, NUM_JOINTS))
+        self.heatmap_stride = heatmap_stride
+        self.loss_2d_weight = loss_2d_weight
+        self.loss_3d_weight = loss_3d_weight
+
+    def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:
+        """images (B, V, 3, H, W) 0..255, V >= 2 -> pose (B, J, 3) world mm, valid (B, J),
+        joints_2d (B, V, J, 2) crop px (distorted, as in the image), confidence (B, V, J)."""
+        b, v = check_images(images)
+        features = self.backbone(images.flatten(0, 1))
+        coords, _ = soft_argmax_2d(self.head(features))
+        uv = cells_to_pixels(coords, self.heatmap_stride).view(b, v, NUM_JOINTS, 2)
+        if self.confidence is not None:
+            conf = torch.sigmoid(self.confidence(features)).view(b, v, NUM_JOINTS)
+        else:
+            conf = torch.ones(b, v, NUM_JOINTS, dtype=uv.dtype, device=uv.device)
+        pose, valid = self.triangulate(uv, conf, batch)
+        return {"pose": pose, "joints_2d": uv, "valid": valid, "confidence": conf}
+
+    @staticmethod
+    def triangulate(uv: Tensor, conf: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Distorted crop pixels (B, V, J, 2) + weights (B, V, J) -> world pose (B, J, 3) mm, valid (B, J)."""
+        K, R, t = batch["K"].float(), batch["R"].float(), batch["t"].float()
+        undistorted = undistort_pixels(uv, K, batch["dist"].float())
+        return triangulate_dlt(projection_matrix(K, R, t), undistorted, conf)
+
+    def pose_target(self, batch: Batch) -> Tensor:
+        """World joints (B, J, 3) mm."""
+        return batch["joints_world"].float()
+
+    def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
+        size = float(batch["images"].shape[-1])
+        l2d = (out["joints_2d"] - batch["joints_2d"].float()).abs().mean() / size
+        err = (out["pose"] - self.pose_target(batch)).abs().sum(-1)  # (B, J)
+        ok = out["valid"] & torch.isfinite(err)
+        l3d = torch.where(ok, err, torch.zeros_like(err)).sum() / (3 * ok.sum().clamp_min(1)) / POSE_SCALE
+        total = self.loss_2d_weight * l2d + self.loss_3d_weight * l3d
+        return total, {"loss_2d": l2d, "loss_3d": l3d}
