@@ -355,3 +355,61 @@ def test_malformed_folder_error_names_it(tmp_path, breakage, message):
     with pytest.raises(ResultsError) as info:
         build_report([good, bad], tmp_path / "r")
     assert "bad_run" in str(info.value) and message in str(info.value)
+
+
+def test_report_reads_what_the_attack_callback_writes(tmp_path):
+    """End to end: AttackEvaluation on toy models writes results folders; the report shows their numbers."""
+    import pytorch_lightning as pl
+    import torch
+    from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
+    from torch.utils.data import DataLoader
+
+    from poselab.attacks.callback import AttackEvaluation
+
+    grid = [
+        {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 2]},
+        {"kind": "multiview", "eps": [0, 8], "iterations": [1], "views": [1, 2]},
+        {"kind": "camera_swap", "eps": [8], "iterations": [0, 2], "targets": [2]},
+        {"kind": "rotation", "eps": [8], "iterations": [2], "angles": [10]},
+    ]
+    for name, model in (("mono_a", ToyMonocular()), ("mono_b", ToyMonocular()), ("tri", ToyTriangulation())):
+        cb = AttackEvaluation(
+            grid,
+            out_dir=str(tmp_path / "results"),
+            run_name=name,
+            model_name=name,
+            dataset_name="toy",
+            print_tables=False,
+            examples=0,
+        )
+        trainer = pl.Trainer(
+            accelerator="cpu",
+            devices=1,
+            logger=False,
+            callbacks=[cb],
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            enable_checkpointing=False,
+        )
+        trainer.test(model.eval(), dataloaders=DataLoader(ToyDataset(4), batch_size=4))
+    torch.manual_seed(0)
+    report = build_report([tmp_path / "results"], tmp_path / "report")
+    assert report.warnings == []
+    assert {"untargeted_mpjpe", "multiview", "camera_swap", "rotation", "per_joint"} <= set(report.figures)
+    with (tmp_path / "results" / "mono_b" / "results.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    t1 = read_table(report.out, "t1_untargeted_mpjpe")
+    for r in rows:
+        if r["experiment"] == "untargeted" and r["metric"] == "mpjpe" and r["attack"] != "clean":
+            assert cell(t1, f"{float(r['eps'])}", f"mono_b it={r['iterations']}") == pytest.approx(
+                float(r["value"])
+            )
+    assert {"mono_a", "mono_b"} == {
+        r[0] for r in read_table(report.out, "robustness")[1:]
+    }  # tri: multiview only
+    tri_rows = [
+        r
+        for r in csv.DictReader((tmp_path / "results" / "tri" / "results.csv").open())
+        if r["experiment"] == "multiview" and r["metric"] == "jdr"
+    ]
+    assert table_values(read_table(report.out, "t2_multiview_jdr")) == {float(r["value"]) for r in tri_rows}

@@ -41,11 +41,12 @@ CANONICAL_POSE_2D: tuple[tuple[float, float], ...] = (
     (-320, -40),
 )
 
-Setting = tuple[str, float, int, int, str]
+#: (attack, eps px, iterations, target); attacked_views is left out (monocular 1, multi-view all).
+Setting = tuple[str, float, int, str]
 
 
 def _setting(j: JointCell) -> Setting:
-    return (j.attack, j.eps, j.iterations, j.attacked_views, j.target)
+    return (j.attack, j.eps, j.iterations, j.target)
 
 
 def attacked_settings(joints: Iterable[JointCell], experiment: str = "untargeted") -> set[Setting]:
@@ -97,12 +98,8 @@ def increases_by_run(
 
 
 def setting_label(s: Setting) -> str:
-    attack, eps, it, views, target = s
-    return (
-        f"{attack} eps={eps:g} it={it}"
-        + (f" views={views}" if views != 1 else "")
-        + (f" {target}" if target else "")
-    )
+    attack, eps, it, target = s
+    return f"{attack} eps={eps:g} it={it}" + (f" {target}" if target else "")
 
 
 def increase_table(increases: Mapping[str, Mapping[str, float]], settings: Mapping[str, Setting]) -> Table:

@@ -46,6 +46,14 @@ METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
 #: The grid axes of a setting, in display order.
 AXES = ("attack", "eps", "iterations", "attacked_views", "target")
 RESULT_FILES = ("results.csv", "results.json")
+#: Axes compared across runs per experiment. A multi-view model attacked in an untargeted/targeted
+#: experiment attacks all its views (attacked_views = V), a monocular one 1: same setting.
+EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
+    "untargeted": ("attack", "eps", "iterations"),
+    "multiview": ("attack", "eps", "iterations", "attacked_views"),
+    "camera_swap": ("attack", "eps", "iterations", "target"),
+    "rotation": ("attack", "eps", "iterations", "target"),
+}
 
 
 class ResultsError(ValueError):
@@ -70,6 +78,10 @@ class Cell:
     def setting(self) -> tuple[Any, ...]:
         """The grid key (attack, eps, iterations, attacked_views, target)."""
         return tuple(getattr(self, a) for a in AXES)
+
+    def key(self) -> tuple[Any, ...]:
+        """The grid key along the axes that matter for its experiment (:data:`EXPERIMENT_AXES`)."""
+        return tuple(getattr(self, a) for a in EXPERIMENT_AXES[self.experiment])
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,7 @@ def _rows_to_cells(rows: Iterable[dict[str, Any]], label: str, source: str) -> l
         if metric not in METRICS:
             raise ValueError(f"{where}: unknown metric {metric!r}, expected one of {METRICS}")
         try:
-            value = float(row["value"])
+            value = float("nan") if row["value"] in (None, "") else float(row["value"])
             n = int(float(row.get("n") or 0))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{where}: bad value/n ({err})") from None
@@ -317,10 +329,10 @@ def _relabel(run: RunResults, label: str) -> RunResults:
     )
 
 
-def _describe_dropped(dropped: set[tuple], shared: set[tuple]) -> str:
+def _describe_dropped(dropped: set[tuple], shared: set[tuple], axes: Sequence[str]) -> str:
     """Axis values present in ``dropped`` settings but never in ``shared`` ones, else a count."""
     parts = []
-    for i, axis in enumerate(AXES):
+    for i, axis in enumerate(axes):
         only = sorted({s[i] for s in dropped} - {s[i] for s in shared}, key=str)
         if only:
             parts.append(f"{axis} {', '.join(_fmt(v) for v in only)}")
@@ -348,11 +360,12 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
         per_run = {k: v for k, v in per_run.items() if v}
         if not per_run:
             continue
-        grids = {k: {c.setting() for c in v if c.attack != "clean"} for k, v in per_run.items()}
+        grids = {k: {c.key() for c in v if c.attack != "clean"} for k, v in per_run.items()}
         shared = set.intersection(*grids.values())
         for label, run_cells in per_run.items():
             dropped = grids[label] - shared
             if dropped:
-                warnings.append(f"{exp}: dropped from {label!r} {_describe_dropped(dropped, shared)}")
-            cells.extend(c for c in run_cells if c.attack == "clean" or c.setting() in shared)
+                what = _describe_dropped(dropped, shared, EXPERIMENT_AXES[exp])
+                warnings.append(f"{exp}: dropped from {label!r} {what}")
+            cells.extend(c for c in run_cells if c.attack == "clean" or c.key() in shared)
     return cells, warnings

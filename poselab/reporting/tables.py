@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.results import AXES, Cell
+from poselab.reporting.results import AXES, EXPERIMENT_AXES, Cell
 
 #: Experiments whose attacks aim at a target; their clean rows are the 0-iteration point.
 TARGETED = ("camera_swap", "rotation")
@@ -153,8 +153,21 @@ def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
 
 
 def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
-    """Axes (of :data:`AXES`, minus ``exclude``) that take more than one value among ``cells``."""
-    return [a for a in AXES if a not in exclude and len({getattr(c, a) for c in cells}) > 1]
+    """Axes of the cells' experiment (minus ``exclude``) that take more than one value among ``cells``.
+
+    ``attack`` is left out when the other axes already determine it (e.g. fgsm = 1 iteration).
+    """
+    experiments = {c.experiment for c in cells}
+    axes = [a for a in AXES if all(a in EXPERIMENT_AXES[e] for e in experiments)]
+    out = [a for a in axes if a not in exclude and len({getattr(c, a) for c in cells}) > 1]
+    if "attack" in out:
+        rest = [a for a in axes if a != "attack"]
+        by_rest: dict[tuple, set[str]] = {}
+        for c in cells:
+            by_rest.setdefault((c.run, *(getattr(c, a) for a in rest)), set()).add(c.attack)
+        if all(len(v) == 1 for v in by_rest.values()):
+            out.remove("attack")
+    return out
 
 
 def axis_label(axis: str, value: Any) -> str:
@@ -203,12 +216,12 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
     attacked = [c for c in sel if c.eps > 0]
     if not attacked:
         return None
-    by_run = {r: {c.setting() for c in attacked if c.run == r} for r in runs}
+    by_run = {r: {c.key() for c in attacked if c.run == r} for r in runs}
     shared = set.intersection(*(s for s in by_run.values() if s)) if any(by_run.values()) else set()
     if not shared:
         return None
     strongest = max(shared, key=lambda s: (s[1], s[2], str(s)))
-    label = " ".join(axis_label(a, v) for a, v in zip(AXES, strongest) if a != "attacked_views" and v != "")
+    label = " ".join(axis_label(a, v) for a, v in zip(EXPERIMENT_AXES["untargeted"], strongest))
     rows: list[list[Any]] = []
     for r in runs:
         clean = next(
@@ -221,7 +234,7 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
         )
         if clean is None:
             clean = next((c.value for c in sel if c.run == r and c.eps == 0), None)
-        robust = next((c.value for c in sel if c.run == r and c.setting() == strongest), None)
+        robust = next((c.value for c in sel if c.run == r and c.key() == strongest), None)
         if robust is None:
             continue
         rows.append([r, clean, robust, None if clean is None else robust - clean])
