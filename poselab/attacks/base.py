@@ -132,12 +132,12 @@ class Attack:
         return out if isinstance(out, Tensor) else out[self.output_key]
 
     def gradient(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output]:
-        """Input gradient of the summed per-sample loss, NaN/inf replaced by 0; and fn(x) detached."""
+        """Input gradient of the summed per-sample loss (NaN -> 0, +-inf -> +-max) and fn(x) detached."""
         x = x.detach().requires_grad_(True)
         out = fn(x)
         loss = self.loss_fn(self.select(out), reference)
         (grad,) = torch.autograd.grad(loss.sum(), x)
-        return torch.nan_to_num(grad, nan=0.0, posinf=0.0, neginf=0.0), detach_output(out)
+        return torch.nan_to_num_(grad, nan=0.0), detach_output(out)
 
     def __call__(
         self,
@@ -194,7 +194,7 @@ class Attack:
             grad, out = self.gradient(fn, x, reference)
             if observer is not None and t in record_set:
                 observer(t, x, out)
-            x = self._project(x + sign * alpha_t * grad.sign(), x0, lower, upper, mask)
+            x = self._project(grad.sign_().mul_(alpha_t).mul_(sign).add_(x), x0, lower, upper, mask)
         if observer is not None and self.steps in record_set:
             with torch.no_grad():
                 observer(self.steps, x, detach_output(fn(x)))
@@ -206,5 +206,8 @@ class Attack:
 
     @staticmethod
     def _project(x: Tensor, x0: Tensor, lower: Tensor, upper: Tensor, mask: Tensor | None) -> Tensor:
-        x = torch.minimum(torch.maximum(x, lower), upper).clamp(0.0, 255.0)
+        """Clip ``x`` (a fresh tensor, modified in place) to the eps-ball and 0..255; restore masked views."""
+        torch.maximum(x, lower, out=x)
+        torch.minimum(x, upper, out=x)
+        x.clamp_(0.0, 255.0)
         return x if mask is None else torch.where(mask, x, x0)
