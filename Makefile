@@ -22,3 +22,22 @@ test: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check poselab tests
+
+# Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
+# [ATTACK=quick|paper] [DATA=synthetic|h36m]`. Runs `poselab test` with configs/attack/$(ATTACK).yaml per
+# model, then prints the four paper tables of all evaluated models (results/attack-$(ATTACK)/).
+MODEL ?= all
+ATTACK ?= quick
+DATA ?= synthetic
+ATTACK_MODELS := regression volumetric heatmap_depth triangulation
+ATTACK_ARGS ?=
+.PHONY: attack-eval
+attack-eval: $(VENV)/.installed
+	@set -e; models="$(if $(filter all,$(MODEL)),$(ATTACK_MODELS),$(MODEL))"; \
+	for m in $$models; do \
+	  echo "== attack-eval: $$m ($(ATTACK), $(DATA))"; \
+	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
+	    --config configs/trainer/cpu.yaml --config configs/attack/$(ATTACK).yaml \
+	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
+	done; \
+	$(PY) -m poselab.attacks.tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
