@@ -41,3 +41,18 @@ attack-eval: $(VENV)/.installed
 	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
 	done; \
 	$(PY) -m poselab.attacks.tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
+
+# Compare saved attack results (never re-runs attacks): make report RESULTS="results" REPORT_OUT=reports/latest
+RESULTS ?= results
+REPORT_OUT ?= reports/latest
+REPORT_ARGS ?=
+.PHONY: report transfer
+report: $(VENV)/.installed
+	$(PY) -m poselab.cli report $(RESULTS) --out $(REPORT_OUT) $(REPORT_ARGS)
+
+# Transfer matrix between monocular models, written to $(RESULTS)/transfer/transfer.csv (read by `make report`):
+#   make transfer TRANSFER_ARGS="--model regression=poselab.models.regression.RegressionModel:checkpoints/regression.ckpt \
+#                                --model volumetric=... --data <dataset class> --data-args '{...}'"
+TRANSFER_ARGS ?=
+transfer: $(VENV)/.installed
+	$(PY) -m poselab.analysis.transfer $(TRANSFER_ARGS) --out $(RESULTS)/transfer

@@ -413,3 +413,81 @@ def test_report_reads_what_the_attack_callback_writes(tmp_path):
         if r["experiment"] == "multiview" and r["metric"] == "jdr"
     ]
     assert table_values(read_table(report.out, "t2_multiview_jdr")) == {float(r["value"]) for r in tri_rows}
+
+
+# ------------------------------------------------------------------------------------ W&B helpers
+def test_wandb_run_kwargs_follow_the_conventions(tmp_path, monkeypatch):
+    from poselab import wandb_utils as wu
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    kw = wu.run_kwargs(
+        "attack",
+        group="sweep1",
+        model="regression",
+        dataset="synthetic",
+        config={"model": {"lr": 0.001, "layers": [1, 2]}, "seed": 3},
+        save_dir=tmp_path / "w",
+    )
+    assert kw["group"] == "sweep1" and kw["job_type"] == "attack"
+    assert kw["tags"] == ["regression", "synthetic"] and kw["name"] == "regression-synthetic-attack"
+    assert kw["config"] == {"model.lr": 0.001, "model.layers.0": 1, "model.layers.1": 2, "seed": 3}
+    assert kw["mode"] == "offline" and (tmp_path / "w").is_dir()
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wu.run_kwargs("train", group="g", save_dir=tmp_path)["mode"] == "disabled"
+    with pytest.raises(ValueError, match="job_type"):
+        wu.run_kwargs("fit", group="g")
+    with pytest.raises(ValueError, match="group"):
+        wu.run_kwargs("train", group="")
+
+
+def test_wandb_logger_is_grouped_and_offline(tmp_path, monkeypatch):
+    from poselab import wandb_utils as wu
+
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    logger = wu.make_logger("train", group="exp", model="volumetric", dataset="h36m", save_dir=tmp_path)
+    init = logger._wandb_init
+    assert (init["group"], init["job_type"], init["mode"]) == ("exp", "train", "offline")
+    assert init["tags"] == ["volumetric", "h36m"] and init["name"] == "volumetric-h36m-train"
+
+
+def test_wandb_failure_never_stops_a_run(tmp_path, monkeypatch):
+    import wandb
+
+    from poselab import wandb_utils as wu
+
+    def broken(**kwargs):
+        raise RuntimeError("no network")
+
+    monkeypatch.setattr(wandb, "init", broken)
+    with pytest.warns(UserWarning, match="no network"):
+        assert wu.init_run("report", group="g", save_dir=tmp_path) is None
+    wu.finish_run(None)
+
+
+# ------------------------------------------------------------------------------------ per joint
+def test_per_joint_rows_from_an_attack_match_the_csv_schema_and_the_metric(tmp_path):
+    import torch
+    from attack_toys import ToyMonocular, make_batch
+
+    from poselab.analysis.per_joint import per_joint_rows, write_per_joint_csv
+    from poselab.attacks.igsm import IGSMU
+    from poselab.data.sample import select_views
+    from poselab.metrics import MPJPE
+
+    model = ToyMonocular().eval()
+    batch = select_views(make_batch(3), [0])
+    attack = IGSMU(eps=8.0, steps=2)
+    rows = per_joint_rows(model, [batch], attack, model_name="toy", dataset="toy")
+    assert len(rows) == 2 * len(JOINT_NAMES)
+    clean = MPJPE()
+    with torch.no_grad():
+        clean.update(model(batch["images"].float(), batch)["pose"], model.pose_target(batch))
+    got = [r["mpjpe"] for r in rows if r["attack"] == "clean"]
+    assert got == pytest.approx(clean.compute_per_joint().tolist(), rel=1e-5)
+    attacked = [r for r in rows if r["attack"] != "clean"]
+    assert {(r["attack"], r["eps"], r["iterations"]) for r in attacked} == {("igsm_u", 8.0, 2)}
+    folder = tmp_path / "run"
+    write_results(folder, "toy", 50.0, per_joint=False)
+    write_per_joint_csv(rows, folder / "per_joint.csv")
+    (run,) = load_runs([folder])
+    assert len(run.joints) == 2 * len(JOINT_NAMES)
