@@ -6,8 +6,10 @@ minus B's clean MPJPE (mm). The diagonal A->A is the white-box result for A.
 Results are written as ``transfer.csv`` (columns :data:`TRANSFER_COLUMNS`) into a results folder,
 where ``poselab report`` picks them up. Command line::
 
-    python -m poselab.analysis.transfer --model NAME=CLASS[:CKPT] ... --data CLASS [--data-args JSON]
-        --eps 8 --steps 10 --batches 4 --out results/transfer
+    python -m poselab.analysis.transfer --model regression --model volumetric --model heatmap_depth \
+        --data DATASET_CLASS [--data-args JSON] --eps 8 --steps 10 --batches 4 --out results/transfer
+
+(``--model NAME`` loads ``checkpoints/NAME.ckpt``; ``NAME=PATH.ckpt`` any poselab checkpoint.)
 """
 
 from __future__ import annotations
@@ -177,10 +179,17 @@ def _load(spec: str) -> Any:
 
 
 def _load_model(spec: str) -> tuple[str, nn.Module]:
-    """``NAME=package.Class[:checkpoint.ckpt]`` -> (name, model in eval mode)."""
+    """A model (eval mode) from ``NAME`` (``checkpoints/NAME.ckpt``), ``NAME=PATH.ckpt`` (a poselab
+    checkpoint) or ``NAME=package.Class[:CKPT]`` (a class, untrained or ``load_from_checkpoint``)."""
+    from poselab.models import load_model
+
     name, sep, rest = spec.partition("=")
-    if not sep or not name:
-        raise ValueError(f"--model expects NAME=CLASS[:CKPT], got {spec!r}")
+    if not name:
+        raise ValueError(f"--model expects NAME, NAME=CKPT or NAME=CLASS[:CKPT], got {spec!r}")
+    if not sep:
+        return name, load_model(Path("checkpoints") / f"{name}.ckpt", expected_model=name)
+    if rest.endswith(".ckpt") and ":" not in rest:
+        return name, load_model(rest)
     cls_path, _, ckpt = rest.partition(":")
     cls = _load(cls_path)
     model = cls.load_from_checkpoint(ckpt, map_location="cpu") if ckpt else cls()
@@ -191,7 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m poselab.analysis.transfer", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--model", action="append", required=True, help="NAME=CLASS[:CKPT], repeat per model")
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        help="NAME (checkpoints/NAME.ckpt), NAME=CKPT or NAME=CLASS[:CKPT]; repeat per model",
+    )
     parser.add_argument("--data", required=True, help="dataset class path (returns sample dicts)")
     parser.add_argument("--data-args", default="{}", help="JSON kwargs for the dataset")
     parser.add_argument("--views", default="0", help="comma-separated view indices fed to the models")
@@ -208,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         models = dict(_load_model(s) for s in args.model)
         dataset = _load(args.data)(**json.loads(args.data_args))
-    except (ValueError, ImportError, AttributeError, OSError, TypeError) as err:
+    except (ValueError, KeyError, ImportError, AttributeError, OSError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
