@@ -36,9 +36,10 @@ attack-eval: $(VENV)/.installed
 	@set -e; models="$(if $(filter all,$(MODEL)),$(ATTACK_MODELS),$(MODEL))"; \
 	for m in $$models; do \
 	  echo "== attack-eval: $$m ($(ATTACK), $(DATA))"; \
-	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
+	  ck=checkpoints/$$m.ckpt; [ -f $$ck ] || ck=checkpoints/$$m-small.ckpt; \
+	  $(VENV)/bin/poselab test --model configs/model/$$m.yaml --data configs/data/$(DATA).yaml \
 	    --config configs/trainer/cpu.yaml --config configs/attack/$(ATTACK).yaml \
-	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
+	    --ckpt_path $$ck $(ATTACK_ARGS); \
 	done; \
 	$(PY) -m poselab.attacks.tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
 

@@ -79,9 +79,9 @@ def load_model(
     from poselab.data.datamodule import PoseDataModule
 
     from poselab.data.sample import select_views
-    from poselab.models import load_checkpoint
+    from poselab.models import load_model as load_poselab_model
 
-    model = load_checkpoint(f"checkpoints/{name}.ckpt").to(device).eval()
+    model = load_poselab_model(f"checkpoints/{name}.ckpt", expected_model=name).to(device).eval()
     dm = PoseDataModule(batch_size=batch)
     dm.setup("test")
     data = next(iter(dm.test_dataloader()))
