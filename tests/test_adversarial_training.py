@@ -89,3 +89,32 @@ def test_config_instantiates_the_callback():
     assert (
         callback.attack.eps == spec["init_args"]["eps"] and callback.fraction == spec["init_args"]["fraction"]
     )
+
+
+def test_plain_vs_adversarial_comparison_reaches_the_report(tmp_path):
+    from poselab.analysis.adv_compare import compare
+    from poselab.models import RegressionModel
+    from poselab.report import build_report
+
+    def make():
+        return RegressionModel(backbone="tiny", backbone_width=8, hidden=32, num_val_images=0, warmup_steps=1)
+
+    loader = torch.utils.data.DataLoader(ToyDataset(8), batch_size=4)
+    plain, adv = compare(
+        make,
+        loader,
+        loader,
+        tmp_path / "results",
+        name="regression",
+        dataset="toy",
+        steps=2,
+        adv={"eps": 4.0, "steps": 1, "fraction": 0.5},
+        eps=(8.0,),
+        iterations=(1,),
+        max_batches=1,
+    )
+    assert (plain / "results.csv").is_file() and (adv / "results.csv").is_file()
+    report = build_report([tmp_path / "results"], tmp_path / "report")
+    (robust,) = [t for t in report.tables if t.name == "robustness"]
+    assert [r[0] for r in robust.rows] == ["regression/regression_adv", "regression/regression_plain"]
+    assert all(r[3] == pytest.approx(r[2] - r[1]) for r in robust.rows)
