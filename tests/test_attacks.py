@@ -210,3 +210,14 @@ def test_trained_model_targeted_distance_shrinks_with_iterations(trained: ToyMon
                         record=[0, 20, 100])
     dist = {t: float((out.outputs[t]["pose"] - target).norm(dim=-1).mean()) for t in (0, 20, 100)}
     assert dist[20] < dist[0] and dist[100] < dist[20], dist
+
+
+def test_joints_2d_loss_attacks_the_per_view_2d_estimates() -> None:
+    torch.manual_seed(1)
+    model = ToyTriangulation().eval()
+    batch = make_batch(2)
+    x, gt_2d = batch["images"].float(), batch["joints_2d"]
+    with attack_mode(model):
+        adv = IGSMU(eps=16.0, steps=5, loss="joints_2d")(lambda im: model(im, batch), x, gt_2d)
+        err = [float((model(im, batch)["joints_2d"] - gt_2d).norm(dim=-1).mean()) for im in (x, adv)]
+    assert err[1] > err[0]
