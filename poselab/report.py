@@ -105,6 +105,9 @@ def render_markdown(report: Report) -> str:
     ]
     for r in report.runs:
         lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{r.path}` | {len(r.cells)} |")
+    summary = summarize(report.tables)
+    if summary:
+        lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
     if report.warnings:
         lines += ["", "## Warnings (grids aligned on what all runs share)", ""]
         lines += [f"- {w}" for w in report.warnings]
@@ -121,6 +124,22 @@ def render_markdown(report: Report) -> str:
     for table in report.tables:
         lines += [table.to_markdown(), ""]
     return "\n".join(lines)
+
+
+def summarize(tables: Sequence[Table]) -> list[str]:
+    """One-line findings: most robust run (smallest MPJPE increase) and best attacked error."""
+    robust = next((t for t in tables if t.name == "robustness"), None)
+    if robust is None or len(robust.rows) < 2:
+        return []
+    title = robust.title.split("attacked = ", 1)[-1]
+    rows = [r for r in robust.rows if r[3] is not None]
+    lines = []
+    if rows:
+        best = min(rows, key=lambda r: r[3])
+        lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm).")
+    best = min(robust.rows, key=lambda r: r[2])
+    lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm).")
+    return lines
 
 
 def _atomic_write(path: Path, text: str) -> None:

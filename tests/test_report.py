@@ -491,3 +491,10 @@ def test_per_joint_rows_from_an_attack_match_the_csv_schema_and_the_metric(tmp_p
     write_per_joint_csv(rows, folder / "per_joint.csv")
     (run,) = load_runs([folder])
     assert len(run.joints) == 2 * len(JOINT_NAMES)
+
+
+def test_same_folder_name_under_two_parents_gets_unique_labels(tmp_path):
+    write_results(tmp_path / "x" / "run", "regression", 60.0)
+    write_results(tmp_path / "y" / "run", "regression", 61.0)
+    labels = sorted(r.label for r in load_runs([tmp_path / "x", tmp_path / "y"]))
+    assert labels == ["regression/x/run", "regression/y/run"]

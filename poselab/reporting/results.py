@@ -310,9 +310,14 @@ def _label_runs(runs: list[RunResults]) -> list[RunResults]:
     counts: dict[str, int] = {}
     for r in runs:
         counts[r.model] = counts.get(r.model, 0) + 1
-    out = []
+    out, seen = [], set()
     for r in runs:
         label = r.model if counts[r.model] == 1 else f"{r.model}/{r.path.name}"
+        if label in seen:  # same folder name under different parents
+            label = f"{r.model}/{r.path.parent.name}/{r.path.name}"
+        while label in seen:
+            label += "'"
+        seen.add(label)
         out.append(_relabel(r, label))
     return out
 
