@@ -93,8 +93,8 @@ def test_eps_batched_sweep_equals_per_eps_runs(max_batch) -> None:
                           keep_images=True)
         for i, e in enumerate(eps):
             alone = eps_sweep(attack, make_fn, x, batch, ref, [e], record=[0, 3, 10], keep_images=True)
-            assert torch.allclose(swept.adversarial[i], alone.adversarial[0], atol=1e-4)
-            for t in (0, 3, 10):
+            assert torch.equal(swept.adversarial[i], alone.adversarial[0])  # bit-identical images
+            for t in (0, 3, 10):  # poses: only the float rounding of batch-size-dependent GEMMs differs
                 assert torch.allclose(swept.outputs[t]["pose"][i], alone.outputs[t]["pose"][0], atol=1e-3)
         # recording at t=3 of a 10-step run equals a 3-step run (same alpha = eps/8)
         short = eps_sweep(IGSMU(steps=3), make_fn, x, batch, ref, eps, max_batch=max_batch)
