@@ -310,10 +310,10 @@ def _label_runs(runs: list[RunResults]) -> list[RunResults]:
     counts: dict[str, int] = {}
     for r in runs:
         counts[r.model] = counts.get(r.model, 0) + 1
+    base = [r.model if counts[r.model] == 1 else f"{r.model}/{r.path.name}" for r in runs]
     out, seen = [], set()
-    for r in runs:
-        label = r.model if counts[r.model] == 1 else f"{r.model}/{r.path.name}"
-        if label in seen:  # same folder name under different parents
+    for r, label in zip(runs, base):
+        if base.count(label) > 1:  # same folder name under different parents
             label = f"{r.model}/{r.path.parent.name}/{r.path.name}"
         while label in seen:
             label += "'"
