@@ -44,7 +44,7 @@ def test_monocular_results_files_tables_and_offline_wandb(tmp_path: Path) -> Non
     torch.manual_seed(0)
     model = ToyMonocular()
     logger = WandbLogger(project="poselab-test", save_dir=str(tmp_path / "wandb"), offline=True)
-    cb = _run(model, tmp_path / "res", ToyDataset(8), logger=logger, examples=1)
+    cb = _run(model, tmp_path / "res", ToyDataset(8), logger=logger, examples=1, max_samples=3)
     logger.experiment.finish()
     out = tmp_path / "res" / "run"
     rows = _rows(out)
@@ -55,7 +55,7 @@ def test_monocular_results_files_tables_and_offline_wandb(tmp_path: Path) -> Non
     assert set(rows[0]) == {"model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
                             "target", "metric", "value", "n"}
     clean = [r for r in rows if r["attack"] == "clean" and r["metric"] == "mpjpe"]
-    assert len(clean) == 1 and int(clean[0]["n"]) == 8
+    assert len(clean) == 1 and int(clean[0]["n"]) == 6  # 2 batches x max_samples
     fgsm8 = next(r for r in rows if r["attack"] == "fgsm" and r["eps"] == "8.0" and r["metric"] == "mpjpe")
     assert float(fgsm8["value"]) > float(clean[0]["value"])
     tables = (out / "tables.md").read_text()

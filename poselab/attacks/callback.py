@@ -50,6 +50,7 @@ from poselab.attacks.experiments import (
     run_experiment,
 )
 from poselab.attacks.plots import build_curves, save_curves, save_example
+from poselab.attacks.sweep import index_batch
 from poselab.attacks.tables import render_tables, table_camera_swap, table_multiview, table_rotation
 from poselab.attacks.tables import table_untargeted as _table_untargeted
 
@@ -80,6 +81,7 @@ class AttackEvaluation(pl.Callback):
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
         max_batch: largest number of images rows (eps x targets x samples) per forward pass.
         max_batches: attack only the first N test batches (None: all).
+        max_samples: attack only the first N samples of each test batch (None: all).
         out_dir: results root; files go to ``out_dir/run_name``.
         run_name: results folder name (default ``<model>-<dataset>``).
         model_name, dataset_name: names written in the results (default: from the model/datamodule).
@@ -95,6 +97,7 @@ class AttackEvaluation(pl.Callback):
         alpha_ratio: float = 0.125,
         max_batch: int | None = 256,
         max_batches: int | None = None,
+        max_samples: int | None = None,
         out_dir: str = "results",
         run_name: str | None = None,
         model_name: str | None = None,
@@ -111,12 +114,15 @@ class AttackEvaluation(pl.Callback):
             raise ValueError(f"max_batch must be >= 1, got {max_batch}")
         if max_batches is not None and max_batches < 1:
             raise ValueError(f"max_batches must be >= 1, got {max_batches}")
+        if max_samples is not None and max_samples < 1:
+            raise ValueError(f"max_samples must be >= 1, got {max_samples}")
         if examples < 0:
             raise ValueError(f"examples must be >= 0, got {examples}")
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
         self.alpha_ratio = alpha_ratio
         self.max_batch = max_batch
         self.max_batches = max_batches
+        self.max_samples = max_samples
         self.out_dir = out_dir
         self.run_name = run_name
         self.model_name = model_name
@@ -168,6 +174,9 @@ class AttackEvaluation(pl.Callback):
 
         with attack_mode(pl_module):
             b = clone_tensors(batch)
+            size = b["images"].shape[0]
+            if self.max_samples is not None and size > self.max_samples:
+                b = index_batch(b, torch.arange(self.max_samples), size)
             ctx = RunContext(model=pl_module, update=update, alpha_ratio=self.alpha_ratio,
                              max_batch=self.max_batch, examples=self.examples, example_sink=sink,
                              random_start=self.random_start)
@@ -249,6 +258,7 @@ class AttackEvaluation(pl.Callback):
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
             "config": {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
                        "max_batch": self.max_batch, "max_batches": self.max_batches,
+                       "max_samples": self.max_samples,
                        "random_start": self.random_start, "world_size": trainer.world_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
