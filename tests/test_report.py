@@ -498,3 +498,11 @@ def test_same_folder_name_under_two_parents_gets_unique_labels(tmp_path):
     write_results(tmp_path / "y" / "run", "regression", 61.0)
     labels = sorted(r.label for r in load_runs([tmp_path / "x", tmp_path / "y"]))
     assert labels == ["regression/x/run", "regression/y/run"]
+
+
+def test_results_are_found_at_any_depth(tmp_path):
+    write_results(tmp_path / "attack-quick" / "regression-synthetic", "regression", 60.0)
+    write_results(tmp_path / "attack-quick" / "volumetric-synthetic", "volumetric", 50.0)
+    (tmp_path / "attack-quick" / "volumetric-synthetic" / "plots" / "x").mkdir(parents=True)
+    (tmp_path / "empty").mkdir()
+    assert sorted(r.model for r in load_runs([tmp_path])) == ["regression", "volumetric"]

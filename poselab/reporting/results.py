@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -262,8 +263,21 @@ def _has_results(folder: Path) -> bool:
     return any((folder / f).is_file() for f in (*RESULT_FILES, "transfer.csv"))
 
 
+def _find_results(root: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, _ in os.walk(root):
+        here = Path(dirpath)
+        if here != root and _has_results(here):
+            found.append(here)
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(d for d in dirnames if d != "wandb" and not d.startswith("."))
+    return found
+
+
 def discover(paths: Sequence[str | Path]) -> list[Path]:
-    """Results folders named by ``paths``: each a results folder or a parent of results folders.
+    """Results folders named by ``paths``: each a results folder or an ancestor of results folders
+    (searched at any depth; a results folder's own sub-folders and ``wandb`` folders are not searched).
 
     Raises :class:`ResultsError` naming the first path that does not exist or holds no results.
     """
@@ -278,7 +292,7 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
         if _has_results(p):
             found.append(p)
             continue
-        children = sorted(c for c in p.iterdir() if c.is_dir() and _has_results(c))
+        children = _find_results(p)
         if not children:
             raise ResultsError(
                 f"results folder {str(p)!r}: no {', '.join(RESULT_FILES)} or transfer.csv in it "
