@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.results import ResultsError, RunResults, align, load_all
+from poselab.reporting.results import Cell, ResultsError, RunResults, align, load_all
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 
 
@@ -37,6 +37,7 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     figures: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
 
 
 def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
@@ -61,7 +62,8 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
-    report.figures = plot_figures(expand_clean(cells), labels, out / "figures")
+    report.cells = expand_clean(cells)
+    report.figures = plot_figures(report.cells, labels, out / "figures")
 
     increases, settings = increases_by_run({r.label: r.joints for r in runs if r.joints})
     if increases:
@@ -148,6 +150,21 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[float]], list[str]]]:
+    """Untargeted MPJPE P1 vs eps per iteration count, one line per run, for W&B's native line charts:
+    key ``untargeted_mpjpe_it<N>`` -> (eps values, one y list per run (NaN where missing), run labels)."""
+    out = {}
+    sel = [c for c in cells if c.experiment == "untargeted" and c.metric == "mpjpe"]
+    for it in sorted({c.iterations for c in sel}):
+        here = [c for c in sel if c.iterations == it]
+        xs = sorted({c.eps for c in here})
+        runs = list(dict.fromkeys(c.run for c in here))
+        values = {(c.run, c.eps): c.value for c in here}
+        ys = [[values.get((r, x), float("nan")) for x in xs] for r in runs]
+        out[f"untargeted_mpjpe_it{it}"] = (xs, ys, runs)
+    return out
+
+
 def log_to_wandb(report: Report, group: str, inputs: Sequence[str]) -> Any:
     """Log the tables and figures of ``report`` to one W&B run (job_type ``report``); the run or None."""
     from poselab import wandb_utils
@@ -168,6 +185,8 @@ def log_to_wandb(report: Report, group: str, inputs: Sequence[str]) -> Any:
         for table in report.tables:
             wandb_utils.log_table(run, f"tables/{table.name}", table.columns, table.rows)
         wandb_utils.log_images(run, report.figures)
+        for key, (xs, ys, keys) in curves(report.cells).items():
+            wandb_utils.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
         run.summary["warnings"] = "\n".join(report.warnings)
     except Exception as err:  # noqa: BLE001 - the local report is already written
         print(f"warning: W&B logging failed ({type(err).__name__}: {err})", file=sys.stderr)

@@ -172,3 +172,23 @@ def log_images(run: Any, images: Mapping[str, str | Path]) -> None:
     import wandb
 
     run.log({f"figures/{name}": wandb.Image(str(path)) for name, path in images.items()})
+
+
+def log_line_series(
+    run: Any,
+    key: str,
+    xs: Sequence[float],
+    ys: Sequence[Sequence[float]],
+    keys: Sequence[str],
+    xname: str = "x",
+) -> None:
+    """Log a W&B native multi-line chart (one line per entry of ``ys``/``keys``)."""
+    import wandb
+
+    run.log(
+        {
+            key: wandb.plot.line_series(
+                xs=list(xs), ys=[list(y) for y in ys], keys=list(keys), title=key, xname=xname
+            )
+        }
+    )

@@ -506,3 +506,15 @@ def test_results_are_found_at_any_depth(tmp_path):
     (tmp_path / "attack-quick" / "volumetric-synthetic" / "plots" / "x").mkdir(parents=True)
     (tmp_path / "empty").mkdir()
     assert sorted(r.model for r in load_runs([tmp_path])) == ["regression", "volumetric"]
+
+
+def test_wandb_curves_hold_the_input_values(three_runs, tmp_path):
+    from poselab.report import curves
+
+    parent, _ = three_runs
+    report = build_report([parent], tmp_path / "report")
+    xs, ys, keys = curves(report.cells)["untargeted_mpjpe_it10"]
+    assert xs == [0.0, 0.5, 1.0, 2.0] and keys == ["regression", "volumetric"]
+    assert ys[1] == [value(45.0, "u", "mpjpe", 0, 0, 1, "")] + [
+        value(45.0, "u", "mpjpe", e, 10, 1, "") for e in EPS
+    ]
