@@ -52,7 +52,11 @@ def load_model(path: str | Path, expected_model: str | None = None, map_location
     hparams = dict(ckpt.get("hyper_parameters", {}))
     hparams.pop("_instantiator", None)
     hparams.pop("_class_path", None)
-    model = cls(**hparams)
+    try:
+        model = cls(**hparams)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"checkpoint {path} has hyper-parameters unfit for {cls.__name__}: {err}") \
+            from None
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:

@@ -96,7 +96,7 @@ class DeconvHead(nn.Module):
             cin = channels
         self.body = nn.Sequential(*layers)
         self.final = nn.Conv2d(cin, out_channels, 1)
-        nn.init.normal_(self.final.weight, std=1e-3)
+        nn.init.normal_(self.final.weight, std=1e-2)
         nn.init.zeros_(self.final.bias)
 
     def forward(self, features: Tensor) -> Tensor:

@@ -37,7 +37,7 @@ class TriangulationModel(PoseModel):
         deconv_channels: int = 256,
         use_confidences: bool = True,
         loss_2d_weight: float = 1.0,
-        loss_3d_weight: float = 0.1,
+        loss_3d_weight: float = 0.01,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         warmup_steps: int = 50,

@@ -1,0 +1,189 @@
+"""LightningCLI wiring for ``poselab fit|validate|test|predict``.
+
+Composition (what ``make train`` runs)::
+
+    poselab fit --model configs/model/<model>.yaml --data configs/data/<data>.yaml \\
+                --config configs/trainer/<trainer>.yaml [overrides, e.g. --trainer.max_steps 10]
+
+Later arguments override earlier ones, so a trainer config can resize the model and the data
+(``model.init_args.backbone``, ``data.image_size``). Added on top of Lightning's own arguments:
+
+* ``checkpoint.*``: :class:`PoseCheckpoint` (``checkpoints/<model>.ckpt`` best by ``val/mpjpe``,
+  ``checkpoints/<model>-last.ckpt`` last); ``--ckpt_path last`` resumes from the latter.
+* ``run.*``: logging (W&B offline by default under ``runs/wandb``, plus a CSV log under ``runs/csv``).
+
+Checkpoints given with ``--ckpt_path`` are checked first (``weights_only=True``, model name), so a
+corrupt file or another model's checkpoint is one clear error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+from poselab.models.base import PoseModel
+from poselab.models.checkpoint import CheckpointError, read_checkpoint
+
+
+class PoseCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` writing ``<dirpath>/<model>.ckpt`` (best) and ``<dirpath>/<model>-last.ckpt``.
+
+    Args:
+        best_weights_only: save the best checkpoint without optimiser state (small files to ship);
+            the last checkpoint always keeps everything needed to resume.
+        (others as :class:`~pytorch_lightning.callbacks.ModelCheckpoint`)
+    """
+
+    def __init__(
+        self,
+        dirpath: str = "checkpoints",
+        monitor: str | None = "val/mpjpe",
+        mode: str = "min",
+        save_last: bool = True,
+        best_weights_only: bool = True,
+        every_n_train_steps: int | None = None,
+        every_n_epochs: int | None = None,
+    ) -> None:
+        super().__init__(
+            dirpath=dirpath, monitor=monitor, mode=mode, save_last=save_last, save_top_k=1,
+            every_n_train_steps=every_n_train_steps, every_n_epochs=every_n_epochs,
+            enable_version_counter=False, auto_insert_metric_name=False,
+        )
+        self.best_weights_only = best_weights_only
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        name = getattr(pl_module, "name", type(pl_module).__name__.lower())
+        self.filename = name
+        self.CHECKPOINT_NAME_LAST = f"{name}-last"
+        super().setup(trainer, pl_module, stage)
+
+    def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
+        is_last = Path(filepath).stem == self.CHECKPOINT_NAME_LAST
+        weights_only = self.save_weights_only or (self.best_weights_only and not is_last)
+        trainer.save_checkpoint(filepath, weights_only)
+        self._last_global_step_saved = trainer.global_step
+        self._last_checkpoint_saved = filepath
+        if trainer.is_global_zero:
+            for logger in trainer.loggers:
+                logger.after_save_checkpoint(self)
+
+
+class ChannelsLast(pl.Callback):
+    """Put the model in ``channels_last`` memory format before fitting/testing (faster convs on GPU)."""
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        pl_module.to(memory_format=torch.channels_last)
+
+
+@dataclass
+class RunOptions:
+    """Logging options (``run.*`` in configs).
+
+    Args:
+        wandb: add a W&B logger (offline unless ``offline: false`` or ``WANDB_MODE=online``).
+        offline: keep W&B offline (runs under ``<save_dir>/wandb``; sync later with ``wandb sync``).
+        save_dir: root folder of W&B and CSV logs.
+        group: W&B group (the experiment name).
+        name: run name (default ``<model>-<dataset>-train``).
+    """
+
+    wandb: bool = True
+    offline: bool = True
+    save_dir: str = "runs"
+    group: str = "baselines"
+    name: str | None = None
+
+
+class PoseLightningCLI(LightningCLI):
+    """LightningCLI with poselab's checkpointing, loggers and checkpoint checks."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(PoseCheckpoint, "checkpoint")
+        parser.add_class_arguments(RunOptions, "run")
+
+    def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
+        trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
+        if trainer_cfg.get("logger") in (None, True):
+            kwargs["logger"] = self._make_loggers()
+        return super().instantiate_trainer(**kwargs)
+
+    def _make_loggers(self) -> list:
+        from pytorch_lightning.loggers import CSVLogger
+
+        from poselab import wandb_utils
+
+        run = self._get(self.config_init, "run")
+        model_name = getattr(self.model, "name", type(self.model).__name__)
+        dataset = self._dataset_name()
+        loggers: list = [CSVLogger(str(Path(run.save_dir) / "csv"), name=model_name)]
+        if run.wandb:
+            os.environ["WANDB_MODE"] = wandb_utils.wandb_mode(run.offline)
+            config = self.config.get(self.subcommand) if self.subcommand else self.config
+            loggers.append(
+                wandb_utils.make_logger(
+                    "train", group=run.group, model=model_name, dataset=dataset, name=run.name,
+                    config=config, save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
+                )
+            )
+        return loggers
+
+    def _dataset_name(self) -> str | None:
+        hp = getattr(self.datamodule, "hparams", None) or {}
+        return hp.get("dataset") if hasattr(hp, "get") else None
+
+    # ------------------------------------------------------------------ checkpoint checks
+    def _check_ckpt_path(self) -> None:
+        cfg = self.config_init[self.subcommand]
+        path = cfg.get("ckpt_path")
+        if path is None:
+            return
+        name = getattr(self.model, "name", None)
+        if path == "last":
+            ckpt_cfg = self._get(self.config_init, "checkpoint")
+            path = str(Path(ckpt_cfg.dirpath) / f"{name}-last.ckpt")
+            cfg["ckpt_path"] = path
+        read_checkpoint(path, expected_model=name)
+
+    def before_fit(self) -> None:
+        self._check_ckpt_path()
+
+    def before_validate(self) -> None:
+        self._check_ckpt_path()
+
+    def before_test(self) -> None:
+        self._check_ckpt_path()
+
+    def before_predict(self) -> None:
+        self._check_ckpt_path()
+
+
+def run_lightning_cli(argv: list[str] | None = None, run: bool = True) -> PoseLightningCLI:
+    """Run ``fit|validate|test|predict`` with poselab's configs; returns the CLI object.
+
+    Raises :class:`~poselab.models.checkpoint.CheckpointError` for a bad ``--ckpt_path``; bad config
+    keys exit with jsonargparse's usage error (status 2) naming the key.
+    """
+    from poselab.data.datamodule import PoseDataModule
+
+    torch.set_float32_matmul_precision("high")
+    return PoseLightningCLI(
+        PoseModel,
+        PoseDataModule,
+        subclass_mode_model=True,
+        seed_everything_default=0,
+        trainer_defaults={"callbacks": [RichProgressBar(leave=True)]},
+        save_config_kwargs={"overwrite": True},
+        args=argv,
+        run=run,
+    )
+
+
+__all__ = ["ChannelsLast", "CheckpointError", "PoseCheckpoint", "PoseLightningCLI", "RunOptions",
+           "run_lightning_cli"]
