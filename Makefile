@@ -57,3 +57,19 @@ report: $(VENV)/.installed
 TRANSFER_ARGS ?=
 transfer: $(VENV)/.installed
 	$(PY) -m poselab.analysis.transfer $(TRANSFER_ARGS) --out $(RESULTS)/transfer
+
+# Train a baseline: `make train MODEL=regression|volumetric|heatmap_depth|triangulation
+# [TRAINER=cpu|smoke|gpu|ddp] [DATA=synthetic|h36m] [RESUME=1] [TRAIN_ARGS="--trainer.max_epochs 5"]`.
+# Writes checkpoints/$(MODEL).ckpt (best val/mpjpe) and checkpoints/$(MODEL)-last.ckpt; logs under runs/.
+TRAIN_MODELS := regression volumetric heatmap_depth triangulation
+TRAINER ?= cpu
+RESUME ?=
+TRAIN_ARGS ?=
+.PHONY: train
+train: $(VENV)/.installed
+	@if [ -z "$(filter $(MODEL),$(TRAIN_MODELS))" ] || [ "$(words $(MODEL))" != 1 ]; then \
+	  echo "error: unknown MODEL='$(MODEL)'; expected one of: $(TRAIN_MODELS)" >&2; exit 2; fi
+	@if [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
+	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: cpu smoke gpu ddp" >&2; exit 2; fi
+	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
+	  --config configs/trainer/$(TRAINER).yaml $(if $(RESUME),--ckpt_path checkpoints/$(MODEL)-last.ckpt) $(TRAIN_ARGS)

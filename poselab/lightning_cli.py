@@ -82,6 +82,18 @@ class ChannelsLast(pl.Callback):
         pl_module.to(memory_format=torch.channels_last)
 
 
+class ReseedEachEpoch(pl.Callback):
+    """Re-seed all RNGs at the start of every training epoch from the run seed and the epoch.
+
+    Shuffling and augmentation of epoch ``e`` then depend only on (seed, e), so a run resumed from
+    ``<model>-last.ckpt`` continues exactly as an uninterrupted one.
+    """
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        base = int(os.environ.get("PL_GLOBAL_SEED", 0))
+        pl.seed_everything(base * 1000 + trainer.current_epoch, workers=True, verbose=False)
+
+
 @dataclass
 class RunOptions:
     """Logging options (``run.*`` in configs).
@@ -92,6 +104,7 @@ class RunOptions:
         save_dir: root folder of W&B and CSV logs.
         group: W&B group (the experiment name).
         name: run name (default ``<model>-<dataset>-train``).
+        channels_last: convert the model to ``channels_last`` memory format (GPU speed-up).
     """
 
     wandb: bool = True
@@ -99,6 +112,7 @@ class RunOptions:
     save_dir: str = "runs"
     group: str = "baselines"
     name: str | None = None
+    channels_last: bool = False
 
 
 class PoseLightningCLI(LightningCLI):
@@ -112,7 +126,10 @@ class PoseLightningCLI(LightningCLI):
         trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
         if trainer_cfg.get("logger") in (None, True):
             kwargs["logger"] = self._make_loggers()
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        if self._get(self.config_init, "run").channels_last:
+            trainer.callbacks.append(ChannelsLast())
+        return trainer
 
     def _make_loggers(self) -> list:
         from pytorch_lightning.loggers import CSVLogger
@@ -178,12 +195,12 @@ def run_lightning_cli(argv: list[str] | None = None, run: bool = True) -> PoseLi
         PoseDataModule,
         subclass_mode_model=True,
         seed_everything_default=0,
-        trainer_defaults={"callbacks": [RichProgressBar(leave=True)]},
+        trainer_defaults={"callbacks": [RichProgressBar(leave=True), ReseedEachEpoch()]},
         save_config_kwargs={"overwrite": True},
         args=argv,
         run=run,
     )
 
 
-__all__ = ["ChannelsLast", "CheckpointError", "PoseCheckpoint", "PoseLightningCLI", "RunOptions",
-           "run_lightning_cli"]
+__all__ = ["ChannelsLast", "CheckpointError", "PoseCheckpoint", "PoseLightningCLI", "ReseedEachEpoch",
+           "RunOptions", "run_lightning_cli"]
