@@ -156,7 +156,9 @@ def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
         im = ax.imshow(data, cmap="Reds")
         for i, row in enumerate(data):
             for j, v in enumerate(row):
-                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8)
+                top = max((x for r in data for x in r if x == x), default=0.0)
+                color = "white" if top > 0 and v > 0.6 * top else "black"
+                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8, color=color)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
         ax.set_yticks(range(len(names)), names, fontsize=8)
         ax.set_xlabel("evaluated on")

@@ -102,6 +102,9 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
                 )
             if spec.x_axis == "eps":
                 ax.set_xscale("symlog", linthresh=0.25)
+                ticks = sorted({getattr(c, spec.x_axis) for c in here})
+                ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=8)
+                ax.minorticks_off()
             ax.set_title(
                 axis_label(spec.panel_axis, panel) if spec.panel_axis != "target" else str(panel), fontsize=9
             )
