@@ -48,6 +48,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
     from poselab.analysis.per_joint import increase_table, increases_by_run, plot_skeletons
     from poselab.analysis.transfer import plot_transfer, transfer_tables
     from poselab.reporting.figures import plot_figures
+    from poselab.reporting.overview import overview_png
 
     runs, transfer = load_all(paths)
     if not runs and not transfer:
@@ -73,6 +74,14 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
         report.tables.extend(transfer_tables(transfer))
         report.figures["transfer"] = plot_transfer(transfer, out / "figures" / "transfer.png")
 
+    if report.figures:
+        names = ", ".join(r.label for r in runs)
+        overview_png(
+            report.figures,
+            out / "overview.png",
+            f"poselab robustness report: {names}",
+            summarize(report.tables),
+        )
     for table in report.tables:
         table.write_csv(out / "tables" / f"{table.name}.csv")
     _atomic_write(out / "tables.md", "\n\n".join(t.to_markdown() for t in report.tables) + "\n")

@@ -247,6 +247,8 @@ def test_report_from_parent_folder_has_every_table_and_figure_with_input_numbers
         assert path.is_file() and path.stat().st_size > 1000
         assert f"]({path.relative_to(out).as_posix()})" in md
     assert report.warnings == []
+    assert (out / "overview.png").stat().st_size > 10000
+    assert "## Summary" in md
 
     # every number in each table is an input value and every input value appears
     pairs = {
