@@ -174,7 +174,9 @@ def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[floa
     return out
 
 
-def log_to_wandb(report: Report, group: str, inputs: Sequence[str]) -> Any:
+def log_to_wandb(
+    report: Report, group: str, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
+) -> Any:
     """Log the tables and figures of ``report`` to one W&B run (job_type ``report``); the run or None."""
     from poselab import wandb_utils
 
@@ -186,7 +188,7 @@ def log_to_wandb(report: Report, group: str, inputs: Sequence[str]) -> Any:
         name=f"report-{group}",
         tags=[*models, *datasets],
         config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
-        save_dir=report.out / "wandb",
+        save_dir=save_dir,
     )
     if run is None:
         return None
@@ -214,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--group", default="report", help="W&B group (experiment name) of the summary run")
     parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
+    parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         report = build_report(args.paths, args.out)
@@ -223,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.no_wandb:
-        log_to_wandb(report, args.group, args.paths)
+        log_to_wandb(report, args.group, args.paths, args.wandb_dir)
     print(f"wrote {report.out / 'report.md'} ({len(report.tables)} tables, {len(report.figures)} figures)")
     return 0
 

@@ -313,9 +313,10 @@ def test_cli_writes_report_and_logs_offline_wandb(three_runs, tmp_path, monkeypa
     monkeypatch.setenv("WANDB_MODE", "offline")
     parent, _ = three_runs
     out = tmp_path / "cli_report"
-    assert main([str(parent), "--out", str(out), "--group", "unit"]) == 0
+    wandb_dir = tmp_path / "wandb_runs"
+    assert main([str(parent), "--out", str(out), "--group", "unit", "--wandb-dir", str(wandb_dir)]) == 0
     assert (out / "report.md").is_file()
-    assert list((out / "wandb").glob("**/run-*.wandb")), "no offline W&B run written"
+    assert list(wandb_dir.glob("**/run-*.wandb")), "no offline W&B run written"
 
 
 def test_missing_folder_error_names_it(tmp_path, capsys):
