@@ -37,7 +37,7 @@ attack-eval: $(VENV)/.installed
 	for m in $$models; do \
 	  echo "== attack-eval: $$m ($(ATTACK), $(DATA))"; \
 	  ck=checkpoints/$$m.ckpt; [ -f $$ck ] || ck=checkpoints/$$m-small.ckpt; \
-	  $(VENV)/bin/poselab test --model configs/model/$$m.yaml --data configs/data/$(DATA).yaml \
+	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
 	    --config configs/trainer/cpu.yaml --config configs/attack/$(ATTACK).yaml \
 	    --ckpt_path $$ck $(ATTACK_ARGS); \
 	done; \
