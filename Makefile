@@ -33,13 +33,16 @@ ATTACK_MODELS := regression volumetric heatmap_depth triangulation
 ATTACK_ARGS ?=
 .PHONY: attack-eval
 attack-eval: $(VENV)/.installed
+	@if [ "$(MODEL)" != all ] && [ -z "$(filter $(MODEL),$(ATTACK_MODELS))" ]; then \
+	  echo "error: unknown MODEL='$(MODEL)'; expected all or one of: $(ATTACK_MODELS)" >&2; exit 2; fi
+	@if [ ! -f configs/attack/$(ATTACK).yaml ]; then \
+	  echo "error: unknown ATTACK='$(ATTACK)'; expected quick, paper or a configs/attack/*.yaml name" >&2; exit 2; fi
 	@set -e; models="$(if $(filter all,$(MODEL)),$(ATTACK_MODELS),$(MODEL))"; \
 	for m in $$models; do \
 	  echo "== attack-eval: $$m ($(ATTACK), $(DATA))"; \
-	  ck=checkpoints/$$m.ckpt; [ -f $$ck ] || ck=checkpoints/$$m-small.ckpt; \
 	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
 	    --config configs/trainer/cpu.yaml --config configs/attack/$(ATTACK).yaml \
-	    --ckpt_path $$ck $(ATTACK_ARGS); \
+	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
 	done; \
 	$(PY) -m poselab.attacks.tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
 
