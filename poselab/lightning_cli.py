@@ -156,51 +156,85 @@ class PoseLightningCLI(LightningCLI):
         return hp.get("dataset") if hasattr(hp, "get") else None
 
     # ------------------------------------------------------------------ checkpoint checks
-    def _check_ckpt_path(self) -> None:
-        cfg = self.config_init[self.subcommand]
-        path = cfg.get("ckpt_path")
-        if path is None:
+    def _parse_ckpt_path(self) -> None:
+        """Check ``--ckpt_path`` (``last`` -> ``<dirpath>/<model>-last.ckpt``) before Lightning reads it."""
+        sub = self.config.get("subcommand")
+        cfg = self.config.get(sub) if sub else None
+        if cfg is None or cfg.get("ckpt_path") is None:
             return
-        name = getattr(self.model, "name", None)
+        expected = _model_name(cfg.get("model"))
+        path = cfg["ckpt_path"]
         if path == "last":
-            ckpt_cfg = self._get(self.config_init, "checkpoint")
-            path = str(Path(ckpt_cfg.dirpath) / f"{name}-last.ckpt")
+            path = str(Path(cfg["checkpoint"]["dirpath"]) / f"{expected}-last.ckpt")
             cfg["ckpt_path"] = path
-        read_checkpoint(path, expected_model=name)
-
-    def before_fit(self) -> None:
-        self._check_ckpt_path()
-
-    def before_validate(self) -> None:
-        self._check_ckpt_path()
-
-    def before_test(self) -> None:
-        self._check_ckpt_path()
-
-    def before_predict(self) -> None:
-        self._check_ckpt_path()
+        read_checkpoint(path, expected_model=expected)
+        super()._parse_ckpt_path()
 
 
-def run_lightning_cli(argv: list[str] | None = None, run: bool = True) -> PoseLightningCLI:
+def _model_name(model_cfg: Any) -> str | None:
+    """Registry name of the model class in a parsed ``model`` config (None if it cannot be told)."""
+    import importlib
+
+    class_path = getattr(model_cfg, "class_path", None) or (model_cfg or {}).get("class_path")
+    if not class_path:
+        return None
+    module, _, name = class_path.rpartition(".")
+    try:
+        return getattr(getattr(importlib.import_module(module), name), "name", None)
+    except (ImportError, AttributeError):
+        return None
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that the CLI does not accept."""
+
+
+_NOISE = ("Given value", "Expected a <class 'NoneType'>", "Subtypes:", "Errors:", "Does not validate against")
+
+
+def _config_message(err: BaseException) -> str:
+    """jsonargparse's (multi-line) message reduced to its informative lines."""
+    lines = [ln.strip(" -") for ln in str(err).splitlines()]
+    return "; ".join(ln for ln in lines if ln and not ln.startswith(_NOISE))
+
+
+def run_lightning_cli(
+    argv: list[str] | None = None, run: bool = True, exit_on_error: bool = True
+) -> PoseLightningCLI:
     """Run ``fit|validate|test|predict`` with poselab's configs; returns the CLI object.
 
-    Raises :class:`~poselab.models.checkpoint.CheckpointError` for a bad ``--ckpt_path``; bad config
-    keys exit with jsonargparse's usage error (status 2) naming the key.
+    A bad config key/value (:class:`ConfigError`) or a missing, corrupt or foreign ``--ckpt_path``
+    (:class:`~poselab.models.checkpoint.CheckpointError`) is reported as one ``poselab: error: ...``
+    line with exit status 2, or raised when ``exit_on_error`` is False.
     """
+    import argparse
+    import sys
+
     from poselab.data.datamodule import PoseDataModule
 
     torch.set_float32_matmul_precision("high")
-    return PoseLightningCLI(
-        PoseModel,
-        PoseDataModule,
-        subclass_mode_model=True,
-        seed_everything_default=0,
-        trainer_defaults={"callbacks": [RichProgressBar(leave=True), ReseedEachEpoch()]},
-        save_config_kwargs={"overwrite": True},
-        args=argv,
-        run=run,
-    )
+    args = None if argv is not None and list(argv) == sys.argv[1:] else argv
+    try:
+        try:
+            return PoseLightningCLI(
+                PoseModel,
+                PoseDataModule,
+                subclass_mode_model=True,
+                seed_everything_default=0,
+                trainer_defaults={"callbacks": [RichProgressBar(leave=True), ReseedEachEpoch()]},
+                save_config_kwargs={"overwrite": True},
+                parser_kwargs={"exit_on_error": False},
+                args=args,
+                run=run,
+            )
+        except argparse.ArgumentError as err:
+            raise ConfigError(f"bad configuration: {_config_message(err)}") from None
+    except (ConfigError, CheckpointError) as err:
+        if not exit_on_error:
+            raise
+        print(f"poselab: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
-__all__ = ["ChannelsLast", "CheckpointError", "PoseCheckpoint", "PoseLightningCLI", "ReseedEachEpoch",
-           "RunOptions", "run_lightning_cli"]
+__all__ = ["ChannelsLast", "CheckpointError", "ConfigError", "PoseCheckpoint", "PoseLightningCLI",
+           "ReseedEachEpoch", "RunOptions", "run_lightning_cli"]
