@@ -83,15 +83,25 @@ class ChannelsLast(pl.Callback):
 
 
 class ReseedEachEpoch(pl.Callback):
-    """Re-seed all RNGs at the start of every training epoch from the run seed and the epoch.
+    """Re-seed all RNGs and the shuffling sampler at the start of every training epoch.
 
-    Shuffling and augmentation of epoch ``e`` then depend only on (seed, e), so a run resumed from
-    ``<model>-last.ckpt`` continues exactly as an uninterrupted one.
+    Shuffling and augmentation of epoch ``e`` then depend only on (run seed, e), so a run resumed
+    from ``<model>-last.ckpt`` continues exactly as an uninterrupted one.
     """
 
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self.base_seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        base = int(os.environ.get("PL_GLOBAL_SEED", 0))
-        pl.seed_everything(base * 1000 + trainer.current_epoch, workers=True, verbose=False)
+        base = getattr(self, "base_seed", 0)
+        seed = base * 1000 + trainer.current_epoch
+        pl.seed_everything(seed, workers=True, verbose=False)
+        os.environ["PL_GLOBAL_SEED"] = str(base)  # seed_everything overwrote the run's seed
+        loader = trainer.fit_loop._combined_loader
+        for dl in loader.flattened if loader is not None else []:
+            sampler = getattr(dl, "sampler", None)
+            if isinstance(sampler, torch.utils.data.RandomSampler):
+                sampler.generator = torch.Generator().manual_seed(seed)
 
 
 @dataclass
@@ -154,6 +164,28 @@ class PoseLightningCLI(LightningCLI):
     def _dataset_name(self) -> str | None:
         hp = getattr(self.datamodule, "hparams", None) or {}
         return hp.get("dataset") if hasattr(hp, "get") else None
+
+    def _finish_wandb(self) -> None:
+        """Close the W&B run so the next run in this process starts a fresh one."""
+        from pytorch_lightning.loggers import WandbLogger
+
+        if any(isinstance(lg, WandbLogger) for lg in self.trainer.loggers):
+            import wandb
+
+            if wandb.run is not None:
+                wandb.finish()
+
+    def after_fit(self) -> None:
+        self._finish_wandb()
+
+    def after_validate(self) -> None:
+        self._finish_wandb()
+
+    def after_test(self) -> None:
+        self._finish_wandb()
+
+    def after_predict(self) -> None:
+        self._finish_wandb()
 
     # ------------------------------------------------------------------ checkpoint checks
     def _parse_ckpt_path(self) -> None:
