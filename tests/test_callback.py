@@ -138,3 +138,40 @@ def test_ddp_two_processes_give_the_same_tables(tmp_path: Path) -> None:
 def test_bad_configuration_raises_one_clear_error(experiments, kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         AttackEvaluation(experiments, **kwargs)
+
+
+def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: Path) -> None:
+    """`poselab test` composition of `make attack-eval` (smoke trainer, untrained tiny model)."""
+    pytest.importorskip("poselab.data.datamodule")
+    import yaml
+
+    from poselab.lightning_cli import run_lightning_cli
+
+    root = Path(__file__).resolve().parents[1]
+    attack_cfg = yaml.safe_load((root / "configs/attack/quick.yaml").read_text())
+    init = attack_cfg["trainer"]["callbacks"][0]["init_args"]
+    init.update(out_dir=str(tmp_path / "results"), max_samples=2, experiments=[
+        {"kind": "untargeted", "eps": [0, 4], "iterations": [1, 2]},
+        {"kind": "rotation", "eps": [4], "iterations": [2], "angles": [30]},
+    ])
+    (tmp_path / "attack.yaml").write_text(yaml.safe_dump(attack_cfg))
+    args = [
+        "test",
+        "--config", str(root / "configs/model/regression.yaml"),
+        "--config", str(root / "configs/data/synthetic.yaml"),
+        "--config", str(root / "configs/trainer/smoke.yaml"),
+        "--config", str(tmp_path / "attack.yaml"),
+        "--checkpoint.dirpath", str(tmp_path / "ckpt"),
+        "--run.save_dir", str(tmp_path / "runs"),
+        "--trainer.default_root_dir", str(tmp_path / "runs"),
+    ]
+    run_lightning_cli(args)
+    folders = list((tmp_path / "results").iterdir())
+    assert len(folders) == 1 and folders[0].name.startswith("regression-")
+    out = folders[0]
+    rows = _rows(out)
+    assert {r["experiment"] for r in rows} == {"untargeted", "rotation"}
+    assert json.loads((out / "results.json").read_text())["meta"]["model"] == "regression"
+    assert "Table 1" in (out / "tables.md").read_text()
+    tables = list((tmp_path / "runs").rglob("attack/table_untargeted*.table.json"))
+    assert tables, "no W&B table in the offline run"
