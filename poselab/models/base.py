@@ -195,10 +195,11 @@ def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
     Absolute depths use the ground-truth root depth (z of the pelvis in ``joints_cam``), as usual on
     Human3.6M; the points are backprojected with the crop's K and distortion.
     """
-    root_z = batch["joints_cam"].float()[..., PELVIS, 2]  # (B, V)
-    depth = root_z.unsqueeze(-1) + rel_depth
-    cam = backproject(uv, depth, batch["K"].float(), batch["dist"].float())
-    return root_relative(cam)
+    with torch.autocast(uv.device.type, enabled=False):  # geometry in float32 even under bf16-mixed
+        root_z = batch["joints_cam"].float()[..., PELVIS, 2]  # (B, V)
+        depth = root_z.unsqueeze(-1) + rel_depth.float()
+        cam = backproject(uv.float(), depth, batch["K"].float(), batch["dist"].float())
+        return root_relative(cam)
 
 
 def ones_valid(b: int, v: int, device: torch.device) -> Tensor:

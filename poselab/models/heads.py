@@ -14,6 +14,11 @@ from torch import Tensor, nn
 # ----------------------------------------------------------------------------- pure functions
 
 
+def _full_precision(x: Tensor) -> Tensor:
+    """Half/bfloat16 maps -> float32 (soft-argmax coordinates need the precision)."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 def soft_argmax_2d(heatmaps: Tensor, beta: float = 1.0) -> tuple[Tensor, Tensor]:
     """Integral 2D soft-argmax.
 
@@ -27,6 +32,7 @@ def soft_argmax_2d(heatmaps: Tensor, beta: float = 1.0) -> tuple[Tensor, Tensor]
     if heatmaps.dim() != 4:
         raise ValueError(f"heatmaps must be (N, J, h, w), got {tuple(heatmaps.shape)}")
     n, j, h, w = heatmaps.shape
+    heatmaps = _full_precision(heatmaps)
     probs = torch.softmax(beta * heatmaps.reshape(n, j, h * w), dim=-1).reshape(n, j, h, w)
     xs = torch.arange(w, dtype=probs.dtype, device=probs.device)
     ys = torch.arange(h, dtype=probs.dtype, device=probs.device)
@@ -47,6 +53,7 @@ def soft_argmax_3d(volumes: Tensor, beta: float = 1.0) -> tuple[Tensor, Tensor]:
     if volumes.dim() != 5:
         raise ValueError(f"volumes must be (N, J, D, h, w), got {tuple(volumes.shape)}")
     n, j, d, h, w = volumes.shape
+    volumes = _full_precision(volumes)
     probs = torch.softmax(beta * volumes.reshape(n, j, -1), dim=-1).reshape(n, j, d, h, w)
     xs = torch.arange(w, dtype=probs.dtype, device=probs.device)
     ys = torch.arange(h, dtype=probs.dtype, device=probs.device)

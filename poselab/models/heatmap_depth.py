@@ -61,7 +61,7 @@ class HeatmapDepthModel(PoseModel):
         heatmaps, depthmaps = maps[:, :NUM_JOINTS], maps[:, NUM_JOINTS:]
         coords, probs = soft_argmax_2d(heatmaps)
         uv = cells_to_pixels(coords, self.heatmap_stride).view(b, v, NUM_JOINTS, 2)
-        depth = (probs * depthmaps).sum(dim=(-2, -1)).view(b, v, NUM_JOINTS) * POSE_SCALE
+        depth = (probs * depthmaps.float()).sum(dim=(-2, -1)).view(b, v, NUM_JOINTS) * POSE_SCALE
         pose = lift_to_camera(uv, depth, batch)
         return {"pose": pose, "joints_2d": uv, "depth": depth, "valid": ones_valid(b, v, images.device)}
 

@@ -45,7 +45,7 @@ class RegressionModel(PoseModel):
         """images (B, V, 3, H, W) 0..255 -> pose (B, V, J, 3) root-relative camera mm, valid (B, V)."""
         b, v = check_images(images)
         out = self.head(self.backbone(images.flatten(0, 1)))
-        pose = root_relative(out.view(b, v, NUM_JOINTS, 3) * POSE_SCALE)
+        pose = root_relative(out.float().view(b, v, NUM_JOINTS, 3) * POSE_SCALE)
         return {"pose": pose, "valid": ones_valid(b, v, images.device)}
 
     def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:

@@ -74,9 +74,10 @@ class TriangulationModel(PoseModel):
     @staticmethod
     def triangulate(uv: Tensor, conf: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
         """Distorted crop pixels (B, V, J, 2) + weights (B, V, J) -> world pose (B, J, 3) mm, valid (B, J)."""
-        K, R, t = batch["K"].float(), batch["R"].float(), batch["t"].float()
-        undistorted = undistort_pixels(uv, K, batch["dist"].float())
-        return triangulate_dlt(projection_matrix(K, R, t), undistorted, conf)
+        with torch.autocast(uv.device.type, enabled=False):  # float32 geometry even under bf16-mixed
+            K, R, t = batch["K"].float(), batch["R"].float(), batch["t"].float()
+            undistorted = undistort_pixels(uv.float(), K, batch["dist"].float())
+            return triangulate_dlt(projection_matrix(K, R, t), undistorted, conf.float())
 
     def pose_target(self, batch: Batch) -> Tensor:
         """World joints (B, J, 3) mm."""
