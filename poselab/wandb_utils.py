@@ -44,6 +44,15 @@ def run_name(
     return "-".join(p for p in (model, dataset, job_type, suffix) if p)
 
 
+def job_type_for(subcommand: str | None) -> str:
+    """W&B job_type of a ``poselab`` sub-command: fit/validate -> ``train``, test/predict -> ``attack``
+    (the attack evaluation runs in ``poselab test``), report -> ``report``."""
+    mapping = {"fit": "train", "validate": "train", "test": "attack", "predict": "attack", "report": "report"}
+    if subcommand not in mapping:
+        raise ValueError(f"no W&B job_type for sub-command {subcommand!r}; expected one of {list(mapping)}")
+    return mapping[subcommand]
+
+
 def check_job_type(job_type: str) -> str:
     if job_type not in JOB_TYPES:
         raise ValueError(f"job_type must be one of {JOB_TYPES}, got {job_type!r}")

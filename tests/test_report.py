@@ -521,3 +521,11 @@ def test_wandb_curves_hold_the_input_values(three_runs, tmp_path):
     assert ys[1] == [value(45.0, "u", "mpjpe", 0, 0, 1, "")] + [
         value(45.0, "u", "mpjpe", e, 10, 1, "") for e in EPS
     ]
+
+
+def test_job_type_follows_the_subcommand():
+    from poselab.wandb_utils import job_type_for
+
+    assert [job_type_for(s) for s in ("fit", "test", "report")] == ["train", "attack", "report"]
+    with pytest.raises(ValueError, match="sub-command"):
+        job_type_for("dance")
