@@ -132,6 +132,14 @@ class PoseLightningCLI(LightningCLI):
         parser.add_lightning_class_args(PoseCheckpoint, "checkpoint")
         parser.add_class_arguments(RunOptions, "run")
 
+    def before_instantiate_classes(self) -> None:
+        """The multi-view model always sees every view: switch off the data's random single view."""
+        cfg = self.config.get(self.subcommand) if self.subcommand else self.config
+        data = cfg.get("data")
+        if data is not None and "train_random_view" in data and data["train_random_view"]:
+            if getattr(_model_class(cfg.get("model")), "multiview", False):
+                data["train_random_view"] = False
+
     def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
         trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
         if trainer_cfg.get("logger") in (None, True):
@@ -155,7 +163,7 @@ class PoseLightningCLI(LightningCLI):
             config = self.config.get(self.subcommand) if self.subcommand else self.config
             loggers.append(
                 wandb_utils.make_logger(
-                    "train", group=run.group, model=model_name, dataset=dataset, name=run.name,
+                    wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name, dataset=dataset, name=run.name,
                     config=config, save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
                 )
             )
@@ -203,8 +211,8 @@ class PoseLightningCLI(LightningCLI):
         super()._parse_ckpt_path()
 
 
-def _model_name(model_cfg: Any) -> str | None:
-    """Registry name of the model class in a parsed ``model`` config (None if it cannot be told)."""
+def _model_class(model_cfg: Any) -> type | None:
+    """The model class of a parsed ``model`` config (None if it cannot be told)."""
     import importlib
 
     class_path = getattr(model_cfg, "class_path", None) or (model_cfg or {}).get("class_path")
@@ -212,9 +220,14 @@ def _model_name(model_cfg: Any) -> str | None:
         return None
     module, _, name = class_path.rpartition(".")
     try:
-        return getattr(getattr(importlib.import_module(module), name), "name", None)
-    except (ImportError, AttributeError):
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
         return None
+
+
+def _model_name(model_cfg: Any) -> str | None:
+    """Registry name of the model class in a parsed ``model`` config (None if it cannot be told)."""
+    return getattr(_model_class(model_cfg), "name", None)
 
 
 class ConfigError(ValueError):
