@@ -164,7 +164,8 @@ class PoseLightningCLI(LightningCLI):
             loggers.append(
                 wandb_utils.make_logger(
                     wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
-                    dataset=dataset, name=run.name, config=config, save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
+                    dataset=dataset, name=run.name, config=config,
+                    save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
                 )
             )
         return loggers
