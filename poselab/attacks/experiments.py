@@ -313,7 +313,7 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
     b = images.shape[0]
     if spec.kind == "camera_swap":
         R = batch["R"]
-        src_pose = sub["joints_cam"][:, 0]
+        src_pose = sub["joints_cam"][:, 0].float()
         tgts = [camera_swap_target(src_pose, R[:, spec.source_view], R[:, k - 1])[:, None]
                 for k in spec.targets]
     elif multiview:
