@@ -1,0 +1,128 @@
+"""``PoseDataModule``: one LightningDataModule for the synthetic dataset and Human3.6M.
+
+Configured by ``configs/data/synthetic.yaml`` / ``configs/data/h36m.yaml``. Train, val and test return
+every camera of ``views``, except that with ``train_random_view`` each training sample is ONE view
+drawn deterministically from (seed, index) - for monocular models. Validation and test always return all
+``views`` (monocular models pick their evaluation camera themselves).
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader, Dataset
+
+DATASETS = ("synthetic", "h36m")
+
+
+class PoseDataModule(pl.LightningDataModule):
+    """Multi-view pose data for every poselab model.
+
+    Args:
+        dataset: "synthetic" (embedded, generated on the fly) or "h36m" (preprocessed Human3.6M).
+        root: Human3.6M root holding ``processed/`` and the labels file (unused for synthetic).
+        labels: labels ``.npy`` path (absolute, or relative to ``root``); h36m only.
+        image_size: crop side in pixels.
+        views: camera indices (default all 4).
+        train_random_view: one random view per training sample (monocular training).
+        train_subjects, val_subjects, test_subjects: subject names per split.
+        train_size, val_size, test_size: samples per split (synthetic).
+        train_stride, val_stride, test_stride: keep every n-th frame (h36m).
+        batch_size, val_batch_size: batch sizes (val/test use ``val_batch_size``, default ``batch_size``).
+        num_workers: DataLoader worker processes.
+        seed: dataset seed (synthetic motion/lighting; random-view choice).
+        actions: restrict to these actions (default all).
+    """
+
+    def __init__(
+        self,
+        dataset: str = "synthetic",
+        root: str | None = None,
+        labels: str = "extra/human36m-multiview-labels-GTbboxes.npy",
+        image_size: int = 256,
+        views: list[int] | None = None,
+        train_random_view: bool = False,
+        train_subjects: list[str] | None = None,
+        val_subjects: list[str] | None = None,
+        test_subjects: list[str] | None = None,
+        train_size: int = 20000,
+        val_size: int = 512,
+        test_size: int = 1024,
+        train_stride: int = 1,
+        val_stride: int = 256,
+        test_stride: int = 64,
+        batch_size: int = 32,
+        val_batch_size: int | None = None,
+        num_workers: int = 4,
+        seed: int = 0,
+        actions: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0:
+            raise ValueError(f"image_size must be a positive integer (pixels), got {image_size!r}")
+        for name, value in (("batch_size", batch_size), ("val_batch_size", val_batch_size or 1)):
+            if int(value) <= 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        if dataset == "h36m" and not root:
+            raise ValueError("root must point to the Human3.6M folder (holding processed/ and the labels "
+                             "file) when dataset is 'h36m'")
+        self.save_hyperparameters()
+        self.dataset_name = dataset
+        self.train_subjects = list(train_subjects or ["S1", "S5", "S6", "S7", "S8"])
+        self.val_subjects = list(val_subjects or ["S9", "S11"])
+        self.test_subjects = list(test_subjects or ["S9", "S11"])
+        self.datasets: dict[str, Dataset] = {}
+
+    # ---------------------------------------------------------------------------------- datasets
+    def make_dataset(self, split: str) -> Dataset:
+        """The dataset of ``split`` ("train", "val" or "test")."""
+        hp = self.hparams
+        subjects = {"train": self.train_subjects, "val": self.val_subjects, "test": self.test_subjects}[split]
+        random_view = bool(hp.train_random_view) and split == "train"
+        if hp.dataset == "synthetic":
+            from poselab.data.synthetic import SyntheticMultiView
+
+            size = {"train": hp.train_size, "val": hp.val_size, "test": hp.test_size}[split]
+            # val and test share subjects: different frames (offsets) keep them apart
+            offset = {"train": 0, "val": 3, "test": 0}[split]
+            return SyntheticMultiView(subjects=subjects, size=size, image_size=hp.image_size, views=hp.views,
+                                      random_view=random_view, seed=hp.seed, actions=hp.actions,
+                                      frame_offset=offset)
+        from poselab.data.h36m import Human36M
+
+        stride = {"train": hp.train_stride, "val": hp.val_stride, "test": hp.test_stride}[split]
+        return Human36M(root=hp.root, labels=hp.labels, subjects=subjects, image_size=hp.image_size,
+                        views=hp.views, stride=stride, random_view=random_view, seed=hp.seed,
+                        actions=hp.actions)
+
+    def setup(self, stage: str | None = None) -> None:
+        splits = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
+        for split in splits.get(stage, ("train", "val", "test")) if stage else ("train", "val", "test"):
+            if split not in self.datasets:
+                self.datasets[split] = self.make_dataset(split)
+
+    def _dataset(self, split: str) -> Dataset:
+        if split not in self.datasets:
+            self.datasets[split] = self.make_dataset(split)
+        return self.datasets[split]
+
+    # ---------------------------------------------------------------------------------- loaders
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        hp = self.hparams
+        batch = hp.batch_size if split == "train" else (hp.val_batch_size or hp.batch_size)
+        workers = int(hp.num_workers)
+        return DataLoader(self._dataset(split), batch_size=batch, shuffle=shuffle, num_workers=workers,
+                          persistent_workers=workers > 0, pin_memory=False, drop_last=False)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

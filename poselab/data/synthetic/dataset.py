@@ -1,0 +1,182 @@
+"""``SyntheticMultiView``: the embedded calibrated 4-camera dataset (samples follow poselab.data.sample).
+
+Index ``i`` maps to (subject, action, frame) as: subject = ``subjects[i % S]``, action =
+``actions[(i // S) % A]``, frame = ``frame_offset + (i // (S * A)) * frame_stride``. Every pixel is a pure
+function of (seed, subject, action, frame) (and the image size), so two instances, two workers or two
+processes return identical samples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_world
+from poselab.data.synthetic.render import lighting, part_colours, render_view
+from poselab.data.synthetic.rig import Rig, h36m_like_rig
+from poselab.geometry import crop_intrinsics, project, world_to_camera
+
+#: Margin around the projected joints, as a fraction of the box side, plus the body's half-width.
+BOX_MARGIN = 0.12
+BODY_HALF_WIDTH = 220.0  # mm, added around the joints so limbs and head stay inside the crop
+
+
+def mix(*values: int) -> int:
+    """A deterministic 63-bit hash of integers (splitmix64 rounds); no global state."""
+    h = 0x9E3779B97F4A7C15
+    for v in values:
+        h = (h ^ (int(v) & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
+        h = (h ^ (h >> 31)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 29
+    return h & 0x7FFFFFFFFFFFFFFF
+
+
+def check_image_size(image_size: int) -> int:
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size <= 0:
+        raise ValueError(f"image_size must be a positive integer (pixels), got {image_size!r}")
+    return int(image_size)
+
+
+def check_views(views: Sequence[int] | None, n_cameras: int, names: Sequence[str]) -> list[int]:
+    """Camera indices (default all); raises naming the bad entry."""
+    if views is None:
+        return list(range(n_cameras))
+    views = list(views)
+    if not views:
+        raise ValueError("views must name at least one camera index")
+    for v in views:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < n_cameras:
+            raise ValueError(f"unknown camera index {v!r} in views; expected integers in 0..{n_cameras - 1} "
+                             f"({', '.join(names)})")
+    return [int(v) for v in views]
+
+
+def square_boxes(uv: torch.Tensor, depth: torch.Tensor, focal: torch.Tensor) -> torch.Tensor:
+    """Square crop boxes (V, 4) ``(x0, y0, x1, y1)`` px around joints uv (V, J, 2) with a body margin."""
+    lo, hi = uv.amin(-2), uv.amax(-2)
+    centre = 0.5 * (lo + hi)
+    pad = focal * BODY_HALF_WIDTH / depth.mean(-1)  # (V,)
+    side = (hi - lo).amax(-1) + 2 * pad
+    side = side * (1 + 2 * BOX_MARGIN)
+    half = 0.5 * side.unsqueeze(-1)
+    return torch.cat([centre - half, centre + half], dim=-1)
+
+
+class SyntheticMultiView(Dataset):
+    """Synthetic calibrated multi-view human dataset shaped like Human3.6M.
+
+    Args:
+        subjects: subject names from :data:`~poselab.data.synthetic.pose.SUBJECTS`.
+        size: number of samples.
+        image_size: crop side (px), > 0.
+        views: camera indices (default all 4).
+        random_view: return ONE view per sample, chosen deterministically from (seed, index).
+        seed: dataset seed (motion variation, lighting, backgrounds).
+        actions: action names (default all of :data:`~poselab.data.synthetic.pose.ACTIONS`).
+        frame_stride, frame_offset: frame numbering (see module docstring).
+    """
+
+    def __init__(
+        self,
+        subjects: Sequence[str] = ("S1", "S5", "S6", "S7", "S8"),
+        size: int = 1000,
+        image_size: int = 256,
+        views: Sequence[int] | None = None,
+        random_view: bool = False,
+        seed: int = 0,
+        actions: Sequence[str] | None = None,
+        frame_stride: int = 7,
+        frame_offset: int = 0,
+        rig: Rig | None = None,
+    ) -> None:
+        self.image_size = check_image_size(image_size)
+        if isinstance(subjects, str):
+            subjects = [subjects]
+        self.subjects = list(subjects)
+        if not self.subjects:
+            raise ValueError("subjects must name at least one subject")
+        for s in self.subjects:
+            if s not in SUBJECTS:
+                raise ValueError(f"unknown subject {s!r}; expected one of {', '.join(SUBJECTS)}")
+        self.actions = list(ACTIONS if actions is None else actions)
+        for a in self.actions:
+            if a not in ACTIONS:
+                raise ValueError(f"unknown action {a!r}; expected one of {', '.join(ACTIONS)}")
+        if int(size) < 0:
+            raise ValueError(f"size must be >= 0, got {size!r}")
+        self.size = int(size)
+        self.rig = rig or h36m_like_rig()
+        self.camera_names = self.rig.names
+        self.views = check_views(views, len(self.rig), self.rig.names)
+        self.random_view = bool(random_view)
+        self.seed = int(seed)
+        self.frame_stride = int(frame_stride)
+        self.frame_offset = int(frame_offset)
+        self._R = torch.from_numpy(self.rig.R)
+        self._t = torch.from_numpy(self.rig.t)
+        self._K = torch.from_numpy(self.rig.K)
+        self._dist = torch.from_numpy(self.rig.dist)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def key(self, index: int) -> tuple[str, str, int]:
+        """(subject, action, frame) of a dataset index."""
+        n_s, n_a = len(self.subjects), len(self.actions)
+        return (self.subjects[index % n_s], self.actions[(index // n_s) % n_a],
+                self.frame_offset + (index // (n_s * n_a)) * self.frame_stride)
+
+    def views_of(self, index: int) -> list[int]:
+        """Camera indices returned for ``index`` (one of ``views`` when ``random_view``)."""
+        if not self.random_view:
+            return self.views
+        return [self.views[mix(self.seed, index, 17) % len(self.views)]]
+
+    def __getitem__(self, index: int) -> dict:
+        index = int(index)
+        if not 0 <= index < self.size:
+            raise IndexError(f"index {index} out of range for a dataset of {self.size} samples")
+        subject, action, frame = self.key(index)
+        return self.render(subject, action, frame, self.views_of(index), index=index)
+
+    def render(self, subject: str, action: str, frame: int, views: Sequence[int], index: int = 0) -> dict:
+        """The sample of (subject, action, frame) seen by cameras ``views`` (see poselab.data.sample)."""
+        size = self.image_size
+        world = torch.from_numpy(pose_world(self.seed, subject, action, frame))
+        idx = torch.as_tensor(list(views), dtype=torch.long)
+        R, t, K, dist = self._R[idx], self._t[idx], self._K[idx], self._dist[idx]
+        cam = world_to_camera(world, R, t)  # (V, J, 3)
+        full = project(cam, K, dist)
+        bbox = square_boxes(full, cam[..., 2], K[:, 0, 0])
+        K_crop = crop_intrinsics(K, bbox, (size, size))
+        uv = project(cam, K_crop, dist)
+        subj = make_subject(subject)
+        colours = part_colours(subj)
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, SUBJECTS.index(subject),
+                                     ACTIONS.index(action), int(frame) & 0xFFFFFFFF, 5])
+        light = lighting(rng, len(self.rig))  # drawn for every rig camera: a view's pixels never
+        uv_np, z_np, f_np = uv.numpy(), cam[..., 2].numpy(), K_crop[:, 0, 0].numpy()  # depend on the others
+        images = np.empty((len(idx), 3, size, size), np.uint8)
+        for v, cam_id in enumerate(idx.tolist()):
+            img = render_view(uv_np[v], z_np[v], float(f_np[v]), size, colours, subj.girth, light[cam_id],
+                              self.seed)
+            images[v] = img.transpose(2, 0, 1)
+        return {
+            "images": torch.from_numpy(images),
+            "K": K_crop,
+            "R": R.clone(),
+            "t": t.clone(),
+            "dist": dist.clone(),
+            "joints_world": world,
+            "joints_cam": cam,
+            "joints_2d": uv,
+            "bbox": bbox,
+            "camera_ids": idx,
+            "subject": subject,
+            "action": action,
+            "frame": int(frame),
+            "index": int(index),
+        }
