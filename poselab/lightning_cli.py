@@ -144,6 +144,10 @@ class PoseLightningCLI(LightningCLI):
         trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
         if trainer_cfg.get("logger") in (None, True):
             kwargs["logger"] = self._make_loggers()
+        if trainer_cfg.get("enable_progress_bar") is False:  # no rich bar then
+            defaults = self.trainer_defaults.get("callbacks", [])
+            callbacks = [c for c in defaults if not isinstance(c, RichProgressBar)]
+            self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
         trainer = super().instantiate_trainer(**kwargs)
         if self._get(self.config_init, "run").channels_last:
             trainer.callbacks.append(ChannelsLast())
