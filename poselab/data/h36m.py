@@ -1,0 +1,295 @@
+"""Human3.6M reader for the preprocessed multi-view layout of learnable-triangulation-pytorch.
+
+Layout (as written by that project's ``mvn/datasets/human36m_preprocessing/generate-labels-npy-multiview.py``
+and read by its ``mvn/datasets/human36m.py``)::
+
+    <root>/processed/S1/Directions-1/imageSequence/54138969/img_000001.jpg   (full 1000x1000 frames)
+    <root>/extra/human36m-multiview-labels-GTbboxes.npy                     (np.save of a dict)
+
+The labels dict holds
+  * ``subject_names`` list[str] (e.g. "S1"), ``camera_names`` list[str] (e.g. "54138969"),
+    ``action_names`` list[str] (e.g. "Directions-1");
+  * ``cameras``: structured array (n_subjects, n_cameras) with fields ``R`` (3, 3), ``t`` (3, 1) mm
+    (world->camera, ``t = -R @ T``), ``K`` (3, 3) px, ``dist`` (5,) OpenCV order (k1, k2, p1, p2, k3);
+  * ``table``: structured array (N,) with fields ``subject_idx``, ``action_idx``, ``frame_idx`` (0-based;
+    the image file is ``img_%06d.jpg % (frame_idx + 1)``), ``keypoints`` (17, 3) world mm and
+    ``bbox_by_camera_tlbr`` (n_cameras, 4) = (top, left, bottom, right) px; an all-zero box marks a
+    missing view (rows missing one of the chosen views are skipped).
+
+Their 17 keypoints are "16 joints in MPII order + neck/nose", picked from the 32 H36M mocap joints by
+``valid_joints = (3,2,1,6,7,8,0,12,13,15,27,26,25,17,18,19) + (14,)``, i.e.
+r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle, pelvis, spine(thorax), neck, head_top, r_wrist, r_elbow,
+r_shoulder, l_shoulder, l_elbow, l_wrist, neck/nose. poselab's order (VideoPose3D, pelvis first) takes the
+32-joint indices (0,1,2,3,6,7,8,12,13,14,15,17,18,19,25,26,27); :data:`LT_TO_POSELAB` maps one to the other.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from poselab.geometry import crop_intrinsics, project, world_to_camera
+
+_LT_FROM_H36M32 = (3, 2, 1, 6, 7, 8, 0, 12, 13, 15, 27, 26, 25, 17, 18, 19, 14)
+_POSELAB_FROM_H36M32 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
+#: ``ours = theirs[LT_TO_POSELAB]`` along the joint axis.
+LT_TO_POSELAB: tuple[int, ...] = tuple(_LT_FROM_H36M32.index(j) for j in _POSELAB_FROM_H36M32)
+
+LABEL_KEYS = ("subject_names", "camera_names", "action_names", "cameras", "table")
+TABLE_FIELDS = {"subject_idx": (), "action_idx": (), "frame_idx": (), "keypoints": (17, 3),
+                "bbox_by_camera_tlbr": ("C", 4)}
+CAMERA_FIELDS = {"R": ((3, 3),), "t": ((3, 1), (3,)), "K": ((3, 3),), "dist": ((5,),)}
+DEFAULT_LABELS = "extra/human36m-multiview-labels-GTbboxes.npy"
+
+
+def image_path(root: str | Path, subject: str, action: str, camera: str, frame_idx: int) -> Path:
+    """Path of one frame (``frame_idx`` 0-based, files are 1-based)."""
+    folder = Path(root) / "processed" / subject / action / "imageSequence" / camera
+    return folder / f"img_{frame_idx + 1:06d}.jpg"
+
+
+def load_labels(path: str | Path) -> dict:
+    """Read and validate a labels ``.npy``; raise one clear error naming the file and field."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Human3.6M labels file not found: {path} (expected the .npy written by "
+                                "learnable-triangulation's generate-labels-npy-multiview.py)")
+    try:
+        labels = np.load(path, allow_pickle=True)
+        labels = labels.item() if isinstance(labels, np.ndarray) and labels.dtype == object else labels
+    except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
+        raise ValueError(f"{path}: cannot be read as a numpy-saved labels dict ({err})") from None
+    if not isinstance(labels, dict):
+        raise ValueError(f"{path}: expected a dict saved with np.save, got {type(labels).__name__}")
+    for key in LABEL_KEYS:
+        if key not in labels:
+            raise ValueError(f"{path}: labels are missing field {key!r}; "
+                             f"expected fields {', '.join(LABEL_KEYS)}")
+    names = {k: [str(n) for n in labels[k]] for k in ("subject_names", "camera_names", "action_names")}
+    n_sub, n_cam = len(names["subject_names"]), len(names["camera_names"])
+
+    table = labels["table"]
+    if not isinstance(table, np.ndarray) or table.dtype.names is None or table.ndim != 1:
+        raise ValueError(f"{path}: field 'table' must be a 1-D structured array with fields "
+                         f"{', '.join(TABLE_FIELDS)}")
+    for field, shape in TABLE_FIELDS.items():
+        if field not in table.dtype.names:
+            raise ValueError(f"{path}: field 'table' is missing column {field!r}; "
+                             f"expected {', '.join(TABLE_FIELDS)}")
+        want = tuple(n_cam if d == "C" else d for d in shape)
+        got = table.dtype[field].shape
+        if got != want:
+            raise ValueError(f"{path}: table[{field!r}] has per-row shape {got}, expected {want}")
+    for field, bound, kind in (("subject_idx", n_sub, "subject_names"), ("action_idx",
+                               len(names["action_names"]), "action_names")):
+        col = table[field]
+        if len(col) and (col.min() < 0 or col.max() >= bound):
+            raise ValueError(f"{path}: table[{field!r}] holds values outside 0..{bound - 1} "
+                             f"(the length of {kind})")
+    kp = table["keypoints"]
+    bad = ~np.isfinite(kp).all(axis=(1, 2))
+    if bad.any():
+        row = int(np.nonzero(bad)[0][0])
+        subject = names["subject_names"][table["subject_idx"][row]]
+        action = names["action_names"][table["action_idx"][row]]
+        raise ValueError(f"{path}: table['keypoints'] has NaN/inf values in {int(bad.sum())} row(s), "
+                         f"first row {row} ({subject}, {action}, frame {table['frame_idx'][row]}); "
+                         "expected finite world coordinates in mm")
+
+    cams = labels["cameras"]
+    if not isinstance(cams, np.ndarray) or cams.dtype.names is None or cams.shape != (n_sub, n_cam):
+        raise ValueError(f"{path}: field 'cameras' must be a structured array of shape "
+                         f"(n_subjects, n_cameras) = ({n_sub}, {n_cam}) with fields R, t, K, dist; got "
+                         f"{getattr(cams, 'shape', type(cams).__name__)}")
+    for field, shapes in CAMERA_FIELDS.items():
+        if field not in cams.dtype.names:
+            raise ValueError(f"{path}: field 'cameras' is missing {field!r}; expected R, t, K, dist")
+        if cams.dtype[field].shape not in shapes:
+            raise ValueError(f"{path}: cameras[{field!r}] has shape {cams.dtype[field].shape}, expected "
+                             f"{' or '.join(str(s) for s in shapes)}")
+        if not np.isfinite(cams[field]).all():
+            raise ValueError(f"{path}: cameras[{field!r}] has NaN/inf values")
+    return {**labels, **names, "table": table, "cameras": cams}
+
+
+def _resolve_views(views: Sequence[int | str] | None, camera_names: list[str], where: str) -> list[int]:
+    if views is None:
+        return list(range(len(camera_names)))
+    out = []
+    for v in list(views):
+        if isinstance(v, str) and v in camera_names:
+            out.append(camera_names.index(v))
+        elif isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < len(camera_names):
+            out.append(int(v))
+        else:
+            raise ValueError(f"unknown camera {v!r} in views; {where} has cameras "
+                             f"{', '.join(f'{i}={n}' for i, n in enumerate(camera_names))}")
+    if not out:
+        raise ValueError("views must name at least one camera")
+    return out
+
+
+def square_box(tlbr: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """(top, left, bottom, right) -> square ``(x0, y0, x1, y1)`` around the same centre, side * scale."""
+    top, left, bottom, right = (float(v) for v in tlbr)
+    cx, cy = 0.5 * (left + right), 0.5 * (top + bottom)
+    half = 0.5 * max(right - left, bottom - top) * scale
+    return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
+
+
+def crop_image(image: np.ndarray, bbox: np.ndarray, size: int) -> np.ndarray:
+    """Crop box ``(x0, y0, x1, y1)`` of an (H, W, 3) image resized to (size, size); black outside.
+
+    Uses the mapping of :func:`poselab.geometry.crop_intrinsics`: ``u' = (u - x0) * size / (x1 - x0)``.
+    """
+    import cv2
+
+    x0, y0, x1, y1 = (float(v) for v in bbox)
+    sx, sy = size / (x1 - x0), size / (y1 - y0)
+    M = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]])
+    return cv2.warpAffine(image, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+
+
+class Human36M(Dataset):
+    """Human3.6M multi-view samples (poselab.data.sample contract) from the preprocessed layout.
+
+    Args:
+        root: folder holding ``processed/`` (and ``extra/`` with the labels by default).
+        labels: labels ``.npy`` path, absolute or relative to ``root``.
+        subjects: subject names (protocol: train S1 S5 S6 S7 S8, test S9 S11).
+        image_size: crop side (px), > 0.
+        views: camera indices or names (default all).
+        stride: keep every ``stride``-th frame of the selection (e.g. 64 for test).
+        random_view: return one view per sample, chosen from (seed, index).
+        actions: action names (e.g. "Walking-1"; default all).
+        bbox_scale: enlarge the (squared) labelled box by this factor before cropping.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        labels: str | Path = DEFAULT_LABELS,
+        subjects: Sequence[str] = ("S1", "S5", "S6", "S7", "S8"),
+        image_size: int = 256,
+        views: Sequence[int | str] | None = None,
+        stride: int = 1,
+        random_view: bool = False,
+        seed: int = 0,
+        actions: Sequence[str] | None = None,
+        bbox_scale: float = 1.0,
+    ) -> None:
+        from poselab.data.synthetic.dataset import check_image_size
+
+        self.image_size = check_image_size(image_size)
+        if root is None or not Path(root).is_dir():
+            raise FileNotFoundError(f"Human3.6M root folder not found: {root} (expected a folder holding "
+                                    "processed/S*/<action>/imageSequence/<camera>/img_%06d.jpg)")
+        self.root = Path(root)
+        labels_path = Path(labels)
+        labels_path = labels_path if labels_path.is_absolute() else self.root / labels_path
+        self.labels_path = labels_path
+        lab = load_labels(labels_path)
+        if int(stride) <= 0:
+            raise ValueError(f"stride must be a positive integer, got {stride!r}")
+        if not bbox_scale > 0:
+            raise ValueError(f"bbox_scale must be positive, got {bbox_scale!r}")
+        self.subject_names, self.camera_names = lab["subject_names"], lab["camera_names"]
+        self.action_names = lab["action_names"]
+        self.views = _resolve_views(views, self.camera_names, str(labels_path))
+        subjects = [subjects] if isinstance(subjects, str) else list(subjects)
+        for s in subjects:
+            if s not in self.subject_names:
+                raise ValueError(f"unknown subject {s!r}; {labels_path} has {', '.join(self.subject_names)}")
+        if actions is not None:
+            for a in actions:
+                if a not in self.action_names:
+                    raise ValueError(f"unknown action {a!r}; {labels_path} has "
+                                     f"{', '.join(self.action_names)}")
+        table = lab["table"]
+        mask = np.isin(table["subject_idx"], [self.subject_names.index(s) for s in subjects])
+        if actions is not None:
+            mask &= np.isin(table["action_idx"], [self.action_names.index(a) for a in actions])
+        boxes = table["bbox_by_camera_tlbr"][:, self.views]  # (N, V, 4)
+        present = (((boxes[..., 2] - boxes[..., 0]) > 0) & ((boxes[..., 3] - boxes[..., 1]) > 0)).all(axis=1)
+        rows = np.nonzero(mask & present)[0][:: int(stride)]
+        self.table = table[rows]
+        cams = lab["cameras"]
+        self.R = torch.from_numpy(np.ascontiguousarray(cams["R"], dtype=np.float32))  # (S, C, 3, 3)
+        self.t = torch.from_numpy(np.ascontiguousarray(cams["t"], dtype=np.float32).reshape(*cams.shape, 3))
+        self.K = torch.from_numpy(np.ascontiguousarray(cams["K"], dtype=np.float32))
+        self.dist = torch.from_numpy(np.ascontiguousarray(cams["dist"], dtype=np.float32))
+        self.random_view = bool(random_view)
+        self.seed = int(seed)
+        self.bbox_scale = float(bbox_scale)
+        # image folders are checked upfront (cheap); single images when loaded
+        pairs = {(int(s), int(a)) for s, a in zip(self.table["subject_idx"], self.table["action_idx"])}
+        for s_idx, a_idx in sorted(pairs):
+            for c in self.views:
+                folder = image_path(self.root, self.subject_names[s_idx], self.action_names[a_idx],
+                                    self.camera_names[c], 0).parent
+                if not folder.is_dir():
+                    raise FileNotFoundError(f"Human3.6M image folder not found: {folder} (expected "
+                                            "processed/<subject>/<action>/imageSequence/<camera>/img_%06d.jpg)")
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def views_of(self, index: int) -> list[int]:
+        if not self.random_view:
+            return self.views
+        from poselab.data.synthetic.dataset import mix
+
+        return [self.views[mix(self.seed, index, 17) % len(self.views)]]
+
+    def read_image(self, path: Path) -> np.ndarray:
+        """RGB uint8 (H, W, 3); raises naming the path when missing or unreadable."""
+        import cv2
+
+        if not path.is_file():
+            raise FileNotFoundError(f"Human3.6M image not found: {path}")
+        image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+        if image is None or image.size == 0:
+            raise ValueError(f"Human3.6M image is corrupt or not a readable JPEG: {path}")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+    def __getitem__(self, index: int) -> dict:
+        index = int(index)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for a dataset of {len(self)} samples")
+        row = self.table[index]
+        s_idx, a_idx, frame = int(row["subject_idx"]), int(row["action_idx"]), int(row["frame_idx"])
+        subject, action = self.subject_names[s_idx], self.action_names[a_idx]
+        views = self.views_of(index)
+        idx = torch.as_tensor(views, dtype=torch.long)
+        R, t, K, dist = self.R[s_idx, idx], self.t[s_idx, idx], self.K[s_idx, idx], self.dist[s_idx, idx]
+        world = torch.from_numpy(np.asarray(row["keypoints"], dtype=np.float32)[list(LT_TO_POSELAB)])
+        size = self.image_size
+        bbox = torch.from_numpy(np.stack([square_box(row["bbox_by_camera_tlbr"][c], self.bbox_scale)
+                                          for c in views]))
+        images = np.empty((len(views), 3, size, size), np.uint8)
+        for v, c in enumerate(views):
+            img = self.read_image(image_path(self.root, subject, action, self.camera_names[c], frame))
+            images[v] = crop_image(img, bbox[v].numpy(), size).transpose(2, 0, 1)
+        K_crop = crop_intrinsics(K, bbox, (size, size))
+        cam = world_to_camera(world, R, t)
+        return {
+            "images": torch.from_numpy(images),
+            "K": K_crop,
+            "R": R,
+            "t": t,
+            "dist": dist,
+            "joints_world": world,
+            "joints_cam": cam,
+            "joints_2d": project(cam, K_crop, dist),
+            "bbox": bbox,
+            "camera_ids": idx,
+            "subject": subject,
+            "action": action,
+            "frame": frame,
+            "index": index,
+        }
