@@ -20,8 +20,8 @@ from poselab.data.synthetic.rig import Rig, h36m_like_rig
 from poselab.geometry import crop_intrinsics, project, world_to_camera
 
 #: Margin around the projected joints, as a fraction of the box side, plus the body's half-width.
-BOX_MARGIN = 0.12
-BODY_HALF_WIDTH = 220.0  # mm, added around the joints so limbs and head stay inside the crop
+BOX_MARGIN = 0.08
+BODY_HALF_WIDTH = 160.0  # mm, added around the joints so limbs and head stay inside the crop
 
 
 def mix(*values: int) -> int:

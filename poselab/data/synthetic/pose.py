@@ -128,14 +128,14 @@ def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
         J[hip] = (sign * subject.hip_width, 0.0, 0.0)
         J[knee] = J[hip] + subject.thigh * _limb(flex, abd, sign)
         J[ankle] = J[knee] + subject.shin * _limb(flex - side("knee", s), abd * 0.7, sign)
-    # torso: lean forward (about x), bend sideways (about y), twist (about z)
-    torso = _rot_z(a["twist"]) @ _rot_y(a["side"]) @ _rot_x(a["lean"])
+    # torso: lean forward (towards +y), bend sideways (about y), twist (about z)
+    torso = _rot_z(a["twist"]) @ _rot_y(a["side"]) @ _rot_x(-a["lean"])
     up = torso @ np.array([0.0, 0.0, 1.0])
     J[7] = subject.spine * up
     J[8] = J[7] + subject.spine * up
-    head_dir = torso @ _rot_x(0.35 + a["head_pitch"]) @ np.array([0.0, 0.0, 1.0])
+    head_dir = torso @ _rot_x(-(0.25 + a["head_pitch"])) @ np.array([0.0, 0.0, 1.0])  # nose ahead of the neck
     J[9] = J[8] + subject.neck * head_dir
-    J[10] = J[9] + subject.head * (torso @ _rot_x(a["head_pitch"]) @ np.array([0.0, 0.0, 1.0]))
+    J[10] = J[9] + subject.head * (torso @ _rot_x(-a["head_pitch"]) @ np.array([0.0, 0.0, 1.0]))
     # arms hang in the torso frame
     for s, (sh, el, wr), sign in (("l", (11, 12, 13), -1.0), ("r", (14, 15, 16), 1.0)):
         flex, abd = side("sh_flex", s), side("sh_abd", s)

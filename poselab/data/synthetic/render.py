@@ -21,10 +21,10 @@ _ONE = 1 << _SHIFT
 
 # (joint a, joint b, radius mm, colour key); colour keys resolve per subject (see part_colours)
 PARTS: tuple[tuple[int, int, float, str], ...] = (
-    (0, 7, 125.0, "shirt"), (7, 8, 140.0, "shirt"), (1, 4, 95.0, "pants"), (11, 14, 70.0, "shirt"),
+    (0, 7, 135.0, "shirt"), (7, 8, 150.0, "shirt"), (1, 4, 100.0, "pants"), (11, 14, 75.0, "shirt"),
     (1, 2, 72.0, "pants_r"), (2, 3, 52.0, "pants_r"), (4, 5, 72.0, "pants_l"), (5, 6, 52.0, "pants_l"),
     (14, 15, 46.0, "shirt_r"), (15, 16, 36.0, "skin_r"), (11, 12, 46.0, "shirt_l"), (12, 13, 36.0, "skin_l"),
-    (8, 9, 45.0, "skin"), (9, 10, 95.0, "head"),
+    (8, 9, 48.0, "skin"), (9, 10, 105.0, "head"),
 )
 N_TEXTURES = 8
 
@@ -49,25 +49,29 @@ def background_textures(seed: int, size: int) -> tuple[np.ndarray, ...]:
     side = 2 * size
     out = []
     for k in range(N_TEXTURES):
-        base = rng.uniform(40, 200, 3)
+        grey = rng.uniform(50, 200)
+        base = grey + rng.uniform(-30, 30, 3)  # muted indoor colours
         tex = np.empty((side, side, 3), np.float32)
         tex[:] = base
-        for octave in (4, 16, 64):  # multi-scale smooth noise
+        for octave in (4, 16, 64):  # multi-scale smooth noise, mostly luminance
             cells = min(octave, side)
-            noise = rng.normal(0, 40.0 / np.sqrt(octave / 4), (cells, cells, 3)).astype(np.float32)
-            tex += cv2.resize(noise, (side, side), interpolation=cv2.INTER_CUBIC)
+            amp = 30.0 / np.sqrt(octave / 4)
+            noise = rng.normal(0, amp, (cells, cells, 1)) + rng.normal(0, 0.3 * amp, (cells, cells, 3))
+            tex += cv2.resize(noise.astype(np.float32), (side, side), interpolation=cv2.INTER_CUBIC)
         if k % 2 == 0:  # floor tiles / wall panels
             step = max(4, int(side / rng.uniform(3, 8)))
-            colour = tuple(float(c) for c in rng.uniform(0, 255, 3))
+            colour = tuple(float(c) for c in grey * rng.uniform(0.5, 1.4) + rng.uniform(-20, 20, 3))
             width = max(1, side // 128)
-            for p in range(0, side, step):
+            for p in range(int(rng.integers(0, step)), side, step):
                 cv2.line(tex, (p, 0), (p, side - 1), colour, width)
                 cv2.line(tex, (0, p), (side - 1, p), colour, width)
-        for _ in range(int(rng.integers(2, 6))):  # furniture-like blocks
+        for _ in range(int(rng.integers(2, 6))):  # furniture-like blocks with a shaded edge
             x0, y0 = rng.integers(0, side, 2)
             w, h = rng.integers(side // 10, side // 3, 2)
-            colour = tuple(float(c) for c in rng.uniform(20, 235, 3))
-            cv2.rectangle(tex, (int(x0), int(y0)), (int(x0 + w), int(y0 + h)), colour, -1)
+            colour = rng.uniform(30, 220) + rng.uniform(-40, 40, 3)
+            cv2.rectangle(tex, (int(x0), int(y0)), (int(x0 + w), int(y0 + h)), tuple(colour.tolist()), -1)
+            cv2.rectangle(tex, (int(x0), int(y0)), (int(x0 + w), int(y0 + h)), tuple((colour * 0.6).tolist()),
+                          max(1, side // 100))
         tex = cv2.GaussianBlur(tex, (0, 0), max(0.5, side / 512))
         tex += rng.normal(0, 6, tex.shape).astype(np.float32)  # fine grain
         out.append(np.clip(tex, 0, 255).astype(np.uint8))
@@ -84,18 +88,13 @@ def lighting(rng: np.random.Generator, n_views: int) -> np.ndarray:
     ], axis=1)
 
 
-def _capsule(img: np.ndarray, a: np.ndarray, b: np.ndarray, ra: float, rb: float, colour: tuple) -> None:
-    """Fill a capsule between pixel points a, b with end radii ra, rb (pixels)."""
-    d = b - a
-    n = np.hypot(d[0], d[1])
-    ia = (int(a[0] * _ONE), int(a[1] * _ONE))
-    ib = (int(b[0] * _ONE), int(b[1] * _ONE))
-    if n > 1e-6:
-        perp = np.array([-d[1], d[0]]) / n
-        quad = np.array([a + perp * ra, b + perp * rb, b - perp * rb, a - perp * ra]) * _ONE
-        cv2.fillConvexPoly(img, quad.astype(np.int32), colour, cv2.LINE_8, _SHIFT)
-    cv2.circle(img, ia, max(1, int(ra * _ONE)), colour, -1, cv2.LINE_8, _SHIFT)
-    cv2.circle(img, ib, max(1, int(rb * _ONE)), colour, -1, cv2.LINE_8, _SHIFT)
+_LAYERS = np.array([  # (radius scale, shift towards the light in radii, ambient weight, key weight)
+    (1.0, 0.0, 0.75, 0.0), (0.74, 0.17, 1.0, 0.5), (0.38, 0.36, 1.0, 1.0),
+])
+_PART_A = np.array([p[0] for p in PARTS])
+_PART_B = np.array([p[1] for p in PARTS])
+_PART_R = np.array([p[2] for p in PARTS])
+_HEAD = next(i for i, p in enumerate(PARTS) if p[3] == "head")
 
 
 def render_view(
@@ -116,30 +115,50 @@ def render_view(
     tex = background_textures(seed, size)[int(tex_id)]
     x0, y0 = int(ox * size), int(oy * size)
     img = cv2.convertScaleAbs(tex[y0 : y0 + size, x0 : x0 + size], alpha=float(gain), beta=float(beta))
-    light_dir = np.array([np.cos(angle), np.sin(angle)])
+
     z = np.maximum(depth, 1.0)
-    z_near = float(z.min())
-    order = sorted(range(len(PARTS)), key=lambda i: -(z[PARTS[i][0]] + z[PARTS[i][1]]))
+    a, b = uv[_PART_A].astype(np.float64), uv[_PART_B].astype(np.float64)  # (P, 2)
+    za, zb = z[_PART_A], z[_PART_B]
+    r_mm = _PART_R * girth
+    ra, rb = focal * r_mm / za, focal * r_mm / zb
+    # the head is a sphere between neck/nose and head top
+    centre = 0.5 * (a[_HEAD] + b[_HEAD])
+    a[_HEAD] = b[_HEAD] = centre
+    ra[_HEAD] = rb[_HEAD] = focal * r_mm[_HEAD] / (0.5 * (za[_HEAD] + zb[_HEAD]))
+    zmid = 0.5 * (za + zb)
+    fog = 1.0 - 0.45 * np.minimum(1.0, (zmid - zmid.min()) / 900.0)  # farther parts are darker
+    base = np.stack([colours[p[3]] for p in PARTS]) * fog[:, None]  # (P, 3)
+
+    light_dir = np.array([np.cos(angle), np.sin(angle)])
+    d = b - a
+    n = np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-6)
+    perp = np.stack([-d[:, 1], d[:, 0]], axis=1) / n[:, None]  # (P, 2)
+    scale, shift, w_amb, w_key = (_LAYERS[:, i, None] for i in range(4))  # (L, 1)
+    off = light_dir * (shift * 0.5 * (ra + rb))[..., None]  # (L, P, 2)
+    la, lb = a + off, b + off
+    lra, lrb = scale * ra, scale * rb  # (L, P)
+    quads = np.stack([la + perp * lra[..., None], lb + perp * lrb[..., None],
+                      lb - perp * lrb[..., None], la - perp * lra[..., None]], axis=2)  # (L, P, 4, 2)
+    quads = (quads * _ONE).astype(np.int32)
+    ends_a = (la * _ONE).astype(np.int64).tolist()
+    ends_b = (lb * _ONE).astype(np.int64).tolist()
+    rad_a = np.maximum(lra * _ONE, 1).astype(np.int64).tolist()
+    rad_b = np.maximum(lrb * _ONE, 1).astype(np.int64).tolist()
+    shade = (w_amb * ambient + w_key * key) * 1.2  # (L, 1)
+    cols = np.minimum(base[None] * shade[..., None], 255.0).tolist()  # (L, P, 3)
+
+    order = np.argsort(-zmid, kind="stable").tolist()  # far to near
+    fill, circle = cv2.fillConvexPoly, cv2.circle
     for i in order:
-        ja, jb, radius, ckey = PARTS[i]
-        r_mm = radius * girth
-        ra, rb = focal * r_mm / z[ja], focal * r_mm / z[jb]
-        a, b = uv[ja], uv[jb]
-        if ckey == "head":  # a sphere between neck/nose and head top, with hair on the far top
-            centre = 0.5 * (a + b)
-            r = focal * 0.9 * radius * (1.0 + 0.15 * (girth - 1)) / (0.5 * (z[ja] + z[jb]))
-            a = b = centre
-            ra = rb = r
-        fog = 1.0 - 0.5 * min(1.0, (0.5 * (z[ja] + z[jb]) - z_near) / 900.0)
-        base = colours[ckey] * fog
-        layers = ((1.0, 0.0, ambient * 0.75), (0.72, 0.18, ambient + 0.5 * key), (0.35, 0.38, ambient + key))
-        for scale, shift, shade in layers:
-            off = light_dir * shift * 0.5 * (ra + rb)
-            colour = tuple(float(c) for c in np.minimum(base * shade * 1.25, 255.0))
-            _capsule(img, a + off, b + off, ra * scale, rb * scale, colour)
-        if ckey == "head":
-            hair = colours["hair"] * fog * ambient
-            top = centre + 0.45 * (uv[jb] - centre)
-            cv2.circle(img, (int(top[0] * _ONE), int(top[1] * _ONE)), max(1, int(0.8 * ra * _ONE)),
-                       tuple(float(c) for c in hair), -1, cv2.LINE_8, _SHIFT)
+        for layer in range(len(_LAYERS)):
+            colour = cols[layer][i]
+            if i != _HEAD:
+                fill(img, quads[layer, i], colour, cv2.LINE_8, _SHIFT)
+                circle(img, ends_b[layer][i], rad_b[layer][i], colour, -1, cv2.LINE_8, _SHIFT)
+            circle(img, ends_a[layer][i], rad_a[layer][i], colour, -1, cv2.LINE_8, _SHIFT)
+        if i == _HEAD:  # hair on the top of the head
+            top = centre + 0.5 * (uv[PARTS[_HEAD][1]] - centre)
+            hair = (colours["hair"] * fog[_HEAD] * (ambient + 0.3 * key)).tolist()
+            circle(img, (int(top[0] * _ONE), int(top[1] * _ONE)), max(1, int(0.75 * ra[_HEAD] * _ONE)), hair,
+                   -1, cv2.LINE_8, _SHIFT)
     return img
