@@ -159,13 +159,10 @@ class SyntheticMultiView(Dataset):
                                      ACTIONS.index(action), int(frame) & 0xFFFFFFFF, 5])
         light = lighting(rng, len(self.rig))  # drawn for every rig camera: a view's pixels never
         uv_np, z_np, f_np = uv.numpy(), cam[..., 2].numpy(), K_crop[:, 0, 0].numpy()  # depend on the others
-        images = np.empty((len(idx), 3, size, size), np.uint8)
-        for v, cam_id in enumerate(idx.tolist()):
-            img = render_view(uv_np[v], z_np[v], float(f_np[v]), size, colours, subj.girth, light[cam_id],
-                              self.seed)
-            images[v] = img.transpose(2, 0, 1)
+        images = np.stack([render_view(uv_np[v], z_np[v], float(f_np[v]), size, colours, subj.girth,
+                                       light[cam_id], self.seed) for v, cam_id in enumerate(idx.tolist())])
         return {
-            "images": torch.from_numpy(images),
+            "images": torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))),
             "K": K_crop,
             "R": R.clone(),
             "t": t.clone(),
