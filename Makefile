@@ -76,3 +76,10 @@ train: $(VENV)/.installed
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: cpu smoke gpu ddp" >&2; exit 2; fi
 	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
 	  --config configs/trainer/$(TRAINER).yaml $(if $(RESUME),--ckpt_path checkpoints/$(MODEL)-last.ckpt) $(TRAIN_ARGS)
+
+# Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
+PREVIEW_ARGS ?=
+.PHONY: preview
+preview: $(VENV)/.installed
+	$(PY) -m poselab.cli preview-data --out docs/preview.png --data configs/data/synthetic.yaml --samples 4 \
+	  --image-size 256 --tile 200 $(PREVIEW_ARGS)

@@ -81,3 +81,23 @@ def test_unknown_subject_is_named_at_setup():
     dm = PoseDataModule(**TINY, test_subjects=["S10"])
     with pytest.raises(ValueError, match="unknown subject 'S10'"):
         dm.setup("test")
+
+
+def test_preview_data_writes_a_grid_of_views_and_reports_bad_input(tmp_path, capsys):
+    import cv2
+
+    from poselab.cli import main
+
+    out = tmp_path / "sub" / "preview.png"
+    args = ["preview-data", "--out", str(out)]
+    assert main([*args, "--samples", "2", "--image-size", "24", "--tile", "32"]) == 0
+    image = cv2.imread(str(out))
+    assert image.shape == (2 * 36, 4 * 36, 3) and image.std() > 10  # 2 samples x 4 views, 2 px borders
+    cfg = tmp_path / "data.yaml"
+    cfg.write_text(yaml.safe_dump({"data": {"dataset": "synthetic", "views": [1, 2], "test_size": 4}}))
+    assert main([*args, "--data", str(cfg), "--samples", "1", "--tile", "16"]) == 0
+    assert cv2.imread(str(out)).shape == (20, 2 * 20, 3)
+    assert main([*args, "--data", str(tmp_path / "none.yaml")]) == 2
+    assert "data config not found" in capsys.readouterr().err
+    assert main([*args, "--image-size", "0"]) == 2
+    assert "image_size must be a positive integer" in capsys.readouterr().err

@@ -26,17 +26,16 @@ def draw_skeleton(image: np.ndarray, joints_2d: np.ndarray, scale: float = 1.0) 
     import cv2
 
     pts = (np.asarray(joints_2d, dtype=np.float64) + 0.5) * scale - 0.5  # pixel centres stay at integers
-    thick = max(1, int(round(image.shape[0] / 128)))
+    thick = max(1, int(round(image.shape[0] / 160)))
     shift = 4
     for child, parent in BONES:
         colour = _RIGHT if child in RIGHT_JOINTS else _LEFT if child in LEFT_JOINTS else _CENTRE
         a = tuple(int(round(v * 16)) for v in pts[child])
         b = tuple(int(round(v * 16)) for v in pts[parent])
-        cv2.line(image, a, b, (0, 0, 0), thick + 2, cv2.LINE_AA, shift)
         cv2.line(image, a, b, colour, thick, cv2.LINE_AA, shift)
     for j, p in enumerate(pts):
         colour = _RIGHT if j in RIGHT_JOINTS else _LEFT if j in LEFT_JOINTS else _CENTRE
-        cv2.circle(image, (int(round(p[0] * 16)), int(round(p[1] * 16))), (thick + 1) * 16, colour, -1,
+        cv2.circle(image, (int(round(p[0] * 16)), int(round(p[1] * 16))), (thick + 1) * 12, colour, -1,
                    cv2.LINE_AA, shift)
     return image
 
@@ -54,13 +53,33 @@ def preview_grid(samples: list[dict], tile: int = 256) -> np.ndarray:
             scale = tile / img.shape[0]
             interp = cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA
             img = cv2.resize(img, (tile, tile), interpolation=interp)
-            img = draw_skeleton(img, joints[v], scale)
+            img = cv2.addWeighted(img, 0.4, draw_skeleton(img.copy(), joints[v], scale), 0.6, 0.0)
             label = f"{s['subject']} {s['action']} f{s['frame']} cam{int(s['camera_ids'][v]) + 1}"
             cv2.putText(img, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
             cv2.putText(img, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
             tiles.append(np.pad(img, ((2, 2), (2, 2), (0, 0))))
         rows.append(np.concatenate(tiles, axis=1))
     return np.concatenate(rows, axis=0)
+
+
+#: action -> (joint, +1 highest / -1 lowest): the frame shown is the one where that joint is most extreme
+_SHOWCASE = {"crouching": (10, -1), "reaching": (16, 1), "sitting": (10, -1), "waving": (13, 1),
+             "bending": (10, -1), "walking": (6, 1), "turning": (3, 1)}
+
+
+def synthetic_showcase(dataset, n: int) -> list[dict]:
+    """``n`` samples of a SyntheticMultiView: varied actions, each at its most telling frame."""
+    from poselab.data.synthetic import pose_world
+
+    actions = [a for a in _SHOWCASE if a in dataset.actions] or list(dataset.actions)
+    out = []
+    for i in range(n):
+        subject, action = dataset.subjects[i % len(dataset.subjects)], actions[i % len(actions)]
+        joint, sign = _SHOWCASE.get(action, (10, 1))
+        heights = {f: sign * pose_world(dataset.seed, subject, action, f)[joint, 2] for f in range(0, 240, 6)}
+        frame = max(heights, key=heights.__getitem__)
+        out.append(dataset.render(subject, action, frame, dataset.views, index=i))
+    return out
 
 
 def _data_kwargs(path: str | None) -> dict:
@@ -84,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=3, help="number of samples (rows)")
     parser.add_argument("--image-size", type=int, default=None, help="crop size (default: the config's)")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
-    parser.add_argument("--tile", type=int, default=256, help="tile side in the PNG (px)")
+    parser.add_argument("--tile", type=int, default=224, help="tile side in the PNG (px)")
     args = parser.parse_args(argv)
     try:
         from poselab.data.datamodule import PoseDataModule
@@ -100,10 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         n = len(dataset)
         if n == 0:
             raise ValueError(f"the {args.split} split is empty")
-        # spread the rows over the split (a step coprime with the subject/action cycle varies both)
-        step = 37 if n > 37 else 1
-        indices = [(i * step) % n for i in range(min(args.samples, n))]
-        grid = preview_grid([dataset[i] for i in indices], tile=args.tile)
+        if hasattr(dataset, "render"):  # synthetic: telling frames of varied actions
+            samples = synthetic_showcase(dataset, args.samples)
+        else:  # spread the rows over the split (a step coprime with the subject/action cycle varies both)
+            step = 31 if n > 31 else 1
+            samples = [dataset[(i * step) % n] for i in range(min(args.samples, n))]
+        grid = preview_grid(samples, tile=args.tile)
     except (OSError, ValueError) as err:
         print(f"poselab preview-data: error: {err}", file=sys.stderr)
         return 2
@@ -114,5 +135,5 @@ def main(argv: list[str] | None = None) -> int:
     if not cv2.imwrite(str(out), np.ascontiguousarray(grid[..., ::-1])):
         print(f"poselab preview-data: error: could not write {out}", file=sys.stderr)
         return 2
-    print(f"wrote {out} ({len(indices)} samples x {grid.shape[1] // (args.tile + 4)} views)")
+    print(f"wrote {out} ({len(samples)} samples x {grid.shape[1] // (args.tile + 4)} views)")
     return 0

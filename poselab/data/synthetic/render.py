@@ -49,7 +49,7 @@ def background_textures(seed: int, size: int) -> tuple[np.ndarray, ...]:
     side = 2 * size
     out = []
     for k in range(N_TEXTURES):
-        grey = rng.uniform(50, 200)
+        grey = rng.uniform(45, 170)
         base = grey + rng.uniform(-30, 30, 3)  # muted indoor colours
         tex = np.empty((side, side, 3), np.float32)
         tex[:] = base
@@ -73,7 +73,7 @@ def background_textures(seed: int, size: int) -> tuple[np.ndarray, ...]:
             cv2.rectangle(tex, (int(x0), int(y0)), (int(x0 + w), int(y0 + h)), tuple((colour * 0.6).tolist()),
                           max(1, side // 100))
         tex = cv2.GaussianBlur(tex, (0, 0), max(0.5, side / 512))
-        tex += rng.normal(0, 6, tex.shape).astype(np.float32)  # fine grain
+        tex += rng.normal(0, 3, tex.shape).astype(np.float32)  # fine grain
         out.append(np.clip(tex, 0, 255).astype(np.uint8))
     return tuple(out)
 
@@ -83,8 +83,8 @@ def lighting(rng: np.random.Generator, n_views: int) -> np.ndarray:
     return np.stack([
         rng.integers(0, N_TEXTURES, n_views).astype(float),
         rng.uniform(0, 1, n_views), rng.uniform(0, 1, n_views),
-        rng.uniform(0.55, 1.25, n_views), rng.uniform(0.45, 0.7, n_views), rng.uniform(0.25, 0.5, n_views),
-        rng.uniform(0, 2 * np.pi, n_views), rng.uniform(-25, 25, n_views),
+        rng.uniform(0.6, 1.1, n_views), rng.uniform(0.45, 0.7, n_views), rng.uniform(0.25, 0.5, n_views),
+        rng.uniform(0, 2 * np.pi, n_views), rng.uniform(-15, 15, n_views),
     ], axis=1)
 
 
