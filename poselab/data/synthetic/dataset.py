@@ -15,9 +15,10 @@ import torch
 from torch.utils.data import Dataset
 
 from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_world
-from poselab.data.synthetic.render import lighting, part_colours, render_view
+from poselab.data.synthetic.render import extra_points, lighting, part_colours, render_view
 from poselab.data.synthetic.rig import Rig, h36m_like_rig
 from poselab.geometry import crop_intrinsics, project, world_to_camera
+from poselab.skeleton import NUM_JOINTS
 
 #: Margin around the projected joints, as a fraction of the box side, plus the body's half-width.
 BOX_MARGIN = 0.08
@@ -145,20 +146,22 @@ class SyntheticMultiView(Dataset):
     def render(self, subject: str, action: str, frame: int, views: Sequence[int], index: int = 0) -> dict:
         """The sample of (subject, action, frame) seen by cameras ``views`` (see poselab.data.sample)."""
         size = self.image_size
-        world = torch.from_numpy(pose_world(self.seed, subject, action, frame))
+        joints = pose_world(self.seed, subject, action, frame)
+        world = torch.from_numpy(np.concatenate([joints, extra_points(joints)]))  # + render-only points
         idx = torch.as_tensor(list(views), dtype=torch.long)
         R, t, K, dist = self._R[idx], self._t[idx], self._K[idx], self._dist[idx]
-        cam = world_to_camera(world, R, t)  # (V, J, 3)
-        full = project(cam, K, dist)
-        bbox = square_boxes(full, cam[..., 2], K[:, 0, 0])
+        cam_all = world_to_camera(world, R, t)  # (V, J + extra, 3)
+        full = project(cam_all[:, :NUM_JOINTS], K, dist)
+        bbox = square_boxes(full, cam_all[:, :NUM_JOINTS, 2], K[:, 0, 0])
         K_crop = crop_intrinsics(K, bbox, (size, size))
-        uv = project(cam, K_crop, dist)
+        uv_all = project(cam_all, K_crop, dist)
         subj = make_subject(subject)
         colours = part_colours(subj)
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, SUBJECTS.index(subject),
                                      ACTIONS.index(action), int(frame) & 0xFFFFFFFF, 5])
-        light = lighting(rng, len(self.rig))  # drawn for every rig camera: a view's pixels never
-        uv_np, z_np, f_np = uv.numpy(), cam[..., 2].numpy(), K_crop[:, 0, 0].numpy()  # depend on the others
+        # drawn for every rig camera, so a view's pixels never depend on which other views are rendered
+        light = lighting(rng, len(self.rig))
+        uv_np, z_np, f_np = uv_all.numpy(), cam_all[..., 2].numpy(), K_crop[:, 0, 0].numpy()
         images = np.stack([render_view(uv_np[v], z_np[v], float(f_np[v]), size, colours, subj.girth,
                                        light[cam_id], self.seed) for v, cam_id in enumerate(idx.tolist())])
         return {
@@ -167,9 +170,9 @@ class SyntheticMultiView(Dataset):
             "R": R.clone(),
             "t": t.clone(),
             "dist": dist.clone(),
-            "joints_world": world,
-            "joints_cam": cam,
-            "joints_2d": uv,
+            "joints_world": world[:NUM_JOINTS].clone(),
+            "joints_cam": cam_all[:, :NUM_JOINTS].contiguous(),
+            "joints_2d": uv_all[:, :NUM_JOINTS].contiguous(),
             "bbox": bbox,
             "camera_ids": idx,
             "subject": subject,

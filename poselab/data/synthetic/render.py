@@ -24,8 +24,10 @@ PARTS: tuple[tuple[int, int, float, str], ...] = (
     (0, 7, 135.0, "shirt"), (7, 8, 150.0, "shirt"), (1, 4, 100.0, "pants"), (11, 14, 75.0, "shirt"),
     (1, 2, 72.0, "pants_r"), (2, 3, 52.0, "pants_r"), (4, 5, 72.0, "pants_l"), (5, 6, 52.0, "pants_l"),
     (14, 15, 46.0, "shirt_r"), (15, 16, 36.0, "skin_r"), (11, 12, 46.0, "shirt_l"), (12, 13, 36.0, "skin_l"),
-    (8, 9, 48.0, "skin"), (9, 10, 105.0, "head"),
+    (8, 9, 48.0, "skin"), (9, 10, 105.0, "head"), (3, 17, 42.0, "shoes"), (6, 18, 42.0, "shoes"),
 )
+#: Render-only points appended after the 17 joints (see :func:`extra_points`): right toe, left toe.
+N_EXTRA = 2
 N_TEXTURES = 8
 
 
@@ -38,8 +40,20 @@ def part_colours(subject: Subject) -> dict[str, np.ndarray]:
         "shirt_r": 0.6 * shirt + 0.4 * right_tint, "shirt_l": 0.6 * shirt + 0.4 * left_tint,
         "pants_r": 0.65 * pants + 0.35 * right_tint, "pants_l": 0.65 * pants + 0.35 * left_tint,
         "skin_r": 0.8 * skin + 0.2 * right_tint, "skin_l": 0.8 * skin + 0.2 * left_tint,
-        "hair": np.array(subject.hair, float),
+        "hair": np.array(subject.hair, float), "shoes": np.array([45.0, 40.0, 38.0]),
     }
+
+
+def extra_points(joints: np.ndarray) -> np.ndarray:
+    """Render-only 3D points (N_EXTRA, 3) mm from world joints (17, 3): the toes, ahead of the ankles.
+
+    The body's forward direction is up x (r_hip - l_hip) (world z up), flattened onto the floor.
+    """
+    right = joints[1] - joints[4]
+    forward = np.array([-right[1], right[0], 0.0])
+    forward /= max(float(np.linalg.norm(forward)), 1e-6)
+    foot = 150.0 * forward + np.array([0.0, 0.0, -45.0])
+    return np.stack([joints[3] + foot, joints[6] + foot]).astype(joints.dtype)
 
 
 @lru_cache(maxsize=8)
@@ -104,8 +118,8 @@ def render_view(
     """One RGB uint8 crop (size, size, 3).
 
     Args:
-        uv: (17, 2) joints in crop pixels (distorted, as the camera sees them).
-        depth: (17,) camera-space depths (mm).
+        uv: (17 + N_EXTRA, 2) joints and :func:`extra_points` in crop pixels (distorted, as seen).
+        depth: (17 + N_EXTRA,) camera-space depths (mm).
         focal: crop focal length (px) used for perspective radii.
         colours: :func:`part_colours` of the subject; girth scales all radii.
         light: one row of :func:`lighting`.
