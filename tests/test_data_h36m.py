@@ -236,3 +236,11 @@ def test_missing_or_corrupt_images_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"image folder not found: .*{CAMERAS[3]}"):
         Human36M(root, subjects=["S1"], image_size=16)
     assert len(Human36M(root, subjects=["S1"], image_size=16, views=[0, 1, 2])) == 2
+
+
+def test_damaged_s9_sequences_are_left_out_unless_asked(tmp_path):
+    root = tmp_path / "h36m"
+    build_tree(root, subjects=("S9",), actions=("Waiting-1", "Walking-1"), frames=(0,))
+    assert [Human36M(root, subjects=["S9"], image_size=8)[0]["action"]] == ["Walking-1"]
+    assert len(Human36M(root, subjects=["S9"], image_size=8)) == 1
+    assert len(Human36M(root, subjects=["S9"], image_size=8, with_damaged_actions=True)) == 2
