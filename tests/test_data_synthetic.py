@@ -139,13 +139,28 @@ def test_random_view_is_one_deterministic_view_of_views():
     assert torch.equal(one["images"][0], all_views["images"][cam])
 
 
-def test_images_carry_the_person():
-    ds = SyntheticMultiView(subjects=["S6"], size=4, image_size=64, seed=0, actions=["walking"])
-    s = ds[0]
-    a, b = ds.render("S6", "walking", 0, [0]), ds.render("S6", "crouching", 0, [0])
-    assert not torch.equal(a["images"], b["images"])
-    img = s["images"].float()
-    assert img.std() > 20 and img.min() >= 0 and img.max() <= 255
+def test_the_person_is_drawn_where_joints_2d_say():
+    from poselab.data.synthetic.render import N_EXTRA, lighting, part_colours, render_view
+
+    ds = SyntheticMultiView(subjects=["S6"], size=4, image_size=64, seed=0)
+    s = ds.render("S6", "crouching", 40, [0, 1, 2, 3])
+    # the lighting draws render() uses for (seed 0, S6 = subject 2, crouching = action 5, frame 40)
+    light = lighting(np.random.default_rng([0, 2, 5, 40, 5]), 4)
+    subj = make_subject("S6")
+    far = np.full((17 + N_EXTRA, 2), -1e4)  # everything off-screen: the background alone
+    for v in range(4):
+        empty = render_view(far, np.full(17 + N_EXTRA, 5000.0), float(s["K"][v, 0, 0]), 64,
+                            part_colours(subj), subj.girth, light[v], 0)
+        body = np.abs(s["images"][v].permute(1, 2, 0).numpy().astype(int) - empty).sum(-1) > 0
+        uv = s["joints_2d"][v].numpy()
+        torso = uv[[0, 7, 8]].round().astype(int)
+        assert body[torso[:, 1], torso[:, 0]].all()  # pelvis, spine, thorax are covered
+        ys, xs = np.nonzero(body)
+        lo, hi = uv.min(0) - 12, uv.max(0) + 12  # limb radii and feet around the joints
+        inside = (xs >= lo[0]) & (xs <= hi[0]) & (ys >= lo[1]) & (ys <= hi[1])
+        assert inside.mean() > 0.98 and 0.05 < body.mean() < 0.7
+    other = ds.render("S6", "walking", 40, [0])
+    assert not torch.equal(other["images"][0], s["images"][0])
 
 
 @pytest.mark.parametrize("kwargs, message", [
