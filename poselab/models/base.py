@@ -172,7 +172,8 @@ class PoseModel(pl.LightningModule):
         gt = batch["joints_2d"].float()[:, :1].flatten(0, 1)[:n]
         images = batch["images"][:, :1].flatten(0, 1)[:n]
         panel = skeleton_panel(images, pred, gt)
-        run_dir = Path(self.trainer.log_dir or self.trainer.default_root_dir)
+        first = self.loggers[0] if self.loggers else None  # not trainer.log_dir: it is a collective
+        run_dir = Path(getattr(first, "log_dir", None) or self.trainer.default_root_dir)
         save_png(panel, run_dir / "val_images" / f"epoch{self.current_epoch:03d}.png")
         for logger in self.loggers:
             if hasattr(logger, "log_image"):
