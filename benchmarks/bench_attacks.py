@@ -18,6 +18,7 @@ import argparse
 import platform
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
@@ -78,12 +79,19 @@ def load_model(
         data = {"target": torch.randn(batch, 1, J, 3, device=device) * 200}
         return model.eval(), data, images
     from poselab.data.datamodule import PoseDataModule
-
     from poselab.data.sample import select_views
+    from poselab.models import MODELS
     from poselab.models import load_model as load_poselab_model
 
-    model = load_poselab_model(f"checkpoints/{name}.ckpt", expected_model=name).to(device).eval()
-    dm = PoseDataModule(batch_size=batch)
+    ckpt = Path(f"checkpoints/{name}.ckpt")
+    if ckpt.is_file():
+        model = load_poselab_model(ckpt, expected_model=name)
+    else:  # same architecture and cost as the CPU checkpoints, untrained
+        print(f"note: {ckpt} not found, timing an untrained tiny {name} model")
+        model = MODELS[name](backbone="tiny", backbone_width=32)
+    model = model.to(device).eval()
+    dm = PoseDataModule(batch_size=batch, val_batch_size=batch, image_size=size, test_size=batch,
+                        num_workers=0)
     dm.setup("test")
     data = next(iter(dm.test_dataloader()))
     data = {k: (v.to(device) if isinstance(v, Tensor) else v) for k, v in data.items()}
