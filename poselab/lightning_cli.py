@@ -115,6 +115,7 @@ class RunOptions:
         group: W&B group (the experiment name).
         name: run name (default ``<model>-<dataset>-train``).
         channels_last: convert the model to ``channels_last`` memory format (GPU speed-up).
+        threads: torch CPU threads (None: torch's default); 1 avoids thread thrashing on shared CPUs.
     """
 
     wandb: bool = True
@@ -123,6 +124,7 @@ class RunOptions:
     group: str = "baselines"
     name: str | None = None
     channels_last: bool = False
+    threads: int | None = None
 
 
 class PoseLightningCLI(LightningCLI):
@@ -135,6 +137,9 @@ class PoseLightningCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         """The multi-view model always sees every view: switch off the data's random single view."""
         cfg = self.config.get(self.subcommand) if self.subcommand else self.config
+        threads = cfg.get("run", {}).get("threads")
+        if threads:
+            torch.set_num_threads(int(threads))
         data = cfg.get("data")
         if data is not None and "train_random_view" in data and data["train_random_view"]:
             if getattr(_model_class(cfg.get("model")), "multiview", False):
