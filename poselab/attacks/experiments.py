@@ -304,9 +304,10 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
                 last = (res, attack.name, max(record), k)
         if want_images and last is not None:
             res, name, t, k = last
-            title = f"{spec.kind} {name} eps={eps[-1]:g} it={t}" + (f" views={k}" if k > 1 else "")
-            _add_examples(ctx, title, images, res.adversarial[-1],
-                          {kk: v[-1] for kk, v in res.outputs[t].items()}, sub)
+            ie = _example_eps(eps)
+            title = f"{spec.kind} {name} eps={eps[ie]:g} it={t}" + (f" views={k}" if k > 1 else "")
+            _add_examples(ctx, title, images, res.adversarial[ie],
+                          {kk: v[ie] for kk, v in res.outputs[t].items()}, sub)
         return
 
     # targeted: stack every target of the experiment into the batch (rows target-major)
@@ -344,11 +345,17 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
                     report((spec.kind, attack.name, e, t, spec.single_views(multiview), name), out,
                            big_gt[sl], target[sl], rows)
         if want_images:
-            t = max(record)
-            _add_examples(ctx, f"{spec.kind} {attack.name} eps={spec.eps[-1]:g} it={t} target={names[-1]}",
-                          big_images[-b:], res.adversarial[-1, -b:],
-                          {kk: v[-1, -b:] for kk, v in res.outputs[t].items()},
+            t, ie = max(record), _example_eps(spec.eps)
+            _add_examples(ctx, f"{spec.kind} {attack.name} eps={spec.eps[ie]:g} it={t} target={names[-1]}",
+                          big_images[-b:], res.adversarial[ie, -b:],
+                          {kk: v[ie, -b:] for kk, v in res.outputs[t].items()},
                           index_batch(big, torch.arange((n_t - 1) * b, n_t * b), n_t * b))
+
+
+def _example_eps(eps: Sequence[float], preferred: float = 8.0) -> int:
+    """Index of the eps shown in example panels: the largest <= ``preferred`` px, else the smallest."""
+    below = [i for i, e in enumerate(eps) if e <= preferred]
+    return max(below, key=lambda i: eps[i]) if below else min(range(len(eps)), key=lambda i: eps[i])
 
 
 def _add_examples(ctx: RunContext, title: str, clean: Tensor, adv: Tensor, out: Mapping[str, Tensor],
