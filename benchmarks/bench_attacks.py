@@ -110,6 +110,8 @@ def main() -> None:
     p.add_argument("--iterations", default="1,10,100", help="iteration counts of the sweep in (2)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--max-batch", type=int, default=32,
+                   help="rows per pass of the eps-batched sweep (CPU: ~16-32; GPU: larger)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -123,7 +125,7 @@ def main() -> None:
           f"threads {torch.get_num_threads()}, device {device}"
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
     print(f"model: {args.model or 'stand-in CNN'}, batch {images.shape[0]}x{images.shape[1]} views, "
-          f"{images.shape[-1]} px, eps grid {eps_list}, iterations {its}")
+          f"{images.shape[-1]} px, eps grid {eps_list}, iterations {its}, max_batch {args.max_batch}")
 
     with attack_mode(model):
         fn = lambda x: model(x, batch)["pose"]  # noqa: E731
@@ -166,9 +168,10 @@ def main() -> None:
             make_fn = lambda b: (lambda x: model(x, b))  # noqa: E731
             long = [i for i in its if i > 1]
             if 1 in its:
-                eps_sweep(FGSM(), make_fn, images, batch, ref, eps_list)
+                eps_sweep(FGSM(), make_fn, images, batch, ref, eps_list, max_batch=args.max_batch)
             if long:
-                eps_sweep(IGSMU(steps=max(long)), make_fn, images, batch, ref, eps_list, record=long)
+                eps_sweep(IGSMU(steps=max(long)), make_fn, images, batch, ref, eps_list, record=long,
+                          max_batch=args.max_batch)
 
         t_loop, t_batched = timeit([per_eps_loop, batched], device, args.repeats)
         print(f"(2) eps sweep eps-batched {t_batched:.2f} s / per-eps loop {t_loop:.2f} s "
