@@ -63,7 +63,8 @@ transfer: $(VENV)/.installed
 
 # Train a baseline: `make train MODEL=regression|volumetric|heatmap_depth|triangulation
 # [TRAINER=cpu|smoke|gpu|ddp] [DATA=synthetic|h36m] [RESUME=1] [TRAIN_ARGS="--trainer.max_epochs 5"]`.
-# Writes checkpoints/$(MODEL).ckpt (best val/mpjpe) and checkpoints/$(MODEL)-last.ckpt; logs under runs/.
+# Writes checkpoints/$(MODEL).ckpt (best val/mpjpe) and checkpoints/$(MODEL)-last.ckpt (RESUME=1 continues
+# from it: --ckpt_path last = <checkpoint.dirpath>/$(MODEL)-last.ckpt); logs under runs/.
 TRAIN_MODELS := regression volumetric heatmap_depth triangulation
 TRAINER ?= cpu
 RESUME ?=
@@ -75,7 +76,7 @@ train: $(VENV)/.installed
 	@if [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: cpu smoke gpu ddp" >&2; exit 2; fi
 	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
-	  --config configs/trainer/$(TRAINER).yaml $(if $(RESUME),--ckpt_path checkpoints/$(MODEL)-last.ckpt) $(TRAIN_ARGS)
+	  --config configs/trainer/$(TRAINER).yaml $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
 
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
 PREVIEW_ARGS ?=
