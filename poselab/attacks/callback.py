@@ -186,8 +186,11 @@ class AttackEvaluation(pl.Callback):
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         rows = self._collect(trainer, pl_module)  # collective: every rank
-        if not trainer.is_global_zero:
-            return
+        if trainer.is_global_zero:
+            self._finish(trainer, pl_module, rows)
+        trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
+
+    def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         meta = self._meta(trainer, pl_module)
         out = Path(self.out_dir) / (self.run_name or f"{meta['model']}-{meta['dataset']}")
