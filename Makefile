@@ -21,7 +21,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check poselab tests
+	$(VENV)/bin/ruff check poselab tests benchmarks
 
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
 # [ATTACK=quick|paper] [DATA=synthetic|h36m]`. Runs `poselab test` with configs/attack/$(ATTACK).yaml per

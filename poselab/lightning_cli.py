@@ -2,7 +2,7 @@
 
 Composition (what ``make train`` runs)::
 
-    poselab fit --model configs/model/<model>.yaml --data configs/data/<data>.yaml \\
+    poselab fit --config configs/model/<model>.yaml --config configs/data/<data>.yaml \\
                 --config configs/trainer/<trainer>.yaml [overrides, e.g. --trainer.max_steps 10]
 
 Later arguments override earlier ones, so a trainer config can resize the model and the data
