@@ -6,8 +6,11 @@ Trains two copies of a model (same seed, data, steps), the second with
 ``<out>/<model>_plain`` and ``<out>/<model>_adv`` feed ``poselab report``, whose
 "clean vs robust error" table is the comparison line. Command line::
 
-    python -m poselab.analysis.adv_compare --model regression --model-args '{"backbone": "tiny"}' \\
-        --data DATASET_CLASS --data-args JSON --steps 300 --eps 4 --out results/adv_compare
+    python -m poselab.analysis.adv_compare --model regression --init checkpoints/regression.ckpt \\
+        --steps 400 --eps 4 --out results/adv_compare
+
+(data: ``--data`` YAML configs, default the 64 px synthetic data of the shipped checkpoints; without
+``--init`` both models train from scratch with ``--model-args``.)
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from poselab.attacks.adversarial_training import AdversarialTraining
 from poselab.attacks.callback import AttackEvaluation
+from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 
 
 def train(
@@ -42,7 +46,7 @@ def train(
         limit_val_batches=0,
         deterministic=False,
     )
-    trainer.fit(model, loader)
+    trainer.fit(model.train(), loader)
     return model.eval()
 
 
@@ -107,24 +111,31 @@ def compare(
     return folders[0], folders[1]
 
 
-def _dataset(cls_path: str, kwargs: dict[str, Any]) -> Dataset:
-    import importlib
-
-    module, _, attr = cls_path.rpartition(".")
-    return getattr(importlib.import_module(module), attr)(**kwargs)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m poselab.analysis.adv_compare", description=__doc__.split("\n")[0]
     )
     p.add_argument("--model", required=True, help="registry name: regression, volumetric, heatmap_depth, ...")
     p.add_argument("--model-args", default="{}", help="JSON kwargs of the model class")
-    p.add_argument("--data", required=True, help="dataset class path (returns sample dicts)")
-    p.add_argument("--data-args", default="{}", help="JSON kwargs; 'split' is set to train / test when given")
     p.add_argument(
-        "--test-data-args", default=None, help="JSON kwargs of the test dataset (default: --data-args)"
+        "--init",
+        default=None,
+        help="start both runs from this poselab checkpoint (fine-tuning; e.g. checkpoints/regression.ckpt) "
+        "instead of from scratch; --model-args is then ignored",
     )
+    p.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        help="YAML data config, repeatable, merged in order (default: "
+        + " + ".join(DEFAULT_DATA_CONFIGS)
+        + "), or a dataset class path",
+    )
+    p.add_argument("--data-args", default="{}", help="JSON overrides of the training data")
+    p.add_argument(
+        "--test-data-args", default=None, help="JSON overrides of the test data (default: --data-args)"
+    )
+    p.add_argument("--lr", type=float, default=None, help="learning rate (default: the model's own)")
     p.add_argument("--dataset-name", default="synthetic")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch-size", type=int, default=16)
@@ -137,19 +148,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", default="results/adv_compare")
     args = p.parse_args(argv)
 
-    from poselab.models import get_model_class
+    from poselab.models import get_model_class, load_model
 
+    specs = args.data or list(DEFAULT_DATA_CONFIGS)
     try:
         cls = get_model_class(args.model)
         model_args = json.loads(args.model_args)
-        train_set = _dataset(args.data, json.loads(args.data_args))
-        test_set = _dataset(args.data, json.loads(args.test_data_args or args.data_args))
-    except (KeyError, ValueError, ImportError, AttributeError, TypeError) as err:
+        if args.init:
+            load_model(args.init, expected_model=args.model)  # fail now, not after the first training
+
+            def make_model() -> pl.LightningModule:
+                model = load_model(args.init, expected_model=args.model)
+                if args.lr is not None:
+                    model.lr = args.lr
+                return model
+        else:
+
+            def make_model() -> pl.LightningModule:
+                return cls(**({"lr": args.lr} if args.lr is not None else {}), **model_args)
+
+        train_set = build_dataset(specs, json.loads(args.data_args), "train")
+        test_set = build_dataset(specs, json.loads(args.test_data_args or args.data_args), "test")
+    except (KeyError, ValueError, ImportError, AttributeError, TypeError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     torch.set_num_threads(max(1, torch.get_num_threads()))
     plain, adv = compare(
-        lambda: cls(**model_args),
+        make_model,
         DataLoader(train_set, batch_size=args.batch_size, shuffle=True),
         DataLoader(test_set, batch_size=args.batch_size, shuffle=False),
         args.out,

@@ -7,9 +7,11 @@ Results are written as ``transfer.csv`` (columns :data:`TRANSFER_COLUMNS`) into 
 where ``poselab report`` picks them up. Command line::
 
     python -m poselab.analysis.transfer --model regression --model volumetric --model heatmap_depth \
-        --data DATASET_CLASS [--data-args JSON] --eps 8 --steps 10 --batches 4 --out results/transfer
+        --eps 8 --steps 10 --batches 4 --out results/transfer
 
-(``--model NAME`` loads ``checkpoints/NAME.ckpt``; ``NAME=PATH.ckpt`` any poselab checkpoint.)
+(``--model NAME`` loads ``checkpoints/NAME.ckpt``; ``NAME=PATH.ckpt`` any poselab checkpoint. Data:
+``--data`` YAML configs, default the 64 px synthetic test split of the shipped checkpoints; ``--data-args``
+JSON overrides, e.g. ``'{"dataset": "h36m", "root": "/data/h36m"}'`` with ``--data configs/data/h36m.yaml``.)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
+from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.metrics import MPJPE
 from poselab.reporting.results import TRANSFER_COLUMNS
 from poselab.reporting.tables import Table
@@ -208,8 +211,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         required=True,
         help="NAME (checkpoints/NAME.ckpt), NAME=CKPT or NAME=CLASS[:CKPT]; repeat per model",
     )
-    parser.add_argument("--data", required=True, help="dataset class path (returns sample dicts)")
-    parser.add_argument("--data-args", default="{}", help="JSON kwargs for the dataset")
+    parser.add_argument(
+        "--data",
+        action="append",
+        default=None,
+        help="YAML data config, repeatable, merged in order (default: "
+        + " + ".join(DEFAULT_DATA_CONFIGS)
+        + ", the shipped checkpoints' 64 px synthetic data), or a dataset class path",
+    )
+    parser.add_argument(
+        "--data-args", default="{}", help='JSON overrides, e.g. \'{"test_size": 64}\' (test split is used)'
+    )
     parser.add_argument("--views", default="0", help="comma-separated view indices fed to the models")
     parser.add_argument("--eps", type=float, default=8.0, help="L-inf budget (px, 0..255 scale)")
     parser.add_argument("--steps", type=int, default=10)
@@ -223,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         models = dict(_load_model(s) for s in args.model)
-        dataset = _load(args.data)(**json.loads(args.data_args))
+        dataset = build_dataset(args.data or DEFAULT_DATA_CONFIGS, json.loads(args.data_args), "test")
     except (ValueError, KeyError, ImportError, AttributeError, OSError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -83,16 +83,9 @@ def synthetic_showcase(dataset, n: int) -> list[dict]:
 
 
 def _data_kwargs(path: str | None) -> dict:
-    if path is None:
-        return {}
-    import yaml
+    from poselab.data.config import data_kwargs
 
-    cfg_path = Path(path)
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"data config not found: {cfg_path}")
-    cfg = yaml.safe_load(cfg_path.read_text()) or {}
-    data = cfg.get("data", cfg)
-    return dict(data.get("init_args", data))
+    return data_kwargs([path]) if path is not None else {}
 
 
 def main(argv: list[str] | None = None) -> int:
