@@ -24,11 +24,15 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check poselab tests benchmarks
 
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
-# [ATTACK=quick|paper] [DATA=synthetic|h36m]`. Runs `poselab test` with configs/attack/$(ATTACK).yaml per
-# model, then prints the four paper tables of all evaluated models (results/attack-$(ATTACK)/).
+# [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...]`. Runs `poselab test` with
+# configs/trainer/$(TRAINER).yaml and configs/attack/$(ATTACK).yaml per model, then prints the four paper
+# tables of all evaluated models (results/attack-$(ATTACK)/). Model hyper-parameters come from the checkpoint,
+# the data sizes (image_size) from the trainer config: pick the TRAINER the checkpoints were trained with.
 MODEL ?= all
 ATTACK ?= quick
 DATA ?= synthetic
+TRAINER ?= cpu
+TRAINERS := $(basename $(notdir $(wildcard configs/trainer/*.yaml)))
 ATTACK_MODELS := regression volumetric heatmap_depth triangulation
 ATTACK_ARGS ?=
 .PHONY: attack-eval
@@ -37,11 +41,13 @@ attack-eval: $(VENV)/.installed
 	  echo "error: unknown MODEL='$(MODEL)'; expected all or one of: $(ATTACK_MODELS)" >&2; exit 2; fi
 	@if [ ! -f configs/attack/$(ATTACK).yaml ]; then \
 	  echo "error: unknown ATTACK='$(ATTACK)'; expected quick, paper or a configs/attack/*.yaml name" >&2; exit 2; fi
+	@if [ -n "$(findstring /,$(TRAINER))" ] || [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
+	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi
 	@set -e; models="$(if $(filter all,$(MODEL)),$(ATTACK_MODELS),$(MODEL))"; \
 	for m in $$models; do \
 	  echo "== attack-eval: $$m ($(ATTACK), $(DATA))"; \
 	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
-	    --config configs/trainer/cpu.yaml --config configs/attack/$(ATTACK).yaml \
+	    --config configs/trainer/$(TRAINER).yaml --config configs/attack/$(ATTACK).yaml \
 	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
 	done; \
 	$(PY) -m poselab.attacks.tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
@@ -65,18 +71,21 @@ transfer: $(VENV)/.installed
 # [TRAINER=cpu|smoke|gpu|ddp] [DATA=synthetic|h36m] [RESUME=1] [TRAIN_ARGS="--trainer.max_epochs 5"]`.
 # Writes checkpoints/$(MODEL).ckpt (best val/mpjpe) and checkpoints/$(MODEL)-last.ckpt (RESUME=1 continues
 # from it: --ckpt_path last = <checkpoint.dirpath>/$(MODEL)-last.ckpt); logs under runs/.
+# configs/trainer/$(TRAINER)/$(MODEL).yaml, where it exists, is composed after configs/trainer/$(TRAINER).yaml
+# (per-model sizes, e.g. configs/trainer/cpu/volumetric.yaml: the shipped checkpoints' depth bins).
 TRAIN_MODELS := regression volumetric heatmap_depth triangulation
-TRAINER ?= cpu
 RESUME ?=
 TRAIN_ARGS ?=
+TRAIN_OVERLAY = $(wildcard configs/trainer/$(TRAINER)/$(MODEL).yaml)
 .PHONY: train
 train: $(VENV)/.installed
 	@if [ -z "$(filter $(MODEL),$(TRAIN_MODELS))" ] || [ "$(words $(MODEL))" != 1 ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected one of: $(TRAIN_MODELS)" >&2; exit 2; fi
-	@if [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
-	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: cpu smoke gpu ddp" >&2; exit 2; fi
+	@if [ -n "$(findstring /,$(TRAINER))" ] || [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
+	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi
 	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
-	  --config configs/trainer/$(TRAINER).yaml $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
+	  --config configs/trainer/$(TRAINER).yaml $(addprefix --config ,$(TRAIN_OVERLAY)) \
+	  $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
 
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
 PREVIEW_ARGS ?=

@@ -236,3 +236,13 @@ def test_skeleton_panel_draws_red_and_green(tmp_path):
     assert (panel[..., 0] > 200).any() and (panel[..., 1] > 150).any()  # red and green strokes
     path = save_png(panel, tmp_path / "x" / "panel.png")
     assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("beta", [1.0, 2.5])
+def test_soft_argmax_gradcheck(beta):
+    """Analytic vs finite-difference gradients of both soft-argmaxes (coordinates and probabilities)."""
+    gen = torch.Generator().manual_seed(0)
+    maps = torch.randn(2, 3, 4, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    vols = torch.randn(1, 2, 3, 4, 5, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: soft_argmax_2d(x, beta=beta), (maps,))
+    assert torch.autograd.gradcheck(lambda x: soft_argmax_3d(x, beta=beta), (vols,))
