@@ -253,6 +253,39 @@ def _config_message(err: BaseException) -> str:
     return "; ".join(ln for ln in lines if ln and not ln.startswith(_NOISE))
 
 
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def _user_error(err: BaseException) -> BaseException | None:
+    """The data or attack-config error behind ``err`` (itself, or the cause jsonargparse wrapped), else None.
+
+    Only poselab's own error types count (:class:`~poselab.data.errors.DataError`,
+    :class:`~poselab.attacks.experiments.AttackConfigError`), so genuine bugs keep their traceback; only
+    generic wrappers (plain ``ValueError``/``TypeError``, as jsonargparse raises when a class given in a
+    config fails to instantiate) are looked through.
+    """
+    from poselab.attacks.experiments import AttackConfigError
+    from poselab.data.errors import DataError
+
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (DataError, AttackConfigError)):
+            return current
+        if type(current) not in (ValueError, TypeError):
+            return None
+        current = current.__cause__
+    return None
+
+
+def _user_message(err: BaseException) -> str:
+    """A data/attack error's message (a DataLoader worker's traceback reduced to the original one)."""
+    from poselab.data.errors import worker_message
+
+    return worker_message(str(err), type(err))
+
+
 def run_lightning_cli(
     argv: list[str] | None = None, run: bool = True, exit_on_error: bool = True
 ) -> PoseLightningCLI:
@@ -260,7 +293,11 @@ def run_lightning_cli(
 
     A bad config key/value (:class:`ConfigError`) or a missing, corrupt or foreign ``--ckpt_path``
     (:class:`~poselab.models.checkpoint.CheckpointError`) is reported as one ``poselab: error: ...``
-    line with exit status 2, or raised when ``exit_on_error`` is False.
+    line with exit status 2, or raised when ``exit_on_error`` is False. So are data errors (a missing
+    Human3.6M root, labels or image: :class:`~poselab.data.errors.DataError`, also when raised in a
+    DataLoader worker) and bad attack settings of the ``AttackEvaluation`` callback
+    (:class:`~poselab.attacks.experiments.AttackConfigError`, also when wrapped by jsonargparse), as
+    ``poselab <subcommand>: error: ...``; with ``exit_on_error`` False the error itself is raised.
     """
     import argparse
     import sys
@@ -269,6 +306,8 @@ def run_lightning_cli(
 
     torch.set_float32_matmul_precision("high")
     args = None if argv is not None and list(argv) == sys.argv[1:] else argv
+    given = list(sys.argv[1:] if argv is None else argv)
+    subcommand = next((a for a in given if a in SUBCOMMANDS), None)
     try:
         try:
             return PoseLightningCLI(
@@ -288,6 +327,15 @@ def run_lightning_cli(
         if not exit_on_error:
             raise
         print(f"poselab: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (ValueError, TypeError) as err:  # DataError/AttackConfigError are ValueErrors
+        user = _user_error(err)
+        if user is None:
+            raise
+        if not exit_on_error:
+            raise user from None
+        prog = f"poselab {subcommand}" if subcommand else "poselab"
+        print(f"{prog}: error: {_user_message(user)}", file=sys.stderr)
         raise SystemExit(2) from None
 
 

@@ -41,10 +41,12 @@ from torch import nn
 
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.experiments import (
+    AttackConfigError,
     Cell,
     Example,
     ExperimentSpec,
     RunContext,
+    check_views,
     experiments_from_config,
     make_metric,
     run_experiment,
@@ -109,15 +111,15 @@ class AttackEvaluation(pl.Callback):
     ) -> None:
         super().__init__()
         if alpha_ratio <= 0:
-            raise ValueError(f"alpha_ratio must be > 0, got {alpha_ratio}")
+            raise AttackConfigError(f"alpha_ratio must be > 0, got {alpha_ratio}")
         if max_batch is not None and max_batch < 1:
-            raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+            raise AttackConfigError(f"max_batch must be >= 1, got {max_batch}")
         if max_batches is not None and max_batches < 1:
-            raise ValueError(f"max_batches must be >= 1, got {max_batches}")
+            raise AttackConfigError(f"max_batches must be >= 1, got {max_batches}")
         if max_samples is not None and max_samples < 1:
-            raise ValueError(f"max_samples must be >= 1, got {max_samples}")
+            raise AttackConfigError(f"max_samples must be >= 1, got {max_samples}")
         if examples < 0:
-            raise ValueError(f"examples must be >= 0, got {examples}")
+            raise AttackConfigError(f"examples must be >= 0, got {examples}")
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
         self.alpha_ratio = alpha_ratio
         self.max_batch = max_batch
@@ -154,6 +156,21 @@ class AttackEvaluation(pl.Callback):
         self.metrics.to(pl_module.device)
         self.example_list = []
 
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Check the experiments' views against the test data's views before any attack work."""
+        multiview = bool(getattr(pl_module, "multiview", False))
+        loaders = trainer.test_dataloaders
+        loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
+        for loader in loaders:
+            num_views = _num_views(getattr(loader, "dataset", None))
+            if num_views is not None:
+                self._check_views(num_views, multiview)
+
+    def _check_views(self, num_views: int, multiview: bool) -> None:
+        for spec in self.specs:
+            if spec.applies_to(multiview):
+                check_views(spec, num_views, multiview)
+
     def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
                           batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         if self.max_batches is not None and batch_idx >= self.max_batches:
@@ -180,6 +197,7 @@ class AttackEvaluation(pl.Callback):
             ctx = RunContext(model=pl_module, update=update, alpha_ratio=self.alpha_ratio,
                              max_batch=self.max_batch, examples=self.examples, example_sink=sink,
                              random_start=self.random_start)
+            self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
             for spec in self.specs:
                 if spec.applies_to(multiview):
                     run_experiment(spec, b, ctx)
@@ -312,3 +330,14 @@ class AttackEvaluation(pl.Callback):
         if example_paths:
             payload["attack/examples"] = [wandb.Image(str(p)) for p in example_paths]
         run.log(payload)
+
+
+def _num_views(dataset: Any) -> int | None:
+    """Views per sample of a poselab dataset (``views_of``/``views``); None when it cannot be told cheaply."""
+    try:
+        if hasattr(dataset, "views_of") and len(dataset) > 0:
+            return len(dataset.views_of(0))
+        views = getattr(dataset, "views", None)
+        return len(views) if views is not None else None
+    except (TypeError, IndexError):
+        return None

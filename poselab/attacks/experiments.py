@@ -17,6 +17,7 @@ t-step run (same alpha), so outputs are recorded at every requested t. Iteration
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
@@ -36,6 +37,13 @@ KINDS = ("untargeted", "multiview", "camera_swap", "rotation")
 METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
 
 
+class AttackConfigError(ValueError):
+    """A bad attack-evaluation setting (experiment kind, eps, views, ...); the message names it.
+
+    ``poselab test`` reports it as one ``poselab test: error: ...`` line (exit status 2).
+    """
+
+
 class Cell(NamedTuple):
     """One results row key (``metric`` in :data:`METRICS`)."""
 
@@ -50,7 +58,7 @@ class Cell(NamedTuple):
 
 @dataclass
 class ExperimentSpec:
-    """One experiment of the sweep; validated on construction (one clear ``ValueError`` per problem).
+    """One experiment of the sweep; validated on construction (one :class:`AttackConfigError` per problem).
 
     Args:
         kind: one of :data:`KINDS`.
@@ -79,36 +87,51 @@ class ExperimentSpec:
     num_views: int = 4
 
     def __post_init__(self) -> None:
+        err = AttackConfigError
         if self.kind not in KINDS:
-            raise ValueError(f"unknown experiment kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise err(f"unknown experiment kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+        kind, n = self.kind, self.num_views
+        for name in ("eps", "iterations", "views", "targets", "mono_views", "angles"):
+            value = getattr(self, name)
+            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not all(
+                    isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+                raise err(f"{kind}: {name} must be a list of numbers, got {value!r}")
         self.eps = [float(e) for e in self.eps]
         self.iterations = sorted({int(i) for i in self.iterations})
         if not self.eps or any(e < 0 for e in self.eps):
-            raise ValueError(f"{self.kind}: eps must be a non-empty list of values >= 0 px, got {self.eps}")
+            raise err(f"{kind}: eps must be a non-empty list of values >= 0 px, got {self.eps}")
         if not self.iterations or self.iterations[0] < 0:
-            raise ValueError(f"{self.kind}: iterations must be integers >= 0, got {self.iterations}")
-        get_loss(self.loss)
-        n = self.num_views
-        if self.kind == "multiview" and (not self.views or any(not 1 <= k <= n for k in self.views)):
-            raise ValueError(f"multiview: attacked views must lie in 1..{n}, got {self.views}")
-        if self.kind == "camera_swap":
+            raise err(f"{kind}: iterations must be integers >= 0, got {self.iterations}")
+        try:
+            get_loss(self.loss)
+        except ValueError as e:
+            raise err(f"{kind}: {e}") from None
+        if kind in ("camera_swap", "rotation") and get_loss(self.loss)[1] == "joints_2d":
+            raise err(f"{kind}: targeted experiments need a 3D target, use loss 'mpjpe'")
+        if kind == "multiview" and (not self.views or any(not 1 <= k <= n for k in self.views)):
+            raise err(f"multiview: attacked views must lie in 1..{n}, got {self.views}")
+        if kind == "camera_swap":
             if not self.targets or any(not 1 <= k <= n for k in self.targets):
-                raise ValueError(f"camera_swap: target cameras must lie in 1..{n}, got {self.targets}")
+                raise err(f"camera_swap: target cameras must lie in 1..{n}, got {self.targets}")
             if not 0 <= self.source_view < n:
-                raise ValueError(f"camera_swap: source_view must lie in 0..{n - 1}, got {self.source_view}")
+                raise err(f"camera_swap: source_view must lie in 0..{n - 1}, got {self.source_view}")
         if any(not 0 <= v < n for v in self.mono_views) or not self.mono_views:
-            raise ValueError(f"{self.kind}: mono_views must lie in 0..{n - 1}, got {self.mono_views}")
-        if self.kind == "rotation" and not self.angles:
-            raise ValueError("rotation: angles must be a non-empty list of degrees")
+            raise err(f"{kind}: mono_views must lie in 0..{n - 1}, got {self.mono_views}")
+        if kind == "rotation" and not self.angles:
+            raise err("rotation: angles must be a non-empty list of degrees")
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | ExperimentSpec, num_views: int = 4) -> ExperimentSpec:
         if isinstance(cfg, ExperimentSpec):
             return cfg
+        if not isinstance(cfg, Mapping) or "kind" not in cfg:
+            raise AttackConfigError(f"each experiment must be a mapping with a 'kind' ({', '.join(KINDS)}), "
+                                    f"got {cfg!r}")
         known = set(cls.__dataclass_fields__)
         unknown = set(cfg) - known
         if unknown:
-            raise ValueError(f"unknown experiment option(s) {sorted(unknown)}; expected {sorted(known)}")
+            raise AttackConfigError(f"unknown experiment option(s) {sorted(unknown)}; "
+                                    f"expected {sorted(known)}")
         return cls(**{"num_views": num_views, **cfg})
 
     def to_dict(self) -> dict[str, Any]:
@@ -247,21 +270,35 @@ def _joints_2d_for_drawing(out: Mapping[str, Tensor], sub: Mapping[str, Any]) ->
     return project(pose + root, sub["K"], sub["dist"])
 
 
+def check_views(spec: ExperimentSpec, num_views: int, multiview: bool) -> None:
+    """Raise :class:`AttackConfigError` when ``spec`` needs views that data of ``num_views`` lacks."""
+    where = f"the test data has {num_views} view{'s' if num_views != 1 else ''}"
+    if multiview or spec.kind == "multiview":
+        need = max(spec.views) if spec.kind == "multiview" else 2
+        if num_views < need:
+            what = (f"attacked views {spec.views} need" if spec.kind == "multiview"
+                    else "multi-view models need")
+            raise AttackConfigError(f"{spec.kind}: {what} {need} views, but {where}")
+    else:
+        views = [spec.source_view] if spec.kind == "camera_swap" else spec.mono_views
+        if max(views) >= num_views:
+            name = "source_view" if spec.kind == "camera_swap" else "mono_views"
+            raise AttackConfigError(f"{spec.kind}: {name} {views} out of range, {where} (indices 0.."
+                                    f"{num_views - 1})")
+    if spec.kind == "camera_swap" and max(spec.targets) > num_views:
+        raise AttackConfigError(f"camera_swap: target cameras {spec.targets} out of range, {where} "
+                                f"(cameras 1..{num_views})")
+
+
 def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunContext) -> None:
     """Run one experiment on a (cloned, grad-ready) batch and report every cell through ``ctx.update``."""
     model = ctx.model
     multiview = bool(getattr(model, "multiview", False))
-    num_views = batch["images"].shape[1]
+    check_views(spec, batch["images"].shape[1], multiview)
     if multiview or spec.kind == "multiview":
-        need = max(spec.views) if spec.kind == "multiview" else 2
-        if num_views < need:
-            raise ValueError(f"{spec.kind}: batch has {num_views} views, experiment needs {need}")
         sub = dict(batch)
     else:
-        views = [spec.source_view] if spec.kind == "camera_swap" else spec.mono_views
-        if max(views) >= num_views or (spec.kind == "camera_swap" and max(spec.targets) > num_views):
-            raise ValueError(f"{spec.kind}: views {views} / targets out of range for {num_views} views")
-        sub = select_views(batch, views)
+        sub = select_views(batch, [spec.source_view] if spec.kind == "camera_swap" else spec.mono_views)
     images = sub["images"].float()
     gt = model.pose_target(sub)
     targeted = spec.kind in ("camera_swap", "rotation")
@@ -330,8 +367,8 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
     big_images = images.index_select(0, rows_idx)
     big_gt = gt.index_select(0, rows_idx)
     target = torch.cat(tgts)
-    if get_loss(spec.loss)[1] == "joints_2d":
-        raise ValueError(f"{spec.kind}: targeted experiments need a 3D target, use loss 'mpjpe'")
+    if get_loss(spec.loss)[1] == "joints_2d":  # rejected by ExperimentSpec; kept for specs changed later
+        raise AttackConfigError(f"{spec.kind}: targeted experiments need a 3D target, use loss 'mpjpe'")
     for attack, record in _runs(spec, True, ctx.alpha_ratio, ctx.random_start):
         want_images = ctx.example_sink is not None and ctx.examples > 0
         res = eps_sweep(attack, _model_fn(model), big_images, big, target, spec.eps, record=record,
@@ -372,5 +409,5 @@ def experiments_from_config(cfgs: Sequence[Mapping[str, Any] | ExperimentSpec], 
                             ) -> list[ExperimentSpec]:
     """Validated specs from a YAML-style list of dicts."""
     if not cfgs:
-        raise ValueError("at least one experiment is required")
+        raise AttackConfigError("at least one experiment is required")
     return [ExperimentSpec.from_config(c, num_views) for c in cfgs]

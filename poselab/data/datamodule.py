@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
 
+from poselab.data.errors import DataError
+
 DATASETS = ("synthetic", "h36m")
 
 
@@ -58,14 +60,14 @@ class PoseDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         if dataset not in DATASETS:
-            raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+            raise DataError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0:
-            raise ValueError(f"image_size must be a positive integer (pixels), got {image_size!r}")
+            raise DataError(f"image_size must be a positive integer (pixels), got {image_size!r}")
         for name, value in (("batch_size", batch_size), ("val_batch_size", val_batch_size or 1)):
             if int(value) <= 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
+                raise DataError(f"{name} must be positive, got {value!r}")
         if dataset == "h36m" and not root:
-            raise ValueError("root must point to the Human3.6M folder (holding processed/ and the labels "
+            raise DataError("root must point to the Human3.6M folder (holding processed/ and the labels "
                              "file) when dataset is 'h36m'")
         self.save_hyperparameters()
         self.dataset_name = dataset

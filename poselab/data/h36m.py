@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from poselab.data.errors import DataError, DataNotFoundError
 from poselab.geometry import crop_intrinsics, project, world_to_camera
 
 _LT_FROM_H36M32 = (3, 2, 1, 6, 7, 8, 0, 12, 13, 15, 27, 26, 25, 17, 18, 19, 14)
@@ -59,39 +60,39 @@ def load_labels(path: str | Path) -> dict:
     """Read and validate a labels ``.npy``; raise one clear error naming the file and field."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Human3.6M labels file not found: {path} (expected the .npy written by "
+        raise DataNotFoundError(f"Human3.6M labels file not found: {path} (expected the .npy written by "
                                 "learnable-triangulation's generate-labels-npy-multiview.py)")
     try:
         labels = np.load(path, allow_pickle=True)
         labels = labels.item() if isinstance(labels, np.ndarray) and labels.dtype == object else labels
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
-        raise ValueError(f"{path}: cannot be read as a numpy-saved labels dict ({err})") from None
+        raise DataError(f"{path}: cannot be read as a numpy-saved labels dict ({err})") from None
     if not isinstance(labels, dict):
-        raise ValueError(f"{path}: expected a dict saved with np.save, got {type(labels).__name__}")
+        raise DataError(f"{path}: expected a dict saved with np.save, got {type(labels).__name__}")
     for key in LABEL_KEYS:
         if key not in labels:
-            raise ValueError(f"{path}: labels are missing field {key!r}; "
+            raise DataError(f"{path}: labels are missing field {key!r}; "
                              f"expected fields {', '.join(LABEL_KEYS)}")
     names = {k: [str(n) for n in labels[k]] for k in ("subject_names", "camera_names", "action_names")}
     n_sub, n_cam = len(names["subject_names"]), len(names["camera_names"])
 
     table = labels["table"]
     if not isinstance(table, np.ndarray) or table.dtype.names is None or table.ndim != 1:
-        raise ValueError(f"{path}: field 'table' must be a 1-D structured array with fields "
+        raise DataError(f"{path}: field 'table' must be a 1-D structured array with fields "
                          f"{', '.join(TABLE_FIELDS)}")
     for field, shape in TABLE_FIELDS.items():
         if field not in table.dtype.names:
-            raise ValueError(f"{path}: field 'table' is missing column {field!r}; "
+            raise DataError(f"{path}: field 'table' is missing column {field!r}; "
                              f"expected {', '.join(TABLE_FIELDS)}")
         want = tuple(n_cam if d == "C" else d for d in shape)
         got = table.dtype[field].shape
         if got != want:
-            raise ValueError(f"{path}: table[{field!r}] has per-row shape {got}, expected {want}")
+            raise DataError(f"{path}: table[{field!r}] has per-row shape {got}, expected {want}")
     for field, bound, kind in (("subject_idx", n_sub, "subject_names"), ("action_idx",
                                len(names["action_names"]), "action_names")):
         col = table[field]
         if len(col) and (col.min() < 0 or col.max() >= bound):
-            raise ValueError(f"{path}: table[{field!r}] holds values outside 0..{bound - 1} "
+            raise DataError(f"{path}: table[{field!r}] holds values outside 0..{bound - 1} "
                              f"(the length of {kind})")
     kp = table["keypoints"]
     bad = ~np.isfinite(kp).all(axis=(1, 2))
@@ -99,23 +100,23 @@ def load_labels(path: str | Path) -> dict:
         row = int(np.nonzero(bad)[0][0])
         subject = names["subject_names"][table["subject_idx"][row]]
         action = names["action_names"][table["action_idx"][row]]
-        raise ValueError(f"{path}: table['keypoints'] has NaN/inf values in {int(bad.sum())} row(s), "
+        raise DataError(f"{path}: table['keypoints'] has NaN/inf values in {int(bad.sum())} row(s), "
                          f"first row {row} ({subject}, {action}, frame {table['frame_idx'][row]}); "
                          "expected finite world coordinates in mm")
 
     cams = labels["cameras"]
     if not isinstance(cams, np.ndarray) or cams.dtype.names is None or cams.shape != (n_sub, n_cam):
-        raise ValueError(f"{path}: field 'cameras' must be a structured array of shape "
+        raise DataError(f"{path}: field 'cameras' must be a structured array of shape "
                          f"(n_subjects, n_cameras) = ({n_sub}, {n_cam}) with fields R, t, K, dist; got "
                          f"{getattr(cams, 'shape', type(cams).__name__)}")
     for field, shapes in CAMERA_FIELDS.items():
         if field not in cams.dtype.names:
-            raise ValueError(f"{path}: field 'cameras' is missing {field!r}; expected R, t, K, dist")
+            raise DataError(f"{path}: field 'cameras' is missing {field!r}; expected R, t, K, dist")
         if cams.dtype[field].shape not in shapes:
-            raise ValueError(f"{path}: cameras[{field!r}] has shape {cams.dtype[field].shape}, expected "
+            raise DataError(f"{path}: cameras[{field!r}] has shape {cams.dtype[field].shape}, expected "
                              f"{' or '.join(str(s) for s in shapes)}")
         if not np.isfinite(cams[field]).all():
-            raise ValueError(f"{path}: cameras[{field!r}] has NaN/inf values")
+            raise DataError(f"{path}: cameras[{field!r}] has NaN/inf values")
     return {**labels, **names, "table": table, "cameras": cams}
 
 
@@ -129,10 +130,10 @@ def _resolve_views(views: Sequence[int | str] | None, camera_names: list[str], w
         elif isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < len(camera_names):
             out.append(int(v))
         else:
-            raise ValueError(f"unknown camera {v!r} in views; {where} has cameras "
+            raise DataError(f"unknown camera {v!r} in views; {where} has cameras "
                              f"{', '.join(f'{i}={n}' for i, n in enumerate(camera_names))}")
     if not out:
-        raise ValueError("views must name at least one camera")
+        raise DataError("views must name at least one camera")
     return out
 
 
@@ -192,7 +193,7 @@ class Human36M(Dataset):
 
         self.image_size = check_image_size(image_size)
         if root is None or not Path(root).is_dir():
-            raise FileNotFoundError(f"Human3.6M root folder not found: {root} (expected a folder holding "
+            raise DataNotFoundError(f"Human3.6M root folder not found: {root} (expected a folder holding "
                                     "processed/S*/<action>/imageSequence/<camera>/img_%06d.jpg)")
         self.root = Path(root)
         labels_path = Path(labels)
@@ -200,20 +201,20 @@ class Human36M(Dataset):
         self.labels_path = labels_path
         lab = load_labels(labels_path)
         if int(stride) <= 0:
-            raise ValueError(f"stride must be a positive integer, got {stride!r}")
+            raise DataError(f"stride must be a positive integer, got {stride!r}")
         if not bbox_scale > 0:
-            raise ValueError(f"bbox_scale must be positive, got {bbox_scale!r}")
+            raise DataError(f"bbox_scale must be positive, got {bbox_scale!r}")
         self.subject_names, self.camera_names = lab["subject_names"], lab["camera_names"]
         self.action_names = lab["action_names"]
         self.views = _resolve_views(views, self.camera_names, str(labels_path))
         subjects = [subjects] if isinstance(subjects, str) else list(subjects)
         for s in subjects:
             if s not in self.subject_names:
-                raise ValueError(f"unknown subject {s!r}; {labels_path} has {', '.join(self.subject_names)}")
+                raise DataError(f"unknown subject {s!r}; {labels_path} has {', '.join(self.subject_names)}")
         if actions is not None:
             for a in actions:
                 if a not in self.action_names:
-                    raise ValueError(f"unknown action {a!r}; {labels_path} has "
+                    raise DataError(f"unknown action {a!r}; {labels_path} has "
                                      f"{', '.join(self.action_names)}")
         table = lab["table"]
         mask = np.isin(table["subject_idx"], [self.subject_names.index(s) for s in subjects])
@@ -243,7 +244,7 @@ class Human36M(Dataset):
                 folder = image_path(self.root, self.subject_names[s_idx], self.action_names[a_idx],
                                     self.camera_names[c], 0).parent
                 if not folder.is_dir():
-                    raise FileNotFoundError(f"Human3.6M image folder not found: {folder} (expected "
+                    raise DataNotFoundError(f"Human3.6M image folder not found: {folder} (expected "
                                             "processed/<subject>/<action>/imageSequence/<camera>/img_%06d.jpg)")
 
     def __len__(self) -> int:
@@ -261,10 +262,10 @@ class Human36M(Dataset):
         import cv2
 
         if not path.is_file():
-            raise FileNotFoundError(f"Human3.6M image not found: {path}")
+            raise DataNotFoundError(f"Human3.6M image not found: {path}")
         image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
         if image is None or image.size == 0:
-            raise ValueError(f"Human3.6M image is corrupt or not a readable JPEG: {path}")
+            raise DataError(f"Human3.6M image is corrupt or not a readable JPEG: {path}")
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def __getitem__(self, index: int) -> dict:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from poselab.data.errors import DataError
 from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_world
 from poselab.data.synthetic.render import extra_points, lighting, part_colours, render_view
 from poselab.data.synthetic.rig import Rig, h36m_like_rig
@@ -37,7 +38,7 @@ def mix(*values: int) -> int:
 
 def check_image_size(image_size: int) -> int:
     if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size <= 0:
-        raise ValueError(f"image_size must be a positive integer (pixels), got {image_size!r}")
+        raise DataError(f"image_size must be a positive integer (pixels), got {image_size!r}")
     return int(image_size)
 
 
@@ -47,10 +48,10 @@ def check_views(views: Sequence[int] | None, n_cameras: int, names: Sequence[str
         return list(range(n_cameras))
     views = list(views)
     if not views:
-        raise ValueError("views must name at least one camera index")
+        raise DataError("views must name at least one camera index")
     for v in views:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v < n_cameras:
-            raise ValueError(f"unknown camera index {v!r} in views; expected integers in 0..{n_cameras - 1} "
+            raise DataError(f"unknown camera index {v!r} in views; expected integers in 0..{n_cameras - 1} "
                              f"({', '.join(names)})")
     return [int(v) for v in views]
 
@@ -98,16 +99,16 @@ class SyntheticMultiView(Dataset):
             subjects = [subjects]
         self.subjects = list(subjects)
         if not self.subjects:
-            raise ValueError("subjects must name at least one subject")
+            raise DataError("subjects must name at least one subject")
         for s in self.subjects:
             if s not in SUBJECTS:
-                raise ValueError(f"unknown subject {s!r}; expected one of {', '.join(SUBJECTS)}")
+                raise DataError(f"unknown subject {s!r}; expected one of {', '.join(SUBJECTS)}")
         self.actions = list(ACTIONS if actions is None else actions)
         for a in self.actions:
             if a not in ACTIONS:
-                raise ValueError(f"unknown action {a!r}; expected one of {', '.join(ACTIONS)}")
+                raise DataError(f"unknown action {a!r}; expected one of {', '.join(ACTIONS)}")
         if int(size) < 0:
-            raise ValueError(f"size must be >= 0, got {size!r}")
+            raise DataError(f"size must be >= 0, got {size!r}")
         self.size = int(size)
         self.rig = rig or h36m_like_rig()
         self.camera_names = self.rig.names

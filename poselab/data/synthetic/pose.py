@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from poselab.data.errors import DataError
 from poselab.skeleton import NUM_JOINTS
 
 #: Human3.6M protocol split.
@@ -69,7 +70,7 @@ def _colour(rng: np.random.Generator, lo: int, hi: int) -> tuple[int, int, int]:
 def make_subject(name: str) -> Subject:
     """The subject called ``name`` (e.g. "S9"); its body depends on the name only, not on the seed."""
     if name not in SUBJECTS:
-        raise ValueError(f"unknown subject {name!r}; expected one of {', '.join(SUBJECTS)}")
+        raise DataError(f"unknown subject {name!r}; expected one of {', '.join(SUBJECTS)}")
     index = SUBJECTS.index(name)
     rng = np.random.default_rng([7919, int(name[1:])])
     height = rng.uniform(0.88, 1.12)  # overall scale around a 1.75 m person
@@ -180,7 +181,7 @@ def action_angles(action: str, phase: float, amp: float) -> dict[str, float]:
     if action == "waving":
         return {"sh_abd_l": 1.2 + 1.2 * amp * c, "sh_flex_l": 0.3, "elbow_l": 1.0 + 0.6 * s,
                 "sh_abd_r": 0.15, "elbow_r": 0.3, "twist": 0.25 * s, "hip_abd": 0.15, "knee": 0.05}
-    raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+    raise DataError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
 
 
 @lru_cache(maxsize=4096)
@@ -207,7 +208,7 @@ def pose_world(seed: int, subject: str, action: str, frame: int) -> np.ndarray:
     """World joints (17, 3) mm of ``subject`` doing ``action`` at ``frame`` (z up, feet on the floor)."""
     subj = make_subject(subject)
     if action not in ACTIONS:
-        raise ValueError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
+        raise DataError(f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
     p = _sequence(seed, subject, action)
     f = float(frame)
     phase = p["phase0"] + 2 * np.pi * f / p["period"]

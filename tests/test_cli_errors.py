@@ -1,0 +1,132 @@
+"""Bad input at ``poselab test``: one clear ``poselab test: error: ...`` line, exit status 2, no traceback.
+
+Each case runs the real entry point in a subprocess with tiny settings; all fail before any real work.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from test_data_h36m import CAMERAS, build_tree
+from torch.utils.data import DataLoader, Dataset
+
+from poselab.attacks.experiments import AttackConfigError, ExperimentSpec
+from poselab.data.errors import DataError, DataNotFoundError, worker_message
+from poselab.lightning_cli import run_lightning_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+#: Lightning's own informational stderr lines (not part of the error report).
+_INFO = re.compile(r"^(Seed set to|GPU available|TPU available|HPU available|💡 Tip|`Trainer\(|"
+                   r"Restoring states|Loaded model weights|LOCAL_RANK)|_pytree\.py.*deprecated")
+
+
+def run_test(tmp: Path, model: str, data: str, *extra: str) -> subprocess.CompletedProcess:
+    args = ["--config", str(ROOT / f"configs/model/{model}.yaml"),
+            "--config", str(ROOT / f"configs/data/{data}.yaml"),
+            "--config", str(ROOT / "configs/trainer/cpu.yaml"), *extra,
+            "--ckpt_path", str(ROOT / f"checkpoints/{model}.ckpt"),
+            "--run.wandb", "false", "--run.save_dir", str(tmp / "runs"),
+            "--trainer.default_root_dir", str(tmp / "runs"), "--trainer.limit_test_batches", "1",
+            "--trainer.enable_progress_bar", "false",
+            "--data.image_size", "32", "--data.test_size", "2", "--data.val_batch_size", "2",
+            "--data.num_workers", "0"]
+    return subprocess.run([PY, "-m", "poselab.cli", "test", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def assert_one_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+    """Exit 2, no traceback, a short stderr whose error line holds ``words``; returns that line."""
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not _INFO.search(ln)]
+    assert len(lines) < 5, proc.stderr
+    errors = [ln for ln in lines if ln.startswith("poselab test: error: ")]
+    assert len(errors) == 1, proc.stderr
+    for word in words:
+        assert word in errors[0], errors[0]
+    return errors[0]
+
+
+def attack_yaml(tmp: Path, old: str, new: str) -> Path:
+    """configs/attack/quick.yaml with ``old`` replaced by ``new`` (once at least), results under ``tmp``."""
+    text = (ROOT / "configs/attack/quick.yaml").read_text()
+    assert old in text
+    text = text.replace(old, new).replace("out_dir: results/attack-quick", f"out_dir: {tmp / 'results'}")
+    path = tmp / "attack.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_missing_h36m_root(tmp_path):
+    missing = tmp_path / "no-such-h36m"
+    proc = run_test(tmp_path, "regression", "h36m", "--data.root", str(missing))
+    assert_one_error(proc, "Human3.6M root folder not found", str(missing))
+
+
+def test_negative_eps_in_attack_yaml(tmp_path):
+    bad = attack_yaml(tmp_path, "eps: [0, 0.5, 2, 8, 32]", "eps: [-1, 0.5]")
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(bad))
+    assert_one_error(proc, "eps must be a non-empty list of values >= 0", "-1.0")
+
+
+def test_unknown_experiment_kind_in_attack_yaml(tmp_path):
+    bad = attack_yaml(tmp_path, "kind: rotation", "kind: rotate")
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(bad))
+    assert_one_error(proc, "unknown experiment kind 'rotate'", "untargeted, multiview, camera_swap, rotation")
+
+
+def test_attack_views_beyond_the_data_are_caught_before_attacking(tmp_path):
+    quick = attack_yaml(tmp_path, "max_samples: 16", "max_samples: 1")
+    proc = run_test(tmp_path, "triangulation", "synthetic", "--config", str(quick), "--data.views", "[0, 1]")
+    assert_one_error(proc, "multiview: attacked views [1, 2, 4] need 4 views, but the test data has 2 views")
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_image_in_a_dataloader_worker_is_one_line(tmp_path):
+    root = tmp_path / "h36m"
+    build_tree(root, subjects=("S9",), actions=("Walking-1",), frames=(0,))
+    image = root / "processed/S9/Walking-1/imageSequence" / CAMERAS[0] / "img_000001.jpg"
+    image.unlink()
+    proc = run_test(tmp_path, "regression", "h36m", "--data.root", str(root), "--data.test_subjects", "[S9]",
+                    "--data.test_stride", "1", "--data.num_workers", "1")
+    line = assert_one_error(proc, f"Human3.6M image not found: {image}")
+    assert "worker" not in line
+
+
+# ------------------------------------------------------------------------------ in-process pieces
+class _Missing(Dataset):
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        raise DataNotFoundError(f"image not found: /nowhere/{index}.jpg\nsecond line")
+
+
+def test_worker_message_recovers_the_original_message():
+    with pytest.raises(DataNotFoundError) as info:
+        next(iter(DataLoader(_Missing(), num_workers=1)))
+    assert "DataLoader worker process" in str(info.value)
+    assert worker_message(str(info.value), type(info.value)) == "image not found: /nowhere/0.jpg\nsecond line"
+    assert worker_message("plain message") == "plain message"
+
+
+def test_error_types_keep_the_builtin_ones():
+    assert issubclass(DataNotFoundError, FileNotFoundError) and issubclass(DataNotFoundError, ValueError)
+    assert issubclass(DataError, ValueError) and issubclass(AttackConfigError, ValueError)
+    with pytest.raises(AttackConfigError, match="eps must be a list of numbers"):
+        ExperimentSpec(kind="untargeted", eps="big")
+
+
+def test_in_process_callers_get_the_error_itself(tmp_path):
+    bad = attack_yaml(tmp_path, "kind: rotation", "kind: rotate")
+    with pytest.raises(AttackConfigError, match="unknown experiment kind 'rotate'"):
+        run_lightning_cli(["test", "--config", str(ROOT / "configs/model/regression.yaml"),
+                           "--config", str(ROOT / "configs/data/synthetic.yaml"), "--config", str(bad),
+                           "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs")],
+                          exit_on_error=False)
