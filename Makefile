@@ -60,12 +60,27 @@ REPORT_ARGS ?=
 report: $(VENV)/.installed
 	$(PY) -m poselab.cli report $(RESULTS) --out $(REPORT_OUT) $(REPORT_ARGS)
 
-# Transfer matrix between monocular models, written to $(RESULTS)/transfer/transfer.csv (read by `make report`):
-#   make transfer TRANSFER_ARGS="--model regression=poselab.models.regression.RegressionModel:checkpoints/regression.ckpt \
-#                                --model volumetric=... --data <dataset class> --data-args '{...}'"
+# Transfer matrix between the shipped monocular checkpoints (64 px synthetic test data), written to
+# $(RESULTS)/transfer/transfer.csv, which `make report` reads. TRANSFER_ARGS adds/overrides, e.g.
+#   make transfer TRANSFER_ARGS="--eps 2 --steps 10 --batches 32"
 TRANSFER_ARGS ?=
 transfer: $(VENV)/.installed
-	$(PY) -m poselab.analysis.transfer $(TRANSFER_ARGS) --out $(RESULTS)/transfer
+	$(PY) -m poselab.analysis.transfer --model regression --model volumetric --model heatmap_depth \
+	  --eps 8 --steps 10 --batches 16 --out $(RESULTS)/transfer $(TRANSFER_ARGS)
+
+# Plain vs adversarial fine-tuning of one shipped checkpoint (same data, seed and steps), then the
+# untargeted attack on both: $(RESULTS)/adv_compare/<model>_{plain,adv}; `make report` compares them.
+#   make adv-compare [MODEL=regression] [ADV_ARGS="--steps 800 --eps 8"]
+ADV_ARGS ?=
+.PHONY: adv-compare
+adv-compare: $(VENV)/.installed
+	@m="$(if $(filter all,$(MODEL)),regression,$(MODEL))"; \
+	case "$$m" in regression|volumetric|heatmap_depth) ;; \
+	  *) echo "error: adv-compare takes a monocular MODEL (regression, volumetric, heatmap_depth), got '$$m'" >&2; \
+	     exit 2;; esac; \
+	$(PY) -m poselab.analysis.adv_compare --model $$m --init checkpoints/$$m.ckpt --lr 5e-4 --steps 400 \
+	  --batch-size 32 --eps 4 --adv-steps 3 --fraction 0.5 --attack-eps 2,8 --attack-iterations 1,10 \
+	  --max-batches 4 --out $(RESULTS)/adv_compare $(ADV_ARGS)
 
 # Train a baseline: `make train MODEL=regression|volumetric|heatmap_depth|triangulation
 # [TRAINER=cpu|smoke|gpu|ddp] [DATA=synthetic|h36m] [RESUME=1] [TRAIN_ARGS="--trainer.max_epochs 5"]`.

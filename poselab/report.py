@@ -115,7 +115,7 @@ def render_markdown(report: Report) -> str:
         "|---|---|---|---|---:|",
     ]
     for r in report.runs:
-        lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{r.path}` | {len(r.cells)} |")
+        lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |")
     summary = summarize(report.tables)
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
@@ -204,6 +204,14 @@ def log_to_wandb(
     finally:
         wandb_utils.finish_run(run)
     return run
+
+
+def _shown(path: str | Path) -> str:
+    """``path`` relative to the working directory when it lies below it (reports stay portable)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

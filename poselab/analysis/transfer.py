@@ -152,7 +152,7 @@ def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     tables = transfer_tables(rows)
     if not tables:
         raise ValueError("no transfer rows to draw")
-    fig, axes = plt.subplots(1, len(tables), figsize=(4.2 * len(tables), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(tables), figsize=(6.0 * len(tables), 5.4), squeeze=False)
     for ax, table in zip(axes[0], tables):
         names = [c.removeprefix("on ") for c in table.columns[1:]]
         data = [[float("nan") if v is None else v for v in row[1:]] for row in table.rows]
