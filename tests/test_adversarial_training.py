@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,21 @@ def test_plain_vs_adversarial_comparison_reaches_the_report(tmp_path):
     (robust,) = [t for t in report.tables if t.name == "robustness"]
     assert [r[0] for r in robust.rows] == ["regression/regression_adv", "regression/regression_plain"]
     assert all(r[3] == pytest.approx(r[2] - r[1]) for r in robust.rows)
+
+
+def test_adv_compare_cli_fine_tunes_a_shipped_checkpoint_on_the_default_data(tmp_path):
+    from poselab.analysis.adv_compare import main
+
+    out = tmp_path / "results"
+    common = ["--data-args", '{"train_size": 8, "test_size": 2}', "--steps", "2", "--batch-size", "4",
+              "--adv-steps", "1", "--attack-eps", "2", "--attack-iterations", "1", "--max-batches", "1",
+              "--out", str(out)]
+    root = Path(__file__).resolve().parents[1]
+    assert main(["--model", "regression", "--init", str(root / "checkpoints/regression.ckpt"), *common]) == 0
+    for kind in ("plain", "adv"):
+        with (out / f"regression_{kind}" / "results.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert {float(r["eps"]) for r in rows} == {0.0, 2.0}
+    # another model's checkpoint is refused before any training
+    wrong = ["--model", "regression", "--init", str(root / "checkpoints/volumetric.ckpt"), *common]
+    assert main(wrong) == 2
