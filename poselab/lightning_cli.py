@@ -9,7 +9,9 @@ Later arguments override earlier ones, so a trainer config can resize the model 
 (``model.init_args.backbone``, ``data.image_size``). Added on top of Lightning's own arguments:
 
 * ``checkpoint.*``: :class:`PoseCheckpoint` (``checkpoints/<model>.ckpt`` best by ``val/mpjpe``,
-  ``checkpoints/<model>-last.ckpt`` last); ``--ckpt_path last`` resumes from the latter.
+  ``checkpoints/<model>-last.ckpt`` last, also every ``checkpoint.last_every_n_train_steps`` steps);
+  ``--ckpt_path last`` resumes from the latter, also mid-epoch (resumable training loader, RNGs reseeded
+  from the step: same final state as an uninterrupted run).
 * ``run.*``: logging (W&B offline by default under ``runs/wandb``, plus a CSV log under ``runs/csv``).
 
 Checkpoints given with ``--ckpt_path`` are checked first (``weights_only=True``, model name), so a
@@ -38,6 +40,9 @@ class PoseCheckpoint(ModelCheckpoint):
     Args:
         best_weights_only: save the best checkpoint without optimiser state (small files to ship);
             the last checkpoint always keeps everything needed to resume.
+        last_every_n_train_steps: also write the last checkpoint every n training steps (mid-epoch;
+            ``--ckpt_path last`` then resumes within the epoch). Unlike ``every_n_train_steps``, the
+            best and last checkpoints are still written at every epoch end (after validation).
         (others as :class:`~pytorch_lightning.callbacks.ModelCheckpoint`)
     """
 
@@ -50,6 +55,7 @@ class PoseCheckpoint(ModelCheckpoint):
         best_weights_only: bool = True,
         every_n_train_steps: int | None = None,
         every_n_epochs: int | None = None,
+        last_every_n_train_steps: int | None = None,
     ) -> None:
         super().__init__(
             dirpath=dirpath, monitor=monitor, mode=mode, save_last=save_last, save_top_k=1,
@@ -57,12 +63,28 @@ class PoseCheckpoint(ModelCheckpoint):
             enable_version_counter=False, auto_insert_metric_name=False,
         )
         self.best_weights_only = best_weights_only
+        if last_every_n_train_steps is not None and last_every_n_train_steps < 0:
+            raise ValueError(f"last_every_n_train_steps must be >= 0, got {last_every_n_train_steps}")
+        self.last_every_n_train_steps = last_every_n_train_steps or 0
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         name = getattr(pl_module, "name", type(pl_module).__name__.lower())
         self.filename = name
         self.CHECKPOINT_NAME_LAST = f"{name}-last"
         super().setup(trainer, pl_module, stage)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        n = self.last_every_n_train_steps
+        if not n or not self.save_last or trainer.global_step % n:
+            return
+        if self._should_skip_saving_checkpoint(trainer):
+            return
+        # not counted as "saved at this step": the epoch-end save (best + last, after validation) still runs
+        saved_step = self._last_global_step_saved
+        self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        self._last_global_step_saved = saved_step
 
     def _save_checkpoint(self, trainer: pl.Trainer, filepath: str) -> None:
         is_last = Path(filepath).stem == self.CHECKPOINT_NAME_LAST
@@ -83,10 +105,13 @@ class ChannelsLast(pl.Callback):
 
 
 class ReseedEachEpoch(pl.Callback):
-    """Re-seed all RNGs and the shuffling sampler at the start of every training epoch.
+    """Re-seed all RNGs at the start of every training epoch and of every training batch.
 
-    Shuffling and augmentation of epoch ``e`` then depend only on (run seed, e), so a run resumed
-    from ``<model>-last.ckpt`` continues exactly as an uninterrupted one.
+    Epoch ``e`` starts from seed (run seed, e) and training step ``s`` from (run seed, s) - any
+    randomness of a step (dropout, noise) depends only on the run seed and the step, not on how the run
+    got there. Lightning does not checkpoint RNG states; with this a run resumed from
+    ``<model>-last.ckpt``, also from a mid-epoch one (the training loader is resumable, see
+    :mod:`poselab.data.resumable`), continues exactly as an uninterrupted one.
     """
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -102,6 +127,19 @@ class ReseedEachEpoch(pl.Callback):
             sampler = getattr(dl, "sampler", None)
             if isinstance(sampler, torch.utils.data.RandomSampler):
                 sampler.generator = torch.Generator().manual_seed(seed)
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        import random
+
+        import numpy as np
+
+        from poselab.data.synthetic.dataset import mix
+
+        seed = mix(getattr(self, "base_seed", 0), trainer.global_step, 41) & 0xFFFFFFFF
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)  # CPU and every CUDA device
 
 
 @dataclass

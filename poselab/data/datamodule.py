@@ -8,10 +8,13 @@ drawn deterministically from (seed, index) - for monocular models. Validation an
 
 from __future__ import annotations
 
+import os
+
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
 
 from poselab.data.errors import DataError
+from poselab.data.resumable import EpochSampler, ResumableLoader
 
 DATASETS = ("synthetic", "h36m")
 
@@ -75,6 +78,8 @@ class PoseDataModule(pl.LightningDataModule):
         self.val_subjects = list(val_subjects or ["S9", "S11"])
         self.test_subjects = list(test_subjects or ["S9", "S11"])
         self.datasets: dict[str, Dataset] = {}
+        self._train_loader: ResumableLoader | None = None
+        self._train_loader_state: dict | None = None
 
     # ---------------------------------------------------------------------------------- datasets
     def make_dataset(self, split: str) -> Dataset:
@@ -118,7 +123,39 @@ class PoseDataModule(pl.LightningDataModule):
                           persistent_workers=workers > 0, pin_memory=False, drop_last=False)
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        """Resumable, shuffled by (run seed, epoch); one shard per rank when a trainer runs distributed."""
+        hp = self.hparams
+        workers = int(hp.num_workers)
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        seed = int(os.environ.get("PL_GLOBAL_SEED", hp.seed))  # the run's seed_everything
+        dataset = self._dataset("train")
+        sampler = EpochSampler(dataset, seed=seed, shuffle=True, num_replicas=world, rank=rank)
+        loader = ResumableLoader(dataset, batch_size=hp.batch_size, sampler=sampler, num_workers=workers,
+                                 persistent_workers=workers > 0, pin_memory=False, drop_last=False)
+        if self._train_loader_state is not None:
+            loader.load_state_dict(self._train_loader_state)
+            self._train_loader_state = None
+        self._train_loader = loader
+        return loader
+
+    # ---------------------------------------------------------------------------------- resume
+    def state_dict(self) -> dict:
+        """The training loader's position (epoch, batches trained), saved in every checkpoint.
+
+        Lightning saves it too (``fit_loop`` ``combined_loader``) but drops it on resume when the train
+        loader was created before the checkpoint was restored - which ``configure_optimizers`` does by
+        reading ``trainer.estimated_stepping_batches``; the datamodule's state is restored before that.
+        """
+        return {"train_loader": self._train_loader.state_dict()} if self._train_loader is not None else {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = state_dict.get("train_loader")
+        if state is None:
+            return
+        self._train_loader_state = dict(state)  # for the next train loader (the usual case) ...
+        if self._train_loader is not None:  # ... or the current one when it was created before the restore
+            self._train_loader.load_state_dict(state)
 
     def val_dataloader(self) -> DataLoader:
         return self._loader("val", shuffle=False)
