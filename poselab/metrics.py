@@ -111,8 +111,11 @@ class _JointAverage(Metric):
         return self.sum_per_joint.sum() / (self.count * self.num_joints)
 
     def compute_per_joint(self) -> Tensor:
-        """Average per joint, (J,)."""
-        return self.sum_per_joint / self.count
+        """Average per joint, (J,); synchronised across processes like :meth:`compute`."""
+        with self.sync_context(
+            dist_sync_fn=self.dist_sync_fn, should_sync=self._to_sync, should_unsync=self._should_unsync
+        ):
+            return (self.sum_per_joint / self.count).clone()
 
 
 class MPJPE(_JointAverage):

@@ -113,16 +113,30 @@ def _free_port() -> int:
 def _worker(rank: int, world: int, port: int, pred, gt, valid, out) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
-    metrics = [MPJPE(), PMPJPE(), JDR(), FailureCount()]
+    metrics = [MPJPE(), PMPJPE(), JDR(), FailureCount(), TargetMPJPE()]
     sl = slice(rank, None, world)
-    metrics[0].update(pred[sl], gt[sl], valid[sl])
-    metrics[1].update(pred[sl], gt[sl], valid[sl])
-    metrics[2].update(pred[sl, :, :2], gt[sl, :, :2], valid[sl])
-    metrics[3].update(valid[sl], pred[sl])
-    values = [m.compute() for m in metrics]
+    _update(metrics, pred[sl], gt[sl], valid[sl])
+    values = _values(metrics)
     if rank == 0:
-        out.extend([float(v) for v in values])
+        out.extend(values)
     dist.destroy_process_group()
+
+
+def _update(metrics, pred, gt, valid) -> None:
+    """MPJPE, PMPJPE, JDR (x, y as 2D), FailureCount, TargetMPJPE (target = gt shifted by 50 mm in x)."""
+    metrics[0].update(pred, gt, valid)
+    metrics[1].update(pred, gt, valid)
+    metrics[2].update(pred[..., :2], gt[..., :2], valid)
+    metrics[3].update(valid, pred)
+    metrics[4].update(pred, gt + torch.tensor([50.0, 0.0, 0.0]) * torch.arange(17)[:, None] / 16, valid)
+
+
+def _values(metrics) -> list[float]:
+    """Scalars of every metric, then the per-joint breakdowns of the joint-averaged ones."""
+    values = [float(m.compute()) for m in metrics]
+    for m in (metrics[0], metrics[1], metrics[2], metrics[4]):
+        values += m.compute_per_joint().double().tolist()
+    return values
 
 
 def test_metrics_reduce_across_two_processes():
@@ -130,12 +144,10 @@ def test_metrics_reduce_across_two_processes():
     gt = torch.randn(10, 17, 3, generator=g) * 200
     pred = gt + torch.randn(10, 17, 3, generator=g) * 40
     valid = torch.tensor([True] * 7 + [False] * 3)
-    single = [MPJPE(), PMPJPE(), JDR(), FailureCount()]
-    single[0].update(pred, gt, valid)
-    single[1].update(pred, gt, valid)
-    single[2].update(pred[..., :2], gt[..., :2], valid)
-    single[3].update(valid, pred)
-    expected = [float(m.compute()) for m in single]
+    single = [MPJPE(), PMPJPE(), JDR(), FailureCount(), TargetMPJPE()]
+    _update(single, pred, gt, valid)
+    expected = _values(single)
+    assert len(expected) == 5 + 4 * 17
     with mp.Manager() as manager:
         out = manager.list()
         mp.spawn(_worker, args=(2, _free_port(), pred, gt, valid, out), nprocs=2, join=True)
