@@ -94,26 +94,32 @@ def test_multiview_failed_triangulations_are_counted_not_raised(tmp_path: Path) 
     assert cb.rows
 
 
-def _ddp_worker(out: str) -> None:  # pragma: no cover - runs in spawned processes
+def _ddp_case(kind: str) -> tuple[pl.LightningModule, torch.utils.data.Dataset]:
     torch.manual_seed(0)
-    model = ToyMonocular()
+    if kind == "monocular":
+        return ToyMonocular(), ToyDataset(8)
+    return ToyTriangulation(), _Degenerate(8)  # multi-view, some triangulations fail
+
+
+def _ddp_worker(out: str, kind: str) -> None:  # pragma: no cover - runs in spawned processes
+    model, data = _ddp_case(kind)
     cb = AttackEvaluation(QUICK, out_dir=out, run_name="run", dataset_name="toy", max_batch=7,
                           print_tables=False, examples=0)
     trainer = pl.Trainer(accelerator="cpu", devices=2, strategy="ddp_spawn", logger=False, callbacks=[cb],
                          enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
-    trainer.test(model, dataloaders=DataLoader(ToyDataset(8), batch_size=2))
+    trainer.test(model, dataloaders=DataLoader(data, batch_size=2))
 
 
-def test_ddp_two_processes_give_the_same_tables(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["monocular", "multiview"])
+def test_ddp_two_processes_give_the_same_tables(tmp_path: Path, kind: str) -> None:
     os.environ.setdefault("PL_DISABLE_FORK", "1")
-    _ddp_worker(str(tmp_path / "ddp"))
-    torch.manual_seed(0)
-    model = ToyMonocular()
+    _ddp_worker(str(tmp_path / "ddp"), kind)
+    model, data = _ddp_case(kind)
     cb = AttackEvaluation(QUICK, out_dir=str(tmp_path / "single"), run_name="run", dataset_name="toy",
                           max_batch=7, print_tables=False, examples=0)
     trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, callbacks=[cb],
                          enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)
-    trainer.test(model, dataloaders=DataLoader(ToyDataset(8), batch_size=2))
+    trainer.test(model, dataloaders=DataLoader(data, batch_size=2))
     ddp, single = _rows(tmp_path / "ddp" / "run"), _rows(tmp_path / "single" / "run")
     assert len(ddp) == len(single)
     for a, b in zip(ddp, single):
@@ -121,6 +127,19 @@ def test_ddp_two_processes_give_the_same_tables(tmp_path: Path) -> None:
         assert float(a["value"]) == pytest.approx(float(b["value"]), rel=1e-5, abs=1e-6)
     assert (tmp_path / "ddp" / "run" / "tables.md").read_text() == (
         tmp_path / "single" / "run" / "tables.md").read_text()
+    if kind == "multiview":  # failures were counted across both processes, not only rank 0's
+        failed = [r for r in ddp if r["metric"] == "failed"]
+        assert failed and all(int(r["n"]) == 8 for r in failed) and any(float(r["value"]) > 0 for r in failed)
+    pj_ddp, pj_single = (_csv(tmp_path / d / "run" / "per_joint.csv") for d in ("ddp", "single"))
+    assert len(pj_ddp) == len(pj_single) > 0
+    for a, b in zip(pj_ddp, pj_single):
+        assert {k: v for k, v in a.items() if k != "mpjpe"} == {k: v for k, v in b.items() if k != "mpjpe"}
+        assert float(a["mpjpe"]) == pytest.approx(float(b["mpjpe"]), rel=1e-6, abs=1e-6)
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
 
 
 @pytest.mark.parametrize(
