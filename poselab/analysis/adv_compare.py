@@ -32,7 +32,11 @@ from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 
 
 def train(
-    model: pl.LightningModule, loader: DataLoader, steps: int, callbacks: Sequence[pl.Callback] = ()
+    model: pl.LightningModule,
+    loader: DataLoader,
+    steps: int,
+    callbacks: Sequence[pl.Callback] = (),
+    progress: bool = False,
 ) -> pl.LightningModule:
     """Fit ``model`` for ``steps`` optimiser steps on CPU/GPU (no logger, no checkpoints); eval mode after."""
     trainer = pl.Trainer(
@@ -40,7 +44,7 @@ def train(
         callbacks=list(callbacks),
         logger=False,
         enable_checkpointing=False,
-        enable_progress_bar=False,
+        enable_progress_bar=progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,
         limit_val_batches=0,
@@ -98,13 +102,16 @@ def compare(
     iterations: Sequence[int] = (1, 10),
     max_batches: int = 2,
     seed: int = 0,
+    progress: bool = False,
 ) -> tuple[Path, Path]:
     """Train plainly and adversarially (``adv``: AdversarialTraining kwargs), attack both; the two folders."""
     out = Path(out)
     folders = []
     for kind, callbacks in (("plain", []), ("adv", [AdversarialTraining(**(adv or {}))])):
         pl.seed_everything(seed, workers=True, verbose=False)
-        model = train(make_model(), train_loader, steps, callbacks)
+        if progress:
+            print(f"== {name}: {kind} training, {steps} steps", flush=True)
+        model = train(make_model(), train_loader, steps, callbacks, progress)
         folders.append(
             attack(model, test_loader, out, f"{name}_{kind}", name, dataset, eps, iterations, max_batches)
         )
@@ -185,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         eps=[float(e) for e in args.attack_eps.split(",")],
         iterations=[int(i) for i in args.attack_iterations.split(",")],
         max_batches=args.max_batches,
+        progress=True,
     )
     print(f"wrote {plain} and {adv}; compare with: poselab report {args.out} --out reports/adv_compare")
     return 0

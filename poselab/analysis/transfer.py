@@ -241,8 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
     views = [int(v) for v in args.views.split(",")]
-    batches = [select_views(b, views) for b, _ in zip(loader, range(args.batches))]
-    rows = transfer_matrix(models, batches, IGSMU(eps=args.eps, steps=args.steps))
+    batches = [select_views(b, views) for b, _ in zip(loader, range(args.batches))]  # rendered once
+    from tqdm.auto import tqdm
+
+    attack = IGSMU(eps=args.eps, steps=args.steps)
+    rows = transfer_matrix(models, tqdm(batches, desc="transfer (batches)"), attack)
     path = write_transfer_csv(rows, Path(args.out) / "transfer.csv")
     for table in transfer_tables(rows):
         print(table.to_markdown())
