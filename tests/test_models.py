@@ -96,6 +96,65 @@ def test_backbone_strides_and_errors():
         build_backbone("resnet18", weights_path="/nonexistent/weights.pth")
 
 
+def test_resnet_loads_local_weights_never_downloads_and_rejects_foreign_files(tmp_path, monkeypatch):
+    """Local ImageNet-style weights are loaded exactly; missing or foreign files fail clearly; no network."""
+    import socket
+
+    import torchvision
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))  # nothing cached to fall back on
+
+    gen = torch.Generator().manual_seed(7)
+    state = {k: (v + torch.randn(v.shape, generator=gen) if v.is_floating_point() else v)
+             for k, v in torchvision.models.resnet18(weights=None).state_dict().items()}
+    path = tmp_path / "resnet18.pth"
+    torch.save(state, path)
+    # body = conv1, bn1, relu, maxpool, layer1..4: map its keys back to torchvision's
+    names = {"0": "conv1", "1": "bn1", "4": "layer1", "5": "layer2", "6": "layer3", "7": "layer4"}
+
+    def check(backbone):
+        loaded = backbone.body.state_dict()
+        assert len(loaded) == len([k for k in state if not k.startswith("fc.")])
+        for key, value in loaded.items():
+            head, rest = key.split(".", 1)
+            assert torch.equal(value, state[f"{names[head]}.{rest}"]), key
+
+    check(build_backbone("resnet18", weights_path=str(path)))
+    model = get_model_class("regression")(backbone="resnet18", backbone_weights=str(path), hidden=16)
+    check(model.backbone)
+    assert torch.equal(model.backbone.body[0].weight, state["conv1.weight"])
+
+    # an ImageNet checkpoint layout: nested under "state_dict", another classifier head, no BN counters
+    other = {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
+    other["fc.weight"], other["fc.bias"] = torch.zeros(10, 512), torch.zeros(10)
+    torch.save({"state_dict": other}, tmp_path / "nested.pth")
+    check(build_backbone("resnet18", weights_path=str(tmp_path / "nested.pth")))
+
+    with pytest.raises(FileNotFoundError, match="never downloaded"):
+        get_model_class("regression")(backbone="resnet18", backbone_weights=str(tmp_path / "none.pth"))
+    with pytest.raises(ValueError, match=r"resnet18.pth are not a torchvision resnet34 state dict: missing"):
+        build_backbone("resnet34", weights_path=str(path))
+    bad_shape = dict(state, **{"conv1.weight": torch.zeros(64, 3, 3, 3)})
+    torch.save(bad_shape, tmp_path / "shape.pth")
+    with pytest.raises(ValueError, match=r"shape.pth .*mis-shaped 1 \(e.g. conv1.weight \(64, 3, 3, 3\)"):
+        build_backbone("resnet18", weights_path=str(tmp_path / "shape.pth"))
+    torch.save(dict(state, **{"head.weight": torch.zeros(3)}), tmp_path / "extra.pth")
+    with pytest.raises(ValueError, match=r"extra.pth .*unexpected 1 \(e.g. head.weight\)"):
+        build_backbone("resnet18", weights_path=str(tmp_path / "extra.pth"))
+    (tmp_path / "garbage.pth").write_bytes(b"not a state dict")
+    with pytest.raises(ValueError, match="garbage.pth could not be loaded as a state dict"):
+        build_backbone("resnet18", weights_path=str(tmp_path / "garbage.pth"))
+    torch.save([1, 2, 3], tmp_path / "list.pth")
+    with pytest.raises(ValueError, match=r"list.pth do not hold a state dict"):
+        build_backbone("resnet18", weights_path=str(tmp_path / "list.pth"))
+    assert not (tmp_path / "torch_home").exists()
+
+
 def test_lift_to_camera_inverts_projection_with_ground_truth():
     """Ground-truth 2D joints and root-relative depths lift back to the root-relative camera pose (mm)."""
     batch = make_batch(3, 2)
@@ -141,17 +200,34 @@ def test_forward_shapes_units_and_input_gradients(name):
     assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
 
 
+@pytest.fixture(scope="module")
+def synthetic_batch_64() -> dict:
+    """A fixed batch of 8 real synthetic samples (train subjects, all 4 views, 64 px)."""
+    from torch.utils.data import default_collate
+
+    from poselab.data.synthetic import SyntheticMultiView
+
+    data = SyntheticMultiView(subjects=["S1", "S5", "S6", "S7", "S8"], size=8, image_size=64, seed=0)
+    return default_collate([data[i] for i in range(len(data))])
+
+
 @pytest.mark.parametrize("name", list(MODELS))
-def test_tiny_training_run_lowers_loss(name):
-    """50 Adam steps on a fixed batch of 8 (32 px, tiny backbone) cut the training loss at least in half."""
+def test_tiny_training_run_lowers_loss(name, synthetic_batch_64):
+    """40 Adam steps on a fixed batch of 8 rendered synthetic samples (64 px, tiny backbone) at least halve
+    the training loss; monocular models also beat the best constant pose, so they learnt from the pixels.
+
+    Measured (torch seeds 0-4): last/first loss 0.07-0.10 (regression), 0.12-0.24 (volumetric,
+    heatmap_depth), 0.25-0.30 (triangulation); 3D L1 0.014-0.039 m vs 0.080 m for the constant pose.
+    """
     torch.manual_seed(0)
     model = tiny_model(name).train()
-    batch = views_of(model, make_batch(8, 4, seed=3))
+    batch = views_of(model, synthetic_batch_64)  # one view per sample for monocular models, else all 4
     images = batch["images"].float()
+    assert images.shape[-3:] == (3, 64, 64)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
-    for _ in range(50):
-        loss, _ = model.loss(model(images, batch), batch)
+    for _ in range(40):
+        loss, parts = model.loss(model(images, batch), batch)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -159,6 +235,12 @@ def test_tiny_training_run_lowers_loss(name):
     assert all(math.isfinite(x) for x in losses)
     first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
     assert last < 0.5 * first, f"{name}: loss {first:.4f} -> {last:.4f}"
+    if not model.multiview:
+        # from a zero-ish start, merely predicting the mean pose would halve the loss: demand more
+        target = model.pose_target(batch)
+        constant = (target - target.flatten(0, 1).median(0).values).abs().mean() / 1000.0  # m, like loss_3d
+        assert parts["loss_3d"].item() < constant.item(), f"{name}: {parts['loss_3d'].item():.4f} m >= " \
+                                                            f"constant pose {constant.item():.4f} m"
 
 
 def test_triangulation_pose_is_dlt_of_its_own_2d_outputs():

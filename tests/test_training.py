@@ -146,3 +146,34 @@ def test_clear_errors_for_unknown_model_bad_key_and_wrong_checkpoint(tmp_path):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert f"poselab: error: checkpoint {corrupt} could not be loaded safely" in proc.stderr
+
+
+def test_print_config_composes_configs_and_overrides_later_wins(capsys):
+    """`poselab fit --config m --config d --config t --model.init_args.lr X --print_config`: later wins."""
+    import yaml
+
+    from poselab.cli import main
+
+    configs = {part: yaml.safe_load((ROOT / f"configs/{part}").read_text())
+               for part in ("model/regression.yaml", "data/synthetic.yaml", "trainer/smoke.yaml")}
+    argv = ["fit", *[a for part in configs for a in ("--config", str(ROOT / "configs" / part))],
+            "--model.init_args.lr", "0.123", "--print_config"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code in (0, None)
+    printed = yaml.safe_load(capsys.readouterr().out)
+    smoke = configs["trainer/smoke.yaml"]
+    assert printed["model"]["class_path"] == "poselab.models.RegressionModel"
+    assert printed["model"]["init_args"]["lr"] == 0.123  # the command-line override beats regression.yaml
+    for key, value in smoke["model"]["init_args"].items():  # the trainer config beats the model config
+        assert printed["model"]["init_args"][key] == value, key
+    assert printed["model"]["init_args"]["hidden"] == configs["model/regression.yaml"]["model"]["init_args"][
+        "hidden"]
+    assert printed["data"]["image_size"] == smoke["data"]["image_size"] == 32  # not synthetic.yaml's 256
+    for key, value in smoke["data"].items():
+        assert printed["data"][key] == value, key
+    assert printed["data"]["train_subjects"] == configs["data/synthetic.yaml"]["data"]["train_subjects"]
+    for key, value in smoke["trainer"].items():
+        assert printed["trainer"][key] == value, key
+    assert printed["seed_everything"] == smoke["seed_everything"]
+    assert printed["checkpoint"]["dirpath"] == smoke["checkpoint"]["dirpath"]

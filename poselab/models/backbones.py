@@ -58,6 +58,39 @@ class TinyCNN(nn.Module):
         return self.body(self.normalize(images))
 
 
+def load_resnet_weights(net: nn.Module, name: str, weights_path: str | Path) -> None:
+    """Load a local torchvision ``name`` state dict (optionally under ``"state_dict"``) into ``net``.
+
+    The ImageNet classifier ``fc.*`` is dropped (the backbone has none) and BatchNorm's
+    ``num_batches_tracked`` counters may be absent; any other missing, unexpected or mis-shaped key is a
+    ``ValueError`` naming the file. A missing file is a ``FileNotFoundError``: weights are never downloaded.
+    """
+    path = Path(weights_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"backbone weights {path} not found (they are never downloaded)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # unpickling / zip / EOF errors all mean the same to the user
+        raise ValueError(f"backbone weights {path} could not be loaded as a state dict: {err}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise ValueError(f"backbone weights {path} do not hold a state dict (name -> tensor)")
+    state = {k: v for k, v in state.items() if not k.startswith("fc.")}
+    expected = {k: v for k, v in net.state_dict().items() if not k.startswith("fc.")}
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(v.shape)}" for k, v in expected.items()
+              if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        parts = [f"{label} {len(keys)} (e.g. {', '.join(keys[:3])})"
+                 for label, keys in (("missing", missing), ("unexpected", unexpected),
+                                     ("mis-shaped", shapes)) if keys]
+        raise ValueError(f"backbone weights {path} are not a torchvision {name} state dict: "
+                         f"{'; '.join(parts)}")
+    net.load_state_dict(state, strict=False)  # only fc.* (and maybe num_batches_tracked) left out
+
+
 class ResNetBackbone(nn.Module):
     """A torchvision ResNet without pooling/classifier: stride 32, 512 or 2048 channels.
 
@@ -72,16 +105,9 @@ class ResNetBackbone(nn.Module):
 
         if name not in RESNETS:
             raise ValueError(f"unknown ResNet {name!r}; expected one of {', '.join(RESNETS)}")
-        net = getattr(torchvision.models, name)(weights=None)
+        net = getattr(torchvision.models, name)(weights=None)  # weights=None: no download, ever
         if weights_path:
-            path = Path(weights_path)
-            if not path.is_file():
-                raise FileNotFoundError(f"backbone weights {path} not found (they are never downloaded)")
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            state = state.get("state_dict", state)
-            missing, _ = net.load_state_dict(state, strict=False)
-            if missing:
-                raise ValueError(f"{path} is not a {name} state dict (missing e.g. {missing[:3]})")
+            load_resnet_weights(net, name, weights_path)
         self.normalize = PixelNormalize()
         self.body = nn.Sequential(
             net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
