@@ -328,3 +328,18 @@ def test_soft_argmax_gradcheck(beta):
     vols = torch.randn(1, 2, 3, 4, 5, dtype=torch.float64, generator=gen, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: soft_argmax_2d(x, beta=beta), (maps,))
     assert torch.autograd.gradcheck(lambda x: soft_argmax_3d(x, beta=beta), (vols,))
+
+
+def test_checkpoint_loads_without_the_backbone_weights_file_it_started_from(tmp_path):
+    """A checkpoint trained from local ImageNet weights loads on a machine that lacks that file."""
+    import torchvision
+
+    weights = tmp_path / "resnet18-imagenet.pth"
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights)
+    cls = get_model_class("regression")
+    model = cls(backbone="resnet18", backbone_weights=str(weights), hidden=32).eval()
+    path = _save(model, tmp_path / "regression.ckpt")
+    weights.unlink()
+    loaded = load_model(path, expected_model="regression")
+    for key, value in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value), key

@@ -52,6 +52,8 @@ def load_model(path: str | Path, expected_model: str | None = None, map_location
     hparams = dict(ckpt.get("hyper_parameters", {}))
     hparams.pop("_instantiator", None)
     hparams.pop("_class_path", None)
+    if hparams.get("backbone_weights"):  # the checkpoint's own weights replace them; the file may be gone
+        hparams["backbone_weights"] = None
     try:
         model = cls(**hparams)
     except (TypeError, ValueError) as err:
