@@ -4,7 +4,7 @@ from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.attacks.fgsm import FGSM
 from poselab.attacks.igsm import IGSM, IGSMT, IGSMU
 from poselab.attacks.losses import LOSSES, get_loss, joint_l2_loss, mpjpe_loss
-from poselab.attacks.sweep import SweepResult, eps_sweep, index_batch, repeat_batch
+from poselab.attacks.sweep import AutoBatch, SweepResult, eps_sweep, index_batch, repeat_batch
 from poselab.attacks.targets import camera_swap_target, root_relative, rotation_target, vertical_axis
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "IGSMU",
     "LOSSES",
     "Attack",
+    "AutoBatch",
     "SweepResult",
     "attack_mode",
     "camera_swap_target",

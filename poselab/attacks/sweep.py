@@ -3,6 +3,11 @@
 Row ``r`` of the enlarged batch is sample ``r % B`` attacked with ``eps[r // B]``. Losses are per
 sample and models run in eval mode, so every row gets exactly the gradient it would get alone and
 the result equals running each eps separately; the gain is fewer, larger forward/backward passes.
+
+Chunking: an integer ``max_batch`` caps the rows per pass. ``None`` (or an :class:`AutoBatch`) is
+adaptive, "memory permitting": all rows at once, and on an out-of-memory error the chunk is halved and
+retried; an :class:`AutoBatch` remembers the size that worked for later sweeps. Since every row's
+attack is independent of the rows it shares a pass with, chunking never changes the results.
 """
 
 from __future__ import annotations
@@ -18,6 +23,58 @@ from poselab.attacks.base import Attack, Output, PoseFn
 
 #: Builds the attacked function for a (sub-)batch dict whose tensors have the rows of the chunk.
 MakeFn = Callable[[Mapping[str, Any]], PoseFn]
+
+_CPU_OOM = "DefaultCPUAllocator: can't allocate memory"
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is an out-of-memory error (CUDA, or the CPU allocator's)."""
+    if isinstance(err, torch.cuda.OutOfMemoryError):
+        return True
+    if isinstance(err, RuntimeError):
+        msg = str(err)
+        return "out of memory" in msg or _CPU_OOM in msg
+    return False
+
+
+class AutoBatch:
+    """Adaptive chunk size ("memory permitting"): remembers the largest rows per pass that worked.
+
+    ``size`` is None until an out-of-memory error: every sweep first tries all its rows at once.
+    After one, ``size`` is the halved size that fits and later sweeps start from it (no re-probing).
+    Pass the same instance to every :func:`eps_sweep` that should share the knowledge.
+    """
+
+    def __init__(self) -> None:
+        self.size: int | None = None
+        self._reported: int | None = None
+
+    def chunk(self, rows: int) -> int:
+        """Rows to try for the next pass of a sweep with ``rows`` rows left."""
+        return rows if self.size is None else min(rows, self.size)
+
+    def shrink(self, tried: int, err: BaseException) -> int:
+        """Halve after ``tried`` rows ran out of memory; re-raise ``err`` when even 1 row does not fit."""
+        if tried <= 1:
+            raise err
+        self.size = tried // 2
+        return self.size
+
+    def settled(self) -> None:
+        """Log the size once after a pass succeeded at a size reduced by out-of-memory errors."""
+        if self.size is not None and self.size != self._reported:
+            self._reported = self.size
+            from pytorch_lightning.utilities import rank_zero_warn
+
+            rank_zero_warn(f"attack sweep: out of memory with larger chunks, running {self.size} rows "
+                           "(eps x targets x samples) per pass (max_batch: auto)")
+
+    def __repr__(self) -> str:
+        return f"AutoBatch(size={self.size})"
+
+
+#: ``max_batch`` of :func:`eps_sweep`: rows per pass, or adaptive (None: a fresh :class:`AutoBatch`).
+MaxBatch = int | AutoBatch | None
 
 
 def index_batch(batch: Mapping[str, Any], rows: Tensor, batch_size: int) -> dict[str, Any]:
@@ -68,7 +125,7 @@ def eps_sweep(
     *,
     record: Sequence[int] | None = None,
     view_mask: Tensor | None = None,
-    max_batch: int | None = None,
+    max_batch: MaxBatch = None,
     keep_images: bool = False,
 ) -> SweepResult:
     """Run ``attack`` for every eps in ``eps`` on the batch, as one enlarged batch of E*B rows.
@@ -82,47 +139,76 @@ def eps_sweep(
         eps: budgets in pixels (each >= 0).
         record: iteration counts at which outputs are kept (default: ``attack.steps``).
         view_mask: bool (V,) views that may be perturbed.
-        max_batch: largest number of rows per forward pass (None: all E*B rows at once).
+        max_batch: largest number of rows per forward pass; None or an :class:`AutoBatch`: adaptive, all
+            E*B rows at once, halving the chunk on out-of-memory errors (see :class:`AutoBatch`).
         keep_images: also return the final adversarial images.
     """
     eps_list = [float(e) for e in eps]
     if any(e < 0 for e in eps_list):
         raise ValueError(f"eps must be >= 0 pixels, got {eps_list}")
-    if max_batch is not None and max_batch < 1:
-        raise ValueError(f"max_batch must be >= 1, got {max_batch}")
+    auto = AutoBatch() if max_batch is None else max_batch if isinstance(max_batch, AutoBatch) else None
+    if auto is None and (isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
+        raise ValueError(f"max_batch must be an integer >= 1, None or an AutoBatch, got {max_batch!r}")
     record = [attack.steps] if record is None else sorted(set(int(r) for r in record))
     n_eps, b = len(eps_list), images.shape[0]
     total = n_eps * b
-    chunk = total if max_batch is None else max_batch
     eps_t = torch.tensor(eps_list, dtype=images.dtype, device=images.device)
     pieces: dict[int, list[dict[str, Tensor]]] = {t: [] for t in record}
     adv_pieces: list[Tensor] = []
-    for start in range(0, total, chunk):
-        rows = torch.arange(start, min(start + chunk, total), device=images.device)
-        samples = rows % b
-        sub_batch = index_batch(batch, samples, b)
-        fn = make_fn(sub_batch)
-
-        def observer(t: int, x: Tensor, out: Output) -> None:
-            pieces[t].append(_as_dict(out))
-
-        adv = attack(
-            fn,
-            images.index_select(0, samples),
-            reference.index_select(0, samples),
-            eps=eps_t[rows // b],
-            view_mask=view_mask,
-            observer=observer,
-            record=record,
-        )
+    start = 0
+    while start < total:
+        chunk = auto.chunk(total - start) if auto is not None else min(max_batch, total - start)
+        rows = torch.arange(start, start + chunk, device=images.device)
+        try:
+            outs, adv = _run_chunk(attack, make_fn, images, batch, reference, eps_t, rows, b, record,
+                                   view_mask)
+        except RuntimeError as err:  # torch.cuda.OutOfMemoryError is a RuntimeError
+            if auto is None or not is_out_of_memory(err):
+                raise
+            auto.shrink(chunk, err)
+            oom = True
+        else:
+            oom = False
+        if oom:  # outside the except block: the traceback (and the tensors it holds) is gone
+            if images.is_cuda:
+                torch.cuda.empty_cache()
+            continue
+        if auto is not None:
+            auto.settled()
+        for t in record:
+            pieces[t].append(outs[t])
         if keep_images:
-            adv_pieces.append(adv.detach())
+            adv_pieces.append(adv)
+        start += chunk
     result = SweepResult(eps=eps_list)
-    for t, outs in pieces.items():
-        keys = outs[0].keys()
+    for t, per_chunk in pieces.items():
         result.outputs[t] = {
-            k: torch.cat([o[k] for o in outs]).reshape(n_eps, b, *outs[0][k].shape[1:]) for k in keys
+            k: torch.cat([o[k] for o in per_chunk]).reshape(n_eps, b, *first.shape[1:])
+            for k, first in per_chunk[0].items()
         }
     if keep_images:
         result.adversarial = torch.cat(adv_pieces).reshape(n_eps, b, *images.shape[1:])
     return result
+
+
+def _run_chunk(attack: Attack, make_fn: MakeFn, images: Tensor, batch: Mapping[str, Any], reference: Tensor,
+               eps_t: Tensor, rows: Tensor, b: int, record: Sequence[int], view_mask: Tensor | None
+               ) -> tuple[dict[int, dict[str, Tensor]], Tensor]:
+    """Attack rows ``rows`` of the enlarged batch; (recorded outputs per iteration, adversarial images)."""
+    samples = rows % b
+    fn = make_fn(index_batch(batch, samples, b))
+    outs: dict[int, dict[str, Tensor]] = {}
+
+    def observer(t: int, x: Tensor, out: Output) -> None:
+        outs[t] = _as_dict(out)
+
+    adv = attack(
+        fn,
+        images.index_select(0, samples),
+        reference.index_select(0, samples),
+        eps=eps_t[rows // b],
+        view_mask=view_mask,
+        observer=observer,
+        record=record,
+    )
+    return outs, adv.detach()
