@@ -33,7 +33,7 @@ import os
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -52,12 +52,23 @@ from poselab.attacks.experiments import (
     run_experiment,
 )
 from poselab.attacks.plots import build_curves, save_curves, save_example
-from poselab.attacks.sweep import index_batch
+from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.attacks.tables import render_tables, table_camera_swap, table_multiview, table_rotation
 from poselab.attacks.tables import table_untargeted as _table_untargeted
 
 COLUMNS = ["model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
            "metric", "value", "n"]
+#: Optional column after ``attacked_views``: the attacked view indices ("0+2") of explicit view subsets.
+VIEW_SET = "view_set"
+
+
+def columns_of(rows: list[dict[str, Any]]) -> list[str]:
+    """The results columns: :data:`COLUMNS`, plus ``view_set`` when a row attacked an explicit view subset
+    (files of the first-k form keep the original columns)."""
+    if not any(r.get(VIEW_SET) for r in rows):
+        return list(COLUMNS)
+    i = COLUMNS.index("attacked_views") + 1
+    return [*COLUMNS[:i], VIEW_SET, *COLUMNS[i:]]
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -81,7 +92,9 @@ class AttackEvaluation(pl.Callback):
         experiments: list of experiment dicts (see :class:`~poselab.attacks.experiments.ExperimentSpec`:
             kind untargeted/multiview/camera_swap/rotation, eps, iterations, views, targets, angles, ...).
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
-        max_batch: largest number of images rows (eps x targets x samples) per forward pass.
+        max_batch: largest number of images rows (eps x targets x samples) per forward pass; None or
+            "auto": adaptive, all rows at once and on out-of-memory errors half as many, remembering the
+            size that worked for later batches (logged once, rank 0). Results do not depend on it.
         max_batches: attack only the first N test batches (None: all).
         max_samples: attack only the first N samples of each test batch (None: all).
         out_dir: results root; files go to ``out_dir/run_name``.
@@ -97,7 +110,7 @@ class AttackEvaluation(pl.Callback):
         self,
         experiments: list[dict[str, Any]],
         alpha_ratio: float = 0.125,
-        max_batch: int | None = 256,
+        max_batch: int | Literal["auto"] | None = 256,
         max_batches: int | None = None,
         max_samples: int | None = None,
         out_dir: str = "results",
@@ -112,8 +125,9 @@ class AttackEvaluation(pl.Callback):
         super().__init__()
         if alpha_ratio <= 0:
             raise AttackConfigError(f"alpha_ratio must be > 0, got {alpha_ratio}")
-        if max_batch is not None and max_batch < 1:
-            raise AttackConfigError(f"max_batch must be >= 1, got {max_batch}")
+        if max_batch is not None and max_batch != "auto" and (
+                isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
+            raise AttackConfigError(f"max_batch must be an integer >= 1, 'auto' or null, got {max_batch!r}")
         if max_batches is not None and max_batches < 1:
             raise AttackConfigError(f"max_batches must be >= 1, got {max_batches}")
         if max_samples is not None and max_samples < 1:
@@ -123,6 +137,8 @@ class AttackEvaluation(pl.Callback):
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
         self.alpha_ratio = alpha_ratio
         self.max_batch = max_batch
+        #: the adaptive chunk size (max_batch None/"auto"), shared by every batch and experiment
+        self.auto_batch: AutoBatch | None = AutoBatch() if max_batch in (None, "auto") else None
         self.max_batches = max_batches
         self.max_samples = max_samples
         self.out_dir = out_dir
@@ -195,7 +211,7 @@ class AttackEvaluation(pl.Callback):
             if self.max_samples is not None and size > self.max_samples:
                 b = index_batch(b, torch.arange(self.max_samples), size)
             ctx = RunContext(model=pl_module, update=update, alpha_ratio=self.alpha_ratio,
-                             max_batch=self.max_batch, examples=self.examples, example_sink=sink,
+                             max_batch=self._max_batch(), examples=self.examples, example_sink=sink,
                              random_start=self.random_start)
             self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
             for spec in self.specs:
@@ -226,6 +242,13 @@ class AttackEvaluation(pl.Callback):
         self._log_wandb(trainer, rows, curves, example_paths)
 
     # ------------------------------------------------------------------------------ helpers
+    def _max_batch(self) -> MaxBatch:
+        """The sweeps' ``max_batch``: the fixed integer, or the remembered adaptive size."""
+        if self.auto_batch is not None:
+            return self.auto_batch
+        assert isinstance(self.max_batch, int)
+        return self.max_batch
+
     def _collect(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[dict[str, Any]]:
         model_name, dataset_name = self._names(trainer, pl_module)
         values, local_n, per_joint = [], [], []
@@ -248,8 +271,8 @@ class AttackEvaluation(pl.Callback):
         for (_key, cell), value, count in zip(self.cells.items(), values, n.tolist()):
             rows.append({"model": model_name, "dataset": dataset_name, "experiment": cell.experiment,
                          "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
-                         "attacked_views": cell.attacked_views, "target": cell.target, "metric": cell.metric,
-                         "value": value, "n": int(count)})
+                         "attacked_views": cell.attacked_views, VIEW_SET: cell.view_set,
+                         "target": cell.target, "metric": cell.metric, "value": value, "n": int(count)})
             if cell.metric == "mpjpe":
                 self._per_joint.append((rows[-1], pj[pj_i] / max(count, 1)))
                 pj_i += 1
@@ -285,17 +308,19 @@ class AttackEvaluation(pl.Callback):
         }
 
     def _write(self, out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
+        columns = columns_of(rows)
         buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
         atomic_write(out / "results.csv", buf.getvalue())
-        json_rows = [{**r, "value": r["value"] if math.isfinite(r["value"]) else None} for r in rows]
+        json_rows = [{c: (r[c] if c != "value" or math.isfinite(r[c]) else None) for c in columns}
+                     for r in rows]
         atomic_write(out / "results.json", json.dumps({"meta": meta, "rows": json_rows}, indent=1) + "\n")
         from poselab.skeleton import JOINT_NAMES
 
         buf = io.StringIO()
-        cols = [c for c in COLUMNS if c not in ("metric", "value", "n")] + ["joint", "mpjpe"]
+        cols = [c for c in columns if c not in ("metric", "value", "n")] + ["joint", "mpjpe"]
         writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n", extrasaction="ignore")
         writer.writeheader()
         for row, values in self._per_joint:
@@ -321,7 +346,8 @@ class AttackEvaluation(pl.Callback):
             lines = [ln for ln in fn(rows).splitlines() if ln.startswith("|") and not ln.startswith("|---")]
             cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
             payload[f"attack/table_{name}"] = wandb.Table(columns=cells[0], data=cells[1:])
-        payload["attack/results"] = wandb.Table(columns=COLUMNS, data=[[r[c] for c in COLUMNS] for r in rows])
+        columns = columns_of(rows)
+        payload["attack/results"] = wandb.Table(columns=columns, data=[[r[c] for c in columns] for r in rows])
         for c in curves:
             keys = list(c.series)
             ys = [[y if math.isfinite(y) else None for y in c.series[k]] for k in keys]

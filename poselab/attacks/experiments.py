@@ -4,8 +4,9 @@ A *cell* is one (experiment, attack, eps, iterations, attacked_views, target, me
 i.e. one row of ``results.csv`` (see docs/ARCHITECTURE.md). Each experiment:
 
 - ``untargeted`` (monocular models): FGSM for 1 iteration, IGSM-U otherwise; MPJPE P1/P2 to ground truth.
-- ``multiview`` (multi-view models): the first k of the views attacked (k in ``views``); JDR of the
-  per-view 2D joints (all views), MPJPE P1/P2 of the triangulation, failed triangulations.
+- ``multiview`` (multi-view models): the first k of the views attacked (k in ``views``), or an explicit
+  subset of view indices (``[0, 2]`` in ``views``; results column ``view_set`` "0+2", attacked_views 2);
+  JDR of the per-view 2D joints (all views), MPJPE P1/P2 of the triangulation, failed triangulations.
 - ``camera_swap`` (monocular): the image of camera 1 (``source_view``) pushed towards the same frame's
   ground truth in camera k (``targets``, 1-based camera numbers), root-relative; IGSM-T.
 - ``rotation`` (any model): the ground truth rotated by ``angles`` degrees about the pelvis around the
@@ -29,7 +30,7 @@ from poselab.attacks.base import Attack
 from poselab.attacks.fgsm import FGSM
 from poselab.attacks.igsm import IGSMT, IGSMU
 from poselab.attacks.losses import get_loss
-from poselab.attacks.sweep import MakeFn, eps_sweep, index_batch
+from poselab.attacks.sweep import MakeFn, MaxBatch, eps_sweep, index_batch
 from poselab.attacks.targets import camera_swap_target, rotation_target, vertical_axis
 from poselab.data.sample import select_views
 
@@ -45,7 +46,11 @@ class AttackConfigError(ValueError):
 
 
 class Cell(NamedTuple):
-    """One results row key (``metric`` in :data:`METRICS`)."""
+    """One results row key (``metric`` in :data:`METRICS`).
+
+    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
+    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
+    """
 
     experiment: str
     attack: str
@@ -54,6 +59,64 @@ class Cell(NamedTuple):
     attacked_views: int
     target: str
     metric: str
+    view_set: str = ""
+
+
+#: One entry of ``ExperimentSpec.views``: a number k of views (the first k) or a list of view indices.
+ViewChoice = int | list[int]
+
+
+def view_setting(choice: ViewChoice) -> tuple[int, str]:
+    """(attacked_views, view_set) of a ``views`` entry: k -> (k, ""); [0, 2] -> (2, "0+2")."""
+    if isinstance(choice, int):
+        return choice, ""
+    return len(choice), "+".join(str(i) for i in choice)
+
+
+def view_mask(choice: ViewChoice, num_views: int, device: torch.device | None = None) -> Tensor:
+    """bool (num_views,): the views a ``views`` entry perturbs (the first k, or the listed indices)."""
+    if isinstance(choice, int):
+        return torch.arange(num_views, device=device) < choice
+    mask = torch.zeros(num_views, dtype=torch.bool, device=device)
+    mask[list(choice)] = True
+    return mask
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _normalise_views(views: Any, kind: str, n: int) -> list[ViewChoice]:
+    """``views`` checked and normalised (subsets sorted); :class:`AttackConfigError` naming the problem."""
+    err = AttackConfigError
+    if isinstance(views, (str, bytes)) or not isinstance(views, Sequence):
+        raise err(f"{kind}: views must be a list of view counts or of view-index lists, got {views!r}")
+    out: list[ViewChoice] = []
+    for v in views:
+        if _is_int(v):
+            out.append(int(v))
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer():
+            out.append(int(v))
+        elif isinstance(v, Sequence) and not isinstance(v, (str, bytes)):
+            if not all(_is_int(i) for i in v):
+                raise err(f"{kind}: a view subset must list integer view indices (0-based), got {list(v)!r}")
+            idx = [int(i) for i in v]
+            if not idx:
+                raise err(f"{kind}: view subset [] is empty; list at least one view index (0-based)")
+            if len(set(idx)) != len(idx):
+                raise err(f"{kind}: view subset {idx} repeats a view index")
+            if kind == "multiview" and any(not 0 <= i < n for i in idx):
+                raise err(f"multiview: view subset {idx} has indices outside 0..{n - 1} ({n} views, 0-based)")
+            out.append(sorted(idx))
+        else:
+            raise err(f"{kind}: views entries must be a number of views (first k) or a list of view "
+                      f"indices like [0, 2], got {v!r}")
+    settings = [view_setting(v) for v in out]
+    dup = sorted({s for s in settings if settings.count(s) > 1})
+    if dup:
+        raise err(f"{kind}: views lists the same attacked views more than once: "
+                  f"{', '.join(vs or str(k) for k, vs in dup)}")
+    return out
 
 
 @dataclass
@@ -64,7 +127,8 @@ class ExperimentSpec:
         kind: one of :data:`KINDS`.
         eps: budgets in pixels (0 = clean), each >= 0.
         iterations: attack iterations to report (0 = clean input, 1 = FGSM when untargeted).
-        views: numbers of attacked views (``multiview``), each in 1..num_views.
+        views: attacked views (``multiview``): each a number k in 1..num_views (the first k views) or a
+            list of distinct 0-based view indices (``[0, 2]``: views 0 and 2; the others stay unchanged).
         targets: target camera numbers (``camera_swap``), 1-based, in 1..num_views.
         angles: rotation angles in degrees (``rotation``).
         source_view: view index (0-based) of the attacked camera for ``camera_swap``.
@@ -77,7 +141,7 @@ class ExperimentSpec:
     kind: str
     eps: list[float] = field(default_factory=lambda: [0.0, 1.0, 4.0, 16.0])
     iterations: list[int] = field(default_factory=lambda: [1, 10])
-    views: list[int] = field(default_factory=lambda: [1, 2, 4])
+    views: list[ViewChoice] = field(default_factory=lambda: [1, 2, 4])
     targets: list[int] = field(default_factory=lambda: [2, 3, 4])
     angles: list[float] = field(default_factory=lambda: [10.0, 30.0])
     source_view: int = 0
@@ -91,7 +155,8 @@ class ExperimentSpec:
         if self.kind not in KINDS:
             raise err(f"unknown experiment kind {self.kind!r}; expected one of {', '.join(KINDS)}")
         kind, n = self.kind, self.num_views
-        for name in ("eps", "iterations", "views", "targets", "mono_views", "angles"):
+        self.views = _normalise_views(self.views, kind, n)
+        for name in ("eps", "iterations", "targets", "mono_views", "angles"):
             value = getattr(self, name)
             if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not all(
                     isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
@@ -108,7 +173,8 @@ class ExperimentSpec:
             raise err(f"{kind}: {e}") from None
         if kind in ("camera_swap", "rotation") and get_loss(self.loss)[1] == "joints_2d":
             raise err(f"{kind}: targeted experiments need a 3D target, use loss 'mpjpe'")
-        if kind == "multiview" and (not self.views or any(not 1 <= k <= n for k in self.views)):
+        counts = [k for k in self.views if isinstance(k, int)]
+        if kind == "multiview" and (not self.views or any(not 1 <= k <= n for k in counts)):
             raise err(f"multiview: attacked views must lie in 1..{n}, got {self.views}")
         if kind == "camera_swap":
             if not self.targets or any(not 1 <= k <= n for k in self.targets):
@@ -176,14 +242,15 @@ class ExperimentSpec:
             out += [Cell(self.kind, "clean", 0.0, 0, 0 if self.kind == "multiview" else 1, "", m)
                     for m in metrics]
         views = self.views if self.kind == "multiview" else [self.single_views(multiview)]
-        for k in views:
+        for choice in views:
+            k, view_set = view_setting(choice)
             for target in self.target_names():
                 for e in self.eps:
                     for it in self.iterations:
                         if not targeted and (e == 0 or it == 0):
                             continue  # the clean row covers them
                         attack = _attack_name(it, targeted)
-                        out += [Cell(self.kind, attack, e, it, k, target, m) for m in metrics]
+                        out += [Cell(self.kind, attack, e, it, k, target, m, view_set) for m in metrics]
         return out
 
 
@@ -226,7 +293,7 @@ class RunContext:
     model: nn.Module
     update: Update
     alpha_ratio: float = 0.125
-    max_batch: int | None = None
+    max_batch: MaxBatch = None
     examples: int = 0
     example_sink: list[Example] | None = None
     random_start: bool = False
@@ -274,7 +341,9 @@ def check_views(spec: ExperimentSpec, num_views: int, multiview: bool) -> None:
     """Raise :class:`AttackConfigError` when ``spec`` needs views that data of ``num_views`` lacks."""
     where = f"the test data has {num_views} view{'s' if num_views != 1 else ''}"
     if multiview or spec.kind == "multiview":
-        need = max(spec.views) if spec.kind == "multiview" else 2
+        need = 2
+        if spec.kind == "multiview":  # k views need k; a subset needs its largest index + 1
+            need = max(k if isinstance(k, int) else max(k) + 1 for k in spec.views)
         if num_views < need:
             what = (f"attacked views {spec.views} need" if spec.kind == "multiview"
                     else "multi-view models need")
@@ -305,11 +374,11 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
     metrics = spec.metric_names(multiview)
 
     def report(cell_prefix: tuple, out: Mapping[str, Tensor], truth: Tensor, target: Tensor | None,
-               rows: Mapping[str, Any]) -> None:
+               rows: Mapping[str, Any], view_set: str = "") -> None:
         pose = out["pose"]
         valid = out.get("valid")
         for m in metrics:
-            cell = Cell(*cell_prefix, m)
+            cell = Cell(*cell_prefix, m, view_set)
             if m in ("mpjpe", "pmpjpe"):
                 ctx.update(cell, (pose, truth, valid))
             elif m == "target_mpjpe":
@@ -329,20 +398,21 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
         ref = _loss_reference(spec, sub, gt)
         want_images = ctx.example_sink is not None and ctx.examples > 0
         last = None
-        for k in views if eps else []:
-            mask = torch.arange(images.shape[1]) < k if spec.kind == "multiview" else None
+        for choice in views if eps else []:
+            k, view_set = view_setting(choice)
+            mask = view_mask(choice, images.shape[1]) if spec.kind == "multiview" else None
             for attack, record in _runs(spec, False, ctx.alpha_ratio, ctx.random_start):
                 res = eps_sweep(attack, _model_fn(model), images, sub, ref, eps, record=record,
                                 view_mask=mask, max_batch=ctx.max_batch, keep_images=want_images)
                 for t in record:
                     for i, e in enumerate(eps):
                         out = {key: val[i] for key, val in res.outputs[t].items()}
-                        report((spec.kind, attack.name, e, t, k, ""), out, gt, None, sub)
-                last = (res, attack.name, max(record), k)
+                        report((spec.kind, attack.name, e, t, k, ""), out, gt, None, sub, view_set)
+                last = (res, attack.name, max(record), view_set or (str(k) if k > 1 else ""))
         if want_images and last is not None:
-            res, name, t, k = last
+            res, name, t, shown = last
             ie = _example_eps(eps)
-            title = f"{spec.kind} {name} eps={eps[ie]:g} it={t}" + (f" views={k}" if k > 1 else "")
+            title = f"{spec.kind} {name} eps={eps[ie]:g} it={t}" + (f" views={shown}" if shown else "")
             _add_examples(ctx, title, images, res.adversarial[ie],
                           {kk: v[ie] for kk, v in res.outputs[t].items()}, sub)
         return

@@ -33,7 +33,7 @@ class Curve:
 
 def _val(rows: Sequence[Row], **where: Any) -> float:
     for r in rows:
-        if all(same(r[k], v) for k, v in where.items()):
+        if all(same((r.get(k) or "") if k == "view_set" else r[k], v) for k, v in where.items()):
             v = r["value"]
             return float(v) if v not in ("", None) else math.nan
     return math.nan
@@ -65,16 +65,20 @@ def build_curves(rows: Sequence[Row]) -> list[Curve]:
         if mv:
             eps = _sorted([0.0] + [r["eps"] for r in mv])
             its = [int(i) for i in _sorted(r["iterations"] for r in mv if int(r["iterations"]) > 0)]
-            views = [int(v) for v in _sorted(r["attacked_views"] for r in mv if int(r["attacked_views"]) > 0)]
+            # (k, "") = the first k views; (k, "0+2") = an explicit subset of k view indices
+            views = sorted({(int(r["attacked_views"]), str(r.get("view_set") or "")) for r in mv
+                            if int(r["attacked_views"]) > 0})
             for metric, ylabel in (("jdr", "JDR (fraction)"), ("mpjpe", "MPJPE (mm)")):
                 c = Curve(f"{model}_multiview_{metric}", f"{model}: attacked views, {metric.upper()}",
                           "eps (px)", ylabel, eps)
-                for k in views:
+                for k, view_set in views:
                     for it in its:
                         attack = "fgsm" if it == 1 else "igsm_u"
-                        c.series[f"{k} views, {it} iter"] = [
+                        label = f"views {view_set}" if view_set else f"{k} views"
+                        c.series[f"{label}, {it} iter"] = [
                             _val(mv, attack="clean", metric=metric) if e == 0 else
-                            _val(mv, attack=attack, eps=e, iterations=it, attacked_views=k, metric=metric)
+                            _val(mv, attack=attack, eps=e, iterations=it, attacked_views=k, view_set=view_set,
+                                 metric=metric)
                             for e in eps]
                 curves.append(c)
         for exp in ("camera_swap", "rotation"):

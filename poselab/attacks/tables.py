@@ -20,9 +20,14 @@ Row = Mapping[str, Any]
 Key = tuple
 
 
+def _view_set(row: Row) -> str:
+    """The explicit attacked view subset ("0+2") of a row; "" for the first-k form and older files."""
+    return str(row.get("view_set") or "")
+
+
 def _key(row: Row) -> Key:
     return (row["model"], row["experiment"], row["attack"], float(row["eps"]), int(row["iterations"]),
-            int(row["attacked_views"]), row["target"] or "", row["metric"])
+            int(row["attacked_views"]), row["target"] or "", row["metric"], _view_set(row))
 
 
 def _index(rows: Iterable[Row]) -> dict[Key, float]:
@@ -64,8 +69,8 @@ def _md(header: list[str], body: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _get(idx: Mapping[Key, float], *key: Any) -> float | None:
-    return idx.get(key)
+def _get(idx: Mapping[Key, float], *key: Any, view_set: str = "") -> float | None:
+    return idx.get((*key, view_set))
 
 
 def table_untargeted(rows: Sequence[Row]) -> str:
@@ -90,24 +95,30 @@ def table_untargeted(rows: Sequence[Row]) -> str:
 
 
 def table_multiview(rows: Sequence[Row]) -> str:
-    """Table 2: JDR (%) and MPJPE (mm) over eps per number of attacked views; "-": triangulation failed."""
+    """Table 2: JDR (%) and MPJPE (mm) over eps per number of attacked views; "-": triangulation failed.
+
+    The Views column is the number k of views (the first k attacked) or, for an explicit subset, the
+    attacked view indices ("0+2", 0-based); subsets follow the counts of the same size.
+    """
     idx = _index(rows)
     eps = sorted({float(e) for e in _values(rows, "multiview", "eps")} | {0.0})
     its = sorted({int(i) for i in _values(rows, "multiview", "iterations")} - {0})
-    views = sorted({int(v) for v in _values(rows, "multiview", "attacked_views")} - {0})
+    views = sorted({(int(r["attacked_views"]), _view_set(r)) for r in rows
+                    if r["experiment"] == "multiview" and int(r["attacked_views"]) > 0})
     body = []
     for model in _models(rows, "multiview"):
-        for k in views:
+        for k, view_set in views:
             for it in its:
                 attack = "fgsm" if it == 1 else "igsm_u"
                 for label, metric, scale in (("JDR %", "jdr", 100.0), ("MPJPE", "mpjpe", 1.0)):
                     cells = []
                     for e in eps:
-                        key = (model, "multiview", "clean", 0.0, 0, 0, "") if e == 0 else (
-                            model, "multiview", attack, e, it, k, "")
-                        v = _get(idx, *key, metric)
-                        cells.append(_mark(_fmt(v, scale), _get(idx, *key, "failed"), metric != "jdr"))
-                    body.append([model, str(k), str(it), label, *cells])
+                        key, vs = ((model, "multiview", "clean", 0.0, 0, 0, ""), "") if e == 0 else (
+                            (model, "multiview", attack, e, it, k, ""), view_set)
+                        v = _get(idx, *key, metric, view_set=vs)
+                        failed = _get(idx, *key, "failed", view_set=vs)
+                        cells.append(_mark(_fmt(v, scale), failed, metric != "jdr"))
+                    body.append([model, view_set or str(k), str(it), label, *cells])
     return _md(["Model", "Views", "Iter", "Metric", *[f"ε={_eps_label(e)}" for e in eps]], body) + FOOTNOTE
 
 

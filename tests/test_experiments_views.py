@@ -1,0 +1,124 @@
+"""Multi-view experiment on explicit view subsets: validation, bit-identical other views, row encoding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from attack_toys import ToyTriangulation, make_batch
+
+from poselab.attacks import IGSMU, attack_mode, clone_tensors, eps_sweep
+from poselab.attacks.experiments import (
+    AttackConfigError,
+    ExperimentSpec,
+    RunContext,
+    check_views,
+    run_experiment,
+    view_mask,
+    view_setting,
+)
+from poselab.attacks.plots import build_curves
+from poselab.attacks.tables import table_multiview
+
+
+def test_views_accept_counts_and_subsets_and_encode_them() -> None:
+    spec = ExperimentSpec(kind="multiview", views=[2, [3, 1], [0]], eps=[0, 4], iterations=[1])
+    assert spec.views == [2, [1, 3], [0]]  # subsets sorted
+    assert [view_setting(v) for v in spec.views] == [(2, ""), (2, "1+3"), (1, "0")]
+    assert view_mask([1, 3], 4).tolist() == [False, True, False, True]
+    assert view_mask(2, 4).tolist() == [True, True, False, False]
+    cells = spec.cells(multiview=True)
+    assert {(c.attacked_views, c.view_set) for c in cells if c.attack != "clean"} == {(2, ""), (2, "1+3"),
+                                                                                      (1, "0")}
+    assert {(c.attacked_views, c.view_set) for c in cells if c.attack == "clean"} == {(0, "")}
+    assert len(set(cells)) == len(cells)
+
+
+@pytest.mark.parametrize(
+    ("views", "match"),
+    [
+        ([[]], "empty"),
+        ([[0, 4]], r"outside 0\.\.3"),
+        ([[-1]], r"outside 0\.\.3"),
+        ([[1, 1]], "repeats a view index"),
+        ([[0, 2], [2, 0]], "more than once: 0\\+2"),
+        ([2, 2], "more than once: 2"),
+        ([[0.5]], "integer view indices"),
+        (["0+2"], "views entries"),
+        ([1, 5], "attacked views must lie in 1..4"),
+        ("12", "views must be a list"),
+    ],
+)
+def test_bad_view_subsets_raise_clear_errors(views, match) -> None:
+    with pytest.raises(AttackConfigError, match=match):
+        ExperimentSpec(kind="multiview", views=views)
+
+
+def test_subset_needs_enough_views_in_the_data() -> None:
+    spec = ExperimentSpec(kind="multiview", views=[[0, 3]])
+    check_views(spec, 4, multiview=True)
+    with pytest.raises(AttackConfigError, match="need 4 views, but the test data has 3 views"):
+        check_views(spec, 3, multiview=True)
+
+
+def test_unattacked_views_of_a_subset_stay_bit_identical() -> None:
+    model = ToyTriangulation().eval()
+    batch = make_batch(2)
+    x = batch["images"].float()
+    make_fn = lambda b: (lambda im: model(im, b))  # noqa: E731
+    with attack_mode(model):
+        res = eps_sweep(IGSMU(steps=3), make_fn, x, batch, model.pose_target(batch), [0.0, 2.0, 8.0],
+                        view_mask=view_mask([1, 3], 4), max_batch=4, keep_images=True)
+    adv = res.adversarial  # (E, B, V, 3, H, W)
+    for v in (0, 2):
+        assert torch.equal(adv[:, :, v], x.expand_as(adv)[:, :, v])
+    assert torch.equal(adv[0], x)  # eps 0
+    assert (adv[2, :, 1] != x[:, 1]).any() and (adv[2, :, 3] != x[:, 3]).any()
+
+
+def test_run_experiment_reports_subset_rows_and_keeps_other_views() -> None:
+    model = ToyTriangulation().eval()
+    batch = make_batch(2)
+    spec = ExperimentSpec(kind="multiview", views=[[1, 3], 2], eps=[0, 8], iterations=[1, 2])
+    got: dict = {}
+    sink: list = []
+    ctx = RunContext(model=model, update=lambda cell, args: got.setdefault(cell, args), max_batch=None,
+                     examples=2, example_sink=sink)
+    with attack_mode(model):
+        run_experiment(spec, clone_tensors(batch), ctx)
+    assert set(got) == set(spec.cells(multiview=True))
+    subset = [c for c in got if c.view_set == "1+3"]
+    assert subset and all(c.attacked_views == 2 and c.attack != "clean" for c in subset)
+    # the example panel shows the last views entry (first 2 views): 2, 3 untouched; then check the subset
+    assert all(torch.equal(ex.adversarial[2:], ex.clean[2:]) for ex in sink)
+    sink.clear()
+    spec = ExperimentSpec(kind="multiview", views=[[1, 3]], eps=[8], iterations=[2])
+    with attack_mode(model):
+        run_experiment(spec, clone_tensors(batch), ctx)
+    assert len(sink) == 2 and "views=1+3" in sink[0].title
+    for ex in sink:
+        assert torch.equal(ex.adversarial[0], ex.clean[0]) and torch.equal(ex.adversarial[2], ex.clean[2])
+        assert not torch.equal(ex.adversarial[1], ex.clean[1])
+        assert not torch.equal(ex.adversarial[3], ex.clean[3])
+
+
+def _row(attack, eps, it, views, metric, value, view_set=None):
+    r = {"model": "toytri", "dataset": "toy", "experiment": "multiview", "attack": attack, "eps": eps,
+         "iterations": it, "attacked_views": views, "target": "", "metric": metric, "value": value, "n": 2}
+    if view_set is not None:
+        r["view_set"] = view_set
+    return r
+
+
+def test_tables_and_curves_keep_the_count_form_and_show_subsets() -> None:
+    base = [_row("clean", 0.0, 0, 0, "jdr", 0.9), _row("clean", 0.0, 0, 0, "mpjpe", 20.0),
+            _row("fgsm", 8.0, 1, 2, "jdr", 0.5), _row("fgsm", 8.0, 1, 2, "mpjpe", 60.0)]
+    legacy = table_multiview(base)  # rows without the column (older files)
+    assert table_multiview([{**r, "view_set": ""} for r in base]) == legacy
+    subset = [_row("fgsm", 8.0, 1, 2, "jdr", 0.7, "1+3"), _row("fgsm", 8.0, 1, 2, "mpjpe", 40.0, "1+3")]
+    table = table_multiview(base + subset)
+    lines = table.splitlines()
+    assert "| toytri | 2 | 1 | JDR % | 90.0 | 50.0 |" in lines
+    assert "| toytri | 1+3 | 1 | JDR % | 90.0 | 70.0 |" in lines
+    assert "| toytri | 1+3 | 1 | MPJPE | 20.0 | 40.0 |" in lines
+    curve = next(c for c in build_curves(base + subset) if c.name == "toytri_multiview_mpjpe")
+    assert curve.series == {"2 views, 1 iter": [20.0, 60.0], "views 1+3, 1 iter": [20.0, 40.0]}
