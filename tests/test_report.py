@@ -529,3 +529,20 @@ def test_job_type_follows_the_subcommand():
     assert [job_type_for(s) for s in ("fit", "test", "report")] == ["train", "attack", "report"]
     with pytest.raises(ValueError, match="sub-command"):
         job_type_for("dance")
+
+
+def test_explicit_view_subsets_are_left_out_with_a_warning_not_merged(tmp_path):
+    """A multi-view subset like views 1+3 has attacked_views 2, like "first 2 views": it must not
+    overwrite that row in the report; it is left out, and a warning says so."""
+    rows = write_results(tmp_path / "tri", "triangulation", 40.0, multiview=True, per_joint=False)
+    first2 = [r for r in rows if r["experiment"] == "multiview" and int(r["attacked_views"]) == 2]
+    assert first2
+    subset = [{**r, "value": 9999.0, "view_set": "1+3"} for r in first2]
+    with (tmp_path / "tri" / "results.csv").open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=[*RESULT_COLUMNS, "view_set"])
+        w.writeheader()
+        w.writerows([{**r, "view_set": ""} for r in rows] + subset)
+    report = build_report([tmp_path / "tri"], tmp_path / "report")
+    assert any("view subsets 1+3" in w and "'triangulation'" in w for w in report.warnings)
+    tables = (report.out / "tables.md").read_text()
+    assert "9999" not in tables

@@ -204,6 +204,10 @@ def read_run(folder: str | Path, label: str | None = None) -> RunResults:
         model = _single((str(r.get("model") or "") for r in rows), "model")
         dataset = _single((str(r.get("dataset") or "") for r in rows), "dataset")
         name = label or folder.name
+        subsets = sorted({str(r.get("view_set") or "") for r in rows} - {""})
+        if subsets:  # explicit multi-view subsets ("1+3"): not compared (yet); align() warns
+            rows = [r for r in rows if not str(r.get("view_set") or "")]
+            meta = {**meta, "skipped_view_sets": subsets}
         cells = _rows_to_cells(rows, name, source)
         joints = _read_per_joint(folder / "per_joint.csv", name)
     except (ValueError, OSError, UnicodeDecodeError) as err:
@@ -216,6 +220,8 @@ def _read_per_joint(path: Path, label: str) -> list[JointCell]:
         return []
     out = []
     for i, row in enumerate(_read_csv(path, PER_JOINT_COLUMNS)):
+        if str(row.get("view_set") or ""):
+            continue  # explicit view subsets are left out, as in read_run
         where = f"per_joint.csv row {i + 1}"
         setting = _parse_setting(row, where)
         try:
@@ -373,7 +379,12 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
     warning per run and experiment naming what was dropped.
     """
     cells: list[Cell] = []
-    warnings: list[str] = []
+    warnings: list[str] = [
+        f"multiview: view subsets {', '.join(r.meta['skipped_view_sets'])} of {r.label!r} left out "
+        "(the report compares first-k attacked views only; see the run's own tables.md)"
+        for r in runs
+        if r.meta.get("skipped_view_sets")
+    ]
     for exp in EXPERIMENTS:
         per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
         per_run = {k: v for k, v in per_run.items() if v}
