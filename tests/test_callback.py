@@ -246,9 +246,11 @@ def test_adaptive_max_batch_and_explicit_view_subsets_end_to_end(tmp_path: Path)
     assert {r["view_set"] for r in data["rows"]} == {"", "1+3"}
     assert "view_set" in _csv(tmp_path / "res" / "auto" / "per_joint.csv")[0]
     assert "| 1+3 |" in (tmp_path / "res" / "auto" / "tables.md").read_text()
-    run = read_run(tmp_path / "res" / "auto")  # the report reader ignores the extra column
-    assert len(run.cells) == len(rows["auto"])
-    build_report([tmp_path / "res" / "auto"], tmp_path / "report")  # reads; it keys views by count only
+    run = read_run(tmp_path / "res" / "auto")  # the report reader leaves the subset rows out
+    assert len(run.cells) == len([r for r in rows["auto"] if not r["view_set"]])
+    assert run.meta["skipped_view_sets"] == ["1+3"]
+    report = build_report([tmp_path / "res" / "auto"], tmp_path / "report")
+    assert any("view subsets 1+3" in w for w in report.warnings)
 
 
 @pytest.mark.parametrize("max_batch", [0, -3, "big", 2.5])
