@@ -6,6 +6,13 @@ At the end of testing all ranks synchronise the metrics (DDP-safe), then rank 0 
 ``results.csv``, ``results.json``, ``per_joint.csv`` and ``tables.md`` atomically, saves PNG curves and
 example panels, prints the four tables and finally logs them to W&B when a ``WandbLogger`` is attached.
 
+Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
+to ``<run dir>/.partial/rank<R>.pt`` (atomically; see :mod:`poselab.attacks.resume`) and rank 0 writes its
+local rows so far to ``results.partial.csv``. Re-running the same command (``resume: true``) loads the
+state when its configuration fingerprint matches and attacks only the batches not done yet (Lightning
+still iterates them); a state of another configuration is moved to ``.partial-stale/`` with a warning.
+Both are removed once the final results are written.
+
 Lightning runs ``test`` under ``torch.inference_mode``; the callback re-enables gradients locally
 (``inference_mode(False)`` + ``enable_grad``) and clones the batch, so no trainer setting is needed.
 Model weights are frozen (``requires_grad=False``) and the model is in eval mode while attacking.
@@ -30,6 +37,7 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +47,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from poselab.attacks import resume as partial
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.experiments import (
     AttackConfigError,
@@ -104,6 +113,9 @@ class AttackEvaluation(pl.Callback):
         num_views: views per test sample (used to validate views/targets).
         random_start: PGD-style random start for IGSM.
         print_tables: print the markdown tables at the end of testing.
+        save_every: save the partial state after every N attacked batches (None: never).
+        resume: at test start, continue from a saved partial state of the same configuration.
+            Exact with ``random_start: false``; with a random start the resumed batches draw other noise.
     """
 
     def __init__(
@@ -121,6 +133,8 @@ class AttackEvaluation(pl.Callback):
         num_views: int = 4,
         random_start: bool = False,
         print_tables: bool = True,
+        save_every: int | None = 1,
+        resume: bool = True,
     ) -> None:
         super().__init__()
         if alpha_ratio <= 0:
@@ -132,6 +146,9 @@ class AttackEvaluation(pl.Callback):
             raise AttackConfigError(f"max_batches must be >= 1, got {max_batches}")
         if max_samples is not None and max_samples < 1:
             raise AttackConfigError(f"max_samples must be >= 1, got {max_samples}")
+        if save_every is not None and (isinstance(save_every, bool) or not isinstance(save_every, int)
+                                       or save_every < 1):
+            raise AttackConfigError(f"save_every must be an integer >= 1 or null, got {save_every!r}")
         if examples < 0:
             raise AttackConfigError(f"examples must be >= 0, got {examples}")
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
@@ -148,11 +165,19 @@ class AttackEvaluation(pl.Callback):
         self.examples = examples
         self.random_start = random_start
         self.print_tables = print_tables
+        self.save_every = save_every
+        self.resume = resume
         self.metrics = nn.ModuleDict()
         self.cells: dict[str, Cell] = {}
         self.example_list: list[Example] = []
         self.rows: list[dict[str, Any]] = []
         self.result_dir: Path | None = None
+        #: attacked batches per dataloader (in order: batch_idx < done), and those loaded from a partial state
+        self.done: dict[int, int] = {}
+        self.resumed: dict[int, int] = {}
+        self._since_save = 0
+        self._run_dir: Path | None = None
+        self._fingerprint = ""
 
     # ------------------------------------------------------------------------------ lifecycle
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
@@ -171,6 +196,7 @@ class AttackEvaluation(pl.Callback):
         self._key_of = {cell: key for key, cell in self.cells.items()}
         self.metrics.to(pl_module.device)
         self.example_list = []
+        self.done, self.resumed, self._since_save = {}, {}, 0
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Check the experiments' views against the test data's views before any attack work."""
@@ -181,6 +207,10 @@ class AttackEvaluation(pl.Callback):
             num_views = _num_views(getattr(loader, "dataset", None))
             if num_views is not None:
                 self._check_views(num_views, multiview)
+        self._run_dir = self._out(trainer, pl_module)
+        self._fingerprint = self._fingerprint_of(trainer, pl_module, loaders)
+        if self.resume:
+            self._load_partial(trainer)
 
     def _check_views(self, num_views: int, multiview: bool) -> None:
         for spec in self.specs:
@@ -191,6 +221,8 @@ class AttackEvaluation(pl.Callback):
                           batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
         if self.max_batches is not None and batch_idx >= self.max_batches:
             return
+        if batch_idx < self.resumed.get(dataloader_idx, 0):
+            return  # attacked before the crash: its metrics came from the partial state
         multiview = bool(getattr(pl_module, "multiview", False))
         sink = self.example_list if (batch_idx == 0 and trainer.is_global_zero and self.examples) else None
 
@@ -217,17 +249,31 @@ class AttackEvaluation(pl.Callback):
             for spec in self.specs:
                 if spec.applies_to(multiview):
                     run_experiment(spec, b, ctx)
+        self.done[dataloader_idx] = batch_idx + 1
+        self._since_save += 1
+        try:  # a failed save (disk full, ...) must not end hours of attacks: warn and go on
+            if sink is not None and self.save_every is not None:
+                self._save_examples()
+            if self.save_every is not None and self._since_save >= self.save_every:
+                self._save_partial(trainer, pl_module)
+        except OSError as err:
+            import warnings
+
+            warnings.warn(f"attack evaluation: could not save the partial state: {err}", stacklevel=2)
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         rows = self._collect(trainer, pl_module)  # collective: every rank
         if trainer.is_global_zero:
             self._finish(trainer, pl_module, rows)
+            if self._run_dir is not None:  # final results written (no rank saves any more): drop the partials
+                shutil.rmtree(self._run_dir / partial.PARTIAL_DIR, ignore_errors=True)
+                (self._run_dir / partial.PARTIAL_CSV).unlink(missing_ok=True)
         trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         meta = self._meta(trainer, pl_module)
-        out = Path(self.out_dir) / (self.run_name or f"{meta['model']}-{meta['dataset']}")
+        out = self._out(trainer, pl_module)
         self.result_dir = out
         self._write(out, rows, meta)
         tables = render_tables(rows)
@@ -240,6 +286,99 @@ class AttackEvaluation(pl.Callback):
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
             print(tables)
         self._log_wandb(trainer, rows, curves, example_paths)
+
+    # ------------------------------------------------------------------------------ partial state
+    def _out(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
+        """The results folder ``out_dir/run_name`` (default ``<model>-<dataset>``)."""
+        model, dataset = self._names(trainer, pl_module)
+        return Path(self.out_dir) / (self.run_name or f"{model}-{dataset}")
+
+    def _fingerprint_of(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loaders: list) -> str:
+        """Everything the accumulated numbers depend on (max_batch and print options excluded)."""
+        model, dataset = self._names(trainer, pl_module)
+        return partial.fingerprint_text({
+            "experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
+            "max_samples": self.max_samples, "max_batches": self.max_batches,
+            "random_start": self.random_start, "model": model, "dataset": dataset,
+            "multiview": bool(getattr(pl_module, "multiview", False)),
+            "cells": [repr(c) for c in self.cells.values()], "weights": partial.weights_digest(pl_module),
+            "world_size": trainer.world_size,
+            "loaders": [{"batches": _len(loader), "batch_size": getattr(loader, "batch_size", None),
+                         "samples": _len(getattr(loader, "dataset", None))} for loader in loaders],
+        })
+
+    def _load_partial(self, trainer: pl.Trainer) -> None:
+        from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+
+        assert self._run_dir is not None
+        path = partial.partial_file(self._run_dir, trainer.global_rank)
+        if not path.exists():
+            return
+        try:
+            state = partial.load_state(path)
+            if state["fingerprint"] != self._fingerprint:
+                keys = partial.fingerprint_diff(state["fingerprint"], self._fingerprint)
+                raise ValueError(f"it was saved with another configuration (differs in: {', '.join(keys)})")
+            partial.load_metric_states(self.metrics, state["metrics"])
+        except Exception as err:  # noqa: BLE001 - any unusable state: start fresh, keep the file aside
+            with torch.inference_mode(False):  # Lightning tests in inference mode: keep normal tensors
+                for metric in self.metrics.values():
+                    metric.reset()
+            stale = partial.move_aside(path, self._run_dir)
+            if trainer.is_global_zero:
+                (self._run_dir / partial.PARTIAL_CSV).unlink(missing_ok=True)
+            rank_zero_warn(f"attack evaluation: not resuming from the partial state {path}: {err}; "
+                           f"starting fresh (old state moved to {stale.parent})")
+            return
+        self.resumed = {int(k): int(v) for k, v in state["done"].items()}
+        self.done = dict(self.resumed)
+        if self.auto_batch is not None and state.get("auto_batch") is not None:
+            self.auto_batch.size = int(state["auto_batch"])
+        if trainer.is_global_zero and self.examples:
+            self.example_list = self._load_examples()
+        rank_zero_info(f"attack evaluation: resuming from {path.parent} "
+                       f"({sum(self.resumed.values())} batches already attacked)")
+
+    def _save_partial(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        assert self._run_dir is not None
+        state = {"fingerprint": self._fingerprint, "done": dict(self.done),
+                 "metrics": partial.metric_states(self.metrics),
+                 "auto_batch": self.auto_batch.size if self.auto_batch is not None else None}
+        partial.save_state(partial.partial_file(self._run_dir, trainer.global_rank), state)
+        self._since_save = 0
+        if trainer.is_global_zero:  # progress view: rank 0's local metrics only (no collective here)
+            names = self._names(trainer, pl_module)
+            values, counts = [], []
+            for key, cell in self.cells.items():
+                metric = self.metrics[key]
+                values.append(float(type(metric).compute(metric)))  # unwrapped: no sync, no cache
+                counts.append(float(metric.total if cell.metric == "failed" else metric.count))
+            rows = self._make_rows(names, values, counts)
+            buf = io.StringIO()
+            writer = csv.DictWriter(buf, fieldnames=columns_of(rows), lineterminator="\n",
+                                    extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+            atomic_write(self._run_dir / partial.PARTIAL_CSV, buf.getvalue())
+
+    def _save_examples(self) -> None:
+        assert self._run_dir is not None
+        fields = ("clean", "adversarial", "pred_2d", "gt_2d")
+        items = [{"title": ex.title, **{f: getattr(ex, f).detach().cpu() for f in fields}}
+                 for ex in self.example_list]
+        partial.save_state(self._run_dir / partial.PARTIAL_DIR / "examples.pt",
+                           {"fingerprint": self._fingerprint, "examples": items})
+
+    def _load_examples(self) -> list[Example]:
+        assert self._run_dir is not None
+        path = self._run_dir / partial.PARTIAL_DIR / "examples.pt"
+        try:
+            state = partial.load_state(path)
+        except (OSError, ValueError, RuntimeError):
+            return []
+        if state["fingerprint"] != self._fingerprint:
+            return []
+        return [Example(**item) for item in state["examples"]]
 
     # ------------------------------------------------------------------------------ helpers
     def _max_batch(self) -> MaxBatch:
@@ -266,17 +405,21 @@ class AttackEvaluation(pl.Callback):
             pj = torch.stack(per_joint)
             pj = trainer.strategy.reduce(pj, reduce_op="sum") if trainer.world_size > 1 else pj
         self._per_joint = []
-        rows = []
+        rows = self._make_rows((model_name, dataset_name), values, n.tolist())
         pj_i = 0
-        for (_key, cell), value, count in zip(self.cells.items(), values, n.tolist()):
-            rows.append({"model": model_name, "dataset": dataset_name, "experiment": cell.experiment,
-                         "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
-                         "attacked_views": cell.attacked_views, VIEW_SET: cell.view_set,
-                         "target": cell.target, "metric": cell.metric, "value": value, "n": int(count)})
-            if cell.metric == "mpjpe":
-                self._per_joint.append((rows[-1], pj[pj_i] / max(count, 1)))
+        for row, count in zip(rows, n.tolist()):
+            if row["metric"] == "mpjpe":
+                self._per_joint.append((row, pj[pj_i] / max(count, 1)))
                 pj_i += 1
         return rows
+
+    def _make_rows(self, names: tuple[str, str], values: list[float], counts: list[float]
+                   ) -> list[dict[str, Any]]:
+        return [{"model": names[0], "dataset": names[1], "experiment": cell.experiment,
+                 "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
+                 "attacked_views": cell.attacked_views, VIEW_SET: cell.view_set,
+                 "target": cell.target, "metric": cell.metric, "value": value, "n": int(count)}
+                for cell, value, count in zip(self.cells.values(), values, counts)]
 
     def _names(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> tuple[str, str]:
         model = self.model_name or getattr(pl_module, "name", None) or type(pl_module).__name__.lower()
@@ -366,4 +509,11 @@ def _num_views(dataset: Any) -> int | None:
         views = getattr(dataset, "views", None)
         return len(views) if views is not None else None
     except (TypeError, IndexError):
+        return None
+
+
+def _len(obj: Any) -> int | None:
+    try:
+        return len(obj)
+    except TypeError:
         return None
