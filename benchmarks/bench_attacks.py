@@ -71,7 +71,7 @@ def timeit(fns: list[Callable[[], object]], device: torch.device, repeats: int) 
 
 
 def load_model(
-    name: str | None, device: torch.device, size: int, batch: int
+    name: str | None, device: torch.device, size: int, batch: int, backbone: str | None = None
 ) -> tuple[nn.Module, dict, Tensor]:
     if name is None:
         model = StandIn().to(device)
@@ -84,7 +84,9 @@ def load_model(
     from poselab.models import load_model as load_poselab_model
 
     ckpt = Path(f"checkpoints/{name}.ckpt")
-    if ckpt.is_file():
+    if backbone is not None:  # the real architecture (e.g. resnet50 at 256 px), untrained: same cost
+        model = MODELS[name](backbone=backbone)
+    elif ckpt.is_file():
         model = load_poselab_model(ckpt, expected_model=name)
     else:  # same architecture and cost as the CPU checkpoints, untrained
         print(f"note: {ckpt} not found, timing an untrained tiny {name} model")
@@ -110,21 +112,30 @@ def main() -> None:
     p.add_argument("--iterations", default="1,10,100", help="iteration counts of the sweep in (2)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--max-batch", type=int, default=32,
-                   help="rows per pass of the eps-batched sweep (CPU: ~16-32; GPU: larger)")
+    p.add_argument("--backbone", default=None,
+                   help="with --model: an untrained model of this backbone (e.g. resnet50) instead of the "
+                        "shipped checkpoint")
+    p.add_argument("--max-batch", default="32",
+                   help="rows per pass of the eps-batched sweep (CPU: ~16-32; GPU: larger), or 'auto' "
+                        "(as large as memory allows)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(0)
-    model, batch, images = load_model(args.model, device, args.size, args.batch)
+    if args.backbone is not None and args.model is None:
+        p.error("--backbone needs --model")
+    max_batch = None if args.max_batch == "auto" else int(args.max_batch)
+    model, batch, images = load_model(args.model, device, args.size, args.batch, args.backbone)
     ref = model.pose_target(batch)
     eps_list = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
     its = sorted({int(i) for i in args.iterations.split(",")})
     print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"threads {torch.get_num_threads()}, device {device}"
           + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""))
-    print(f"model: {args.model or 'stand-in CNN'}, batch {images.shape[0]}x{images.shape[1]} views, "
+    print(f"model: {args.model or 'stand-in CNN'}"
+          + (f" ({args.backbone}, untrained)" if args.backbone else "")
+          + f", batch {images.shape[0]}x{images.shape[1]} views, "
           f"{images.shape[-1]} px, eps grid {eps_list}, iterations {its}, max_batch {args.max_batch}")
 
     with attack_mode(model):
@@ -168,10 +179,10 @@ def main() -> None:
             make_fn = lambda b: (lambda x: model(x, b))  # noqa: E731
             long = [i for i in its if i > 1]
             if 1 in its:
-                eps_sweep(FGSM(), make_fn, images, batch, ref, eps_list, max_batch=args.max_batch)
+                eps_sweep(FGSM(), make_fn, images, batch, ref, eps_list, max_batch=max_batch)
             if long:
                 eps_sweep(IGSMU(steps=max(long)), make_fn, images, batch, ref, eps_list, record=long,
-                          max_batch=args.max_batch)
+                          max_batch=max_batch)
 
         t_loop, t_batched = timeit([per_eps_loop, batched], device, args.repeats)
         print(f"(2) eps sweep eps-batched {t_batched:.2f} s / per-eps loop {t_loop:.2f} s "

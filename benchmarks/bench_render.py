@@ -3,10 +3,13 @@
 Usage::
 
     python benchmarks/bench_render.py [--samples 300] [--sizes 256 64]
+    python benchmarks/bench_render.py --loader-workers 14 --sizes 256   # + the training DataLoader
 
 Prints samples/s per core (per second of the process's CPU time, so a busy machine does not skew it;
 wall-clock rate alongside) and the ratio to the 250 samples/s target at 256 px (a DataLoader with
-``num_workers=N`` scales about linearly with free cores).
+``num_workers=N`` scales about linearly with free cores). With ``--loader-workers N`` it also times the
+monocular training DataLoader (one random view per sample, batches of 64) with N workers: images/s
+delivered, to set against a model's training images/s (benchmarks/train_throughput.py).
 """
 
 from __future__ import annotations
@@ -32,17 +35,39 @@ def samples_per_second(image_size: int, n: int, seed: int = 0) -> tuple[float, f
     return n / (time.process_time() - cpu), n / (time.perf_counter() - wall)
 
 
+def loader_images_per_second(image_size: int, workers: int, batches: int = 60, batch: int = 64) -> float:
+    """Wall-clock images/s of the monocular training DataLoader (first 10 batches not timed)."""
+    from poselab.data.datamodule import PoseDataModule
+
+    dm = PoseDataModule(image_size=image_size, batch_size=batch, num_workers=workers, train_random_view=True,
+                        train_size=batch * (batches + 10))
+    dm.setup("fit")
+    it = iter(dm.train_dataloader())
+    for _ in range(10):
+        next(it)
+    start = time.perf_counter()
+    n = 0
+    for _ in range(batches):
+        n += next(it)["images"].shape[0]
+    return n / (time.perf_counter() - start)
+
+
 def main(argv: list[str] | None = None) -> int:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
     parser.add_argument("--samples", type=int, default=300)
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 64])
+    parser.add_argument("--loader-workers", type=int, default=0,
+                        help="also time the training DataLoader with this many workers")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     for size in args.sizes:
         rate, wall = samples_per_second(size, args.samples)
         print(f"{size:4d} px: {rate:7.1f} four-view samples/s per core (CPU time; {wall:.1f}/s wall clock) "
               f"= {rate / TARGET:.2f}x the 250/s target")
+        if args.loader_workers:
+            ips = loader_images_per_second(size, args.loader_workers)
+            print(f"{size:4d} px: training DataLoader, {args.loader_workers} workers: {ips:7.1f} images/s")
     return 0
 
 
