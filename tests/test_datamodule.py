@@ -37,6 +37,25 @@ def test_splits_views_and_batches():
     assert dm.hparams["dataset"] == "synthetic"
 
 
+def test_pin_memory_follows_the_trainer_device_unless_set():
+    class FakeTrainer:  # what _pin_memory reads of a Trainer
+        def __init__(self, device: str) -> None:
+            self.strategy = type("S", (), {"root_device": torch.device(device)})()
+
+    dm = PoseDataModule(**TINY)
+    assert dm._pin_memory() is False  # no trainer: plain memory
+    for device, expected in (("cpu", False), ("cuda", True)):
+        dm.trainer = FakeTrainer(device)
+        assert dm._pin_memory() is expected
+    for setting in (True, False):
+        dm = PoseDataModule(**TINY, pin_memory=setting)
+        dm.trainer = FakeTrainer("cuda")
+        assert dm._pin_memory() is setting
+    dm = PoseDataModule(**TINY, pin_memory=False)
+    dm.setup("fit")
+    assert dm.train_dataloader().pin_memory is False and dm.val_dataloader().pin_memory is False
+
+
 def test_loaders_give_the_same_batches_with_workers():
     kwargs = {**TINY, "train_size": 4}
     dm0 = PoseDataModule(**kwargs)

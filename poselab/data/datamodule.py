@@ -34,6 +34,7 @@ class PoseDataModule(pl.LightningDataModule):
         train_stride, val_stride, test_stride: keep every n-th frame (h36m).
         batch_size, val_batch_size: batch sizes (val/test use ``val_batch_size``, default ``batch_size``).
         num_workers: DataLoader worker processes.
+        pin_memory: page-locked batches (faster host-to-GPU copies); None: on when training on CUDA.
         seed: dataset seed (synthetic motion/lighting; random-view choice).
         actions: restrict to these actions (default all).
     """
@@ -58,6 +59,7 @@ class PoseDataModule(pl.LightningDataModule):
         batch_size: int = 32,
         val_batch_size: int | None = None,
         num_workers: int = 4,
+        pin_memory: bool | None = None,
         seed: int = 0,
         actions: list[str] | None = None,
     ) -> None:
@@ -115,12 +117,21 @@ class PoseDataModule(pl.LightningDataModule):
         return self.datasets[split]
 
     # ---------------------------------------------------------------------------------- loaders
+    def _pin_memory(self) -> bool:
+        """``pin_memory`` as configured; None: pin when the trainer (if any) runs on CUDA."""
+        if self.hparams.get("pin_memory") is not None:
+            return bool(self.hparams.pin_memory)
+        trainer = self.trainer
+        if trainer is None:
+            return False
+        return getattr(trainer.strategy.root_device, "type", "cpu") == "cuda"
+
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         hp = self.hparams
         batch = hp.batch_size if split == "train" else (hp.val_batch_size or hp.batch_size)
         workers = int(hp.num_workers)
         return DataLoader(self._dataset(split), batch_size=batch, shuffle=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=False, drop_last=False)
+                          persistent_workers=workers > 0, pin_memory=self._pin_memory(), drop_last=False)
 
     def train_dataloader(self) -> DataLoader:
         """Resumable, shuffled by (run seed, epoch); one shard per rank when a trainer runs distributed."""
@@ -132,7 +143,8 @@ class PoseDataModule(pl.LightningDataModule):
         dataset = self._dataset("train")
         sampler = EpochSampler(dataset, seed=seed, shuffle=True, num_replicas=world, rank=rank)
         loader = ResumableLoader(dataset, batch_size=hp.batch_size, sampler=sampler, num_workers=workers,
-                                 persistent_workers=workers > 0, pin_memory=False, drop_last=False)
+                                 persistent_workers=workers > 0, pin_memory=self._pin_memory(),
+                                 drop_last=False)
         if self._train_loader_state is not None:
             loader.load_state_dict(self._train_loader_state)
             self._train_loader_state = None
