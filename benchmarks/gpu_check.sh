@@ -5,6 +5,7 @@
 # does not stop the next one. Logs go to $OUT (default gpu_out/).
 #
 #   bash benchmarks/gpu_check.sh [MODEL] [TRAIN_MINUTES]      # e.g. heatmap_depth 3
+#   EPOCHS=30 bash benchmarks/gpu_check.sh triangulation 45     # max_epochs (default 8) for the cosine schedule
 #
 # Needs a CUDA machine with torch, pytorch-lightning, torchmetrics, opencv and jsonargparse[signatures]
 # (W&B is switched off here: --run.wandb false).
@@ -35,8 +36,9 @@ stage "attack benchmark: regression ResNet-50 (untrained), 256 px, batch 16"
 timeout 75 $PY benchmarks/bench_attacks.py --device cuda --model regression --backbone resnet50 --size 256 \
   --batch 16 --repeats 1 --max-batch auto
 
+MAX_TIME=$(printf '00:%02d:%02d:00' $(( MINUTES / 60 )) $(( MINUTES % 60 )))
 stage "fit $MODEL, GPU config, ${MINUTES} min"
-timeout $(( MINUTES * 60 + 45 )) $PY -m poselab.cli fit "${CFG[@]}" --trainer.max_time "00:00:0$MINUTES:00" --trainer.max_epochs "${EPOCHS:-8}" \
+timeout $(( MINUTES * 60 + 45 )) $PY -m poselab.cli fit "${CFG[@]}" --trainer.max_time "$MAX_TIME" --trainer.max_epochs "${EPOCHS:-8}" \
   --trainer.enable_progress_bar false --checkpoint.dirpath gpu_ckpt
 cp runs/csv/"$MODEL"/version_0/metrics.csv "$OUT/fit_metrics.csv" 2>/dev/null
 ls -la gpu_ckpt
