@@ -9,6 +9,7 @@ drawn deterministically from (seed, index) - for monocular models. Validation an
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader, Dataset
@@ -121,30 +122,28 @@ class PoseDataModule(pl.LightningDataModule):
         """``pin_memory`` as configured; None: pin when the trainer (if any) runs on CUDA."""
         if self.hparams.get("pin_memory") is not None:
             return bool(self.hparams.pin_memory)
-        trainer = self.trainer
-        if trainer is None:
-            return False
-        return getattr(trainer.strategy.root_device, "type", "cpu") == "cuda"
+        return self.trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+
+    def _loader_options(self) -> dict[str, Any]:
+        """DataLoader options shared by every split: workers (kept alive across epochs), pinning."""
+        workers = int(self.hparams.num_workers)
+        return {"num_workers": workers, "persistent_workers": workers > 0, "pin_memory": self._pin_memory(),
+                "drop_last": False}
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         hp = self.hparams
         batch = hp.batch_size if split == "train" else (hp.val_batch_size or hp.batch_size)
-        workers = int(hp.num_workers)
-        return DataLoader(self._dataset(split), batch_size=batch, shuffle=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=self._pin_memory(), drop_last=False)
+        return DataLoader(self._dataset(split), batch_size=batch, shuffle=shuffle, **self._loader_options())
 
     def train_dataloader(self) -> DataLoader:
         """Resumable, shuffled by (run seed, epoch); one shard per rank when a trainer runs distributed."""
         hp = self.hparams
-        workers = int(hp.num_workers)
         trainer = self.trainer
         world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         seed = int(os.environ.get("PL_GLOBAL_SEED", hp.seed))  # the run's seed_everything
         dataset = self._dataset("train")
         sampler = EpochSampler(dataset, seed=seed, shuffle=True, num_replicas=world, rank=rank)
-        loader = ResumableLoader(dataset, batch_size=hp.batch_size, sampler=sampler, num_workers=workers,
-                                 persistent_workers=workers > 0, pin_memory=self._pin_memory(),
-                                 drop_last=False)
+        loader = ResumableLoader(dataset, batch_size=hp.batch_size, sampler=sampler, **self._loader_options())
         if self._train_loader_state is not None:
             loader.load_state_dict(self._train_loader_state)
             self._train_loader_state = None
