@@ -50,7 +50,7 @@ attack-eval: $(VENV)/.installed
 	    --config configs/trainer/$(TRAINER).yaml --config configs/attack/$(ATTACK).yaml \
 	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
 	done; \
-	$(PY) -m poselab.attacks.tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
+	$(PY) -m poselab.reporting.paper_tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
 
 # Compare saved attack results (never re-runs attacks): make report RESULTS="results" REPORT_OUT=reports/latest
 RESULTS ?= results

@@ -12,7 +12,7 @@ import sys
 
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
-    "report": "poselab.report:main",
+    "report": "poselab.reporting.report:main",
 }
 
 

@@ -11,7 +11,7 @@ import torch
 import yaml
 from attack_toys import ToyDataset, ToyMonocular
 
-from poselab.attacks.adversarial_training import AdversarialTraining
+from poselab.training.adversarial import AdversarialTraining
 
 
 class Trainable(ToyMonocular):
@@ -95,7 +95,7 @@ def test_config_instantiates_the_callback():
 def test_plain_vs_adversarial_comparison_reaches_the_report(tmp_path):
     from poselab.analysis.adv_compare import compare
     from poselab.models import RegressionModel
-    from poselab.report import build_report
+    from poselab.reporting.report import build_report
 
     def make():
         return RegressionModel(backbone="tiny", backbone_width=8, hidden=32, num_val_images=0, warmup_steps=1)

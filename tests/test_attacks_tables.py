@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from poselab.attacks.tables import main, render_tables, table_multiview, table_untargeted
+from poselab.reporting.paper_tables import main, render_tables, table_multiview, table_untargeted
 
 
 def _row(experiment, attack, eps, it, views, target, metric, value, model="m"):

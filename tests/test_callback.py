@@ -13,7 +13,7 @@ import torch
 from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
 from torch.utils.data import DataLoader
 
-from poselab.attacks.callback import AttackEvaluation
+from poselab.evaluation.callback import AttackEvaluation
 
 QUICK = [
     {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},
@@ -208,8 +208,8 @@ class _OOMTriangulation(ToyTriangulation):
 
 
 def test_adaptive_max_batch_and_explicit_view_subsets_end_to_end(tmp_path: Path) -> None:
-    from poselab.report import build_report
-    from poselab.reporting.results import read_run
+    from poselab.reporting.report import build_report
+    from poselab.results.reader import read_run
 
     grid = [{"kind": "multiview", "eps": [0, 2, 8], "iterations": [1, 2], "views": [2, [3, 1]]},
             {"kind": "rotation", "eps": [8], "iterations": [2], "angles": [10, 30]}]

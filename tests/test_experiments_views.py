@@ -7,7 +7,7 @@ import torch
 from attack_toys import ToyTriangulation, make_batch
 
 from poselab.attacks import IGSMU, attack_mode, clone_tensors, eps_sweep
-from poselab.attacks.experiments import (
+from poselab.evaluation.experiments import (
     AttackConfigError,
     ExperimentSpec,
     RunContext,
@@ -16,8 +16,8 @@ from poselab.attacks.experiments import (
     view_mask,
     view_setting,
 )
-from poselab.attacks.plots import build_curves
-from poselab.attacks.tables import table_multiview
+from poselab.reporting.curves import build_curves
+from poselab.reporting.paper_tables import table_multiview
 
 
 def test_views_accept_counts_and_subsets_and_encode_them() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from poselab.report import build_report, main
-from poselab.reporting.results import PER_JOINT_COLUMNS, RESULT_COLUMNS, ResultsError, load_runs
+from poselab.reporting.report import build_report, main
+from poselab.results.reader import PER_JOINT_COLUMNS, RESULT_COLUMNS, ResultsError, load_runs
 from poselab.skeleton import JOINT_NAMES
 
 EPS = (0.5, 1.0, 2.0)
@@ -367,7 +367,7 @@ def test_report_reads_what_the_attack_callback_writes(tmp_path):
     from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
     from torch.utils.data import DataLoader
 
-    from poselab.attacks.callback import AttackEvaluation
+    from poselab.evaluation.callback import AttackEvaluation
 
     grid = [
         {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 2]},
@@ -512,7 +512,7 @@ def test_results_are_found_at_any_depth(tmp_path):
 
 
 def test_wandb_curves_hold_the_input_values(three_runs, tmp_path):
-    from poselab.report import curves
+    from poselab.reporting.report import curves
 
     parent, _ = three_runs
     report = build_report([parent], tmp_path / "report")

@@ -13,7 +13,7 @@ from poselab.attacks.igsm import IGSMU
 from poselab.attacks.sweep import eps_sweep
 from poselab.data.sample import select_views
 from poselab.metrics import MPJPE
-from poselab.report import build_report
+from poselab.reporting.report import build_report
 
 
 def models() -> dict[str, ToyMonocular]:

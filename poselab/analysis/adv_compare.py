@@ -1,8 +1,8 @@
 """Plain vs adversarial training of one model kind: train both the same way, attack both, compare.
 
 Trains two copies of a model (same seed, data, steps), the second with
-:class:`~poselab.attacks.adversarial_training.AdversarialTraining`, then runs the untargeted
-:class:`~poselab.attacks.callback.AttackEvaluation` on each. The results folders
+:class:`~poselab.training.adversarial.AdversarialTraining`, then runs the untargeted
+:class:`~poselab.evaluation.callback.AttackEvaluation` on each. The results folders
 ``<out>/<model>_plain`` and ``<out>/<model>_adv`` feed ``poselab report``, whose
 "clean vs robust error" table is the comparison line. Command line::
 
@@ -26,9 +26,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader
 
-from poselab.attacks.adversarial_training import AdversarialTraining
-from poselab.attacks.callback import AttackEvaluation
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
+from poselab.evaluation.callback import AttackEvaluation
+from poselab.training.adversarial import AdversarialTraining
 
 
 def train(

@@ -16,8 +16,8 @@ from torch import Tensor, nn
 
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.metrics import MPJPE
-from poselab.reporting.results import ATTACKS, PER_JOINT_COLUMNS, JointCell
 from poselab.reporting.tables import Table
+from poselab.results.reader import ATTACKS, PER_JOINT_COLUMNS, JointCell
 from poselab.skeleton import BONES, JOINT_NAMES
 
 #: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).

@@ -31,8 +31,8 @@ from torch import Tensor, nn
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.metrics import MPJPE
-from poselab.reporting.results import TRANSFER_COLUMNS
 from poselab.reporting.tables import Table
+from poselab.results.reader import TRANSFER_COLUMNS
 
 
 def craft(model: nn.Module, batch: Mapping[str, Any], attack: Attack) -> Tensor:

@@ -11,8 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from poselab.reporting.results import Cell  # noqa: E402
 from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS, axis_label, series_label, varying_axes  # noqa: E402
+from poselab.results.reader import Cell  # noqa: E402
 
 
 @dataclass(frozen=True)

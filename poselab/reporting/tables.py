@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.results import AXES, EXPERIMENT_AXES, Cell
+from poselab.results.reader import AXES, EXPERIMENT_AXES, Cell
 
 #: Experiments whose attacks aim at a target; their clean rows are the 0-iteration point.
 TARGETED = ("camera_swap", "rotation")

@@ -1,4 +1,5 @@
-"""Crash-safe partial state of :class:`~poselab.attacks.callback.AttackEvaluation` (nothing lost on a crash).
+"""Crash-safe partial state of :class:`~poselab.evaluation.callback.AttackEvaluation` (nothing lost on a
+crash).
 
 After attacked test batches the callback saves, per rank, ``<run dir>/.partial/rank<R>.pt``: the
 torchmetrics states of every results cell (``metric.metric_state``: torchmetrics keeps its states out of

@@ -3,7 +3,8 @@
 Rows follow the RESULTS SCHEMA of docs/ARCHITECTURE.md. A multi-view MPJPE cell prints "-" when every
 triangulation of the cell failed (as in the paper), "*" when only some did; JDR is in percent.
 
-Command line: ``python -m poselab.attacks.tables results/*/results.csv`` prints the tables of all runs.
+Command line: ``python -m poselab.reporting.paper_tables results/*/results.csv`` prints the tables of all
+runs.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from poselab.attacks.plots import same
+from poselab.reporting.curves import same
 
 Row = Mapping[str, Any]
 Key = tuple
@@ -183,7 +184,7 @@ def read_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
 def main(argv: Sequence[str] | None = None) -> int:
     paths = list(sys.argv[1:] if argv is None else argv)
     if not paths:
-        print("usage: python -m poselab.attacks.tables results/*/results.csv", file=sys.stderr)
+        print("usage: python -m poselab.reporting.paper_tables results/*/results.csv", file=sys.stderr)
         return 2
     print(render_tables(read_rows(paths)))
     return 0

@@ -1,13 +1,13 @@
 """``AttackEvaluation``: a Lightning callback that runs the adversarial experiments during ``poselab test``.
 
 On every test batch (up to ``max_batches``) it runs the configured experiments (see
-:mod:`poselab.attacks.experiments`) and accumulates one torchmetrics accumulator per results cell.
+:mod:`poselab.evaluation.experiments`) and accumulates one torchmetrics accumulator per results cell.
 At the end of testing all ranks synchronise the metrics (DDP-safe), then rank 0 writes
 ``results.csv``, ``results.json``, ``per_joint.csv`` and ``tables.md`` atomically, saves PNG curves and
 example panels, prints the four tables and finally logs them to W&B when a ``WandbLogger`` is attached.
 
 Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
-to ``<run dir>/.partial/rank<R>.pt`` (atomically; see :mod:`poselab.attacks.resume`) and rank 0 writes its
+to ``<run dir>/.partial/rank<R>.pt`` (atomically; see :mod:`poselab.evaluation.state`) and rank 0 writes its
 local rows so far to ``results.partial.csv``. Re-running the same command (``resume: true``) loads the
 state when its configuration fingerprint matches and attacks only the batches not done yet (Lightning
 still iterates them); a state of another configuration is moved to ``.partial-stale/`` with a warning.
@@ -19,7 +19,7 @@ Model weights are frozen (``requires_grad=False``) and the model is in eval mode
 
 Example (YAML, under ``trainer.callbacks``)::
 
-    - class_path: poselab.attacks.callback.AttackEvaluation
+    - class_path: poselab.evaluation.callback.AttackEvaluation
       init_args:
         out_dir: results
         max_batches: 2
@@ -47,9 +47,10 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from poselab.attacks import resume as partial
 from poselab.attacks.base import attack_mode, clone_tensors
-from poselab.attacks.experiments import (
+from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
+from poselab.evaluation import state as partial
+from poselab.evaluation.experiments import (
     AttackConfigError,
     Cell,
     Example,
@@ -60,10 +61,9 @@ from poselab.attacks.experiments import (
     make_metric,
     run_experiment,
 )
-from poselab.attacks.plots import build_curves, save_curves, save_example
-from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
-from poselab.attacks.tables import render_tables, table_camera_swap, table_multiview, table_rotation
-from poselab.attacks.tables import table_untargeted as _table_untargeted
+from poselab.reporting.curves import build_curves, save_curves, save_example
+from poselab.reporting.paper_tables import render_tables, table_camera_swap, table_multiview, table_rotation
+from poselab.reporting.paper_tables import table_untargeted as _table_untargeted
 
 COLUMNS = ["model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
            "metric", "value", "n"]
@@ -98,7 +98,7 @@ class AttackEvaluation(pl.Callback):
     """Adversarial evaluation at test time.
 
     Args:
-        experiments: list of experiment dicts (see :class:`~poselab.attacks.experiments.ExperimentSpec`:
+        experiments: list of experiment dicts (see :class:`~poselab.evaluation.experiments.ExperimentSpec`:
             kind untargeted/multiview/camera_swap/rotation, eps, iterations, views, targets, angles, ...).
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
         max_batch: largest number of images rows (eps x targets x samples) per forward pass; None or

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.results import Cell, ResultsError, RunResults, align, load_all
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
+from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all
 
 
 @dataclass
