@@ -1,9 +1,21 @@
-"""White-box attacks on 3D pose estimators: FGSM, IGSM-U, IGSM-T, targets and eps-batched sweeps."""
+"""White-box attacks on 3D pose estimators: algorithms only (no models, data or files).
 
-from poselab.attacks.base import Attack, attack_mode, clone_tensors
+Public API (torchattacks-like; images (N, V, 3, H, W) float in 0..255, eps and alpha in pixels)::
+
+    from poselab.attacks import IGSMU
+    adv = IGSMU(eps=8, steps=10)(fn, images, reference)   # fn: images -> pose (N, ..., J, 3) mm
+
+``FGSM``, ``IGSMU``, ``IGSMT`` and ``PGD`` are registered by name (``fgsm``, ``igsm_u``, ``igsm_t``,
+``pgd``); a new attack subclasses :class:`Attack`, overrides a hook (``init`` / ``step`` / ``project``)
+and registers itself with :func:`register_attack`. :func:`eps_sweep` runs every eps of a sweep as one
+enlarged batch; :mod:`poselab.attacks.targets` builds the targeted experiments' target poses.
+"""
+
+from poselab.attacks.base import NORMS, Attack, L2Ball, LinfBall, attack_mode, clone_tensors
 from poselab.attacks.fgsm import FGSM
-from poselab.attacks.igsm import IGSM, IGSMT, IGSMU
+from poselab.attacks.igsm import IGSM, IGSMT, IGSMU, PGD
 from poselab.attacks.losses import LOSSES, get_loss, joint_l2_loss, mpjpe_loss
+from poselab.attacks.registry import attack_names, get_attack, register_attack, unregister_attack
 from poselab.attacks.sweep import AutoBatch, SweepResult, eps_sweep, index_batch, repeat_batch
 from poselab.attacks.targets import camera_swap_target, root_relative, rotation_target, vertical_axis
 
@@ -13,19 +25,27 @@ __all__ = [
     "IGSMT",
     "IGSMU",
     "LOSSES",
+    "NORMS",
+    "PGD",
     "Attack",
     "AutoBatch",
+    "L2Ball",
+    "LinfBall",
     "SweepResult",
     "attack_mode",
+    "attack_names",
     "camera_swap_target",
     "clone_tensors",
     "eps_sweep",
+    "get_attack",
     "get_loss",
     "index_batch",
     "joint_l2_loss",
     "mpjpe_loss",
+    "register_attack",
     "repeat_batch",
     "root_relative",
     "rotation_target",
+    "unregister_attack",
     "vertical_axis",
 ]

@@ -1,20 +1,27 @@
-"""Common base of the gradient-sign attacks (torchattacks-like, but for pose regression).
+"""The attack base class: an iterative gradient attack in 0..255 pixel space with three hooks.
 
 An attack knows nothing of models: it sees a differentiable function ``fn`` from images
 (N, V, 3, H, W) float in 0..255 to a pose tensor or a dict of outputs (``output_key`` picks the
-one the loss reads). Each step is
+one the loss reads). :meth:`Attack.__call__` runs
 
-    x_{t+1} = clip_{[0, 255]}( clip_{x0 ± eps}( x_t + s * alpha * sign(grad_x L(fn(x_t), ref)) ) )
+    x_0 = init(x0);  x_{t+1} = project(step(x_t, grad_x L(fn(x_t), ref)))
+
+and the hooks default to the gradient-sign method in an L-inf ball (IGSM / BIM):
+
+    step:    x + s * alpha * sign(grad)         (``norm: l2``: the unit-L2 gradient instead of its sign)
+    project: clip_{[0, 255]}( clip_{x0 ± eps}(x) ), masked views restored
 
 with s = +1 (untargeted: ascend the loss to the ground truth) or s = -1 (targeted: descend the loss
-to a target). ``eps`` (pixels) may differ per sample, which is what the eps-batched sweep uses.
+to a target). ``eps`` and ``alpha`` (pixels) may differ per sample, which is what the eps-batched sweep
+uses. A new attack subclasses :class:`Attack`, overrides a hook and registers itself by name
+(:func:`~poselab.attacks.registry.register_attack`).
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -74,48 +81,123 @@ def clone_tensors(batch: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.clone() if isinstance(v, Tensor) else v) for k, v in batch.items()}
 
 
+class LinfBall:
+    """The L-inf ball of radius ``eps`` (pixels, (N, 1, ..., 1)) around ``x0`` within the range 0..255."""
+
+    def __init__(self, x0: Tensor, eps: Tensor) -> None:
+        self.x0, self.eps = x0, eps
+        # The eps-ball and the pixel range in one box (exact: x0 lies in 0..255), so that each step is
+        # four element-wise kernels (nan_to_num, sign, addcmul, clamp): cheap next to fwd+bwd on a GPU.
+        self.lower = (x0 - eps).clamp_(min=0.0)
+        self.upper = (x0 + eps).clamp_(max=255.0)
+
+    def direction(self, grad: Tensor) -> Tensor:
+        """Steepest-ascent direction of unit L-inf norm: sign(grad) (computed in place)."""
+        return grad.sign_()
+
+    def random(self, generator: torch.Generator | None = None) -> Tensor:
+        """A uniform sample of the ball (before :meth:`project`)."""
+        x0 = self.x0
+        noise = torch.rand(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+        return x0 + (2 * noise - 1) * self.eps
+
+    def project(self, x: Tensor) -> Tensor:
+        """``x`` (a fresh tensor, modified in place) clipped into the ball and the pixel range."""
+        return x.clamp_(self.lower, self.upper)
+
+
+class L2Ball:
+    """The L2 ball of radius ``eps`` (pixels, per sample over all views and channels) within 0..255."""
+
+    def __init__(self, x0: Tensor, eps: Tensor) -> None:
+        self.x0, self.eps = x0, eps
+
+    @staticmethod
+    def _norm(t: Tensor) -> Tensor:
+        return t.flatten(1).norm(dim=1).reshape(-1, *([1] * (t.dim() - 1)))
+
+    def direction(self, grad: Tensor) -> Tensor:
+        """Steepest-ascent direction of unit L2 norm per sample (zero gradient -> zero step)."""
+        return grad / self._norm(grad).clamp_min(1e-12)
+
+    def random(self, generator: torch.Generator | None = None) -> Tensor:
+        """A random point of the ball: a Gaussian direction scaled to a uniform radius in 0..eps."""
+        x0 = self.x0
+        noise = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+        radius = torch.rand((x0.shape[0],), generator=generator, dtype=x0.dtype, device=x0.device)
+        return x0 + self.direction(noise) * radius.reshape(self.eps.shape) * self.eps
+
+    def project(self, x: Tensor) -> Tensor:
+        """``x`` pulled radially into the ball, then clipped to 0..255 (which only shortens the offset)."""
+        delta = x - self.x0
+        scale = (self.eps / self._norm(delta).clamp_min(1e-12)).clamp_(max=1.0)
+        return (self.x0 + delta * scale).clamp_(0.0, 255.0)
+
+
+#: Perturbation norms by name (``Attack.norm``).
+NORMS: dict[str, type[LinfBall] | type[L2Ball]] = {"linf": LinfBall, "l2": L2Ball}
+Ball = LinfBall | L2Ball
+
+
 class Attack:
-    """Iterative gradient-sign attack with an L-inf budget; subclasses fix steps and step size.
+    """Iterative gradient attack in pixel space; subclasses set a name and override hooks.
+
+    Class attributes:
+        name: registry name, also written in ``results.csv``.
+        norm: perturbation norm, a key of :data:`NORMS` ("linf" or "l2").
+        fixed_steps: the only iteration count the attack runs (FGSM: 1), None for iterative attacks.
+        goal: True (targeted only), False (untargeted only) or None (either, set per instance).
 
     Args:
-        eps: default L-inf budget in pixels (0..255 scale), >= 0.
-        steps: number of gradient steps, >= 1.
+        eps: default budget in pixels (0..255 scale), >= 0.
+        steps: number of gradient steps, >= 1 (default ``fixed_steps`` or 10).
         alpha: step size in pixels; None -> ``alpha_ratio * eps`` (per sample).
         alpha_ratio: step size as a fraction of eps, > 0 (used when ``alpha`` is None).
-        targeted: descend the loss to a target instead of ascending the loss to the ground truth.
+        targeted: descend the loss to a target instead of ascending the loss to the ground truth
+            (default: the class's ``goal``, else False).
         loss: name in :data:`poselab.attacks.losses.LOSSES` ("mpjpe" 3D mm, "joints_2d" pixels).
         output_key: key of the model output the loss reads when ``fn`` returns a dict
             (default: the loss's own key).
-        random_start: start from a uniform sample in the eps-ball (PGD).
+        random_start: start from a random point of the eps-ball (PGD).
     """
 
-    name = "attack"
+    name: ClassVar[str] = "attack"
+    norm: ClassVar[str] = "linf"
+    fixed_steps: ClassVar[int | None] = None
+    goal: ClassVar[bool | None] = None
 
     def __init__(
         self,
         eps: float = 8.0,
-        steps: int = 10,
+        steps: int | None = None,
         alpha: float | None = None,
         alpha_ratio: float = 0.125,
         *,
-        targeted: bool = False,
+        targeted: bool | None = None,
         loss: str = "mpjpe",
         output_key: str | None = None,
         random_start: bool = False,
     ) -> None:
+        steps = (self.fixed_steps or 10) if steps is None else steps
         if eps < 0:
             raise ValueError(f"eps must be >= 0 pixels, got {eps}")
         if int(steps) != steps or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps}")
+        if self.fixed_steps is not None and steps != self.fixed_steps:
+            raise ValueError(f"{self.name} runs exactly {self.fixed_steps} step(s), got steps={steps}")
         if alpha is not None and alpha <= 0:
             raise ValueError(f"alpha must be > 0 pixels, got {alpha}")
         if alpha_ratio <= 0:
             raise ValueError(f"alpha_ratio must be > 0, got {alpha_ratio}")
+        if targeted is not None and self.goal is not None and targeted != self.goal:
+            raise ValueError(f"{self.name} is {'a targeted' if self.goal else 'an untargeted'} attack")
+        if self.norm not in NORMS:
+            raise ValueError(f"{type(self).__name__}.norm must be one of {sorted(NORMS)}, got {self.norm!r}")
         self.eps = float(eps)
         self.steps = int(steps)
         self.alpha = alpha
         self.alpha_ratio = float(alpha_ratio)
-        self.targeted = targeted
+        self.targeted = bool(self.goal if targeted is None else targeted)
         self.loss_name = loss
         self.loss_fn, default_key = get_loss(loss)
         self.output_key = output_key or default_key
@@ -127,6 +209,30 @@ class Attack:
             f"alpha_ratio={self.alpha_ratio}, targeted={self.targeted}, loss={self.loss_name!r})"
         )
 
+    # ------------------------------------------------------------------------------ hooks
+    def step_size(self, alpha: Tensor, eps: Tensor) -> Tensor:
+        """Per-sample step size (N, 1, ...) in pixels; FGSM overrides it (alpha = eps)."""
+        return alpha
+
+    def init(self, ball: Ball, mask: Tensor | None, generator: torch.Generator | None) -> Tensor:
+        """The starting point: the clean images, or a random point of the ball (``random_start``)."""
+        if not self.random_start:
+            return ball.x0
+        return self.project(ball, ball.random(generator), mask)
+
+    def step(self, ball: Ball, x: Tensor, grad: Tensor, signed_alpha: Tensor) -> Tensor:
+        """One update before projection: ``x + signed_alpha * direction(grad)`` (a fresh tensor).
+
+        ``grad`` may be modified in place; ``signed_alpha`` is +alpha (untargeted) or -alpha (targeted).
+        """
+        return torch.addcmul(x, ball.direction(grad), signed_alpha)
+
+    def project(self, ball: Ball, x: Tensor, mask: Tensor | None) -> Tensor:
+        """``x`` into the ball and the pixel range; views outside ``mask`` (N, V, 1, 1, 1) restored."""
+        x = ball.project(x)
+        return x if mask is None else torch.where(mask, x, ball.x0)
+
+    # ------------------------------------------------------------------------------ running
     def select(self, out: Output) -> Tensor:
         """The tensor the loss reads from a model output."""
         return out if isinstance(out, Tensor) else out[self.output_key]
@@ -161,6 +267,7 @@ class Attack:
             view_mask: bool (V,) or (N, V): views that may be changed; the others stay bit-identical.
             observer: called with ``(t, x_t, fn(x_t))`` for each t in ``record``.
             record: iteration counts 0..steps at which to call ``observer`` (default: only ``steps``).
+            generator: random numbers of the random start.
         """
         if images.dim() != 5:
             raise ValueError(f"images must be (N, V, 3, H, W), got {tuple(images.shape)}")
@@ -182,35 +289,16 @@ class Attack:
         record_set = {self.steps} if record is None else set(int(r) for r in record)
         if any(r < 0 or r > self.steps for r in record_set):
             raise ValueError(f"record iterations must lie in 0..{self.steps}, got {sorted(record_set)}")
-        sign = -1.0 if self.targeted else 1.0
+        signed_alpha = alpha_t * (-1.0 if self.targeted else 1.0)
 
-        x0 = images.detach()
-        # The eps-ball and the pixel range in one box (exact: x0 lies in 0..255), so that each step is
-        # four element-wise kernels (nan_to_num, sign, addcmul, clamp): cheap next to fwd+bwd on a GPU.
-        lower = (x0 - eps_t).clamp_(min=0.0)
-        upper = (x0 + eps_t).clamp_(max=255.0)
-        signed_alpha = alpha_t * sign
-        x = x0
-        if self.random_start:
-            noise = torch.rand(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
-            x = self._project(x0 + (2 * noise - 1) * eps_t, x0, lower, upper, mask)
+        ball = NORMS[self.norm](images.detach(), eps_t)
+        x = self.init(ball, mask, generator)
         for t in range(self.steps):
             grad, out = self.gradient(fn, x, reference)
             if observer is not None and t in record_set:
                 observer(t, x, out)
-            x = self._project(torch.addcmul(x, grad.sign_(), signed_alpha), x0, lower, upper, mask)
+            x = self.project(ball, self.step(ball, x, grad, signed_alpha), mask)
         if observer is not None and self.steps in record_set:
             with torch.no_grad():
                 observer(self.steps, x, detach_output(fn(x)))
         return x
-
-    def step_size(self, alpha: Tensor, eps: Tensor) -> Tensor:
-        """Per-sample step size (N, 1, ...); subclasses may override (FGSM: alpha = eps)."""
-        return alpha
-
-    @staticmethod
-    def _project(x: Tensor, x0: Tensor, lower: Tensor, upper: Tensor, mask: Tensor | None) -> Tensor:
-        """Clip ``x`` (a fresh tensor, modified in place) to the box ``lower..upper`` (the eps-ball within
-        0..255); restore masked views."""
-        x.clamp_(lower, upper)
-        return x if mask is None else torch.where(mask, x, x0)

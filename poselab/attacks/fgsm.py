@@ -5,8 +5,10 @@ from __future__ import annotations
 from torch import Tensor
 
 from poselab.attacks.base import Attack
+from poselab.attacks.registry import register_attack
 
 
+@register_attack
 class FGSM(Attack):
     """One step x' = clip(x0 ± eps * sign(grad L)); eps in pixels (0..255 scale).
 
@@ -14,11 +16,7 @@ class FGSM(Attack):
     """
 
     name = "fgsm"
-
-    def __init__(self, eps: float = 8.0, *, targeted: bool = False, loss: str = "mpjpe",
-                 output_key: str | None = None) -> None:
-        super().__init__(eps, steps=1, alpha=None, alpha_ratio=1.0, targeted=targeted, loss=loss,
-                         output_key=output_key)
+    fixed_steps = 1
 
     def step_size(self, alpha: Tensor, eps: Tensor) -> Tensor:
         return eps
