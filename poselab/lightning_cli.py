@@ -169,7 +169,16 @@ class PoseLightningCLI(LightningCLI):
     """LightningCLI with poselab's checkpointing, loggers and checkpoint checks."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        from poselab.evaluation.callback import AttackEvaluation
+        from poselab.training.adversarial import AdversarialTraining
+
         parser.add_lightning_class_args(PoseCheckpoint, "checkpoint")
+        # Named, optional callbacks: each config sets its own key, so they compose (unlike a
+        # trainer.callbacks list, which the last --config replaces).
+        named: tuple[tuple[type, str], ...] = (
+            (AttackEvaluation, "attack_evaluation"), (AdversarialTraining, "adversarial_training"))
+        for cls, key in named:
+            parser.add_lightning_class_args(cls, key, subclass_mode=True, required=False)
         parser.add_class_arguments(RunOptions, "run")
 
     def before_instantiate_classes(self) -> None:
@@ -195,6 +204,10 @@ class PoseLightningCLI(LightningCLI):
         if self._get(self.config_init, "run").channels_last:
             trainer.callbacks.append(ChannelsLast())
         return trainer
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> pl.Trainer:
+        """The named callbacks that a config sets (``attack_evaluation``, ...); the others are None."""
+        return super()._instantiate_trainer(config, [c for c in callbacks if c is not None])
 
     def _make_loggers(self) -> list:
         from pytorch_lightning.loggers import CSVLogger
@@ -226,10 +239,9 @@ class PoseLightningCLI(LightningCLI):
         from pytorch_lightning.loggers import WandbLogger
 
         if any(isinstance(lg, WandbLogger) for lg in self.trainer.loggers):
-            import wandb
+            from poselab import wandb_utils
 
-            if wandb.run is not None:
-                wandb.finish()
+            wandb_utils.finish_active_run()
 
     def after_fit(self) -> None:
         self._finish_wandb()
@@ -298,12 +310,12 @@ def _user_error(err: BaseException) -> BaseException | None:
     """The data or attack-config error behind ``err`` (itself, or the cause jsonargparse wrapped), else None.
 
     Only poselab's own error types count (:class:`~poselab.data.errors.DataError`,
-    :class:`~poselab.evaluation.experiments.AttackConfigError`), so genuine bugs keep their traceback; only
+    :class:`~poselab.evaluation.specs.AttackConfigError`), so genuine bugs keep their traceback; only
     generic wrappers (plain ``ValueError``/``TypeError``, as jsonargparse raises when a class given in a
     config fails to instantiate) are looked through.
     """
     from poselab.data.errors import DataError
-    from poselab.evaluation.experiments import AttackConfigError
+    from poselab.evaluation.specs import AttackConfigError
 
     seen: set[int] = set()
     current: BaseException | None = err
@@ -334,7 +346,7 @@ def run_lightning_cli(
     line with exit status 2, or raised when ``exit_on_error`` is False. So are data errors (a missing
     Human3.6M root, labels or image: :class:`~poselab.data.errors.DataError`, also when raised in a
     DataLoader worker) and bad attack settings of the ``AttackEvaluation`` callback
-    (:class:`~poselab.evaluation.experiments.AttackConfigError`, also when wrapped by jsonargparse), as
+    (:class:`~poselab.evaluation.specs.AttackConfigError`, also when wrapped by jsonargparse), as
     ``poselab <subcommand>: error: ...``; with ``exit_on_error`` False the error itself is raised.
     """
     import argparse

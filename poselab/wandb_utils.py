@@ -168,6 +168,14 @@ def finish_run(run: Any) -> None:
         warnings.warn(f"W&B run did not finish cleanly ({type(err).__name__}: {err})", stacklevel=2)
 
 
+def finish_active_run() -> None:
+    """Finish the process's active W&B run, if any (the next run in this process starts fresh)."""
+    import wandb
+
+    if wandb.run is not None:
+        wandb.finish()
+
+
 def log_table(run: Any, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Log a table (None cells become NaN so W&B types the columns as numbers where possible)."""
     import wandb
@@ -201,3 +209,29 @@ def log_line_series(
             )
         }
     )
+
+
+def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any) -> None:
+    """Log one run's attack results to ``run``: the paper tables (``attack/table_<experiment>``), all rows
+    (``attack/results``), the curves as native line charts (``attack/curve_<name>``) and the example
+    panels (``attack/examples``). ``report`` is a :class:`~poselab.reporting.run_report.RunReport`."""
+    import math
+
+    import wandb
+
+    from poselab.reporting.paper_tables import paper_tables
+    from poselab.results.schema import columns_of
+
+    payload: dict[str, Any] = {}
+    for experiment, (header, body) in paper_tables(rows).items():
+        payload[f"attack/table_{experiment}"] = wandb.Table(columns=header, data=body)
+    columns = columns_of(rows)
+    payload["attack/results"] = wandb.Table(columns=columns, data=[[r[c] for c in columns] for r in rows])
+    for c in report.curves:
+        keys = list(c.series)
+        ys = [[y if math.isfinite(y) else None for y in c.series[k]] for k in keys]
+        payload[f"attack/curve_{c.name}"] = wandb.plot.line_series(xs=c.xs, ys=ys, keys=keys, title=c.title,
+                                                                   xname=c.xname)
+    if report.example_paths:
+        payload["attack/examples"] = [wandb.Image(str(p)) for p in report.example_paths]
+    run.log(payload)

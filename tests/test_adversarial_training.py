@@ -82,7 +82,7 @@ def test_bad_arguments_raise(kwargs):
 
 def test_config_instantiates_the_callback():
     config = yaml.safe_load((Path(__file__).parents[1] / "configs" / "adv_train.yaml").read_text())
-    (spec,) = config["trainer"]["callbacks"]
+    spec = config["adversarial_training"]
     module, _, name = spec["class_path"].rpartition(".")
     cls = getattr(__import__(module, fromlist=[name]), name)
     callback = cls(**spec["init_args"])

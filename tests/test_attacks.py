@@ -221,3 +221,35 @@ def test_joints_2d_loss_attacks_the_per_view_2d_estimates() -> None:
         adv = IGSMU(eps=16.0, steps=5, loss="joints_2d")(lambda im: model(im, batch), x, gt_2d)
         err = [float((model(im, batch)["joints_2d"] - gt_2d).norm(dim=-1).mean()) for im in (x, adv)]
     assert err[1] > err[0]
+
+
+def test_l2_attack_stays_in_its_ball_and_range() -> None:
+    """norm = "l2": the same hooks over an L2 ball (per-sample norm over views, channels and pixels)."""
+    from poselab.attacks import IGSM
+
+    class IGSML2(IGSM):
+        name = "igsm_l2"
+        norm = "l2"
+
+    model, batch, x, ref = _mono(3)
+    x[0, 0, :, :4] = 255.0
+    eps = torch.tensor([50.0, 200.0, 800.0])
+    adv = IGSML2(steps=4, alpha=100.0, random_start=True)(lambda im: model(im, batch), x, ref, eps=eps,
+                                                          generator=torch.Generator().manual_seed(0))
+    l2 = (adv - x).flatten(1).norm(dim=1)
+    assert (l2 <= eps * (1 + 1e-5)).all() and (l2 > 0).all() and l2[0] > 0.5 * eps[0]  # 4 x 100 px >> 50
+    assert adv.min() >= 0 and adv.max() <= 255
+
+
+def test_registered_attacks_and_their_goals() -> None:
+    from poselab.attacks import PGD, attack_names, get_attack
+
+    assert {"fgsm", "igsm_u", "igsm_t", "pgd"} <= set(attack_names())
+    assert get_attack("pgd") is PGD and PGD().random_start and not IGSMU().random_start
+    assert IGSMT().targeted and not IGSMU().targeted and FGSM(targeted=True).targeted
+    with pytest.raises(ValueError, match="igsm_u is an untargeted attack"):
+        IGSMU(targeted=True)
+    with pytest.raises(ValueError, match="fgsm runs exactly 1 step"):
+        FGSM(steps=3)
+    with pytest.raises(ValueError, match="unknown attack 'apgd'.*register_attack"):
+        get_attack("apgd")

@@ -17,8 +17,8 @@ from poselab.evaluation.callback import AttackEvaluation
 
 QUICK = [
     {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},
-    {"kind": "multiview", "eps": [0, 2, 8], "iterations": [1, 3], "views": [1, 2, 4]},
-    {"kind": "camera_swap", "eps": [8], "iterations": [0, 2, 4], "targets": [2, 3]},
+    {"kind": "multiview", "eps": [0, 2, 8], "iterations": [1, 3], "attacked_views": [1, 2, 4]},
+    {"kind": "camera_swap", "eps": [8], "iterations": [0, 2, 4], "target_cameras": [2, 3]},
     {"kind": "rotation", "eps": [8], "iterations": [2, 4], "angles": [10, 30]},
 ]
 
@@ -147,8 +147,12 @@ def _csv(path: Path) -> list[dict]:
     [
         ([{"kind": "untargeted", "eps": [-1.0]}], {}, "eps"),
         ([{"kind": "fooling"}], {}, "unknown experiment kind"),
-        ([{"kind": "multiview", "views": [1, 5]}], {}, "attacked views"),
-        ([{"kind": "camera_swap", "targets": [0]}], {}, "target cameras"),
+        ([{"kind": "multiview", "attacked_views": [0, 2]}], {}, "attacked views must be >= 1"),
+        ([{"kind": "untargeted", "attack": "nope"}], {}, "unknown attack 'nope'"),
+        ([{"kind": "camera_swap", "attack": ["igsm_u"]}], {}, "attack 'igsm_u' is untargeted"),
+        ([{"kind": "untargeted", "attack": "fgsm", "iterations": [1, 10]}], {},
+         r"iterations \[10\] are run by none"),
+        ([{"kind": "camera_swap", "target_cameras": [0]}], {}, "target cameras"),
         ([{"kind": "untargeted"}], {"alpha_ratio": 0.0}, "alpha_ratio"),
         ([{"kind": "untargeted", "epsilon": [1]}], {}, "unknown experiment option"),
         ([], {}, "at least one experiment"),
@@ -168,7 +172,7 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
 
     root = Path(__file__).resolve().parents[1]
     attack_cfg = yaml.safe_load((root / "configs/attack/quick.yaml").read_text())
-    init = attack_cfg["trainer"]["callbacks"][0]["init_args"]
+    init = attack_cfg["attack_evaluation"]["init_args"]
     init.update(out_dir=str(tmp_path / "results"), max_samples=2, experiments=[
         {"kind": "untargeted", "eps": [0, 4], "iterations": [1, 2]},
         {"kind": "rotation", "eps": [4], "iterations": [2], "angles": [30]},
@@ -211,7 +215,7 @@ def test_adaptive_max_batch_and_explicit_view_subsets_end_to_end(tmp_path: Path)
     from poselab.reporting.report import build_report
     from poselab.results.reader import read_run
 
-    grid = [{"kind": "multiview", "eps": [0, 2, 8], "iterations": [1, 2], "views": [2, [3, 1]]},
+    grid = [{"kind": "multiview", "eps": [0, 2, 8], "iterations": [1, 2], "attacked_views": [2, [3, 1]]},
             {"kind": "rotation", "eps": [8], "iterations": [2], "angles": [10, 30]}]
     results = {}
     for name, max_batch in (("fixed", 7), ("auto", "auto")):

@@ -156,7 +156,7 @@ def test_resume_false_and_save_every(tmp_path: Path, attacked: list[int]) -> Non
 
 
 def test_metric_states_round_trip() -> None:
-    from poselab.evaluation.experiments import make_metric
+    from poselab.evaluation.runner import make_metric
 
     torch.manual_seed(0)
     src, dst = torch.nn.ModuleDict(), torch.nn.ModuleDict()

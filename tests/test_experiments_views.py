@@ -7,26 +7,19 @@ import torch
 from attack_toys import ToyTriangulation, make_batch
 
 from poselab.attacks import IGSMU, attack_mode, clone_tensors, eps_sweep
-from poselab.evaluation.experiments import (
-    AttackConfigError,
-    ExperimentSpec,
-    RunContext,
-    check_views,
-    run_experiment,
-    view_mask,
-    view_setting,
-)
+from poselab.evaluation.runner import RunContext, run_experiment, view_mask
+from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, view_setting
 from poselab.reporting.curves import build_curves
 from poselab.reporting.paper_tables import table_multiview
 
 
 def test_views_accept_counts_and_subsets_and_encode_them() -> None:
-    spec = ExperimentSpec(kind="multiview", views=[2, [3, 1], [0]], eps=[0, 4], iterations=[1])
-    assert spec.views == [2, [1, 3], [0]]  # subsets sorted
-    assert [view_setting(v) for v in spec.views] == [(2, ""), (2, "1+3"), (1, "0")]
+    spec = ExperimentSpec(kind="multiview", attacked_views=[2, [3, 1], [0]], eps=[0, 4], iterations=[1])
+    assert spec.attacked_views == [2, [1, 3], [0]]  # subsets sorted
+    assert [view_setting(v) for v in spec.attacked_views] == [(2, ""), (2, "1+3"), (1, "0")]
     assert view_mask([1, 3], 4).tolist() == [False, True, False, True]
     assert view_mask(2, 4).tolist() == [True, True, False, False]
-    cells = spec.cells(multiview=True)
+    cells = spec.cells(multiview=True, num_views=4)
     assert {(c.attacked_views, c.view_set) for c in cells if c.attack != "clean"} == {(2, ""), (2, "1+3"),
                                                                                       (1, "0")}
     assert {(c.attacked_views, c.view_set) for c in cells if c.attack == "clean"} == {(0, "")}
@@ -37,27 +30,31 @@ def test_views_accept_counts_and_subsets_and_encode_them() -> None:
     ("views", "match"),
     [
         ([[]], "empty"),
-        ([[0, 4]], r"outside 0\.\.3"),
-        ([[-1]], r"outside 0\.\.3"),
+        ([[-1]], "negative indices"),
         ([[1, 1]], "repeats a view index"),
         ([[0, 2], [2, 0]], "more than once: 0\\+2"),
         ([2, 2], "more than once: 2"),
         ([[0.5]], "integer view indices"),
-        (["0+2"], "views entries"),
-        ([1, 5], "attacked views must lie in 1..4"),
-        ("12", "views must be a list"),
+        (["0+2"], "attacked_views entries"),
+        ([0, 2], "attacked views must be >= 1"),
+        ("12", "attacked_views must be a list"),
     ],
 )
 def test_bad_view_subsets_raise_clear_errors(views, match) -> None:
     with pytest.raises(AttackConfigError, match=match):
-        ExperimentSpec(kind="multiview", views=views)
+        ExperimentSpec(kind="multiview", attacked_views=views)
 
 
 def test_subset_needs_enough_views_in_the_data() -> None:
-    spec = ExperimentSpec(kind="multiview", views=[[0, 3]])
+    """View counts and indices are checked against the data's views, not a default."""
+    spec = ExperimentSpec(kind="multiview", attacked_views=[[0, 3]])
     check_views(spec, 4, multiview=True)
-    with pytest.raises(AttackConfigError, match="need 4 views, but the test data has 3 views"):
+    with pytest.raises(AttackConfigError, match=r"outside 0\.\.2, the test data has 3 views"):
         check_views(spec, 3, multiview=True)
+    spec = ExperimentSpec(kind="multiview", attacked_views=[1, 5])
+    check_views(spec, 5, multiview=True)
+    with pytest.raises(AttackConfigError, match="need 5 views, but the test data has 4 views"):
+        check_views(spec, 4, multiview=True)
 
 
 def test_unattacked_views_of_a_subset_stay_bit_identical() -> None:
@@ -78,20 +75,20 @@ def test_unattacked_views_of_a_subset_stay_bit_identical() -> None:
 def test_run_experiment_reports_subset_rows_and_keeps_other_views() -> None:
     model = ToyTriangulation().eval()
     batch = make_batch(2)
-    spec = ExperimentSpec(kind="multiview", views=[[1, 3], 2], eps=[0, 8], iterations=[1, 2])
+    spec = ExperimentSpec(kind="multiview", attacked_views=[[1, 3], 2], eps=[0, 8], iterations=[1, 2])
     got: dict = {}
     sink: list = []
-    ctx = RunContext(model=model, update=lambda cell, args: got.setdefault(cell, args), max_batch=None,
+    ctx = RunContext(model=model, update=lambda cell, *args: got.setdefault(cell, args), max_batch=None,
                      examples=2, example_sink=sink)
     with attack_mode(model):
         run_experiment(spec, clone_tensors(batch), ctx)
-    assert set(got) == set(spec.cells(multiview=True))
+    assert set(got) == set(spec.cells(multiview=True, num_views=4))
     subset = [c for c in got if c.view_set == "1+3"]
     assert subset and all(c.attacked_views == 2 and c.attack != "clean" for c in subset)
     # the example panel shows the last views entry (first 2 views): 2, 3 untouched; then check the subset
     assert all(torch.equal(ex.adversarial[2:], ex.clean[2:]) for ex in sink)
     sink.clear()
-    spec = ExperimentSpec(kind="multiview", views=[[1, 3]], eps=[8], iterations=[2])
+    spec = ExperimentSpec(kind="multiview", attacked_views=[[1, 3]], eps=[8], iterations=[2])
     with attack_mode(model):
         run_experiment(spec, clone_tensors(batch), ctx)
     assert len(sink) == 2 and "views=1+3" in sink[0].title

@@ -59,7 +59,7 @@ def test_fit_on_h36m_writes_checkpoint_and_finite_val_metrics(fitted) -> None:
 def test_attack_test_on_h36m_writes_results_named_h36m(fitted, tmp_path: Path) -> None:
     tmp, data_root = fitted
     attack_cfg = yaml.safe_load((ROOT / "configs/attack/quick.yaml").read_text())
-    init = attack_cfg["trainer"]["callbacks"][0]["init_args"]
+    init = attack_cfg["attack_evaluation"]["init_args"]
     init.update(out_dir=str(tmp_path / "results"), max_samples=2, examples=0, experiments=[
         {"kind": "untargeted", "eps": [0, 4], "iterations": [1, 2]},
     ])

@@ -371,8 +371,8 @@ def test_report_reads_what_the_attack_callback_writes(tmp_path):
 
     grid = [
         {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 2]},
-        {"kind": "multiview", "eps": [0, 8], "iterations": [1], "views": [1, 2]},
-        {"kind": "camera_swap", "eps": [8], "iterations": [0, 2], "targets": [2]},
+        {"kind": "multiview", "eps": [0, 8], "iterations": [1], "attacked_views": [1, 2]},
+        {"kind": "camera_swap", "eps": [8], "iterations": [0, 2], "target_cameras": [2]},
         {"kind": "rotation", "eps": [8], "iterations": [2], "angles": [10]},
     ]
     for name, model in (("mono_a", ToyMonocular()), ("mono_b", ToyMonocular()), ("tri", ToyTriangulation())):
@@ -472,10 +472,11 @@ def test_per_joint_rows_from_an_attack_match_the_csv_schema_and_the_metric(tmp_p
     import torch
     from attack_toys import ToyMonocular, make_batch
 
-    from poselab.analysis.per_joint import per_joint_rows, write_per_joint_csv
+    from poselab.analysis.per_joint import per_joint_rows
     from poselab.attacks.igsm import IGSMU
     from poselab.data.sample import select_views
     from poselab.metrics import MPJPE
+    from poselab.results.files import write_per_joint_csv
 
     model = ToyMonocular().eval()
     batch = select_views(make_batch(3), [0])

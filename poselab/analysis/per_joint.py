@@ -6,7 +6,6 @@ Input: the ``per_joint.csv`` of results folders (docs/ARCHITECTURE.md), or rows 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ from torch import Tensor, nn
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.metrics import MPJPE
 from poselab.reporting.tables import Table
-from poselab.results.reader import ATTACKS, PER_JOINT_COLUMNS, JointCell
+from poselab.results.files import save_figure
+from poselab.results.reader import JointCell
+from poselab.results.schema import CLEAN, attack_names
 from poselab.skeleton import BONES, JOINT_NAMES
 
 #: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).
@@ -163,8 +164,7 @@ def plot_skeletons(
         ax.axis("off")
     fig.colorbar(sc, ax=axes[0].tolist(), label="MPJPE increase (mm)", shrink=0.8)
     fig.suptitle("Per-joint vulnerability (subject's right on the left)", fontsize=10, y=1.04)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    save_figure(fig, path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -208,23 +208,12 @@ def per_joint_rows(
         "attacked_views": attacked_views,
         "target": "",
     }
-    attack_name = attack.name if attack.name in ATTACKS else ("igsm_t" if attack.targeted else "igsm_u")
+    if attack.name not in attack_names():
+        raise ValueError(f"attack {attack.name!r} is not registered (poselab.attacks.register_attack)")
+    attack_name = attack.name
     rows = []
     for name, c in zip(JOINT_NAMES, clean_m.compute_per_joint().tolist()):
-        rows.append({**base, "attack": "clean", "eps": 0.0, "iterations": 0, "joint": name, "mpjpe": c})
+        rows.append({**base, "attack": CLEAN, "eps": 0.0, "iterations": 0, "joint": name, "mpjpe": c})
     for name, a in zip(JOINT_NAMES, adv_m.compute_per_joint().tolist()):
         rows.append({**base, "attack": attack_name, "joint": name, "mpjpe": a})
     return rows
-
-
-def write_per_joint_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
-    """Write rows in the ``per_joint.csv`` schema (atomically: temp file + rename)."""
-    path = Path(path)
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(PER_JOINT_COLUMNS))
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: row[k] for k in PER_JOINT_COLUMNS})
-    tmp.replace(path)
-    return path

@@ -9,7 +9,8 @@ where ``poselab report`` picks them up. Command line::
     python -m poselab.analysis.transfer --model regression --model volumetric --model heatmap_depth \
         --eps 8 --steps 10 --batches 4 --out results/transfer
 
-(``--model NAME`` loads ``checkpoints/NAME.ckpt``; ``NAME=PATH.ckpt`` any poselab checkpoint. Data:
+(``--model NAME`` loads ``NAME.ckpt`` from ``--checkpoints`` (default ``checkpoints/``); ``NAME=PATH.ckpt``
+any poselab checkpoint. Data:
 ``--data`` YAML configs, default the 64 px synthetic test split of the shipped checkpoints; ``--data-args``
 JSON overrides, e.g. ``'{"dataset": "h36m", "root": "/data/h36m"}'`` with ``--data configs/data/h36m.yaml``.)
 """
@@ -17,7 +18,6 @@ JSON overrides, e.g. ``'{"dataset": "h36m", "root": "/data/h36m"}'`` with ``--da
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib
 import json
 import sys
@@ -32,7 +32,7 @@ from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.metrics import MPJPE
 from poselab.reporting.tables import Table
-from poselab.results.reader import TRANSFER_COLUMNS
+from poselab.results.files import save_figure, write_transfer_csv
 
 
 def craft(model: nn.Module, batch: Mapping[str, Any], attack: Attack) -> Tensor:
@@ -103,20 +103,6 @@ def transfer_matrix(
     return rows
 
 
-def write_transfer_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Write rows to ``path`` (atomically: temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(TRANSFER_COLUMNS))
-        w.writeheader()
-        for row in rows:
-            w.writerow({k: row[k] for k in TRANSFER_COLUMNS})
-    tmp.replace(path)
-    return path
-
-
 def _settings(rows: Sequence[Mapping[str, Any]]) -> list[tuple[float, int]]:
     return sorted({(float(r["eps"]), int(r["iterations"])) for r in rows})
 
@@ -170,8 +156,7 @@ def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
         fig.colorbar(im, ax=ax, label="MPJPE increase (mm)", shrink=0.8)
     fig.suptitle("Transfer attacks", fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    save_figure(fig, path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -183,8 +168,8 @@ def _load(spec: str) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def _load_model(spec: str) -> tuple[str, nn.Module]:
-    """A model (eval mode) from ``NAME`` (``checkpoints/NAME.ckpt``), ``NAME=PATH.ckpt`` (a poselab
+def _load_model(spec: str, checkpoints: str | Path) -> tuple[str, nn.Module]:
+    """A model (eval mode) from ``NAME`` (``<checkpoints>/NAME.ckpt``), ``NAME=PATH.ckpt`` (a poselab
     checkpoint) or ``NAME=package.Class[:CKPT]`` (a class, untrained or ``load_from_checkpoint``)."""
     from poselab.models import load_model
 
@@ -192,7 +177,7 @@ def _load_model(spec: str) -> tuple[str, nn.Module]:
     if not name:
         raise ValueError(f"--model expects NAME, NAME=CKPT or NAME=CLASS[:CKPT], got {spec!r}")
     if not sep:
-        return name, load_model(Path("checkpoints") / f"{name}.ckpt", expected_model=name)
+        return name, load_model(Path(checkpoints) / f"{name}.ckpt", expected_model=name)
     if rest.endswith(".ckpt") and ":" not in rest:
         return name, load_model(rest)
     cls_path, _, ckpt = rest.partition(":")
@@ -209,8 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--model",
         action="append",
         required=True,
-        help="NAME (checkpoints/NAME.ckpt), NAME=CKPT or NAME=CLASS[:CKPT]; repeat per model",
+        help="NAME (<--checkpoints>/NAME.ckpt), NAME=CKPT or NAME=CLASS[:CKPT]; repeat per model",
     )
+    parser.add_argument("--checkpoints", default="checkpoints", help="folder of the NAME.ckpt files "
+                        "(default: %(default)s)")
     parser.add_argument(
         "--data",
         action="append",
@@ -234,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from poselab.data.sample import select_views
 
     try:
-        models = dict(_load_model(s) for s in args.model)
+        models = dict(_load_model(s, args.checkpoints) for s in args.model)
         dataset = build_dataset(args.data or DEFAULT_DATA_CONFIGS, json.loads(args.data_args), "test")
     except (ValueError, KeyError, ImportError, AttributeError, OSError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)

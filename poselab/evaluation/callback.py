@@ -1,105 +1,67 @@
 """``AttackEvaluation``: a Lightning callback that runs the adversarial experiments during ``poselab test``.
 
-On every test batch (up to ``max_batches``) it runs the configured experiments (see
-:mod:`poselab.evaluation.experiments`) and accumulates one torchmetrics accumulator per results cell.
-At the end of testing all ranks synchronise the metrics (DDP-safe), then rank 0 writes
-``results.csv``, ``results.json``, ``per_joint.csv`` and ``tables.md`` atomically, saves PNG curves and
-example panels, prints the four tables and finally logs them to W&B when a ``WandbLogger`` is attached.
+Its hooks only orchestrate; the work lives in one module each:
 
+* :mod:`poselab.evaluation.specs`   the experiments (kind, attack names, eps, iterations, views), validated;
+* :mod:`poselab.evaluation.runner`  one experiment on one batch (eps-batched sweeps of registered attacks);
+* :mod:`poselab.evaluation.cells`   one torchmetrics accumulator per results cell, synchronised across ranks;
+* :mod:`poselab.evaluation.state`   the crash-safe partial state (resume, fingerprint);
+* :mod:`poselab.results`            the results files (``results.csv``, ``results.json``, ``per_joint.csv``);
+* :mod:`poselab.reporting.run_report` the run's own report (``tables.md``, ``plots/``, ``examples/``),
+  logged to W&B (:func:`poselab.wandb_utils.log_run_report`) when a ``WandbLogger`` is attached.
+
+The results cells are built from the test data's view count (its dataset's views, else the first batch's).
 Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
-to ``<run dir>/.partial/rank<R>.pt`` (atomically; see :mod:`poselab.evaluation.state`) and rank 0 writes its
-local rows so far to ``results.partial.csv``. Re-running the same command (``resume: true``) loads the
-state when its configuration fingerprint matches and attacks only the batches not done yet (Lightning
-still iterates them); a state of another configuration is moved to ``.partial-stale/`` with a warning.
-Both are removed once the final results are written.
+to ``<run dir>/.partial/rank<R>.pt`` and rank 0 writes its local rows so far to ``results.partial.csv``.
+Re-running the same command (``resume: true``) loads the state when its configuration fingerprint matches
+and attacks only the batches not done yet (Lightning still iterates them); a state of another
+configuration is moved to ``.partial-stale/`` with a warning. Both are removed once the final results are
+written.
 
 Lightning runs ``test`` under ``torch.inference_mode``; the callback re-enables gradients locally
 (``inference_mode(False)`` + ``enable_grad``) and clones the batch, so no trainer setting is needed.
 Model weights are frozen (``requires_grad=False``) and the model is in eval mode while attacking.
 
-Example (YAML, under ``trainer.callbacks``)::
+Example (YAML; ``attack_evaluation`` is a named callback, composed with any other config)::
 
-    - class_path: poselab.evaluation.callback.AttackEvaluation
-      init_args:
-        out_dir: results
-        max_batches: 2
-        experiments:
-          - {kind: untargeted, eps: [0, 1, 4, 16], iterations: [1, 10]}
-          - {kind: multiview, eps: [0, 1, 4, 16], iterations: [1, 10], views: [1, 2, 4]}
-          - {kind: camera_swap, eps: [8], iterations: [0, 20, 100], targets: [2, 3, 4]}
-          - {kind: rotation, eps: [8], iterations: [10, 100], angles: [10, 30]}
+    attack_evaluation:
+      out_dir: results
+      max_batches: 2
+      experiments:
+        - {kind: untargeted, attack: [fgsm, igsm_u], eps: [0, 1, 4, 16], iterations: [1, 10]}
+        - {kind: multiview, attack: [fgsm, igsm_u], eps: [0, 4, 16], iterations: [1, 10],
+           attacked_views: [1, 2, 4]}
+        - {kind: camera_swap, attack: igsm_t, eps: [8], iterations: [0, 20, 100], target_cameras: [2, 3, 4]}
+        - {kind: rotation, attack: igsm_t, eps: [8], iterations: [10, 100], angles: [10, 30]}
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
-import os
-import shutil
-import tempfile
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
-from torch import nn
 
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.evaluation import state as partial
-from poselab.evaluation.experiments import (
-    AttackConfigError,
-    Cell,
-    Example,
-    ExperimentSpec,
-    RunContext,
-    check_views,
-    experiments_from_config,
-    make_metric,
-    run_experiment,
-)
-from poselab.reporting.curves import build_curves, save_curves, save_example
-from poselab.reporting.paper_tables import render_tables, table_camera_swap, table_multiview, table_rotation
-from poselab.reporting.paper_tables import table_untargeted as _table_untargeted
-
-COLUMNS = ["model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
-           "metric", "value", "n"]
-#: Optional column after ``attacked_views``: the attacked view indices ("0+2") of explicit view subsets.
-VIEW_SET = "view_set"
-
-
-def columns_of(rows: list[dict[str, Any]]) -> list[str]:
-    """The results columns: :data:`COLUMNS`, plus ``view_set`` when a row attacked an explicit view subset
-    (files of the first-k form keep the original columns)."""
-    if not any(r.get(VIEW_SET) for r in rows):
-        return list(COLUMNS)
-    i = COLUMNS.index("attacked_views") + 1
-    return [*COLUMNS[:i], VIEW_SET, *COLUMNS[i:]]
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+from poselab.evaluation.cells import CellMetrics
+from poselab.evaluation.runner import Example, RunContext, run_experiment
+from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, experiments_from_config
+from poselab.results.files import write_results
+from poselab.results.schema import ResultKey
+from poselab.skeleton import JOINT_NAMES
 
 
 class AttackEvaluation(pl.Callback):
     """Adversarial evaluation at test time.
 
     Args:
-        experiments: list of experiment dicts (see :class:`~poselab.evaluation.experiments.ExperimentSpec`:
-            kind untargeted/multiview/camera_swap/rotation, eps, iterations, views, targets, angles, ...).
+        experiments: list of experiment dicts (see :class:`~poselab.evaluation.specs.ExperimentSpec`:
+            kind untargeted/multiview/camera_swap/rotation, attack, eps, iterations, attacked_views, ...).
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
         max_batch: largest number of images rows (eps x targets x samples) per forward pass; None or
             "auto": adaptive, all rows at once and on out-of-memory errors half as many, remembering the
@@ -110,8 +72,7 @@ class AttackEvaluation(pl.Callback):
         run_name: results folder name (default ``<model>-<dataset>``).
         model_name, dataset_name: names written in the results (default: from the model/datamodule).
         examples: example panels per experiment (from the first batch, rank 0).
-        num_views: views per test sample (used to validate views/targets).
-        random_start: PGD-style random start for IGSM.
+        random_start: PGD-style random start for the iterative attacks.
         print_tables: print the markdown tables at the end of testing.
         save_every: save the partial state after every N attacked batches (None: never).
         resume: at test start, continue from a saved partial state of the same configuration.
@@ -130,7 +91,6 @@ class AttackEvaluation(pl.Callback):
         model_name: str | None = None,
         dataset_name: str | None = None,
         examples: int = 1,
-        num_views: int = 4,
         random_start: bool = False,
         print_tables: bool = True,
         save_every: int | None = 1,
@@ -151,7 +111,7 @@ class AttackEvaluation(pl.Callback):
             raise AttackConfigError(f"save_every must be an integer >= 1 or null, got {save_every!r}")
         if examples < 0:
             raise AttackConfigError(f"examples must be >= 0, got {examples}")
-        self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
+        self.specs: list[ExperimentSpec] = experiments_from_config(experiments)
         self.alpha_ratio = alpha_ratio
         self.max_batch = max_batch
         #: the adaptive chunk size (max_batch None/"auto"), shared by every batch and experiment
@@ -167,8 +127,7 @@ class AttackEvaluation(pl.Callback):
         self.print_tables = print_tables
         self.save_every = save_every
         self.resume = resume
-        self.metrics = nn.ModuleDict()
-        self.cells: dict[str, Cell] = {}
+        self.cell_metrics: CellMetrics | None = None
         self.example_list: list[Example] = []
         self.rows: list[dict[str, Any]] = []
         self.result_dir: Path | None = None
@@ -176,211 +135,140 @@ class AttackEvaluation(pl.Callback):
         self.done: dict[int, int] = {}
         self.resumed: dict[int, int] = {}
         self._since_save = 0
-        self._run_dir: Path | None = None
-        self._fingerprint = ""
+        self._state: partial.PartialState | None = None
+        self._loaders: list = []
+
+    @property
+    def cells(self) -> dict[str, ResultKey]:
+        """Metric key -> results cell (empty until the test data's views are known)."""
+        return self.cell_metrics.cells if self.cell_metrics is not None else {}
 
     # ------------------------------------------------------------------------------ lifecycle
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "test":
-            return
-        multiview = bool(getattr(pl_module, "multiview", False))
-        self.metrics = nn.ModuleDict()
-        self.cells = {}
-        for spec in self.specs:
-            if not spec.applies_to(multiview):
-                continue
-            for cell in spec.cells(multiview):
-                key = f"m{len(self.cells)}"
-                self.cells[key] = cell
-                self.metrics[key] = make_metric(cell.metric)
-        self._key_of = {cell: key for key, cell in self.cells.items()}
-        self.metrics.to(pl_module.device)
-        self.example_list = []
-        self.done, self.resumed, self._since_save = {}, {}, 0
+        if stage == "test":
+            self.cell_metrics, self._state, self.example_list = None, None, []
+            self.done, self.resumed, self._since_save = {}, {}, 0
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Check the experiments' views against the test data's views before any attack work."""
-        multiview = bool(getattr(pl_module, "multiview", False))
+        """Check the experiments' views against the test data before any attack work; start when the
+        data tells its view count."""
         loaders = trainer.test_dataloaders
-        loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
-        for loader in loaders:
-            num_views = _num_views(getattr(loader, "dataset", None))
-            if num_views is not None:
-                self._check_views(num_views, multiview)
-        self._run_dir = self._out(trainer, pl_module)
-        self._fingerprint = self._fingerprint_of(trainer, pl_module, loaders)
-        if self.resume:
-            self._load_partial(trainer)
+        self._loaders = list(loaders) if isinstance(loaders, (list, tuple)) else [loaders]
+        counts = [n for dl in self._loaders if (n := _num_views(getattr(dl, "dataset", None))) is not None]
+        for num_views in counts:
+            self._check_views(num_views, _multiview(pl_module))
+        if counts:
+            self._start(trainer, pl_module, counts[0])
+
+    def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                          batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        if self.cell_metrics is None:  # the dataset did not tell its views: the first batch does
+            self._start(trainer, pl_module, batch["images"].shape[1])
+        if self.max_batches is not None and batch_idx >= self.max_batches:
+            return
+        if batch_idx < self.resumed.get(dataloader_idx, 0):
+            return  # attacked before the crash: its metrics came from the partial state
+        self._attack_batch(trainer, pl_module, batch, sink=batch_idx == 0 and trainer.is_global_zero)
+        self.done[dataloader_idx] = batch_idx + 1
+        self._since_save += 1
+        try:  # a failed save (disk full, ...) must not end hours of attacks: warn and go on
+            if self.save_every is not None and batch_idx == 0 and self.example_list:
+                self._saved_state().save_examples(self.example_list)
+            if self.save_every is not None and self._since_save >= self.save_every:
+                self._save_partial(trainer, pl_module)
+        except OSError as err:
+            warnings.warn(f"attack evaluation: could not save the partial state: {err}", stacklevel=2)
+
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.cell_metrics is None:  # no test batch at all
+            return
+        model, dataset = self._names(trainer, pl_module)
+        rows, joints = self.cell_metrics.collect(trainer.strategy, trainer.world_size, model, dataset)
+        if trainer.is_global_zero:
+            self._finish(trainer, pl_module, rows, joints)
+            self._saved_state().clear()  # final results written (no rank saves any more)
+        trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
+
+    # ------------------------------------------------------------------------------ steps
+    def _start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, num_views: int) -> None:
+        """Build the results cells for data of ``num_views`` views and resume a matching partial state."""
+        multiview = _multiview(pl_module)
+        self._check_views(num_views, multiview)
+        with torch.inference_mode(False):  # Lightning tests in inference mode: metric states must be normal
+            self.cell_metrics = CellMetrics(self.specs, multiview, num_views).to(pl_module.device)
+        self._state = partial.PartialState(self._out(trainer, pl_module), trainer.global_rank,
+                                           self._fingerprint(trainer, pl_module))
+        if not self.resume:
+            return
+        loaded = self._state.load(self.cell_metrics.metrics, trainer.is_global_zero)
+        if loaded is None:
+            return
+        self.resumed = dict(loaded["done"])
+        self.done = dict(self.resumed)
+        if self.auto_batch is not None and loaded["auto_batch"] is not None:
+            self.auto_batch.size = int(loaded["auto_batch"])
+        if trainer.is_global_zero and self.examples:
+            self.example_list = [Example(**item) for item in self._state.load_examples()]
 
     def _check_views(self, num_views: int, multiview: bool) -> None:
         for spec in self.specs:
             if spec.applies_to(multiview):
                 check_views(spec, num_views, multiview)
 
-    def on_test_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
-                          batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
-        if self.max_batches is not None and batch_idx >= self.max_batches:
-            return
-        if batch_idx < self.resumed.get(dataloader_idx, 0):
-            return  # attacked before the crash: its metrics came from the partial state
-        multiview = bool(getattr(pl_module, "multiview", False))
-        sink = self.example_list if (batch_idx == 0 and trainer.is_global_zero and self.examples) else None
-
-        def update(cell: Cell, args: tuple) -> None:
-            metric = self.metrics[self._key_of[cell]]
-            if cell.metric == "failed":
-                valid, pred = args
-                metric.update(valid, pred)
-            elif cell.metric == "jdr":
-                metric.update(*args)
-            else:
-                pred, target, valid = args
-                metric.update(pred, target, valid)
-
+    def _attack_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, sink: bool
+                      ) -> None:
+        assert self.cell_metrics is not None
+        multiview = _multiview(pl_module)
         with attack_mode(pl_module):
             b = clone_tensors(batch)
             size = b["images"].shape[0]
             if self.max_samples is not None and size > self.max_samples:
                 b = index_batch(b, torch.arange(self.max_samples), size)
-            ctx = RunContext(model=pl_module, update=update, alpha_ratio=self.alpha_ratio,
-                             max_batch=self._max_batch(), examples=self.examples, example_sink=sink,
+            ctx = RunContext(model=pl_module, update=self.cell_metrics.update, alpha_ratio=self.alpha_ratio,
+                             max_batch=self._max_batch(), examples=self.examples,
+                             example_sink=self.example_list if sink and self.examples else None,
                              random_start=self.random_start)
             self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
             for spec in self.specs:
                 if spec.applies_to(multiview):
                     run_experiment(spec, b, ctx)
-        self.done[dataloader_idx] = batch_idx + 1
-        self._since_save += 1
-        try:  # a failed save (disk full, ...) must not end hours of attacks: warn and go on
-            if sink is not None and self.save_every is not None:
-                self._save_examples()
-            if self.save_every is not None and self._since_save >= self.save_every:
-                self._save_partial(trainer, pl_module)
-        except OSError as err:
-            import warnings
-
-            warnings.warn(f"attack evaluation: could not save the partial state: {err}", stacklevel=2)
-
-    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        rows = self._collect(trainer, pl_module)  # collective: every rank
-        if trainer.is_global_zero:
-            self._finish(trainer, pl_module, rows)
-            if self._run_dir is not None:  # final results written (no rank saves any more): drop the partials
-                shutil.rmtree(self._run_dir / partial.PARTIAL_DIR, ignore_errors=True)
-                (self._run_dir / partial.PARTIAL_CSV).unlink(missing_ok=True)
-        trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
-
-    def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]]) -> None:
-        self.rows = rows
-        meta = self._meta(trainer, pl_module)
-        out = self._out(trainer, pl_module)
-        self.result_dir = out
-        self._write(out, rows, meta)
-        tables = render_tables(rows)
-        atomic_write(out / "tables.md", tables)
-        curves = build_curves(rows)
-        save_curves(curves, out / "plots")
-        example_paths = [save_example(ex, out / "examples" / f"example_{i:02d}.png")
-                         for i, ex in enumerate(self.example_list)]
-        if self.print_tables:
-            print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
-            print(tables)
-        self._log_wandb(trainer, rows, curves, example_paths)
-
-    # ------------------------------------------------------------------------------ partial state
-    def _out(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
-        """The results folder ``out_dir/run_name`` (default ``<model>-<dataset>``)."""
-        model, dataset = self._names(trainer, pl_module)
-        return Path(self.out_dir) / (self.run_name or f"{model}-{dataset}")
-
-    def _fingerprint_of(self, trainer: pl.Trainer, pl_module: pl.LightningModule, loaders: list) -> str:
-        """Everything the accumulated numbers depend on (max_batch and print options excluded)."""
-        model, dataset = self._names(trainer, pl_module)
-        return partial.fingerprint_text({
-            "experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
-            "max_samples": self.max_samples, "max_batches": self.max_batches,
-            "random_start": self.random_start, "model": model, "dataset": dataset,
-            "multiview": bool(getattr(pl_module, "multiview", False)),
-            "cells": [repr(c) for c in self.cells.values()], "weights": partial.weights_digest(pl_module),
-            "world_size": trainer.world_size,
-            "loaders": [{"batches": _len(loader), "batch_size": getattr(loader, "batch_size", None),
-                         "samples": _len(getattr(loader, "dataset", None))} for loader in loaders],
-        })
-
-    def _load_partial(self, trainer: pl.Trainer) -> None:
-        from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
-
-        assert self._run_dir is not None
-        path = partial.partial_file(self._run_dir, trainer.global_rank)
-        if not path.exists():
-            return
-        try:
-            state = partial.load_state(path)
-            if state["fingerprint"] != self._fingerprint:
-                keys = partial.fingerprint_diff(state["fingerprint"], self._fingerprint)
-                raise ValueError(f"it was saved with another configuration (differs in: {', '.join(keys)})")
-            partial.load_metric_states(self.metrics, state["metrics"])
-        except Exception as err:  # noqa: BLE001 - any unusable state: start fresh, keep the file aside
-            with torch.inference_mode(False):  # Lightning tests in inference mode: keep normal tensors
-                for metric in self.metrics.values():
-                    metric.reset()
-            stale = partial.move_aside(path, self._run_dir)
-            if trainer.is_global_zero:
-                (self._run_dir / partial.PARTIAL_CSV).unlink(missing_ok=True)
-            rank_zero_warn(f"attack evaluation: not resuming from the partial state {path}: {err}; "
-                           f"starting fresh (old state moved to {stale.parent})")
-            return
-        self.resumed = {int(k): int(v) for k, v in state["done"].items()}
-        self.done = dict(self.resumed)
-        if self.auto_batch is not None and state.get("auto_batch") is not None:
-            self.auto_batch.size = int(state["auto_batch"])
-        if trainer.is_global_zero and self.examples:
-            self.example_list = self._load_examples()
-        rank_zero_info(f"attack evaluation: resuming from {path.parent} "
-                       f"({sum(self.resumed.values())} batches already attacked)")
 
     def _save_partial(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        assert self._run_dir is not None
-        state = {"fingerprint": self._fingerprint, "done": dict(self.done),
-                 "metrics": partial.metric_states(self.metrics),
-                 "auto_batch": self.auto_batch.size if self.auto_batch is not None else None}
-        partial.save_state(partial.partial_file(self._run_dir, trainer.global_rank), state)
+        assert self.cell_metrics is not None
+        state = self._saved_state()
+        state.save(self.cell_metrics.metrics, self.done,
+                   self.auto_batch.size if self.auto_batch is not None else None)
         self._since_save = 0
         if trainer.is_global_zero:  # progress view: rank 0's local metrics only (no collective here)
-            names = self._names(trainer, pl_module)
-            values, counts = [], []
-            for key, cell in self.cells.items():
-                metric = self.metrics[key]
-                values.append(float(type(metric).compute(metric)))  # unwrapped: no sync, no cache
-                counts.append(float(metric.total if cell.metric == "failed" else metric.count))
-            rows = self._make_rows(names, values, counts)
-            buf = io.StringIO()
-            writer = csv.DictWriter(buf, fieldnames=columns_of(rows), lineterminator="\n",
-                                    extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-            atomic_write(self._run_dir / partial.PARTIAL_CSV, buf.getvalue())
+            state.save_progress(self.cell_metrics.local_rows(*self._names(trainer, pl_module)))
 
-    def _save_examples(self) -> None:
-        assert self._run_dir is not None
-        fields = ("clean", "adversarial", "pred_2d", "gt_2d")
-        items = [{"title": ex.title, **{f: getattr(ex, f).detach().cpu() for f in fields}}
-                 for ex in self.example_list]
-        partial.save_state(self._run_dir / partial.PARTIAL_DIR / "examples.pt",
-                           {"fingerprint": self._fingerprint, "examples": items})
+    def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
+                joints: list) -> None:
+        from poselab.reporting.run_report import write_run_report
 
-    def _load_examples(self) -> list[Example]:
-        assert self._run_dir is not None
-        path = self._run_dir / partial.PARTIAL_DIR / "examples.pt"
-        try:
-            state = partial.load_state(path)
-        except (OSError, ValueError, RuntimeError):
-            return []
-        if state["fingerprint"] != self._fingerprint:
-            return []
-        return [Example(**item) for item in state["examples"]]
+        self.rows = rows
+        meta = self._meta(trainer, pl_module)
+        out = self.result_dir = self._out(trainer, pl_module)
+        per_joint = [{**row, "joint": name, "mpjpe": v}
+                     for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
+        write_results(out, rows, meta, per_joint)
+        report = write_run_report(out, rows, self.example_list)
+        if self.print_tables:
+            print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
+            print(report.tables)
+        from pytorch_lightning.loggers import WandbLogger
+
+        wandb_loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
+        if wandb_loggers:
+            from poselab.wandb_utils import log_run_report
+
+            log_run_report(wandb_loggers[0].experiment, rows, report)
 
     # ------------------------------------------------------------------------------ helpers
+    def _saved_state(self) -> partial.PartialState:
+        assert self._state is not None
+        return self._state
+
     def _max_batch(self) -> MaxBatch:
         """The sweeps' ``max_batch``: the fixed integer, or the remembered adaptive size."""
         if self.auto_batch is not None:
@@ -388,38 +276,26 @@ class AttackEvaluation(pl.Callback):
         assert isinstance(self.max_batch, int)
         return self.max_batch
 
-    def _collect(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[dict[str, Any]]:
-        model_name, dataset_name = self._names(trainer, pl_module)
-        values, local_n, per_joint = [], [], []
-        for key, cell in self.cells.items():
-            metric = self.metrics[key]
-            value = metric.compute()  # torchmetrics syncs across processes here
-            values.append(float(value))
-            local_n.append(metric.total if cell.metric == "failed" else metric.count)
-            if cell.metric == "mpjpe":
-                per_joint.append(metric.sum_per_joint.clone())
-            metric.reset()
-        n = torch.stack(local_n).to(torch.float64) if local_n else torch.zeros(0, dtype=torch.float64)
-        n = trainer.strategy.reduce(n, reduce_op="sum") if trainer.world_size > 1 else n
-        if per_joint:
-            pj = torch.stack(per_joint)
-            pj = trainer.strategy.reduce(pj, reduce_op="sum") if trainer.world_size > 1 else pj
-        self._per_joint = []
-        rows = self._make_rows((model_name, dataset_name), values, n.tolist())
-        pj_i = 0
-        for row, count in zip(rows, n.tolist()):
-            if row["metric"] == "mpjpe":
-                self._per_joint.append((row, pj[pj_i] / max(count, 1)))
-                pj_i += 1
-        return rows
+    def _out(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
+        """The results folder ``out_dir/run_name`` (default ``<model>-<dataset>``)."""
+        model, dataset = self._names(trainer, pl_module)
+        return Path(self.out_dir) / (self.run_name or f"{model}-{dataset}")
 
-    def _make_rows(self, names: tuple[str, str], values: list[float], counts: list[float]
-                   ) -> list[dict[str, Any]]:
-        return [{"model": names[0], "dataset": names[1], "experiment": cell.experiment,
-                 "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
-                 "attacked_views": cell.attacked_views, VIEW_SET: cell.view_set,
-                 "target": cell.target, "metric": cell.metric, "value": value, "n": int(count)}
-                for cell, value, count in zip(self.cells.values(), values, counts)]
+    def _config(self) -> dict[str, Any]:
+        return {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
+                "max_samples": self.max_samples, "max_batches": self.max_batches,
+                "random_start": self.random_start}
+
+    def _fingerprint(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> str:
+        """Everything the accumulated numbers depend on (max_batch and print options excluded)."""
+        model, dataset = self._names(trainer, pl_module)
+        return partial.fingerprint_text({
+            **self._config(), "model": model, "dataset": dataset, "multiview": _multiview(pl_module),
+            "cells": [repr(c) for c in self.cells.values()], "weights": partial.weights_digest(pl_module),
+            "world_size": trainer.world_size,
+            "loaders": [{"batches": _len(loader), "batch_size": getattr(loader, "batch_size", None),
+                         "samples": _len(getattr(loader, "dataset", None))} for loader in self._loaders],
+        })
 
     def _names(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> tuple[str, str]:
         model = self.model_name or getattr(pl_module, "name", None) or type(pl_module).__name__.lower()
@@ -443,62 +319,13 @@ class AttackEvaluation(pl.Callback):
             "model": model,
             "dataset": dataset,
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
-            "config": {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
-                       "max_batch": self.max_batch, "max_batches": self.max_batches,
-                       "max_samples": self.max_samples,
-                       "random_start": self.random_start, "world_size": trainer.world_size},
+            "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
-    def _write(self, out: Path, rows: list[dict[str, Any]], meta: dict[str, Any]) -> None:
-        columns = columns_of(rows)
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        atomic_write(out / "results.csv", buf.getvalue())
-        json_rows = [{c: (r[c] if c != "value" or math.isfinite(r[c]) else None) for c in columns}
-                     for r in rows]
-        atomic_write(out / "results.json", json.dumps({"meta": meta, "rows": json_rows}, indent=1) + "\n")
-        from poselab.skeleton import JOINT_NAMES
 
-        buf = io.StringIO()
-        cols = [c for c in columns if c not in ("metric", "value", "n")] + ["joint", "mpjpe"]
-        writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n", extrasaction="ignore")
-        writer.writeheader()
-        for row, values in self._per_joint:
-            for name, v in zip(JOINT_NAMES, values.tolist()):
-                writer.writerow({**row, "joint": name, "mpjpe": v})
-        atomic_write(out / "per_joint.csv", buf.getvalue())
-
-    def _log_wandb(self, trainer: pl.Trainer, rows: list[dict[str, Any]], curves: list, example_paths: list
-                   ) -> None:
-        from pytorch_lightning.loggers import WandbLogger
-
-        loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
-        if not loggers:
-            return
-        import wandb
-
-        run = loggers[0].experiment
-        payload: dict[str, Any] = {}
-        for name, fn in (("untargeted", _table_untargeted), ("multiview", table_multiview),
-                         ("camera_swap", table_camera_swap), ("rotation", table_rotation)):
-            if not any(r["experiment"] == name for r in rows):
-                continue
-            lines = [ln for ln in fn(rows).splitlines() if ln.startswith("|") and not ln.startswith("|---")]
-            cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
-            payload[f"attack/table_{name}"] = wandb.Table(columns=cells[0], data=cells[1:])
-        columns = columns_of(rows)
-        payload["attack/results"] = wandb.Table(columns=columns, data=[[r[c] for c in columns] for r in rows])
-        for c in curves:
-            keys = list(c.series)
-            ys = [[y if math.isfinite(y) else None for y in c.series[k]] for k in keys]
-            payload[f"attack/curve_{c.name}"] = wandb.plot.line_series(
-                xs=c.xs, ys=ys, keys=keys, title=c.title, xname=c.xname)
-        if example_paths:
-            payload["attack/examples"] = [wandb.Image(str(p)) for p in example_paths]
-        run.log(payload)
+def _multiview(pl_module: pl.LightningModule) -> bool:
+    return bool(getattr(pl_module, "multiview", False))
 
 
 def _num_views(dataset: Any) -> int | None:

@@ -13,14 +13,16 @@ equals the current one. Files are written with ``torch.save`` to a temp file and
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from poselab.results.files import atomic_write
 
 #: bump when the saved layout changes (part of the fingerprint: old files are never mixed in)
 VERSION = 1
@@ -101,17 +103,10 @@ def _load_metric_states(metrics: nn.ModuleDict, saved: dict[str, dict[str, Any]]
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temp file in the same folder, then an atomic ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save`` in memory, then written atomically (:func:`~poselab.results.files.atomic_write`)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    atomic_write(path, buf.getvalue())
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -128,3 +123,78 @@ def move_aside(path: Path, run_dir: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, dest)
     return dest
+
+
+class PartialState:
+    """The partial state of one run folder as seen by one rank: load (resume), save, examples, clear.
+
+    Args:
+        run_dir: the results folder (``<out_dir>/<run_name>``).
+        rank: this process's global rank (one state file per rank).
+        fingerprint: :func:`fingerprint_text` of everything the accumulated numbers depend on.
+    """
+
+    def __init__(self, run_dir: Path, rank: int, fingerprint: str) -> None:
+        self.run_dir, self.rank, self.fingerprint = Path(run_dir), rank, fingerprint
+        self.path = partial_file(self.run_dir, rank)
+
+    def load(self, metrics: nn.ModuleDict, is_global_zero: bool) -> dict[str, Any] | None:
+        """Load the saved metric states into ``metrics``; the state's other entries (``done``,
+        ``auto_batch``), or None when there is none. An unusable state (other configuration, corrupt)
+        leaves ``metrics`` reset, is moved to ``.partial-stale/`` and is warned about."""
+        from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
+
+        if not self.path.exists():
+            return None
+        try:
+            state = load_state(self.path)
+            if state["fingerprint"] != self.fingerprint:
+                keys = fingerprint_diff(state["fingerprint"], self.fingerprint)
+                raise ValueError(f"it was saved with another configuration (differs in: {', '.join(keys)})")
+            load_metric_states(metrics, state["metrics"])
+        except Exception as err:  # noqa: BLE001 - any unusable state: start fresh, keep the file aside
+            with torch.inference_mode(False):  # Lightning tests in inference mode: keep normal tensors
+                for metric in metrics.values():
+                    metric.reset()
+            stale = move_aside(self.path, self.run_dir)
+            if is_global_zero:
+                (self.run_dir / PARTIAL_CSV).unlink(missing_ok=True)
+            rank_zero_warn(f"attack evaluation: not resuming from the partial state {self.path}: {err}; "
+                           f"starting fresh (old state moved to {stale.parent})")
+            return None
+        done = {int(k): int(v) for k, v in state["done"].items()}
+        rank_zero_info(f"attack evaluation: resuming from {self.path.parent} "
+                       f"({sum(done.values())} batches already attacked)")
+        return {"done": done, "auto_batch": state.get("auto_batch")}
+
+    def save(self, metrics: nn.ModuleDict, done: dict[int, int], auto_batch: int | None) -> None:
+        save_state(self.path, {"fingerprint": self.fingerprint, "done": dict(done),
+                               "metrics": metric_states(metrics), "auto_batch": auto_batch})
+
+    def save_progress(self, rows: list[dict[str, Any]]) -> None:
+        """Rank 0's local rows so far as ``results.partial.csv`` (a progress view, never resumed from)."""
+        from poselab.results.files import write_csv
+        from poselab.results.schema import columns_of
+
+        write_csv(self.run_dir / PARTIAL_CSV, rows, columns_of(rows))
+
+    def save_examples(self, examples: list[Any]) -> None:
+        fields = ("clean", "adversarial", "pred_2d", "gt_2d")
+        items = [{"title": ex.title, **{f: getattr(ex, f).detach().cpu() for f in fields}} for ex in examples]
+        save_state(self.run_dir / PARTIAL_DIR / "examples.pt",
+                   {"fingerprint": self.fingerprint, "examples": items})
+
+    def load_examples(self) -> list[dict[str, Any]]:
+        """The saved example panels' fields (empty if none or of another configuration)."""
+        try:
+            state = load_state(self.run_dir / PARTIAL_DIR / "examples.pt")
+        except (OSError, ValueError, RuntimeError):
+            return []
+        return list(state["examples"]) if state["fingerprint"] == self.fingerprint else []
+
+    def clear(self) -> None:
+        """Remove the partial states and the progress csv (after the final results are written)."""
+        import shutil
+
+        shutil.rmtree(self.run_dir / PARTIAL_DIR, ignore_errors=True)
+        (self.run_dir / PARTIAL_CSV).unlink(missing_ok=True)

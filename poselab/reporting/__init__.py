@@ -1,0 +1,1 @@
+"""Tables, figures and reports of attack results: a run's own report and the cross-run comparison."""

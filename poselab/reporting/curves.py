@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab.results.files import save_figure
+from poselab.results.schema import CLEAN, VIEW_SET, attacked_series
+
 Row = Mapping[str, Any]
 
 
@@ -33,7 +36,7 @@ class Curve:
 
 def _val(rows: Sequence[Row], **where: Any) -> float:
     for r in rows:
-        if all(same((r.get(k) or "") if k == "view_set" else r[k], v) for k, v in where.items()):
+        if all(same((r.get(k) or "") if k == VIEW_SET else r[k], v) for k, v in where.items()):
             v = r["value"]
             return float(v) if v not in ("", None) else math.nan
     return math.nan
@@ -51,32 +54,28 @@ def build_curves(rows: Sequence[Row]) -> list[Curve]:
         un = [r for r in mrows if r["experiment"] == "untargeted"]
         if un:
             eps = _sorted([0.0] + [r["eps"] for r in un])
-            its = [int(i) for i in _sorted(r["iterations"] for r in un if int(r["iterations"]) > 0)]
             for metric, label in (("mpjpe", "P1"), ("pmpjpe", "P2")):
                 c = Curve(f"{model}_untargeted_{metric}", f"{model}: untargeted, MPJPE {label}", "eps (px)",
                           f"MPJPE {label} (mm)", eps)
-                for it in its:
-                    attack = "fgsm" if it == 1 else "igsm_u"
-                    c.series[f"{it} iter"] = [
-                        _val(un, attack="clean", metric=metric) if e == 0 else
+                for it, attack, series in attacked_series(un, "untargeted"):
+                    c.series[f"{series} iter"] = [
+                        _val(un, attack=CLEAN, metric=metric) if e == 0 else
                         _val(un, attack=attack, eps=e, iterations=it, metric=metric) for e in eps]
                 curves.append(c)
         mv = [r for r in mrows if r["experiment"] == "multiview"]
         if mv:
             eps = _sorted([0.0] + [r["eps"] for r in mv])
-            its = [int(i) for i in _sorted(r["iterations"] for r in mv if int(r["iterations"]) > 0)]
             # (k, "") = the first k views; (k, "0+2") = an explicit subset of k view indices
-            views = sorted({(int(r["attacked_views"]), str(r.get("view_set") or "")) for r in mv
+            views = sorted({(int(r["attacked_views"]), str(r.get(VIEW_SET) or "")) for r in mv
                             if int(r["attacked_views"]) > 0})
             for metric, ylabel in (("jdr", "JDR (fraction)"), ("mpjpe", "MPJPE (mm)")):
                 c = Curve(f"{model}_multiview_{metric}", f"{model}: attacked views, {metric.upper()}",
                           "eps (px)", ylabel, eps)
                 for k, view_set in views:
-                    for it in its:
-                        attack = "fgsm" if it == 1 else "igsm_u"
+                    for it, attack, series in attacked_series(mv, "multiview"):
                         label = f"views {view_set}" if view_set else f"{k} views"
-                        c.series[f"{label}, {it} iter"] = [
-                            _val(mv, attack="clean", metric=metric) if e == 0 else
+                        c.series[f"{label}, {series} iter"] = [
+                            _val(mv, attack=CLEAN, metric=metric) if e == 0 else
                             _val(mv, attack=attack, eps=e, iterations=it, attacked_views=k, view_set=view_set,
                                  metric=metric)
                             for e in eps]
@@ -118,11 +117,8 @@ def save_curves(curves: Sequence[Curve], out_dir: str | Path) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        path = out / f"{c.name}.png"
-        tmp = path.with_suffix(".tmp.png")
-        fig.savefig(tmp)
+        path = save_figure(fig, out / f"{c.name}.png")
         plt.close(fig)
-        tmp.replace(path)
         paths.append(path)
     return paths
 
@@ -158,10 +154,6 @@ def save_example(example: Any, path: str | Path, amplify: float | None = None) -
         ax.set_ylim(h - 0.5, -0.5)
     fig.suptitle(example.title, fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
+    path = save_figure(fig, path)
     plt.close(fig)
-    tmp.replace(path)
     return path

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS, axis_label, series_label, varying_axes  # noqa: E402
+from poselab.results.files import save_figure  # noqa: E402
 from poselab.results.reader import Cell  # noqa: E402
 
 
@@ -122,8 +123,7 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
     )
     fig.suptitle(spec.title, fontsize=10)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
+    save_figure(fig, path, dpi=100, bbox_inches="tight")
     plt.close(fig)
     return path
 

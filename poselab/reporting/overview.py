@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
+from poselab.results.files import save_figure  # noqa: E402
+
 
 def overview_png(
     figures: Mapping[str, Path], path: Path, title: str, lines: Sequence[str] = (), columns: int = 2
@@ -47,7 +49,6 @@ def overview_png(
         ax = fig.add_subplot(grid[k // columns, k % columns])
         ax.imshow(image)
         ax.axis("off")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80, bbox_inches="tight")
+    save_figure(fig, path, dpi=80, bbox_inches="tight")
     plt.close(fig)
     return path

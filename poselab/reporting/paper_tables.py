@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from poselab.reporting.curves import same
+from poselab.results.schema import CLEAN, attacked_series, clean_key
 
 Row = Mapping[str, Any]
 Key = tuple
@@ -74,25 +75,56 @@ def _get(idx: Mapping[Key, float], *key: Any, view_set: str = "") -> float | Non
     return idx.get((*key, view_set))
 
 
-def table_untargeted(rows: Sequence[Row]) -> str:
-    """Table 1: MPJPE P1/P2 (mm) per model over eps, for each iteration count."""
+def _clean(idx: Mapping[Key, float], model: str, experiment: str, metric: str) -> float | None:
+    key = clean_key(experiment, metric)
+    return _get(idx, model, experiment, key.attack, key.eps, key.iterations, key.attacked_views, "", metric)
+
+
+def untargeted_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
+    """Table 1 as (header, body): MPJPE P1/P2 (mm) per model over eps, for each attacked series."""
     idx = _index(rows)
     eps = sorted({float(e) for e in _values(rows, "untargeted", "eps")} | {0.0})
-    its = sorted({int(i) for i in _values(rows, "untargeted", "iterations")} - {0})
     body = []
     for model in _models(rows, "untargeted"):
-        for it in its:
+        for it, attack, label in attacked_series(rows, "untargeted"):
             for proto, metric in (("P1", "mpjpe"), ("P2", "pmpjpe")):
                 cells = []
                 for e in eps:
                     if e == 0:
-                        v = _get(idx, model, "untargeted", "clean", 0.0, 0, 1, "", metric)
+                        v = _clean(idx, model, "untargeted", metric)
                     else:
-                        attack = "fgsm" if it == 1 else "igsm_u"
                         v = _get(idx, model, "untargeted", attack, e, it, 1, "", metric)
                     cells.append(_fmt(v))
-                body.append([model, str(it), proto, *cells])
-    return _md(["Model", "Iter", "Protocol", *[f"ε={_eps_label(e)}" for e in eps]], body)
+                body.append([model, label, proto, *cells])
+    return ["Model", "Iter", "Protocol", *[f"ε={_eps_label(e)}" for e in eps]], body
+
+
+def table_untargeted(rows: Sequence[Row]) -> str:
+    """Table 1: MPJPE P1/P2 (mm) per model over eps, for each iteration count."""
+    return _md(*untargeted_table(rows))
+
+
+def multiview_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
+    """Table 2 as (header, body): JDR (%) and MPJPE (mm) over eps per attacked views and series."""
+    idx = _index(rows)
+    eps = sorted({float(e) for e in _values(rows, "multiview", "eps")} | {0.0})
+    views = sorted({(int(r["attacked_views"]), _view_set(r)) for r in rows
+                    if r["experiment"] == "multiview" and int(r["attacked_views"]) > 0})
+    clean = clean_key("multiview", "")
+    body = []
+    for model in _models(rows, "multiview"):
+        for k, view_set in views:
+            for it, attack, label in attacked_series(rows, "multiview"):
+                for name, metric, scale in (("JDR %", "jdr", 100.0), ("MPJPE", "mpjpe", 1.0)):
+                    cells = []
+                    for e in eps:
+                        key, vs = ((model, "multiview", CLEAN, 0.0, 0, clean.attacked_views, ""), "") \
+                            if e == 0 else ((model, "multiview", attack, e, it, k, ""), view_set)
+                        v = _get(idx, *key, metric, view_set=vs)
+                        failed = _get(idx, *key, "failed", view_set=vs)
+                        cells.append(_mark(_fmt(v, scale), failed, metric != "jdr"))
+                    body.append([model, view_set or str(k), label, name, *cells])
+    return ["Model", "Views", "Iter", "Metric", *[f"ε={_eps_label(e)}" for e in eps]], body
 
 
 def table_multiview(rows: Sequence[Row]) -> str:
@@ -101,74 +133,64 @@ def table_multiview(rows: Sequence[Row]) -> str:
     The Views column is the number k of views (the first k attacked) or, for an explicit subset, the
     attacked view indices ("0+2", 0-based); subsets follow the counts of the same size.
     """
-    idx = _index(rows)
-    eps = sorted({float(e) for e in _values(rows, "multiview", "eps")} | {0.0})
-    its = sorted({int(i) for i in _values(rows, "multiview", "iterations")} - {0})
-    views = sorted({(int(r["attacked_views"]), _view_set(r)) for r in rows
-                    if r["experiment"] == "multiview" and int(r["attacked_views"]) > 0})
-    body = []
-    for model in _models(rows, "multiview"):
-        for k, view_set in views:
-            for it in its:
-                attack = "fgsm" if it == 1 else "igsm_u"
-                for label, metric, scale in (("JDR %", "jdr", 100.0), ("MPJPE", "mpjpe", 1.0)):
-                    cells = []
-                    for e in eps:
-                        key, vs = ((model, "multiview", "clean", 0.0, 0, 0, ""), "") if e == 0 else (
-                            (model, "multiview", attack, e, it, k, ""), view_set)
-                        v = _get(idx, *key, metric, view_set=vs)
-                        failed = _get(idx, *key, "failed", view_set=vs)
-                        cells.append(_mark(_fmt(v, scale), failed, metric != "jdr"))
-                    body.append([model, view_set or str(k), str(it), label, *cells])
-    return _md(["Model", "Views", "Iter", "Metric", *[f"ε={_eps_label(e)}" for e in eps]], body) + FOOTNOTE
+    return _md(*multiview_table(rows)) + FOOTNOTE
 
 
-def _targeted(rows: Sequence[Row], experiment: str, target_label: str) -> str:
+def targeted_table(rows: Sequence[Row], experiment: str, target_label: str
+                   ) -> tuple[list[str], list[list[str]]]:
+    """Tables 3/4 as (header, body): MPJPE to the target (mm) per target and eps over iterations."""
     idx = _index(rows)
-    its = sorted({int(i) for i in _values(rows, experiment, "iterations")})
+    series = attacked_series(rows, experiment, with_zero=True)
     body = []
     for model in _models(rows, experiment):
         targets = _values(rows, experiment, "target", model=model)
+        views = {int(r["attacked_views"]) for r in rows
+                 if r["model"] == model and r["experiment"] == experiment}
+        k = max(views) if views else 1
         for target in targets:
             for e in sorted({float(x) for x in _values(rows, experiment, "eps", model=model)}):
                 cells = []
-                for it in its:
-                    attack = "fgsm" if it == 1 else "igsm_t"
-                    views = {int(r["attacked_views"]) for r in rows if r["model"] == model
-                             and r["experiment"] == experiment}
-                    k = max(views) if views else 1
+                for it, attack, _ in series:
                     v = _get(idx, model, experiment, attack, e, it, k, target, "target_mpjpe")
                     failed = _get(idx, model, experiment, attack, e, it, k, target, "failed")
                     cells.append(_mark(_fmt(v), failed))
                 body.append([model, target, _eps_label(e), *cells])
-    return _md(["Model", target_label, "ε", *[f"iter={i}" for i in its]], body)
+    return ["Model", target_label, "ε", *[f"iter={label}" for _, _, label in series]], body
 
 
 def table_camera_swap(rows: Sequence[Row]) -> str:
     """Table 3: MPJPE to the camera-swap target (mm) per target camera over iterations."""
-    return _targeted(rows, "camera_swap", "Target")
+    return _md(*targeted_table(rows, "camera_swap", "Target"))
 
 
 def table_rotation(rows: Sequence[Row]) -> str:
     """Table 4: MPJPE to the rotated target (mm) per angle over iterations."""
-    return _targeted(rows, "rotation", "Rotation")
+    return _md(*targeted_table(rows, "rotation", "Rotation"))
+
+
+#: The four paper tables: (experiment, title, markdown renderer, (header, body) builder).
+PAPER_TABLES: tuple[tuple[str, str, Any, Any], ...] = (
+    ("untargeted", "Table 1 — untargeted attacks, monocular models: MPJPE (mm), P1 and P2",
+     table_untargeted, untargeted_table),
+    ("multiview", "Table 2 — untargeted attacks on k views, multi-view model: JDR (%) and MPJPE (mm)",
+     table_multiview, multiview_table),
+    ("camera_swap", "Table 3 — targeted camera-swap attacks: MPJPE to the target (mm)",
+     table_camera_swap, lambda rows: targeted_table(rows, "camera_swap", "Target")),
+    ("rotation", "Table 4 — targeted rotation attacks: MPJPE to the target (mm)", table_rotation,
+     lambda rows: targeted_table(rows, "rotation", "Rotation")),
+)
+
+
+def paper_tables(rows: Sequence[Row]) -> dict[str, tuple[list[str], list[list[str]]]]:
+    """experiment -> (header, body) of each paper table with data (for W&B tables)."""
+    return {exp: build(rows) for exp, _, _, build in PAPER_TABLES
+            if any(r["experiment"] == exp for r in rows)}
 
 
 def render_tables(rows: Sequence[Row]) -> str:
     """All four tables (those with data) as one markdown document."""
-    parts = []
-    specs = (
-        ("untargeted", "Table 1 — untargeted attacks, monocular models: MPJPE (mm), P1 and P2",
-         table_untargeted),
-        ("multiview", "Table 2 — untargeted attacks on k views, multi-view model: JDR (%) and MPJPE (mm)",
-         table_multiview),
-        ("camera_swap", "Table 3 — targeted camera-swap attacks: MPJPE to the target (mm)",
-         table_camera_swap),
-        ("rotation", "Table 4 — targeted rotation attacks: MPJPE to the target (mm)", table_rotation),
-    )
-    for experiment, title, fn in specs:
-        if any(r["experiment"] == experiment for r in rows):
-            parts.append(f"### {title}\n\n{fn(rows)}\n")
+    parts = [f"### {title}\n\n{fn(rows)}\n" for experiment, title, fn, _ in PAPER_TABLES
+             if any(r["experiment"] == experiment for r in rows)]
     return "\n".join(parts) if parts else "(no attack results)\n"
 
 

@@ -9,10 +9,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from poselab.results.reader import AXES, EXPERIMENT_AXES, Cell
+from poselab.results.reader import Cell
+from poselab.results.schema import AXES, CLEAN, EXPERIMENT_AXES, TARGETED_EXPERIMENTS
 
-#: Experiments whose attacks aim at a target; their clean rows are the 0-iteration point.
-TARGETED = ("camera_swap", "rotation")
 METRIC_UNITS = {"mpjpe": "mm", "pmpjpe": "mm", "target_mpjpe": "mm", "jdr": "fraction", "failed": "count"}
 METRIC_NAMES = {
     "mpjpe": "MPJPE P1",
@@ -117,7 +116,7 @@ def _fmt_cell(v: Any, digits: int) -> str:
 
 
 def _zero_axis(experiment: str) -> str:
-    return "iterations" if experiment in TARGETED else "eps"
+    return "iterations" if experiment in TARGETED_EXPERIMENTS else "eps"
 
 
 def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
@@ -127,10 +126,10 @@ def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
     attacked_views) series; targeted: the 0-iteration point of each (attack, eps) series with the
     same target. Existing attacked cells are never overwritten; a clean cell with no series stays.
     """
-    out = [c for c in cells if c.attack != "clean"]
+    out = [c for c in cells if c.attack != CLEAN]
     have = {(c.run, c.experiment, c.metric, c.setting()) for c in out}
     for c in cells:
-        if c.attack != "clean":
+        if c.attack != CLEAN:
             continue
         axis = _zero_axis(c.experiment)
         series = {

@@ -16,45 +16,26 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-RESULT_COLUMNS = (
-    "model",
-    "dataset",
-    "experiment",
-    "attack",
-    "eps",
-    "iterations",
-    "attacked_views",
-    "target",
-    "metric",
-    "value",
-    "n",
+from poselab.results.schema import (
+    AXES,
+    CLEAN,
+    COLUMNS,
+    EXPERIMENT_AXES,
+    EXPERIMENTS,
+    METRICS,
+    PER_JOINT_COLUMNS,
+    PER_JOINT_CSV,
+    RESULT_FILES,
+    RESULTS_CSV,
+    RESULTS_JSON,
+    TRANSFER_COLUMNS,
+    TRANSFER_CSV,
+    VIEW_SET,
+    attack_names,
 )
-PER_JOINT_COLUMNS = (
-    "model",
-    "dataset",
-    "experiment",
-    "attack",
-    "eps",
-    "iterations",
-    "attacked_views",
-    "target",
-    "joint",
-    "mpjpe",
-)
-EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
-ATTACKS = ("clean", "fgsm", "igsm_u", "igsm_t")
-METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
-#: The grid axes of a setting, in display order.
-AXES = ("attack", "eps", "iterations", "attacked_views", "target")
-RESULT_FILES = ("results.csv", "results.json")
-#: Axes compared across runs per experiment. A multi-view model attacked in an untargeted/targeted
-#: experiment attacks all its views (attacked_views = V), a monocular one 1: same setting.
-EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
-    "untargeted": ("attack", "eps", "iterations"),
-    "multiview": ("attack", "eps", "iterations", "attacked_views"),
-    "camera_swap": ("attack", "eps", "iterations", "target"),
-    "rotation": ("attack", "eps", "iterations", "target"),
-}
+
+#: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
+RESULT_COLUMNS = COLUMNS
 
 
 class ResultsError(ValueError):
@@ -62,8 +43,8 @@ class ResultsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One metric value: ``run`` label, experiment, setting axes, metric, value (mm / fraction / count)."""
+class Setting:
+    """A run label and one setting of an experiment (the grid axes :data:`AXES`)."""
 
     run: str
     experiment: str
@@ -72,9 +53,6 @@ class Cell:
     iterations: int
     attacked_views: int
     target: str
-    metric: str
-    value: float
-    n: int = 0
 
     def setting(self) -> tuple[Any, ...]:
         """The grid key (attack, eps, iterations, attacked_views, target)."""
@@ -86,16 +64,18 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class JointCell:
+class Cell(Setting):
+    """One metric value at a setting: metric, value (mm / fraction / count), samples ``n``."""
+
+    metric: str
+    value: float
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class JointCell(Setting):
     """Per-joint MPJPE (mm) of one run at one setting."""
 
-    run: str
-    experiment: str
-    attack: str
-    eps: float
-    iterations: int
-    attacked_views: int
-    target: str
     joint: str
     mpjpe: float
 
@@ -129,8 +109,9 @@ def _parse_setting(row: dict[str, Any], where: str) -> dict[str, Any]:
         raise ValueError(f"{where}: bad value ({err})") from None
     if out["experiment"] not in EXPERIMENTS:
         raise ValueError(f"{where}: unknown experiment {out['experiment']!r}, expected one of {EXPERIMENTS}")
-    if out["attack"] not in ATTACKS:
-        raise ValueError(f"{where}: unknown attack {out['attack']!r}, expected one of {ATTACKS}")
+    if out["attack"] not in attack_names():
+        raise ValueError(f"{where}: unknown attack {out['attack']!r}, expected 'clean' or a registered "
+                         f"attack {attack_names()[1:]} (poselab.attacks.register_attack)")
     if not math.isfinite(out["eps"]) or out["eps"] < 0:
         raise ValueError(f"{where}: eps must be a finite number >= 0 pixels, got {out['eps']}")
     return out
@@ -167,7 +148,7 @@ def _rows_to_cells(rows: Iterable[dict[str, Any]], label: str, source: str) -> l
 def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
     """Raw rows, meta and the name of the file they came from (results.csv preferred)."""
     meta: dict[str, Any] = {}
-    json_path = folder / "results.json"
+    json_path = folder / RESULTS_JSON
     data = None
     if json_path.is_file():
         try:
@@ -177,11 +158,11 @@ def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]
         if not isinstance(data, dict) or not isinstance(data.get("rows", []), list):
             raise ValueError("results.json must be an object {'meta': {...}, 'rows': [...]}")
         meta = dict(data.get("meta") or {})
-    csv_path = folder / "results.csv"
+    csv_path = folder / RESULTS_CSV
     if csv_path.is_file():
-        return _read_csv(csv_path, RESULT_COLUMNS), meta, "results.csv"
+        return _read_csv(csv_path, COLUMNS), meta, RESULTS_CSV
     if data is not None:
-        return list(data.get("rows", [])), meta, "results.json"
+        return list(data.get("rows", [])), meta, RESULTS_JSON
     raise ValueError(f"no {' or '.join(RESULT_FILES)} found")
 
 
@@ -204,12 +185,12 @@ def read_run(folder: str | Path, label: str | None = None) -> RunResults:
         model = _single((str(r.get("model") or "") for r in rows), "model")
         dataset = _single((str(r.get("dataset") or "") for r in rows), "dataset")
         name = label or folder.name
-        subsets = sorted({str(r.get("view_set") or "") for r in rows} - {""})
+        subsets = sorted({str(r.get(VIEW_SET) or "") for r in rows} - {""})
         if subsets:  # explicit multi-view subsets ("1+3"): not compared (yet); align() warns
-            rows = [r for r in rows if not str(r.get("view_set") or "")]
+            rows = [r for r in rows if not str(r.get(VIEW_SET) or "")]
             meta = {**meta, "skipped_view_sets": subsets}
         cells = _rows_to_cells(rows, name, source)
-        joints = _read_per_joint(folder / "per_joint.csv", name)
+        joints = _read_per_joint(folder / PER_JOINT_CSV, name)
     except (ValueError, OSError, UnicodeDecodeError) as err:
         raise ResultsError(f"results folder {str(folder)!r}: {err}") from None
     return RunResults(folder, model, dataset, name, meta, cells, joints)
@@ -220,7 +201,7 @@ def _read_per_joint(path: Path, label: str) -> list[JointCell]:
         return []
     out = []
     for i, row in enumerate(_read_csv(path, PER_JOINT_COLUMNS)):
-        if str(row.get("view_set") or ""):
+        if str(row.get(VIEW_SET) or ""):
             continue  # explicit view subsets are left out, as in read_run
         where = f"per_joint.csv row {i + 1}"
         setting = _parse_setting(row, where)
@@ -232,12 +213,9 @@ def _read_per_joint(path: Path, label: str) -> list[JointCell]:
     return out
 
 
-TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
-
-
 def read_transfer(folder: str | Path) -> list[dict[str, Any]]:
     """Rows of ``folder/transfer.csv`` (none if absent); :class:`ResultsError` naming a malformed folder."""
-    path = Path(folder) / "transfer.csv"
+    path = Path(folder) / TRANSFER_CSV
     if not path.is_file():
         return []
     try:
@@ -266,7 +244,7 @@ def _read_transfer(path: Path) -> list[dict[str, Any]]:
 
 
 def _has_results(folder: Path) -> bool:
-    return any((folder / f).is_file() for f in (*RESULT_FILES, "transfer.csv"))
+    return any((folder / f).is_file() for f in (*RESULT_FILES, TRANSFER_CSV))
 
 
 def _find_results(root: Path) -> list[Path]:
@@ -390,12 +368,12 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
         per_run = {k: v for k, v in per_run.items() if v}
         if not per_run:
             continue
-        grids = {k: {c.key() for c in v if c.attack != "clean"} for k, v in per_run.items()}
+        grids = {k: {c.key() for c in v if c.attack != CLEAN} for k, v in per_run.items()}
         shared = set.intersection(*grids.values())
         for label, run_cells in per_run.items():
             dropped = grids[label] - shared
             if dropped:
                 what = _describe_dropped(dropped, shared, EXPERIMENT_AXES[exp])
                 warnings.append(f"{exp}: dropped from {label!r} {what}")
-            cells.extend(c for c in run_cells if c.attack == "clean" or c.key() in shared)
+            cells.extend(c for c in run_cells if c.attack == CLEAN or c.key() in shared)
     return cells, warnings

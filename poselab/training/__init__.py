@@ -1,0 +1,1 @@
+"""Training-time callbacks: adversarial training."""

@@ -1,0 +1,81 @@
+"""One torchmetrics accumulator per results cell, and the rows they give (synchronised across ranks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from poselab.evaluation.runner import make_metric
+from poselab.evaluation.specs import ExperimentSpec
+from poselab.results.schema import ResultKey, row_of
+
+
+class CellMetrics(nn.Module):
+    """The results cells of the experiments that apply to a model, each with its metric.
+
+    ``metrics`` is a ``ModuleDict`` keyed ``m0, m1, ...`` in cell order (the order of the results rows).
+    """
+
+    def __init__(self, specs: Sequence[ExperimentSpec] = (), multiview: bool = False, num_views: int = 1
+                 ) -> None:
+        super().__init__()
+        self.metrics = nn.ModuleDict()
+        self.cells: dict[str, ResultKey] = {}
+        for spec in specs:
+            if not spec.applies_to(multiview):
+                continue
+            for cell in spec.cells(multiview, num_views):
+                key = f"m{len(self.cells)}"
+                self.cells[key] = cell
+                self.metrics[key] = make_metric(cell.metric)
+        self._key_of = {cell: key for key, cell in self.cells.items()}
+
+    def update(self, cell: ResultKey, *args: Any) -> None:
+        """Add one batch to a cell's metric (arguments as the metric's ``update``)."""
+        self.metrics[self._key_of[cell]].update(*args)
+
+    def reset(self) -> None:
+        with torch.inference_mode(False):  # Lightning tests in inference mode: keep normal tensors
+            for metric in self.metrics.values():
+                metric.reset()
+
+    @staticmethod
+    def _count(cell: ResultKey, metric: nn.Module) -> Tensor:
+        return metric.total if cell.metric == "failed" else metric.count
+
+    def local_rows(self, model: str, dataset: str) -> list[dict[str, Any]]:
+        """This rank's rows so far (no collective, no cached result): the progress view."""
+        rows = []
+        for key, cell in self.cells.items():
+            metric = self.metrics[key]
+            value = float(type(metric).compute(metric))  # unwrapped: no sync, no cache
+            rows.append(row_of(model, dataset, cell, value, int(float(self._count(cell, metric)))))
+        return rows
+
+    def collect(self, strategy: Any, world_size: int, model: str, dataset: str
+                ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Tensor]]]:
+        """Rows of every cell over all ranks (collective: every rank calls it), and the per-joint MPJPE
+        (J,) mm of each ``mpjpe`` row; the metrics are reset."""
+        values, local_n, per_joint = [], [], []
+        for key, cell in self.cells.items():
+            metric = self.metrics[key]
+            values.append(float(metric.compute()))  # torchmetrics syncs across processes here
+            local_n.append(self._count(cell, metric))
+            if cell.metric == "mpjpe":
+                per_joint.append(metric.sum_per_joint.clone())
+            metric.reset()
+        n = torch.stack(local_n).to(torch.float64) if local_n else torch.zeros(0, dtype=torch.float64)
+        n = strategy.reduce(n, reduce_op="sum") if world_size > 1 else n
+        if per_joint:
+            pj = torch.stack(per_joint)
+            pj = strategy.reduce(pj, reduce_op="sum") if world_size > 1 else pj
+        rows = [row_of(model, dataset, cell, value, int(count))
+                for cell, value, count in zip(self.cells.values(), values, n.tolist())]
+        joints = []
+        for row, count in zip(rows, n.tolist()):
+            if row["metric"] == "mpjpe":
+                joints.append((row, pj[len(joints)] / max(count, 1)))
+        return rows, joints

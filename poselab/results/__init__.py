@@ -1,0 +1,1 @@
+"""The attack results contract: schema (columns, names, rules), the atomic writers, the reader."""

@@ -1,0 +1,136 @@
+"""The attack results contract, in one place (docs/ARCHITECTURE.md, "Attack results schema").
+
+Every writer (the evaluation callback, per-joint and transfer analyses) and every reader (``poselab
+report``, the paper tables, the curves) imports its file names, columns, names and rules from here.
+
+A results row is one metric value at one *setting* of one run::
+
+    model, dataset, experiment, attack, eps, iterations, attacked_views[, view_set], target, metric, value, n
+
+Rules:
+
+* **The clean row.** Untargeted experiments (``untargeted``, ``multiview``) write one row per metric
+  with attack ``clean``, eps 0, iterations 0 (attacked_views 1, or 0 for ``multiview``); it stands for
+  the eps-0 (and iteration-0) point of every attacked series, which are never written themselves
+  (:func:`clean_covers`). Targeted experiments have no clean row: their iteration-0 point is the
+  attack's own clean input.
+* **Attack names** are ``clean`` plus the names registered in :mod:`poselab.attacks.registry`
+  (:func:`attack_names`), so a new attack's rows are valid rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
+
+RESULTS_CSV = "results.csv"
+RESULTS_JSON = "results.json"
+PER_JOINT_CSV = "per_joint.csv"
+TRANSFER_CSV = "transfer.csv"
+TABLES_MD = "tables.md"
+#: Files that make a folder a results folder (results.csv preferred by the reader).
+RESULT_FILES = (RESULTS_CSV, RESULTS_JSON)
+
+#: The columns of ``results.csv`` without the optional ``view_set``.
+COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
+           "metric", "value", "n")
+#: Optional column after ``attacked_views``: the attacked view indices ("0+2") of explicit view subsets.
+VIEW_SET = "view_set"
+#: The columns of ``per_joint.csv`` (one row per joint of every MPJPE row).
+PER_JOINT_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
+                     "target", "joint", "mpjpe")
+TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
+
+EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
+#: Experiments that push the pose to a target (no clean row; iteration 0 is the clean point).
+TARGETED_EXPERIMENTS = ("camera_swap", "rotation")
+METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
+CLEAN = "clean"
+#: The grid axes of a setting, in display order.
+AXES = ("attack", "eps", "iterations", "attacked_views", "target")
+#: Axes compared across runs per experiment. A multi-view model attacked in an untargeted/targeted
+#: experiment attacks all its views (attacked_views = V), a monocular one 1: same setting.
+EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
+    "untargeted": ("attack", "eps", "iterations"),
+    "multiview": ("attack", "eps", "iterations", "attacked_views"),
+    "camera_swap": ("attack", "eps", "iterations", "target"),
+    "rotation": ("attack", "eps", "iterations", "target"),
+}
+
+
+class ResultKey(NamedTuple):
+    """The key of one results row of a run (``metric`` in :data:`METRICS`).
+
+    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
+    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
+    """
+
+    experiment: str
+    attack: str
+    eps: float
+    iterations: int
+    attacked_views: int
+    target: str
+    metric: str
+    view_set: str = ""
+
+
+def attack_names() -> tuple[str, ...]:
+    """Valid ``attack`` values: ``clean`` and every registered attack."""
+    from poselab.attacks.registry import attack_names as registered
+
+    return (CLEAN, *registered())
+
+
+def is_targeted(experiment: str) -> bool:
+    return experiment in TARGETED_EXPERIMENTS
+
+
+def clean_views(experiment: str) -> int:
+    """``attacked_views`` of an experiment's clean row: 0 for ``multiview`` (no view attacked), else 1."""
+    return 0 if experiment == "multiview" else 1
+
+
+def clean_key(experiment: str, metric: str) -> ResultKey:
+    """The clean row of an untargeted experiment (see the module rules)."""
+    return ResultKey(experiment, CLEAN, 0.0, 0, clean_views(experiment), "", metric)
+
+
+def clean_covers(experiment: str, eps: float, iterations: int) -> bool:
+    """Whether the clean row stands for this setting (untargeted experiments, eps 0 or iteration 0)."""
+    return not is_targeted(experiment) and (eps == 0 or iterations == 0)
+
+
+def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The results columns: :data:`COLUMNS`, plus ``view_set`` when a row attacked an explicit view subset
+    (files of the first-k form keep the original columns)."""
+    if not any(r.get(VIEW_SET) for r in rows):
+        return list(COLUMNS)
+    i = COLUMNS.index("attacked_views") + 1
+    return [*COLUMNS[:i], VIEW_SET, *COLUMNS[i:]]
+
+
+def per_joint_columns(columns: Iterable[str]) -> list[str]:
+    """``per_joint.csv`` columns of a results file with ``columns``: its setting columns, joint, mpjpe."""
+    return [c for c in columns if c not in ("metric", "value", "n")] + ["joint", "mpjpe"]
+
+
+def row_of(model: str, dataset: str, key: ResultKey, value: float, n: int) -> dict[str, Any]:
+    """A results row (dict with every column incl. ``view_set``) of one key."""
+    return {"model": model, "dataset": dataset, "experiment": key.experiment, "attack": key.attack,
+            "eps": key.eps, "iterations": key.iterations, "attacked_views": key.attacked_views,
+            VIEW_SET: key.view_set, "target": key.target, "metric": key.metric, "value": value, "n": int(n)}
+
+
+def attacked_series(rows: Iterable[Mapping[str, Any]], experiment: str, with_zero: bool = False
+                    ) -> list[tuple[int, str, str]]:
+    """(iterations, attack, label) of the attacked series of an experiment's rows, by iteration count: the
+    label is the count, followed by the attack name where several attacks share that count. Iteration 0
+    (the clean input) only ``with_zero`` (targeted experiments)."""
+    rows = [r for r in rows if r["experiment"] == experiment and r["attack"] != CLEAN]
+    its = sorted({int(float(r["iterations"])) for r in rows} - (set() if with_zero else {0}))
+    out = []
+    for it in its:
+        attacks = list(dict.fromkeys(r["attack"] for r in rows if int(float(r["iterations"])) == it))
+        out += [(it, a, str(it) if len(attacks) == 1 else f"{it} {a}") for a in attacks]
+    return out
