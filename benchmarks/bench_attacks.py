@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backbone", default=None,
                    help="with --model: an untrained model of this backbone (e.g. resnet50) instead of the "
                         "shipped checkpoint")
-    p.add_argument("--max-batch", default="32",
+    p.add_argument("--max-batch", default="64",
                    help="rows per pass of the eps-batched sweep, or 'all' (= auto: as large as memory "
                         "allows); comma-separated to compare several, e.g. 16,32,all")
     p.add_argument("--allocators", default=None,
