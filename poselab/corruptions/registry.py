@@ -133,7 +133,8 @@ def corrupt(
         images: float 0..255, (N, 3, H, W) or multi-view (B, V, 3, H, W), any device.
         name: a key of :data:`CORRUPTIONS`; severity: 1..5.
         samples: dataset index of each image (N,) or each sample (B,); default 0..N-1 / 0..B-1.
-        views: view (camera) index of each image (N,) or of each view (V,); default 0 / 0..V-1.
+        views: view (camera) index of each image (N,), of each view (V,) or per sample and view (B, V);
+            default 0 / 0..V-1.
         joints_2d: projected joints, (N, J, 2) or (B, V, J, 2) px (needed by ``occlusion``).
         view_mask: multi-view only, bool (V,): corrupt only these views ("one camera corrupted"); the
             others are returned unchanged.
@@ -146,7 +147,10 @@ def corrupt(
     if isinstance(images, Tensor) and images.dim() == 5:
         b, v = images.shape[:2]
         sample_ids = _ids(samples, b, torch.arange(b), "samples")
-        view_ids = _ids(views, v, torch.arange(v), "views")
+        if views is not None and torch.as_tensor(views).numel() == b * v and b > 1:
+            per_image = torch.as_tensor(views).reshape(b, v)  # (B, V): each sample's own camera ids
+        else:
+            per_image = torch.tensor(_ids(views, v, torch.arange(v), "views")).expand(b, v)
         keep = torch.ones(v, dtype=torch.bool) if view_mask is None else torch.as_tensor(view_mask).bool()
         if keep.shape != (v,):
             raise ValueError(f"view_mask must be a bool per view ({v},), got shape {tuple(keep.shape)}")
@@ -160,7 +164,7 @@ def corrupt(
         flat = images[:, sel].reshape(b * len(sel), *images.shape[2:])
         jts = None if joints_2d is None else joints_2d[:, sel].reshape(b * len(sel), *joints_2d.shape[2:])
         corrupted = corrupt(flat, name, severity, seed=seed, samples=[s for s in sample_ids for _ in sel],
-                            views=[view_ids[j] for _ in sample_ids for j in sel], joints_2d=jts,
+                            views=per_image[:, sel].reshape(-1).tolist(), joints_2d=jts,
                             reference_size=reference_size)
         out[:, sel] = corrupted.reshape(b, len(sel), *images.shape[2:])
         return out
