@@ -6,6 +6,8 @@ imagecorruptions' functions up to float rounding (pixelate: up to Pillow's uint8
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -42,6 +44,11 @@ def contrast(images: Tensor, severity: int) -> Tensor:
 def box_resize_matrix(size_in: int, size_out: int, device=None, dtype=torch.float32) -> Tensor:
     """(size_out, size_in) weights of Pillow's BOX down-sampling along one axis: output pixel j averages
     the input pixels whose centres lie in its box ((j + 0.5) s +- s / 2, s = size_in / size_out)."""
+    return _box_matrix(size_in, size_out).to(device=device, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _box_matrix(size_in: int, size_out: int) -> Tensor:
     s = size_in / size_out
     support = 0.5 * max(s, 1.0)
     m = torch.zeros(size_out, size_in, dtype=torch.float64)
@@ -54,7 +61,7 @@ def box_resize_matrix(size_in: int, size_out: int, device=None, dtype=torch.floa
             if -0.5 < t <= 0.5:
                 m[j, i] = 1.0
         m[j] /= m[j].sum()
-    return m.to(device=device, dtype=dtype)
+    return m
 
 
 def pixelate(images: Tensor, severity: int) -> Tensor:
