@@ -58,3 +58,13 @@ def test_cli_writes_csv_and_rejects_bad_input(tmp_path, capsys):
                      (["--baseline", "x"], "--baseline 'x'")):
         assert main(["--model", "regression", "--out", str(out), *bad]) == 2
         assert msg in capsys.readouterr().err
+
+
+def test_examples_figure_written(tmp_path):
+    from PIL import Image
+
+    from poselab.corruptions.figures import examples_figure
+
+    path = examples_figure(torch.rand(3, 40, 40) * 255, torch.rand(17, 2) * 30 + 5, tmp_path / "ex.png")
+    w, h = Image.open(path).size
+    assert h > w > 100  # 11 rows x 6 columns of panels
