@@ -68,3 +68,19 @@ def test_examples_figure_written(tmp_path):
     path = examples_figure(torch.rand(3, 40, 40) * 255, torch.rand(17, 2) * 30 + 5, tmp_path / "ex.png")
     w, h = Image.open(path).size
     assert h > w > 100  # 11 rows x 6 columns of panels
+
+
+def test_summary_groups_noise_and_other():
+    from poselab.corruptions.evaluate import summary_markdown
+
+    rows = []
+    for model, clean, noise, fog in (("a", 50.0, 100.0, 60.0), ("b", 40.0, 300.0, 50.0)):
+        rows.append({"model": model, "corruption": "clean", "severity": 0, "mpjpe": clean, "pmpjpe": clean,
+                     "jdr": ""})
+        for name, err in (("gaussian_noise", noise), ("fog", fog)):
+            rows += [{"model": model, "corruption": name, "severity": s, "mpjpe": err, "pmpjpe": err,
+                      "jdr": ""} for s in (1, 2)]
+    text = summary_markdown(rows, "a", metrics=("mpjpe",))
+    assert "| mCE noise | mCE other |" in text
+    # b: CE noise = 600 / 200 = 3, CE fog = 100 / 120; mCE = mean; rel. mCE = (520/100 + 20/20) / 2
+    assert f"| 1.917 | {(5.2 + 1.0) / 2:.3f} | 3.000 | 0.833 |" in text.splitlines()[-1]

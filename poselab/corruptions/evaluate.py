@@ -154,7 +154,8 @@ def read_csv(path: str | Path) -> list[dict[str, Any]]:
 def summary_markdown(rows: Sequence[Mapping[str, Any]], baseline: str,
                      metrics: Sequence[str] = ("mpjpe", "pmpjpe", "jdr")) -> str:
     """Markdown tables: per metric, each model's clean error, mean error per corruption over severities,
-    mCE and relative mCE against ``baseline`` (1 - JDR for JDR)."""
+    mCE and relative mCE against ``baseline`` (1 - JDR for JDR) over all corruptions, and mCE over the
+    noise family and over the other corruptions (when the rows hold both)."""
     parts = []
     for metric in metrics:
         have = [r for r in rows if r[metric] != ""]
@@ -163,15 +164,22 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], baseline: str,
             continue
         table = summarise(have, base, metric)
         names = [k.removeprefix("mean_") for k in table[0] if k.startswith("mean_")]
+        noise = [n for n in names if get_corruption(n).family == "noise"]
+        other = [n for n in names if n not in noise]
+        groups = {"mCE noise": noise, "mCE other": other} if noise and other else {}
+        by_group = {g: {r["model"]: r["mce"] for r in summarise(have, base, metric, sub)}
+                    for g, sub in groups.items()}
         unit = "1 - JDR" if metric == "jdr" else f"{metric.upper()} mm"
         parts.append(f"{unit}, mean over severities; mCE / relative mCE vs {base}\n")
-        parts.append("| model | clean | " + " | ".join(names) + " | mCE | rel. mCE |")
-        parts.append("|---" * (len(names) + 4) + "|")
+        parts.append(("| model | clean | " + " | ".join(names) + " | mCE | rel. mCE | "
+                      + "".join(f"{g} | " for g in groups)).rstrip())
+        parts.append("|---" * (len(names) + 4 + len(groups)) + "|")
         fmt = "{:.3f}" if metric == "jdr" else "{:.1f}"
         for r in table:
             vals = [fmt.format(r["clean"])] + [fmt.format(r[f"mean_{n}"]) for n in names]
-            parts.append(f"| {r['model']} | " + " | ".join(vals)
-                         + f" | {r['mce']:.3f} | {r['relative_mce']:.3f} |")
+            parts.append((f"| {r['model']} | " + " | ".join(vals)
+                          + f" | {r['mce']:.3f} | {r['relative_mce']:.3f} | "
+                          + "".join(f"{by_group[g][r['model']]:.3f} | " for g in groups)).rstrip())
         parts.append("")
     return "\n".join(parts)
 
