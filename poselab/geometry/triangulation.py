@@ -58,8 +58,9 @@ def _canonical_frame(proj: Tensor, votes: Tensor) -> tuple[Tensor, Tensor]:
     origin = c.sum(-3) / count  # (..., J, 3)
     dist = (c - origin.unsqueeze(-3)).norm(dim=-1, keepdim=True) * mask
     scale = dist.sum(-3) / count
-    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-    return origin, scale
+    # no usable frame (coincident or singular cameras): the world frame itself
+    ok = torch.isfinite(origin).all(-1, keepdim=True) & torch.isfinite(scale) & (scale > 0)
+    return torch.where(ok, origin, torch.zeros_like(origin)), torch.where(ok, scale, torch.ones_like(scale))
 
 
 def triangulate_dlt(
@@ -120,6 +121,8 @@ def triangulate_dlt(
     w_safe = torch.where(votes, weights, torch.zeros_like(weights))
     rows = rows * w_safe[..., None, None]
     A = rows.movedim(-4, -3).flatten(-3, -2)  # (..., J, 2V, 4)
+    finite_rows = torch.isfinite(A).all(dim=(-1, -2))  # overflow of finite inputs
+    A = torch.where(finite_rows[..., None, None], A, torch.zeros_like(A))
 
     _, S, Vh = torch.linalg.svd(A, full_matrices=False)
     Y_h = Vh[..., -1, :]  # (..., J, 4)
@@ -139,6 +142,6 @@ def triangulate_dlt(
     depth = depth * torch.linalg.det(proj_safe[..., :3]).sign().unsqueeze(-1)
     in_front = (depth > 0) | ~votes
     n_views = votes.sum(dim=-2)
-    valid = inputs_ok & (n_views >= 2) & well_posed & at_finite & in_front.all(-2)
+    valid = inputs_ok & finite_rows & (n_views >= 2) & well_posed & at_finite & in_front.all(-2)
     valid = valid & torch.isfinite(points).all(dim=-1)
     return points, valid

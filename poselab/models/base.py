@@ -111,7 +111,8 @@ class PoseModel(pl.LightningModule):
             self.log(f"{stage}/{metric}", m, batch_size=bs, prog_bar=metric == "mpjpe")
         if "joints_2d" in out:
             m = getattr(self, f"{stage}_jdr")
-            m.update(out["joints_2d"], batch["joints_2d"].float())
+            m.update(out["joints_2d"], batch["joints_2d"].float(), batch.get("view_valid"),
+                     image_size=batch["images"].shape[-1])
             self.log(f"{stage}/jdr", m, batch_size=bs)
         return out
 
