@@ -179,7 +179,7 @@ def test_triangulation_noise_matches_opencv_two_views():
     assert abs(rms_ours / rms_ref - 1) <= 0.05, (rms_ours, rms_ref)
 
 
-@pytest.mark.parametrize("n_views", [3, 4])
+@pytest.mark.parametrize("n_views", [2, 3, 4])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_triangulation_noise_matches_numpy_dlt(n_views, weighted):
     """1000 random points and rigs, 1 px noise: RMS error within 5 % of a plain numpy DLT."""
