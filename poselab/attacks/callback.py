@@ -64,6 +64,7 @@ from poselab.attacks.plots import build_curves, save_curves, save_example
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.attacks.tables import render_tables, table_camera_swap, table_multiview, table_rotation
 from poselab.attacks.tables import table_untargeted as _table_untargeted
+from poselab.metrics import DEFAULT_JDR, check_jdr_definition
 
 COLUMNS = ["model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
            "metric", "value", "n"]
@@ -116,6 +117,9 @@ class AttackEvaluation(pl.Callback):
         save_every: save the partial state after every N attacked batches (None: never).
         resume: at test start, continue from a saved partial state of the same configuration.
             Exact with ``random_start: false``; with a random start the resumed batches draw other noise.
+        jdr_definition: the JDR of the multi-view rows, one of :data:`poselab.metrics.JDR_DEFINITIONS`
+            (default ``"qiu2019"``, the published multi-view one); recorded in results.json and named in
+            the Table 2 header.
     """
 
     def __init__(
@@ -135,8 +139,13 @@ class AttackEvaluation(pl.Callback):
         print_tables: bool = True,
         save_every: int | None = 1,
         resume: bool = True,
+        jdr_definition: str = DEFAULT_JDR,
     ) -> None:
         super().__init__()
+        try:
+            self.jdr_definition = check_jdr_definition(jdr_definition)
+        except ValueError as err:
+            raise AttackConfigError(str(err)) from None
         if alpha_ratio <= 0:
             raise AttackConfigError(f"alpha_ratio must be > 0, got {alpha_ratio}")
         if max_batch is not None and max_batch != "auto" and (
@@ -192,7 +201,7 @@ class AttackEvaluation(pl.Callback):
             for cell in spec.cells(multiview):
                 key = f"m{len(self.cells)}"
                 self.cells[key] = cell
-                self.metrics[key] = make_metric(cell.metric)
+                self.metrics[key] = make_metric(cell.metric, self.jdr_definition)
         self._key_of = {cell: key for key, cell in self.cells.items()}
         self.metrics.to(pl_module.device)
         self.example_list = []
@@ -276,7 +285,7 @@ class AttackEvaluation(pl.Callback):
         out = self._out(trainer, pl_module)
         self.result_dir = out
         self._write(out, rows, meta)
-        tables = render_tables(rows)
+        tables = render_tables(rows, self.jdr_definition)
         atomic_write(out / "tables.md", tables)
         curves = build_curves(rows)
         save_curves(curves, out / "plots")
@@ -300,6 +309,7 @@ class AttackEvaluation(pl.Callback):
             "experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
             "max_samples": self.max_samples, "max_batches": self.max_batches,
             "random_start": self.random_start, "model": model, "dataset": dataset,
+            "jdr_definition": self.jdr_definition,
             "multiview": bool(getattr(pl_module, "multiview", False)),
             "cells": [repr(c) for c in self.cells.values()], "weights": partial.weights_digest(pl_module),
             "world_size": trainer.world_size,
@@ -446,7 +456,8 @@ class AttackEvaluation(pl.Callback):
             "config": {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
                        "max_batch": self.max_batch, "max_batches": self.max_batches,
                        "max_samples": self.max_samples,
-                       "random_start": self.random_start, "world_size": trainer.world_size},
+                       "random_start": self.random_start, "world_size": trainer.world_size,
+                       "jdr_definition": self.jdr_definition},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
@@ -482,7 +493,10 @@ class AttackEvaluation(pl.Callback):
 
         run = loggers[0].experiment
         payload: dict[str, Any] = {}
-        for name, fn in (("untargeted", _table_untargeted), ("multiview", table_multiview),
+        def multiview_table(r: list[dict[str, Any]]) -> str:
+            return table_multiview(r, self.jdr_definition)
+
+        for name, fn in (("untargeted", _table_untargeted), ("multiview", multiview_table),
                          ("camera_swap", table_camera_swap), ("rotation", table_rotation)):
             if not any(r["experiment"] == name for r in rows):
                 continue

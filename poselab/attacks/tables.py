@@ -15,6 +15,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from poselab.attacks.plots import same
+from poselab.metrics import DEFAULT_JDR, jdr_label
+
+#: The JDR definition of result files written before the definition was recorded (the only one then).
+LEGACY_JDR = "head_thorax"
 
 Row = Mapping[str, Any]
 Key = tuple
@@ -94,12 +98,14 @@ def table_untargeted(rows: Sequence[Row]) -> str:
     return _md(["Model", "Iter", "Protocol", *[f"ε={_eps_label(e)}" for e in eps]], body)
 
 
-def table_multiview(rows: Sequence[Row]) -> str:
+def table_multiview(rows: Sequence[Row], jdr_definition: str = DEFAULT_JDR) -> str:
     """Table 2: JDR (%) and MPJPE (mm) over eps per number of attacked views; "-": triangulation failed.
 
     The Views column is the number k of views (the first k attacked) or, for an explicit subset, the
-    attacked view indices ("0+2", 0-based); subsets follow the counts of the same size.
+    attacked view indices ("0+2", 0-based); subsets follow the counts of the same size. The Metric
+    header names ``jdr_definition`` (one of :data:`poselab.metrics.JDR_DEFINITIONS`).
     """
+    metric_header = f"Metric ({jdr_label(jdr_definition)})"
     idx = _index(rows)
     eps = sorted({float(e) for e in _values(rows, "multiview", "eps")} | {0.0})
     its = sorted({int(i) for i in _values(rows, "multiview", "iterations")} - {0})
@@ -119,7 +125,8 @@ def table_multiview(rows: Sequence[Row]) -> str:
                         failed = _get(idx, *key, "failed", view_set=vs)
                         cells.append(_mark(_fmt(v, scale), failed, metric != "jdr"))
                     body.append([model, view_set or str(k), str(it), label, *cells])
-    return _md(["Model", "Views", "Iter", "Metric", *[f"ε={_eps_label(e)}" for e in eps]], body) + FOOTNOTE
+    header = ["Model", "Views", "Iter", metric_header, *[f"ε={_eps_label(e)}" for e in eps]]
+    return _md(header, body) + FOOTNOTE
 
 
 def _targeted(rows: Sequence[Row], experiment: str, target_label: str) -> str:
@@ -153,14 +160,14 @@ def table_rotation(rows: Sequence[Row]) -> str:
     return _targeted(rows, "rotation", "Rotation")
 
 
-def render_tables(rows: Sequence[Row]) -> str:
-    """All four tables (those with data) as one markdown document."""
+def render_tables(rows: Sequence[Row], jdr_definition: str = DEFAULT_JDR) -> str:
+    """All four tables (those with data) as one markdown document; JDR under ``jdr_definition``."""
     parts = []
     specs = (
         ("untargeted", "Table 1 — untargeted attacks, monocular models: MPJPE (mm), P1 and P2",
          table_untargeted),
-        ("multiview", "Table 2 — untargeted attacks on k views, multi-view model: JDR (%) and MPJPE (mm)",
-         table_multiview),
+        ("multiview", f"Table 2 — untargeted attacks on k views, multi-view model: JDR (%, {jdr_definition}) "
+         "and MPJPE (mm)", lambda r: table_multiview(r, jdr_definition)),
         ("camera_swap", "Table 3 — targeted camera-swap attacks: MPJPE to the target (mm)",
          table_camera_swap),
         ("rotation", "Table 4 — targeted rotation attacks: MPJPE to the target (mm)", table_rotation),
@@ -180,12 +187,39 @@ def read_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
+    """The JDR definition a results.json ``meta`` records (:data:`LEGACY_JDR` for files from before)."""
+    config = meta.get("config") or {}
+    return str(config.get("jdr_definition") or LEGACY_JDR)
+
+
+def jdr_definition_of(paths: Iterable[str]) -> str:
+    """The JDR definition of results.csv files, from the results.json beside each; raises if they differ."""
+    import json
+    from pathlib import Path
+
+    found = set()
+    for path in paths:
+        meta_path = Path(path).with_name("results.json")
+        meta = json.loads(meta_path.read_text()).get("meta", {}) if meta_path.is_file() else {}
+        found.add(recorded_jdr_definition(meta))
+    if len(found) > 1:
+        raise ValueError(f"the results use different JDR definitions ({', '.join(sorted(found))}); "
+                         "tabulate them separately")
+    return found.pop() if found else DEFAULT_JDR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     paths = list(sys.argv[1:] if argv is None else argv)
     if not paths:
         print("usage: python -m poselab.attacks.tables results/*/results.csv", file=sys.stderr)
         return 2
-    print(render_tables(read_rows(paths)))
+    try:
+        definition = jdr_definition_of(paths)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(render_tables(read_rows(paths), definition))
     return 0
 
 

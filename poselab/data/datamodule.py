@@ -38,6 +38,8 @@ class PoseDataModule(pl.LightningDataModule):
         pin_memory: page-locked batches (faster host-to-GPU copies); None: on when training on CUDA.
         seed: dataset seed (synthetic motion/lighting; random-view choice).
         actions: restrict to these actions (default all).
+        with_damaged_actions, undistorted, resample: Human3.6M protocol options (see
+            :class:`poselab.data.h36m.Human36M`; presets ``configs/data/h36m.yaml`` and ``h36m_lt.yaml``).
     """
 
     def __init__(
@@ -63,6 +65,9 @@ class PoseDataModule(pl.LightningDataModule):
         pin_memory: bool | None = None,
         seed: int = 0,
         actions: list[str] | None = None,
+        with_damaged_actions: bool = False,
+        undistorted: bool = False,
+        resample: str = "linear",
     ) -> None:
         super().__init__()
         if dataset not in DATASETS:
@@ -104,7 +109,8 @@ class PoseDataModule(pl.LightningDataModule):
         stride = {"train": hp.train_stride, "val": hp.val_stride, "test": hp.test_stride}[split]
         return Human36M(root=hp.root, labels=hp.labels, subjects=subjects, image_size=hp.image_size,
                         views=hp.views, stride=stride, random_view=random_view, seed=hp.seed,
-                        actions=hp.actions)
+                        actions=hp.actions, with_damaged_actions=hp.with_damaged_actions,
+                        undistorted=hp.undistorted, resample=hp.resample)
 
     def setup(self, stage: str | None = None) -> None:
         splits = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
