@@ -15,6 +15,7 @@ from poselab.data.motion.cmu import CLIP_NAME, subject_clip
 from poselab.data.motion.retarget import bone_lengths
 from poselab.data.sample import validate_sample
 from poselab.data.synthetic import SyntheticMultiView, make_subject
+from poselab.data.synthetic.dataset import golden_stride
 from poselab.geometry import project_world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,3 +99,16 @@ def test_cmu_config_is_a_held_out_test_split():
     cmu = data_kwargs([ROOT / "configs/data/synthetic_cmu.yaml"])
     assert {k: v for k, v in cmu.items() if k != "motion"} == plain
     assert PoseDataModule(**plain).dataset_name == "synthetic"
+
+
+@pytest.mark.parametrize("n", [1, 2, 10, 688, 1000])
+def test_golden_stride_visits_every_frame_and_spreads_any_prefix(n):
+    stride = golden_stride(n)
+    frames = (np.arange(n) * stride) % n
+    assert sorted(frames.tolist()) == list(range(n))  # a permutation: every frame once per n samples
+    if n >= 100:
+        first = np.sort(frames[:8])
+        gaps = np.diff(np.concatenate([first, [first[0] + n]]))
+        assert gaps.max() < n / 4  # 8 samples already cover the clip without a gap of a quarter
+    default = SyntheticMultiView(subjects=["S9"], size=1, motion="cmu")
+    assert default.frame_stride == golden_stride(688) == 425

@@ -8,8 +8,9 @@ processes return identical samples.
 Motion: ``procedural`` (the pose prior of :mod:`poselab.data.synthetic.pose`) or ``cmu`` (real motion
 capture, :mod:`poselab.data.motion.cmu`, retargeted to each subject's bones): then the one action is the
 clip's name (``cmu_01_01``), frames count along the 30 Hz clip and wrap round at its end (frame
-``(frame_offset + (i // S) * frame_stride) % clip_frames``), and the clip's path is turned about the capture
-space's centre by a yaw drawn from (seed, subject).
+``(frame_offset + (i // S) * frame_stride) % clip_frames``; the default stride, :func:`golden_stride`, spreads
+any first k samples over the whole clip, e.g. the 16 of a quick attack sweep), and the clip's path is turned
+about the capture space's centre by a yaw drawn from (seed, subject).
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ def mix(*values: int) -> int:
         h = (h ^ (h >> 31)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
         h ^= h >> 29
     return h & 0x7FFFFFFFFFFFFFFF
+
+
+def golden_stride(n: int) -> int:
+    """The stride coprime with ``n`` nearest to ``n / golden ratio``: ``(k * stride) % n`` visits every one
+    of ``n`` frames once per ``n`` steps, and any run of consecutive k spreads evenly over them."""
+    target = n * (np.sqrt(5) - 1) / 2
+    return min((s for s in range(1, max(n, 2)) if np.gcd(s, n) == 1), key=lambda s: (abs(s - target), s))
 
 
 def check_image_size(image_size: int) -> int:
@@ -87,7 +95,8 @@ class SyntheticMultiView(Dataset):
         seed: dataset seed (motion variation, lighting, backgrounds).
         actions: action names (default all of :data:`~poselab.data.synthetic.pose.ACTIONS`; procedural
             motion only).
-        frame_stride, frame_offset: frame numbering (see module docstring).
+        frame_stride, frame_offset: frame numbering (see module docstring); ``frame_stride`` defaults to 7
+            (procedural) or :func:`golden_stride` of the clip's length (cmu).
         motion: "procedural" (the pose prior) or "cmu" (real motion capture, see module docstring).
     """
 
@@ -100,7 +109,7 @@ class SyntheticMultiView(Dataset):
         random_view: bool = False,
         seed: int = 0,
         actions: Sequence[str] | None = None,
-        frame_stride: int = 7,
+        frame_stride: int | None = None,
         frame_offset: int = 0,
         rig: Rig | None = None,
         motion: str = "procedural",
@@ -136,7 +145,8 @@ class SyntheticMultiView(Dataset):
         self.views = check_views(views, len(self.rig), self.rig.names)
         self.random_view = bool(random_view)
         self.seed = int(seed)
-        self.frame_stride = int(frame_stride)
+        default_stride = 7 if motion == "procedural" else golden_stride(self.clip_frames)
+        self.frame_stride = int(default_stride if frame_stride is None else frame_stride)
         self.frame_offset = int(frame_offset)
         self._R = torch.from_numpy(self.rig.R)
         self._t = torch.from_numpy(self.rig.t)
