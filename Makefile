@@ -15,6 +15,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_SPEC)
 	$(PY) -m pip install -q -e ".[dev]"
+	# test-only reference for the corruptions; --no-deps: it requires the GUI opencv-python, which would
+	# overwrite opencv-python-headless's cv2 (its other requirements are in the dev extra)
+	$(PY) -m pip install -q --no-deps "imagecorruptions==1.1.2"
 	touch $@
 
 test: $(VENV)/.installed

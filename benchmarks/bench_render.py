@@ -2,23 +2,27 @@
 
 Usage::
 
-    python benchmarks/bench_render.py [--samples 300] [--sizes 256 64]
+    python benchmarks/bench_render.py [--samples 300] [--sizes 256 64] [--repeats 3]
     python benchmarks/bench_render.py --loader-workers 14 --sizes 256   # + the training DataLoader
 
-Prints samples/s per core (per second of the process's CPU time, so a busy machine does not skew it;
-wall-clock rate alongside) and the ratio to the 250 samples/s target at 256 px (a DataLoader with
-``num_workers=N`` scales about linearly with free cores). With ``--loader-workers N`` it also times the
-monocular training DataLoader (one random view per sample, batches of 64) with N workers: images/s
-delivered, to set against a model's training images/s (benchmarks/train_throughput.py).
+Prints samples/s per core (per second of the process's CPU time, so a busy machine skews it less;
+wall-clock rate alongside; medians of ``--repeats`` runs) and the ratio to the 250 samples/s target at
+256 px (a DataLoader with ``num_workers=N`` scales about linearly with free cores). With
+``--loader-workers N`` it also times the monocular training DataLoader (one random view per sample,
+batches of 64) with N workers: images/s delivered, to set against a model's training images/s
+(benchmarks/train_throughput.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import torch
 
+from poselab._alloc import configure_allocator
 from poselab.data.synthetic import TRAIN_SUBJECTS, SyntheticMultiView
 
 TARGET = 250.0
@@ -56,18 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=fmt)
     parser.add_argument("--samples", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per size; the median is reported")
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 64])
     parser.add_argument("--loader-workers", type=int, default=0,
                         help="also time the training DataLoader with this many workers")
     args = parser.parse_args(argv)
+    status = configure_allocator()
     torch.set_num_threads(1)
+    print(f"allocator: {status}; load average {os.getloadavg()[0]:.2f}")
     for size in args.sizes:
-        rate, wall = samples_per_second(size, args.samples)
-        print(f"{size:4d} px: {rate:7.1f} four-view samples/s per core (CPU time; {wall:.1f}/s wall clock) "
-              f"= {rate / TARGET:.2f}x the 250/s target")
+        runs = [samples_per_second(size, args.samples, seed=r) for r in range(args.repeats)]
+        rate, wall = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+        spread = f"{min(r[0] for r in runs):.1f}-{max(r[0] for r in runs):.1f}"
+        print(f"{size:4d} px: {rate:7.1f} four-view samples/s per core (CPU time, median of {args.repeats}: "
+              f"{spread}; {wall:.1f}/s wall clock) = {rate / TARGET:.2f}x the 250/s target")
         if args.loader_workers:
             ips = loader_images_per_second(size, args.loader_workers)
             print(f"{size:4d} px: training DataLoader, {args.loader_workers} workers: {ips:7.1f} images/s")
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
     return 0
 
 

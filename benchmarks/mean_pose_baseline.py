@@ -20,6 +20,7 @@ import sys
 import torch
 import yaml
 
+from poselab._alloc import configure_allocator
 from poselab.metrics import MPJPE, PMPJPE
 from poselab.models.base import root_relative
 
@@ -64,6 +65,7 @@ def _value(text: str):
 
 
 def main(argv: list[str] | None = None) -> int:
+    configure_allocator()  # glibc thresholds (POSELAB_MALLOPT=0 disables)
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -15,6 +15,7 @@ import time
 
 import torch
 
+from poselab._alloc import configure_allocator
 from poselab.models import get_model_class
 from poselab.skeleton import NUM_JOINTS
 
@@ -62,6 +63,7 @@ def images_per_second(model, batch: dict, bf16: bool, steps: int, warmup: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
+    configure_allocator()  # glibc thresholds (POSELAB_MALLOPT=0 disables)
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="volumetric")
     p.add_argument("--backbone", default="resnet50")

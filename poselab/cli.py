@@ -25,6 +25,9 @@ def _run_tool(spec: str, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from poselab._alloc import configure_allocator
+
+    configure_allocator()  # glibc thresholds for CPU attack sweeps (POSELAB_MALLOPT=0 disables)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in TOOLS:
         return _run_tool(TOOLS[argv[0]], argv[1:])

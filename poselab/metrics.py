@@ -44,14 +44,49 @@ def head_size(joints_2d: Tensor, head: int = HEAD_TOP, neck: int = NECK) -> Tens
     return (joints_2d[..., head, :] - joints_2d[..., neck, :]).norm(dim=-1)
 
 
+#: The joint detection rate definitions (the one home of their names; configs and tables import them):
+#: ``"qiu2019"`` — the published multi-view one (Qiu et al. 2019,
+#: microsoft/multiview-human-pose-estimation-pytorch, ``multiview_h36m.py`` ``evaluate``): a fixed head
+#: size of image_size / 10, a joint is detected when its 2D error is ``<=`` 0.5 x head size
+#: (= image_size / 20 px); ``"head_thorax"`` — a per-sample head size |head_top - thorax| of the
+#: target, detected when the error is ``<`` 0.5 x head size.
+JDR_DEFINITIONS: dict[str, str] = {
+    "qiu2019": "error <= 0.5 x image_size/10 px (Qiu et al. 2019)",
+    "head_thorax": "error < 0.5 x |head_top - thorax| px per sample",
+}
+DEFAULT_JDR = "qiu2019"
+
+
+def check_jdr_definition(definition: str) -> str:
+    """Return ``definition`` or raise one line naming the valid values."""
+    if definition not in JDR_DEFINITIONS:
+        raise ValueError(f"jdr_definition must be one of {', '.join(JDR_DEFINITIONS)}, got {definition!r}")
+    return definition
+
+
+def jdr_label(definition: str = DEFAULT_JDR) -> str:
+    """Short text naming a JDR definition, for table headers: ``"JDR [qiu2019: error <= ...]"``."""
+    return f"JDR [{definition}: {JDR_DEFINITIONS[check_jdr_definition(definition)]}]"
+
+
 def joints_detected(pred_2d: Tensor, target_2d: Tensor, threshold: Tensor | float | None = None) -> Tensor:
-    """Bool (..., J): 2D error below ``threshold`` px (default: half the target's head size)."""
+    """Bool (..., J): 2D error below ``threshold`` px (default: half the target's head size); strict ``<``."""
     if threshold is None:
         threshold = 0.5 * head_size(target_2d)
     threshold = torch.as_tensor(threshold, dtype=pred_2d.dtype, device=pred_2d.device)
     if threshold.dim() > 0:
         threshold = threshold.unsqueeze(-1)
     return (pred_2d - target_2d).norm(dim=-1) < threshold
+
+
+def joints_detected_as(pred_2d: Tensor, target_2d: Tensor, definition: str = DEFAULT_JDR,
+                       image_size: float | None = None) -> Tensor:
+    """Bool (..., J) under a named :data:`JDR_DEFINITIONS` entry; ``image_size``: crop width px (qiu2019)."""
+    if check_jdr_definition(definition) == "head_thorax":
+        return joints_detected(pred_2d, target_2d)
+    if image_size is None or not image_size > 0:
+        raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {image_size!r}")
+    return (pred_2d - target_2d).norm(dim=-1) <= 0.5 * float(image_size) / 10.0
 
 
 # ----------------------------------------------------------------------------- accumulators
@@ -141,23 +176,39 @@ class PMPJPE(_JointAverage):
 
 
 class JDR(_JointAverage):
-    """Joint detection rate: fraction of 2D joints closer than a threshold to the ground truth.
+    """Joint detection rate: fraction of 2D joints close enough to the ground truth.
 
-    The threshold is ``threshold`` px if given, else half the head size |head_top - neck| of each
-    target sample.
+    ``definition`` names one of :data:`JDR_DEFINITIONS` (default :data:`DEFAULT_JDR`, the published
+    ``"qiu2019"``: error <= image_size / 20 px, which needs ``image_size`` at construction or per
+    :meth:`update`). A fixed ``threshold`` (px, ``<``) overrides both.
     """
 
     higher_is_better = True
     dims = 2
 
-    def __init__(self, threshold: float | None = None, **kwargs) -> None:
+    def __init__(self, threshold: float | None = None, definition: str = DEFAULT_JDR,
+                 image_size: float | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         if threshold is not None and threshold <= 0:
             raise ValueError(f"JDR threshold must be positive pixels, got {threshold}")
         self.threshold = threshold
+        self.definition = check_jdr_definition(definition)
+        self.image_size = image_size
+        self._update_size: float | None = None
+
+    def update(self, pred: Tensor, target: Tensor, valid: Tensor | None = None,
+               image_size: float | None = None) -> None:
+        """pred, target (..., J, 2) px; valid: optional bool (...,), e.g. present views; image_size: px."""
+        size = image_size if image_size is not None else self.image_size
+        if self.threshold is None and self.definition == "qiu2019" and not (size is not None and size > 0):
+            raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {size!r}")
+        self._update_size = size
+        super().update(pred, target, valid)
 
     def _per_joint(self, pred: Tensor, target: Tensor) -> Tensor:
-        return joints_detected(pred, target, self.threshold).double()
+        if self.threshold is not None:
+            return joints_detected(pred, target, self.threshold).double()
+        return joints_detected_as(pred, target, self.definition, self._update_size).double()
 
 
 class FailureCount(Metric):

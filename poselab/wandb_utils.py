@@ -211,7 +211,8 @@ def log_line_series(
     )
 
 
-def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any) -> None:
+def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr_definition: str | None = None
+                   ) -> None:
     """Log one run's attack results to ``run``: the paper tables (``attack/table_<experiment>``), all rows
     (``attack/results``), the curves as native line charts (``attack/curve_<name>``) and the example
     panels (``attack/examples``). ``report`` is a :class:`~poselab.reporting.run_report.RunReport`."""
@@ -223,7 +224,9 @@ def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any) -> 
     from poselab.results.schema import columns_of
 
     payload: dict[str, Any] = {}
-    for experiment, (header, body) in paper_tables(rows).items():
+    from poselab.metrics import DEFAULT_JDR
+
+    for experiment, (header, body) in paper_tables(rows, jdr_definition or DEFAULT_JDR).items():
         payload[f"attack/table_{experiment}"] = wandb.Table(columns=header, data=body)
     columns = columns_of(rows)
     payload["attack/results"] = wandb.Table(columns=columns, data=[[r[c] for c in columns] for r in rows])

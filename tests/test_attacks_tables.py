@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 from poselab.reporting.paper_tables import main, render_tables, table_multiview, table_untargeted
@@ -38,6 +39,8 @@ def test_multiview_table_marks_failed_triangulations() -> None:
             _row("multiview", "fgsm", 8.0, 1, 2, "", "mpjpe", 300.0),
             _row("multiview", "fgsm", 8.0, 1, 2, "", "failed", 1.0)]
     text = table_multiview(rows)
+    assert text.splitlines()[0].startswith("| Model | Views | Iter | Metric (JDR [qiu2019: error <= 0.5 x ")
+    assert "head_thorax: error < 0.5 x |head_top - thorax|" in table_multiview(rows, "head_thorax")
     assert "| m | 4 | 1 | JDR % | 90.0 | 25.0 |" in text
     assert "| m | 4 | 1 | MPJPE | 30.0 | - |" in text
     assert "| m | 2 | 1 | MPJPE | 30.0 | 300.0* |" in text
@@ -58,3 +61,24 @@ def test_tables_cli_combines_results_files(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert "Table 4" in out and "| a | rot10 | 8 | 100.0 | 20.0 |" in out and "| b | rot10 |" in out
     assert render_tables([]) == "(no attack results)\n"
+
+
+def test_tables_cli_names_the_recorded_jdr_definition(tmp_path: Path, capsys) -> None:
+    rows = [_row("multiview", "clean", 0.0, 0, 0, "", "jdr", 0.9),
+            _row("multiview", "fgsm", 8.0, 1, 4, "", "jdr", 0.5)]
+    paths = []
+    for name, meta in (("new", {"config": {"jdr_definition": "qiu2019"}}), ("old", {"config": {}})):
+        (tmp_path / name).mkdir()
+        path = tmp_path / name / "results.csv"
+        with open(path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+        (tmp_path / name / "results.json").write_text(json.dumps({"meta": meta, "rows": []}))
+        paths.append(str(path))
+    assert main(paths[:1]) == 0
+    assert "JDR (%, qiu2019)" in capsys.readouterr().out
+    assert main(paths[1:]) == 0  # written before the option: the per-sample head size was the only one
+    assert "JDR (%, head_thorax)" in capsys.readouterr().out
+    assert main(paths) == 2
+    assert "different JDR definitions" in capsys.readouterr().err

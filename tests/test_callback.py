@@ -92,6 +92,11 @@ def test_multiview_failed_triangulations_are_counted_not_raised(tmp_path: Path) 
     assert all(int(r["n"]) <= 6 for r in mp)
     assert "*" in (tmp_path / "run" / "tables.md").read_text()  # some failed: marked, value of the rest
     assert cb.rows
+    # the JDR definition (default: the published one) is recorded and named in the Table 2 header
+    meta = json.loads((tmp_path / "run" / "results.json").read_text())["meta"]
+    assert meta["config"]["jdr_definition"] == "qiu2019"
+    tables = (tmp_path / "run" / "tables.md").read_text()
+    assert "Metric (JDR [qiu2019: error <= 0.5 x image_size/10 px" in tables
 
 
 def _ddp_case(kind: str) -> tuple[pl.LightningModule, torch.utils.data.Dataset]:
@@ -156,6 +161,7 @@ def _csv(path: Path) -> list[dict]:
         ([{"kind": "untargeted"}], {"alpha_ratio": 0.0}, "alpha_ratio"),
         ([{"kind": "untargeted", "epsilon": [1]}], {}, "unknown experiment option"),
         ([], {}, "at least one experiment"),
+        ([{"kind": "multiview"}], {"jdr_definition": "pck"}, "jdr_definition must be one of qiu2019"),
     ],
 )
 def test_bad_configuration_raises_one_clear_error(experiments, kwargs, match) -> None:

@@ -168,7 +168,7 @@ def test_metric_states_round_trip() -> None:
         if name == "failed":
             metric.update(valid, pred)
         elif name == "jdr":
-            metric.update(pred[..., :2], target[..., :2], valid)
+            metric.update(pred[..., :2], target[..., :2], valid, image_size=256)
         else:
             metric.update(pred, target, valid)
     load_metric_states(dst, metric_states(src))

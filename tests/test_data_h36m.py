@@ -45,8 +45,13 @@ def _project(points: np.ndarray, cam) -> np.ndarray:
     return uv.reshape(-1, 2)
 
 
-def build_tree(root: Path, subjects=("S1", "S9"), actions=("Walking-1", "Sitting-1"), frames=(0, 5)) -> dict:
-    """Write processed/ images (dots at the joints) and the labels .npy; returns the labels dict."""
+def build_tree(root: Path, subjects=("S1", "S9"), actions=("Walking-1", "Sitting-1"), frames=(0, 5),
+               folder: str = "imageSequence", missing: tuple[str, str, int] | None = None) -> dict:
+    """Write processed/ images (dots at the joints) and the labels .npy; returns the labels dict.
+
+    ``folder``: the image folder name ("imageSequence" or "imageSequence-undistorted"); ``missing``:
+    (subject, action, camera index) recorded without that camera (all-zero boxes, no image folder), like
+    S11 Directions-2 in the real data."""
     cams = _cameras(len(subjects))
     dtype = np.dtype([("subject_idx", np.int8), ("action_idx", np.int8), ("frame_idx", np.int16),
                       ("keypoints", np.float32, (17, 3)), ("bbox_by_camera_tlbr", np.int16, (4, 4))])
@@ -58,6 +63,8 @@ def build_tree(root: Path, subjects=("S1", "S9"), actions=("Walking-1", "Sitting
                 theirs = np.stack([ours[JOINT_NAMES.index(n)] for n in LT_NAMES])
                 boxes = np.zeros((4, 4), np.int16)
                 for c, camera in enumerate(CAMERAS):
+                    if missing == (subject, action, c):
+                        continue
                     uv = _project(theirs, cams[s_idx, c])
                     left, top = uv.min(0) - 20
                     right, bottom = uv.max(0) + 20
@@ -65,7 +72,7 @@ def build_tree(root: Path, subjects=("S1", "S9"), actions=("Walking-1", "Sitting
                     image = np.full((SIZE, SIZE, 3), 20, np.uint8)
                     for u, v in uv:
                         cv2.circle(image, (int(round(u)), int(round(v))), 6, (255, 255, 255), -1)
-                    path = root / "processed" / subject / action / "imageSequence" / camera
+                    path = root / "processed" / subject / action / folder / camera
                     path.mkdir(parents=True, exist_ok=True)
                     cv2.imwrite(str(path / f"img_{frame + 1:06d}.jpg"), image)
                 rows.append((s_idx, a_idx, frame, theirs, boxes))
@@ -244,3 +251,138 @@ def test_damaged_s9_sequences_are_left_out_unless_asked(tmp_path):
     assert [Human36M(root, subjects=["S9"], image_size=8)[0]["action"]] == ["Walking-1"]
     assert len(Human36M(root, subjects=["S9"], image_size=8)) == 1
     assert len(Human36M(root, subjects=["S9"], image_size=8, with_damaged_actions=True)) == 2
+
+
+# ----------------------------------------------------------------------------- protocol presets (issue 10)
+def _preset(name: str, root: Path, **overrides) -> PoseDataModule:
+    """The data module of ``configs/data/<name>.yaml`` on a fake tree (tiny crops, no workers)."""
+    from poselab.data.config import data_kwargs
+
+    kwargs = data_kwargs([Path(__file__).resolve().parents[1] / "configs" / "data" / f"{name}.yaml"])
+    return PoseDataModule(**{**kwargs, "root": str(root), "image_size": 16, "num_workers": 0, **overrides})
+
+
+def _add_label_rows(root: Path, labels: dict, subject: str, action: str, frames: range) -> dict:
+    """Append label rows (copies of the first row of ``subject``/``action``) for extra frames; no images."""
+    table = labels["table"]
+    s_idx, a_idx = labels["subject_names"].index(subject), labels["action_names"].index(action)
+    base = table[(table["subject_idx"] == s_idx) & (table["action_idx"] == a_idx)][0]
+    extra = np.repeat(base[None], len(frames))
+    extra["frame_idx"] = np.array(frames)
+    labels = {**labels, "table": np.concatenate([table, extra])}
+    np.save(root / LABELS, labels)
+    return labels
+
+
+def test_presets_quick_stride_64_and_lt_every_frame(tmp_path):
+    root = tmp_path / "h36m"
+    for folder in ("imageSequence-undistorted", "imageSequence"):
+        labels = build_tree(root, subjects=("S9", "S11"), actions=("Walking-1",), frames=(0,), folder=folder)
+    labels = _add_label_rows(root, labels, "S9", "Walking-1", range(1, 200))  # 200 S9 frames, 1 of S11
+    quick, lt = _preset("h36m", root), _preset("h36m_lt", root)
+    quick.setup("test")
+    lt.setup("test")
+    assert len(lt.datasets["test"]) == 201  # every frame of S9 and S11 (retain_every_n_frames_in_test: 1)
+    assert len(quick.datasets["test"]) == len(range(0, 201, 64)) == 4  # every 64th
+    # rows in label order (S9 0, S11 0, S9 1..199): every 64th row
+    assert [quick.datasets["test"].table[i]["frame_idx"] for i in range(4)] == [0, 63, 127, 191]
+    keys = ("test_stride", "with_damaged_actions", "undistorted", "resample")
+    assert [lt.hparams[k] for k in keys] == [1, True, True, "area"]
+    assert [quick.hparams[k] for k in keys] == [64, False, False, "linear"]
+
+
+def test_damaged_actions_switch_in_the_presets(tmp_path):
+    root = tmp_path / "h36m"
+    for folder in ("imageSequence", "imageSequence-undistorted"):
+        build_tree(root, subjects=("S9",), actions=("Greeting-2", "SittingDown-2", "Waiting-1", "Walking-1"),
+                   frames=(0,), folder=folder)
+    quick, lt = _preset("h36m", root, test_subjects=["S9"]), _preset("h36m_lt", root, test_subjects=["S9"])
+    assert [s["action"] for s in quick.make_dataset("test")] == ["Walking-1"]
+    assert len(lt.make_dataset("test")) == 4  # learnable-triangulation's configs: with_damaged_actions: true
+    without = _preset("h36m_lt", root, test_subjects=["S9"], with_damaged_actions=False)
+    assert len(without.make_dataset("test")) == 1
+
+
+def test_row_with_a_missing_camera_is_kept_and_masked(tmp_path):
+    from poselab.models.triangulation import TriangulationModel
+
+    root = tmp_path / "h36m"
+    labels = build_tree(root, subjects=("S11",), actions=("Directions-2",), frames=(0, 5),
+                        missing=("S11", "Directions-2", 1))
+    assert not (root / "processed/S11/Directions-2/imageSequence" / CAMERAS[1]).exists()
+    ds = Human36M(root, subjects=["S11"], image_size=32)
+    assert len(ds) == 2  # kept, not dropped
+    s = ds[0]
+    validate_sample(s)
+    assert s["view_valid"].tolist() == [True, False, True, True]
+    assert s["images"][1].max() == 0 and s["images"][0].max() > 0  # the missing view is a black crop
+    assert torch.isfinite(s["K"]).all()
+    # the triangulation masks the missing view: ground-truth 2D of the others + garbage there -> exact pose
+    batch = {k: v.unsqueeze(0) for k, v in s.items() if isinstance(v, torch.Tensor)}
+    uv = batch["joints_2d"].clone()
+    uv[:, 1] = 1e4
+    pose, valid = TriangulationModel.triangulate(uv, torch.ones(1, 4, 17), batch)
+    assert valid.all()
+    torch.testing.assert_close(pose[0], s["joints_world"], atol=0.5, rtol=0)
+    unmasked, _ = TriangulationModel.triangulate(uv, torch.ones(1, 4, 17), {**batch, "view_valid": None})
+    assert (unmasked[0] - s["joints_world"]).norm(dim=-1).mean() > 10  # the mask is what made it exact
+    # metrics skip it: a monocular model's validity is the mask; random_view never picks it
+    from poselab.models.base import views_valid
+
+    assert views_valid(batch, 1, 4, torch.device("cpu")).tolist() == [[True, False, True, True]]
+    mono = Human36M(root, subjects=["S11"], image_size=8, random_view=True)
+    assert all(mono[i]["camera_ids"].tolist() != [1] for i in range(len(mono)))
+    picks = [Human36M(root, subjects=["S11"], image_size=8, random_view=True, seed=k)[0]["camera_ids"].item()
+             for k in range(12)]
+    assert 1 not in picks and len(set(picks)) == 3
+    # a row left with one present view cannot be triangulated: dropped in multi-view mode
+    assert len(Human36M(root, subjects=["S11"], image_size=8, views=[0, 1])) == 0
+    assert len(Human36M(root, subjects=["S11"], image_size=8, views=[0, 1], random_view=True)) == 2
+    assert labels["table"]["bbox_by_camera_tlbr"][:, 1].max() == 0
+
+
+def test_undistorted_frames_are_read_with_zero_distortion(tmp_path):
+    root = tmp_path / "h36m"
+    labels = build_tree(root, subjects=("S9",), actions=("Walking-1",), frames=(0,),
+                        folder="imageSequence-undistorted")
+    with pytest.raises(FileNotFoundError, match="image folder not found: .*/imageSequence/"):
+        Human36M(root, subjects=["S9"], image_size=32)
+    ds = Human36M(root, subjects=["S9"], image_size=32, undistorted=True)
+    s = ds[0]
+    assert (s["dist"] == 0).all() and (labels["cameras"]["dist"] != 0).any()
+    # joints_2d follow the undistorted pinhole projection (OpenCV with zero distortion) of the crop
+    row, cam = labels["table"][0], labels["cameras"][0, 2]
+    expected = np.stack([row["keypoints"][LT_NAMES.index(n)] for n in JOINT_NAMES])
+    ref = _project(expected, {**{k: cam[k] for k in ("R", "t", "K")}, "dist": np.zeros(5)})
+    x0, y0, x1, _ = s["bbox"][2].numpy()
+    np.testing.assert_allclose(s["joints_2d"][2].numpy(), (ref - [x0, y0]) * 32 / (x1 - x0), atol=0.01)
+
+
+def test_area_resampling_equals_learnable_triangulation_crop(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "h36m"
+    labels = build_tree(root, subjects=("S9",), actions=("Walking-1",), frames=(0,))
+    size = 24
+    area = Human36M(root, subjects=["S9"], image_size=size, resample="area")[0]
+    linear = Human36M(root, subjects=["S9"], image_size=size)[0]
+    for v, camera in enumerate(CAMERAS):
+        # reference: learnable-triangulation's crop_image (PIL crop of the LTRB box, black outside) and
+        # resize_image (cv2.resize INTER_AREA), on the labelled box made square
+        top, left, bottom, right = labels["table"][0]["bbox_by_camera_tlbr"][v].astype(float)
+        side = max(right - left, bottom - top)
+        box = np.floor(np.array([0.5 * (left + right) - side / 2, 0.5 * (top + bottom) - side / 2]) + 0.5)
+        box = (*box, *(box + side))  # integer corner rounded half up, integer side
+        bgr = cv2.imread(str(root / "processed/S9/Walking-1/imageSequence" / camera / "img_000001.jpg"))
+        crop = np.asarray(Image.fromarray(bgr).crop(tuple(int(b) for b in box)))
+        ref = cv2.cvtColor(cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+        np.testing.assert_array_equal(area["images"][v].numpy().transpose(1, 2, 0), ref)
+        np.testing.assert_allclose(area["bbox"][v].numpy(), box)
+        assert not np.array_equal(area["images"][v].numpy(), linear["images"][v].numpy())
+    # the joints are where the crop K says in both (dots drawn at the joints)
+    for s in (area, linear):
+        img = s["images"].float().mean(1)
+        uv = s["joints_2d"].round().long().clamp(0, size - 1)
+        assert img[torch.arange(4)[:, None], uv[..., 1], uv[..., 0]].mean() > 100
+    with pytest.raises(ValueError, match="resample must be one of linear, area"):
+        Human36M(root, subjects=["S9"], image_size=size, resample="cubic")

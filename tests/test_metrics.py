@@ -10,7 +10,17 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from scipy.spatial.transform import Rotation
 
-from poselab.metrics import JDR, MPJPE, PMPJPE, FailureCount, TargetMPJPE, mpjpe, pmpjpe
+from poselab.metrics import (
+    DEFAULT_JDR,
+    JDR,
+    MPJPE,
+    PMPJPE,
+    FailureCount,
+    TargetMPJPE,
+    jdr_label,
+    mpjpe,
+    pmpjpe,
+)
 
 
 def test_mpjpe_zero_for_itself_and_for_translation():
@@ -56,17 +66,17 @@ def test_pmpjpe_invariant_to_similarity_of_prediction():
 def test_jdr_hand_made_cases():
     gt = torch.zeros(2, 17, 2)
     gt[:, 10] = torch.tensor([0.0, -40.0])  # head top 40 px above the neck (joint 8) -> threshold 20 px
-    j = JDR()
+    j = JDR(definition="head_thorax")
     j.update(gt + 5.0, gt)  # every joint 7.07 px off: all detected
     assert j.compute() == 1.0
     moved = gt.clone()
     moved[:, ::2] += 30.0  # 9 of 17 joints moved 42 px
-    j = JDR()
+    j = JDR(definition="head_thorax")
     j.update(moved, gt)
     assert torch.isclose(j.compute(), torch.tensor(8 / 17, dtype=torch.float64))
     half = gt.clone()
     half[0] += 100.0  # one of two samples entirely off
-    j = JDR()
+    j = JDR(definition="head_thorax")
     j.update(half, gt)
     assert j.compute() == 0.5
     j = JDR(threshold=200.0)
@@ -74,6 +84,37 @@ def test_jdr_hand_made_cases():
     assert j.compute() == 1.0
     with pytest.raises(ValueError, match="threshold"):
         JDR(threshold=-1)
+
+
+def test_jdr_definitions_against_multiview_h36m_evaluate():
+    """qiu2019 (the default) equals the numpy ``evaluate`` of
+    microsoft/multiview-human-pose-estimation-pytorch (``headsize = image_size / 10``,
+    ``distance <= headsize * 0.5``); head_thorax is per sample with ``<``."""
+    g = np.random.default_rng(4)
+    image_size = 80  # threshold 4 px
+    gt = g.integers(0, image_size, size=(50, 17, 2)).astype(np.float64)
+    pred = gt + g.normal(size=gt.shape) * 3.0
+    pred[0, :4] = gt[0, :4] + np.array([4.0, 0.0])  # exactly on the threshold: detected with <=
+    distance = np.sqrt(((gt - pred) ** 2).sum(axis=2))
+    ref = (distance <= image_size / 10.0 * 0.5).mean()
+    j = JDR()
+    assert j.definition == DEFAULT_JDR == "qiu2019"
+    j.update(torch.tensor(pred), torch.tensor(gt), image_size=image_size)
+    assert float(j.compute()) == pytest.approx(ref, abs=1e-12)
+    assert 0.3 < ref < 0.9 and (distance[0, :4] == 4.0).all()
+    fixed = JDR(image_size=image_size)  # the size may also be given once
+    fixed.update(torch.tensor(pred), torch.tensor(gt))
+    assert float(fixed.compute()) == pytest.approx(ref, abs=1e-12)
+    head = np.linalg.norm(gt[:, 10] - gt[:, 8], axis=-1)
+    ref_head = (distance < 0.5 * head[:, None]).mean()
+    h = JDR(definition="head_thorax")
+    h.update(torch.tensor(pred), torch.tensor(gt))
+    assert float(h.compute()) == pytest.approx(ref_head, abs=1e-12)
+    with pytest.raises(ValueError, match="image size"):
+        JDR().update(torch.tensor(pred), torch.tensor(gt))
+    with pytest.raises(ValueError, match="jdr_definition must be one of qiu2019, head_thorax"):
+        JDR(definition="pck")
+    assert "qiu2019" in jdr_label() and "head_thorax" in jdr_label("head_thorax")
 
 
 def test_invalid_samples_are_skipped_and_counted():
@@ -126,7 +167,7 @@ def _update(metrics, pred, gt, valid) -> None:
     """MPJPE, PMPJPE, JDR (x, y as 2D), FailureCount, TargetMPJPE (target = gt shifted by 50 mm in x)."""
     metrics[0].update(pred, gt, valid)
     metrics[1].update(pred, gt, valid)
-    metrics[2].update(pred[..., :2], gt[..., :2], valid)
+    metrics[2].update(pred[..., :2], gt[..., :2], valid, image_size=256)
     metrics[3].update(valid, pred)
     metrics[4].update(pred, gt + torch.tensor([50.0, 0.0, 0.0]) * torch.arange(17)[:, None] / 16, valid)
 

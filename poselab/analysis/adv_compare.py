@@ -119,6 +119,9 @@ def compare(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from poselab._alloc import configure_allocator
+
+    configure_allocator()  # glibc thresholds for CPU attack sweeps (POSELAB_MALLOPT=0 disables)
     p = argparse.ArgumentParser(
         prog="python -m poselab.analysis.adv_compare", description=__doc__.split("\n")[0]
     )

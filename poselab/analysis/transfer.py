@@ -187,6 +187,9 @@ def _load_model(spec: str, checkpoints: str | Path) -> tuple[str, nn.Module]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from poselab._alloc import configure_allocator
+
+    configure_allocator()  # glibc thresholds for CPU attack sweeps (POSELAB_MALLOPT=0 disables)
     parser = argparse.ArgumentParser(
         prog="python -m poselab.analysis.transfer", description=__doc__.split("\n")[0]
     )

@@ -38,6 +38,11 @@ class PoseDataModule(pl.LightningDataModule):
         pin_memory: page-locked batches (faster host-to-GPU copies); None: on when training on CUDA.
         seed: dataset seed (synthetic motion/lighting; random-view choice).
         actions: restrict to these actions (default all).
+        with_damaged_actions, undistorted, resample: Human3.6M protocol options (see
+            :class:`poselab.data.h36m.Human36M`; presets ``configs/data/h36m.yaml`` and ``h36m_lt.yaml``).
+        motion: poses of the synthetic test split: "procedural" (the pose prior, as in training) or "cmu"
+            (real motion capture retargeted to the test subjects, a held-out split; results are named
+            ``synthetic_cmu``). Train and validation always use the procedural prior.
     """
 
     def __init__(
@@ -63,10 +68,20 @@ class PoseDataModule(pl.LightningDataModule):
         pin_memory: bool | None = None,
         seed: int = 0,
         actions: list[str] | None = None,
+        with_damaged_actions: bool = False,
+        undistorted: bool = False,
+        resample: str = "linear",
+        motion: str = "procedural",
     ) -> None:
         super().__init__()
         if dataset not in DATASETS:
             raise DataError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
+        from poselab.data.synthetic.dataset import MOTIONS
+
+        if motion not in MOTIONS:
+            raise DataError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
+        if motion != "procedural" and dataset != "synthetic":
+            raise DataError(f"motion {motion!r} needs dataset 'synthetic', got {dataset!r}")
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0:
             raise DataError(f"image_size must be a positive integer (pixels), got {image_size!r}")
         for name, value in (("batch_size", batch_size), ("val_batch_size", val_batch_size or 1)):
@@ -76,7 +91,7 @@ class PoseDataModule(pl.LightningDataModule):
             raise DataError("root must point to the Human3.6M folder (holding processed/ and the labels "
                              "file) when dataset is 'h36m'")
         self.save_hyperparameters()
-        self.dataset_name = dataset
+        self.dataset_name = dataset if motion == "procedural" else f"{dataset}_{motion}"
         self.train_subjects = list(train_subjects or ["S1", "S5", "S6", "S7", "S8"])
         self.val_subjects = list(val_subjects or ["S9", "S11"])
         self.test_subjects = list(test_subjects or ["S9", "S11"])
@@ -96,15 +111,18 @@ class PoseDataModule(pl.LightningDataModule):
             size = {"train": hp.train_size, "val": hp.val_size, "test": hp.test_size}[split]
             # val and test share subjects: different frames (offsets) keep them apart
             offset = {"train": 0, "val": 3, "test": 0}[split]
+            motion = hp.get("motion", "procedural") if split == "test" else "procedural"
             return SyntheticMultiView(subjects=subjects, size=size, image_size=hp.image_size, views=hp.views,
-                                      random_view=random_view, seed=hp.seed, actions=hp.actions,
-                                      frame_offset=offset)
+                                      random_view=random_view, seed=hp.seed, frame_offset=offset,
+                                      motion=motion,
+                                      actions=hp.actions if motion == "procedural" else None)
         from poselab.data.h36m import Human36M
 
         stride = {"train": hp.train_stride, "val": hp.val_stride, "test": hp.test_stride}[split]
         return Human36M(root=hp.root, labels=hp.labels, subjects=subjects, image_size=hp.image_size,
                         views=hp.views, stride=stride, random_view=random_view, seed=hp.seed,
-                        actions=hp.actions)
+                        actions=hp.actions, with_damaged_actions=hp.with_damaged_actions,
+                        undistorted=hp.undistorted, resample=hp.resample)
 
     def setup(self, stage: str | None = None) -> None:
         splits = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}

@@ -4,6 +4,7 @@ Layout (as written by that project's ``mvn/datasets/human36m_preprocessing/gener
 and read by its ``mvn/datasets/human36m.py``)::
 
     <root>/processed/S1/Directions-1/imageSequence/54138969/img_000001.jpg   (full 1000x1000 frames)
+    <root>/processed/S1/Directions-1/imageSequence-undistorted/...           (optional: undistorted copies)
     <root>/extra/human36m-multiview-labels-GTbboxes.npy                     (np.save of a dict)
 
 The labels dict holds
@@ -14,7 +15,15 @@ The labels dict holds
   * ``table``: structured array (N,) with fields ``subject_idx``, ``action_idx``, ``frame_idx`` (0-based;
     the image file is ``img_%06d.jpg % (frame_idx + 1)``), ``keypoints`` (17, 3) world mm and
     ``bbox_by_camera_tlbr`` (n_cameras, 4) = (top, left, bottom, right) px; an all-zero box marks a
-    missing view (rows missing one of the chosen views are skipped).
+    missing view (e.g. S11 Directions-2 lacks one camera): the row is kept, the view is a black crop with
+    ``view_valid`` False (the triangulation gives it weight 0, the metrics skip it), as long as two chosen
+    views remain (one for ``random_view``, which then picks among the present views).
+
+Protocol options (presets in ``configs/data/h36m.yaml`` = poselab quick and ``configs/data/h36m_lt.yaml`` =
+learnable-triangulation's ``experiments/human36m/eval/human36m_alg.yaml``): ``stride`` (LT tests every frame),
+``with_damaged_actions`` (LT: true), ``undistorted`` (LT ``undistort_images: true`` reads
+``imageSequence-undistorted`` and uses zero distortion) and ``resample`` (LT crops the integer box with
+black padding and resizes it with ``cv2.resize(..., INTER_AREA)``).
 
 Their 17 keypoints are "16 joints in MPII order + neck/nose", picked from the 32 H36M mocap joints by
 ``valid_joints = (3,2,1,6,7,8,0,12,13,15,27,26,25,17,18,19) + (14,)``, i.e.
@@ -46,13 +55,20 @@ TABLE_FIELDS = {"subject_idx": (), "action_idx": (), "frame_idx": (), "keypoints
                 "bbox_by_camera_tlbr": ("C", 4)}
 CAMERA_FIELDS = {"R": ((3, 3),), "t": ((3, 1), (3,)), "K": ((3, 3),), "dist": ((5,),)}
 DEFAULT_LABELS = "extra/human36m-multiview-labels-GTbboxes.npy"
-#: Sequences with broken ground truth that learnable-triangulation leaves out of its test set.
+#: Sequences with broken ground truth; learnable-triangulation's Human36MMultiViewDataset drops them from
+#: the test set only when ``with_damaged_actions`` is false (its published configs set it true).
 DAMAGED = {("S9", "Greeting-2"), ("S9", "SittingDown-2"), ("S9", "Waiting-1")}
+#: Image folder per ``undistorted`` flag (learnable-triangulation: ``'imageSequence' + '-undistorted'``).
+IMAGE_FOLDERS = {False: "imageSequence", True: "imageSequence-undistorted"}
+#: Crop resampling: "linear" = one cv2.warpAffine (bilinear) of the exact box; "area" = learnable-
+#: triangulation's crop of the integer box (black outside) then cv2.resize with INTER_AREA.
+RESAMPLING = ("linear", "area")
 
 
-def image_path(root: str | Path, subject: str, action: str, camera: str, frame_idx: int) -> Path:
+def image_path(root: str | Path, subject: str, action: str, camera: str, frame_idx: int,
+               undistorted: bool = False) -> Path:
     """Path of one frame (``frame_idx`` 0-based, files are 1-based)."""
-    folder = Path(root) / "processed" / subject / action / "imageSequence" / camera
+    folder = Path(root) / "processed" / subject / action / IMAGE_FOLDERS[bool(undistorted)] / camera
     return folder / f"img_{frame_idx + 1:06d}.jpg"
 
 
@@ -145,13 +161,26 @@ def square_box(tlbr: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
 
 
-def crop_image(image: np.ndarray, bbox: np.ndarray, size: int) -> np.ndarray:
+def crop_image(image: np.ndarray, bbox: np.ndarray, size: int, resample: str = "linear") -> np.ndarray:
     """Crop box ``(x0, y0, x1, y1)`` of an (H, W, 3) image resized to (size, size); black outside.
 
     Uses the mapping of :func:`poselab.geometry.crop_intrinsics`: ``u' = (u - x0) * size / (x1 - x0)``.
+    ``resample`` (:data:`RESAMPLING`): "linear" warps the exact box bilinearly in one step; "area" cuts the
+    integer box (rounded) out with black padding and shrinks it with ``cv2.resize(INTER_AREA)``, as
+    learnable-triangulation does (which, like its camera update, ignores the half-pixel offset of resizing).
     """
     import cv2
 
+    if resample == "area":
+        x0, y0, x1, y1 = (int(round(float(v))) for v in bbox)
+        h, w = image.shape[:2]
+        patch = np.zeros((y1 - y0, x1 - x0) + image.shape[2:], image.dtype)
+        sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if sx1 > sx0 and sy1 > sy0:
+            patch[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
+        return cv2.resize(patch, (size, size), interpolation=cv2.INTER_AREA)
+    if resample != "linear":
+        raise DataError(f"resample must be one of {', '.join(RESAMPLING)}, got {resample!r}")
     x0, y0, x1, y1 = (float(v) for v in bbox)
     sx, sy = size / (x1 - x0), size / (y1 - y0)
     M = np.array([[sx, 0.0, -x0 * sx], [0.0, sy, -y0 * sy]])
@@ -171,8 +200,11 @@ class Human36M(Dataset):
         random_view: return one view per sample, chosen from (seed, index).
         actions: action names (e.g. "Walking-1"; default all).
         bbox_scale: enlarge the (squared) labelled box by this factor before cropping.
-        with_damaged_actions: keep S9 Greeting-2, SittingDown-2 and Waiting-1 (left out by default, as in
-            learnable-triangulation's evaluation).
+        with_damaged_actions: keep S9 Greeting-2, SittingDown-2 and Waiting-1 (left out by default;
+            learnable-triangulation's published configs keep them: ``with_damaged_actions: true``).
+        undistorted: read ``imageSequence-undistorted`` (frames already undistorted with the same K) and
+            return zero distortion, instead of ``imageSequence`` with the labels' distortion.
+        resample: crop resampling, one of :data:`RESAMPLING` (see :func:`crop_image`).
     """
 
     def __init__(
@@ -188,6 +220,8 @@ class Human36M(Dataset):
         actions: Sequence[str] | None = None,
         bbox_scale: float = 1.0,
         with_damaged_actions: bool = False,
+        undistorted: bool = False,
+        resample: str = "linear",
     ) -> None:
         from poselab.data.synthetic.dataset import check_image_size
 
@@ -204,6 +238,10 @@ class Human36M(Dataset):
             raise DataError(f"stride must be a positive integer, got {stride!r}")
         if not bbox_scale > 0:
             raise DataError(f"bbox_scale must be positive, got {bbox_scale!r}")
+        if resample not in RESAMPLING:
+            raise DataError(f"resample must be one of {', '.join(RESAMPLING)}, got {resample!r}")
+        self.undistorted = bool(undistorted)
+        self.resample = resample
         self.subject_names, self.camera_names = lab["subject_names"], lab["camera_names"]
         self.action_names = lab["action_names"]
         self.views = _resolve_views(views, self.camera_names, str(labels_path))
@@ -226,9 +264,11 @@ class Human36M(Dataset):
                     mask &= ~((table["subject_idx"] == self.subject_names.index(subject))
                               & (table["action_idx"] == self.action_names.index(action)))
         boxes = table["bbox_by_camera_tlbr"][:, self.views]  # (N, V, 4)
-        present = (((boxes[..., 2] - boxes[..., 0]) > 0) & ((boxes[..., 3] - boxes[..., 1]) > 0)).all(axis=1)
-        rows = np.nonzero(mask & present)[0][:: int(stride)]
+        present = ((boxes[..., 2] - boxes[..., 0]) > 0) & ((boxes[..., 3] - boxes[..., 1]) > 0)  # (N, V)
+        need = 1 if random_view or len(self.views) == 1 else 2  # views left to triangulate / to pick from
+        rows = np.nonzero(mask & (present.sum(axis=1) >= need))[0][:: int(stride)]
         self.table = table[rows]
+        self.present = present[rows]
         cams = lab["cameras"]
         self.R = torch.from_numpy(np.ascontiguousarray(cams["R"], dtype=np.float32))  # (S, C, 3, 3)
         self.t = torch.from_numpy(np.ascontiguousarray(cams["t"], dtype=np.float32).reshape(*cams.shape, 3))
@@ -237,25 +277,28 @@ class Human36M(Dataset):
         self.random_view = bool(random_view)
         self.seed = int(seed)
         self.bbox_scale = float(bbox_scale)
-        # image folders are checked upfront (cheap); single images when loaded
-        pairs = {(int(s), int(a)) for s, a in zip(self.table["subject_idx"], self.table["action_idx"])}
-        for s_idx, a_idx in sorted(pairs):
-            for c in self.views:
-                folder = image_path(self.root, self.subject_names[s_idx], self.action_names[a_idx],
-                                    self.camera_names[c], 0).parent
-                if not folder.is_dir():
-                    raise DataNotFoundError(f"Human3.6M image folder not found: {folder} (expected "
-                                            "processed/<subject>/<action>/imageSequence/<camera>/img_%06d.jpg)")
+        # image folders of the present views are checked upfront (cheap); single images when loaded
+        triples = {(int(row["subject_idx"]), int(row["action_idx"]), c)
+                   for row, here in zip(self.table, self.present) for c, p in zip(self.views, here) if p}
+        for s_idx, a_idx, c in sorted(triples):
+            folder = image_path(self.root, self.subject_names[s_idx], self.action_names[a_idx],
+                                self.camera_names[c], 0, self.undistorted).parent
+            if not folder.is_dir():
+                raise DataNotFoundError(f"Human3.6M image folder not found: {folder} (expected processed/"
+                                        f"<subject>/<action>/{IMAGE_FOLDERS[self.undistorted]}/<camera>/"
+                                        "img_%06d.jpg)")
 
     def __len__(self) -> int:
         return len(self.table)
 
     def views_of(self, index: int) -> list[int]:
+        """Camera indices of sample ``index``: the chosen views, or one present view from (seed, index)."""
         if not self.random_view:
             return self.views
         from poselab.data.synthetic.dataset import mix
 
-        return [self.views[mix(self.seed, index, 17) % len(self.views)]]
+        here = [c for c, p in zip(self.views, self.present[index]) if p]
+        return [here[mix(self.seed, index, 17) % len(here)]]
 
     def read_image(self, path: Path) -> np.ndarray:
         """RGB uint8 (H, W, 3); raises naming the path when missing or unreadable."""
@@ -268,6 +311,20 @@ class Human36M(Dataset):
             raise DataError(f"Human3.6M image is corrupt or not a readable JPEG: {path}")
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
+    def crop_box(self, tlbr: np.ndarray, K: torch.Tensor, present: bool) -> np.ndarray:
+        """Crop box ``(x0, y0, x1, y1)`` of one view: the squared, scaled label box; for "area" an integer
+        square (corner rounded half up, side rounded; learnable-triangulation's labels are integer squares).
+        A missing view gets the whole frame (from the principal point) so that its crop K stays finite."""
+        if not present:
+            cx, cy = float(K[0, 2]), float(K[1, 2])
+            tlbr = np.array([0.0, 0.0, 2 * cy, 2 * cx])
+        box = square_box(tlbr, self.bbox_scale)
+        if self.resample != "area":
+            return box
+        x0, y0 = np.floor(box[:2].astype(np.float64) + 0.5)
+        side = np.floor(float(box[2] - box[0]) + 0.5)
+        return np.array([x0, y0, x0 + side, y0 + side], dtype=np.float32)
+
     def __getitem__(self, index: int) -> dict:
         index = int(index)
         if not 0 <= index < len(self):
@@ -278,14 +335,19 @@ class Human36M(Dataset):
         views = self.views_of(index)
         idx = torch.as_tensor(views, dtype=torch.long)
         R, t, K, dist = self.R[s_idx, idx], self.t[s_idx, idx], self.K[s_idx, idx], self.dist[s_idx, idx]
+        if self.undistorted:
+            dist = torch.zeros_like(dist)
         world = torch.from_numpy(np.asarray(row["keypoints"], dtype=np.float32)[list(LT_TO_POSELAB)])
         size = self.image_size
-        bbox = torch.from_numpy(np.stack([square_box(row["bbox_by_camera_tlbr"][c], self.bbox_scale)
-                                          for c in views]))
-        images = np.empty((len(views), 3, size, size), np.uint8)
+        present = self.present[index][[self.views.index(c) for c in views]]
+        bbox = torch.from_numpy(np.stack([self.crop_box(row["bbox_by_camera_tlbr"][c], K[v], here)
+                                          for v, (c, here) in enumerate(zip(views, present))]))
+        images = np.zeros((len(views), 3, size, size), np.uint8)  # missing views stay black
         for v, c in enumerate(views):
-            img = self.read_image(image_path(self.root, subject, action, self.camera_names[c], frame))
-            images[v] = crop_image(img, bbox[v].numpy(), size).transpose(2, 0, 1)
+            if present[v]:
+                img = self.read_image(image_path(self.root, subject, action, self.camera_names[c], frame,
+                                                 self.undistorted))
+                images[v] = crop_image(img, bbox[v].numpy(), size, self.resample).transpose(2, 0, 1)
         K_crop = crop_intrinsics(K, bbox, (size, size))
         cam = world_to_camera(world, R, t)
         return {
@@ -299,6 +361,7 @@ class Human36M(Dataset):
             "joints_2d": project(cam, K_crop, dist),
             "bbox": bbox,
             "camera_ids": idx,
+            "view_valid": torch.from_numpy(present.copy()),
             "subject": subject,
             "action": action,
             "frame": frame,

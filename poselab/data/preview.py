@@ -68,15 +68,18 @@ _SHOWCASE = {"crouching": (10, -1), "reaching": (16, 1), "sitting": (10, -1), "w
 
 
 def synthetic_showcase(dataset, n: int) -> list[dict]:
-    """``n`` samples of a SyntheticMultiView: varied actions, each at its most telling frame."""
-    from poselab.data.synthetic import pose_world
-
+    """``n`` samples of a SyntheticMultiView: varied actions, each at its most telling frame (motion
+    capture: frames spread evenly over the clip)."""
+    if getattr(dataset, "motion", "procedural") != "procedural":
+        frames = [(2 * i + 1) * dataset.clip_frames // (2 * n) for i in range(n)]
+        return [dataset.render(dataset.subjects[i % len(dataset.subjects)], dataset.actions[0], frame,
+                               dataset.views, index=i) for i, frame in enumerate(frames)]
     actions = [a for a in _SHOWCASE if a in dataset.actions] or list(dataset.actions)
     out = []
     for i in range(n):
         subject, action = dataset.subjects[i % len(dataset.subjects)], actions[i % len(actions)]
         joint, sign = _SHOWCASE.get(action, (10, 1))
-        heights = {f: sign * pose_world(dataset.seed, subject, action, f)[joint, 2] for f in range(0, 240, 6)}
+        heights = {f: sign * dataset.pose(subject, action, f)[joint, 2] for f in range(0, 240, 6)}
         frame = max(heights, key=heights.__getitem__)
         out.append(dataset.render(subject, action, frame, dataset.views, index=i))
     return out

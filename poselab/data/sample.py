@@ -15,6 +15,8 @@ key                shape / type           meaning
 ``joints_2d``      float32 (V, J, 2)      2D joints in crop pixels (distorted, as in the image)
 ``bbox``           float32 (V, 4)         crop box (x0, y0, x1, y1) in full-image pixels
 ``camera_ids``     int64 (V,)             index of each view's camera in the dataset's rig
+``view_valid``     bool (V,), optional    False for a view missing from the recording (black crop);
+                                          Human3.6M only, absent means every view is present
 ``subject``        str                    subject name, e.g. "S9"
 ``action``         str                    action name, e.g. "walking"
 ``frame``          int                    frame index within the (subject, action) sequence
@@ -47,6 +49,8 @@ TENSOR_KEYS: dict[str, tuple[str, ...]] = {
     "camera_ids": ("V",),
 }
 META_KEYS = ("subject", "action", "frame", "index")
+#: Per-view keys a sample may carry (bool (V,)).
+OPTIONAL_KEYS = ("view_valid",)
 
 
 def validate_sample(sample: Mapping[str, Any], batched: bool = False) -> None:
@@ -72,6 +76,12 @@ def validate_sample(sample: Mapping[str, Any], batched: bool = False) -> None:
     for key in META_KEYS:
         if key not in sample:
             raise ValueError(f"sample is missing key {key!r}")
+    for key in OPTIONAL_KEYS:
+        if key in sample:
+            value = sample[key]
+            want = (sample["images"].shape[0], sizes["V"]) if batched else (sizes["V"],)
+            if not isinstance(value, torch.Tensor) or value.dtype != torch.bool or tuple(value.shape) != want:
+                raise ValueError(f"sample[{key!r}] must be a bool tensor shaped {want}")
 
 
 def select_views(batch: Mapping[str, Any], views: list[int] | torch.Tensor) -> dict[str, Any]:
@@ -79,7 +89,7 @@ def select_views(batch: Mapping[str, Any], views: list[int] | torch.Tensor) -> d
 
     Works on batched dicts (view dim 1) for every per-view tensor key; other keys are shared.
     """
-    per_view = ("images", "K", "R", "t", "dist", "joints_cam", "joints_2d", "bbox", "camera_ids")
+    per_view = (*(k for k, spec in TENSOR_KEYS.items() if spec[0] == "V"), *OPTIONAL_KEYS)
     idx = torch.as_tensor(views, dtype=torch.long)
     out = dict(batch)
     for key in per_view:

@@ -51,6 +51,7 @@ from poselab.evaluation import state as partial
 from poselab.evaluation.cells import CellMetrics
 from poselab.evaluation.runner import Example, RunContext, run_experiment
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, experiments_from_config
+from poselab.metrics import DEFAULT_JDR, check_jdr_definition
 from poselab.results.files import write_results
 from poselab.results.schema import ResultKey
 from poselab.skeleton import JOINT_NAMES
@@ -77,6 +78,9 @@ class AttackEvaluation(pl.Callback):
         save_every: save the partial state after every N attacked batches (None: never).
         resume: at test start, continue from a saved partial state of the same configuration.
             Exact with ``random_start: false``; with a random start the resumed batches draw other noise.
+        jdr_definition: the JDR of the multi-view rows, one of :data:`poselab.metrics.JDR_DEFINITIONS`
+            (default ``"qiu2019"``, the published multi-view one); recorded in results.json and named in
+            the Table 2 header.
     """
 
     def __init__(
@@ -95,8 +99,13 @@ class AttackEvaluation(pl.Callback):
         print_tables: bool = True,
         save_every: int | None = 1,
         resume: bool = True,
+        jdr_definition: str = DEFAULT_JDR,
     ) -> None:
         super().__init__()
+        try:
+            self.jdr_definition = check_jdr_definition(jdr_definition)
+        except ValueError as err:
+            raise AttackConfigError(str(err)) from None
         if alpha_ratio <= 0:
             raise AttackConfigError(f"alpha_ratio must be > 0, got {alpha_ratio}")
         if max_batch is not None and max_batch != "auto" and (
@@ -195,7 +204,8 @@ class AttackEvaluation(pl.Callback):
         multiview = _multiview(pl_module)
         self._check_views(num_views, multiview)
         with torch.inference_mode(False):  # Lightning tests in inference mode: metric states must be normal
-            self.cell_metrics = CellMetrics(self.specs, multiview, num_views).to(pl_module.device)
+            self.cell_metrics = CellMetrics(self.specs, multiview, num_views, self.jdr_definition).to(
+                pl_module.device)
         self._state = partial.PartialState(self._out(trainer, pl_module), trainer.global_rank,
                                            self._fingerprint(trainer, pl_module))
         if not self.resume:
@@ -252,7 +262,7 @@ class AttackEvaluation(pl.Callback):
         per_joint = [{**row, "joint": name, "mpjpe": v}
                      for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
         write_results(out, rows, meta, per_joint)
-        report = write_run_report(out, rows, self.example_list)
+        report = write_run_report(out, rows, self.example_list, self.jdr_definition)
         if self.print_tables:
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
             print(report.tables)
@@ -262,7 +272,7 @@ class AttackEvaluation(pl.Callback):
         if wandb_loggers:
             from poselab.wandb_utils import log_run_report
 
-            log_run_report(wandb_loggers[0].experiment, rows, report)
+            log_run_report(wandb_loggers[0].experiment, rows, report, self.jdr_definition)
 
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:
@@ -284,7 +294,7 @@ class AttackEvaluation(pl.Callback):
     def _config(self) -> dict[str, Any]:
         return {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
                 "max_samples": self.max_samples, "max_batches": self.max_batches,
-                "random_start": self.random_start}
+                "random_start": self.random_start, "jdr_definition": self.jdr_definition}
 
     def _fingerprint(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> str:
         """Everything the accumulated numbers depend on (max_batch and print options excluded)."""

@@ -19,8 +19,8 @@ class CellMetrics(nn.Module):
     ``metrics`` is a ``ModuleDict`` keyed ``m0, m1, ...`` in cell order (the order of the results rows).
     """
 
-    def __init__(self, specs: Sequence[ExperimentSpec] = (), multiview: bool = False, num_views: int = 1
-                 ) -> None:
+    def __init__(self, specs: Sequence[ExperimentSpec] = (), multiview: bool = False, num_views: int = 1,
+                 jdr_definition: str | None = None) -> None:
         super().__init__()
         self.metrics = nn.ModuleDict()
         self.cells: dict[str, ResultKey] = {}
@@ -30,7 +30,7 @@ class CellMetrics(nn.Module):
             for cell in spec.cells(multiview, num_views):
                 key = f"m{len(self.cells)}"
                 self.cells[key] = cell
-                self.metrics[key] = make_metric(cell.metric)
+                self.metrics[key] = make_metric(cell.metric, jdr_definition)
         self._key_of = {cell: key for key, cell in self.cells.items()}
 
     def update(self, cell: ResultKey, *args: Any) -> None:

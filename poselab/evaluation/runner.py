@@ -27,13 +27,14 @@ from poselab.results.schema import CLEAN, ResultKey, clean_views
 Update = Callable[..., None]
 
 
-def make_metric(name: str) -> nn.Module:
-    """A fresh torchmetrics accumulator for a metric name of :data:`~poselab.results.schema.METRICS`."""
+def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
+    """A fresh torchmetrics accumulator for a metric name of :data:`~poselab.results.schema.METRICS` (JDR
+    under ``jdr_definition``, one of :data:`poselab.metrics.JDR_DEFINITIONS`; default the published one)."""
     from poselab import metrics as M
 
     factory: dict[str, Callable[[], nn.Module]] = {
-        "mpjpe": M.MPJPE, "pmpjpe": M.PMPJPE, "jdr": M.JDR, "target_mpjpe": M.TargetMPJPE,
-        "failed": M.FailureCount,
+        "mpjpe": M.MPJPE, "pmpjpe": M.PMPJPE, "target_mpjpe": M.TargetMPJPE, "failed": M.FailureCount,
+        "jdr": lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
     }
     return factory[name]()
 
@@ -126,8 +127,9 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
                 ctx.update(cell, pose, truth, valid)
             elif m == "target_mpjpe":
                 ctx.update(cell, pose, target, valid)
-            elif m == "jdr":
-                ctx.update(cell, out["joints_2d"], rows["joints_2d"])
+            elif m == "jdr":  # (pred, target, valid views, crop size px for the qiu2019 head size)
+                ctx.update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"),
+                           images.shape[-1])
             elif m == "failed":
                 ctx.update(cell, valid, pose)
 

@@ -1,10 +1,31 @@
-"""Algebraic (DLT) triangulation with a batched SVD.
+"""Algebraic (DLT) triangulation with a batched SVD, independent of the world frame.
 
-For each point, every view v contributes two rows ``w_v * (u P_v[2] - P_v[0])`` and
-``w_v * (v P_v[2] - P_v[1])``; the homogeneous point is the right singular vector of the stacked
-(2V, 4) matrix with the smallest singular value (as in learnable-triangulation-pytorch, with
-per-view weights). Rows are normalised for conditioning, which does not change the solution of
-the noise-free problem.
+For each point, every view v contributes the two plain DLT rows ``w_v * (u P_v[2] - P_v[0])`` and
+``w_v * (v P_v[2] - P_v[1])`` (the system of ``cv2.triangulatePoints``, with per-view weights as in
+learnable-triangulation-pytorch); the homogeneous point is the right singular vector of the stacked
+(2V, 4) matrix with the smallest singular value.
+
+The unit-norm constraint of that singular vector is not invariant under a translation of the world
+frame, so with noisy 2D points the plain DLT in world millimetres depends (slightly) on where the world
+origin is. The system is therefore solved in a canonical frame fixed by the voting cameras, like
+Hartley's normalisation (Hartley & Zisserman, ch. 4.4) with the camera centres standing in for the
+unknown 3D point: origin at the mean centre of the cameras with weight > 0, unit = their mean distance
+from it. A rigid motion (or change of unit) of the world frame moves the cameras with it, so the result
+moves by exactly that motion, and the coordinates of the system are O(1) (well conditioned in float32).
+An isotropic normalisation of image coordinates (a similarity per view) would only rescale that view's
+rows, i.e. reweight the views; pixel rows are kept so that, unweighted, the residuals are those of
+OpenCV's DLT.
+
+Validity rule (a point is flagged, never raised on; its coordinates may then be NaN or meaningless):
+a point is **valid** iff
+  1. at least two views have weight > 0, and every input of those views (pixels, projection matrix,
+     weight) is finite (views with weight 0 are ignored entirely: a NaN there does not invalidate);
+  2. the system pins down one point: the two smallest singular values differ by more than
+     ``rank_tol`` x the largest;
+  3. the point is not at infinity for the dtype: its homogeneous coordinate ``|w|`` exceeds 100 x its
+     rounding error ``eps(dtype) * s_max / (s_3 - s_4)`` (the depth is known to better than 1 %);
+  4. it lies in front of every camera with weight > 0 (cheirality: positive depth);
+  5. the result is finite.
 """
 
 from __future__ import annotations
@@ -12,30 +33,55 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+AT_INFINITY_FACTOR = 100.0
+"""A point is at infinity when ``|w|`` is within this many times its rounding error of zero."""
+
+
+def camera_centres(proj: Tensor) -> Tensor:
+    """Centres C (..., 3) of projection matrices (..., 3, 4): ``P [C; 1] = 0`` (same unit as ``proj``)."""
+    centres, _ = torch.linalg.solve_ex(proj[..., :3], -proj[..., 3:])  # singular: inf/NaN, flagged later
+    return centres.squeeze(-1)
+
+
+def _canonical_frame(proj: Tensor, votes: Tensor) -> tuple[Tensor, Tensor]:
+    """Origin (..., J, 3) and unit (..., J, 1) fixed by the voting cameras.
+
+    proj (..., V, 3, 4) finite where voting; votes (..., V, J) bool.
+    """
+    eye = torch.eye(3, 4, dtype=proj.dtype, device=proj.device)
+    safe = torch.where(votes.any(-1)[..., None, None], proj, eye)  # views voting nowhere: any regular P
+    centres = camera_centres(safe)  # (..., V, 3)
+    mask = votes.unsqueeze(-1).to(proj.dtype)  # (..., V, J, 1)
+    count = mask.sum(-3).clamp_min(1)  # (..., J, 1)
+    c = centres.unsqueeze(-2)  # (..., V, 1, 3)
+    c = torch.where(votes.unsqueeze(-1), c, torch.zeros_like(c))
+    origin = c.sum(-3) / count  # (..., J, 3)
+    dist = (c - origin.unsqueeze(-3)).norm(dim=-1, keepdim=True) * mask
+    scale = dist.sum(-3) / count
+    # no usable frame (coincident or singular cameras): the world frame itself
+    ok = torch.isfinite(origin).all(-1, keepdim=True) & torch.isfinite(scale) & (scale > 0)
+    return torch.where(ok, origin, torch.zeros_like(origin)), torch.where(ok, scale, torch.ones_like(scale))
+
 
 def triangulate_dlt(
     proj: Tensor,
     points_2d: Tensor,
     weights: Tensor | None = None,
     rank_tol: float = 1e-7,
-    normalize_rows: bool = True,
 ) -> tuple[Tensor, Tensor]:
-    """Triangulate points seen in V >= 2 views.
+    """Triangulate points seen in V >= 2 views (see the module docstring for the validity rule).
 
     Args:
-        proj: projection matrices P = K [R | t], (..., V, 3, 4) (pixels per mm).
+        proj: projection matrices P = K [R | t], (..., V, 3, 4) (pixels per mm); ``det(P[:, :3])``
+            may have either sign (depth is taken in the camera's viewing direction).
         points_2d: undistorted pixel coordinates, (..., V, J, 2).
         weights: optional non-negative confidences, (..., V) per view or (..., V, J) per point.
-            A weight of zero removes that view's influence.
+            A weight of zero is the same as dropping that view (NaN pixels there are ignored).
         rank_tol: a point is flagged invalid when its two smallest singular values are within
             this relative gap (the system does not pin down a unique point).
-        normalize_rows: scale each equation to unit norm before weighting (better conditioned;
-            False gives the plain DLT of ``cv2.triangulatePoints``).
 
     Returns:
         points (..., J, 3) in the frame of ``proj`` (mm), and a bool validity flag (..., J).
-        Invalid points (degenerate geometry, non-finite input, fewer than two weighted views,
-        a point at infinity) are never raised on; their coordinates may be NaN.
     """
     if proj.shape[-2:] != (3, 4):
         raise ValueError(f"proj must be (..., V, 3, 4), got {tuple(proj.shape)}")
@@ -47,30 +93,55 @@ def triangulate_dlt(
     if weights is None:
         weights = torch.ones(points_2d.shape[:-1], dtype=points_2d.dtype, device=points_2d.device)
     elif weights.shape == points_2d.shape[:-2]:
-        weights = weights.unsqueeze(-1).expand(points_2d.shape[:-1])
+        weights = weights.unsqueeze(-1)
+    shape = torch.broadcast_shapes(points_2d.shape[:-1], weights.shape, proj.shape[:-3] + (num_views, 1))
+    weights = weights.expand(shape)
+    points_2d = points_2d.expand(shape + (2,))
+    proj = proj.expand(shape[:-1] + (3, 4))
 
-    P = proj.unsqueeze(-3)  # (..., V, 1, 3, 4)
-    u = points_2d[..., 0:1]  # (..., V, J, 1)
-    v = points_2d[..., 1:2]
-    row_u = u * P[..., 2, :] - P[..., 0, :]  # (..., V, J, 4)
-    row_v = v * P[..., 2, :] - P[..., 1, :]
+    proj_finite = torch.isfinite(proj).flatten(-2).all(-1)  # (..., V)
+    finite_view = proj_finite.unsqueeze(-1) & torch.isfinite(points_2d).all(-1) & torch.isfinite(weights)
+    votes = weights > 0  # non-finite weights do not vote but make the point invalid below
+    inputs_ok = (finite_view | ~votes).all(-2) & torch.isfinite(weights).all(-2)  # (..., J)
+    votes = votes & finite_view
+
+    # canonical frame: X = scale * Y + origin, i.e. rows act on Y_h through P M with M = [[s I, o], [0, 1]]
+    proj_safe = torch.where(proj_finite[..., None, None], proj, torch.zeros_like(proj))
+    origin, scale = _canonical_frame(proj_safe, votes)  # (..., J, 3), (..., J, 1)
+    P = proj_safe.unsqueeze(-3)  # (..., V, 1, 3, 4)
+    P_lin = P[..., :3] * scale[..., None, :, None, :]  # (..., V, J, 3, 3)
+    P_off = (P[..., :3] @ origin[..., None, :, :, None]).squeeze(-1) + P[..., 3]  # (..., V, J, 3)
+    Pc = torch.cat([P_lin, P_off.unsqueeze(-1)], dim=-1)  # (..., V, J, 3, 4)
+
+    uv = torch.where(votes.unsqueeze(-1), points_2d, torch.zeros_like(points_2d))
+    row_u = uv[..., 0:1] * Pc[..., 2, :] - Pc[..., 0, :]  # (..., V, J, 4)
+    row_v = uv[..., 1:2] * Pc[..., 2, :] - Pc[..., 1, :]
     rows = torch.stack([row_u, row_v], dim=-2)  # (..., V, J, 2, 4)
-    if normalize_rows:
-        rows = rows / rows.norm(dim=-1, keepdim=True).clamp_min(torch.finfo(rows.dtype).tiny)
-    rows = rows * weights[..., None, None]
+    rows = torch.where(votes[..., None, None], rows, torch.zeros_like(rows))
+    w_safe = torch.where(votes, weights, torch.zeros_like(weights))
+    rows = rows * w_safe[..., None, None]
     A = rows.movedim(-4, -3).flatten(-3, -2)  # (..., J, 2V, 4)
+    finite_rows = torch.isfinite(A).all(dim=(-1, -2))  # overflow of finite inputs
+    A = torch.where(finite_rows[..., None, None], A, torch.zeros_like(A))
 
-    finite_in = torch.isfinite(A).all(dim=(-1, -2))
-    A_safe = torch.where(finite_in[..., None, None], A, torch.zeros_like(A))
-    _, S, Vh = torch.linalg.svd(A_safe, full_matrices=False)
-    X_h = Vh[..., -1, :]  # (..., J, 4)
-    w = X_h[..., 3:4]
-    points = X_h[..., :3] / w
+    _, S, Vh = torch.linalg.svd(A, full_matrices=False)
+    Y_h = Vh[..., -1, :]  # (..., J, 4)
+    w = Y_h[..., 3]
+    w_sign = torch.where(w < 0, -torch.ones_like(w), torch.ones_like(w))
+    w_safe_div = torch.where(w.abs() > 0, w, torch.full_like(w, torch.finfo(w.dtype).tiny))
+    points = Y_h[..., :3] / w_safe_div.unsqueeze(-1) * scale + origin
 
-    n_views = (weights > 0).sum(dim=-2)  # (..., J)
+    eps = torch.finfo(S.dtype).eps
     smax = S[..., 0].clamp_min(torch.finfo(S.dtype).tiny)
-    well_posed = (S[..., -2] - S[..., -1]) > rank_tol * smax
-    at_finite = w.squeeze(-1).abs() > 1e-12 * X_h[..., :3].norm(dim=-1)
-    valid = finite_in & (n_views >= 2) & well_posed & at_finite & torch.isfinite(points).all(dim=-1)
-    points = torch.where(finite_in[..., None], points, torch.full_like(points, float("nan")))
+    gap = S[..., -2] - S[..., -1]
+    well_posed = gap > rank_tol * smax
+    w_error = eps * smax / gap.clamp_min(torch.finfo(S.dtype).tiny)
+    at_finite = w.abs() > AT_INFINITY_FACTOR * w_error
+    # depth of Y in view v, up to a positive factor: sign(det M_v) * (Pc_v[2] . Y_h) * sign(w)
+    depth = (Pc[..., 2, :] * Y_h.unsqueeze(-3)).sum(-1) * w_sign.unsqueeze(-2)  # (..., V, J)
+    depth = depth * torch.linalg.det(proj_safe[..., :3]).sign().unsqueeze(-1)
+    in_front = (depth > 0) | ~votes
+    n_views = votes.sum(dim=-2)
+    valid = inputs_ok & finite_rows & (n_views >= 2) & well_posed & at_finite & in_front.all(-2)
+    valid = valid & torch.isfinite(points).all(dim=-1)
     return points, valid

@@ -111,7 +111,8 @@ class PoseModel(pl.LightningModule):
             self.log(f"{stage}/{metric}", m, batch_size=bs, prog_bar=metric == "mpjpe")
         if "joints_2d" in out:
             m = getattr(self, f"{stage}_jdr")
-            m.update(out["joints_2d"], batch["joints_2d"].float())
+            m.update(out["joints_2d"], batch["joints_2d"].float(), batch.get("view_valid"),
+                     image_size=batch["images"].shape[-1])
             self.log(f"{stage}/jdr", m, batch_size=bs)
         return out
 
@@ -203,9 +204,13 @@ def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
         return root_relative(cam)
 
 
-def ones_valid(b: int, v: int, device: torch.device) -> Tensor:
-    """All-True validity (B, V) of monocular predictions."""
-    return torch.ones(b, v, dtype=torch.bool, device=device)
+def views_valid(batch: Batch, b: int, v: int, device: torch.device) -> Tensor:
+    """Validity (B, V) of monocular predictions: the batch's ``view_valid`` (views missing from the
+    recording are False), all True when the data has no missing views."""
+    present = batch.get("view_valid")
+    if present is None:
+        return torch.ones(b, v, dtype=torch.bool, device=device)
+    return present.to(device=device, dtype=torch.bool).expand(b, v)
 
 
 def loss_2d_depth(out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:

@@ -12,7 +12,7 @@ from poselab.models.base import (
     check_images,
     lift_to_camera,
     loss_2d_depth,
-    ones_valid,
+    views_valid,
 )
 from poselab.models.heads import DeconvHead, cells_to_pixels, num_deconv_for, soft_argmax_2d
 from poselab.skeleton import NUM_JOINTS
@@ -63,7 +63,8 @@ class HeatmapDepthModel(PoseModel):
         uv = cells_to_pixels(coords, self.heatmap_stride).view(b, v, NUM_JOINTS, 2)
         depth = (probs * depthmaps.float()).sum(dim=(-2, -1)).view(b, v, NUM_JOINTS) * POSE_SCALE
         pose = lift_to_camera(uv, depth, batch)
-        return {"pose": pose, "joints_2d": uv, "depth": depth, "valid": ones_valid(b, v, images.device)}
+        valid = views_valid(batch, b, v, images.device)
+        return {"pose": pose, "joints_2d": uv, "depth": depth, "valid": valid}
 
     def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         return loss_2d_depth(out, batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from poselab.models.backbones import build_backbone
-from poselab.models.base import POSE_SCALE, Batch, PoseModel, check_images, ones_valid, root_relative
+from poselab.models.base import POSE_SCALE, Batch, PoseModel, check_images, root_relative, views_valid
 from poselab.models.heads import RegressionHead
 from poselab.skeleton import NUM_JOINTS
 
@@ -46,7 +46,7 @@ class RegressionModel(PoseModel):
         b, v = check_images(images)
         out = self.head(self.backbone(images.flatten(0, 1)))
         pose = root_relative(out.float().view(b, v, NUM_JOINTS, 3) * POSE_SCALE)
-        return {"pose": pose, "valid": ones_valid(b, v, images.device)}
+        return {"pose": pose, "valid": views_valid(batch, b, v, images.device)}
 
     def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         """L1 between predicted and ground-truth root-relative poses, in metres."""

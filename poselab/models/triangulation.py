@@ -73,11 +73,16 @@ class TriangulationModel(PoseModel):
 
     @staticmethod
     def triangulate(uv: Tensor, conf: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
-        """Distorted crop pixels (B, V, J, 2) + weights (B, V, J) -> world pose (B, J, 3) mm, valid (B, J)."""
+        """Distorted crop pixels (B, V, J, 2) + weights (B, V, J) -> world pose (B, J, 3) mm, valid (B, J).
+
+        Views missing from the recording (``batch["view_valid"]`` False) get weight 0."""
         with torch.autocast(uv.device.type, enabled=False):  # float32 geometry even under bf16-mixed
             K, R, t = batch["K"].float(), batch["R"].float(), batch["t"].float()
             undistorted = undistort_pixels(uv.float(), K, batch["dist"].float())
-            return triangulate_dlt(projection_matrix(K, R, t), undistorted, conf.float())
+            weights = conf.float()
+            if batch.get("view_valid") is not None:
+                weights = weights * batch["view_valid"].to(weights.device, weights.dtype).unsqueeze(-1)
+            return triangulate_dlt(projection_matrix(K, R, t), undistorted, weights)
 
     def pose_target(self, batch: Batch) -> Tensor:
         """World joints (B, J, 3) mm."""
@@ -85,7 +90,12 @@ class TriangulationModel(PoseModel):
 
     def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         size = float(batch["images"].shape[-1])
-        l2d = (out["joints_2d"] - batch["joints_2d"].float()).abs().mean() / size
+        err_2d = (out["joints_2d"] - batch["joints_2d"].float()).abs()  # (B, V, J, 2)
+        if batch.get("view_valid") is not None:  # views missing from the recording have no 2D target
+            present = batch["view_valid"].to(err_2d.device, err_2d.dtype)[..., None, None].expand_as(err_2d)
+            l2d = (err_2d * present).sum() / present.sum().clamp_min(1) / size
+        else:
+            l2d = err_2d.mean() / size
         err = (out["pose"] - self.pose_target(batch)).abs().sum(-1)  # (B, J)
         ok = out["valid"] & torch.isfinite(err)
         l3d = torch.where(ok, err, torch.zeros_like(err)).sum() / (3 * ok.sum().clamp_min(1)) / POSE_SCALE

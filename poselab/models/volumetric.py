@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from poselab.models.backbones import build_backbone
-from poselab.models.base import Batch, PoseModel, check_images, lift_to_camera, loss_2d_depth, ones_valid
+from poselab.models.base import Batch, PoseModel, check_images, lift_to_camera, loss_2d_depth, views_valid
 from poselab.models.heads import DeconvHead, bins_to_depth, cells_to_pixels, num_deconv_for, soft_argmax_3d
 from poselab.skeleton import NUM_JOINTS
 
@@ -58,7 +58,8 @@ class VolumetricModel(PoseModel):
         uv = cells_to_pixels(coords[..., :2], self.heatmap_stride).view(b, v, NUM_JOINTS, 2)
         depth = bins_to_depth(coords[..., 2], self.depth_bins, self.depth_range).view(b, v, NUM_JOINTS)
         pose = lift_to_camera(uv, depth, batch)
-        return {"pose": pose, "joints_2d": uv, "depth": depth, "valid": ones_valid(b, v, images.device)}
+        valid = views_valid(batch, b, v, images.device)
+        return {"pose": pose, "joints_2d": uv, "depth": depth, "valid": valid}
 
     def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         return loss_2d_depth(out, batch)

@@ -15,8 +15,12 @@ import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from poselab.metrics import DEFAULT_JDR, jdr_label
 from poselab.reporting.curves import same
 from poselab.results.schema import CLEAN, attacked_series, clean_key
+
+#: The JDR definition of result files written before the definition was recorded (the only one then).
+LEGACY_JDR = "head_thorax"
 
 Row = Mapping[str, Any]
 Key = tuple
@@ -104,8 +108,10 @@ def table_untargeted(rows: Sequence[Row]) -> str:
     return _md(*untargeted_table(rows))
 
 
-def multiview_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
-    """Table 2 as (header, body): JDR (%) and MPJPE (mm) over eps per attacked views and series."""
+def multiview_table(rows: Sequence[Row], jdr_definition: str = DEFAULT_JDR
+                    ) -> tuple[list[str], list[list[str]]]:
+    """Table 2 as (header, body): JDR (%, ``jdr_definition`` named in the Metric header) and MPJPE (mm)
+    over eps per attacked views and series."""
     idx = _index(rows)
     eps = sorted({float(e) for e in _values(rows, "multiview", "eps")} | {0.0})
     views = sorted({(int(r["attacked_views"]), _view_set(r)) for r in rows
@@ -124,16 +130,18 @@ def multiview_table(rows: Sequence[Row]) -> tuple[list[str], list[list[str]]]:
                         failed = _get(idx, *key, "failed", view_set=vs)
                         cells.append(_mark(_fmt(v, scale), failed, metric != "jdr"))
                     body.append([model, view_set or str(k), label, name, *cells])
-    return ["Model", "Views", "Iter", "Metric", *[f"ε={_eps_label(e)}" for e in eps]], body
+    metric_header = f"Metric ({jdr_label(jdr_definition)})"
+    return ["Model", "Views", "Iter", metric_header, *[f"ε={_eps_label(e)}" for e in eps]], body
 
 
-def table_multiview(rows: Sequence[Row]) -> str:
+def table_multiview(rows: Sequence[Row], jdr_definition: str = DEFAULT_JDR) -> str:
     """Table 2: JDR (%) and MPJPE (mm) over eps per number of attacked views; "-": triangulation failed.
 
     The Views column is the number k of views (the first k attacked) or, for an explicit subset, the
-    attacked view indices ("0+2", 0-based); subsets follow the counts of the same size.
+    attacked view indices ("0+2", 0-based); subsets follow the counts of the same size. The Metric
+    header names ``jdr_definition`` (one of :data:`poselab.metrics.JDR_DEFINITIONS`).
     """
-    return _md(*multiview_table(rows)) + FOOTNOTE
+    return _md(*multiview_table(rows, jdr_definition)) + FOOTNOTE
 
 
 def targeted_table(rows: Sequence[Row], experiment: str, target_label: str
@@ -168,28 +176,40 @@ def table_rotation(rows: Sequence[Row]) -> str:
     return _md(*targeted_table(rows, "rotation", "Rotation"))
 
 
-#: The four paper tables: (experiment, title, markdown renderer, (header, body) builder).
-PAPER_TABLES: tuple[tuple[str, str, Any, Any], ...] = (
-    ("untargeted", "Table 1 — untargeted attacks, monocular models: MPJPE (mm), P1 and P2",
-     table_untargeted, untargeted_table),
-    ("multiview", "Table 2 — untargeted attacks on k views, multi-view model: JDR (%) and MPJPE (mm)",
-     table_multiview, multiview_table),
-    ("camera_swap", "Table 3 — targeted camera-swap attacks: MPJPE to the target (mm)",
-     table_camera_swap, lambda rows: targeted_table(rows, "camera_swap", "Target")),
-    ("rotation", "Table 4 — targeted rotation attacks: MPJPE to the target (mm)", table_rotation,
-     lambda rows: targeted_table(rows, "rotation", "Rotation")),
+def _untargeted(rows: Sequence[Row], jdr_definition: str) -> tuple[list[str], list[list[str]]]:
+    return untargeted_table(rows)
+
+
+def _camera_swap(rows: Sequence[Row], jdr_definition: str) -> tuple[list[str], list[list[str]]]:
+    return targeted_table(rows, "camera_swap", "Target")
+
+
+def _rotation(rows: Sequence[Row], jdr_definition: str) -> tuple[list[str], list[list[str]]]:
+    return targeted_table(rows, "rotation", "Rotation")
+
+
+#: The four paper tables: (experiment, title ({jdr}: the JDR definition), (header, body) builder of
+#: ``(rows, jdr_definition)``, footnote).
+PAPER_TABLES: tuple[tuple[str, str, Any, str], ...] = (
+    ("untargeted", "Table 1 — untargeted attacks, monocular models: MPJPE (mm), P1 and P2", _untargeted, ""),
+    ("multiview", "Table 2 — untargeted attacks on k views, multi-view model: JDR (%, {jdr}) and MPJPE (mm)",
+     multiview_table, FOOTNOTE),
+    ("camera_swap", "Table 3 — targeted camera-swap attacks: MPJPE to the target (mm)", _camera_swap, ""),
+    ("rotation", "Table 4 — targeted rotation attacks: MPJPE to the target (mm)", _rotation, ""),
 )
 
 
-def paper_tables(rows: Sequence[Row]) -> dict[str, tuple[list[str], list[list[str]]]]:
+def paper_tables(rows: Sequence[Row], jdr_definition: str = DEFAULT_JDR
+                 ) -> dict[str, tuple[list[str], list[list[str]]]]:
     """experiment -> (header, body) of each paper table with data (for W&B tables)."""
-    return {exp: build(rows) for exp, _, _, build in PAPER_TABLES
+    return {exp: build(rows, jdr_definition) for exp, _, build, _ in PAPER_TABLES
             if any(r["experiment"] == exp for r in rows)}
 
 
-def render_tables(rows: Sequence[Row]) -> str:
-    """All four tables (those with data) as one markdown document."""
-    parts = [f"### {title}\n\n{fn(rows)}\n" for experiment, title, fn, _ in PAPER_TABLES
+def render_tables(rows: Sequence[Row], jdr_definition: str = DEFAULT_JDR) -> str:
+    """All four tables (those with data) as one markdown document; JDR under ``jdr_definition``."""
+    parts = [f"### {title.format(jdr=jdr_definition)}\n\n{_md(*build(rows, jdr_definition))}{note}\n"
+             for experiment, title, build, note in PAPER_TABLES
              if any(r["experiment"] == experiment for r in rows)]
     return "\n".join(parts) if parts else "(no attack results)\n"
 
@@ -203,12 +223,39 @@ def read_rows(paths: Iterable[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
+    """The JDR definition a results.json ``meta`` records (:data:`LEGACY_JDR` for files from before)."""
+    config = meta.get("config") or {}
+    return str(config.get("jdr_definition") or LEGACY_JDR)
+
+
+def jdr_definition_of(paths: Iterable[str]) -> str:
+    """The JDR definition of results.csv files, from the results.json beside each; raises if they differ."""
+    import json
+    from pathlib import Path
+
+    found = set()
+    for path in paths:
+        meta_path = Path(path).with_name("results.json")
+        meta = json.loads(meta_path.read_text()).get("meta", {}) if meta_path.is_file() else {}
+        found.add(recorded_jdr_definition(meta))
+    if len(found) > 1:
+        raise ValueError(f"the results use different JDR definitions ({', '.join(sorted(found))}); "
+                         "tabulate them separately")
+    return found.pop() if found else DEFAULT_JDR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     paths = list(sys.argv[1:] if argv is None else argv)
     if not paths:
         print("usage: python -m poselab.reporting.paper_tables results/*/results.csv", file=sys.stderr)
         return 2
-    print(render_tables(read_rows(paths)))
+    try:
+        definition = jdr_definition_of(paths)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(render_tables(read_rows(paths), definition))
     return 0
 
 

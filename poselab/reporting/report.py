@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab.reporting.paper_tables import recorded_jdr_definition
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
 from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all
@@ -61,7 +62,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
     report = Report(out, runs, warnings=warnings)
-    report.tables = build_tables(cells, labels)
+    report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs})
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)

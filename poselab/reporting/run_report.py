@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab.metrics import DEFAULT_JDR
 from poselab.reporting.curves import Curve, build_curves, save_curves, save_example
 from poselab.reporting.paper_tables import render_tables
 from poselab.results.files import atomic_write
@@ -26,11 +27,12 @@ class RunReport:
     example_paths: list[Path] = field(default_factory=list)
 
 
-def write_run_report(out: str | Path, rows: Sequence[Mapping[str, Any]], examples: Sequence[Any] = ()
-                     ) -> RunReport:
-    """Write the four paper tables, the curves and the example panels of one run's rows into ``out``."""
+def write_run_report(out: str | Path, rows: Sequence[Mapping[str, Any]], examples: Sequence[Any] = (),
+                     jdr_definition: str = DEFAULT_JDR) -> RunReport:
+    """Write the four paper tables (JDR under ``jdr_definition``), the curves and the example panels of one
+    run's rows into ``out``."""
     out = Path(out)
-    tables = render_tables(rows)
+    tables = render_tables(rows, jdr_definition)
     atomic_write(out / TABLES_MD, tables)
     curves = build_curves(rows)
     save_curves(curves, out / "plots")

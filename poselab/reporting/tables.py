@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -202,10 +202,20 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     return Table(spec.name, spec.title, header, rows, spec.metric)
 
 
-def build_tables(cells: Sequence[Cell], runs: Sequence[str]) -> list[Table]:
-    """All paper tables that have data, from aligned (not yet expanded) cells."""
+def build_tables(cells: Sequence[Cell], runs: Sequence[str],
+                 jdr_definitions: Mapping[str, str] | None = None) -> list[Table]:
+    """All paper tables that have data, from aligned (not yet expanded) cells; the JDR table's title
+    names the JDR definition of each run (``jdr_definitions``: run label -> a name of
+    :data:`poselab.metrics.JDR_DEFINITIONS`)."""
     expanded = expand_clean(cells)
-    return [t for spec in TABLE_SPECS if (t := build_table(spec, expanded, runs)) is not None]
+    tables = [t for spec in TABLE_SPECS if (t := build_table(spec, expanded, runs)) is not None]
+    for t in tables:
+        if t.metric == "jdr" and jdr_definitions:
+            named = sorted(set(jdr_definitions.values()))
+            per_run = "; ".join(f"{r}: {d}" for r, d in jdr_definitions.items())
+            which = named[0] if len(named) == 1 else per_run
+            t.title = f"{t.title}, definition {which}"
+    return tables
 
 
 def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None:

@@ -4,6 +4,13 @@ Index ``i`` maps to (subject, action, frame) as: subject = ``subjects[i % S]``, 
 ``actions[(i // S) % A]``, frame = ``frame_offset + (i // (S * A)) * frame_stride``. Every pixel is a pure
 function of (seed, subject, action, frame) (and the image size), so two instances, two workers or two
 processes return identical samples.
+
+Motion: ``procedural`` (the pose prior of :mod:`poselab.data.synthetic.pose`) or ``cmu`` (real motion
+capture, :mod:`poselab.data.motion.cmu`, retargeted to each subject's bones): then the one action is the
+clip's name (``cmu_01_01``), frames count along the 30 Hz clip and wrap round at its end (frame
+``(frame_offset + (i // S) * frame_stride) % clip_frames``; the default stride, :func:`golden_stride`, spreads
+any first k samples over the whole clip, e.g. the 16 of a quick attack sweep), and the clip's path is turned
+about the capture space's centre by a yaw drawn from (seed, subject).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from poselab.skeleton import NUM_JOINTS
 #: Margin around the projected joints, as a fraction of the box side, plus the body's half-width.
 BOX_MARGIN = 0.08
 BODY_HALF_WIDTH = 160.0  # mm, added around the joints so limbs and head stay inside the crop
+#: Sources of the poses: the procedural prior, or the shipped CMU motion capture clip.
+MOTIONS = ("procedural", "cmu")
 
 
 def mix(*values: int) -> int:
@@ -34,6 +43,13 @@ def mix(*values: int) -> int:
         h = (h ^ (h >> 31)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
         h ^= h >> 29
     return h & 0x7FFFFFFFFFFFFFFF
+
+
+def golden_stride(n: int) -> int:
+    """The stride coprime with ``n`` nearest to ``n / golden ratio``: ``(k * stride) % n`` visits every one
+    of ``n`` frames once per ``n`` steps, and any run of consecutive k spreads evenly over them."""
+    target = n * (np.sqrt(5) - 1) / 2
+    return min((s for s in range(1, max(n, 2)) if np.gcd(s, n) == 1), key=lambda s: (abs(s - target), s))
 
 
 def check_image_size(image_size: int) -> int:
@@ -77,8 +93,11 @@ class SyntheticMultiView(Dataset):
         views: camera indices (default all 4).
         random_view: return ONE view per sample, chosen deterministically from (seed, index).
         seed: dataset seed (motion variation, lighting, backgrounds).
-        actions: action names (default all of :data:`~poselab.data.synthetic.pose.ACTIONS`).
-        frame_stride, frame_offset: frame numbering (see module docstring).
+        actions: action names (default all of :data:`~poselab.data.synthetic.pose.ACTIONS`; procedural
+            motion only).
+        frame_stride, frame_offset: frame numbering (see module docstring); ``frame_stride`` defaults to 7
+            (procedural) or :func:`golden_stride` of the clip's length (cmu).
+        motion: "procedural" (the pose prior) or "cmu" (real motion capture, see module docstring).
     """
 
     def __init__(
@@ -90,11 +109,15 @@ class SyntheticMultiView(Dataset):
         random_view: bool = False,
         seed: int = 0,
         actions: Sequence[str] | None = None,
-        frame_stride: int = 7,
+        frame_stride: int | None = None,
         frame_offset: int = 0,
         rig: Rig | None = None,
+        motion: str = "procedural",
     ) -> None:
         self.image_size = check_image_size(image_size)
+        if motion not in MOTIONS:
+            raise DataError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
+        self.motion = motion
         if isinstance(subjects, str):
             subjects = [subjects]
         self.subjects = list(subjects)
@@ -103,9 +126,16 @@ class SyntheticMultiView(Dataset):
         for s in self.subjects:
             if s not in SUBJECTS:
                 raise DataError(f"unknown subject {s!r}; expected one of {', '.join(SUBJECTS)}")
-        self.actions = list(ACTIONS if actions is None else actions)
+        if motion == "cmu":
+            if actions is not None:
+                raise DataError("actions apply to procedural motion only; leave them unset with motion 'cmu'")
+            from poselab.data.motion.cmu import CLIP_NAME, clip_joints
+
+            self.actions, self.clip_frames = [CLIP_NAME], int(clip_joints().shape[0])
+        else:
+            self.actions, self.clip_frames = list(ACTIONS if actions is None else actions), 0
         for a in self.actions:
-            if a not in ACTIONS:
+            if a not in ACTIONS and motion == "procedural":
                 raise DataError(f"unknown action {a!r}; expected one of {', '.join(ACTIONS)}")
         if int(size) < 0:
             raise DataError(f"size must be >= 0, got {size!r}")
@@ -115,7 +145,8 @@ class SyntheticMultiView(Dataset):
         self.views = check_views(views, len(self.rig), self.rig.names)
         self.random_view = bool(random_view)
         self.seed = int(seed)
-        self.frame_stride = int(frame_stride)
+        default_stride = 7 if motion == "procedural" else golden_stride(self.clip_frames)
+        self.frame_stride = int(default_stride if frame_stride is None else frame_stride)
         self.frame_offset = int(frame_offset)
         self._R = torch.from_numpy(self.rig.R)
         self._t = torch.from_numpy(self.rig.t)
@@ -128,8 +159,24 @@ class SyntheticMultiView(Dataset):
     def key(self, index: int) -> tuple[str, str, int]:
         """(subject, action, frame) of a dataset index."""
         n_s, n_a = len(self.subjects), len(self.actions)
-        return (self.subjects[index % n_s], self.actions[(index // n_s) % n_a],
-                self.frame_offset + (index // (n_s * n_a)) * self.frame_stride)
+        frame = self.frame_offset + (index // (n_s * n_a)) * self.frame_stride
+        if self.motion == "cmu":
+            frame %= self.clip_frames
+        return self.subjects[index % n_s], self.actions[(index // n_s) % n_a], frame
+
+    def pose(self, subject: str, action: str, frame: int) -> np.ndarray:
+        """World joints (17, 3) float32 mm of (subject, action, frame) under this dataset's motion."""
+        if self.motion == "procedural":
+            return pose_world(self.seed, subject, action, frame)
+        from poselab.data.motion.cmu import subject_clip
+        from poselab.data.motion.retarget import yaw_about_origin
+
+        yaw = 2 * np.pi * (mix(self.seed, SUBJECTS.index(subject), 23) % 2**32) / 2**32
+        return yaw_about_origin(subject_clip(subject)[frame], yaw).astype(np.float32)
+
+    def _action_code(self, action: str) -> int:
+        """An integer per action for the lighting generator (the clip's comes after the procedural ones)."""
+        return ACTIONS.index(action) if self.motion == "procedural" else len(ACTIONS)
 
     def views_of(self, index: int) -> list[int]:
         """Camera indices returned for ``index`` (one of ``views`` when ``random_view``)."""
@@ -147,7 +194,7 @@ class SyntheticMultiView(Dataset):
     def render(self, subject: str, action: str, frame: int, views: Sequence[int], index: int = 0) -> dict:
         """The sample of (subject, action, frame) seen by cameras ``views`` (see poselab.data.sample)."""
         size = self.image_size
-        joints = pose_world(self.seed, subject, action, frame)
+        joints = self.pose(subject, action, frame)
         world = torch.from_numpy(np.concatenate([joints, extra_points(joints)]))  # + render-only points
         idx = torch.as_tensor(list(views), dtype=torch.long)
         R, t, K, dist = self._R[idx], self._t[idx], self._K[idx], self._dist[idx]
@@ -159,7 +206,7 @@ class SyntheticMultiView(Dataset):
         subj = make_subject(subject)
         colours = part_colours(subj)
         rng = np.random.default_rng([self.seed & 0xFFFFFFFF, SUBJECTS.index(subject),
-                                     ACTIONS.index(action), int(frame) & 0xFFFFFFFF, 5])
+                                     self._action_code(action), int(frame) & 0xFFFFFFFF, 5])
         # drawn for every rig camera, so a view's pixels never depend on which other views are rendered
         light = lighting(rng, len(self.rig))
         uv_np, z_np, f_np = uv_all.numpy(), cam_all[..., 2].numpy(), K_crop[:, 0, 0].numpy()

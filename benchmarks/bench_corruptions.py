@@ -1,0 +1,99 @@
+"""poselab's batched torch corruptions vs imagecorruptions' per-image numpy loop, on the same batch.
+
+Usage::
+
+    python benchmarks/bench_corruptions.py [--sizes 64 224] [--images 32] [--severity 3] [--repeats 3]
+                                           [--threads 1] [--device cpu]
+
+The batch is rendered synthetic test images (4 views per sample). For each corruption with a reference,
+it times ``poselab.corruptions.corrupt`` on the whole float batch (on ``--device``) and the package's
+public ``imagecorruptions.corrupt`` on each uint8 image in a Python loop, best of ``--repeats``, and
+prints milliseconds per batch and the speed-up (reference / poselab) by process CPU time (robust to other
+jobs on a shared machine) and by wall clock. poselab runs with ``reference_size=None`` here, i.e. with the
+package's pixel parameters at every size, so both do the same work. ``--threads`` caps torch's and
+OpenCV's threads (default 1: a per-core comparison). The machine load (``os.getloadavg``) is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+
+from poselab.corruptions import CORRUPTIONS, corrupt
+from poselab.corruptions.reference import load_reference
+
+
+def render(size: int, images: int) -> torch.Tensor:
+    """(images, 3, size, size) uint8 rendered synthetic test views."""
+    from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
+
+    n = -(-images // 4)
+    ds = build_dataset(DEFAULT_DATA_CONFIGS, {"image_size": size, "test_size": n}, "test")
+    return torch.cat([ds[i]["images"] for i in range(n)])[:images]
+
+
+def best(fn, repeats: int) -> tuple[float, float]:
+    """(best process CPU seconds, best wall seconds) of ``repeats`` calls after one warm-up call."""
+    fn()
+    cpu, wall = [], []
+    for _ in range(repeats):
+        c, w = time.process_time(), time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        cpu.append(time.process_time() - c)
+        wall.append(time.perf_counter() - w)
+    return min(cpu), min(wall)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[64, 224])
+    p.add_argument("--images", type=int, default=32)
+    p.add_argument("--severity", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args()
+    import cv2
+
+    torch.set_num_threads(args.threads)
+    cv2.setNumThreads(args.threads)
+    ic = load_reference()
+    print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; torch "
+          f"{torch.__version__}, {args.threads} thread(s), device {args.device}, severity {args.severity}")
+    for size in args.sizes:
+        batch = render(size, args.images)
+        x = batch.float().to(args.device)
+        arrays = [img.permute(1, 2, 0).numpy().copy() for img in batch]
+        print(f"\n{len(arrays)} images of {size} px\n")
+        print("| corruption | poselab ms/batch (CPU) | imagecorruptions ms/batch (CPU) | speed-up CPU | "
+              "speed-up wall |")
+        print("|---|---:|---:|---:|---:|")
+        ratios = []
+        for name, spec in CORRUPTIONS.items():
+            if not spec.reference:
+                continue
+            def poselab_batch(name: str = name, x: torch.Tensor = x) -> torch.Tensor:
+                return corrupt(x, name, args.severity, samples=range(len(x)), reference_size=None)
+
+            def reference_loop(ref_name: str = spec.reference, arrays: list = arrays) -> list:
+                return [ic.corrupt(a, severity=args.severity, corruption_name=ref_name) for a in arrays]
+
+            ours = best(poselab_batch, args.repeats)
+            np.random.seed(0)
+            ref = best(reference_loop, args.repeats)
+            ratios.append(ref[0] / ours[0])
+            print(f"| {name} | {1e3 * ours[0]:.1f} | {1e3 * ref[0]:.1f} | {ref[0] / ours[0]:.1f}x | "
+                  f"{ref[1] / ours[1]:.1f}x |")
+        geo = float(np.exp(np.mean(np.log(ratios))))
+        print(f"\ngeometric mean speed-up (CPU time) at {size} px: {geo:.1f}x")
+    print(f"\nload average at end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()

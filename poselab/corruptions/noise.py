@@ -1,0 +1,44 @@
+"""Noise corruptions (ImageNet-C parameters): Gaussian, shot (Poisson) and impulse (salt & pepper).
+
+All act per pixel and channel, so their parameters do not depend on the image size. Random numbers come
+from an :class:`~poselab.corruptions.rng.ImageRNG` (one stream per image), not from numpy's global RNG
+as in imagecorruptions, so outputs match the package in distribution, not pixel for pixel.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from poselab.corruptions.base import check_severity, clip255
+from poselab.corruptions.rng import ImageRNG
+
+#: standard deviation of the additive noise, as a fraction of the 0..255 range
+GAUSSIAN_NOISE = (0.08, 0.12, 0.18, 0.26, 0.38)
+#: photons per unit intensity (fewer = noisier)
+SHOT_NOISE = (60.0, 25.0, 12.0, 5.0, 3.0)
+#: fraction of pixel channels replaced by 0 or 255 (half each)
+IMPULSE_NOISE = (0.03, 0.06, 0.09, 0.17, 0.27)
+
+
+def gaussian_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
+    """``clip(x + 255 c z)``, z ~ N(0, 1) per pixel channel, c = GAUSSIAN_NOISE[severity-1]; (N, 3, H, W)."""
+    c = GAUSSIAN_NOISE[check_severity(severity) - 1]
+    z = rng.randn(*images.shape[1:], dtype=images.dtype)
+    return clip255(images + (255.0 * c) * z)
+
+
+def shot_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
+    """``clip(Poisson(c x / 255) / c) * 255``, c = SHOT_NOISE[severity-1] photons; (N, 3, H, W)."""
+    c = SHOT_NOISE[check_severity(severity) - 1]
+    counts = rng.poisson((images * (c / 255.0)).clamp_min(0.0))
+    return clip255(counts * (255.0 / c))
+
+
+def impulse_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
+    """Salt and pepper: each pixel channel is set, with probability c = IMPULSE_NOISE[severity-1], to 255 or
+    0 (equally likely), as ``skimage.util.random_noise(mode='s&p')``; (N, 3, H, W)."""
+    c = IMPULSE_NOISE[check_severity(severity) - 1]
+    flipped = rng.rand(*images.shape[1:]) <= c
+    salted = rng.rand(*images.shape[1:]) <= 0.5
+    out = images.masked_fill(flipped & salted, 255.0)
+    return clip255(out.masked_fill(flipped & ~salted, 0.0))

@@ -1,0 +1,288 @@
+"""A small BVH (Biovision Hierarchy) reader with forward kinematics.
+
+Conventions (those of the Biovision format as Blender and most readers apply them):
+
+- each joint's OFFSET is its translation from its parent in the parent's frame, in the file's length unit;
+  an ``End Site`` becomes a joint named ``<parent>_end`` with no channels;
+- rotation channels are Euler angles in degrees, applied in the order they are listed:
+  ``CHANNELS 3 Zrotation Yrotation Xrotation`` means ``R_local = Rz(z) @ Ry(y) @ Rx(x)`` (any order and any
+  subset of the three axes is allowed);
+- position channels give the joint's translation from its parent on their axis, replacing the OFFSET
+  component there (usually only the root has them, with a zero OFFSET);
+- ``R_world[j] = R_world[parent] @ R_local[j]``,
+  ``p_world[j] = p_world[parent] + R_world[parent] @ translation[j]``.
+
+The axes stay the file's (CMU files: y up, the character facing +z in the rest pose).
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from poselab.data.errors import DataError, DataNotFoundError
+
+ROTATIONS = ("Xrotation", "Yrotation", "Zrotation")
+POSITIONS = ("Xposition", "Yposition", "Zposition")
+CHANNEL_NAMES = ROTATIONS + POSITIONS
+
+
+class BVHError(DataError):
+    """A BVH text that cannot be parsed (names the line and what was expected)."""
+
+
+@dataclass(frozen=True)
+class BVH:
+    """A parsed BVH file.
+
+    Attributes:
+        names: joint names (N,), end sites as ``<parent>_end``; parents come before children.
+        parents: parent index of each joint, -1 for a root.
+        offsets: (N, 3) rest translations from the parent (file units).
+        channels: per joint, its channel names in file order (``()`` for end sites).
+        frame_time: seconds per frame.
+        motion: (F, C) channel values, C = total number of channels, in joint then channel order.
+    """
+
+    names: tuple[str, ...]
+    parents: tuple[int, ...]
+    offsets: np.ndarray
+    channels: tuple[tuple[str, ...], ...]
+    frame_time: float
+    motion: np.ndarray
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.motion.shape[0])
+
+    def index(self, name: str) -> int:
+        """Index of a joint by name; raises ``KeyError`` listing the names."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(f"no joint {name!r} in the BVH; joints: {', '.join(self.names)}") from None
+
+    def channel_starts(self) -> list[int]:
+        """Column of ``motion`` where each joint's channels start."""
+        starts, col = [], 0
+        for ch in self.channels:
+            starts.append(col)
+            col += len(ch)
+        return starts
+
+
+class _Tokens:
+    """Whitespace tokens with their line numbers, for error messages."""
+
+    def __init__(self, text: str) -> None:
+        self.items = [
+            (word, number) for number, line in enumerate(text.splitlines(), 1) for word in line.split()
+        ]
+        self.pos = 0
+
+    def peek(self) -> str | None:
+        return self.items[self.pos][0] if self.pos < len(self.items) else None
+
+    def line(self) -> int:
+        return self.items[min(self.pos, len(self.items) - 1)][1] if self.items else 1
+
+    def next(self, what: str) -> str:
+        if self.pos >= len(self.items):
+            raise BVHError(f"BVH ends early: expected {what}")
+        token = self.items[self.pos][0]
+        self.pos += 1
+        return token
+
+    def expect(self, word: str) -> None:
+        line = self.line()
+        token = self.next(repr(word))
+        if token != word:
+            raise BVHError(f"BVH line {line}: expected {word!r}, got {token!r}")
+
+    def number(self, what: str) -> float:
+        line = self.line()
+        token = self.next(what)
+        try:
+            return float(token)
+        except ValueError:
+            raise BVHError(f"BVH line {line}: expected a number for {what}, got {token!r}") from None
+
+
+def parse_bvh(text: str) -> BVH:
+    """Parse the text of a BVH file; raises :class:`BVHError` naming the line at fault."""
+    tok = _Tokens(text)
+    names: list[str] = []
+    parents: list[int] = []
+    offsets: list[tuple[float, float, float]] = []
+    channels: list[tuple[str, ...]] = []
+
+    def joint_body(name: str, parent: int) -> None:
+        index = len(names)
+        names.append(name)
+        parents.append(parent)
+        channels.append(())
+        offsets.append((0.0, 0.0, 0.0))
+        tok.expect("{")
+        tok.expect("OFFSET")
+        offsets[index] = tuple(tok.number(f"OFFSET of {name}") for _ in range(3))
+        if tok.peek() == "CHANNELS":
+            tok.next("CHANNELS")
+            line = tok.line()
+            count = tok.number(f"channel count of {name}")
+            if count != int(count) or not 0 <= count <= 6:
+                raise BVHError(f"BVH line {line}: channel count of {name} must be 0..6, got {count:g}")
+            chans = tuple(tok.next(f"channel of {name}") for _ in range(int(count)))
+            for ch in chans:
+                if ch not in CHANNEL_NAMES:
+                    raise BVHError(
+                        f"BVH line {line}: unknown channel {ch!r} of {name}; expected one of "
+                        f"{', '.join(CHANNEL_NAMES)}"
+                    )
+            if len(set(chans)) != len(chans):
+                raise BVHError(f"BVH line {line}: repeated channel in {name}: {' '.join(chans)}")
+            channels[index] = chans
+        while tok.peek() != "}":
+            line = tok.line()
+            word = tok.next("JOINT, End Site or '}'")
+            if word == "JOINT":
+                joint_body(tok.next("a joint name"), index)
+            elif word == "End":
+                tok.expect("Site")
+                names.append(f"{name}_end")
+                parents.append(index)
+                channels.append(())
+                tok.expect("{")
+                tok.expect("OFFSET")
+                offsets.append(tuple(tok.number(f"End Site OFFSET of {name}") for _ in range(3)))
+                tok.expect("}")
+            else:
+                raise BVHError(f"BVH line {line}: expected JOINT, End Site or '}}' in {name}, got {word!r}")
+        tok.expect("}")
+
+    tok.expect("HIERARCHY")
+    while tok.peek() == "ROOT":
+        tok.next("ROOT")
+        joint_body(tok.next("the root name"), -1)
+    if not names:
+        raise BVHError(f"BVH line {tok.line()}: expected ROOT after HIERARCHY")
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise BVHError(f"BVH joint names must be unique; repeated: {', '.join(dup)}")
+    tok.expect("MOTION")
+    tok.expect("Frames:")
+    frames = tok.number("the frame count")
+    if frames != int(frames) or frames < 0:
+        raise BVHError(f"BVH: Frames must be a non-negative integer, got {frames:g}")
+    tok.expect("Frame")
+    tok.expect("Time:")
+    frame_time = tok.number("the frame time")
+    if not frame_time > 0:
+        raise BVHError(f"BVH: Frame Time must be > 0 seconds, got {frame_time:g}")
+    n_channels = sum(len(c) for c in channels)
+    values = [t for t, _ in tok.items[tok.pos :]]
+    if len(values) != int(frames) * n_channels:
+        raise BVHError(
+            f"BVH: {int(frames)} frames x {n_channels} channels need {int(frames) * n_channels} "
+            f"numbers after 'Frame Time', found {len(values)}"
+        )
+    try:
+        motion = np.array(values, dtype=np.float64).reshape(int(frames), n_channels)
+    except ValueError as err:
+        raise BVHError(f"BVH: motion data holds a value that is not a number ({err})") from None
+    return BVH(
+        names=tuple(names),
+        parents=tuple(parents),
+        offsets=np.array(offsets, dtype=np.float64),
+        channels=tuple(channels),
+        frame_time=float(frame_time),
+        motion=motion,
+    )
+
+
+def read_text(path: str | Path) -> str:
+    """Text of a ``.bvh`` or gzip-compressed ``.bvh.gz`` file; a missing file is a DataNotFoundError."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataNotFoundError(f"BVH file not found: {path}")
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="ascii") as fh:
+            return fh.read()
+    return path.read_text(encoding="ascii")
+
+
+def load_bvh(path: str | Path) -> BVH:
+    """Parse a ``.bvh`` / ``.bvh.gz`` file; errors name the file."""
+    try:
+        return parse_bvh(read_text(path))
+    except BVHError as err:
+        raise BVHError(f"{path}: {err}") from None
+
+
+def axis_rotation(axis: str, degrees: np.ndarray) -> np.ndarray:
+    """Right-handed rotation matrices (..., 3, 3) about ``axis`` ("X", "Y" or "Z") by ``degrees``."""
+    a = np.deg2rad(np.asarray(degrees, dtype=np.float64))
+    c, s = np.cos(a), np.sin(a)
+    one, zero = np.ones_like(a), np.zeros_like(a)
+    rows = {
+        "X": ((one, zero, zero), (zero, c, -s), (zero, s, c)),
+        "Y": ((c, zero, s), (zero, one, zero), (-s, zero, c)),
+        "Z": ((c, -s, zero), (s, c, zero), (zero, zero, one)),
+    }[axis]
+    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
+
+
+def local_transforms(bvh: BVH) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame local rotations (F, N, 3, 3) and translations (F, N, 3) of every joint."""
+    F, N = bvh.num_frames, len(bvh.names)
+    rot = np.broadcast_to(np.eye(3), (F, N, 3, 3)).copy()
+    trans = np.broadcast_to(bvh.offsets, (F, N, 3)).copy()
+    for j, (chans, start) in enumerate(zip(bvh.channels, bvh.channel_starts())):
+        for k, ch in enumerate(chans):
+            column = bvh.motion[:, start + k]
+            axis = ch[0]
+            if ch in POSITIONS:
+                trans[:, j, "XYZ".index(axis)] = column
+            else:
+                rot[:, j] = rot[:, j] @ axis_rotation(axis, column)
+    return rot, trans
+
+
+def forward_kinematics(bvh: BVH) -> tuple[np.ndarray, np.ndarray]:
+    """World positions (F, N, 3) (file units) and world rotations (F, N, 3, 3) of every joint and end site."""
+    rot, trans = local_transforms(bvh)
+    world_rot = np.empty_like(rot)
+    world_pos = np.empty_like(trans)
+    for j, p in enumerate(bvh.parents):
+        if p < 0:
+            world_rot[:, j] = rot[:, j]
+            world_pos[:, j] = trans[:, j]
+        else:
+            world_rot[:, j] = world_rot[:, p] @ rot[:, j]
+            world_pos[:, j] = world_pos[:, p] + np.einsum("fab,fb->fa", world_rot[:, p], trans[:, j])
+    return world_pos, world_rot
+
+
+def subsample_text(text: str, step: int, start: int = 0) -> str:
+    """The BVH text keeping frames ``start, start + step, ...`` (lines copied verbatim, Frame Time x step)."""
+    if step < 1 or start < 0:
+        raise ValueError(f"step must be >= 1 and start >= 0, got step={step}, start={start}")
+    head, sep, rest = text.partition("MOTION")
+    if not sep:
+        raise BVHError("BVH: no MOTION section")
+    lines = [ln for ln in rest.splitlines() if ln.strip()]
+    if len(lines) < 2 or not lines[0].startswith("Frames:") or not lines[1].startswith("Frame Time:"):
+        raise BVHError("BVH: expected 'Frames:' and 'Frame Time:' lines after MOTION")
+    frame_time = float(lines[1].split(":", 1)[1])
+    kept = lines[2:][start::step]
+    return "".join(
+        [
+            head,
+            "MOTION\n",
+            f"Frames: {len(kept)}\n",
+            f"Frame Time: {frame_time * step:.7g}\n",
+            *(ln.rstrip() + "\n" for ln in kept),
+        ]
+    )

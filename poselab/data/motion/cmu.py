@@ -1,0 +1,160 @@
+"""Real motion from the CMU Graphics Lab Motion Capture Database, retargeted to the synthetic subjects.
+
+The shipped clip (:data:`CLIP_FILE`, licence and acknowledgement in ``data/README.md`` beside it) is CMU
+subject 01, trial 01 (a playground sequence: forward jumps, turning round) as BVH, every 4th frame of the
+120 Hz capture from frame 1 on (frame 0 of the conversion is the T-pose rest frame): 688 frames at 30 Hz.
+Rebuild it from the full file with::
+
+    python -m poselab.data.motion.cmu --source ../shared/data/cmu-mocap/01_01.bvh
+
+Joint correspondences (:data:`CMU_MARKERS`; CMU rest pose: y up, facing +z, the character's left at +x):
+
+============  ================================================================================
+poselab       CMU BVH
+============  ================================================================================
+pelvis        midpoint of LeftUpLeg and RightUpLeg (the hip joints; CMU's ``Hips`` root sits
+              about 100 mm higher and further back)
+r/l_hip       RightUpLeg / LeftUpLeg
+r/l_knee      RightLeg / LeftLeg
+r/l_ankle     RightFoot / LeftFoot
+spine         Spine (about a quarter of the way up the back)
+thorax        Neck1 (the base of the neck, just above the shoulder line)
+neck_nose     Head, plus 1 unit (about 56 mm) forward in the head's frame (the nose is in front of
+              the head-neck joint)
+head_top      Head's end site, plus the same forward offset (so nose -> head top is the head's up axis)
+l/r_shoulder  LeftArm / RightArm
+l/r_elbow     LeftForeArm / RightForeArm
+l/r_wrist     LeftHand / RightHand
+============  ================================================================================
+
+Bones then take the subject's lengths (:func:`poselab.data.motion.retarget.rescale_bones`), the root
+trajectory is scaled by the subject's leg length over CMU's (thigh + shin), and the clip is centred on the
+capture space with its feet on the floor (:func:`poselab.data.motion.retarget.place`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from poselab.data.errors import DataError
+from poselab.data.motion.bvh import BVH, forward_kinematics, load_bvh, read_text, subsample_text
+from poselab.data.motion.retarget import (
+    Y_UP_TO_Z_UP,
+    Marker,
+    bone_lengths,
+    marker_positions,
+    place,
+    rescale_bones,
+)
+from poselab.data.synthetic.pose import ANKLE_HEIGHT, make_subject
+from poselab.skeleton import JOINT_NAMES, joint_index
+
+#: the shipped clip: CMU 01_01, every 4th frame (30 Hz) from frame 1
+CLIP_FILE = Path(__file__).parent / "data" / "cmu_01_01_30hz.bvh.gz"
+CLIP_NAME = "cmu_01_01"
+SOURCE_STEP, SOURCE_START = 4, 1
+
+_HEAD_FORWARD = (0.0, 0.0, 1.0)  # CMU units in the head's frame (rest pose faces +z)
+#: poselab joint name -> where it sits on the CMU skeleton (see the module docstring)
+CMU_MARKERS: dict[str, Marker] = {
+    "pelvis": Marker(("LeftUpLeg", "RightUpLeg")),
+    "r_hip": Marker(("RightUpLeg",)),
+    "r_knee": Marker(("RightLeg",)),
+    "r_ankle": Marker(("RightFoot",)),
+    "l_hip": Marker(("LeftUpLeg",)),
+    "l_knee": Marker(("LeftLeg",)),
+    "l_ankle": Marker(("LeftFoot",)),
+    "spine": Marker(("Spine",)),
+    "thorax": Marker(("Neck1",)),
+    "neck_nose": Marker(("Head",), _HEAD_FORWARD),
+    "head_top": Marker(("Head_end",), _HEAD_FORWARD),
+    "l_shoulder": Marker(("LeftArm",)),
+    "l_elbow": Marker(("LeftForeArm",)),
+    "l_wrist": Marker(("LeftHand",)),
+    "r_shoulder": Marker(("RightArm",)),
+    "r_elbow": Marker(("RightForeArm",)),
+    "r_wrist": Marker(("RightHand",)),
+}
+_LEGS = [
+    (joint_index(a), joint_index(b))
+    for a, b in (("r_knee", "r_hip"), ("r_ankle", "r_knee"), ("l_knee", "l_hip"), ("l_ankle", "l_knee"))
+]
+
+
+def capture_joints(bvh: BVH) -> np.ndarray:
+    """The 17 poselab joints (F, 17, 3) of a CMU BVH, in z-up axes and CMU length units."""
+    positions, rotations = forward_kinematics(bvh)
+    markers = [CMU_MARKERS[name] for name in JOINT_NAMES]
+    return marker_positions(bvh.names, positions, rotations, markers) @ Y_UP_TO_Z_UP.T
+
+
+@cache
+def clip_joints(path: str = str(CLIP_FILE)) -> np.ndarray:
+    """:func:`capture_joints` of a CMU BVH file (default: the shipped clip), read once per process."""
+    joints = capture_joints(load_bvh(path))
+    if joints.shape[0] == 0:
+        raise DataError(f"{path}: the BVH holds no frames")
+    joints.setflags(write=False)
+    return joints
+
+
+def leg_length(joints: np.ndarray) -> float:
+    """Mean thigh + shin length over both legs and all frames of joints (F, 17, 3)."""
+    diff = np.stack([joints[:, c] - joints[:, p] for c, p in _LEGS], axis=1)
+    return float(np.linalg.norm(diff, axis=-1).mean() * 2)
+
+
+@cache
+def subject_clip(subject: str, path: str = str(CLIP_FILE)) -> np.ndarray:
+    """The clip retargeted to ``subject`` (e.g. "S9"): world joints (F, 17, 3) mm, z up, floor z = 0,
+    its bones exactly the subject's (:meth:`Subject.bone_lengths`), centred on the capture space."""
+    body = make_subject(subject)
+    capture = clip_joints(path)
+    scale = (body.thigh + body.shin) / leg_length(capture)
+    world = place(rescale_bones(capture, body.bone_lengths()), capture, scale, ANKLE_HEIGHT)
+    world.setflags(write=False)
+    return world
+
+
+def capture_bone_lengths(path: str = str(CLIP_FILE)) -> np.ndarray:
+    """Median length (16,) of each poselab bone on the CMU capture skeleton (CMU units)."""
+    return np.median(bone_lengths(clip_joints(path)), axis=0)
+
+
+def write_clip(source: str | Path, out: str | Path = CLIP_FILE) -> Path:
+    """Write the shipped clip: every :data:`SOURCE_STEP`-th frame of ``source`` from :data:`SOURCE_START`,
+    gzip-compressed with a fixed timestamp (the same bytes on every run)."""
+    text = subsample_text(read_text(source), SOURCE_STEP, SOURCE_START)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    with (
+        open(tmp, "wb") as fh,
+        gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0) as gz,
+    ):
+        gz.write(text.encode("ascii"))
+    tmp.replace(out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Build the shipped CMU clip from a full CMU BVH file.")
+    parser.add_argument(
+        "--source", required=True, help="the full 120 Hz BVH, e.g. ../shared/data/cmu-mocap/01_01.bvh"
+    )
+    parser.add_argument("--out", default=str(CLIP_FILE), help=f"output .bvh.gz (default {CLIP_FILE})")
+    args = parser.parse_args(argv)
+    try:
+        out = write_clip(args.source, args.out)
+    except DataError as err:
+        parser.exit(2, f"error: {err}\n")
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, {clip_joints(str(out)).shape[0]} frames)")
+
+
+if __name__ == "__main__":
+    main()
