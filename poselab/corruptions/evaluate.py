@@ -46,13 +46,14 @@ class _Cell:
         self.failed = 0
         self.n = 0
 
-    def update(self, out: Mapping[str, torch.Tensor], truth: torch.Tensor, gt_2d: torch.Tensor) -> None:
+    def update(self, out: Mapping[str, torch.Tensor], truth: torch.Tensor, gt_2d: torch.Tensor,
+               image_size: int) -> None:
         pose, valid = out["pose"], out.get("valid")
         self.mpjpe.update(pose, truth, valid)
         self.pmpjpe.update(pose, truth, valid)
         if out.get("joints_2d") is not None:
             self.has_2d = True
-            self.jdr.update(out["joints_2d"], gt_2d.float())
+            self.jdr.update(out["joints_2d"], gt_2d.float(), image_size=image_size)  # qiu2019 head size
         ok = torch.isfinite(pose).flatten(1).all(dim=1)
         if valid is not None:
             ok = ok & valid.reshape(valid.shape[0], -1).all(dim=1)
@@ -112,7 +113,7 @@ def evaluate_corruptions(
                     sub = dict(batch) if getattr(model, "multiview", False) else select_views(batch, [view])
                     xs = x if getattr(model, "multiview", False) else x[:, view:view + 1]
                     out = model(xs, sub)
-                    cells[(name, c, s)].update(out, model.pose_target(sub), sub["joints_2d"])
+                    cells[(name, c, s)].update(out, model.pose_target(sub), sub["joints_2d"], xs.shape[-1])
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
@@ -127,17 +128,11 @@ def evaluate_corruptions(
 
 
 def write_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Write rows (COLUMNS) to ``path`` atomically (temp file + rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(COLUMNS))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{r[k]:.4f}" if isinstance(r[k], float) else r[k]) for k in COLUMNS})
-    tmp.replace(path)
-    return path
+    """Write rows (COLUMNS, floats with 4 decimals) to ``path`` atomically (the results writer)."""
+    from poselab.results.files import write_csv as write_rows
+
+    return write_rows(path, [{k: (f"{r[k]:.4f}" if isinstance(r[k], float) else r[k]) for k in COLUMNS}
+                             for r in rows], COLUMNS)
 
 
 def read_csv(path: str | Path) -> list[dict[str, Any]]:

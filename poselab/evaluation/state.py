@@ -7,7 +7,7 @@ torchmetrics states of every results cell (``metric.metric_state``: torchmetrics
 collected so far, the adaptive chunk size and a *fingerprint* of everything the numbers depend on
 (experiments, alpha, max_samples, max_batches, random_start, model/dataset names, a digest of the
 weights, world size, test loaders' lengths and batch sizes). A state is only resumed when its fingerprint
-equals the current one. Files are written with ``torch.save`` to a temp file and ``os.replace``.
+equals the current one. Files are written atomically (:func:`poselab.results.files.atomic_write`).
 """
 
 from __future__ import annotations
