@@ -34,7 +34,7 @@ def run_test(tmp: Path, model: str, data: str, *extra: str) -> subprocess.Comple
             "--run.wandb", "false", "--run.save_dir", str(tmp / "runs"),
             "--trainer.default_root_dir", str(tmp / "runs"), "--trainer.limit_test_batches", "1",
             "--trainer.enable_progress_bar", "false",
-            "--data.image_size", "32", "--data.test_size", "2", "--data.val_batch_size", "2",
+            "--data.image_size", "64", "--data.test_size", "2", "--data.val_batch_size", "2",
             "--data.num_workers", "0"]
     return subprocess.run([PY, "-m", "poselab.cli", "test", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
