@@ -48,6 +48,7 @@ from torch import nn
 from poselab import safe_io
 from poselab.attacks import resume as partial
 from poselab.attacks.base import attack_mode, clone_tensors
+from poselab.attacks.determinism import DEFAULT_THREADS, DeterministicNumerics
 from poselab.attacks.experiments import (
     AttackConfigError,
     Cell,
@@ -106,6 +107,10 @@ class AttackEvaluation(pl.Callback):
         save_every: save the partial state after every N attacked batches (None: never).
         resume: at test start, continue from a saved partial state of the same configuration.
             Exact with ``random_start: false``; with a random start the resumed batches draw other noise.
+        threads: torch CPU threads while attacking (default 2; null: leave as is). Float sums depend on
+            the thread count, and attacked triangulations amplify that, so it is fixed for identical
+            results.csv on any core count; GPU kernels are made deterministic too
+            (:mod:`poselab.attacks.determinism`).
     """
 
     def __init__(
@@ -125,6 +130,7 @@ class AttackEvaluation(pl.Callback):
         print_tables: bool = True,
         save_every: int | None = 1,
         resume: bool = True,
+        threads: int | None = DEFAULT_THREADS,
     ) -> None:
         super().__init__()
         if alpha_ratio <= 0:
@@ -142,6 +148,10 @@ class AttackEvaluation(pl.Callback):
         if examples < 0:
             raise AttackConfigError(f"examples must be >= 0, got {examples}")
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
+        try:
+            self._numerics = DeterministicNumerics(threads)
+        except ValueError as err:
+            raise AttackConfigError(str(err)) from None
         self.alpha_ratio = alpha_ratio
         self.max_batch = max_batch
         #: the adaptive chunk size (max_batch None/"auto"), shared by every batch and experiment
@@ -176,6 +186,7 @@ class AttackEvaluation(pl.Callback):
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "test":
             return
+        self._numerics.enter()  # [determinism] fixed threads, deterministic kernels until teardown
         multiview = bool(getattr(pl_module, "multiview", False))
         self.metrics = nn.ModuleDict()
         self.cells = {}
@@ -273,11 +284,13 @@ class AttackEvaluation(pl.Callback):
             raise self.write_error
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._numerics.restore()  # [determinism]
         if self._lock is not None:  # [safe-io] release the results folder's lock
             self._lock.release()
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
                      ) -> None:
+        self._numerics.restore()  # [determinism]
         if self._lock is not None:  # [safe-io] release the results folder's lock
             self._lock.release()
 
@@ -323,7 +336,7 @@ class AttackEvaluation(pl.Callback):
             "random_start": self.random_start, "model": model, "dataset": dataset,
             "multiview": bool(getattr(pl_module, "multiview", False)),
             "cells": [repr(c) for c in self.cells.values()], "weights": partial.weights_digest(pl_module),
-            "world_size": trainer.world_size,
+            "world_size": trainer.world_size, "threads": self._numerics.threads,
             "loaders": [{"batches": _len(loader), "batch_size": getattr(loader, "batch_size", None),
                          "samples": _len(getattr(loader, "dataset", None))} for loader in loaders],
         })
@@ -484,7 +497,8 @@ class AttackEvaluation(pl.Callback):
             "config": {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
                        "max_batch": self.max_batch, "max_batches": self.max_batches,
                        "max_samples": self.max_samples,
-                       "random_start": self.random_start, "world_size": trainer.world_size},
+                       "random_start": self.random_start, "world_size": trainer.world_size,
+                       "threads": self._numerics.threads},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 
