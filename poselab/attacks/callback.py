@@ -319,7 +319,13 @@ class AttackEvaluation(pl.Callback):
         if self.print_tables:
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
             print(tables)
-        self._log_wandb(trainer, rows, curves, example_paths)
+        try:  # [safe-io] the results are written: W&B can no longer lose them, nor end the run
+            self._log_wandb(trainer, rows, curves, example_paths)
+        except Exception as err:  # noqa: BLE001
+            import warnings
+
+            warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the results "
+                          f"are in {out}", stacklevel=2)
 
     # ------------------------------------------------------------------------------ partial state
     def _out(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
