@@ -188,12 +188,6 @@ class PoseLightningCLI(LightningCLI):
         threads = cfg.get("run", {}).get("threads")
         if threads:
             torch.set_num_threads(int(threads))
-        _check_accelerator(cfg.get("trainer") or {})
-        if self.subcommand == "test" and cfg.get("ckpt_path") is None and _has_attack_callback(cfg) \
-                and not cfg.get("run", {}).get("allow_untrained"):
-            raise ConfigError("ckpt_path: an attack evaluation needs a trained model: pass --ckpt_path "
-                              "checkpoints/<model>.ckpt (or --run.allow_untrained true to attack an "
-                              "untrained network on purpose)")
         data = cfg.get("data")
         if data is not None and "train_random_view" in data and data["train_random_view"]:
             if getattr(_model_class(cfg.get("model")), "multiview", False):
@@ -265,9 +259,18 @@ class PoseLightningCLI(LightningCLI):
 
     # ------------------------------------------------------------------ checkpoint checks
     def _parse_ckpt_path(self) -> None:
-        """Check ``--ckpt_path`` (``last`` -> ``<dirpath>/<model>-last.ckpt``) before Lightning reads it."""
+        """Check the run (accelerator, attack without checkpoint) and ``--ckpt_path`` (``last`` ->
+        ``<dirpath>/<model>-last.ckpt``, model, image size) before Lightning reads it; the first hook after
+        parsing, before any class is instantiated."""
         sub = self.config.get("subcommand")
         cfg = self.config.get(sub) if sub else None
+        if cfg is not None:
+            _check_accelerator(cfg.get("trainer") or {})
+            if sub == "test" and cfg.get("ckpt_path") is None and _has_attack_callback(cfg) \
+                    and not (cfg.get("run") or {}).get("allow_untrained"):
+                raise ConfigError("ckpt_path: an attack evaluation needs a trained model: pass --ckpt_path "
+                                  "checkpoints/<model>.ckpt (or --run.allow_untrained true to attack an "
+                                  "untrained network on purpose)")
         if cfg is None or cfg.get("ckpt_path") is None:
             return
         expected = _model_name(cfg.get("model"))

@@ -180,3 +180,26 @@ def test_attack_progress_lines_have_an_eta(tmp_path, capsys) -> None:
     _run(tmp_path)  # the callback reports after each experiment of each attacked batch
     err = capsys.readouterr().err
     assert "attack progress:" in err and "batch 2/2" in err and "ETA" in err
+
+
+# ------------------------------------------------------------------------------------------ make train
+def test_make_train_leaves_the_shipped_checkpoints_alone(tmp_path, capsys) -> None:
+    import yaml
+
+    from poselab.lightning_cli import run_lightning_cli
+
+    def make_n(*extra: str) -> str:
+        proc = subprocess.run(["make", "-n", "-s", "train", "MODEL=regression", *extra], cwd=ROOT,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    plain, ship = make_n(), make_n("SHIP=1")
+    assert "poselab.cli fit" in plain and "--checkpoint.dirpath" not in plain
+    assert "--checkpoint.dirpath checkpoints" in ship
+    argv = [a for a in plain.split("poselab.cli fit", 1)[1].split() if a != "\\"]
+    with pytest.raises(SystemExit) as info:
+        run_lightning_cli(["fit", *argv, "--print_config"], exit_on_error=False)
+    assert info.value.code in (0, None)
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["checkpoint"]["dirpath"] == "runs/checkpoints"
