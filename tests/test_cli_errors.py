@@ -199,5 +199,5 @@ def test_in_process_callers_get_the_error_itself(tmp_path):
     with pytest.raises(AttackConfigError, match="unknown experiment kind 'rotate'"):
         run_lightning_cli(["test", "--config", str(ROOT / "configs/model/regression.yaml"),
                            "--config", str(ROOT / "configs/data/synthetic.yaml"), "--config", str(bad),
-                           "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs")],
-                          exit_on_error=False)
+                           "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
+                           "--run.allow_untrained", "true"], exit_on_error=False)

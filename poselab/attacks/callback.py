@@ -309,10 +309,13 @@ class AttackEvaluation(pl.Callback):
             example_paths = [save_example(ex, out / "examples" / f"example_{i:02d}.png")
                              for i, ex in enumerate(self.example_list)]
         except safe_io.SAVE_ERRORS as err:
+            state = out / partial.PARTIAL_DIR
+            kept = (f"the saved partial state in {state} was kept: re-run the same command once the folder "
+                    "is writable to write the results without attacking again" if state.is_dir()
+                    else "no partial state was saved (save_every: null)")
             self.write_error = safe_io.ResultsNotSavedError(
                 f"could not write the attack results to {out} ({type(err).__name__}: {err}); the tables are "
-                f"printed above; the saved partial state in {out / partial.PARTIAL_DIR} was kept: re-run the "
-                "same command once the folder is writable to write the results without attacking again")
+                f"printed above; {kept}")
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
             print(tables)
             return
@@ -431,9 +434,8 @@ class AttackEvaluation(pl.Callback):
             loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
             n = _len(loaders[dataloader_idx]) if dataloader_idx < len(loaders) else None
             limit = trainer.num_test_batches[dataloader_idx] if trainer.num_test_batches else None
-            n = min(x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")) \
-                if any(x is not None and x != float("inf") for x in (n, limit, self.max_batches)) else None
-            left = None if n is None else max(int(n) - self.resumed.get(dataloader_idx, 0), 1)
+            known = [x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")]
+            left = max(int(min(known)) - self.resumed.get(dataloader_idx, 0), 1) if known else None
             self._progress_bar = AttackProgress(specs, left)
             self._progress_bar.begin()
         return self._progress_bar
