@@ -46,7 +46,7 @@ def test_two_runs_give_identical_results_csv(tmp_path: Path) -> None:
     first, second = _attack(tmp_path, threads=1), _attack(tmp_path, threads=3)
     assert first == second
     attacked = [ln for ln in first.splitlines() if ",igsm_u,32.0,10,4,,mpjpe," in ln]
-    assert len(attacked) == 1 and float(attacked[0].split(",")[-2]) > 1000  # the unstable cell is there
+    assert len(attacked) == 1 and float(attacked[0].split(",")[-2]) > 0  # the (once unstable) cell is there
 
 
 def test_numerics_are_restored_after_the_attacks() -> None:
