@@ -27,6 +27,7 @@ from typing import Any
 from poselab.attacks.tables import recorded_jdr_definition
 from poselab.reporting.results import Cell, ResultsError, RunResults, align, load_all
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
+from poselab.safe_io import atomic_write_text
 
 
 @dataclass
@@ -85,8 +86,8 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
         )
     for table in report.tables:
         table.write_csv(out / "tables" / f"{table.name}.csv")
-    _atomic_write(out / "tables.md", "\n\n".join(t.to_markdown() for t in report.tables) + "\n")
-    _atomic_write(out / "report.md", render_markdown(report))
+    atomic_write_text(out / "tables.md", "\n\n".join(t.to_markdown() for t in report.tables) + "\n")
+    atomic_write_text(out / "report.md", render_markdown(report))
     return report
 
 
@@ -152,12 +153,6 @@ def summarize(tables: Sequence[Table]) -> list[str]:
     best = min(robust.rows, key=lambda r: r[2])
     lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm).")
     return lines
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
 
 
 def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[float]], list[str]]]:

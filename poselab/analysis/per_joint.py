@@ -18,6 +18,7 @@ from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.metrics import MPJPE
 from poselab.reporting.results import ATTACKS, PER_JOINT_COLUMNS, JointCell
 from poselab.reporting.tables import Table
+from poselab.safe_io import atomic_path
 from poselab.skeleton import BONES, JOINT_NAMES
 
 #: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).
@@ -220,11 +221,9 @@ def per_joint_rows(
 def write_per_joint_csv(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Write rows in the ``per_joint.csv`` schema (atomically: temp file + rename)."""
     path = Path(path)
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(PER_JOINT_COLUMNS))
         w.writeheader()
         for row in rows:
             w.writerow({k: row[k] for k in PER_JOINT_COLUMNS})
-    tmp.replace(path)
     return path

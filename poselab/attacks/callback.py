@@ -36,9 +36,7 @@ import csv
 import io
 import json
 import math
-import os
 import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -47,8 +45,10 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from poselab import safe_io
 from poselab.attacks import resume as partial
 from poselab.attacks.base import attack_mode, clone_tensors
+from poselab.attacks.determinism import DEFAULT_THREADS, DeterministicNumerics
 from poselab.attacks.experiments import (
     AttackConfigError,
     Cell,
@@ -61,6 +61,7 @@ from poselab.attacks.experiments import (
     run_experiment,
 )
 from poselab.attacks.plots import build_curves, save_curves, save_example
+from poselab.attacks.progress import AttackProgress
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.attacks.tables import render_tables, table_camera_swap, table_multiview, table_rotation
 from poselab.attacks.tables import table_untargeted as _table_untargeted
@@ -81,18 +82,8 @@ def columns_of(rows: list[dict[str, Any]]) -> list[str]:
     return [*COLUMNS[:i], VIEW_SET, *COLUMNS[i:]]
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+#: [safe-io] results files: temp file + rename, mode 0666 & ~umask (one writer for the whole project)
+atomic_write = safe_io.atomic_write_text
 
 
 class AttackEvaluation(pl.Callback):
@@ -120,6 +111,10 @@ class AttackEvaluation(pl.Callback):
         jdr_definition: the JDR of the multi-view rows, one of :data:`poselab.metrics.JDR_DEFINITIONS`
             (default ``"qiu2019"``, the published multi-view one); recorded in results.json and named in
             the Table 2 header.
+        threads: torch CPU threads while attacking (default 2; null: leave as is). Float sums depend on
+            the thread count, and attacked triangulations amplify that, so it is fixed for identical
+            results.csv on any core count; GPU kernels are made deterministic too
+            (:mod:`poselab.attacks.determinism`).
     """
 
     def __init__(
@@ -140,6 +135,7 @@ class AttackEvaluation(pl.Callback):
         save_every: int | None = 1,
         resume: bool = True,
         jdr_definition: str = DEFAULT_JDR,
+        threads: int | None = DEFAULT_THREADS,
     ) -> None:
         super().__init__()
         try:
@@ -161,6 +157,10 @@ class AttackEvaluation(pl.Callback):
         if examples < 0:
             raise AttackConfigError(f"examples must be >= 0, got {examples}")
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments, num_views)
+        try:
+            self._numerics = DeterministicNumerics(threads)
+        except ValueError as err:
+            raise AttackConfigError(str(err)) from None
         self.alpha_ratio = alpha_ratio
         self.max_batch = max_batch
         #: the adaptive chunk size (max_batch None/"auto"), shared by every batch and experiment
@@ -187,11 +187,15 @@ class AttackEvaluation(pl.Callback):
         self._since_save = 0
         self._run_dir: Path | None = None
         self._fingerprint = ""
+        self._lock: safe_io.RunLock | None = None
+        #: set when the final results could not be written (the tables were printed instead)
+        self.write_error: BaseException | None = None
 
     # ------------------------------------------------------------------------------ lifecycle
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "test":
             return
+        self._numerics.enter()  # [determinism] fixed threads, deterministic kernels until teardown
         multiview = bool(getattr(pl_module, "multiview", False))
         self.metrics = nn.ModuleDict()
         self.cells = {}
@@ -206,6 +210,7 @@ class AttackEvaluation(pl.Callback):
         self.metrics.to(pl_module.device)
         self.example_list = []
         self.done, self.resumed, self._since_save = {}, {}, 0
+        self._progress_bar: AttackProgress | None = None
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Check the experiments' views against the test data's views before any attack work."""
@@ -217,6 +222,9 @@ class AttackEvaluation(pl.Callback):
             if num_views is not None:
                 self._check_views(num_views, multiview)
         self._run_dir = self._out(trainer, pl_module)
+        if trainer.is_global_zero:  # [safe-io] before any attack: writable folder, one run per folder
+            safe_io.check_writable(self._run_dir, "attack results folder")
+            self._lock = safe_io.RunLock(self._run_dir).acquire()
         self._fingerprint = self._fingerprint_of(trainer, pl_module, loaders)
         if self.resume:
             self._load_partial(trainer)
@@ -255,9 +263,12 @@ class AttackEvaluation(pl.Callback):
                              max_batch=self._max_batch(), examples=self.examples, example_sink=sink,
                              random_start=self.random_start)
             self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
-            for spec in self.specs:
-                if spec.applies_to(multiview):
-                    run_experiment(spec, b, ctx)
+            specs = [spec for spec in self.specs if spec.applies_to(multiview)]
+            progress = self._progress(trainer, specs, dataloader_idx)
+            for i, spec in enumerate(specs):
+                run_experiment(spec, b, ctx)
+                if progress is not None:  # [progress] one line per experiment with an ETA (rank 0)
+                    progress.experiment_done(batch_idx - self.resumed.get(dataloader_idx, 0), i)
         self.done[dataloader_idx] = batch_idx + 1
         self._since_save += 1
         try:  # a failed save (disk full, ...) must not end hours of attacks: warn and go on
@@ -265,7 +276,7 @@ class AttackEvaluation(pl.Callback):
                 self._save_examples()
             if self.save_every is not None and self._since_save >= self.save_every:
                 self._save_partial(trainer, pl_module)
-        except OSError as err:
+        except safe_io.SAVE_ERRORS as err:  # [safe-io] torch.save raises RuntimeError on a full disk
             import warnings
 
             warnings.warn(f"attack evaluation: could not save the partial state: {err}", stacklevel=2)
@@ -274,27 +285,59 @@ class AttackEvaluation(pl.Callback):
         rows = self._collect(trainer, pl_module)  # collective: every rank
         if trainer.is_global_zero:
             self._finish(trainer, pl_module, rows)
-            if self._run_dir is not None:  # final results written (no rank saves any more): drop the partials
+            if self._run_dir is not None and self.write_error is None:  # [safe-io] written: drop the partials
                 shutil.rmtree(self._run_dir / partial.PARTIAL_DIR, ignore_errors=True)
                 (self._run_dir / partial.PARTIAL_CSV).unlink(missing_ok=True)
         trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
+        if self.write_error is not None:  # [safe-io] tables printed, partial state kept: fail the run
+            raise self.write_error
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._numerics.restore()  # [determinism]
+        if self._lock is not None:  # [safe-io] release the results folder's lock
+            self._lock.release()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+                     ) -> None:
+        self._numerics.restore()  # [determinism]
+        if self._lock is not None:  # [safe-io] release the results folder's lock
+            self._lock.release()
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         meta = self._meta(trainer, pl_module)
         out = self._out(trainer, pl_module)
         self.result_dir = out
-        self._write(out, rows, meta)
         tables = render_tables(rows, self.jdr_definition)
-        atomic_write(out / "tables.md", tables)
         curves = build_curves(rows)
-        save_curves(curves, out / "plots")
-        example_paths = [save_example(ex, out / "examples" / f"example_{i:02d}.png")
-                         for i, ex in enumerate(self.example_list)]
+        self.write_error = None
+        try:  # [safe-io] a failed final write: print the tables, say where they could not go, keep .partial
+            self._write(out, rows, meta)
+            atomic_write(out / "tables.md", tables)
+            save_curves(curves, out / "plots")
+            example_paths = [save_example(ex, out / "examples" / f"example_{i:02d}.png")
+                             for i, ex in enumerate(self.example_list)]
+        except safe_io.SAVE_ERRORS as err:
+            state = out / partial.PARTIAL_DIR
+            kept = (f"the saved partial state in {state} was kept: re-run the same command once the folder "
+                    "is writable to write the results without attacking again" if state.is_dir()
+                    else "no partial state was saved (save_every: null)")
+            self.write_error = safe_io.ResultsNotSavedError(
+                f"could not write the attack results to {out} ({type(err).__name__}: {err}); the tables are "
+                f"printed above; {kept}")
+            print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
+            print(tables)
+            return
         if self.print_tables:
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
             print(tables)
-        self._log_wandb(trainer, rows, curves, example_paths)
+        try:  # [safe-io] the results are written: W&B can no longer lose them, nor end the run
+            self._log_wandb(trainer, rows, curves, example_paths)
+        except Exception as err:  # noqa: BLE001
+            import warnings
+
+            warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the results "
+                          f"are in {out}", stacklevel=2)
 
     # ------------------------------------------------------------------------------ partial state
     def _out(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
@@ -312,7 +355,7 @@ class AttackEvaluation(pl.Callback):
             "jdr_definition": self.jdr_definition,
             "multiview": bool(getattr(pl_module, "multiview", False)),
             "cells": [repr(c) for c in self.cells.values()], "weights": partial.weights_digest(pl_module),
-            "world_size": trainer.world_size,
+            "world_size": trainer.world_size, "threads": self._numerics.threads,
             "loaders": [{"batches": _len(loader), "batch_size": getattr(loader, "batch_size", None),
                          "samples": _len(getattr(loader, "dataset", None))} for loader in loaders],
         })
@@ -391,6 +434,22 @@ class AttackEvaluation(pl.Callback):
         return [Example(**item) for item in state["examples"]]
 
     # ------------------------------------------------------------------------------ helpers
+    def _progress(self, trainer: pl.Trainer, specs: list[ExperimentSpec], dataloader_idx: int
+                  ) -> AttackProgress | None:
+        """The run's :class:`AttackProgress` (rank 0; created at the first attacked batch)."""
+        if not trainer.is_global_zero:
+            return None
+        if getattr(self, "_progress_bar", None) is None:
+            loaders = trainer.test_dataloaders
+            loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
+            n = _len(loaders[dataloader_idx]) if dataloader_idx < len(loaders) else None
+            limit = trainer.num_test_batches[dataloader_idx] if trainer.num_test_batches else None
+            known = [x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")]
+            left = max(int(min(known)) - self.resumed.get(dataloader_idx, 0), 1) if known else None
+            self._progress_bar = AttackProgress(specs, left)
+            self._progress_bar.begin()
+        return self._progress_bar
+
     def _max_batch(self) -> MaxBatch:
         """The sweeps' ``max_batch``: the fixed integer, or the remembered adaptive size."""
         if self.auto_batch is not None:
@@ -457,7 +516,8 @@ class AttackEvaluation(pl.Callback):
                        "max_batch": self.max_batch, "max_batches": self.max_batches,
                        "max_samples": self.max_samples,
                        "random_start": self.random_start, "world_size": trainer.world_size,
-                       "jdr_definition": self.jdr_definition},
+                       "jdr_definition": self.jdr_definition,
+                       "threads": self._numerics.threads},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab.safe_io import atomic_path
+
 Row = Mapping[str, Any]
 
 
@@ -119,10 +121,9 @@ def save_curves(curves: Sequence[Curve], out_dir: str | Path) -> list[Path]:
         ax.legend(fontsize=7)
         fig.tight_layout()
         path = out / f"{c.name}.png"
-        tmp = path.with_suffix(".tmp.png")
-        fig.savefig(tmp)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp)
         plt.close(fig)
-        tmp.replace(path)
         paths.append(path)
     return paths
 
@@ -160,8 +161,7 @@ def save_example(example: Any, path: str | Path, amplify: float | None = None) -
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.png")
-    fig.savefig(tmp)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp)
     plt.close(fig)
-    tmp.replace(path)
     return path

@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+from poselab import safe_io
 
 #: bump when the saved layout changes (part of the fingerprint: old files are never mixed in)
 VERSION = 1
@@ -100,17 +101,8 @@ def _load_metric_states(metrics: nn.ModuleDict, saved: dict[str, dict[str, Any]]
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` to a temp file in the same folder, then an atomic ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save`` to a temp file in the same folder, then ``os.replace`` (mode 0666 & ~umask)."""
+    safe_io.atomic_save(state, path)  # [safe-io] the project's one atomic writer
 
 
 def load_state(path: Path) -> dict[str, Any]:

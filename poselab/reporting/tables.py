@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from poselab.reporting.results import AXES, EXPERIMENT_AXES, Cell
+from poselab.safe_io import atomic_path
 
 #: Experiments whose attacks aim at a target; their clean rows are the 0-iteration point.
 TARGETED = ("camera_swap", "rotation")
@@ -98,7 +99,7 @@ class Table:
         return "\n".join([f"**{self.title}**", "", head, sep, *body])
 
     def write_csv(self, path: Path) -> None:
-        with path.open("w", newline="") as f:
+        with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
             w = csv.writer(f)
             w.writerow(self.columns)
             w.writerows(["" if v is None else v for v in row] for row in self.rows)
