@@ -87,12 +87,14 @@ adv-compare: $(VENV)/.installed
 
 # Train a baseline: `make train MODEL=regression|volumetric|heatmap_depth|triangulation
 # [TRAINER=cpu|smoke|gpu|ddp] [DATA=synthetic|h36m] [RESUME=1] [TRAIN_ARGS="--trainer.max_epochs 5"]`.
-# Writes checkpoints/$(MODEL).ckpt (best val/mpjpe) and checkpoints/$(MODEL)-last.ckpt (RESUME=1 continues
-# from it: --ckpt_path last = <checkpoint.dirpath>/$(MODEL)-last.ckpt); logs under runs/.
+# Writes runs/checkpoints/$(MODEL).ckpt (best val/mpjpe) and runs/checkpoints/$(MODEL)-last.ckpt (RESUME=1
+# continues from it: --ckpt_path last = <checkpoint.dirpath>/$(MODEL)-last.ckpt); logs under runs/.
+# The shipped, git-tracked checkpoints/$(MODEL).ckpt is replaced only with SHIP=1 (--checkpoint.dirpath checkpoints).
 # configs/trainer/$(TRAINER)/$(MODEL).yaml, where it exists, is composed after configs/trainer/$(TRAINER).yaml
 # (per-model sizes, e.g. configs/trainer/cpu/volumetric.yaml: the shipped checkpoints' depth bins).
 TRAIN_MODELS := regression volumetric heatmap_depth triangulation
 RESUME ?=
+SHIP ?=
 TRAIN_ARGS ?=
 TRAIN_OVERLAY = $(wildcard configs/trainer/$(TRAINER)/$(MODEL).yaml)
 .PHONY: train
@@ -103,7 +105,7 @@ train: $(VENV)/.installed
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi
 	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
 	  --config configs/trainer/$(TRAINER).yaml $(addprefix --config ,$(TRAIN_OVERLAY)) \
-	  $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
+	  $(if $(SHIP),--checkpoint.dirpath checkpoints) $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
 
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
 PREVIEW_ARGS ?=

@@ -8,8 +8,9 @@ Composition (what ``make train`` runs)::
 Later arguments override earlier ones, so a trainer config can resize the model and the data
 (``model.init_args.backbone``, ``data.image_size``). Added on top of Lightning's own arguments:
 
-* ``checkpoint.*``: :class:`PoseCheckpoint` (``checkpoints/<model>.ckpt`` best by ``val/mpjpe``,
-  ``checkpoints/<model>-last.ckpt`` last, also every ``checkpoint.last_every_n_train_steps`` steps);
+* ``checkpoint.*``: :class:`PoseCheckpoint` (``runs/checkpoints/<model>.ckpt`` best by ``val/mpjpe``,
+  ``runs/checkpoints/<model>-last.ckpt`` last, also every ``checkpoint.last_every_n_train_steps`` steps;
+  only ``--checkpoint.dirpath checkpoints`` replaces the shipped files);
   ``--ckpt_path last`` resumes from the latter, also mid-epoch (resumable training loader, RNGs reseeded
   from the step: same final state as an uninterrupted run).
 * ``run.*``: logging (W&B offline by default under ``runs/wandb``, plus a CSV log under ``runs/csv``).
@@ -37,6 +38,9 @@ from poselab.models.checkpoint import CheckpointError, read_checkpoint
 class PoseCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` writing ``<dirpath>/<model>.ckpt`` (best) and ``<dirpath>/<model>-last.ckpt``.
 
+    ``dirpath`` defaults to ``runs/checkpoints``: training never overwrites the shipped, git-tracked
+    ``checkpoints/<model>.ckpt`` unless asked (``--checkpoint.dirpath checkpoints``, ``make train SHIP=1``).
+
     Args:
         best_weights_only: save the best checkpoint without optimiser state (small files to ship);
             the last checkpoint always keeps everything needed to resume.
@@ -48,7 +52,7 @@ class PoseCheckpoint(ModelCheckpoint):
 
     def __init__(
         self,
-        dirpath: str = "checkpoints",
+        dirpath: str = "runs/checkpoints",
         monitor: str | None = "val/mpjpe",
         mode: str = "min",
         save_last: bool = True,
@@ -154,6 +158,10 @@ class RunOptions:
         name: run name (default ``<model>-<dataset>-train``).
         channels_last: convert the model to ``channels_last`` memory format (GPU speed-up).
         threads: torch CPU threads (None: torch's default); 1 avoids thread thrashing on shared CPUs.
+        allow_untrained: let ``poselab test`` with an ``AttackEvaluation`` callback run without
+            ``--ckpt_path`` (attacks a freshly initialised network; refused by default).
+        allow_image_size_mismatch: only warn (instead of refusing) when ``--ckpt_path``'s training image
+            size differs from ``data.image_size``.
     """
 
     wandb: bool = True
@@ -163,6 +171,8 @@ class RunOptions:
     name: str | None = None
     channels_last: bool = False
     threads: int | None = None
+    allow_untrained: bool = False
+    allow_image_size_mismatch: bool = False
 
 
 class PoseLightningCLI(LightningCLI):
@@ -245,6 +255,10 @@ class PoseLightningCLI(LightningCLI):
 
     def after_fit(self) -> None:
         self._finish_wandb()
+        ckpt = next((c for c in self.trainer.callbacks if isinstance(c, PoseCheckpoint)), None)
+        if ckpt is not None and self.trainer.is_global_zero:
+            print(f"poselab fit: checkpoints written to {ckpt.dirpath}/ (best: "
+                  f"{ckpt.best_model_path or '-'}, last: {ckpt.last_model_path or '-'})")
 
     def after_validate(self) -> None:
         self._finish_wandb()
@@ -257,9 +271,18 @@ class PoseLightningCLI(LightningCLI):
 
     # ------------------------------------------------------------------ checkpoint checks
     def _parse_ckpt_path(self) -> None:
-        """Check ``--ckpt_path`` (``last`` -> ``<dirpath>/<model>-last.ckpt``) before Lightning reads it."""
+        """Check the run (accelerator, attack without checkpoint) and ``--ckpt_path`` (``last`` ->
+        ``<dirpath>/<model>-last.ckpt``, model, image size) before Lightning reads it; the first hook after
+        parsing, before any class is instantiated."""
         sub = self.config.get("subcommand")
         cfg = self.config.get(sub) if sub else None
+        if cfg is not None:
+            _check_accelerator(cfg.get("trainer") or {})
+            if sub == "test" and cfg.get("ckpt_path") is None and _has_attack_callback(cfg) \
+                    and not (cfg.get("run") or {}).get("allow_untrained"):
+                raise ConfigError("ckpt_path: an attack evaluation needs a trained model: pass --ckpt_path "
+                                  "checkpoints/<model>.ckpt (or --run.allow_untrained true to attack an "
+                                  "untrained network on purpose)")
         if cfg is None or cfg.get("ckpt_path") is None:
             return
         expected = _model_name(cfg.get("model"))
@@ -267,8 +290,49 @@ class PoseLightningCLI(LightningCLI):
         if path == "last":
             path = str(Path(cfg["checkpoint"]["dirpath"]) / f"{expected}-last.ckpt")
             cfg["ckpt_path"] = path
-        read_checkpoint(path, expected_model=expected)
+        ckpt = read_checkpoint(path, expected_model=expected)
+        _check_image_size(ckpt, path, cfg)
         super()._parse_ckpt_path()
+
+
+def _check_image_size(ckpt: dict[str, Any], path: str, cfg: Any) -> None:
+    """Refuse (or, with ``run.allow_image_size_mismatch``, warn about) a checkpoint trained on another crop
+    size than ``data.image_size``: its numbers would measure something else (a 64 px model on 128 px
+    crops scores about twice its error)."""
+    trained = (ckpt.get("datamodule_hyper_parameters") or {}).get("image_size")
+    data = cfg.get("data") or {}
+    wanted = data.get("image_size") if hasattr(data, "get") else None
+    if trained is None or wanted is None or int(trained) == int(wanted):
+        return
+    msg = (f"data.image_size is {wanted} px but checkpoint {path} was trained on {trained} px crops; pass "
+           f"--data.image_size {trained} (or the trainer config it was trained with, e.g. TRAINER=cpu for "
+           "the shipped checkpoints)")
+    if (cfg.get("run") or {}).get("allow_image_size_mismatch"):
+        import warnings
+
+        warnings.warn(msg + " (allowed by run.allow_image_size_mismatch)", stacklevel=2)
+        return
+    raise ConfigError(msg + ", or --run.allow_image_size_mismatch true to evaluate it anyway")
+
+
+def _check_accelerator(trainer_cfg: Any) -> None:
+    """``trainer.accelerator: gpu/cuda`` on a machine without a CUDA GPU is one clear error."""
+    accel = trainer_cfg.get("accelerator") if hasattr(trainer_cfg, "get") else None
+    if isinstance(accel, str) and accel.lower() in ("gpu", "cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"trainer.accelerator is {accel!r} but no CUDA GPU is available here; use the "
+                          "CPU trainer config (TRAINER=cpu, configs/trainer/cpu.yaml) or "
+                          "--trainer.accelerator cpu")
+
+
+def _has_attack_callback(cfg: Any) -> bool:
+    """Whether the config sets the named ``attack_evaluation`` callback (or lists an
+    :class:`~poselab.evaluation.callback.AttackEvaluation` under ``trainer.callbacks``)."""
+    if cfg.get("attack_evaluation") is not None:
+        return True
+    callbacks = (cfg.get("trainer") or {}).get("callbacks") or []
+    callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+    return any(str(getattr(c, "class_path", None) or (c.get("class_path") if hasattr(c, "get") else "")
+                   ).endswith("AttackEvaluation") for c in callbacks)
 
 
 def _model_class(model_cfg: Any) -> type | None:
@@ -353,6 +417,7 @@ def run_lightning_cli(
     import sys
 
     from poselab.data.datamodule import PoseDataModule
+    from poselab.safe_io import LockedError, NotWritableError, ResultsNotSavedError
 
     torch.set_float32_matmul_precision("high")
     args = None if argv is not None and list(argv) == sys.argv[1:] else argv
@@ -378,6 +443,12 @@ def run_lightning_cli(
             raise
         print(f"poselab: error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except (NotWritableError, LockedError, ResultsNotSavedError) as err:
+        if not exit_on_error:
+            raise
+        prog = f"poselab {subcommand}" if subcommand else "poselab"
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        raise SystemExit(1 if isinstance(err, ResultsNotSavedError) else 2) from None
     except (ValueError, TypeError) as err:  # DataError/AttackConfigError are ValueErrors
         user = _user_error(err)
         if user is None:

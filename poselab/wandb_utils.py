@@ -10,7 +10,10 @@ Conventions (every poselab run follows them):
 * ``config``   = the full run config, flattened to dotted keys
 
 Runs are offline by default (under ``runs/wandb``); ``WANDB_MODE=online`` (or ``offline=False``)
-goes online. Helpers never block a run: W&B failures become warnings.
+goes online. Helpers never block a run: W&B failures become warnings. Online without an API key
+(``WANDB_API_KEY`` or a ``.netrc`` entry for the W&B host) runs offline from the start, and an online
+``wandb.init`` that fails (no network: after ``INIT_TIMEOUT_S``) is retried offline - one warning each,
+never a traceback; ``wandb sync`` uploads the offline run later.
 """
 
 from __future__ import annotations
@@ -29,11 +32,38 @@ INIT_TIMEOUT_S = 60
 
 
 def wandb_mode(offline: bool | None = None) -> str:
-    """``$WANDB_MODE`` if set, else ``offline`` (default) or ``online`` when ``offline`` is False."""
+    """``$WANDB_MODE`` if set, else ``offline`` (default) or ``online`` when ``offline`` is False; ``online``
+    without an API key becomes ``offline`` (one warning, ``$WANDB_MODE`` set to it)."""
     env = os.environ.get("WANDB_MODE")
-    if env:
-        return env
-    return "online" if offline is False else "offline"
+    mode = env if env else ("online" if offline is False else "offline")
+    if mode == "online" and not has_api_key():
+        warnings.warn("W&B: WANDB_MODE=online but no API key is configured (WANDB_API_KEY or `wandb login`); "
+                      "logging offline instead (upload later with `wandb sync`)", stacklevel=2)
+        os.environ["WANDB_MODE"] = mode = "offline"
+    return mode
+
+
+def has_api_key() -> bool:
+    """Whether a W&B API key is configured: ``$WANDB_API_KEY`` or a ``.netrc`` entry (``$NETRC`` or
+    ``~/.netrc``) for the W&B host (``$WANDB_BASE_URL``, default api.wandb.ai). Reads no network."""
+    import netrc
+    from urllib.parse import urlparse
+
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    try:
+        auth = netrc.netrc(str(path)).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return False
+    return bool(auth and auth[2])
+
+
+def _fallback_warning(err: BaseException) -> None:
+    first = str(err).splitlines()[0] if str(err) else ""
+    warnings.warn(f"W&B: online start failed ({type(err).__name__}: {first}); logging offline instead"
+                  " (upload later with `wandb sync`)", stacklevel=3)
 
 
 def run_name(
@@ -135,7 +165,33 @@ def make_logger(job_type: str, *, group: str, **kwargs: Any):
     kw = run_kwargs(job_type, group=group, **kwargs)
     kw["save_dir"] = kw.pop("dir")
     kw["settings"] = _settings()
-    return WandbLogger(**kw)
+    return _fallback_logger_class(WandbLogger)(**kw)
+
+
+def _fallback_logger_class(base: type) -> type:
+    """``WandbLogger`` whose run falls back to offline (then to none) when ``wandb.init`` fails."""
+    from pytorch_lightning.loggers.logger import DummyExperiment
+
+    class OfflineFallbackWandbLogger(base):  # type: ignore[misc, valid-type]
+        @property
+        def experiment(self):  # noqa: ANN202 - a wandb Run
+            try:
+                return base.experiment.fget(self)
+            except Exception as err:  # noqa: BLE001 - W&B must never end a run
+                self._experiment = None
+                if self._wandb_init.get("mode") != "offline":
+                    _fallback_warning(err)
+                    self._wandb_init["mode"] = os.environ["WANDB_MODE"] = "offline"
+                    try:
+                        return base.experiment.fget(self)
+                    except Exception as err2:  # noqa: BLE001
+                        err = err2
+                warnings.warn(f"W&B run could not start ({type(err).__name__}: {err}); continuing without it",
+                              stacklevel=2)
+                self._experiment = DummyExperiment()
+                return self._experiment
+
+    return OfflineFallbackWandbLogger
 
 
 def _settings():
@@ -150,7 +206,14 @@ def init_run(job_type: str, *, group: str, **kwargs: Any):
     try:
         import wandb
 
-        return wandb.init(reinit="create_new", settings=_settings(), **kw)
+        try:
+            return wandb.init(reinit="create_new", settings=_settings(), **kw)
+        except Exception as err:  # noqa: BLE001 - online start failed (no network, ...): retry offline
+            if kw["mode"] == "offline":
+                raise
+            _fallback_warning(err)
+            kw["mode"] = os.environ["WANDB_MODE"] = "offline"
+            return wandb.init(reinit="create_new", settings=_settings(), **kw)
     except Exception as err:  # noqa: BLE001 - logging must never stop a run
         warnings.warn(
             f"W&B run could not start ({type(err).__name__}: {err}); continuing without it", stacklevel=2

@@ -72,7 +72,7 @@ def test_new_attack_runs_through_poselab_test_report_and_wandb(registered, tmp_p
                        "--config", str(tmp_path / "attack.yaml"),
                        "--checkpoint.dirpath", str(tmp_path / "ckpt"),
                        "--run.save_dir", str(tmp_path / "runs"),
-                       "--trainer.default_root_dir", str(tmp_path / "runs")])
+                       "--trainer.default_root_dir", str(tmp_path / "runs"), "--run.allow_untrained", "true"])
     (out,) = (tmp_path / "results").iterdir()
     with open(out / "results.csv", newline="") as f:
         rows = list(csv.DictReader(f))

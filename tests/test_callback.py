@@ -193,6 +193,7 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
         "--checkpoint.dirpath", str(tmp_path / "ckpt"),
         "--run.save_dir", str(tmp_path / "runs"),
         "--trainer.default_root_dir", str(tmp_path / "runs"),
+        "--run.allow_untrained", "true",  # no --ckpt_path: attacking an untrained network on purpose
     ]
     run_lightning_cli(args)
     folders = list((tmp_path / "results").iterdir())

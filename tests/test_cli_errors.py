@@ -5,7 +5,9 @@ Each case runs the real entry point in a subprocess with tiny settings; all fail
 
 from __future__ import annotations
 
+import json
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -26,27 +28,27 @@ _INFO = re.compile(r"^(Seed set to|GPU available|TPU available|HPU available|ðŸ’
                    r"Restoring states|Loaded model weights|LOCAL_RANK)|_pytree\.py.*deprecated")
 
 
-def run_test(tmp: Path, model: str, data: str, *extra: str) -> subprocess.CompletedProcess:
+def run_test(tmp: Path, model: str, data: str, *extra: str, ckpt: bool = True) -> subprocess.CompletedProcess:
     args = ["--config", str(ROOT / f"configs/model/{model}.yaml"),
             "--config", str(ROOT / f"configs/data/{data}.yaml"),
-            "--config", str(ROOT / "configs/trainer/cpu.yaml"), *extra,
-            "--ckpt_path", str(ROOT / f"checkpoints/{model}.ckpt"),
+            "--config", str(ROOT / "configs/trainer/cpu.yaml"),
+            *(["--ckpt_path", str(ROOT / f"checkpoints/{model}.ckpt")] if ckpt else []),
             "--run.wandb", "false", "--run.save_dir", str(tmp / "runs"),
             "--trainer.default_root_dir", str(tmp / "runs"), "--trainer.limit_test_batches", "1",
             "--trainer.enable_progress_bar", "false",
-            "--data.image_size", "32", "--data.test_size", "2", "--data.val_batch_size", "2",
-            "--data.num_workers", "0"]
+            "--data.image_size", "64", "--data.test_size", "2", "--data.val_batch_size", "2",
+            "--data.num_workers", "0", *extra]  # extra last: it overrides the defaults above
     return subprocess.run([PY, "-m", "poselab.cli", "test", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
 
 
-def assert_one_error(proc: subprocess.CompletedProcess, *words: str) -> str:
+def assert_one_error(proc: subprocess.CompletedProcess, *words: str, prog: str = "poselab test") -> str:
     """Exit 2, no traceback, a short stderr whose error line holds ``words``; returns that line."""
     assert proc.returncode == 2, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip() and not _INFO.search(ln)]
     assert len(lines) < 5, proc.stderr
-    errors = [ln for ln in lines if ln.startswith("poselab test: error: ")]
+    errors = [ln for ln in lines if ln.startswith(f"{prog}: error: ")]
     assert len(errors) == 1, proc.stderr
     for word in words:
         assert word in errors[0], errors[0]
@@ -72,7 +74,7 @@ def test_missing_h36m_root(tmp_path):
 def test_negative_eps_in_attack_yaml(tmp_path):
     bad = attack_yaml(tmp_path, "eps: [0, 0.5, 2, 8, 32]", "eps: [-1, 0.5]")
     proc = run_test(tmp_path, "regression", "synthetic", "--config", str(bad))
-    assert_one_error(proc, "eps must be a non-empty list of values >= 0", "-1.0")
+    assert_one_error(proc, "eps must be a non-empty list of values in 0..255 px", "-1.0")
 
 
 def test_unknown_experiment_kind_in_attack_yaml(tmp_path):
@@ -97,6 +99,75 @@ def test_missing_image_in_a_dataloader_worker_is_one_line(tmp_path):
                     "--data.test_stride", "1", "--data.num_workers", "1")
     line = assert_one_error(proc, f"Human3.6M image not found: {image}")
     assert "worker" not in line
+
+
+def test_nan_eps_and_fractional_iterations_in_attack_yaml(tmp_path):
+    bad = attack_yaml(tmp_path, "eps: [0, 0.5, 2, 8, 32]", "eps: [0, .nan]")
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(bad)),
+                     "eps must be a non-empty list of values in 0..255 px", "nan")
+    bad = attack_yaml(tmp_path, "iterations: [1, 10]", "iterations: [1, 2.5]")
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(bad)),
+                     "iterations must be whole numbers in 0..10000", "2.5")
+
+
+def test_attack_run_without_a_checkpoint_is_refused(tmp_path):
+    quick = attack_yaml(tmp_path, "max_samples: 16", "max_samples: 1")
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(quick), ckpt=False)
+    assert_one_error(proc, "ckpt_path: an attack evaluation needs a trained model", "--run.allow_untrained",
+                     prog="poselab")
+    assert not (tmp_path / "results").exists()
+
+
+def test_checkpoint_image_size_differs_from_the_data(tmp_path):
+    quick = attack_yaml(tmp_path, "max_samples: 16", "max_samples: 1")
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(quick), "--data.image_size", "128")
+    assert_one_error(proc, "data.image_size is 128 px", "trained on 64 px", "--data.image_size 64",
+                     prog="poselab")
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("option, value", [("val_batch_size", "0"), ("test_size", "0")])
+def test_zero_sizes_are_refused(tmp_path, option, value):
+    proc = run_test(tmp_path, "regression", "synthetic", f"--data.{option}", value)
+    assert_one_error(proc, f"{option} must be an integer >= 1, got 0")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the machine without a GPU")
+def test_gpu_trainer_without_a_gpu(tmp_path):
+    # what `make attack-eval TRAINER=gpu` runs, on a machine without CUDA
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(ROOT / "configs/trainer/gpu.yaml"))
+    assert_one_error(proc, "trainer.accelerator is 'gpu' but no CUDA GPU is available", "TRAINER=cpu",
+                     prog="poselab")
+
+
+def test_unwritable_or_locked_results_folder(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    quick = attack_yaml(tmp_path, "max_samples: 16", "max_samples: 1")
+    quick.write_text(quick.read_text().replace(f"out_dir: {tmp_path / 'results'}", f"out_dir: {blocker}"))
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(quick)),
+                     f"attack results folder {blocker / 'regression-synthetic'} is not writable")
+    quick = attack_yaml(tmp_path, "max_samples: 16", "max_samples: 1")
+    folder = tmp_path / "results" / "regression-synthetic"
+    folder.mkdir(parents=True)
+    (folder / ".lock").write_text(json.dumps({"pid": 1, "host": socket.gethostname(), "started": "earlier"}))
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(quick)),
+                     f"{folder} is in use by another run (pid 1 on host", str(folder / ".lock"))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--eps", "-1"], "--eps must be a budget in (0, 255] px, got -1.0"),
+    (["--eps", "nan"], "--eps must be a budget in (0, 255] px, got nan"),
+    (["--steps", "0"], "--steps must be an integer in 1..10000, got 0"),
+    (["--views", "7"], "--views must be comma-separated view indices in 0..3, got 7"),
+    (["--batches", "0"], "--batches must be an integer >= 1, got 0"),
+])
+def test_transfer_bad_values(capsys, args, words):
+    from poselab.analysis.transfer import main
+
+    assert main(["--model", "regression", "--data-args", '{"test_size": 2}', *args]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert err == [f"error: {words}"]
 
 
 # ------------------------------------------------------------------------------ in-process pieces
@@ -128,5 +199,5 @@ def test_in_process_callers_get_the_error_itself(tmp_path):
     with pytest.raises(AttackConfigError, match="unknown experiment kind 'rotate'"):
         run_lightning_cli(["test", "--config", str(ROOT / "configs/model/regression.yaml"),
                            "--config", str(ROOT / "configs/data/synthetic.yaml"), "--config", str(bad),
-                           "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs")],
-                          exit_on_error=False)
+                           "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
+                           "--run.allow_untrained", "true"], exit_on_error=False)

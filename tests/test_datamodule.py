@@ -88,7 +88,10 @@ def test_shipped_configs_build_the_datamodule(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     ({"dataset": "coco"}, "dataset must be one of synthetic, h36m"),
     ({"image_size": 0}, "image_size must be a positive integer"),
-    ({"batch_size": 0}, "batch_size must be positive"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+    ({"val_batch_size": 0}, "val_batch_size must be an integer >= 1, got 0"),  # was: silently batch_size
+    ({"test_size": 0}, "test_size must be an integer >= 1, got 0"),  # was: rc 0 doing nothing
+    ({"train_size": 2.5}, "train_size must be an integer >= 1, got 2.5"),
     ({"dataset": "h36m"}, "root must point to the Human3.6M folder"),
 ])
 def test_bad_arguments_are_rejected(kwargs, message):

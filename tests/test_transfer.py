@@ -132,3 +132,24 @@ def test_cli_writes_transfer_csv(tmp_path, capsys):
         got = list(csv.DictReader(f))
     assert {(r["source"], r["target"]) for r in got} == {("x", "x"), ("x", "y"), ("y", "x"), ("y", "y")}
     assert main(["--model", "bad", "--data", "attack_toys.ToyDataset"]) == 2
+
+
+def test_transfer_progress_counts_real_work(monkeypatch, capsys):
+    """The bar advances once per (batch, source model) attack, after it ran - not over a prepared list."""
+    import poselab.analysis.transfer as transfer
+
+    crafted: list[int] = []
+    real = transfer.craft
+
+    def counting(model, batch, attack):
+        crafted.append(1)
+        return real(model, batch, attack)
+
+    monkeypatch.setattr(transfer, "craft", counting)
+    transfer_matrix(models(), batches(), IGSMU(eps=2.0, steps=1), progress=True)
+    err = capsys.readouterr().err
+    assert len(crafted) == 4 and "4/4" in err and "attack" in err and "transfer" in err
+    assert "0/4" in err  # shown before the first attack finished
+    capsys.readouterr()
+    transfer_matrix(models(), batches(), IGSMU(eps=2.0, steps=1))
+    assert "transfer" not in capsys.readouterr().err  # library callers get no bar by default

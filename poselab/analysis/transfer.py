@@ -56,7 +56,8 @@ def evaluate(model: nn.Module, batch: Mapping[str, Any], images: Tensor, metric:
 
 
 def transfer_matrix(
-    models: Mapping[str, nn.Module], batches: Iterable[Mapping[str, Any]], attack: Attack
+    models: Mapping[str, nn.Module], batches: Iterable[Mapping[str, Any]], attack: Attack,
+    progress: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows (source, target, eps, iterations, clean_mpjpe, adv_mpjpe, increase, n) for every ordered pair.
 
@@ -64,6 +65,7 @@ def transfer_matrix(
         models: name -> monocular model (``multiview`` False) following the model interface.
         batches: collated sample dicts; every model sees the same views (use ``select_views``).
         attack: the attack crafted on each source model (deterministic unless ``random_start``).
+        progress: show a progress bar with an ETA, one step per (batch, source model) attack.
     """
     if len(models) < 1:
         raise ValueError("transfer_matrix needs at least one model")
@@ -76,6 +78,10 @@ def transfer_matrix(
     clean = {t: MPJPE() for t in models}
     adv = {(s, t): MPJPE() for s in models for t in models}
     n = 0
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(batches) * len(models), desc="transfer (batch x source model)", unit="attack",
+               disable=not progress)
     for batch in batches:
         x = batch["images"].float()
         n += x.shape[0]
@@ -85,6 +91,8 @@ def transfer_matrix(
             x_adv = craft(ms, batch, attack)
             for t, mt in models.items():
                 evaluate(mt, batch, x_adv, adv[(s, t)])
+            bar.update(1)
+    bar.close()
     rows = []
     for (s, t), metric in adv.items():
         c, a = float(clean[t].compute()), float(metric.compute())
@@ -186,6 +194,28 @@ def _load_model(spec: str, checkpoints: str | Path) -> tuple[str, nn.Module]:
     return name, model.eval()
 
 
+def _check_args(args: argparse.Namespace) -> str | None:
+    """The first bad command-line value as one line naming the option and its valid range (None: all fine)."""
+    import math
+
+    from poselab.evaluation.specs import MAX_EPS, MAX_ITERATIONS
+
+    if not (math.isfinite(args.eps) and 0 < args.eps <= MAX_EPS):
+        return f"--eps must be a budget in (0, {MAX_EPS:g}] px, got {args.eps}"
+    if not 1 <= args.steps <= MAX_ITERATIONS:
+        return f"--steps must be an integer in 1..{MAX_ITERATIONS}, got {args.steps}"
+    for name, value in (("--batch-size", args.batch_size), ("--batches", args.batches)):
+        if value < 1:
+            return f"{name} must be an integer >= 1, got {value}"
+    try:
+        views = [int(v) for v in args.views.split(",")]
+    except ValueError:
+        return f"--views must be comma-separated view indices (integers >= 0), got {args.views!r}"
+    if not views or min(views) < 0:
+        return f"--views must be comma-separated view indices (integers >= 0), got {args.views!r}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from poselab._alloc import configure_allocator
 
@@ -219,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--out", default="results/transfer", help="folder for transfer.csv")
     args = parser.parse_args(argv)
+    problem = _check_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
 
     from poselab.attacks.igsm import IGSMU
     from poselab.data.sample import select_views
@@ -229,13 +263,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, KeyError, ImportError, AttributeError, OSError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
     views = [int(v) for v in args.views.split(",")]
+    num_views = dataset[0]["images"].shape[0]
+    if any(not 0 <= v < num_views for v in views):
+        print(f"error: --views must be comma-separated view indices in 0..{num_views - 1}, got {args.views}",
+              file=sys.stderr)
+        return 2
+    loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
     batches = [select_views(b, views) for b, _ in zip(loader, range(args.batches))]  # rendered once
-    from tqdm.auto import tqdm
-
     attack = IGSMU(eps=args.eps, steps=args.steps)
-    rows = transfer_matrix(models, tqdm(batches, desc="transfer (batches)"), attack)
+    rows = transfer_matrix(models, batches, attack, progress=True)
     path = write_transfer_csv(rows, Path(args.out) / "transfer.csv")
     for table in transfer_tables(rows):
         print(table.to_markdown())

@@ -84,9 +84,14 @@ class PoseDataModule(pl.LightningDataModule):
             raise DataError(f"motion {motion!r} needs dataset 'synthetic', got {dataset!r}")
         if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0:
             raise DataError(f"image_size must be a positive integer (pixels), got {image_size!r}")
-        for name, value in (("batch_size", batch_size), ("val_batch_size", val_batch_size or 1)):
-            if int(value) <= 0:
-                raise DataError(f"{name} must be positive, got {value!r}")
+        for name, value in (("batch_size", batch_size), ("val_batch_size", val_batch_size),
+                            ("train_size", train_size), ("val_size", val_size), ("test_size", test_size),
+                            ("train_stride", train_stride), ("val_stride", val_stride),
+                            ("test_stride", test_stride)):
+            if value is None and name == "val_batch_size":
+                continue  # None: batch_size
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise DataError(f"{name} must be an integer >= 1, got {value!r}")
         if dataset == "h36m" and not root:
             raise DataError("root must point to the Human3.6M folder (holding processed/ and the labels "
                              "file) when dataset is 'h36m'")
@@ -150,7 +155,8 @@ class PoseDataModule(pl.LightningDataModule):
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         hp = self.hparams
-        batch = hp.batch_size if split == "train" else (hp.val_batch_size or hp.batch_size)
+        batch = hp.batch_size if split == "train" else (hp.val_batch_size if hp.val_batch_size is not None
+                                                         else hp.batch_size)
         return DataLoader(self._dataset(split), batch_size=batch, shuffle=shuffle, **self._loader_options())
 
     def train_dataloader(self) -> DataLoader:

@@ -43,6 +43,7 @@ import torch
 from torch.utils.data import Dataset
 
 from poselab.data.errors import DataError, DataNotFoundError
+from poselab.data.safe_npy import UnsafePickleError, load_npy_restricted
 from poselab.geometry import crop_intrinsics, project, world_to_camera
 
 _LT_FROM_H36M32 = (3, 2, 1, 6, 7, 8, 0, 12, 13, 15, 27, 26, 25, 17, 18, 19, 14)
@@ -79,8 +80,9 @@ def load_labels(path: str | Path) -> dict:
         raise DataNotFoundError(f"Human3.6M labels file not found: {path} (expected the .npy written by "
                                 "learnable-triangulation's generate-labels-npy-multiview.py)")
     try:
-        labels = np.load(path, allow_pickle=True)
-        labels = labels.item() if isinstance(labels, np.ndarray) and labels.dtype == object else labels
+        labels = load_npy_restricted(path)  # never np.load(allow_pickle=True): no code runs from the file
+    except UnsafePickleError as err:
+        raise DataError(str(err)) from None
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
         raise DataError(f"{path}: cannot be read as a numpy-saved labels dict ({err})") from None
     if not isinstance(labels, dict):

@@ -45,10 +45,13 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 
+from poselab import safe_io
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.evaluation import state as partial
 from poselab.evaluation.cells import CellMetrics
+from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics
+from poselab.evaluation.progress import AttackProgress
 from poselab.evaluation.runner import Example, RunContext, run_experiment
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, experiments_from_config
 from poselab.metrics import DEFAULT_JDR, check_jdr_definition
@@ -81,6 +84,10 @@ class AttackEvaluation(pl.Callback):
         jdr_definition: the JDR of the multi-view rows, one of :data:`poselab.metrics.JDR_DEFINITIONS`
             (default ``"qiu2019"``, the published multi-view one); recorded in results.json and named in
             the Table 2 header.
+        threads: torch CPU threads while attacking (default 2; null: leave as is). Float sums depend on
+            the thread count, and attacked triangulations amplify that, so it is fixed for identical
+            results.csv on any core count; GPU kernels are made deterministic too
+            (:mod:`poselab.evaluation.determinism`).
     """
 
     def __init__(
@@ -100,6 +107,7 @@ class AttackEvaluation(pl.Callback):
         save_every: int | None = 1,
         resume: bool = True,
         jdr_definition: str = DEFAULT_JDR,
+        threads: int | None = DEFAULT_THREADS,
     ) -> None:
         super().__init__()
         try:
@@ -121,6 +129,10 @@ class AttackEvaluation(pl.Callback):
         if examples < 0:
             raise AttackConfigError(f"examples must be >= 0, got {examples}")
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments)
+        try:
+            self._numerics = DeterministicNumerics(threads)
+        except ValueError as err:
+            raise AttackConfigError(str(err)) from None
         self.alpha_ratio = alpha_ratio
         self.max_batch = max_batch
         #: the adaptive chunk size (max_batch None/"auto"), shared by every batch and experiment
@@ -146,6 +158,10 @@ class AttackEvaluation(pl.Callback):
         self._since_save = 0
         self._state: partial.PartialState | None = None
         self._loaders: list = []
+        self._lock: safe_io.RunLock | None = None
+        self._progress_bar: AttackProgress | None = None
+        #: set when the final results could not be written (the tables were printed instead)
+        self.write_error: BaseException | None = None
 
     @property
     def cells(self) -> dict[str, ResultKey]:
@@ -155,8 +171,10 @@ class AttackEvaluation(pl.Callback):
     # ------------------------------------------------------------------------------ lifecycle
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage == "test":
+            self._numerics.enter()  # fixed threads, deterministic kernels until teardown
             self.cell_metrics, self._state, self.example_list = None, None, []
             self.done, self.resumed, self._since_save = {}, {}, 0
+            self._progress_bar = None
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Check the experiments' views against the test data before any attack work; start when the
@@ -166,6 +184,10 @@ class AttackEvaluation(pl.Callback):
         counts = [n for dl in self._loaders if (n := _num_views(getattr(dl, "dataset", None))) is not None]
         for num_views in counts:
             self._check_views(num_views, _multiview(pl_module))
+        if trainer.is_global_zero:  # before any attack: a writable folder, one run per folder
+            run_dir = self._out(trainer, pl_module)
+            safe_io.check_writable(run_dir, "attack results folder")
+            self._lock = safe_io.RunLock(run_dir).acquire()
         if counts:
             self._start(trainer, pl_module, counts[0])
 
@@ -177,7 +199,7 @@ class AttackEvaluation(pl.Callback):
             return
         if batch_idx < self.resumed.get(dataloader_idx, 0):
             return  # attacked before the crash: its metrics came from the partial state
-        self._attack_batch(trainer, pl_module, batch, sink=batch_idx == 0 and trainer.is_global_zero)
+        self._attack_batch(trainer, pl_module, batch, batch_idx, dataloader_idx)
         self.done[dataloader_idx] = batch_idx + 1
         self._since_save += 1
         try:  # a failed save (disk full, ...) must not end hours of attacks: warn and go on
@@ -185,7 +207,7 @@ class AttackEvaluation(pl.Callback):
                 self._saved_state().save_examples(self.example_list)
             if self.save_every is not None and self._since_save >= self.save_every:
                 self._save_partial(trainer, pl_module)
-        except OSError as err:
+        except safe_io.SAVE_ERRORS as err:  # torch.save raises RuntimeError on a full disk
             warnings.warn(f"attack evaluation: could not save the partial state: {err}", stacklevel=2)
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -195,8 +217,24 @@ class AttackEvaluation(pl.Callback):
         rows, joints = self.cell_metrics.collect(trainer.strategy, trainer.world_size, model, dataset)
         if trainer.is_global_zero:
             self._finish(trainer, pl_module, rows, joints)
-            self._saved_state().clear()  # final results written (no rank saves any more)
+            if self.write_error is None:
+                self._saved_state().clear()  # final results written (no rank saves any more)
         trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
+        if self.write_error is not None:  # tables printed, partial state kept: fail the run
+            raise self.write_error
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._release()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+                     ) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        """Restore the numerics settings and release the results folder's lock."""
+        self._numerics.restore()
+        if self._lock is not None:
+            self._lock.release()
 
     # ------------------------------------------------------------------------------ steps
     def _start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, num_views: int) -> None:
@@ -225,10 +263,11 @@ class AttackEvaluation(pl.Callback):
             if spec.applies_to(multiview):
                 check_views(spec, num_views, multiview)
 
-    def _attack_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, sink: bool
-                      ) -> None:
+    def _attack_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int,
+                      dataloader_idx: int) -> None:
         assert self.cell_metrics is not None
         multiview = _multiview(pl_module)
+        sink = batch_idx == 0 and trainer.is_global_zero
         with attack_mode(pl_module):
             b = clone_tensors(batch)
             size = b["images"].shape[0]
@@ -239,9 +278,12 @@ class AttackEvaluation(pl.Callback):
                              example_sink=self.example_list if sink and self.examples else None,
                              random_start=self.random_start)
             self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
-            for spec in self.specs:
-                if spec.applies_to(multiview):
-                    run_experiment(spec, b, ctx)
+            specs = [spec for spec in self.specs if spec.applies_to(multiview)]
+            progress = self._progress(trainer, specs, dataloader_idx)
+            for i, spec in enumerate(specs):
+                run_experiment(spec, b, ctx)
+                if progress is not None:  # one line per experiment with an ETA (rank 0)
+                    progress.experiment_done(batch_idx - self.resumed.get(dataloader_idx, 0), i)
 
     def _save_partial(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         assert self.cell_metrics is not None
@@ -254,6 +296,7 @@ class AttackEvaluation(pl.Callback):
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
                 joints: list) -> None:
+        from poselab.reporting.paper_tables import render_tables
         from poselab.reporting.run_report import write_run_report
 
         self.rows = rows
@@ -261,8 +304,18 @@ class AttackEvaluation(pl.Callback):
         out = self.result_dir = self._out(trainer, pl_module)
         per_joint = [{**row, "joint": name, "mpjpe": v}
                      for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
-        write_results(out, rows, meta, per_joint)
-        report = write_run_report(out, rows, self.example_list, self.jdr_definition)
+        self.write_error = None
+        try:  # a failed final write: print the tables, say where they could not go, keep .partial
+            write_results(out, rows, meta, per_joint)
+            report = write_run_report(out, rows, self.example_list, self.jdr_definition)
+        except safe_io.SAVE_ERRORS as err:
+            self.write_error = safe_io.ResultsNotSavedError(
+                f"could not write the attack results to {out} ({type(err).__name__}: {err}); the tables are "
+                f"printed above; the saved partial state in {out / partial.PARTIAL_DIR} was kept: re-run the "
+                "same command once the folder is writable to write the results without attacking again")
+            print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
+            print(render_tables(rows, self.jdr_definition))
+            return
         if self.print_tables:
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
             print(report.tables)
@@ -272,12 +325,30 @@ class AttackEvaluation(pl.Callback):
         if wandb_loggers:
             from poselab.wandb_utils import log_run_report
 
-            log_run_report(wandb_loggers[0].experiment, rows, report, self.jdr_definition)
+            try:  # the results are written: W&B can no longer lose them, nor end the run
+                log_run_report(wandb_loggers[0].experiment, rows, report, self.jdr_definition)
+            except Exception as err:  # noqa: BLE001
+                warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the "
+                              f"results are in {out}", stacklevel=2)
 
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:
         assert self._state is not None
         return self._state
+
+    def _progress(self, trainer: pl.Trainer, specs: list[ExperimentSpec], dataloader_idx: int
+                  ) -> AttackProgress | None:
+        """The run's :class:`AttackProgress` (rank 0; created at the first attacked batch)."""
+        if not trainer.is_global_zero:
+            return None
+        if self._progress_bar is None:
+            n = _len(self._loaders[dataloader_idx]) if dataloader_idx < len(self._loaders) else None
+            limit = trainer.num_test_batches[dataloader_idx] if trainer.num_test_batches else None
+            known = [x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")]
+            left = max(int(min(known)) - self.resumed.get(dataloader_idx, 0), 1) if known else None
+            self._progress_bar = AttackProgress(specs, left)
+            self._progress_bar.begin()
+        return self._progress_bar
 
     def _max_batch(self) -> MaxBatch:
         """The sweeps' ``max_batch``: the fixed integer, or the remembered adaptive size."""
@@ -294,7 +365,8 @@ class AttackEvaluation(pl.Callback):
     def _config(self) -> dict[str, Any]:
         return {"experiments": [s.to_dict() for s in self.specs], "alpha_ratio": self.alpha_ratio,
                 "max_samples": self.max_samples, "max_batches": self.max_batches,
-                "random_start": self.random_start, "jdr_definition": self.jdr_definition}
+                "random_start": self.random_start, "jdr_definition": self.jdr_definition,
+                "threads": self._numerics.threads}
 
     def _fingerprint(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> str:
         """Everything the accumulated numbers depend on (max_batch and print options excluded)."""

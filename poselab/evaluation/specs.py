@@ -23,6 +23,7 @@ View counts are checked against the test data (:func:`check_views`), never again
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,11 @@ from poselab.attacks.registry import get_attack
 from poselab.results.schema import EXPERIMENTS, ResultKey, clean_covers, clean_key, is_targeted
 
 KINDS = EXPERIMENTS
+#: Largest accepted budget (pixels, 0..255 images: a larger eps can change nothing more).
+MAX_EPS = 255.0
+#: Largest accepted iteration count: 100x the paper's longest run (100); one IGSM step costs a forward and a
+#: backward pass per image row, so 10000 steps of the quick grid already take hours on a CPU.
+MAX_ITERATIONS = 10_000
 #: The attacks of an experiment whose config names none: FGSM at 1 iteration, IGSM at the others.
 DEFAULT_ATTACKS = {"untargeted": ["fgsm", "igsm_u"], "multiview": ["fgsm", "igsm_u"],
                    "camera_swap": ["fgsm", "igsm_t"], "rotation": ["fgsm", "igsm_t"]}
@@ -138,11 +144,19 @@ class ExperimentSpec:
                     isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
                 raise err(f"{kind}: {name} must be a list of numbers, got {value!r}")
         self.eps = [float(e) for e in self.eps]
+        if not self.eps or any(not 0 <= e <= MAX_EPS for e in self.eps):  # also refuses NaN and inf
+            raise err(f"{kind}: eps must be a non-empty list of values in 0..{MAX_EPS:g} px, got {self.eps}")
+        if not self.iterations or any(not math.isfinite(i) or i != int(i) or not 0 <= i <= MAX_ITERATIONS
+                                      for i in self.iterations):
+            raise err(f"{kind}: iterations must be whole numbers in 0..{MAX_ITERATIONS}, "
+                      f"got {list(self.iterations)}")
         self.iterations = sorted({int(i) for i in self.iterations})
-        if not self.eps or any(e < 0 for e in self.eps):
-            raise err(f"{kind}: eps must be a non-empty list of values >= 0 px, got {self.eps}")
-        if not self.iterations or self.iterations[0] < 0:
-            raise err(f"{kind}: iterations must be integers >= 0, got {self.iterations}")
+        if not is_targeted(kind) and (self.iterations[-1] < 1 or max(self.eps) <= 0):
+            raise err(f"{kind}: nothing to attack: iterations need a value in 1..{MAX_ITERATIONS} and eps "
+                      f"a value in (0, {MAX_EPS:g}] px (0 alone is the clean row), got iterations "
+                      f"{self.iterations}, eps {self.eps}")
+        if any(not math.isfinite(a) for a in self.angles):
+            raise err(f"{kind}: angles must be finite degrees, got {self.angles}")
         self.attack = self._check_attacks(self.attack)
         try:
             get_loss(self.loss)

@@ -13,7 +13,6 @@ equals the current one. Files are written atomically (:func:`poselab.results.fil
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from poselab.results.files import atomic_write
+from poselab import safe_io
 
 #: bump when the saved layout changes (part of the fingerprint: old files are never mixed in)
 VERSION = 1
@@ -103,10 +102,8 @@ def _load_metric_states(metrics: nn.ModuleDict, saved: dict[str, dict[str, Any]]
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """``torch.save`` in memory, then written atomically (:func:`~poselab.results.files.atomic_write`)."""
-    buf = io.BytesIO()
-    torch.save(state, buf)
-    atomic_write(path, buf.getvalue())
+    """``torch.save`` to a temp file in the same folder, then ``os.replace`` (mode 0666 & ~umask)."""
+    safe_io.atomic_save(state, path)  # [safe-io] the project's one atomic writer
 
 
 def load_state(path: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from poselab.results.reader import Cell
 from poselab.results.schema import AXES, CLEAN, EXPERIMENT_AXES, TARGETED_EXPERIMENTS
+from poselab.safe_io import atomic_path
 
 METRIC_UNITS = {"mpjpe": "mm", "pmpjpe": "mm", "target_mpjpe": "mm", "jdr": "fraction", "failed": "count"}
 METRIC_NAMES = {
@@ -97,7 +98,7 @@ class Table:
         return "\n".join([f"**{self.title}**", "", head, sep, *body])
 
     def write_csv(self, path: Path) -> None:
-        with path.open("w", newline="") as f:
+        with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
             w = csv.writer(f)
             w.writerow(self.columns)
             w.writerows(["" if v is None else v for v in row] for row in self.rows)

@@ -6,12 +6,11 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from poselab import safe_io
 from poselab.results.schema import (
     PER_JOINT_COLUMNS,
     PER_JOINT_CSV,
@@ -24,21 +23,14 @@ from poselab.results.schema import (
 
 
 def atomic_write(path: str | Path, data: str | bytes) -> Path:
-    """Write ``data`` (text or bytes) to ``path`` through a temp file in the same folder and an atomic
-    rename; the folder is created. Returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w", **({} if isinstance(data, bytes)
-                                                                       else {"newline": ""})) as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write ``data`` (text or bytes) to ``path`` atomically with the project's one writer
+    (:mod:`poselab.safe_io`: temp file in the same folder, mode 0666 & ~umask, rename); the folder is
+    created. Returns the path."""
+    if isinstance(data, bytes):
+        safe_io.atomic_write_bytes(path, data)
+    else:
+        safe_io.atomic_write_text(path, data)
+    return Path(path)
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:

@@ -1,0 +1,110 @@
+"""Read a ``.npy`` that holds pickled Python objects without executing code from it.
+
+``np.load(allow_pickle=True)`` runs any callable a pickle names (``os.system``, ...). Human3.6M's labels file
+(learnable-triangulation's ``human36m-multiview-labels-GTbboxes.npy``) is a pickled dict by design, so it is
+read here with a restricted unpickler that admits only what that format needs - numpy arrays, dtypes and
+scalars, and dict/list/tuple/str/bytes/numbers/bool/None - and refuses anything else with one
+:class:`UnsafePickleError` naming the file (like ``torch.load(weights_only=True)`` for checkpoints).
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: (module, name) pairs a numpy-saved object array may name. numpy 1.x writes ``numpy.core.*``, numpy 2.x
+#: ``numpy._core.*``; both resolve to the same functions.
+_NUMPY_GLOBALS = {
+    (mod, name)
+    for mod in ("numpy.core.multiarray", "numpy._core.multiarray")
+    for name in ("_reconstruct", "scalar")
+} | {
+    (mod, "_frombuffer") for mod in ("numpy.core.numeric", "numpy._core.numeric")
+} | {("numpy", "ndarray"), ("numpy", "dtype")}
+#: plain containers and numbers (pickle protocols 0-2 name some of them as globals)
+_BUILTIN_GLOBALS = {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes",
+                                              "bytearray", "int", "float", "complex", "bool")}
+_BUILTIN_GLOBALS |= {("__builtin__", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes",
+                                                 "bytearray", "int", "float", "complex", "bool", "unicode")}
+_BUILTIN_GLOBALS |= {("collections", "OrderedDict")}
+ALLOWED_GLOBALS = frozenset(_NUMPY_GLOBALS | _BUILTIN_GLOBALS)
+
+
+class UnsafePickleError(ValueError):
+    """A ``.npy`` whose pickle names something other than numpy arrays and plain containers/numbers."""
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BufferedIOBase, path: Path) -> None:
+        super().__init__(file, encoding="latin1")  # latin1: numpy arrays pickled by Python 2
+        self.path = path
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in ALLOWED_GLOBALS or _is_numpy_scalar_type(module, name):
+            return super().find_class(module, name)
+        if (module, name) == ("_codecs", "encode"):  # protocol 2: bytes as _codecs.encode(str, "latin1")
+            return self._latin1_encode
+        raise UnsafePickleError(
+            f"{self.path}: refused to load: its pickle names {module}.{name}, which a labels file never "
+            "needs (only numpy arrays/dtypes/scalars, dict, list, tuple, str, numbers are allowed); "
+            "the file may be malicious - do not open it with np.load(allow_pickle=True)")
+
+    def _latin1_encode(self, text: str, encoding: str = "utf-8") -> bytes:
+        if encoding.lower().replace("_", "-") not in ("latin1", "latin-1", "iso-8859-1"):
+            raise UnsafePickleError(f"{self.path}: refused to load: its pickle encodes bytes as {encoding!r}")
+        return text.encode("latin1")
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError(f"{self.path}: refused to load: persistent id {pid!r} in its pickle")
+
+
+def _is_numpy_scalar_type(module: str, name: str) -> bool:
+    """``numpy.float64`` etc. (dtype reconstruction may name the scalar type)."""
+    if module != "numpy":
+        return False
+    obj = getattr(np, name, None)
+    return isinstance(obj, type) and issubclass(obj, np.generic)
+
+
+def load_npy_restricted(path: str | Path) -> Any:
+    """Load a ``.npy``: plain arrays as ``np.load(allow_pickle=False)``, object arrays with the restricted
+    unpickler; a 0-d object array (``np.save(path, some_dict)``) is returned as the object itself.
+
+    Raises:
+        UnsafePickleError: the pickle names a callable or class outside :data:`ALLOWED_GLOBALS`
+            (nothing of it has run).
+        ValueError/OSError: not a readable ``.npy`` file.
+    """
+    path = Path(path)
+    with path.open("rb") as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            f.seek(0)
+            return np.load(f, allow_pickle=False)  # newer header versions: never with pickles
+        if not dtype.hasobject:
+            f.seek(0)
+            return np.load(f, allow_pickle=False)
+        try:
+            array = _RestrictedUnpickler(f, path).load()
+        except UnsafePickleError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any failure of a truncated/garbled pickle is a bad file
+            raise ValueError(f"{path}: unreadable pickled array ({type(err).__name__}: {err})") from None
+    if not isinstance(array, np.ndarray):
+        raise ValueError(f"{path}: the pickle holds {type(array).__name__}, not a numpy array")
+    if array.shape != tuple(shape):
+        raise ValueError(f"{path}: array shape {array.shape} differs from the header's {tuple(shape)}")
+    if array.dtype == object and array.ndim == 0:
+        return array.item()
+    return array
+
+
+__all__ = ["ALLOWED_GLOBALS", "UnsafePickleError", "load_npy_restricted"]

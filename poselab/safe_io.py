@@ -1,0 +1,215 @@
+"""Writing results without losing them: one home for atomic writes, writability checks, run locks and
+tolerant saves.
+
+* :func:`atomic_write_text` / :func:`atomic_write_bytes` / :func:`atomic_save` (``torch.save``) /
+  :func:`atomic_path` (any writer that takes a path): temp file in the same folder + ``os.replace``; the
+  file gets the usual ``0666 & ~umask`` mode (0644 with umask 022), not ``mkstemp``'s 0600.
+* :func:`check_writable`: create a folder and prove a file can be written there *before* minutes of work.
+* :func:`try_save`: run a save; a failure (``OSError``, or the ``RuntimeError`` that ``torch.save`` raises
+  on a full disk) becomes one warning and the run goes on.
+* :class:`RunLock`: a lock file (owner pid, host, start time) so that two runs never share one results
+  folder; a lock left by a dead process on the same host is taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+#: Errors of a save that must not end a long run: I/O errors and torch.save's RuntimeError (full disk).
+SAVE_ERRORS: tuple[type[BaseException], ...] = (OSError, RuntimeError)
+
+_umask_lock = threading.Lock()
+
+
+class NotWritableError(OSError):
+    """A results folder (or file) that cannot be created or written; the message names it."""
+
+
+class ResultsNotSavedError(OSError):
+    """The final results could not be written (they were printed instead); the message says where to."""
+
+
+class LockedError(RuntimeError):
+    """The folder is locked by another live run; the message names the owner and the lock file."""
+
+
+def file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file: ``0o666 & ~umask``."""
+    with _umask_lock:  # os.umask can only be read by setting it
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path next to ``path``; on success it is chmod-ed to :func:`file_mode` and renamed
+    onto ``path`` atomically, on failure removed (``path`` keeps its old content)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        f.write(text)
+
+
+def atomic_save(obj: Any, path: str | Path) -> None:
+    """``torch.save(obj)`` to ``path`` atomically (see :func:`atomic_path`)."""
+    import torch
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(obj, f)
+
+
+def check_writable(folder: str | Path, what: str = "results folder") -> Path:
+    """Create ``folder`` if needed and write + remove a probe file in it; raise :class:`NotWritableError`
+    naming the folder (and the reason) when that fails. Returns the folder."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe.")
+        try:
+            os.write(fd, b"x")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as err:
+        reason = err.strerror or str(err)
+        raise NotWritableError(f"{what} {folder} is not writable ({reason}); choose another folder or free "
+                               "space/permissions before starting") from None
+    return folder
+
+
+def try_save(save: Callable[[], Any], what: str) -> bool:
+    """Run ``save()``; on :data:`SAVE_ERRORS` warn ``could not save <what>: <error>`` and return False."""
+    try:
+        save()
+    except SAVE_ERRORS as err:
+        warnings.warn(f"could not save {what} ({type(err).__name__}: {err}); continuing without it",
+                      stacklevel=2)
+        return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class RunLock:
+    """Exclusive lock on a folder: ``<folder>/<name>`` holds ``{"pid", "host", "started", "command"}``.
+
+    ``with RunLock(folder):`` (or :meth:`acquire` / :meth:`release`) refuses with :class:`LockedError`
+    when another live process holds it, or one on another host (its liveness cannot be told). A lock of a
+    dead pid on this host (a run killed with ``kill -9``) is taken over. Re-acquiring in the same process
+    is a no-op.
+    """
+
+    def __init__(self, folder: str | Path, name: str = ".lock") -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / name
+        self.held = False
+
+    def owner(self) -> dict[str, Any] | None:
+        """The lock file's content (None when there is none; ``{}`` when unreadable)."""
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {}
+
+    def acquire(self) -> RunLock:
+        if self.held:
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        me = {"pid": os.getpid(), "host": socket.gethostname(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "command": " ".join(sys.argv)[:500]}
+        for _ in range(3):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, file_mode())
+            except FileExistsError:
+                owner = self.owner()
+                if owner is None:
+                    continue  # released meanwhile: try again
+                if self._stale(owner):
+                    with contextlib.suppress(FileNotFoundError):
+                        self.path.unlink()
+                    warnings.warn(f"taking over the stale lock {self.path} of dead pid {owner.get('pid')} "
+                                  f"on {owner.get('host')}", stacklevel=2)
+                    continue
+                if owner.get("pid") == me["pid"] and owner.get("host") == me["host"]:
+                    self.held = True
+                    return self
+                raise LockedError(
+                    f"{self.folder} is in use by another run (pid {owner.get('pid', '?')} on host "
+                    f"{owner.get('host', '?')}, started {owner.get('started', '?')}); wait for it to finish "
+                    f"or write elsewhere; if that run is gone, delete {self.path}") from None
+            with os.fdopen(fd, "w") as f:
+                json.dump(me, f)
+            self.held = True
+            return self
+        raise LockedError(f"could not take the lock {self.path} (it keeps changing); try again")
+
+    @staticmethod
+    def _stale(owner: dict[str, Any]) -> bool:
+        pid, host = owner.get("pid"), owner.get("host")
+        if not isinstance(pid, int) or host != socket.gethostname():
+            return False
+        return pid != os.getpid() and not _pid_alive(pid)
+
+    def release(self) -> None:
+        """Remove the lock file if this process holds it (never another run's lock)."""
+        if not self.held:
+            return
+        self.held = False
+        owner = self.owner()
+        if owner and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+
+    def __enter__(self) -> RunLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+__all__ = ["LockedError", "NotWritableError", "ResultsNotSavedError", "RunLock", "SAVE_ERRORS", "atomic_path",
+           "atomic_save", "atomic_write_bytes", "atomic_write_text", "check_writable", "file_mode",
+           "try_save"]
