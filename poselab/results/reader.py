@@ -31,6 +31,7 @@ from poselab.results.schema import (
     TRANSFER_COLUMNS,
     TRANSFER_CSV,
     VIEW_SET,
+    Setting,
     attack_names,
 )
 
@@ -43,16 +44,10 @@ class ResultsError(ValueError):
 
 
 @dataclass(frozen=True)
-class Setting:
-    """A run label and one setting of an experiment (the grid axes :data:`AXES`)."""
+class RunSetting(Setting):
+    """A setting (:class:`~poselab.results.schema.Setting`) of the run labelled ``run``."""
 
     run: str
-    experiment: str
-    attack: str
-    eps: float
-    iterations: int
-    attacked_views: int
-    target: str
 
     def setting(self) -> tuple[Any, ...]:
         """The grid key (attack, eps, iterations, attacked_views, target)."""
@@ -64,7 +59,7 @@ class Setting:
 
 
 @dataclass(frozen=True)
-class Cell(Setting):
+class Cell(RunSetting):
     """One metric value at a setting: metric, value (mm / fraction / count), samples ``n``."""
 
     metric: str
@@ -73,7 +68,7 @@ class Cell(Setting):
 
 
 @dataclass(frozen=True)
-class JointCell(Setting):
+class JointCell(RunSetting):
     """Per-joint MPJPE (mm) of one run at one setting."""
 
     joint: str

@@ -21,7 +21,8 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -58,12 +59,9 @@ EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
 }
 
 
-class ResultKey(NamedTuple):
-    """The key of one results row of a run (``metric`` in :data:`METRICS`).
-
-    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
-    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
-    """
+@dataclass(frozen=True)
+class Setting:
+    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`)."""
 
     experiment: str
     attack: str
@@ -71,6 +69,16 @@ class ResultKey(NamedTuple):
     iterations: int
     attacked_views: int
     target: str
+
+
+@dataclass(frozen=True)
+class ResultKey(Setting):
+    """The key of one results row of a run (``metric`` in :data:`METRICS`).
+
+    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
+    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
+    """
+
     metric: str
     view_set: str = ""
 
