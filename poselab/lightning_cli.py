@@ -241,8 +241,9 @@ class PoseLightningCLI(LightningCLI):
         return loggers
 
     def _dataset_name(self) -> str | None:
-        hp = getattr(self.datamodule, "hparams", None) or {}
-        return hp.get("dataset") if hasattr(hp, "get") else None
+        from poselab.data.datamodule import dataset_label
+
+        return dataset_label(self.datamodule)
 
     def _finish_wandb(self) -> None:
         """Close the W&B run so the next run in this process starts a fresh one."""

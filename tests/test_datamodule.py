@@ -123,3 +123,15 @@ def test_preview_data_writes_a_grid_of_views_and_reports_bad_input(tmp_path, cap
     assert "data config not found" in capsys.readouterr().err
     assert main([*args, "--image-size", "0"]) == 2
     assert "image_size must be a positive integer" in capsys.readouterr().err
+
+
+def test_dataset_label_names_real_motion_runs_apart():
+    """Results and W&B tags read one name: 'synthetic_cmu' for the real-motion test split."""
+    from types import SimpleNamespace
+
+    from poselab.data.datamodule import dataset_label
+
+    assert dataset_label(PoseDataModule(dataset="synthetic", motion="cmu")) == "synthetic_cmu"
+    assert dataset_label(PoseDataModule(dataset="synthetic")) == "synthetic"
+    assert dataset_label(SimpleNamespace(hparams={"dataset": "h36m"})) == "h36m"
+    assert dataset_label(None) is None

@@ -200,3 +200,18 @@ class PoseDataModule(pl.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
+
+
+def dataset_label(datamodule: object | None) -> str | None:
+    """The name a run's results and W&B tags use for its data ("synthetic", "synthetic_cmu", "h36m"):
+    the datamodule's ``dataset_name`` (``PoseDataModule``), else a ``name``/``dataset`` string attribute,
+    else ``hparams["dataset"]``; None when nothing names it."""
+    if datamodule is None:
+        return None
+    for attr in ("dataset_name", "name", "dataset"):
+        value = getattr(datamodule, attr, None)
+        if isinstance(value, str):
+            return value
+    hp = getattr(datamodule, "hparams", None) or {}
+    value = hp.get("dataset") if hasattr(hp, "get") else None
+    return value if isinstance(value, str) else None

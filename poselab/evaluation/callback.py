@@ -48,6 +48,7 @@ import torch
 from poselab import safe_io
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
+from poselab.data.datamodule import dataset_label
 from poselab.evaluation import state as partial
 from poselab.evaluation.cells import CellMetrics
 from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics
@@ -381,18 +382,7 @@ class AttackEvaluation(pl.Callback):
 
     def _names(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> tuple[str, str]:
         model = self.model_name or getattr(pl_module, "name", None) or type(pl_module).__name__.lower()
-        dataset = self.dataset_name
-        dm = getattr(trainer, "datamodule", None)
-        if dataset is None and dm is not None:
-            for attr in ("dataset_name", "name", "dataset"):
-                value = getattr(dm, attr, None)
-                if isinstance(value, str):
-                    dataset = value
-                    break
-            if dataset is None:
-                hp = getattr(dm, "hparams", {}) or {}
-                value = hp.get("dataset") if hasattr(hp, "get") else None
-                dataset = value if isinstance(value, str) else None
+        dataset = self.dataset_name or dataset_label(getattr(trainer, "datamodule", None))
         return str(model), str(dataset or "unknown")
 
     def _meta(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
