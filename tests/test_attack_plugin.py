@@ -80,8 +80,8 @@ def test_new_attack_runs_through_poselab_test_report_and_wandb(registered, tmp_p
     assert value[("toy_momentum", "mpjpe")] > value[("clean", "mpjpe")]  # the attack did its job
     assert value[("toy_momentum", "mpjpe")] != value[("igsm_u", "mpjpe")]  # and it is not IGSM-U
     tables = (out / "tables.md").read_text()
-    assert "| 2 toy_momentum | P1 |" in tables and "| 2 igsm_u | P1 |" in tables  # two attacks at 2 it
-    wandb_tables = list((tmp_path / "runs").rglob("attack/table_untargeted*.table.json"))
+    assert "| eps | regression igsm_u | regression toy_momentum |" in tables  # two attacks at 2 it
+    wandb_tables = list((tmp_path / "runs").rglob("attack/t1_untargeted_mpjpe*.table.json"))
     assert wandb_tables and "toy_momentum" in wandb_tables[0].read_text()
 
     report = tmp_path / "report"
@@ -102,10 +102,40 @@ def test_results_reader_rejects_unregistered_attack_names(tmp_path: Path) -> Non
         w = csv.DictWriter(f, fieldnames=list(COLUMNS))
         w.writeheader()
         w.writerow(row)
-    with pytest.raises(ResultsError, match="unknown attack 'toy_momentum'.*register_attack"):
+    with pytest.raises(ResultsError, match="unknown attack 'toy_momentum'.*--plugin MODULE"):
         read_run(folder)
     register_attack(MomentumIGSM)
     try:
         assert read_run(folder).cells[0].attack == "toy_momentum"
     finally:
         unregister_attack("toy_momentum")
+
+
+def test_report_in_another_process_knows_an_attack_through_plugin(tmp_path: Path) -> None:
+    """``poselab report`` runs in its own process: the user's module registering the attack is imported
+    with ``--plugin`` (a results file never imports code by itself)."""
+    import subprocess
+    import sys
+
+    from poselab.results.schema import COLUMNS
+
+    (tmp_path / "my_attacks.py").write_text(
+        "from poselab.attacks import register_attack\n"
+        "from poselab.attacks.igsm import IGSMU\n"
+        "class Mine(IGSMU):\n    name = 'mine'\n"
+        "register_attack(Mine)\n")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with open(folder / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(COLUMNS))
+        w.writeheader()
+        w.writerow(dict(zip(COLUMNS, ["m", "d", "untargeted", "clean", 0.0, 0, 1, "", "mpjpe", 50.0, 2])))
+        w.writerow(dict(zip(COLUMNS, ["m", "d", "untargeted", "mine", 8.0, 2, 1, "", "mpjpe", 90.0, 2])))
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    cmd = [sys.executable, "-m", "poselab.cli", "report", str(folder), "--out", str(tmp_path / "rep"),
+           "--no-wandb"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert refused.returncode == 2 and "unknown attack 'mine'" in refused.stderr
+    done = subprocess.run([*cmd, "--plugin", "my_attacks"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "| 8 | 90.0 |" in (tmp_path / "rep" / "tables.md").read_text()

@@ -7,7 +7,8 @@ Its hooks only orchestrate; the work lives in one module each:
 * :mod:`poselab.evaluation.cells`   one torchmetrics accumulator per results cell, synchronised across ranks;
 * :mod:`poselab.evaluation.state`   the crash-safe partial state (resume, fingerprint);
 * :mod:`poselab.results`            the results files (``results.csv``, ``results.json``, ``per_joint.csv``);
-* :mod:`poselab.reporting.run_report` the run's own report (``tables.md``, ``plots/``, ``examples/``),
+* :mod:`poselab.reporting.run_report` the run's own report (the report of one run: ``report.md``,
+  ``tables.md``, ``figures/``, ``examples/``),
   logged to W&B (:func:`poselab.wandb_utils.log_run_report`) when a ``WandbLogger`` is attached.
 
 The results cells are built from the test data's view count (its dataset's views, else the first batch's).
@@ -297,8 +298,9 @@ class AttackEvaluation(pl.Callback):
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
                 joints: list) -> None:
-        from poselab.reporting.paper_tables import render_tables
+        from poselab.reporting.report import report_tables, tables_markdown
         from poselab.reporting.run_report import write_run_report
+        from poselab.results.reader import run_from_rows
 
         self.rows = rows
         meta = self._meta(trainer, pl_module)
@@ -308,18 +310,18 @@ class AttackEvaluation(pl.Callback):
         self.write_error = None
         try:  # a failed final write: print the tables, say where they could not go, keep .partial
             write_results(out, rows, meta, per_joint)
-            report = write_run_report(out, rows, self.example_list, self.jdr_definition)
+            report = write_run_report(out, self.example_list)
         except safe_io.SAVE_ERRORS as err:
             self.write_error = safe_io.ResultsNotSavedError(
                 f"could not write the attack results to {out} ({type(err).__name__}: {err}); the tables are "
                 f"printed above; the saved partial state in {out / partial.PARTIAL_DIR} was kept: re-run the "
                 "same command once the folder is writable to write the results without attacking again")
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
-            print(render_tables(rows, self.jdr_definition))
+            print(tables_markdown(report_tables([run_from_rows(rows, meta, per_joint, out, meta["model"])])))
             return
         if self.print_tables:
             print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
-            print(report.tables)
+            print(tables_markdown(report))
         from pytorch_lightning.loggers import WandbLogger
 
         wandb_loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
@@ -327,7 +329,7 @@ class AttackEvaluation(pl.Callback):
             from poselab.wandb_utils import log_run_report
 
             try:  # the results are written: W&B can no longer lose them, nor end the run
-                log_run_report(wandb_loggers[0].experiment, rows, report, self.jdr_definition)
+                log_run_report(wandb_loggers[0].experiment, rows, report)
             except Exception as err:  # noqa: BLE001
                 warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the "
                               f"results are in {out}", stacklevel=2)
