@@ -59,7 +59,7 @@ def test_multiview_table_marks_failed_triangulations() -> None:
             _row("multiview", "fgsm", 8.0, 1, 2, "", "failed", 1.0)]
     lines = _markdown(rows)
     jdr = lines.index("**Table 2a: untargeted, multi-view, JDR (fraction), definition head_thorax**")
-    assert lines[jdr + 2] == "| eps | m views=2 | m views=4 |"
+    assert lines[jdr + 2] == "| eps | m it=1 views=2 | m it=1 views=4 |"
     assert lines[jdr + 5] == "| 8 | 0.500 | 0.250 |"  # JDR is never marked
     mpjpe = lines.index("**Table 2b: untargeted, multi-view, MPJPE (mm)**")
     assert lines[mpjpe + 4:mpjpe + 6] == ["| 0 | 30.0 | 30.0 |", "| 8 | 300.0* | - |"]

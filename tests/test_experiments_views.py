@@ -121,7 +121,7 @@ def test_tables_and_figures_keep_the_count_form_and_show_subsets(tmp_path) -> No
     subset = [_row("fgsm", 8.0, 1, 2, "jdr", 0.7, "1+3"), _row("fgsm", 8.0, 1, 2, "mpjpe", 40.0, "1+3")]
     report = report_tables([run_from_rows(base + subset, {}, label="toytri")])
     lines = tables_markdown(report).splitlines()
-    assert "| eps | toytri set=first | toytri set=1+3 |" in lines
+    assert "| eps | toytri it=1 views=2 set=first | toytri it=1 views=2 set=1+3 |" in lines
     assert "| 0 | 0.900 | 0.900 |" in lines and "| 8 | 0.500 | 0.700 |" in lines
     assert "| 0 | 20.0 | 20.0 |" in lines and "| 8 | 60.0 | 40.0 |" in lines
     spec = next(s for s in FIGURE_SPECS if s.experiment == "multiview")

@@ -298,7 +298,7 @@ def test_mismatched_grids_are_aligned_with_a_warning_naming_what_was_dropped(tmp
     assert any("'heatmap_depth'" in w and "eps 4" in w for w in untargeted)
     t1 = read_table(report.out, "t1_untargeted_mpjpe")
     assert [r[0] for r in t1[1:]] == ["0.0", "1.0", "2.0"]
-    assert t1[0] == ["eps", "regression", "heatmap_depth"]
+    assert t1[0] == ["eps", "regression it=1", "heatmap_depth it=1"]
     assert "Warnings" in (report.out / "report.md").read_text()
 
 

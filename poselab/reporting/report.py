@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab.plugins import import_plugins
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
 from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
@@ -230,17 +231,6 @@ def _shown(path: str | Path) -> str:
         return str(path)
 
 
-def import_plugins(modules: Sequence[str]) -> None:
-    """Import user modules by name (they register attacks, corruptions, ...); ResultsError if one fails."""
-    import importlib
-
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except ImportError as err:
-            raise ResultsError(f"--plugin {name}: cannot import it ({err})") from None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="poselab report", description="Compare saved attack results of runs."
@@ -259,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         import_plugins(args.plugin)
         report = build_report(args.paths, args.out)
-    except ResultsError as err:
+    except ValueError as err:  # ResultsError is one: the folder or plug-in is named
         print(f"error: {err}", file=sys.stderr)
         return 2
     for w in report.warnings:

@@ -87,6 +87,9 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
     ),
 )
 
+#: Axes every column label names, even when they take one value (a table says how many iterations / views).
+ALWAYS_SHOWN = ("iterations", "attacked_views")
+
 _AXIS_SHORT = {"attack": "", "eps": "eps=", "iterations": "it=", "attacked_views": "views=", VIEW_SET: "set=",
                "target": ""}
 
@@ -206,7 +209,9 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     sel = [c for c in cells if c.experiment == spec.experiment and c.metric == spec.metric]
     if not sel:
         return None
-    col_axes = varying_axes(sel, exclude=(spec.row_axis,))
+    varying = varying_axes(sel, exclude=(spec.row_axis,))
+    shown = [a for a in ALWAYS_SHOWN if a in EXPERIMENT_AXES[spec.experiment] and a != spec.row_axis]
+    col_axes = [a for a in AXES if a in varying or a in shown]
     row_keys = sorted({getattr(c, spec.row_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
     columns: list[tuple[str, tuple]] = []
     for run in runs:
