@@ -174,6 +174,11 @@ def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
     return out
 
 
+def natural(key: Sequence[Any]) -> tuple:
+    """Sort key of a tuple of axis values: numbers numerically (2 before 10), strings after numbers."""
+    return tuple((isinstance(v, str), v) for v in key)
+
+
 def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
     """Axes of the cells' experiment (minus ``exclude``) that take more than one value among ``cells``.
 
@@ -215,7 +220,7 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     row_keys = sorted({getattr(c, spec.row_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
     columns: list[tuple[str, tuple]] = []
     for run in runs:
-        keys = sorted({tuple(getattr(c, a) for a in col_axes) for c in sel if c.run == run}, key=str)
+        keys = sorted({tuple(getattr(c, a) for a in col_axes) for c in sel if c.run == run}, key=natural)
         columns.extend((run, k) for k in keys)
     values = {
         (c.run, tuple(getattr(c, a) for a in col_axes), getattr(c, spec.row_axis)): c.value for c in sel
