@@ -48,15 +48,11 @@ def test_untargeted_table_uses_clean_value_at_eps_zero_for_every_iteration_count
 
 
 def test_multiview_table_marks_failed_triangulations() -> None:
-    rows = [_row("multiview", "clean", 0.0, 0, 0, "", "jdr", 0.9),
-            _row("multiview", "clean", 0.0, 0, 0, "", "mpjpe", 30.0),
-            _row("multiview", "clean", 0.0, 0, 0, "", "failed", 0.0),
-            _row("multiview", "fgsm", 8.0, 1, 4, "", "jdr", 0.25),
-            _row("multiview", "fgsm", 8.0, 1, 4, "", "mpjpe", float("nan")),
-            _row("multiview", "fgsm", 8.0, 1, 4, "", "failed", 4.0),
-            _row("multiview", "fgsm", 8.0, 1, 2, "", "jdr", 0.5),
-            _row("multiview", "fgsm", 8.0, 1, 2, "", "mpjpe", 300.0),
-            _row("multiview", "fgsm", 8.0, 1, 2, "", "failed", 1.0)]
+    # (attack, eps, iterations, views) -> (jdr, mpjpe, failed): 4 views all failed, 2 views one failed
+    grid = {("clean", 0.0, 0, 0): (0.9, 30.0, 0.0), ("fgsm", 8.0, 1, 4): (0.25, float("nan"), 4.0),
+            ("fgsm", 8.0, 1, 2): (0.5, 300.0, 1.0)}
+    rows = [_row("multiview", *setting, "", metric, v) for setting, values in grid.items()
+            for metric, v in zip(("jdr", "mpjpe", "failed"), values)]
     lines = _markdown(rows)
     jdr = lines.index("**Table 2a: untargeted, multi-view, JDR (fraction), definition head_thorax**")
     assert lines[jdr + 2] == "| eps | m it=1 views=2 | m it=1 views=4 |"
