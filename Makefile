@@ -28,8 +28,9 @@ lint: $(VENV)/.installed
 
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
 # [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...]`. Runs `poselab test` with
-# configs/trainer/$(TRAINER).yaml and configs/attack/$(ATTACK).yaml per model, then prints the four paper
-# tables of all evaluated models (results/attack-$(ATTACK)/). Model hyper-parameters come from the checkpoint,
+# configs/trainer/$(TRAINER).yaml and configs/attack/$(ATTACK).yaml per model (each run writes its own report
+# into results/attack-$(ATTACK)/<model>-$(DATA)/), then writes and prints the report comparing all evaluated
+# models (results/attack-$(ATTACK)/report-$(DATA)/). Model hyper-parameters come from the checkpoint,
 # the data sizes (image_size) from the trainer config: pick the TRAINER the checkpoints were trained with.
 MODEL ?= all
 ATTACK ?= quick
@@ -53,7 +54,8 @@ attack-eval: $(VENV)/.installed
 	    --config configs/trainer/$(TRAINER).yaml --config configs/attack/$(ATTACK).yaml \
 	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
 	done; \
-	$(PY) -m poselab.reporting.paper_tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
+	$(PY) -m poselab.cli report $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA); done) \
+	  --out results/attack-$(ATTACK)/report-$(DATA) --no-wandb --print
 
 # Compare saved attack results (never re-runs attacks): make report RESULTS="results" REPORT_OUT=reports/latest
 RESULTS ?= results

@@ -22,7 +22,7 @@ corrupt file or another model's checkpoint is one clear error.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, read_checkpoint
+from poselab.plugins import import_plugins
 
 
 class PoseCheckpoint(ModelCheckpoint):
@@ -162,6 +163,8 @@ class RunOptions:
             ``--ckpt_path`` (attacks a freshly initialised network; refused by default).
         allow_image_size_mismatch: only warn (instead of refusing) when ``--ckpt_path``'s training image
             size differs from ``data.image_size``.
+        plugins: modules to import before the configs are used (e.g. one registering your own attacks,
+            :mod:`poselab.plugins`).
     """
 
     wandb: bool = True
@@ -173,6 +176,7 @@ class RunOptions:
     threads: int | None = None
     allow_untrained: bool = False
     allow_image_size_mismatch: bool = False
+    plugins: list[str] = field(default_factory=list)
 
 
 class PoseLightningCLI(LightningCLI):
@@ -194,6 +198,10 @@ class PoseLightningCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         """The multi-view model always sees every view: switch off the data's random single view."""
         cfg = self.config.get(self.subcommand) if self.subcommand else self.config
+        try:
+            import_plugins(cfg.get("run", {}).get("plugins") or [])
+        except ValueError as err:
+            raise ConfigError(f"run.plugins: {err}") from None
         threads = cfg.get("run", {}).get("threads")
         if threads:
             torch.set_num_threads(int(threads))

@@ -274,30 +274,20 @@ def log_line_series(
     )
 
 
-def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr_definition: str | None = None
-                   ) -> None:
-    """Log one run's attack results to ``run``: the paper tables (``attack/table_<experiment>``), all rows
-    (``attack/results``), the curves as native line charts (``attack/curve_<name>``) and the example
-    panels (``attack/examples``). ``report`` is a :class:`~poselab.reporting.run_report.RunReport`."""
-    import math
-
+def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any) -> None:
+    """Log one run's attack results to ``run``: its report's tables (``attack/<table name>``, numbers as
+    numbers), all rows (``attack/results``) and its figures and example panels (``attack/figures/<name>``).
+    ``report`` is the run's :class:`~poselab.reporting.report.Report`."""
     import wandb
 
-    from poselab.reporting.paper_tables import paper_tables
     from poselab.results.schema import columns_of
 
     payload: dict[str, Any] = {}
-    from poselab.metrics import DEFAULT_JDR
-
-    for experiment, (header, body) in paper_tables(rows, jdr_definition or DEFAULT_JDR).items():
-        payload[f"attack/table_{experiment}"] = wandb.Table(columns=header, data=body)
+    for table in report.tables:
+        payload[f"attack/{table.name}"] = wandb.Table(columns=table.columns, data=table.rows,
+                                                       allow_mixed_types=True)
     columns = columns_of(rows)
     payload["attack/results"] = wandb.Table(columns=columns, data=[[r[c] for c in columns] for r in rows])
-    for c in report.curves:
-        keys = list(c.series)
-        ys = [[y if math.isfinite(y) else None for y in c.series[k]] for k in keys]
-        payload[f"attack/curve_{c.name}"] = wandb.plot.line_series(xs=c.xs, ys=ys, keys=keys, title=c.title,
-                                                                   xname=c.xname)
-    if report.example_paths:
-        payload["attack/examples"] = [wandb.Image(str(p)) for p in report.example_paths]
+    for name, path in report.figures.items():
+        payload[f"attack/figures/{name}"] = wandb.Image(str(path))
     run.log(payload)

@@ -80,8 +80,8 @@ def test_new_attack_runs_through_poselab_test_report_and_wandb(registered, tmp_p
     assert value[("toy_momentum", "mpjpe")] > value[("clean", "mpjpe")]  # the attack did its job
     assert value[("toy_momentum", "mpjpe")] != value[("igsm_u", "mpjpe")]  # and it is not IGSM-U
     tables = (out / "tables.md").read_text()
-    assert "| 2 toy_momentum | P1 |" in tables and "| 2 igsm_u | P1 |" in tables  # two attacks at 2 it
-    wandb_tables = list((tmp_path / "runs").rglob("attack/table_untargeted*.table.json"))
+    assert "| eps | regression igsm_u it=2 | regression toy_momentum it=2 |" in tables  # two attacks, 2 it
+    wandb_tables = list((tmp_path / "runs").rglob("attack/t1_untargeted_mpjpe*.table.json"))
     assert wandb_tables and "toy_momentum" in wandb_tables[0].read_text()
 
     report = tmp_path / "report"
@@ -102,10 +102,58 @@ def test_results_reader_rejects_unregistered_attack_names(tmp_path: Path) -> Non
         w = csv.DictWriter(f, fieldnames=list(COLUMNS))
         w.writeheader()
         w.writerow(row)
-    with pytest.raises(ResultsError, match="unknown attack 'toy_momentum'.*register_attack"):
+    with pytest.raises(ResultsError, match="unknown attack 'toy_momentum'.*--plugin MODULE"):
         read_run(folder)
     register_attack(MomentumIGSM)
     try:
         assert read_run(folder).cells[0].attack == "toy_momentum"
     finally:
         unregister_attack("toy_momentum")
+
+
+def test_attack_of_a_user_module_runs_in_separate_test_and_report_processes(tmp_path: Path) -> None:
+    """``poselab test`` and ``poselab report`` run as their own processes: the user's module that registers
+    the attack is imported with ``--run.plugins`` / ``--plugin`` (a results file never imports code)."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "my_attacks.py").write_text(
+        "from poselab.attacks import register_attack\n"
+        "from poselab.attacks.igsm import IGSMU\n"
+        "class Mine(IGSMU):\n    name = 'mine'\n"
+        "register_attack(Mine)\n")
+    attack_cfg = yaml.safe_load((ROOT / "configs/attack/quick.yaml").read_text())
+    attack_cfg["attack_evaluation"]["init_args"].update(
+        out_dir=str(tmp_path / "results"), max_samples=2, examples=0,
+        experiments=[{"kind": "untargeted", "attack": "mine", "eps": [0, 8], "iterations": [2]}])
+    (tmp_path / "attack.yaml").write_text(yaml.safe_dump(attack_cfg))
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    configs = ["model/regression.yaml", "data/synthetic.yaml", "trainer/cpu.yaml"]
+    test = [sys.executable, "-m", "poselab.cli", "test",
+            *[a for c in configs for a in ("--config", str(ROOT / "configs" / c))],
+            "--config", str(tmp_path / "attack.yaml"),
+            "--ckpt_path", str(ROOT / "checkpoints/regression.ckpt"),
+            "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
+            "--trainer.default_root_dir", str(tmp_path / "runs"), "--trainer.limit_test_batches", "1",
+            "--trainer.enable_progress_bar", "false", "--data.test_size", "2", "--data.val_batch_size", "2",
+            "--data.num_workers", "0"]
+    unknown = subprocess.run(test, capture_output=True, text=True, env=env, timeout=300)
+    assert unknown.returncode == 2 and "unknown attack 'mine'" in unknown.stderr, unknown.stderr[-2000:]
+    missing = subprocess.run([*test, "--run.plugins", "[no_such_module]"], capture_output=True, text=True,
+                             env=env, timeout=300)
+    assert missing.returncode == 2 and "run.plugins" in missing.stderr and "no_such_module" in missing.stderr
+    done = subprocess.run([*test, "--run.plugins", "[my_attacks]"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    (folder,) = (tmp_path / "results").iterdir()
+    with open(folder / "results.csv", newline="") as f:
+        assert "mine" in {r["attack"] for r in csv.DictReader(f)}
+
+    report = [sys.executable, "-m", "poselab.cli", "report", str(folder), "--out", str(tmp_path / "rep"),
+              "--no-wandb"]
+    refused = subprocess.run(report, capture_output=True, text=True, env=env)
+    assert refused.returncode == 2 and "unknown attack 'mine'" in refused.stderr
+    ok = subprocess.run([*report, "--plugin", "my_attacks"], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "| eps | regression it=2 |" in (tmp_path / "rep" / "tables.md").read_text()

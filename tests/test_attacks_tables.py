@@ -1,4 +1,5 @@
-"""Paper tables from results rows: layout, clean column, '-' / '*' for failed triangulations, CLI."""
+"""The paper tables from results rows: clean value at eps 0, '-' / '*' for failed triangulations, the JDR
+definition in the title, and ``poselab report --print`` over several results folders."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import csv
 import json
 from pathlib import Path
 
-from poselab.reporting.paper_tables import main, render_tables, table_multiview, table_untargeted
+from poselab.reporting.report import main, report_tables, tables_markdown
+from poselab.results.reader import run_from_rows
 
 
 def _row(experiment, attack, eps, it, views, target, metric, value, model="m"):
@@ -15,70 +17,69 @@ def _row(experiment, attack, eps, it, views, target, metric, value, model="m"):
             "n": 4}
 
 
-def test_untargeted_table_uses_clean_value_at_eps_zero_and_fgsm_for_one_iteration() -> None:
+def _markdown(rows, meta=None) -> list[str]:
+    return tables_markdown(report_tables([run_from_rows(rows, meta or {}, label="m")])).splitlines()
+
+
+def _write(folder: Path, rows, meta=None) -> Path:
+    folder.mkdir(parents=True)
+    with open(folder / "results.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    if meta is not None:
+        (folder / "results.json").write_text(json.dumps({"meta": meta, "rows": []}))
+    return folder
+
+
+def test_untargeted_table_uses_clean_value_at_eps_zero_for_every_iteration_count() -> None:
     rows = [_row("untargeted", "clean", 0.0, 0, 1, "", "mpjpe", 50.0),
             _row("untargeted", "clean", 0.0, 0, 1, "", "pmpjpe", 40.0),
             _row("untargeted", "fgsm", 4.0, 1, 1, "", "mpjpe", 80.04),
             _row("untargeted", "fgsm", 4.0, 1, 1, "", "pmpjpe", 60.0),
             _row("untargeted", "igsm_u", 4.0, 10, 1, "", "mpjpe", 120.0),
             _row("untargeted", "igsm_u", 4.0, 10, 1, "", "pmpjpe", 90.0)]
-    lines = table_untargeted(rows).splitlines()
-    assert lines[0] == "| Model | Iter | Protocol | ε=0 | ε=4 |"
-    assert "| m | 1 | P1 | 50.0 | 80.0 |" in lines
-    assert "| m | 10 | P2 | 40.0 | 90.0 |" in lines
+    lines = _markdown(rows)
+    i = lines.index("**Table 1a: untargeted, monocular, MPJPE P1 (mm)**")
+    assert lines[i + 2] == "| eps | m it=1 | m it=10 |"
+    assert lines[i + 4:i + 6] == ["| 0 | 50.0 | 50.0 |", "| 4 | 80.0 | 120.0 |"]
+    j = lines.index("**Table 1b: untargeted, monocular, MPJPE P2 (mm)**")
+    assert lines[j + 5] == "| 4 | 60.0 | 90.0 |"
 
 
 def test_multiview_table_marks_failed_triangulations() -> None:
-    rows = [_row("multiview", "clean", 0.0, 0, 0, "", "jdr", 0.9),
-            _row("multiview", "clean", 0.0, 0, 0, "", "mpjpe", 30.0),
-            _row("multiview", "clean", 0.0, 0, 0, "", "failed", 0.0),
-            _row("multiview", "fgsm", 8.0, 1, 4, "", "jdr", 0.25),
-            _row("multiview", "fgsm", 8.0, 1, 4, "", "mpjpe", float("nan")),
-            _row("multiview", "fgsm", 8.0, 1, 4, "", "failed", 4.0),
-            _row("multiview", "fgsm", 8.0, 1, 2, "", "jdr", 0.5),
-            _row("multiview", "fgsm", 8.0, 1, 2, "", "mpjpe", 300.0),
-            _row("multiview", "fgsm", 8.0, 1, 2, "", "failed", 1.0)]
-    text = table_multiview(rows)
-    assert text.splitlines()[0].startswith("| Model | Views | Iter | Metric (JDR [qiu2019: error <= 0.5 x ")
-    assert "head_thorax: error < 0.5 x |head_top - thorax|" in table_multiview(rows, "head_thorax")
-    assert "| m | 4 | 1 | JDR % | 90.0 | 25.0 |" in text
-    assert "| m | 4 | 1 | MPJPE | 30.0 | - |" in text
-    assert "| m | 2 | 1 | MPJPE | 30.0 | 300.0* |" in text
+    # (attack, eps, iterations, views) -> (jdr, mpjpe, failed): 4 views all failed, 2 views one failed
+    grid = {("clean", 0.0, 0, 0): (0.9, 30.0, 0.0), ("fgsm", 8.0, 1, 4): (0.25, float("nan"), 4.0),
+            ("fgsm", 8.0, 1, 2): (0.5, 300.0, 1.0)}
+    rows = [_row("multiview", *setting, "", metric, v) for setting, values in grid.items()
+            for metric, v in zip(("jdr", "mpjpe", "failed"), values)]
+    lines = _markdown(rows)
+    jdr = lines.index("**Table 2a: untargeted, multi-view, JDR (fraction), definition head_thorax**")
+    assert lines[jdr + 2] == "| eps | m it=1 views=2 | m it=1 views=4 |"
+    assert lines[jdr + 5] == "| 8 | 0.500 | 0.250 |"  # JDR is never marked
+    mpjpe = lines.index("**Table 2b: untargeted, multi-view, MPJPE (mm)**")
+    assert lines[mpjpe + 4:mpjpe + 6] == ["| 0 | 30.0 | 30.0 |", "| 8 | 300.0* | - |"]
+    assert lines[mpjpe + 7].startswith('"-": every triangulation failed')
+    named = _markdown(rows, {"config": {"jdr_definition": "qiu2019"}})
+    assert "**Table 2a: untargeted, multi-view, JDR (fraction), definition qiu2019**" in named
 
 
-def test_tables_cli_combines_results_files(tmp_path: Path, capsys) -> None:
-    paths = []
+def test_report_prints_the_tables_of_several_folders(tmp_path: Path, capsys) -> None:
     for model in ("a", "b"):
-        path = tmp_path / f"{model}.csv"
-        rows = [_row("rotation", "igsm_t", 8.0, it, 1, "rot10", "target_mpjpe", v, model=model)
-                for it, v in ((10, 100.0), (100, 20.0))]
-        with open(path, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        paths.append(str(path))
-    assert main(paths) == 0
+        _write(tmp_path / "res" / model, [_row("rotation", "igsm_t", 8.0, it, 1, "rot10", "target_mpjpe", v,
+                                               model=model) for it, v in ((10, 100.0), (100, 20.0))])
+    assert main([str(tmp_path / "res"), "--out", str(tmp_path / "rep"), "--no-wandb", "--print"]) == 0
     out = capsys.readouterr().out
-    assert "Table 4" in out and "| a | rot10 | 8 | 100.0 | 20.0 |" in out and "| b | rot10 |" in out
-    assert render_tables([]) == "(no attack results)\n"
+    assert "Table 4" in out and "| target | a it=10 | a it=100 | b it=10 | b it=100 |" in out
+    assert "| rot10 | 100.0 | 20.0 | 100.0 | 20.0 |" in out
+    assert (tmp_path / "rep" / "tables.md").read_text().strip() in out
 
 
-def test_tables_cli_names_the_recorded_jdr_definition(tmp_path: Path, capsys) -> None:
+def test_runs_of_different_jdr_definitions_are_each_named(tmp_path: Path, capsys) -> None:
     rows = [_row("multiview", "clean", 0.0, 0, 0, "", "jdr", 0.9),
             _row("multiview", "fgsm", 8.0, 1, 4, "", "jdr", 0.5)]
-    paths = []
-    for name, meta in (("new", {"config": {"jdr_definition": "qiu2019"}}), ("old", {"config": {}})):
-        (tmp_path / name).mkdir()
-        path = tmp_path / name / "results.csv"
-        with open(path, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-        (tmp_path / name / "results.json").write_text(json.dumps({"meta": meta, "rows": []}))
-        paths.append(str(path))
-    assert main(paths[:1]) == 0
-    assert "JDR (%, qiu2019)" in capsys.readouterr().out
-    assert main(paths[1:]) == 0  # written before the option: the per-sample head size was the only one
-    assert "JDR (%, head_thorax)" in capsys.readouterr().out
-    assert main(paths) == 2
-    assert "different JDR definitions" in capsys.readouterr().err
+    new, old = [{**r, "model": "new"} for r in rows], [{**r, "model": "old"} for r in rows]
+    _write(tmp_path / "res" / "new", new, {"config": {"jdr_definition": "qiu2019"}})
+    _write(tmp_path / "res" / "old", old, {"config": {}})  # written before the option
+    assert main([str(tmp_path / "res"), "--out", str(tmp_path / "rep"), "--no-wandb", "--print"]) == 0
+    assert "definition new: qiu2019; old: head_thorax" in capsys.readouterr().out

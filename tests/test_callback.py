@@ -61,7 +61,9 @@ def test_monocular_results_files_tables_and_offline_wandb(tmp_path: Path) -> Non
     tables = (out / "tables.md").read_text()
     assert "Table 1" in tables and "Table 3" in tables and "Table 4" in tables and "Table 2" not in tables
     assert "cam3" in tables and "rot30" in tables
-    assert len(list((out / "plots").glob("*.png"))) == 4
+    figures = {f.stem for f in (out / "figures").glob("*.png")}
+    assert figures == {"untargeted_mpjpe", "camera_swap", "rotation", "per_joint"}
+    assert (out / "report.md").is_file() and (out / "overview.png").is_file()  # the report of one run
     assert len(list((out / "examples").glob("*.png"))) == 3
     assert (out / "per_joint.csv").exists()
     runs = list((tmp_path / "wandb").rglob("run-*.wandb"))
@@ -96,7 +98,7 @@ def test_multiview_failed_triangulations_are_counted_not_raised(tmp_path: Path) 
     meta = json.loads((tmp_path / "run" / "results.json").read_text())["meta"]
     assert meta["config"]["jdr_definition"] == "qiu2019"
     tables = (tmp_path / "run" / "tables.md").read_text()
-    assert "Metric (JDR [qiu2019: error <= 0.5 x image_size/10 px" in tables
+    assert "Table 2a: untargeted, multi-view, JDR (fraction), definition qiu2019" in tables
 
 
 def _ddp_case(kind: str) -> tuple[pl.LightningModule, torch.utils.data.Dataset]:
@@ -203,7 +205,7 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
     assert {r["experiment"] for r in rows} == {"untargeted", "rotation"}
     assert json.loads((out / "results.json").read_text())["meta"]["model"] == "regression"
     assert "Table 1" in (out / "tables.md").read_text()
-    tables = list((tmp_path / "runs").rglob("attack/table_untargeted*.table.json"))
+    tables = list((tmp_path / "runs").rglob("attack/t1_untargeted_mpjpe*.table.json"))
     assert tables, "no W&B table in the offline run"
 
 
@@ -256,12 +258,12 @@ def test_adaptive_max_batch_and_explicit_view_subsets_end_to_end(tmp_path: Path)
     assert data["meta"]["config"]["max_batch"] == "auto"
     assert {r["view_set"] for r in data["rows"]} == {"", "1+3"}
     assert "view_set" in _csv(tmp_path / "res" / "auto" / "per_joint.csv")[0]
-    assert "| 1+3 |" in (tmp_path / "res" / "auto" / "tables.md").read_text()
-    run = read_run(tmp_path / "res" / "auto")  # the report reader leaves the subset rows out
-    assert len(run.cells) == len([r for r in rows["auto"] if not r["view_set"]])
-    assert run.meta["skipped_view_sets"] == ["1+3"]
+    assert "set=1+3" in (tmp_path / "res" / "auto" / "tables.md").read_text()
+    run = read_run(tmp_path / "res" / "auto")  # the subset rows are their own cells
+    assert len(run.cells) == len(rows["auto"])
+    assert {c.view_set for c in run.cells} == {"", "1+3"}
     report = build_report([tmp_path / "res" / "auto"], tmp_path / "report")
-    assert any("view subsets 1+3" in w for w in report.warnings)
+    assert report.warnings == [] and "set=1+3" in (tmp_path / "report" / "tables.md").read_text()
 
 
 @pytest.mark.parametrize("max_batch", [0, -3, "big", 2.5])

@@ -9,8 +9,8 @@ from attack_toys import ToyTriangulation, make_batch
 from poselab.attacks import IGSMU, attack_mode, clone_tensors, eps_sweep
 from poselab.evaluation.runner import RunContext, run_experiment, view_mask
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, view_setting
-from poselab.reporting.curves import build_curves
-from poselab.reporting.paper_tables import table_multiview
+from poselab.reporting.report import report_tables, tables_markdown
+from poselab.results.reader import run_from_rows
 
 
 def test_views_accept_counts_and_subsets_and_encode_them() -> None:
@@ -106,16 +106,23 @@ def _row(attack, eps, it, views, metric, value, view_set=None):
     return r
 
 
-def test_tables_and_curves_keep_the_count_form_and_show_subsets() -> None:
+def _tables(rows) -> str:
+    return tables_markdown(report_tables([run_from_rows(rows, {}, label="toytri")]))
+
+
+def test_tables_and_figures_keep_the_count_form_and_show_subsets(tmp_path) -> None:
+    from poselab.reporting.figures import FIGURE_SPECS, plot_figure
+
     base = [_row("clean", 0.0, 0, 0, "jdr", 0.9), _row("clean", 0.0, 0, 0, "mpjpe", 20.0),
             _row("fgsm", 8.0, 1, 2, "jdr", 0.5), _row("fgsm", 8.0, 1, 2, "mpjpe", 60.0)]
-    legacy = table_multiview(base)  # rows without the column (older files)
-    assert table_multiview([{**r, "view_set": ""} for r in base]) == legacy
+    legacy = _tables(base)  # rows without the column (older files)
+    assert _tables([{**r, "view_set": ""} for r in base]) == legacy
+    assert "| 8 | 0.500 |" in legacy.splitlines()
     subset = [_row("fgsm", 8.0, 1, 2, "jdr", 0.7, "1+3"), _row("fgsm", 8.0, 1, 2, "mpjpe", 40.0, "1+3")]
-    table = table_multiview(base + subset)
-    lines = table.splitlines()
-    assert "| toytri | 2 | 1 | JDR % | 90.0 | 50.0 |" in lines
-    assert "| toytri | 1+3 | 1 | JDR % | 90.0 | 70.0 |" in lines
-    assert "| toytri | 1+3 | 1 | MPJPE | 20.0 | 40.0 |" in lines
-    curve = next(c for c in build_curves(base + subset) if c.name == "toytri_multiview_mpjpe")
-    assert curve.series == {"2 views, 1 iter": [20.0, 60.0], "views 1+3, 1 iter": [20.0, 40.0]}
+    report = report_tables([run_from_rows(base + subset, {}, label="toytri")])
+    lines = tables_markdown(report).splitlines()
+    assert "| eps | toytri it=1 views=2 set=first | toytri it=1 views=2 set=1+3 |" in lines
+    assert "| 0 | 0.900 | 0.900 |" in lines and "| 8 | 0.500 | 0.700 |" in lines
+    assert "| 0 | 20.0 | 20.0 |" in lines and "| 8 | 60.0 | 40.0 |" in lines
+    spec = next(s for s in FIGURE_SPECS if s.experiment == "multiview")
+    assert plot_figure(spec, report.cells, ["toytri"], tmp_path / "mv.png").stat().st_size > 1000

@@ -298,7 +298,7 @@ def test_mismatched_grids_are_aligned_with_a_warning_naming_what_was_dropped(tmp
     assert any("'heatmap_depth'" in w and "eps 4" in w for w in untargeted)
     t1 = read_table(report.out, "t1_untargeted_mpjpe")
     assert [r[0] for r in t1[1:]] == ["0.0", "1.0", "2.0"]
-    assert t1[0] == ["eps", "regression", "heatmap_depth"]
+    assert t1[0] == ["eps", "regression it=1", "heatmap_depth it=1"]
     assert "Warnings" in (report.out / "report.md").read_text()
 
 
@@ -532,9 +532,9 @@ def test_job_type_follows_the_subcommand():
         job_type_for("dance")
 
 
-def test_explicit_view_subsets_are_left_out_with_a_warning_not_merged(tmp_path):
-    """A multi-view subset like views 1+3 has attacked_views 2, like "first 2 views": it must not
-    overwrite that row in the report; it is left out, and a warning says so."""
+def test_explicit_view_subsets_get_their_own_columns_never_merged(tmp_path):
+    """A multi-view subset like views 1+3 has attacked_views 2, like "first 2 views": it must not overwrite
+    that row; it is its own series (column "... views=2 set=1+3") next to the first-2-views one."""
     rows = write_results(tmp_path / "tri", "triangulation", 40.0, multiview=True, per_joint=False)
     first2 = [r for r in rows if r["experiment"] == "multiview" and int(r["attacked_views"]) == 2]
     assert first2
@@ -544,6 +544,8 @@ def test_explicit_view_subsets_are_left_out_with_a_warning_not_merged(tmp_path):
         w.writeheader()
         w.writerows([{**r, "view_set": ""} for r in rows] + subset)
     report = build_report([tmp_path / "tri"], tmp_path / "report")
-    assert any("view subsets 1+3" in w and "'triangulation'" in w for w in report.warnings)
-    tables = (report.out / "tables.md").read_text()
-    assert "9999" not in tables
+    assert report.warnings == []
+    t2 = read_table(report.out, "t2_multiview_mpjpe")
+    assert cell(t2, "1.0", "triangulation it=10 views=2 set=1+3") == 9999.0
+    first2 = value(40.0, "multiview", "mpjpe", 1.0, 10, 2, "")
+    assert cell(t2, "1.0", "triangulation it=10 views=2 set=first") == first2

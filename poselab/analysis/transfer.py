@@ -9,8 +9,8 @@ where ``poselab report`` picks them up. Command line::
     python -m poselab.analysis.transfer --model regression --model volumetric --model heatmap_depth \
         --eps 8 --steps 10 --batches 4 --out results/transfer
 
-(``--model NAME`` loads ``NAME.ckpt`` from ``--checkpoints`` (default ``checkpoints/``); ``NAME=PATH.ckpt``
-any poselab checkpoint. Data:
+(``--model NAME`` loads ``NAME.ckpt`` from ``--checkpoints`` (default: the shipped ``checkpoints/``);
+``NAME=PATH.ckpt`` any poselab checkpoint. Data:
 ``--data`` YAML configs, default the 64 px synthetic test split of the shipped checkpoints; ``--data-args``
 JSON overrides, e.g. ``'{"dataset": "h36m", "root": "/data/h36m"}'`` with ``--data configs/data/h36m.yaml``.)
 """
@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.metrics import MPJPE
+from poselab.paths import project_path
 from poselab.reporting.tables import Table
 from poselab.results.files import save_figure, write_transfer_csv
 
@@ -229,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         required=True,
         help="NAME (<--checkpoints>/NAME.ckpt), NAME=CKPT or NAME=CLASS[:CKPT]; repeat per model",
     )
-    parser.add_argument("--checkpoints", default="checkpoints", help="folder of the NAME.ckpt files "
+    parser.add_argument("--checkpoints", default=str(project_path("checkpoints")),
+                        help="folder of the NAME.ckpt files "
                         "(default: %(default)s)")
     parser.add_argument(
         "--data",

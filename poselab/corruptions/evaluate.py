@@ -181,11 +181,12 @@ def summary_markdown(rows: Sequence[Mapping[str, Any]], baseline: str,
 
 def _load_model(spec: str) -> tuple[str, nn.Module]:
     from poselab.models import load_model
+    from poselab.paths import checkpoint_path
 
     name, sep, path = spec.partition("=")
     if not name:
         raise ValueError(f"--model expects NAME or NAME=CKPT, got {spec!r}")
-    return name, load_model(path if sep else Path("checkpoints") / f"{name}.ckpt",
+    return name, load_model(path if sep else checkpoint_path(name),
                             expected_model=None if sep else name)
 
 

@@ -14,8 +14,12 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
-#: the data the shipped CPU checkpoints were trained on (synthetic, 64 px crops)
-DEFAULT_DATA_CONFIGS: tuple[str, ...] = ("configs/data/synthetic.yaml", "configs/trainer/cpu.yaml")
+from poselab.paths import project_path
+
+#: the data the shipped CPU checkpoints were trained on (synthetic, 64 px crops): absolute paths into the
+#: source tree (:mod:`poselab.paths`), so the defaults do not depend on the current directory
+DEFAULT_DATA_CONFIGS: tuple[str, ...] = (str(project_path("configs", "data", "synthetic.yaml")),
+                                         str(project_path("configs", "trainer", "cpu.yaml")))
 
 
 def data_kwargs(paths: Sequence[str | Path]) -> dict[str, Any]:

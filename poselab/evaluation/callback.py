@@ -6,9 +6,8 @@ Its hooks only orchestrate; the work lives in one module each:
 * :mod:`poselab.evaluation.runner`  one experiment on one batch (eps-batched sweeps of registered attacks);
 * :mod:`poselab.evaluation.cells`   one torchmetrics accumulator per results cell, synchronised across ranks;
 * :mod:`poselab.evaluation.state`   the crash-safe partial state (resume, fingerprint);
-* :mod:`poselab.results`            the results files (``results.csv``, ``results.json``, ``per_joint.csv``);
-* :mod:`poselab.reporting.run_report` the run's own report (``tables.md``, ``plots/``, ``examples/``),
-  logged to W&B (:func:`poselab.wandb_utils.log_run_report`) when a ``WandbLogger`` is attached.
+* :mod:`poselab.evaluation.output` the end of the run: the results files (:mod:`poselab.results`), the
+  run's own report (:mod:`poselab.reporting.run_report`: the report of one run) and its W&B logging.
 
 The results cells are built from the test data's view count (its dataset's views, else the first batch's).
 Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
@@ -52,13 +51,13 @@ from poselab.data.datamodule import dataset_label
 from poselab.evaluation import state as partial
 from poselab.evaluation.cells import CellMetrics
 from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics
+from poselab.evaluation.options import check_options
+from poselab.evaluation.output import finish_run
 from poselab.evaluation.progress import AttackProgress
 from poselab.evaluation.runner import Example, RunContext, run_experiment
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, experiments_from_config
 from poselab.metrics import DEFAULT_JDR, check_jdr_definition
-from poselab.results.files import write_results
 from poselab.results.schema import ResultKey
-from poselab.skeleton import JOINT_NAMES
 
 
 class AttackEvaluation(pl.Callback):
@@ -115,20 +114,7 @@ class AttackEvaluation(pl.Callback):
             self.jdr_definition = check_jdr_definition(jdr_definition)
         except ValueError as err:
             raise AttackConfigError(str(err)) from None
-        if alpha_ratio <= 0:
-            raise AttackConfigError(f"alpha_ratio must be > 0, got {alpha_ratio}")
-        if max_batch is not None and max_batch != "auto" and (
-                isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
-            raise AttackConfigError(f"max_batch must be an integer >= 1, 'auto' or null, got {max_batch!r}")
-        if max_batches is not None and max_batches < 1:
-            raise AttackConfigError(f"max_batches must be >= 1, got {max_batches}")
-        if max_samples is not None and max_samples < 1:
-            raise AttackConfigError(f"max_samples must be >= 1, got {max_samples}")
-        if save_every is not None and (isinstance(save_every, bool) or not isinstance(save_every, int)
-                                       or save_every < 1):
-            raise AttackConfigError(f"save_every must be an integer >= 1 or null, got {save_every!r}")
-        if examples < 0:
-            raise AttackConfigError(f"examples must be >= 0, got {examples}")
+        check_options(alpha_ratio, max_batch, max_batches, max_samples, save_every, examples)
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments)
         try:
             self._numerics = DeterministicNumerics(threads)
@@ -297,40 +283,10 @@ class AttackEvaluation(pl.Callback):
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
                 joints: list) -> None:
-        from poselab.reporting.paper_tables import render_tables
-        from poselab.reporting.run_report import write_run_report
-
         self.rows = rows
-        meta = self._meta(trainer, pl_module)
         out = self.result_dir = self._out(trainer, pl_module)
-        per_joint = [{**row, "joint": name, "mpjpe": v}
-                     for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
-        self.write_error = None
-        try:  # a failed final write: print the tables, say where they could not go, keep .partial
-            write_results(out, rows, meta, per_joint)
-            report = write_run_report(out, rows, self.example_list, self.jdr_definition)
-        except safe_io.SAVE_ERRORS as err:
-            self.write_error = safe_io.ResultsNotSavedError(
-                f"could not write the attack results to {out} ({type(err).__name__}: {err}); the tables are "
-                f"printed above; the saved partial state in {out / partial.PARTIAL_DIR} was kept: re-run the "
-                "same command once the folder is writable to write the results without attacking again")
-            print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
-            print(render_tables(rows, self.jdr_definition))
-            return
-        if self.print_tables:
-            print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
-            print(report.tables)
-        from pytorch_lightning.loggers import WandbLogger
-
-        wandb_loggers = [lg for lg in trainer.loggers if isinstance(lg, WandbLogger)]
-        if wandb_loggers:
-            from poselab.wandb_utils import log_run_report
-
-            try:  # the results are written: W&B can no longer lose them, nor end the run
-                log_run_report(wandb_loggers[0].experiment, rows, report, self.jdr_definition)
-            except Exception as err:  # noqa: BLE001
-                warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the "
-                              f"results are in {out}", stacklevel=2)
+        self.write_error = finish_run(out, rows, joints, self._meta(trainer, pl_module), self.example_list,
+                                      trainer.loggers, self.print_tables)
 
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:

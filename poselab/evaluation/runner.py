@@ -122,7 +122,7 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
         pose = out["pose"]
         valid = out.get("valid")
         for m in metrics:
-            cell = ResultKey(*key, m, view_set)
+            cell = ResultKey(*key, m, view_set=view_set)
             if m in ("mpjpe", "pmpjpe"):
                 ctx.update(cell, pose, truth, valid)
             elif m == "target_mpjpe":

@@ -294,7 +294,7 @@ class ExperimentSpec:
                         if clean_covers(self.kind, e, it):
                             continue
                         for attack in self.attacks_at(it):
-                            out += [ResultKey(self.kind, attack, e, it, k, target, m, view_set)
+                            out += [ResultKey(self.kind, attack, e, it, k, target, m, view_set=view_set)
                                     for m in metrics]
         return out
 

@@ -11,7 +11,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS, axis_label, series_label, varying_axes  # noqa: E402
+from poselab.reporting.tables import (  # noqa: E402
+    METRIC_NAMES,
+    METRIC_UNITS,
+    axis_label,
+    natural,
+    series_label,
+    varying_axes,
+)
 from poselab.results.files import save_figure  # noqa: E402
 from poselab.results.reader import Cell  # noqa: E402
 
@@ -85,7 +92,8 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
         for j, panel in enumerate(panels):
             ax = axes[i][j]
             here = [c for c in sel if c.metric == metric and getattr(c, spec.panel_axis) == panel]
-            keys = sorted({(c.run, tuple(getattr(c, a) for a in series_axes)) for c in here}, key=str)
+            keys = sorted({(c.run, tuple(getattr(c, a) for a in series_axes)) for c in here},
+                          key=lambda k: (runs.index(k[0]) if k[0] in runs else len(runs), natural(k[1])))
             for k, (run, key) in enumerate(keys):
                 pts = sorted(
                     (getattr(c, spec.x_axis), c.value)

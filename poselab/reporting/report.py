@@ -1,6 +1,7 @@
 """``poselab report``: compare the saved attack results of several runs (never re-runs attacks).
 
     poselab report RESULTS_FOLDER [RESULTS_FOLDER ...] --out reports/latest [--group NAME] [--no-wandb]
+                   [--print] [--plugin MODULE]
 
 Each argument is a results folder (``results.csv``/``results.json``, optional ``per_joint.csv`` and
 ``transfer.csv``) or a parent of such folders. Writes into ``--out``:
@@ -24,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.paper_tables import recorded_jdr_definition
+from poselab.plugins import import_plugins
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
-from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all
+from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
 from poselab.results.schema import TABLES_MD
 
 
@@ -48,33 +49,52 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
 
     Raises :class:`ResultsError` (naming the folder) for missing or malformed results folders.
     """
-    from poselab.analysis.per_joint import increase_table, increases_by_run, plot_skeletons
-    from poselab.analysis.transfer import plot_transfer, transfer_tables
-    from poselab.reporting.figures import plot_figures
-    from poselab.reporting.overview import overview_png
-
     runs, transfer = load_all(paths)
     if not runs and not transfer:
         raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
-    out = Path(out)
-    (out / "tables").mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    return write_report(runs, transfer, out)
+
+
+def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]] = ()) -> Report:
+    """The tables of ``runs`` (aligned on the settings they share) without writing anything."""
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
-    report = Report(out, runs, warnings=warnings)
+    report = Report(Path("."), list(runs), warnings=warnings)
     report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs})
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
     report.cells = expand_clean(cells)
-    report.figures = plot_figures(report.cells, labels, out / "figures")
+    if transfer:
+        from poselab.analysis.transfer import transfer_tables
+
+        report.tables.extend(transfer_tables(transfer))
+    return report
+
+
+def tables_markdown(report: Report) -> str:
+    """All tables of a report as one markdown document."""
+    return "\n\n".join(t.to_markdown() for t in report.tables) + "\n" if report.tables else "(no results)\n"
+
+
+def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path) -> Report:
+    """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages."""
+    from poselab.analysis.per_joint import increase_table, increases_by_run, plot_skeletons
+    from poselab.analysis.transfer import plot_transfer
+    from poselab.reporting.figures import plot_figures
+    from poselab.reporting.overview import overview_png
+
+    report = report_tables(runs, transfer)
+    report.out = out = Path(out)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    report.figures = plot_figures(report.cells, [r.label for r in runs], out / "figures")
 
     increases, settings = increases_by_run({r.label: r.joints for r in runs if r.joints})
     if increases:
         report.tables.append(increase_table(increases, settings))
         report.figures["per_joint"] = plot_skeletons(increases, out / "figures" / "per_joint.png", settings)
     if transfer:
-        report.tables.extend(transfer_tables(transfer))
         report.figures["transfer"] = plot_transfer(transfer, out / "figures" / "transfer.png")
 
     if report.figures:
@@ -87,7 +107,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
         )
     for table in report.tables:
         table.write_csv(out / "tables" / f"{table.name}.csv")
-    atomic_write(out / TABLES_MD, "\n\n".join(t.to_markdown() for t in report.tables) + "\n")
+    atomic_write(out / TABLES_MD, tables_markdown(report))
     atomic_write(out / "report.md", render_markdown(report))
     return report
 
@@ -222,16 +242,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--group", default="report", help="W&B group (experiment name) of the summary run")
     parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
     parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
+    parser.add_argument("--print", action="store_true", help="also print the tables (markdown)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first (e.g. one that registers your own attacks); repeatable")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
+        import_plugins(args.plugin)
         report = build_report(args.paths, args.out)
-    except ResultsError as err:
+    except ValueError as err:  # ResultsError is one: the folder or plug-in is named
         print(f"error: {err}", file=sys.stderr)
         return 2
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if not args.no_wandb:
         log_to_wandb(report, args.group, args.paths, args.wandb_dir)
+    if args.print:
+        print(tables_markdown(report))
     print(f"wrote {report.out / 'report.md'} ({len(report.tables)} tables, {len(report.figures)} figures)")
     return 0
 

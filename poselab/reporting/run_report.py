@@ -1,40 +1,26 @@
-"""The report of one run, written next to its results: ``tables.md``, ``plots/*.png``, ``examples/*.png``.
+"""The report of one run, written into its results folder by the evaluation callback.
 
-Used by the evaluation callback at the end of testing; :func:`log_run_report` sends the same tables,
-curves and panels to W&B (:mod:`poselab.wandb_utils`).
+It is :mod:`poselab.reporting.report` applied to that one folder (``report.md``, ``tables.md``,
+``tables/*.csv``, ``figures/*.png``, ``overview.png``) plus the run's example panels (``examples/*.png``):
+one implementation of each table and figure for a run and for a comparison of runs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from poselab.metrics import DEFAULT_JDR
-from poselab.reporting.curves import Curve, build_curves, save_curves, save_example
-from poselab.reporting.paper_tables import render_tables
-from poselab.results.files import atomic_write
-from poselab.results.schema import TABLES_MD
+from poselab.reporting.examples import save_example
+from poselab.reporting.report import Report, write_report
+from poselab.results.reader import load_all
 
 
-@dataclass
-class RunReport:
-    """What :func:`write_run_report` wrote: the tables (markdown), curves and example panel paths."""
-
-    tables: str
-    curves: list[Curve] = field(default_factory=list)
-    example_paths: list[Path] = field(default_factory=list)
-
-
-def write_run_report(out: str | Path, rows: Sequence[Mapping[str, Any]], examples: Sequence[Any] = (),
-                     jdr_definition: str = DEFAULT_JDR) -> RunReport:
-    """Write the four paper tables (JDR under ``jdr_definition``), the curves and the example panels of one
-    run's rows into ``out``."""
+def write_run_report(out: str | Path, examples: Sequence[Any] = ()) -> Report:
+    """Write the report of the results folder ``out`` (already holding its results files) and its example
+    panels into ``out``; the report's ``figures`` include the examples as ``example_NN``."""
     out = Path(out)
-    tables = render_tables(rows, jdr_definition)
-    atomic_write(out / TABLES_MD, tables)
-    curves = build_curves(rows)
-    save_curves(curves, out / "plots")
-    paths = [save_example(ex, out / "examples" / f"example_{i:02d}.png") for i, ex in enumerate(examples)]
-    return RunReport(tables, curves, paths)
+    report = write_report(load_all([out])[0], [], out)  # labelled by the model's name
+    for i, ex in enumerate(examples):
+        report.figures[f"example_{i:02d}"] = save_example(ex, out / "examples" / f"example_{i:02d}.png")
+    return report

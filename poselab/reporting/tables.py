@@ -1,16 +1,21 @@
-"""The paper's four tables (DESIGN.md) for all runs side by side, as markdown and csv."""
+"""The paper's four tables (DESIGN.md) for one run or several side by side, as markdown and csv.
+
+The one implementation of each table: a run's own ``tables.md`` (written by the evaluation callback) and
+``poselab report``'s comparison are both built here from results cells. A multi-view / targeted MPJPE
+cell prints "-" when every triangulation of the cell failed (as in the paper) and "*" when some did.
+"""
 
 from __future__ import annotations
 
 import csv
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from poselab.results.reader import Cell
-from poselab.results.schema import AXES, CLEAN, EXPERIMENT_AXES, TARGETED_EXPERIMENTS
+from poselab.results.schema import AXES, CLEAN, EXPERIMENT_AXES, TARGETED_EXPERIMENTS, VIEW_SET
 from poselab.safe_io import atomic_path
 
 METRIC_UNITS = {"mpjpe": "mm", "pmpjpe": "mm", "target_mpjpe": "mm", "jdr": "fraction", "failed": "count"}
@@ -32,7 +37,12 @@ class TableSpec:
     experiment: str
     metric: str
     row_axis: str
+    #: mark cells whose ``failed`` count (failed triangulations) is > 0 with "*"
+    mark_failed: bool = False
 
+
+#: The footnote of tables with marked cells.
+FAILED_NOTE = '"-": every triangulation failed (or no data); "*": some failed, mean over the others.'
 
 TABLE_SPECS: tuple[TableSpec, ...] = (
     TableSpec(
@@ -49,7 +59,8 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         "t2_multiview_jdr", "Table 2a: untargeted, multi-view, JDR (fraction)", "multiview", "jdr", "eps"
     ),
     TableSpec(
-        "t2_multiview_mpjpe", "Table 2b: untargeted, multi-view, MPJPE (mm)", "multiview", "mpjpe", "eps"
+        "t2_multiview_mpjpe", "Table 2b: untargeted, multi-view, MPJPE (mm)", "multiview", "mpjpe", "eps",
+        mark_failed=True,
     ),
     TableSpec(
         "t2_multiview_failed",
@@ -64,6 +75,7 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         "camera_swap",
         "target_mpjpe",
         "target",
+        mark_failed=True,
     ),
     TableSpec(
         "t4_rotation",
@@ -71,10 +83,15 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         "rotation",
         "target_mpjpe",
         "target",
+        mark_failed=True,
     ),
 )
 
-_AXIS_SHORT = {"attack": "", "eps": "eps=", "iterations": "it=", "attacked_views": "views=", "target": ""}
+#: Axes every column label names, even when they take one value (a table says how many iterations / views).
+ALWAYS_SHOWN = ("iterations", "attacked_views")
+
+_AXIS_SHORT = {"attack": "", "eps": "eps=", "iterations": "it=", "attacked_views": "views=", VIEW_SET: "set=",
+               "target": ""}
 
 
 @dataclass
@@ -86,16 +103,21 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     metric: str
+    #: (row, column) indices of cells printed with "*" (see :data:`FAILED_NOTE`)
+    marks: set[tuple[int, int]] = field(default_factory=set)
+    note: str = ""
 
     def to_markdown(self) -> str:
         digits = 3 if self.metric == "jdr" else 0 if self.metric == "failed" else 1
         head = "| " + " | ".join(self.columns) + " |"
         sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|"
         body = [
-            "| " + " | ".join([_fmt_key(row[0])] + [_fmt_cell(v, digits) for v in row[1:]]) + " |"
-            for row in self.rows
+            "| " + " | ".join([_fmt_key(row[0])] + [
+                _fmt_cell(v, digits) + ("*" if (i, j) in self.marks else "") for j, v in enumerate(row[1:], 1)
+            ]) + " |"
+            for i, row in enumerate(self.rows)
         ]
-        return "\n".join([f"**{self.title}**", "", head, sep, *body])
+        return "\n".join([f"**{self.title}**", "", head, sep, *body, *(["", self.note] if self.note else [])])
 
     def write_csv(self, path: Path) -> None:
         with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
@@ -112,7 +134,7 @@ def _fmt_cell(v: Any, digits: int) -> str:
     if v is None:
         return "–"
     if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.{digits}f}"
+        return "-" if math.isnan(v) else f"{v:.{digits}f}"
     return str(v)
 
 
@@ -152,6 +174,11 @@ def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
     return out
 
 
+def natural(key: Sequence[Any]) -> tuple:
+    """Sort key of a tuple of axis values: numbers numerically (2 before 10), strings after numbers."""
+    return tuple((isinstance(v, str), v) for v in key)
+
+
 def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
     """Axes of the cells' experiment (minus ``exclude``) that take more than one value among ``cells``.
 
@@ -172,6 +199,8 @@ def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
 
 def axis_label(axis: str, value: Any) -> str:
     text = f"{value:g}" if isinstance(value, float) else str(value)
+    if axis == VIEW_SET and not text:
+        text = "first"  # the first attacked_views views, beside explicit subsets ("1+3")
     return _AXIS_SHORT[axis] + text
 
 
@@ -185,11 +214,13 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     sel = [c for c in cells if c.experiment == spec.experiment and c.metric == spec.metric]
     if not sel:
         return None
-    col_axes = varying_axes(sel, exclude=(spec.row_axis,))
+    varying = varying_axes(sel, exclude=(spec.row_axis,))
+    shown = [a for a in ALWAYS_SHOWN if a in EXPERIMENT_AXES[spec.experiment] and a != spec.row_axis]
+    col_axes = [a for a in AXES if a in varying or a in shown]
     row_keys = sorted({getattr(c, spec.row_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
     columns: list[tuple[str, tuple]] = []
     for run in runs:
-        keys = sorted({tuple(getattr(c, a) for a in col_axes) for c in sel if c.run == run}, key=str)
+        keys = sorted({tuple(getattr(c, a) for a in col_axes) for c in sel if c.run == run}, key=natural)
         columns.extend((run, k) for k in keys)
     values = {
         (c.run, tuple(getattr(c, a) for a in col_axes), getattr(c, spec.row_axis)): c.value for c in sel
@@ -200,7 +231,15 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
         + [values.get((run, k, r)) for run, k in columns]
         for r in row_keys
     ]
-    return Table(spec.name, spec.title, header, rows, spec.metric)
+    marks: set[tuple[int, int]] = set()
+    if spec.mark_failed:
+        failed = {(c.run, tuple(getattr(c, a) for a in col_axes), getattr(c, spec.row_axis)): c.value
+                  for c in cells if c.experiment == spec.experiment and c.metric == "failed"}
+        marks = {(i, j) for i, r in enumerate(row_keys) for j, (run, k) in enumerate(columns, 1)
+                 if (failed.get((run, k, r)) or 0) > 0 and not math.isnan(values.get((run, k, r), math.nan))}
+    note = FAILED_NOTE if spec.mark_failed and any(c.metric == "failed" for c in cells
+                                                    if c.experiment == spec.experiment) else ""
+    return Table(spec.name, spec.title, header, rows, spec.metric, marks, note)
 
 
 def build_tables(cells: Sequence[Cell], runs: Sequence[str],

@@ -11,7 +11,7 @@ import csv
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,10 @@ from poselab.results.schema import (
 
 #: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
 RESULT_COLUMNS = COLUMNS
+
+
+#: The JDR definition of result files written before the definition was recorded (the only one then).
+LEGACY_JDR = "head_thorax"
 
 
 class ResultsError(ValueError):
@@ -88,7 +92,13 @@ class RunResults:
     joints: list[JointCell] = field(default_factory=list)
 
 
-def _parse_setting(row: dict[str, Any], where: str) -> dict[str, Any]:
+def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
+    """The JDR definition a results.json ``meta`` records (:data:`LEGACY_JDR` for files from before)."""
+    config = meta.get("config") or {}
+    return str(config.get("jdr_definition") or LEGACY_JDR)
+
+
+def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Typed setting fields of a csv/json row; raises ValueError naming the bad field."""
     out: dict[str, Any] = {}
     try:
@@ -98,6 +108,7 @@ def _parse_setting(row: dict[str, Any], where: str) -> dict[str, Any]:
         out["iterations"] = int(float(row["iterations"]))
         out["attacked_views"] = int(float(row["attacked_views"]))
         out["target"] = "" if row["target"] is None else str(row["target"])
+        out[VIEW_SET] = str(row.get(VIEW_SET) or "")
     except KeyError as err:
         raise ValueError(f"{where}: missing field {err.args[0]!r}") from None
     except (TypeError, ValueError) as err:
@@ -106,7 +117,8 @@ def _parse_setting(row: dict[str, Any], where: str) -> dict[str, Any]:
         raise ValueError(f"{where}: unknown experiment {out['experiment']!r}, expected one of {EXPERIMENTS}")
     if out["attack"] not in attack_names():
         raise ValueError(f"{where}: unknown attack {out['attack']!r}, expected 'clean' or a registered "
-                         f"attack {attack_names()[1:]} (poselab.attacks.register_attack)")
+                         f"attack {attack_names()[1:]}; an attack registered by your own module is known "
+                         "once that module is imported (poselab report --plugin MODULE)")
     if not math.isfinite(out["eps"]) or out["eps"] < 0:
         raise ValueError(f"{where}: eps must be a finite number >= 0 pixels, got {out['eps']}")
     return out
@@ -121,11 +133,11 @@ def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
         return list(reader)
 
 
-def _rows_to_cells(rows: Iterable[dict[str, Any]], label: str, source: str) -> list[Cell]:
+def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -> list[Cell]:
     cells = []
     for i, row in enumerate(rows):
         where = f"{source} row {i + 1}"
-        if not isinstance(row, dict):
+        if not isinstance(row, Mapping):
             raise ValueError(f"{where}: expected an object, got {type(row).__name__}")
         setting = _parse_setting(row, where)
         metric = str(row.get("metric"))
@@ -175,36 +187,38 @@ def read_run(folder: str | Path, label: str | None = None) -> RunResults:
         if not folder.is_dir():
             raise ValueError("not a directory")
         rows, meta, source = _load_rows(folder)
-        if not rows:
-            raise ValueError(f"{source} has no rows")
-        model = _single((str(r.get("model") or "") for r in rows), "model")
-        dataset = _single((str(r.get("dataset") or "") for r in rows), "dataset")
-        name = label or folder.name
-        subsets = sorted({str(r.get(VIEW_SET) or "") for r in rows} - {""})
-        if subsets:  # explicit multi-view subsets ("1+3"): not compared (yet); align() warns
-            rows = [r for r in rows if not str(r.get(VIEW_SET) or "")]
-            meta = {**meta, "skipped_view_sets": subsets}
-        cells = _rows_to_cells(rows, name, source)
-        joints = _read_per_joint(folder / PER_JOINT_CSV, name)
+        pj = folder / PER_JOINT_CSV
+        joints = _read_csv(pj, PER_JOINT_COLUMNS) if pj.is_file() else []
+        return run_from_rows(rows, meta, joints, folder, label, source)
     except (ValueError, OSError, UnicodeDecodeError) as err:
         raise ResultsError(f"results folder {str(folder)!r}: {err}") from None
-    return RunResults(folder, model, dataset, name, meta, cells, joints)
 
 
-def _read_per_joint(path: Path, label: str) -> list[JointCell]:
-    if not path.is_file():
-        return []
+def run_from_rows(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
+                  per_joint: Sequence[Mapping[str, Any]] = (), path: str | Path = ".",
+                  label: str | None = None, source: str = RESULTS_CSV) -> RunResults:
+    """A run from results rows, their meta and per-joint rows (as written or as read back); ValueError
+    naming the bad row. The label defaults to the folder name."""
+    if not rows:
+        raise ValueError(f"{source} has no rows")
+    model = _single((str(r.get("model") or "") for r in rows), "model")
+    dataset = _single((str(r.get("dataset") or "") for r in rows), "dataset")
+    name = label or Path(path).name
+    cells = _rows_to_cells(rows, name, source)
+    joints = _joint_cells(per_joint, name)
+    return RunResults(Path(path), model, dataset, name, dict(meta), cells, joints)
+
+
+def _joint_cells(rows: Iterable[Mapping[str, Any]], label: str) -> list[JointCell]:
     out = []
-    for i, row in enumerate(_read_csv(path, PER_JOINT_COLUMNS)):
-        if str(row.get(VIEW_SET) or ""):
-            continue  # explicit view subsets are left out, as in read_run
-        where = f"per_joint.csv row {i + 1}"
+    for i, row in enumerate(rows):
+        where = f"{PER_JOINT_CSV} row {i + 1}"
         setting = _parse_setting(row, where)
         try:
             mpjpe = float(row["mpjpe"])
-        except (TypeError, ValueError):
-            raise ValueError(f"{where}: bad mpjpe {row['mpjpe']!r}") from None
-        out.append(JointCell(run=label, joint=row["joint"], mpjpe=mpjpe, **setting))
+        except (KeyError, TypeError, ValueError):
+            raise ValueError(f"{where}: bad mpjpe {row.get('mpjpe')!r}") from None
+        out.append(JointCell(run=label, joint=str(row["joint"]), mpjpe=mpjpe, **setting))
     return out
 
 
@@ -352,12 +366,7 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
     warning per run and experiment naming what was dropped.
     """
     cells: list[Cell] = []
-    warnings: list[str] = [
-        f"multiview: view subsets {', '.join(r.meta['skipped_view_sets'])} of {r.label!r} left out "
-        "(the report compares first-k attacked views only; see the run's own tables.md)"
-        for r in runs
-        if r.meta.get("skipped_view_sets")
-    ]
+    warnings: list[str] = []
     for exp in EXPERIMENTS:
         per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
         per_run = {k: v for k, v in per_run.items() if v}

@@ -21,7 +21,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 RESULTS_CSV = "results.csv"
@@ -47,13 +47,13 @@ EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
 TARGETED_EXPERIMENTS = ("camera_swap", "rotation")
 METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
 CLEAN = "clean"
-#: The grid axes of a setting, in display order.
-AXES = ("attack", "eps", "iterations", "attacked_views", "target")
+#: The grid axes of a setting, in display order (``view_set``: "" unless an explicit view subset).
+AXES = ("attack", "eps", "iterations", "attacked_views", VIEW_SET, "target")
 #: Axes compared across runs per experiment. A multi-view model attacked in an untargeted/targeted
 #: experiment attacks all its views (attacked_views = V), a monocular one 1: same setting.
 EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
     "untargeted": ("attack", "eps", "iterations"),
-    "multiview": ("attack", "eps", "iterations", "attacked_views"),
+    "multiview": ("attack", "eps", "iterations", "attacked_views", VIEW_SET),
     "camera_swap": ("attack", "eps", "iterations", "target"),
     "rotation": ("attack", "eps", "iterations", "target"),
 }
@@ -61,7 +61,11 @@ EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`)."""
+    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`).
+
+    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
+    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
+    """
 
     experiment: str
     attack: str
@@ -69,18 +73,22 @@ class Setting:
     iterations: int
     attacked_views: int
     target: str
+    view_set: str = field(default="", kw_only=True)
 
 
 @dataclass(frozen=True)
 class ResultKey(Setting):
-    """The key of one results row of a run (``metric`` in :data:`METRICS`).
-
-    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
-    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
-    """
+    """The key of one results row of a run (``metric`` in :data:`METRICS`)."""
 
     metric: str
-    view_set: str = ""
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equality of CSV/in-memory values: numerically when both parse as numbers, else as strings."""
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return str(a) == str(b)
 
 
 def attack_names() -> tuple[str, ...]:

@@ -1,0 +1,26 @@
+"""Checks of the attack evaluation's run options (the experiments are checked by :mod:`.specs`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from poselab.evaluation.specs import AttackConfigError
+
+
+def check_options(alpha_ratio: float, max_batch: Any, max_batches: int | None, max_samples: int | None,
+                  save_every: int | None, examples: int) -> None:
+    """Raise :class:`AttackConfigError` naming the first bad option (see ``AttackEvaluation``'s arguments)."""
+    if alpha_ratio <= 0:
+        raise AttackConfigError(f"alpha_ratio must be > 0, got {alpha_ratio}")
+    if max_batch is not None and max_batch != "auto" and (
+            isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
+        raise AttackConfigError(f"max_batch must be an integer >= 1, 'auto' or null, got {max_batch!r}")
+    if max_batches is not None and max_batches < 1:
+        raise AttackConfigError(f"max_batches must be >= 1, got {max_batches}")
+    if max_samples is not None and max_samples < 1:
+        raise AttackConfigError(f"max_samples must be >= 1, got {max_samples}")
+    if save_every is not None and (isinstance(save_every, bool) or not isinstance(save_every, int)
+                                   or save_every < 1):
+        raise AttackConfigError(f"save_every must be an integer >= 1 or null, got {save_every!r}")
+    if examples < 0:
+        raise AttackConfigError(f"examples must be >= 0, got {examples}")

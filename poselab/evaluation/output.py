@@ -1,0 +1,59 @@
+"""The end of an attack evaluation (rank 0): results files, the run's own report, printed tables, W&B.
+
+Nothing is lost: when the final write fails (full disk, read-only folder) the tables are printed, marked
+NOT SAVED, and the returned error tells the caller to keep its partial state; W&B failures only warn,
+after the results are on disk.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from poselab import safe_io
+from poselab.evaluation.state import PARTIAL_DIR
+from poselab.results.files import write_results
+from poselab.skeleton import JOINT_NAMES
+
+
+def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[str, Any],
+               examples: Sequence[Any], loggers: Sequence[Any] = (), print_tables: bool = True
+               ) -> safe_io.ResultsNotSavedError | None:
+    """Write ``results.csv/json``, ``per_joint.csv`` and the run's report into ``out``, print its tables and
+    log it to the first W&B logger of ``loggers``. ``joints``: (row, per-joint MPJPE tensor (J,)) pairs.
+
+    Returns the error to raise when the files could not be written (the tables were printed), else None.
+    """
+    from poselab.reporting.report import report_tables, tables_markdown
+    from poselab.reporting.run_report import write_run_report
+    from poselab.results.reader import run_from_rows
+
+    per_joint = [{**row, "joint": name, "mpjpe": v}
+                 for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
+    try:  # a failed final write: print the tables, say where they could not go, keep .partial
+        write_results(out, rows, meta, per_joint)
+        report = write_run_report(out, examples)
+    except safe_io.SAVE_ERRORS as err:
+        print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
+        print(tables_markdown(report_tables([run_from_rows(rows, meta, per_joint, out, meta["model"])])))
+        return safe_io.ResultsNotSavedError(
+            f"could not write the attack results to {out} ({type(err).__name__}: {err}); the tables are "
+            f"printed above; the saved partial state in {out / PARTIAL_DIR} was kept: re-run the "
+            "same command once the folder is writable to write the results without attacking again")
+    if print_tables:
+        print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
+        print(tables_markdown(report))
+    from pytorch_lightning.loggers import WandbLogger
+
+    wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger)]
+    if wandb_loggers:
+        from poselab.wandb_utils import log_run_report
+
+        try:  # the results are written: W&B can no longer lose them, nor end the run
+            log_run_report(wandb_loggers[0].experiment, rows, report)
+        except Exception as err:  # noqa: BLE001
+            warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the "
+                          f"results are in {out}", stacklevel=2)
+    return None
