@@ -6,7 +6,8 @@ The panels are derived from saved results (the same folders ``poselab report`` r
 that name the logged keys (:mod:`poselab.wandb_results`), so every panel shows keys the attack runs logged:
 
 * untargeted attacks: MPJPE P1 and P2 vs eps, one panel per attacked series (attack, iterations);
-* multi-view attacks: JDR and MPJPE vs eps, one panel per series and number of attacked views;
+* multi-view attacks: JDR, MPJPE and failed triangulations vs eps, one panel per series and number of
+  attacked views;
 * camera swap / rotation: MPJPE to the target vs iterations, one panel per (eps, target);
 * any other experiment in the results (strong evaluations, corruptions, as they land): its metrics vs its
   x axis (:func:`poselab.wandb_results.x_axis`);
@@ -129,37 +130,61 @@ def _line(s: wr.Series, title: str) -> Panel:
     return Panel("line", title, (s.key,), s.step, _y_title(s.metric))
 
 
-def experiment_section(inputs: Inputs, experiment: str, name: str, metrics: Sequence[str] | None = None,
-                       description: str = "") -> list[Section]:
+def experiment_section(
+    inputs: Inputs, experiment: str, name: str, metrics: Sequence[str] | None = None, description: str = ""
+) -> list[Section]:
     """Line panels (one line per run) of ``metrics`` (default: all) of one experiment, per series."""
-    panels = tuple(_line(s, f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}")
-                   for s in _series(inputs, experiment) if metrics is None or s.metric in metrics)
+    panels = tuple(
+        _line(s, f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}")
+        for s in _series(inputs, experiment)
+        if metrics is None or s.metric in metrics
+    )
     return [Section(name, panels, description)] if panels else []
 
 
 @register_section("untargeted")
 def _untargeted(inputs: Inputs) -> list[Section]:
-    return experiment_section(inputs, "untargeted", "Untargeted attacks (monocular): MPJPE P1 / P2 vs ε",
-                              ("mpjpe", "pmpjpe"), "One line per model; one panel per attack and iteration count.")
+    return experiment_section(
+        inputs,
+        "untargeted",
+        "Untargeted attacks (monocular): MPJPE P1 / P2 vs ε",
+        ("mpjpe", "pmpjpe"),
+        "One line per model; one panel per attack and iteration count.",
+    )
 
 
 @register_section("multiview")
 def _multiview(inputs: Inputs) -> list[Section]:
-    return experiment_section(inputs, "multiview", "Multi-view attacks: JDR and triangulated MPJPE vs ε",
-                              ("jdr", "mpjpe"), "One panel per attack, iteration count and number of attacked "
-                              "views (suffix _v<k>).")
+    return experiment_section(
+        inputs,
+        "multiview",
+        "Multi-view attacks: JDR and triangulated MPJPE vs ε",
+        ("jdr", "mpjpe", "failed"),
+        "One panel per attack, iteration count and number of "
+        "attacked views (suffix _v<k>); failed = triangulations that failed (count).",
+    )
 
 
 @register_section("camera_swap")
 def _camera_swap(inputs: Inputs) -> list[Section]:
-    return experiment_section(inputs, "camera_swap", "Targeted camera swap: MPJPE to target vs iterations",
-                              ("target_mpjpe",), "Lower = the attacker moved the pose closer to the target.")
+    return experiment_section(
+        inputs,
+        "camera_swap",
+        "Targeted camera swap: MPJPE to target vs iterations",
+        ("target_mpjpe",),
+        "Lower = the attacker moved the pose closer to the target.",
+    )
 
 
 @register_section("rotation")
 def _rotation(inputs: Inputs) -> list[Section]:
-    return experiment_section(inputs, "rotation", "Targeted rotation: MPJPE to target vs iterations",
-                              ("target_mpjpe",), "Lower = the attacker moved the pose closer to the target.")
+    return experiment_section(
+        inputs,
+        "rotation",
+        "Targeted rotation: MPJPE to target vs iterations",
+        ("target_mpjpe",),
+        "Lower = the attacker moved the pose closer to the target.",
+    )
 
 
 @register_section("other experiments")
@@ -169,7 +194,9 @@ def _others(inputs: Inputs) -> list[Section]:
     out: list[Section] = []
     for experiment in dict.fromkeys(r["experiment"] for r in inputs.rows):
         if experiment not in own:
-            out += experiment_section(inputs, experiment, f"{experiment}: metrics vs {wr.x_axis(experiment)[0]}")
+            out += experiment_section(
+                inputs, experiment, f"{experiment}: metrics vs {wr.x_axis(experiment)[0]}"
+            )
     return out
 
 
@@ -179,24 +206,43 @@ def _transfer(inputs: Inputs) -> list[Section]:
         return []
     from poselab.analysis.transfer import transfer_tables
 
-    panels = [Panel("table", t.title, (f"tables/{t.name}",), runs="report") for t in transfer_tables(inputs.transfer)]
+    panels = [
+        Panel("table", t.title, (f"tables/{t.name}",), runs="report")
+        for t in transfer_tables(inputs.transfer)
+    ]
     panels.append(Panel("media", "Transfer matrix", ("figures/transfer",), runs="report"))
-    return [Section("Transfer matrix (report run)", tuple(panels),
-                    "MPJPE increase of the column model on images crafted on the row model; diagonal = white-box.")]
+    return [
+        Section(
+            "Transfer matrix (report run)",
+            tuple(panels),
+            "MPJPE increase of the column model on images crafted on the row model; diagonal = white-box.",
+        )
+    ]
 
 
 @register_section("all results")
 def _all_results(inputs: Inputs) -> list[Section]:
     if not inputs.rows:
         return []
-    return [Section("All results", (
-        Panel("table", "Results of the attack runs (numeric; W&B concatenates the runs)", (wr.TABLE_KEY,)),
-        Panel("table", "Results of all compared runs (report run)", ("results",), runs="report"),
-    ), "One row per setting, one column per metric: sort, filter or plot any column.")]
+    return [
+        Section(
+            "All results",
+            (
+                Panel(
+                    "table",
+                    "Results of the attack runs (numeric; W&B concatenates the runs)",
+                    (wr.TABLE_KEY,),
+                ),
+                Panel("table", "Results of all compared runs (report run)", ("results",), runs="report"),
+            ),
+            "One row per setting, one column per metric: sort, filter or plot any column.",
+        )
+    ]
 
 
-def build_dashboard(inputs: Inputs, group: str, project: str | None = None, title: str | None = None
-                    ) -> Dashboard:
+def build_dashboard(
+    inputs: Inputs, group: str, project: str | None = None, title: str | None = None
+) -> Dashboard:
     """The dashboard spec of ``inputs`` (pure data; nothing sent)."""
     from poselab.wandb_utils import DEFAULT_PROJECT
 
@@ -224,29 +270,43 @@ def to_report(dash: Dashboard, entity: str) -> Any:
     from wandb_workspaces import expr
 
     def runset(job_type: str) -> Any:
-        return wrep.Runset(entity=entity, project=dash.project, name=f"{dash.group} / {job_type}",
-                           filters=[expr.Metric("Group") == dash.group, expr.Metric("JobType") == job_type])
+        return wrep.Runset(
+            entity=entity,
+            project=dash.project,
+            name=f"{dash.group} / {job_type}",
+            filters=[expr.Metric("Group") == dash.group, expr.Metric("JobType") == job_type],
+        )
 
     def panel(p: Panel) -> Any:
         if p.kind == "line":
-            return wrep.LinePlot(title=p.title, x=p.x, y=list(p.keys), title_x=_x_title(p.x or ""),
-                                 title_y=p.y_title)
+            return wrep.LinePlot(
+                title=p.title, x=p.x, y=list(p.keys), title_x=_x_title(p.x or ""), title_y=p.y_title
+            )
         if p.kind == "table":
             return wrep.WeavePanelSummaryTable(table_name=p.keys[0])
         if p.kind == "media":
             return wrep.MediaBrowser(title=p.title, media_keys=list(p.keys))
         raise ValueError(f"panel kind {p.kind!r}: expected line, table or media")
 
-    blocks: list[Any] = [wrep.P(f"Runs of W&B group '{dash.group}' (project {dash.project}); built by "
-                                "`poselab dashboard` from the saved results. Line plots: one line per attack run "
-                                "(= per model).")]
+    blocks: list[Any] = [
+        wrep.P(
+            f"Runs of W&B group '{dash.group}' (project {dash.project}); built by "
+            "`poselab dashboard` from the saved results. Line plots: one line per attack run "
+            "(= per model)."
+        )
+    ]
     for section in dash.sections:
         blocks += [wrep.H2(section.name)] + ([wrep.P(section.description)] if section.description else [])
         for job_type in dict.fromkeys(p.runs for p in section.panels):
-            blocks.append(wrep.PanelGrid(runsets=[runset(job_type)],
-                                         panels=[panel(p) for p in section.panels if p.runs == job_type]))
-    return wrep.Report(project=dash.project, entity=entity, title=dash.title[:128], blocks=blocks,
-                       width="fluid")
+            blocks.append(
+                wrep.PanelGrid(
+                    runsets=[runset(job_type)],
+                    panels=[panel(p) for p in section.panels if p.runs == job_type],
+                )
+            )
+    return wrep.Report(
+        project=dash.project, entity=entity, title=dash.title[:128], blocks=blocks, width="fluid"
+    )
 
 
 class DashboardError(RuntimeError):
@@ -262,14 +322,20 @@ def check_online() -> None:
 
     mode = os.environ.get("WANDB_MODE", "")
     if mode in ("offline", "dryrun", "disabled"):
-        raise DashboardError(f"WANDB_MODE={mode}: building the dashboard needs W&B online (unset WANDB_MODE or "
-                             "set it to online); --dry-run prints the panel spec offline")
+        raise DashboardError(
+            f"WANDB_MODE={mode}: building the dashboard needs W&B online (unset WANDB_MODE or "
+            "set it to online); --dry-run prints the panel spec offline"
+        )
     if not has_api_key():
-        raise DashboardError("no W&B API key (WANDB_API_KEY or `wandb login`): building the dashboard needs W&B "
-                             "online; --dry-run prints the panel spec offline")
+        raise DashboardError(
+            "no W&B API key (WANDB_API_KEY or `wandb login`): building the dashboard needs W&B "
+            "online; --dry-run prints the panel spec offline"
+        )
     if importlib.util.find_spec("wandb_workspaces") is None:
-        raise DashboardError("the optional package wandb-workspaces is missing: pip install -e '.[dashboard]' "
-                             "(or --dry-run to print the panel spec)")
+        raise DashboardError(
+            "the optional package wandb-workspaces is missing: pip install -e '.[dashboard]' "
+            "(or --dry-run to print the panel spec)"
+        )
 
 
 def publish(dash: Dashboard, entity: str | None = None) -> str:
@@ -287,11 +353,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from poselab.results.reader import ResultsError
     from poselab.wandb_utils import group_of
 
-    parser = argparse.ArgumentParser(prog="poselab dashboard",
-                                     description="Build the W&B robustness dashboard (a W&B report) of saved results.")
+    parser = argparse.ArgumentParser(
+        prog="poselab dashboard",
+        description="Build the W&B robustness dashboard (a W&B report) of saved results.",
+    )
     parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
-    parser.add_argument("--group", default=None, help="W&B group whose runs the panels show (default: the group "
-                        "recorded in the results)")
+    parser.add_argument(
+        "--group",
+        default=None,
+        help="W&B group whose runs the panels show (default: the group recorded in the results)",
+    )
     parser.add_argument("--project", default=None, help="W&B project (default: $WANDB_PROJECT or poselab)")
     parser.add_argument("--entity", default=None, help="W&B entity (default: $WANDB_ENTITY or your default)")
     parser.add_argument("--title", default=None, help="report title")
@@ -318,8 +389,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as err:  # noqa: BLE001 - network / server failures: one line
         first = str(err).splitlines()[0] if str(err) else ""
-        print(f"poselab dashboard: error: W&B did not accept the report ({type(err).__name__}: {first})",
-              file=sys.stderr)
+        print(
+            f"poselab dashboard: error: W&B did not accept the report ({type(err).__name__}: {first})",
+            file=sys.stderr,
+        )
         return 1
     print(f"dashboard: {url} ({sum(len(s.panels) for s in dash.sections)} panels)")
     return 0

@@ -242,7 +242,8 @@ class PoseLightningCLI(LightningCLI):
                 wandb_utils.make_logger(
                     wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
                     dataset=dataset, name=run.name, config=config,
-                    save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline, run_id=self._resume_run_id,
+                    save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
+                    run_id=self._resume_run_id,
                 )
             )
         return loggers

@@ -50,7 +50,7 @@ def read_records(path: str | Path) -> Iterator[Any]:
         if crc == length == kind == 0:  # zero padding at the end of a block
             pos += left
             continue
-        piece = data[pos + _CHUNK.size: pos + _CHUNK.size + length]
+        piece = data[pos + _CHUNK.size : pos + _CHUNK.size + length]
         if len(piece) < length:  # the writer is still at it: the records so far
             return
         if zlib.crc32(bytes([kind]) + piece) != crc or kind not in (FULL, FIRST, MIDDLE, LAST):
@@ -163,10 +163,17 @@ def _decode(path: Path) -> OfflineRun:
         elif kind == "metric":
             m = record.metric
             name = m.name or m.glob_name
-            run.metrics[name] = {"step_metric": m.step_metric, "hidden": m.options.hidden,
-                                 "step_sync": m.options.step_sync, "glob": not m.name,
-                                 "summary": [s for s in ("min", "max", "mean", "best", "last", "none", "copy")
-                                             if getattr(m.summary, s, False)]}
+            run.metrics[name] = {
+                "step_metric": m.step_metric,
+                "hidden": m.options.hidden,
+                "step_sync": m.options.step_sync,
+                "glob": not m.name,
+                "summary": [
+                    s
+                    for s in ("min", "max", "mean", "best", "last", "none", "copy")
+                    if getattr(m.summary, s, False)
+                ],
+            }
         elif kind == "exit":
             run.complete = True
     run.config.pop("_wandb", None)
@@ -176,8 +183,10 @@ def _decode(path: Path) -> OfflineRun:
 def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m poselab.wandb_offline",
-                                     description="Show what an offline W&B run holds (keys, step metrics).")
+    parser = argparse.ArgumentParser(
+        prog="python -m poselab.wandb_offline",
+        description="Show what an offline W&B run holds (keys, step metrics).",
+    )
     parser.add_argument("runs", nargs="+", help="offline-run-* folders or run-*.wandb files")
     args = parser.parse_args(argv)
     for p in args.runs:
@@ -186,8 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (OSError, OfflineRunError) as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        print(f"{run.path}: id {run.run_id}, group {run.group!r}, job_type {run.job_type!r}, name {run.name!r}, "
-              f"{len(run.history)} history rows, {len(run.config)} config keys")
+        print(
+            f"{run.path}: id {run.run_id}, group {run.group!r}, job_type {run.job_type!r}, "
+            f"name {run.name!r}, "
+            f"{len(run.history)} history rows, {len(run.config)} config keys"
+        )
         for key in run.keys():
             print(f"  {key}  (x: {run.step_metric(key) or '_step'})")
     return 0

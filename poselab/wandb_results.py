@@ -3,9 +3,10 @@
 Design (docs/WANDB.md): every attack run (one model on one dataset, ``job_type`` ``attack``) logs
 
 * **per-point history rows** under *model-independent* keys ``<experiment>/<metric>/<series>``, e.g.
-  ``untargeted/mpjpe/igsm_u_it10``, ``multiview/jdr/igsm_u_it1_v2``, ``camera_swap/target_mpjpe/igsm_t_eps8_cam2``,
-  each row holding its x value under a step metric (``eps`` for untargeted experiments, ``iterations`` for
-  targeted ones, :func:`x_axis`) that every key is defined against (``define_metric(key, step_metric=x)``).
+  ``untargeted/mpjpe/igsm_u_it10``, ``multiview/jdr/igsm_u_it1_v2``,
+  ``camera_swap/target_mpjpe/igsm_t_eps8_cam2``, each row holding its x value under a step metric (``eps``
+  for untargeted experiments, ``iterations`` for targeted ones, :func:`x_axis`) that every key is defined
+  against (``define_metric(key, step_metric=x)``).
   Selecting the attack runs of a group in W&B then draws one line per run, i.e. per model, on one panel;
   the clean row is the eps-0 point of every untargeted series (:func:`~poselab.results.schema.clean_covers`);
 * **one numeric table** (:func:`results_table`) with the same columns for every model: the setting columns of
@@ -124,33 +125,41 @@ class Series:
         return metric_key(self.experiment, self.metric, self.label)
 
 
-def _clean_values(rows: Iterable[Row]) -> dict[tuple[str, str], float]:
-    return {(r["experiment"], r["metric"]): float(r["value"]) for r in rows if r["attack"] == CLEAN}
-
-
 def series_of(rows: Iterable[Row]) -> list[Series]:
-    """Every attacked series of ``rows`` (one run's results rows), with the clean row as the eps-0 point of
-    the untargeted series; non-finite values are left out (gaps)."""
+    """Every attacked series of ``rows`` (one run's results rows), in first-seen order. A clean row is the x-0
+    point of the series it stands for: every series of its untargeted experiment (eps 0,
+    :func:`~poselab.results.schema.clean_covers`), or, in files that write one for a targeted experiment,
+    the iteration-0 point of the series with its target. Non-finite values are left out (gaps)."""
     rows = list(rows)
-    clean = _clean_values(rows)
+    clean = {
+        (r["experiment"], r["metric"], r.get("target") or ""): float(r["value"])
+        for r in rows
+        if r["attack"] == CLEAN
+    }
     points: dict[tuple[str, str, str], dict[float, float]] = {}
-    views: dict[tuple[str, str, str], int] = {}
+    info: dict[tuple[str, str, str], tuple[int, str]] = {}
     for r in rows:
         if r["attack"] == CLEAN:
             continue
-        step, column = x_axis(r["experiment"])
+        _, column = x_axis(r["experiment"])
         sid = (r["experiment"], r["metric"], series_label(r))
-        pts = points.setdefault(sid, {})
-        views[sid] = int(float(r["attacked_views"]))
         value = float(r["value"])
+        pts = points.setdefault(sid, {})
+        info[sid] = (int(float(r["attacked_views"])), r.get("target") or "")
         if math.isfinite(value):
             pts[float(r[column])] = value
-        c = clean.get((r["experiment"], r["metric"]))
-        if c is not None and step == EPS and clean_covers(r["experiment"], 0.0, int(float(r["iterations"]))) \
-                and math.isfinite(c):
+    out = []
+    for (e, m, label), pts in points.items():
+        views, target = info[(e, m, label)]
+        step = x_axis(e)[0]
+        if step == EPS and clean_covers(e, 0.0, 0):
+            c = clean.get((e, m, ""))
+        else:
+            c = clean.get((e, m, target)) if step == ITERATIONS else None
+        if c is not None and math.isfinite(c):
             pts.setdefault(0.0, c)
-    return [Series(e, m, label, x_axis(e)[0], tuple(sorted(pts.items())), views[(e, m, label)])
-            for (e, m, label), pts in points.items()]
+        out.append(Series(e, m, label, step, tuple(sorted(pts.items())), views))
+    return out
 
 
 def history_rows(rows: Iterable[Row]) -> list[dict[str, float]]:
@@ -160,7 +169,9 @@ def history_rows(rows: Iterable[Row]) -> list[dict[str, float]]:
     for s in series_of(rows):
         for x, y in s.points:
             by_step.setdefault(s.step, {}).setdefault(x, {})[s.key] = y
-    return [{step: x, **values} for step in step_metrics() for x, values in sorted(by_step.get(step, {}).items())]
+    return [
+        {step: x, **values} for step in step_metrics() for x, values in sorted(by_step.get(step, {}).items())
+    ]
 
 
 def step_definitions(rows: Iterable[Row]) -> dict[str, str]:
@@ -176,8 +187,11 @@ def results_table(rows: Iterable[Row], with_run: bool = False) -> tuple[list[str
     for r in rows:
         setting = {"run": str(r["run"])} if with_run else {}
         setting.update({c: str(r.get(c) or "") for c in SETTING_COLUMNS})
-        setting.update(eps=float(r["eps"]), iterations=int(float(r["iterations"])),
-                       attacked_views=int(float(r["attacked_views"])))
+        setting.update(
+            eps=float(r["eps"]),
+            iterations=int(float(r["iterations"])),
+            attacked_views=int(float(r["attacked_views"])),
+        )
         out = settings.setdefault(tuple(setting.values()), {**setting, **dict.fromkeys(METRICS), "n": 0})
         value = float(r["value"])
         out[r["metric"]] = value if math.isfinite(value) else None
@@ -196,4 +210,3 @@ def rows_of_runs(runs: Iterable[Any]) -> list[dict[str, Any]]:
 def column_types(columns: Sequence[str]) -> list[type]:
     """Column types of :func:`results_table`'s columns (float for numbers, str otherwise)."""
     return [float if c in _NUMERIC else str for c in columns]
-

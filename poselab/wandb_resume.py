@@ -28,8 +28,9 @@ def run_id_of(checkpoint: Mapping[str, Any]) -> str | None:
 class RecordRunId(pl.Callback):
     """Write the W&B run id of the trainer's ``WandbLogger`` into every full checkpoint."""
 
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                           checkpoint: dict[str, Any]) -> None:
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         from pytorch_lightning.loggers import WandbLogger
 
         for logger in trainer.loggers:
