@@ -200,7 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"name {run.name!r}, "
             f"{len(run.history)} history rows, {len(run.config)} config keys"
         )
-        for key in run.keys():
+        for key in sorted(run.keys()):
             print(f"  {key}  (x: {run.step_metric(key) or '_step'})")
     return 0
 
