@@ -31,6 +31,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 from poselab import wandb_results as wr
@@ -142,49 +143,20 @@ def experiment_section(
     return [Section(name, panels, description)] if panels else []
 
 
-@register_section("untargeted")
-def _untargeted(inputs: Inputs) -> list[Section]:
-    return experiment_section(
-        inputs,
-        "untargeted",
-        "Untargeted attacks (monocular): MPJPE P1 / P2 vs ε",
-        ("mpjpe", "pmpjpe"),
-        "One line per model; one panel per attack and iteration count.",
-    )
-
-
-@register_section("multiview")
-def _multiview(inputs: Inputs) -> list[Section]:
-    return experiment_section(
-        inputs,
-        "multiview",
-        "Multi-view attacks: JDR and triangulated MPJPE vs ε",
-        ("jdr", "mpjpe", "failed"),
-        "One panel per attack, iteration count and number of "
-        "attacked views (suffix _v<k>); failed = triangulations that failed (count).",
-    )
-
-
-@register_section("camera_swap")
-def _camera_swap(inputs: Inputs) -> list[Section]:
-    return experiment_section(
-        inputs,
-        "camera_swap",
-        "Targeted camera swap: MPJPE to target vs iterations",
-        ("target_mpjpe",),
-        "Lower = the attacker moved the pose closer to the target.",
-    )
-
-
-@register_section("rotation")
-def _rotation(inputs: Inputs) -> list[Section]:
-    return experiment_section(
-        inputs,
-        "rotation",
-        "Targeted rotation: MPJPE to target vs iterations",
-        ("target_mpjpe",),
-        "Lower = the attacker moved the pose closer to the target.",
-    )
+_TARGETED = "Lower = the attacker moved the pose closer to the target."
+#: The built-in experiment sections: experiment -> (title, metrics shown, description).
+EXPERIMENT_SECTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "untargeted": ("Untargeted attacks (monocular): MPJPE P1 / P2 vs ε", ("mpjpe", "pmpjpe"),
+                   "One line per model; one panel per attack and iteration count."),
+    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε", ("jdr", "mpjpe", "failed"),
+                  "One panel per attack, iteration count and number of attacked views (suffix _v<k>); "
+                  "failed = triangulations that failed (count)."),
+    "camera_swap": ("Targeted camera swap: MPJPE to target vs iterations", ("target_mpjpe",), _TARGETED),
+    "rotation": ("Targeted rotation: MPJPE to target vs iterations", ("target_mpjpe",), _TARGETED),
+}
+for _experiment, (_title, _metrics, _note) in EXPERIMENT_SECTIONS.items():
+    register_section(_experiment)(
+        partial(experiment_section, experiment=_experiment, name=_title, metrics=_metrics, description=_note))
 
 
 @register_section("other experiments")

@@ -7,7 +7,12 @@ Conventions (every poselab run follows them):
 * ``job_type`` = ``train`` | ``attack`` | ``report``
 * ``tags``     = model name and dataset name (plus extras)
 * ``name``     = ``<model>-<dataset>-<job_type>`` (+ ``-<suffix>``)
-* ``config``   = the full run config, flattened to dotted keys
+* ``config``   = the full run config, flattened to dotted keys, once (not again unprefixed)
+* results      = per-point history under model-independent keys with ``eps`` / ``iterations`` as step
+  metrics, and one numeric table (:func:`log_results`, :mod:`poselab.wandb_results`; docs/WANDB.md)
+
+The report run joins the group recorded in the results it compares (:func:`group_of`); a training run
+resumed from its last checkpoint continues its W&B run (``run_id``, :mod:`poselab.wandb_resume`).
 
 Runs are offline by default (under ``runs/wandb``); ``WANDB_MODE=online`` (or ``offline=False``)
 goes online. Helpers never block a run: W&B failures become warnings. Online without an API key
@@ -376,7 +381,8 @@ def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr
     from poselab.metrics import DEFAULT_JDR
 
     log_results(run, rows)
-    if any(r["metric"] == "jdr" for r in rows):
-        run.summary["attack/jdr_definition"] = jdr_definition or DEFAULT_JDR
+    summary = getattr(run, "summary", None)
+    if any(r["metric"] == "jdr" for r in rows) and hasattr(summary, "__setitem__"):
+        summary["attack/jdr_definition"] = jdr_definition or DEFAULT_JDR  # (not on a stand-in run)
     if report.example_paths:
         run.log({"attack/examples": [wandb.Image(str(p)) for p in report.example_paths]})

@@ -13,6 +13,7 @@ import wandb
 from test_report import results_rows, write_results
 
 from poselab import wandb_results as wr
+from poselab.reporting.run_report import RunReport
 from poselab import wandb_utils
 from poselab.wandb_offline import OfflineRunError, read_records, read_run
 
@@ -140,12 +141,12 @@ def test_an_experiment_can_bring_its_own_x_axis(monkeypatch):
 def test_logged_history_step_metrics_and_table_read_back_from_the_offline_run(tmp_path):
     rows = results_rows("regression", 60.0) + results_rows("triangulation", 30.0, multiview=True)
     run = _offline_run(tmp_path, "regression-synthetic-attack")
-    keys = wandb_utils.log_results(run, rows)
+    wandb_utils.log_run_report(run, rows, RunReport("tables"), "qiu2019")
     back = _read(run)
+    assert back.summary["attack/jdr_definition"] == "qiu2019"
     assert (back.group, back.job_type, back.name) == ("g", "attack", "regression-synthetic-attack")
     steps = wr.step_definitions(rows)
     assert set(back.keys()) == {*steps, "eps", "iterations", wr.TABLE_KEY, "trainer/global_step"}
-    assert sorted(keys) == sorted(steps)
     for key, step in steps.items():
         assert back.step_metric(key) == step, key  # exact definitions beat Lightning's "*" glob
     assert back.metrics["eps"]["hidden"] and back.metrics["iterations"]["hidden"]
@@ -188,6 +189,13 @@ def test_logged_history_step_metrics_and_table_read_back_from_the_offline_run(tm
         if d[c(m)] is not None
     }
     assert got == pytest.approx(ours)
+
+
+def test_a_stand_in_run_takes_the_results_without_error():
+    from pytorch_lightning.loggers.logger import DummyExperiment
+
+    rows = results_rows("triangulation", 30.0, multiview=True)
+    wandb_utils.log_run_report(DummyExperiment(), rows, RunReport("tables"), "qiu2019")  # W&B never started
 
 
 def test_the_reader_refuses_other_files_and_corrupt_chunks(tmp_path):
