@@ -13,8 +13,8 @@ import wandb
 from test_report import results_rows, write_results
 
 from poselab import wandb_results as wr
-from poselab.reporting.run_report import RunReport
 from poselab import wandb_utils
+from poselab.reporting.run_report import RunReport
 from poselab.wandb_offline import OfflineRunError, read_records, read_run
 
 
