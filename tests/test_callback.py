@@ -217,7 +217,8 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
     (run_file,) = (tmp_path / "runs").rglob("run-*.wandb")  # the results name their W&B run and group
     back = read_run(run_file, wait_s=20)
     recorded = json.loads((out / "results.json").read_text())["meta"]["wandb"]
-    assert recorded == {"project": back.project, "group": "baselines", "name": back.name, "run_id": back.run_id}
+    assert recorded == {"project": back.project, "group": "baselines", "name": back.name,
+                        "run_id": back.run_id}
     assert back.group == "baselines" and back.job_type == "attack" and back.name.startswith("regression-")
 
 
