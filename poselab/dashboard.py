@@ -335,7 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="W&B group whose runs the panels show (default: the group recorded in the results)",
     )
-    parser.add_argument("--project", default=None, help="W&B project (default: $WANDB_PROJECT or poselab)")
+    parser.add_argument("--project", default=None, help="W&B project (default: the one recorded in the "
+                        "results, else $WANDB_PROJECT or poselab)")
     parser.add_argument("--entity", default=None, help="W&B entity (default: $WANDB_ENTITY or your default)")
     parser.add_argument("--title", default=None, help="report title")
     parser.add_argument("--dry-run", action="store_true", help="print the panel spec as JSON; send nothing")
@@ -350,7 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         group, warning = group_of(metas)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
-    dash = build_dashboard(inputs, group, args.project, args.title)
+    projects = {str(p) for m in metas if (p := (m.get("wandb") or {}).get("project"))}
+    project = args.project or (projects.pop() if len(projects) == 1 else None)  # as recorded, if one
+    dash = build_dashboard(inputs, group, project, args.title)
     if args.dry_run:
         print(json.dumps(dash.to_dict(), indent=1))
         return 0

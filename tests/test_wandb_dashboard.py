@@ -215,10 +215,10 @@ def test_the_reader_refuses_other_files_and_corrupt_chunks(tmp_path):
 
 
 # ----------------------------------------------------------------------------- the report run's group
-def _with_group(folder: Path, group: str | None) -> None:
+def _with_group(folder: Path, group: str | None, project: str = "poselab") -> None:
     data = {"meta": {"model": folder.name, "dataset": "synthetic", "config": {}}, "rows": []}
     if group:
-        data["meta"]["wandb"] = {"project": "poselab", "group": group, "name": "x", "run_id": "abc"}
+        data["meta"]["wandb"] = {"project": project, "group": group, "name": "x", "run_id": "abc"}
     (folder / "results.json").write_text(json.dumps(data))  # meta only: results.csv holds the rows
 
 
@@ -260,7 +260,7 @@ def results(tmp_path: Path) -> Path:
     write_results(parent / "regression", "regression", 60.0, per_joint=False)
     write_results(parent / "volumetric", "volumetric", 45.0, per_joint=False)
     write_results(parent / "triangulation", "triangulation", 30.0, multiview=True, per_joint=False)
-    _with_group(parent / "regression", "baselines")
+    _with_group(parent / "regression", "baselines", project="robust")
     write_transfer_csv(
         [
             {
@@ -336,7 +336,7 @@ def test_dashboard_cli_prints_the_spec_offline_and_refuses_to_build_offline(
     assert main(["dashboard", str(results), "--dry-run"]) == 0
     out = capsys.readouterr()
     spec = json.loads(out.out)
-    assert spec["group"] == "baselines" and len(spec["sections"]) >= 5
+    assert (spec["group"], spec["project"]) == ("baselines", "robust") and len(spec["sections"]) >= 5
     monkeypatch.setenv("WANDB_MODE", "offline")
     assert main(["dashboard", str(results)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
