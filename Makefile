@@ -65,6 +65,14 @@ REPORT_ARGS ?=
 report: $(VENV)/.installed
 	$(PY) -m poselab.cli report $(RESULTS) --out $(REPORT_OUT) $(REPORT_ARGS)
 
+# W&B robustness dashboard (a W&B report) of the runs behind saved results, built online:
+#   make dashboard [RESULTS=results] [DASHBOARD_ARGS="--group baselines --entity me"]
+# offline (no API key / WANDB_MODE=offline) it stops with one line, exit 2; DASHBOARD_ARGS=--dry-run prints the spec.
+DASHBOARD_ARGS ?=
+.PHONY: dashboard
+dashboard: $(VENV)/.installed
+	$(PY) -m poselab.cli dashboard $(RESULTS) $(DASHBOARD_ARGS)
+
 # Transfer matrix between the shipped monocular checkpoints (64 px synthetic test data), written to
 # $(RESULTS)/transfer/transfer.csv, which `make report` reads. TRANSFER_ARGS adds/overrides, e.g.
 #   make transfer TRANSFER_ARGS="--eps 2 --steps 10 --batches 32"

@@ -4,6 +4,7 @@ Sub-commands:
     fit, validate, test, predict   Lightning's own CLI (``--config``, ``--print_config``, overrides)
     preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
     report                         compare saved attack results of several runs
+    dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
     "report": "poselab.reporting.report:main",
+    "dashboard": "poselab.dashboard:main",
 }
 
 

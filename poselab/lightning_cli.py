@@ -34,6 +34,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, read_checkpoint
 from poselab.plugins import import_plugins
+from poselab.wandb_utils import DEFAULT_GROUP
 
 
 class PoseCheckpoint(ModelCheckpoint):
@@ -170,7 +171,7 @@ class RunOptions:
     wandb: bool = True
     offline: bool = True
     save_dir: str = "runs"
-    group: str = "baselines"
+    group: str = DEFAULT_GROUP
     name: str | None = None
     channels_last: bool = False
     threads: int | None = None
@@ -181,6 +182,9 @@ class RunOptions:
 
 class PoseLightningCLI(LightningCLI):
     """LightningCLI with poselab's checkpointing, loggers and checkpoint checks."""
+
+    #: W&B run id recorded in ``fit --ckpt_path``'s checkpoint: the training run resumes that W&B run.
+    _resume_run_id: str | None = None
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         from poselab.evaluation.callback import AttackEvaluation
@@ -219,6 +223,9 @@ class PoseLightningCLI(LightningCLI):
             callbacks = [c for c in defaults if not isinstance(c, RichProgressBar)]
             self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
         trainer = super().instantiate_trainer(**kwargs)
+        from poselab.wandb_resume import RecordRunId
+
+        trainer.callbacks.append(RecordRunId())  # full checkpoints record the W&B run id (resume)
         if self._get(self.config_init, "run").channels_last:
             trainer.callbacks.append(ChannelsLast())
         return trainer
@@ -244,6 +251,7 @@ class PoseLightningCLI(LightningCLI):
                     wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
                     dataset=dataset, name=run.name, config=config,
                     save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
+                    run_id=self._resume_run_id,
                 )
             )
         return loggers
@@ -301,6 +309,10 @@ class PoseLightningCLI(LightningCLI):
             cfg["ckpt_path"] = path
         ckpt = read_checkpoint(path, expected_model=expected)
         _check_image_size(ckpt, path, cfg)
+        if sub == "fit":
+            from poselab.wandb_resume import run_id_of
+
+            self._resume_run_id = run_id_of(ckpt)
         super()._parse_ckpt_path()
 
 

@@ -7,7 +7,12 @@ Conventions (every poselab run follows them):
 * ``job_type`` = ``train`` | ``attack`` | ``report``
 * ``tags``     = model name and dataset name (plus extras)
 * ``name``     = ``<model>-<dataset>-<job_type>`` (+ ``-<suffix>``)
-* ``config``   = the full run config, flattened to dotted keys
+* ``config``   = the full run config, flattened to dotted keys, once (not again unprefixed)
+* results      = per-point history under model-independent keys with ``eps`` / ``iterations`` as step
+  metrics, and one numeric table (:func:`log_results`, :mod:`poselab.wandb_results`; docs/WANDB.md)
+
+The report run joins the group recorded in the results it compares (:func:`group_of`); a training run
+resumed from its last checkpoint continues its W&B run (``run_id``, :mod:`poselab.wandb_resume`).
 
 Runs are offline by default (under ``runs/wandb``); ``WANDB_MODE=online`` (or ``offline=False``)
 goes online. Helpers never block a run: W&B failures become warnings. Online without an API key
@@ -27,6 +32,8 @@ from typing import Any
 JOB_TYPES = ("train", "attack", "report")
 DEFAULT_DIR = "runs/wandb"
 DEFAULT_PROJECT = "poselab"
+#: Group of runs that name none (``run.group`` of the CLI; ``poselab report`` on results that record none).
+DEFAULT_GROUP = "baselines"
 #: Seconds wandb.init may take before we give up (it never blocks a run for long).
 INIT_TIMEOUT_S = 60
 
@@ -152,8 +159,13 @@ def run_kwargs(
     }
 
 
-def make_logger(job_type: str, *, group: str, **kwargs: Any):
+def make_logger(job_type: str, *, group: str, run_id: str | None = None, **kwargs: Any):
     """A Lightning ``WandbLogger`` named and grouped by the conventions (arguments of :func:`run_kwargs`).
+
+    ``run_id``: resume that W&B run (same id; a training run resumed from its last checkpoint, see
+    :mod:`poselab.wandb_resume`) instead of starting a new one. When ``config`` is given it is the run's
+    whole config (dotted keys, e.g. ``model.init_args.lr``), so Lightning's automatic hyper-parameter logging
+    (the same values again, unprefixed: ``lr``, ``backbone``, ...) is skipped by this logger.
 
     Example, in a LightningCLI subclass or script::
 
@@ -165,7 +177,11 @@ def make_logger(job_type: str, *, group: str, **kwargs: Any):
     kw = run_kwargs(job_type, group=group, **kwargs)
     kw["save_dir"] = kw.pop("dir")
     kw["settings"] = _settings()
-    return _fallback_logger_class(WandbLogger)(**kw)
+    if run_id:
+        kw["id"] = run_id  # WandbLogger passes resume="allow"
+    logger = _fallback_logger_class(WandbLogger)(**kw)
+    logger.full_config = kwargs.get("config") is not None
+    return logger
 
 
 def _fallback_logger_class(base: type) -> type:
@@ -173,6 +189,12 @@ def _fallback_logger_class(base: type) -> type:
     from pytorch_lightning.loggers.logger import DummyExperiment
 
     class OfflineFallbackWandbLogger(base):  # type: ignore[misc, valid-type]
+        full_config = False  # the run config given at init already holds every hyper-parameter
+
+        def log_hyperparams(self, params: Any) -> None:
+            if not self.full_config:
+                base.log_hyperparams(self, params)
+
         @property
         def experiment(self):  # noqa: ANN202 - a wandb Run
             try:
@@ -219,6 +241,37 @@ def init_run(job_type: str, *, group: str, **kwargs: Any):
             f"W&B run could not start ({type(err).__name__}: {err}); continuing without it", stacklevel=2
         )
         return None
+
+
+def logger_meta(loggers: Sequence[Any]) -> dict[str, Any] | None:
+    """Project, group, run id and name of the first ``WandbLogger`` in ``loggers`` (None without one), for
+    the results' metadata: ``poselab report`` joins that group, ``poselab dashboard`` shows it. Starts
+    nothing (the id is None when the run never started)."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    logger = next((lg for lg in loggers if isinstance(lg, WandbLogger)), None)
+    if logger is None:
+        return None
+    init = getattr(logger, "_wandb_init", {})
+    version = logger.version
+    return {"project": init.get("project"), "group": init.get("group"), "name": init.get("name"),
+            "run_id": version if isinstance(version, str) else None}
+
+
+def group_of(metas: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
+    """The W&B group that results with metadata ``metas`` were logged in (``meta["wandb"]["group"]``):
+    (group, None) when they agree; the most common one and a warning when they differ; :data:`DEFAULT_GROUP`
+    and a warning when none records one."""
+    from collections import Counter
+
+    groups = Counter(str(g) for m in metas if (g := (m.get("wandb") or {}).get("group")))
+    if not groups:
+        return DEFAULT_GROUP, (f"no W&B group recorded in the results (written before it was recorded, or "
+                               f"without W&B): using {DEFAULT_GROUP!r} (--group to choose)")
+    group = groups.most_common(1)[0][0]
+    if len(groups) == 1:
+        return group, None
+    return group, f"results come from W&B groups {sorted(groups)}: using {group!r} (--group to choose)"
 
 
 def finish_run(run: Any) -> None:
@@ -274,20 +327,63 @@ def log_line_series(
     )
 
 
-def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any) -> None:
-    """Log one run's attack results to ``run``: its report's tables (``attack/<table name>``, numbers as
-    numbers), all rows (``attack/results``) and its figures and example panels (``attack/figures/<name>``).
-    ``report`` is the run's :class:`~poselab.reporting.report.Report`."""
+def define_steps(run: Any, steps: Mapping[str, str]) -> None:
+    """``define_metric(key, step_metric=step)`` for every key (exact names: they take precedence over the
+    ``*`` glob that Lightning's ``WandbLogger`` defines against ``trainer/global_step``); step metrics
+    themselves are hidden from W&B's automatic panels."""
+    for step in dict.fromkeys(steps.values()):
+        run.define_metric(step, hidden=True)
+    for key, step in steps.items():
+        run.define_metric(key, step_metric=step)
+
+
+def log_results(run: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Log attack results rows (the ``results.csv`` schema) so that W&B compares runs natively
+    (:mod:`poselab.wandb_results`): one history row per x value (``eps`` / ``iterations``) with
+    model-independent keys ``<experiment>/<metric>/<series>`` defined against that step, then the numeric
+    results table (``attack/results``, :func:`log_results_table`). Returns the history keys logged."""
+    from poselab import wandb_results as wr
+
+    steps = wr.step_definitions(rows)
+    define_steps(run, steps)
+    for row in wr.history_rows(rows):
+        run.log(row)
+    log_results_table(run, rows, wr.TABLE_KEY)
+    return list(steps)
+
+
+def log_results_table(run: Any, rows: Sequence[Mapping[str, Any]], key: str, with_run: bool = False) -> None:
+    """Log the numeric results table of ``rows`` (:func:`poselab.wandb_results.results_table`: the same
+    columns for every model; ``with_run``: a first column ``run`` for rows of several runs)."""
     import wandb
 
-    from poselab.results.schema import columns_of
+    from poselab import wandb_results as wr
 
-    payload: dict[str, Any] = {}
-    for table in report.tables:
-        payload[f"attack/{table.name}"] = wandb.Table(columns=table.columns, data=table.rows,
-                                                       allow_mixed_types=True)
-    columns = columns_of(rows)
-    payload["attack/results"] = wandb.Table(columns=columns, data=[[r[c] for c in columns] for r in rows])
-    for name, path in report.figures.items():
-        payload[f"attack/figures/{name}"] = wandb.Image(str(path))
-    run.log(payload)
+    columns, data = wr.results_table(rows, with_run)
+    run.log({key: wandb.Table(columns=columns, data=data, dtype=wr.column_types(columns))})
+
+
+def log_report_runs(run: Any, runs: Sequence[Any]) -> None:
+    """The rows of every compared run (:class:`~poselab.results.reader.RunResults`) as one numeric table
+    ``results`` (first column ``run``, then the columns of the attack runs' ``attack/results``)."""
+    from poselab.wandb_results import rows_of_runs
+
+    log_results_table(run, rows_of_runs(runs), "results", with_run=True)
+
+
+def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr_definition: str | None = None
+                   ) -> None:
+    """Log one run's attack results to ``run``: per-point history and the numeric table
+    (:func:`log_results`), the JDR definition (summary ``attack/jdr_definition``) and the run report's
+    figures and example panels (``attack/figures/<name>``). ``report`` is the run's
+    :class:`~poselab.reporting.report.Report`."""
+    import wandb
+
+    from poselab.metrics import DEFAULT_JDR
+
+    log_results(run, rows)
+    summary = getattr(run, "summary", None)
+    if any(r["metric"] == "jdr" for r in rows) and hasattr(summary, "__setitem__"):
+        summary["attack/jdr_definition"] = jdr_definition or DEFAULT_JDR  # (not on a stand-in run)
+    if report.figures:
+        run.log({f"attack/figures/{name}": wandb.Image(str(path)) for name, path in report.figures.items()})

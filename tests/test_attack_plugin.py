@@ -81,7 +81,7 @@ def test_new_attack_runs_through_poselab_test_report_and_wandb(registered, tmp_p
     assert value[("toy_momentum", "mpjpe")] != value[("igsm_u", "mpjpe")]  # and it is not IGSM-U
     tables = (out / "tables.md").read_text()
     assert "| eps | regression igsm_u it=2 | regression toy_momentum it=2 |" in tables  # two attacks, 2 it
-    wandb_tables = list((tmp_path / "runs").rglob("attack/t1_untargeted_mpjpe*.table.json"))
+    wandb_tables = list((tmp_path / "runs").rglob("attack/results*.table.json"))
     assert wandb_tables and "toy_momentum" in wandb_tables[0].read_text()
 
     report = tmp_path / "report"

@@ -14,6 +14,7 @@ from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
 from torch.utils.data import DataLoader
 
 from poselab.evaluation.callback import AttackEvaluation
+from poselab.wandb_offline import read_run
 
 QUICK = [
     {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},
@@ -66,8 +67,16 @@ def test_monocular_results_files_tables_and_offline_wandb(tmp_path: Path) -> Non
     assert (out / "report.md").is_file() and (out / "overview.png").is_file()  # the report of one run
     assert len(list((out / "examples").glob("*.png"))) == 3
     assert (out / "per_joint.csv").exists()
-    runs = list((tmp_path / "wandb").rglob("run-*.wandb"))
-    assert runs, "no offline W&B run written"
+    (run_file,) = (tmp_path / "wandb").rglob("run-*.wandb")
+    back = read_run(run_file, wait_s=20)  # what `wandb sync` would upload: the results.csv values, per eps
+    p1 = {float(r["eps"]): float(r["value"]) for r in rows if r["experiment"] == "untargeted"
+          and r["metric"] == "mpjpe" and (r["attack"] == "clean" or r["iterations"] == "3")}
+    assert back.step_metric("untargeted/mpjpe/igsm_u_it3") == "eps"
+    assert {h["eps"]: h["untargeted/mpjpe/igsm_u_it3"] for h in back.history
+            if "untargeted/mpjpe/igsm_u_it3" in h} == pytest.approx(p1)
+    assert back.step_metric("rotation/target_mpjpe/igsm_t_eps8_rot30") == "iterations"
+    settings = {tuple(r[c] for c in ("experiment", "attack", "eps", "iterations", "target")) for r in rows}
+    assert len(back.table("attack/results")["data"]) == len(settings)
     assert all(p.requires_grad for p in model.parameters())  # restored after the attacks
     assert all(p.grad is None for p in model.parameters())
 
@@ -205,8 +214,14 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
     assert {r["experiment"] for r in rows} == {"untargeted", "rotation"}
     assert json.loads((out / "results.json").read_text())["meta"]["model"] == "regression"
     assert "Table 1" in (out / "tables.md").read_text()
-    tables = list((tmp_path / "runs").rglob("attack/t1_untargeted_mpjpe*.table.json"))
+    tables = list((tmp_path / "runs").rglob("attack/results*.table.json"))
     assert tables, "no W&B table in the offline run"
+    (run_file,) = (tmp_path / "runs").rglob("run-*.wandb")  # the results name their W&B run and group
+    back = read_run(run_file, wait_s=20)
+    recorded = json.loads((out / "results.json").read_text())["meta"]["wandb"]
+    assert recorded == {"project": back.project, "group": "baselines", "name": back.name,
+                        "run_id": back.run_id}
+    assert back.group == "baselines" and back.job_type == "attack" and back.name.startswith("regression-")
 
 
 class _OOMTriangulation(ToyTriangulation):

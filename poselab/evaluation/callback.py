@@ -44,7 +44,7 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 
-from poselab import safe_io
+from poselab import safe_io, wandb_utils
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.data.datamodule import dataset_label
@@ -349,6 +349,7 @@ class AttackEvaluation(pl.Callback):
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            **({"wandb": w} if (w := wandb_utils.logger_meta(trainer.loggers)) else {}),  # W&B group, id
         }
 
 

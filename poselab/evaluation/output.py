@@ -52,7 +52,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
         from poselab.wandb_utils import log_run_report
 
         try:  # the results are written: W&B can no longer lose them, nor end the run
-            log_run_report(wandb_loggers[0].experiment, rows, report)
+            log_run_report(wandb_loggers[0].experiment, rows, report, meta["config"].get("jdr_definition"))
         except Exception as err:  # noqa: BLE001
             warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the "
                           f"results are in {out}", stacklevel=2)

@@ -13,7 +13,8 @@ Each argument is a results folder (``results.csv``/``results.json``, optional ``
   camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix
 
 Grids that differ between runs are aligned on what they share; a warning names what was dropped.
-The tables and figures are also logged to one W&B run (job_type ``report``), offline by default.
+The tables and figures are also logged to one W&B run (job_type ``report``, in the group the compared runs
+were logged in), offline by default.
 """
 
 from __future__ import annotations
@@ -192,11 +193,16 @@ def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[floa
 
 
 def log_to_wandb(
-    report: Report, group: str, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
+    report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
 ) -> Any:
-    """Log the tables and figures of ``report`` to one W&B run (job_type ``report``); the run or None."""
+    """Log the tables and figures of ``report`` to one W&B run (job_type ``report``) in ``group`` (None: the
+    group the compared runs were logged in, :func:`~poselab.wandb_utils.group_of`); the run or None."""
     from poselab import wandb_utils
 
+    if group is None:
+        group, warning = wandb_utils.group_of([r.meta for r in report.runs])
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
     models = sorted({r.model for r in report.runs})
     datasets = sorted({r.dataset for r in report.runs})
     run = wandb_utils.init_run(
@@ -212,6 +218,7 @@ def log_to_wandb(
     try:
         for table in report.tables:
             wandb_utils.log_table(run, f"tables/{table.name}", table.columns, table.rows)
+        wandb_utils.log_report_runs(run, report.runs)
         wandb_utils.log_images(run, report.figures)
         for key, (xs, ys, keys) in curves(report.cells).items():
             wandb_utils.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
@@ -239,7 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", default="reports/latest", help="report folder to write (default: %(default)s)"
     )
-    parser.add_argument("--group", default="report", help="W&B group (experiment name) of the summary run")
+    parser.add_argument("--group", default=None, help="W&B group of the summary run (default: the group the "
+                        "compared runs were logged in, from their results.json)")
     parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
     parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
     parser.add_argument("--print", action="store_true", help="also print the tables (markdown)")

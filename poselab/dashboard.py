@@ -1,0 +1,377 @@
+"""``poselab dashboard``: the W&B robustness dashboard as code (a W&B report built from a panel spec).
+
+    poselab dashboard RESULTS [RESULTS ...] [--group NAME] [--entity E] [--project P] [--dry-run]
+
+The panels are derived from saved results (the same folders ``poselab report`` reads) with the functions
+that name the logged keys (:mod:`poselab.wandb_results`), so every panel shows keys the attack runs logged:
+
+* untargeted attacks: MPJPE P1 and P2 vs eps, one panel per attacked series (attack, iterations);
+* multi-view attacks: JDR, MPJPE and failed triangulations vs eps, one panel per series and number of
+  attacked views;
+* camera swap / rotation: MPJPE to the target vs iterations, one panel per (eps, target);
+* any other experiment in the results (strong evaluations, corruptions, as they land): its metrics vs its
+  x axis (:func:`poselab.wandb_results.x_axis`);
+* transfer matrix (the ``report`` run: ``tables/transfer_*`` and ``figures/transfer``);
+* all results: the attack runs' ``attack/results`` tables, concatenated by W&B.
+
+Line plots read the group's ``attack`` runs (one line per run = per model), the transfer and comparison
+panels its ``report`` run. ``--dry-run`` prints the spec as JSON (offline, nothing sent). Building needs W&B
+online (an API key, ``WANDB_MODE`` not offline) and the optional ``wandb-workspaces`` package
+(``pip install -e '.[dashboard]'``); otherwise the command stops with one line, exit status 2.
+
+Extension point: :func:`register_section` adds a section builder (rows -> sections); experiments that need
+their own x axis register it with :func:`poselab.wandb_results.register_x_axis`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
+
+from poselab import wandb_results as wr
+from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel: ``kind`` ``line`` (``keys`` over ``x``), ``table`` (``keys[0]``) or ``media`` (``keys``);
+    ``runs``: the job_type of the group's runs it reads (``attack`` or ``report``)."""
+
+    kind: str
+    title: str
+    keys: tuple[str, ...]
+    x: str | None = None
+    y_title: str | None = None
+    runs: str = "attack"
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    panels: tuple[Panel, ...]
+    description: str = ""
+
+
+@dataclass
+class Dashboard:
+    """The whole dashboard: a W&B report over the runs of ``group`` in ``project``."""
+
+    project: str
+    group: str
+    title: str
+    sections: list[Section] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def keys(self) -> set[str]:
+        """Every history key a line panel plots."""
+        return {k for s in self.sections for p in s.panels if p.kind == "line" for k in p.keys}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the sections are built from: all runs' results rows and the transfer rows."""
+
+    rows: tuple[Row, ...]
+    transfer: tuple[Row, ...] = ()
+
+
+SectionBuilder = Callable[[Inputs], list[Section]]
+_BUILDERS: list[tuple[str, SectionBuilder]] = []
+
+
+def register_section(name: str) -> Callable[[SectionBuilder], SectionBuilder]:
+    """Decorator: add a section builder (``Inputs -> list[Section]``, empty when its data is absent) after the
+    built-in ones (same ``name``: replaces it). A section named after an experiment takes that experiment
+    over from the generic "other experiments" section. E.g. for the strong-evaluation or corruption views::
+
+        @register_section("corruptions")
+        def corruption_sections(inputs: Inputs) -> list[Section]: ...
+    """
+
+    def add(fn: SectionBuilder) -> SectionBuilder:
+        global _BUILDERS
+        _BUILDERS = [(n, f) for n, f in _BUILDERS if n != name] + [(name, fn)]
+        return fn
+
+    return add
+
+
+def _y_title(metric: str) -> str:
+    return f"{METRIC_NAMES.get(metric, metric)} ({METRIC_UNITS.get(metric, '')})".replace(" ()", "")
+
+
+_X_NAMES = {"eps": "ε", "iterations": "iterations"}
+
+
+def _x_title(step: str) -> str:
+    return {"eps": "ε (pixels, 0..255)"}.get(step, step)
+
+
+def _series(inputs: Inputs, experiment: str) -> list[wr.Series]:
+    """The experiment's series over all runs (one per key), in a stable order (views, label)."""
+    rows = [r for r in inputs.rows if r["experiment"] == experiment]
+    seen: dict[str, wr.Series] = {}
+    for run in dict.fromkeys(r.get("run", "") for r in rows):
+        for s in wr.series_of([r for r in rows if r.get("run", "") == run]):
+            seen.setdefault(s.key, s)
+    return sorted(seen.values(), key=lambda s: (s.attacked_views, s.label, s.metric))
+
+
+def _line(s: wr.Series, title: str) -> Panel:
+    return Panel("line", title, (s.key,), s.step, _y_title(s.metric))
+
+
+def experiment_section(
+    inputs: Inputs, experiment: str, name: str, metrics: Sequence[str] | None = None, description: str = ""
+) -> list[Section]:
+    """Line panels (one line per run) of ``metrics`` (default: all) of one experiment, per series."""
+    panels = tuple(
+        _line(s, f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}")
+        for s in _series(inputs, experiment)
+        if metrics is None or s.metric in metrics
+    )
+    return [Section(name, panels, description)] if panels else []
+
+
+_TARGETED = "Lower = the attacker moved the pose closer to the target."
+#: The built-in experiment sections: experiment -> (title, metrics shown, description).
+EXPERIMENT_SECTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "untargeted": ("Untargeted attacks (monocular): MPJPE P1 / P2 vs ε", ("mpjpe", "pmpjpe"),
+                   "One line per model; one panel per attack and iteration count."),
+    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε", ("jdr", "mpjpe", "failed"),
+                  "One panel per attack, iteration count and number of attacked views (suffix _v<k>); "
+                  "failed = triangulations that failed (count)."),
+    "camera_swap": ("Targeted camera swap: MPJPE to target vs iterations", ("target_mpjpe",), _TARGETED),
+    "rotation": ("Targeted rotation: MPJPE to target vs iterations", ("target_mpjpe",), _TARGETED),
+}
+for _experiment, (_title, _metrics, _note) in EXPERIMENT_SECTIONS.items():
+    register_section(_experiment)(
+        partial(experiment_section, experiment=_experiment, name=_title, metrics=_metrics, description=_note))
+
+
+@register_section("other experiments")
+def _others(inputs: Inputs) -> list[Section]:
+    """Experiments without a section of their own (e.g. added by later evaluations): all metrics."""
+    own = {n for n, _ in _BUILDERS}
+    out: list[Section] = []
+    for experiment in dict.fromkeys(r["experiment"] for r in inputs.rows):
+        if experiment not in own:
+            out += experiment_section(
+                inputs, experiment, f"{experiment}: metrics vs {wr.x_axis(experiment)[0]}"
+            )
+    return out
+
+
+@register_section("transfer")
+def _transfer(inputs: Inputs) -> list[Section]:
+    if not inputs.transfer:
+        return []
+    from poselab.analysis.transfer import transfer_tables
+
+    panels = [
+        Panel("table", t.title, (f"tables/{t.name}",), runs="report")
+        for t in transfer_tables(inputs.transfer)
+    ]
+    panels.append(Panel("media", "Transfer matrix", ("figures/transfer",), runs="report"))
+    return [
+        Section(
+            "Transfer matrix (report run)",
+            tuple(panels),
+            "MPJPE increase of the column model on images crafted on the row model; diagonal = white-box.",
+        )
+    ]
+
+
+@register_section("all results")
+def _all_results(inputs: Inputs) -> list[Section]:
+    if not inputs.rows:
+        return []
+    return [
+        Section(
+            "All results",
+            (
+                Panel(
+                    "table",
+                    "Results of the attack runs (numeric; W&B concatenates the runs)",
+                    (wr.TABLE_KEY,),
+                ),
+                Panel("table", "Results of all compared runs (report run)", ("results",), runs="report"),
+            ),
+            "One row per setting, one column per metric: sort, filter or plot any column.",
+        )
+    ]
+
+
+def build_dashboard(
+    inputs: Inputs, group: str, project: str | None = None, title: str | None = None
+) -> Dashboard:
+    """The dashboard spec of ``inputs`` (pure data; nothing sent)."""
+    from poselab.wandb_utils import DEFAULT_PROJECT
+
+    project = project or os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT)
+    dash = Dashboard(project, group, title or f"poselab robustness: {group}")
+    for _, builder in _BUILDERS:
+        dash.sections += builder(inputs)
+    return dash
+
+
+def inputs_from_results(paths: Sequence[str]) -> tuple[Inputs, list[dict[str, Any]]]:
+    """Inputs read from results folders (any depth) and the metadata of each run."""
+    from poselab.results.reader import ResultsError, load_all
+
+    runs, transfer = load_all(paths)
+    if not runs and not transfer:
+        raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
+    return Inputs(tuple(wr.rows_of_runs(runs)), tuple(transfer)), [r.meta for r in runs]
+
+
+# ---------------------------------------------------------------------------------- W&B report (online)
+def to_report(dash: Dashboard, entity: str) -> Any:
+    """The ``wandb_workspaces`` report of a dashboard spec (built offline; :func:`publish` saves it)."""
+    import wandb_workspaces.reports.v2 as wrep
+    from wandb_workspaces import expr
+
+    def runset(job_type: str) -> Any:
+        return wrep.Runset(
+            entity=entity,
+            project=dash.project,
+            name=f"{dash.group} / {job_type}",
+            filters=[expr.Metric("Group") == dash.group, expr.Metric("JobType") == job_type],
+        )
+
+    def panel(p: Panel) -> Any:
+        if p.kind == "line":
+            return wrep.LinePlot(
+                title=p.title, x=p.x, y=list(p.keys), title_x=_x_title(p.x or ""), title_y=p.y_title
+            )
+        if p.kind == "table":
+            return wrep.WeavePanelSummaryTable(table_name=p.keys[0])
+        if p.kind == "media":
+            return wrep.MediaBrowser(title=p.title, media_keys=list(p.keys))
+        raise ValueError(f"panel kind {p.kind!r}: expected line, table or media")
+
+    blocks: list[Any] = [
+        wrep.P(
+            f"Runs of W&B group '{dash.group}' (project {dash.project}); built by "
+            "`poselab dashboard` from the saved results. Line plots: one line per attack run "
+            "(= per model)."
+        )
+    ]
+    for section in dash.sections:
+        blocks += [wrep.H2(section.name)] + ([wrep.P(section.description)] if section.description else [])
+        for job_type in dict.fromkeys(p.runs for p in section.panels):
+            blocks.append(
+                wrep.PanelGrid(
+                    runsets=[runset(job_type)],
+                    panels=[panel(p) for p in section.panels if p.runs == job_type],
+                )
+            )
+    return wrep.Report(
+        project=dash.project, entity=entity, title=dash.title[:128], blocks=blocks, width="fluid"
+    )
+
+
+class DashboardError(RuntimeError):
+    """The dashboard cannot be built here (offline, no API key, optional package missing)."""
+
+
+def check_online() -> None:
+    """Raise :class:`DashboardError` (one line) unless W&B can be reached with an API key and the optional
+    ``wandb-workspaces`` package is installed."""
+    import importlib.util
+
+    from poselab.wandb_utils import has_api_key
+
+    mode = os.environ.get("WANDB_MODE", "")
+    if mode in ("offline", "dryrun", "disabled"):
+        raise DashboardError(
+            f"WANDB_MODE={mode}: building the dashboard needs W&B online (unset WANDB_MODE or "
+            "set it to online); --dry-run prints the panel spec offline"
+        )
+    if not has_api_key():
+        raise DashboardError(
+            "no W&B API key (WANDB_API_KEY or `wandb login`): building the dashboard needs W&B "
+            "online; --dry-run prints the panel spec offline"
+        )
+    if importlib.util.find_spec("wandb_workspaces") is None:
+        raise DashboardError(
+            "the optional package wandb-workspaces is missing: pip install -e '.[dashboard]' "
+            "(or --dry-run to print the panel spec)"
+        )
+
+
+def publish(dash: Dashboard, entity: str | None = None) -> str:
+    """Save the dashboard as a W&B report (online); returns its URL."""
+    check_online()
+    import wandb
+
+    entity = entity or os.environ.get("WANDB_ENTITY") or wandb.Api().default_entity
+    report = to_report(dash, entity)
+    report.save()
+    return str(report.url)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from poselab.results.reader import ResultsError
+    from poselab.wandb_utils import group_of
+
+    parser = argparse.ArgumentParser(
+        prog="poselab dashboard",
+        description="Build the W&B robustness dashboard (a W&B report) of saved results.",
+    )
+    parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
+    parser.add_argument(
+        "--group",
+        default=None,
+        help="W&B group whose runs the panels show (default: the group recorded in the results)",
+    )
+    parser.add_argument("--project", default=None, help="W&B project (default: the one recorded in the "
+                        "results, else $WANDB_PROJECT or poselab)")
+    parser.add_argument("--entity", default=None, help="W&B entity (default: $WANDB_ENTITY or your default)")
+    parser.add_argument("--title", default=None, help="report title")
+    parser.add_argument("--dry-run", action="store_true", help="print the panel spec as JSON; send nothing")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        inputs, metas = inputs_from_results(args.paths)
+    except ResultsError as err:
+        print(f"poselab dashboard: error: {err}", file=sys.stderr)
+        return 2
+    group = args.group
+    if group is None:
+        group, warning = group_of(metas)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+    projects = {str(p) for m in metas if (p := (m.get("wandb") or {}).get("project"))}
+    project = args.project or (projects.pop() if len(projects) == 1 else None)  # as recorded, if one
+    dash = build_dashboard(inputs, group, project, args.title)
+    if args.dry_run:
+        print(json.dumps(dash.to_dict(), indent=1))
+        return 0
+    try:
+        url = publish(dash, args.entity)
+    except DashboardError as err:
+        print(f"poselab dashboard: error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - network / server failures: one line
+        first = str(err).splitlines()[0] if str(err) else ""
+        print(
+            f"poselab dashboard: error: W&B did not accept the report ({type(err).__name__}: {first})",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"dashboard: {url} ({sum(len(s.panels) for s in dash.sections)} panels)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""A training run resumed from its last checkpoint continues its W&B run (same id), never opens a second one.
+
+Every full checkpoint (``<model>-last.ckpt``: the one ``--ckpt_path last`` resumes from) records the id of
+the W&B run that wrote it under :data:`RUN_ID_KEY`; ``poselab fit --ckpt_path ...`` reads it back and starts
+its ``WandbLogger`` with that id (``resume="allow"``). Online, W&B appends to the same run. Offline, wandb
+writes a second ``offline-run-*-<id>`` folder with the same id; ``wandb sync`` uploads the folders of one
+run in order of their start time into that one run. Weights-only checkpoints (the shipped best ones) carry
+no id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytorch_lightning as pl
+
+#: Checkpoint key holding the W&B run id.
+RUN_ID_KEY = "wandb_run_id"
+
+
+def run_id_of(checkpoint: Mapping[str, Any]) -> str | None:
+    """The W&B run id recorded in a loaded checkpoint (None if it has none)."""
+    value = checkpoint.get(RUN_ID_KEY)
+    return value if isinstance(value, str) and value else None
+
+
+class RecordRunId(pl.Callback):
+    """Write the W&B run id of the trainer's ``WandbLogger`` into every full checkpoint."""
+
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        from pytorch_lightning.loggers import WandbLogger
+
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger) and isinstance(logger.version, str) and logger.version:
+                checkpoint[RUN_ID_KEY] = logger.version
+                return
