@@ -93,6 +93,8 @@ def series_label(row: Row) -> str:
     """``igsm_u_it10``, ``igsm_u_it1_v2``, ``igsm_t_eps8_cam2``: the series of a row (attack first)."""
     parts = []
     for axis in series_axes(row["experiment"]):
+        if axis == VIEW_SET:
+            continue  # named last ("views1+3"), only for explicit subsets
         value = row[axis]
         if axis == "attack" or axis == "target":
             if value:

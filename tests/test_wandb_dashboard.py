@@ -14,7 +14,7 @@ from test_report import results_rows, write_results
 
 from poselab import wandb_results as wr
 from poselab import wandb_utils
-from poselab.reporting.run_report import RunReport
+from poselab.reporting.report import Report
 from poselab.wandb_offline import OfflineRunError, read_records, read_run
 
 
@@ -141,7 +141,7 @@ def test_an_experiment_can_bring_its_own_x_axis(monkeypatch):
 def test_logged_history_step_metrics_and_table_read_back_from_the_offline_run(tmp_path):
     rows = results_rows("regression", 60.0) + results_rows("triangulation", 30.0, multiview=True)
     run = _offline_run(tmp_path, "regression-synthetic-attack")
-    wandb_utils.log_run_report(run, rows, RunReport("tables"), "qiu2019")
+    wandb_utils.log_run_report(run, rows, Report(Path("."), []), "qiu2019")
     back = _read(run)
     assert back.summary["attack/jdr_definition"] == "qiu2019"
     assert (back.group, back.job_type, back.name) == ("g", "attack", "regression-synthetic-attack")
@@ -195,7 +195,7 @@ def test_a_stand_in_run_takes_the_results_without_error():
     from pytorch_lightning.loggers.logger import DummyExperiment
 
     rows = results_rows("triangulation", 30.0, multiview=True)
-    wandb_utils.log_run_report(DummyExperiment(), rows, RunReport("tables"), "qiu2019")  # W&B never started
+    wandb_utils.log_run_report(DummyExperiment(), rows, Report(Path("."), []), "qiu2019")  # W&B never started
 
 
 def test_the_reader_refuses_other_files_and_corrupt_chunks(tmp_path):
