@@ -9,7 +9,9 @@ Each argument is a results folder (``results.csv``/``results.json``, optional ``
 * ``tables.md``      the paper's four tables for all runs side by side, robustness, per-joint, transfer
 * ``tables/*.csv``   the same tables at full precision
 * ``figures/*.png``  MPJPE vs eps per iteration count, multi-view JDR/MPJPE per attacked views,
-  camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix
+  camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix, and for
+  runs with ``corruption`` rows the corruption figure (:mod:`poselab.reporting.corruption`: mCE tables,
+  ranking under corruptions vs attacks with Kendall's tau, stated in the summary)
 
 Grids that differ between runs are aligned on what they share; a warning names what was dropped.
 The tables and figures are also logged to one W&B run (job_type ``report``), offline by default.
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab.reporting.corruption import corruption_section
 from poselab.reporting.paper_tables import recorded_jdr_definition
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
@@ -41,10 +44,13 @@ class Report:
     figures: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
 
 
-def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
-    """Read the results under ``paths`` and write the report folder ``out``.
+def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
+                 ) -> Report:
+    """Read the results under ``paths`` and write the report folder ``out`` (mCE of the corruption rows
+    against the run ``corruption_baseline``, default ``regression`` or the first run).
 
     Raises :class:`ResultsError` (naming the folder) for missing or malformed results folders.
     """
@@ -68,6 +74,11 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
         report.tables.append(robust)
     report.cells = expand_clean(cells)
     report.figures = plot_figures(report.cells, labels, out / "figures")
+    corrupted = corruption_section(cells, labels, out / "figures", corruption_baseline)
+    if corrupted is not None:  # common corruptions beside the attacks (poselab.reporting.corruption)
+        report.tables += corrupted.tables
+        report.figures.update(corrupted.figures)
+        report.findings += corrupted.findings
 
     increases, settings = increases_by_run({r.label: r.joints for r in runs if r.joints})
     if increases:
@@ -100,6 +111,8 @@ _FIGURE_CAPTIONS = {
     "camera_swap": "Targeted camera swap: MPJPE to the target pose vs iterations, "
     "one panel per target camera.",
     "rotation": "Targeted rotation: MPJPE to the rotated target vs iterations, one panel per angle.",
+    "corruption_vs_attack": "Common corruptions: MPJPE P1 vs severity (mean over corruptions, whole input "
+    "corrupted); right: mean MPJPE under corruptions vs under the shared attack settings, per run.",
     "per_joint": "Per-joint vulnerability: error increase under the strongest shared untargeted attack, "
     "drawn on a canonical pose (darker = moved more).",
     "transfer": "Transfer attacks: MPJPE increase of the column model on images crafted on the row model "
@@ -119,7 +132,7 @@ def render_markdown(report: Report) -> str:
     ]
     for r in report.runs:
         lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |")
-    summary = summarize(report.tables)
+    summary = summarize(report.tables) + report.findings
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
     if report.warnings:
@@ -196,6 +209,7 @@ def log_to_wandb(
         for key, (xs, ys, keys) in curves(report.cells).items():
             wandb_utils.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
         run.summary["warnings"] = "\n".join(report.warnings)
+        run.summary["findings"] = "\n".join(report.findings)
     except Exception as err:  # noqa: BLE001 - the local report is already written
         print(f"warning: W&B logging failed ({type(err).__name__}: {err})", file=sys.stderr)
     finally:
@@ -222,9 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--group", default="report", help="W&B group (experiment name) of the summary run")
     parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
     parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
+    parser.add_argument("--corruption-baseline", default=None,
+                        help="run whose corruption errors are the mCE denominator "
+                        "(default: regression, else the first run)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
-        report = build_report(args.paths, args.out)
+        report = build_report(args.paths, args.out, args.corruption_baseline)
     except ResultsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

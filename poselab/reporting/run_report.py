@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from poselab.metrics import DEFAULT_JDR
+from poselab.reporting.corruption import run_curves, run_markdown
 from poselab.reporting.curves import Curve, build_curves, save_curves, save_example
 from poselab.reporting.paper_tables import render_tables
 from poselab.results.files import atomic_write
@@ -33,8 +34,10 @@ def write_run_report(out: str | Path, rows: Sequence[Mapping[str, Any]], example
     run's rows into ``out``."""
     out = Path(out)
     tables = render_tables(rows, jdr_definition)
+    corrupted = run_markdown(rows)  # the corruption experiment's rows ("" without any)
+    tables = f"{tables.rstrip()}\n\n{corrupted}" if corrupted else tables
     atomic_write(out / TABLES_MD, tables)
-    curves = build_curves(rows)
+    curves = build_curves(rows) + run_curves(rows)
     save_curves(curves, out / "plots")
     paths = [save_example(ex, out / "examples" / f"example_{i:02d}.png") for i, ex in enumerate(examples)]
     return RunReport(tables, curves, paths)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,13 +86,16 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     metric: str
+    #: decimals of columns that are not in the metric's unit (e.g. ratios), by column name
+    digits: dict[str, int] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         digits = 3 if self.metric == "jdr" else 0 if self.metric == "failed" else 1
+        places = [self.digits.get(c, digits) for c in self.columns[1:]]
         head = "| " + " | ".join(self.columns) + " |"
         sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|"
         body = [
-            "| " + " | ".join([_fmt_key(row[0])] + [_fmt_cell(v, digits) for v in row[1:]]) + " |"
+            "| " + " | ".join([_fmt_key(row[0])] + [_fmt_cell(v, d) for v, d in zip(row[1:], places)]) + " |"
             for row in self.rows
         ]
         return "\n".join([f"**{self.title}**", "", head, sep, *body])
