@@ -54,7 +54,7 @@ def test_config_errors_name_the_field():
         ({"severities": [6]}, "in 1..5, got [6]"),
         ({"corrupted_views": ["some"]}, "corrupted_views must be"),
         ({"input_views": [-1]}, "input_views"),
-        ({"eps": [1]}, "unknown option(s) ['eps']"),
+        ({"eps": [1]}, "unknown corruption experiment option(s) ['eps']"),
     ):
         with pytest.raises(AttackConfigError, match=None) as err:
             experiments_from_config([{"kind": "corruption", **cfg}])

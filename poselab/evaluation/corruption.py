@@ -34,7 +34,7 @@ from poselab.corruptions.base import SEVERITIES
 from poselab.corruptions.registry import CORRUPTION_NAMES, corrupt, get_corruption
 from poselab.data.sample import select_views
 from poselab.evaluation.runner import RunContext, _add_examples, update_metrics, view_mask
-from poselab.evaluation.specs import AttackConfigError
+from poselab.evaluation.specs import AttackConfigError, from_options
 from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, ResultKey, clean_key
 
 #: ``corrupted_views`` words: all views of the data, or one (the first) view.
@@ -108,12 +108,7 @@ class CorruptionExperiment:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> CorruptionExperiment:
-        known = set(cls.__dataclass_fields__)
-        unknown = set(cfg) - known
-        if unknown:
-            raise AttackConfigError(f"{CORRUPTION_EXPERIMENT}: unknown option(s) {sorted(unknown)}; "
-                                    f"expected {sorted(known)}")
-        return cls(**cfg)
+        return from_options(cls, cfg, f"{CORRUPTION_EXPERIMENT} experiment")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -27,7 +27,7 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from poselab.attacks.losses import get_loss
 from poselab.attacks.registry import get_attack
@@ -61,6 +61,7 @@ class AttackConfigError(ValueError):
     """
 
 
+Spec = TypeVar("Spec")
 #: One entry of ``ExperimentSpec.attacked_views``: a number k of views (the first k) or a list of indices.
 ViewChoice = int | list[int]
 
@@ -225,12 +226,7 @@ class ExperimentSpec:
             from poselab.evaluation.corruption import CorruptionExperiment
 
             return CorruptionExperiment.from_config(cfg)  # type: ignore[return-value]
-        known = set(cls.__dataclass_fields__)
-        unknown = set(cfg) - known
-        if unknown:
-            raise AttackConfigError(f"unknown experiment option(s) {sorted(unknown)}; "
-                                    f"expected {sorted(known)}")
-        return cls(**cfg)
+        return from_options(cls, cfg)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -311,6 +307,15 @@ class ExperimentSpec:
                             out += [ResultKey(self.kind, attack, e, it, k, target, m, view_set)
                                     for m in metrics]
         return out
+
+
+def from_options(cls: type[Spec], cfg: Mapping[str, Any], what: str = "experiment") -> Spec:
+    """``cls(**cfg)`` of a dataclass spec; :class:`AttackConfigError` naming unknown and known options."""
+    known = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    unknown = set(cfg) - known
+    if unknown:
+        raise AttackConfigError(f"unknown {what} option(s) {sorted(unknown)}; expected {sorted(known)}")
+    return cls(**cfg)
 
 
 def check_views(spec: ExperimentSpec, num_views: int, multiview: bool) -> None:
