@@ -61,10 +61,6 @@ def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def has_corruptions(rows: Iterable[Any]) -> bool:
-    return bool(_records(rows))
-
-
 def wide_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
     """Rows in the wide form of :func:`poselab.corruptions.mce.summarise`: one per (model, corruption,
     severity) with a value per metric; "model" is the run, or "run [k of V views]" for a view count k below
@@ -97,7 +93,8 @@ def run_markdown(rows: Sequence[Any]) -> str:
     wide = wide_rows(rows)
     if not wide:
         return ""
-    parts = ["## Common corruptions (mean over severities; JDR as 1 - JDR)", ""]
+    parts = ["## Common corruptions: error per corruption (mean over severities), per severity s1.. "
+             "(mean over corruptions), mean of all; JDR as 1 - JDR", ""]
     for metric, title in METRICS.items():
         have = [r for r in wide if r[metric] != ""]
         models = list(dict.fromkeys(r["model"] for r in have))
