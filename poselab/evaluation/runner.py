@@ -21,7 +21,7 @@ from poselab.attacks.sweep import MakeFn, MaxBatch, eps_sweep, index_batch
 from poselab.attacks.targets import camera_swap_target, rotation_target, vertical_axis
 from poselab.data.sample import select_views
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, ViewChoice, check_views, view_setting
-from poselab.results.schema import CLEAN, ResultKey, clean_views
+from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, ResultKey, clean_views
 
 #: ``update(key, *metric_args)``: one metric update of one results cell.
 Update = Callable[..., None]
@@ -102,8 +102,31 @@ def _joints_2d_for_drawing(out: Mapping[str, Tensor], sub: Mapping[str, Any]) ->
     return project(pose + root, sub["K"], sub["dist"])
 
 
+def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str, Tensor], truth: Tensor,
+                   target: Tensor | None, rows: Mapping[str, Any], image_size: int) -> None:
+    """Hand one model output to the metric of each cell (its ``metric`` says which arguments): ``truth``
+    and ``target`` poses as the output's ``pose``, ``rows`` the batch rows (2D joints, ``view_valid``),
+    ``image_size`` the crop side in px (qiu2019 JDR). JDR is skipped for outputs without ``joints_2d``."""
+    pose = out["pose"]
+    valid = out.get("valid")
+    for cell in cells:
+        m = cell.metric
+        if m in ("mpjpe", "pmpjpe"):
+            update(cell, pose, truth, valid)
+        elif m == "target_mpjpe":
+            update(cell, pose, target, valid)
+        elif m == "jdr" and out.get("joints_2d") is not None:  # (pred, target, valid views, crop px)
+            update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"), image_size)
+        elif m == "failed":
+            update(cell, valid, pose)
+
+
 def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunContext) -> None:
     """Run one experiment on a (cloned, grad-ready) batch and report every cell through ``ctx.update``."""
+    if spec.kind == CORRUPTION_EXPERIMENT:  # common corruptions: poselab.evaluation.corruption
+        from poselab.evaluation.corruption import run_corruption
+
+        return run_corruption(spec, batch, ctx)  # type: ignore[arg-type]
     model = ctx.model
     multiview = bool(getattr(model, "multiview", False))
     num_views = batch["images"].shape[1]
@@ -119,19 +142,8 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
 
     def report(key: tuple, out: Mapping[str, Tensor], truth: Tensor, target: Tensor | None,
                rows: Mapping[str, Any], view_set: str = "") -> None:
-        pose = out["pose"]
-        valid = out.get("valid")
-        for m in metrics:
-            cell = ResultKey(*key, m, view_set=view_set)
-            if m in ("mpjpe", "pmpjpe"):
-                ctx.update(cell, pose, truth, valid)
-            elif m == "target_mpjpe":
-                ctx.update(cell, pose, target, valid)
-            elif m == "jdr":  # (pred, target, valid views, crop size px for the qiu2019 head size)
-                ctx.update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"),
-                           images.shape[-1])
-            elif m == "failed":
-                ctx.update(cell, valid, pose)
+        keys = [ResultKey(*key, m, view_set=view_set) for m in metrics]
+        update_metrics(ctx.update, keys, out, truth, target, rows, images.shape[-1])
 
     if not spec.targeted:
         with torch.no_grad():

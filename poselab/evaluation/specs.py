@@ -27,13 +27,23 @@ import math
 import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from poselab.attacks.losses import get_loss
 from poselab.attacks.registry import get_attack
-from poselab.results.schema import EXPERIMENTS, ResultKey, clean_covers, clean_key, is_targeted
+from poselab.results.schema import (
+    ATTACK_EXPERIMENTS,
+    CORRUPTION_EXPERIMENT,
+    EXPERIMENTS,
+    ResultKey,
+    clean_covers,
+    clean_key,
+    is_targeted,
+)
 
-KINDS = EXPERIMENTS
+#: Kinds of :class:`ExperimentSpec` (adversarial); ``corruption`` is :class:`poselab.evaluation.corruption.
+#: CorruptionExperiment` (dispatched by :meth:`ExperimentSpec.from_config`).
+KINDS = ATTACK_EXPERIMENTS
 #: Largest accepted budget (pixels, 0..255 images: a larger eps can change nothing more).
 MAX_EPS = 255.0
 #: Largest accepted iteration count: 100x the paper's longest run (100); one IGSM step costs a forward and a
@@ -51,6 +61,7 @@ class AttackConfigError(ValueError):
     """
 
 
+Spec = TypeVar("Spec")
 #: One entry of ``ExperimentSpec.attacked_views``: a number k of views (the first k) or a list of indices.
 ViewChoice = int | list[int]
 
@@ -135,7 +146,7 @@ class ExperimentSpec:
     def __post_init__(self) -> None:
         err = AttackConfigError
         if self.kind not in KINDS:
-            raise err(f"unknown experiment kind {self.kind!r}; expected one of {', '.join(KINDS)}")
+            raise err(f"unknown experiment kind {self.kind!r}; expected one of {', '.join(EXPERIMENTS)}")
         kind = self.kind
         self.attacked_views = _normalise_views(self.attacked_views, kind)
         for name in ("eps", "iterations", "target_cameras", "input_views", "angles"):
@@ -206,17 +217,16 @@ class ExperimentSpec:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | ExperimentSpec) -> ExperimentSpec:
-        if isinstance(cfg, ExperimentSpec):
-            return cfg
+        if isinstance(cfg, ExperimentSpec) or getattr(cfg, "kind", None) == CORRUPTION_EXPERIMENT:
+            return cfg  # type: ignore[return-value]
         if not isinstance(cfg, Mapping) or "kind" not in cfg:
-            raise AttackConfigError(f"each experiment must be a mapping with a 'kind' ({', '.join(KINDS)}), "
-                                    f"got {cfg!r}")
-        known = set(cls.__dataclass_fields__)
-        unknown = set(cfg) - known
-        if unknown:
-            raise AttackConfigError(f"unknown experiment option(s) {sorted(unknown)}; "
-                                    f"expected {sorted(known)}")
-        return cls(**cfg)
+            raise AttackConfigError(f"each experiment must be a mapping with a 'kind' "
+                                    f"({', '.join(EXPERIMENTS)}), got {cfg!r}")
+        if cfg["kind"] == CORRUPTION_EXPERIMENT:
+            from poselab.evaluation.corruption import CorruptionExperiment
+
+            return CorruptionExperiment.from_config(cfg)  # type: ignore[return-value]
+        return from_options(cls, cfg)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -299,8 +309,19 @@ class ExperimentSpec:
         return out
 
 
+def from_options(cls: type[Spec], cfg: Mapping[str, Any], what: str = "experiment") -> Spec:
+    """``cls(**cfg)`` of a dataclass spec; :class:`AttackConfigError` naming unknown and known options."""
+    known = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+    unknown = set(cfg) - known
+    if unknown:
+        raise AttackConfigError(f"unknown {what} option(s) {sorted(unknown)}; expected {sorted(known)}")
+    return cls(**cfg)
+
+
 def check_views(spec: ExperimentSpec, num_views: int, multiview: bool) -> None:
     """Raise :class:`AttackConfigError` when ``spec`` needs views that data of ``num_views`` lacks."""
+    if spec.kind == CORRUPTION_EXPERIMENT:
+        return spec.check_views(num_views, multiview)  # type: ignore[attr-defined]
     where = f"the test data has {num_views} view{'s' if num_views != 1 else ''}"
     if spec.kind == "multiview":
         bad = [v for v in spec.attacked_views if not isinstance(v, int) and max(v) >= num_views]

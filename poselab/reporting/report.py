@@ -10,7 +10,9 @@ Each argument is a results folder (``results.csv``/``results.json``, optional ``
 * ``tables.md``      the paper's four tables for all runs side by side, robustness, per-joint, transfer
 * ``tables/*.csv``   the same tables at full precision
 * ``figures/*.png``  MPJPE vs eps per iteration count, multi-view JDR/MPJPE per attacked views,
-  camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix
+  camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix, and for
+  runs with ``corruption`` rows the corruption figure (:mod:`poselab.reporting.corruption`: mCE tables,
+  ranking under corruptions vs attacks with Kendall's tau, stated in the summary)
 
 Grids that differ between runs are aligned on what they share; a warning names what was dropped.
 The tables and figures are also logged to one W&B run (job_type ``report``, in the group the compared runs
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from poselab.plugins import import_plugins
+from poselab.reporting.corruption import corruption_section, severity_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
 from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
@@ -43,17 +46,20 @@ class Report:
     figures: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
 
 
-def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
-    """Read the results under ``paths`` and write the report folder ``out``.
+def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
+                 ) -> Report:
+    """Read the results under ``paths`` and write the report folder ``out`` (mCE of the corruption rows
+    against the run ``corruption_baseline``, default ``regression`` or the first run).
 
     Raises :class:`ResultsError` (naming the folder) for missing or malformed results folders.
     """
     runs, transfer = load_all(paths)
     if not runs and not transfer:
         raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
-    return write_report(runs, transfer, out)
+    return write_report(runs, transfer, out, corruption_baseline)
 
 
 def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]] = ()) -> Report:
@@ -66,6 +72,7 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     if robust is not None:
         report.tables.append(robust)
     report.cells = expand_clean(cells)
+    report.tables += severity_tables(cells)  # common corruptions, when the runs have them
     if transfer:
         from poselab.analysis.transfer import transfer_tables
 
@@ -78,8 +85,11 @@ def tables_markdown(report: Report) -> str:
     return "\n\n".join(t.to_markdown() for t in report.tables) + "\n" if report.tables else "(no results)\n"
 
 
-def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path) -> Report:
-    """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages."""
+def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
+                 corruption_baseline: str | None = None) -> Report:
+    """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages
+    (mCE of the corruption rows against the run ``corruption_baseline``, default ``regression`` or the first
+    run)."""
     from poselab.analysis.per_joint import increase_table, increases_by_run, plot_skeletons
     from poselab.analysis.transfer import plot_transfer
     from poselab.reporting.figures import plot_figures
@@ -89,7 +99,13 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     report.out = out = Path(out)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    report.figures = plot_figures(report.cells, [r.label for r in runs], out / "figures")
+    labels = [r.label for r in runs]
+    report.figures = plot_figures(report.cells, labels, out / "figures")
+    corrupted = corruption_section(align(runs)[0], labels, out / "figures", corruption_baseline)
+    if corrupted is not None:  # common corruptions beside the attacks (poselab.reporting.corruption)
+        report.tables += corrupted.tables
+        report.figures.update(corrupted.figures)
+        report.findings += corrupted.findings
 
     increases, settings = increases_by_run({r.label: r.joints for r in runs if r.joints})
     if increases:
@@ -121,6 +137,8 @@ _FIGURE_CAPTIONS = {
     "camera_swap": "Targeted camera swap: MPJPE to the target pose vs iterations, "
     "one panel per target camera.",
     "rotation": "Targeted rotation: MPJPE to the rotated target vs iterations, one panel per angle.",
+    "corruption_vs_attack": "Common corruptions: MPJPE P1 vs severity (mean over corruptions, whole input "
+    "corrupted); right: mean MPJPE under corruptions vs under the shared attack settings, per run.",
     "per_joint": "Per-joint vulnerability: error increase under the strongest shared untargeted attack, "
     "drawn on a canonical pose (darker = moved more).",
     "transfer": "Transfer attacks: MPJPE increase of the column model on images crafted on the row model "
@@ -140,7 +158,7 @@ def render_markdown(report: Report) -> str:
     ]
     for r in report.runs:
         lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |")
-    summary = summarize(report.tables)
+    summary = summarize(report.tables) + report.findings
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
     if report.warnings:
@@ -223,6 +241,7 @@ def log_to_wandb(
         for key, (xs, ys, keys) in curves(report.cells).items():
             wandb_utils.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
         run.summary["warnings"] = "\n".join(report.warnings)
+        run.summary["findings"] = "\n".join(report.findings)
     except Exception as err:  # noqa: BLE001 - the local report is already written
         print(f"warning: W&B logging failed ({type(err).__name__}: {err})", file=sys.stderr)
     finally:
@@ -253,10 +272,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--print", action="store_true", help="also print the tables (markdown)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE first (e.g. one that registers your own attacks); repeatable")
+    parser.add_argument("--corruption-baseline", default=None,
+                        help="run whose corruption errors are the mCE denominator "
+                        "(default: regression, else the first run)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         import_plugins(args.plugin)
-        report = build_report(args.paths, args.out)
+        report = build_report(args.paths, args.out, args.corruption_baseline)
     except ValueError as err:  # ResultsError is one: the folder or plug-in is named
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -106,14 +106,18 @@ class Table:
     #: (row, column) indices of cells printed with "*" (see :data:`FAILED_NOTE`)
     marks: set[tuple[int, int]] = field(default_factory=set)
     note: str = ""
+    #: decimals of columns that are not in the metric's unit (e.g. ratios), by column name
+    digits: dict[str, int] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         digits = 3 if self.metric == "jdr" else 0 if self.metric == "failed" else 1
+        places = [self.digits.get(c, digits) for c in self.columns[1:]]
         head = "| " + " | ".join(self.columns) + " |"
         sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|"
         body = [
             "| " + " | ".join([_fmt_key(row[0])] + [
-                _fmt_cell(v, digits) + ("*" if (i, j) in self.marks else "") for j, v in enumerate(row[1:], 1)
+                _fmt_cell(v, d) + ("*" if (i, j) in self.marks else "")
+                for j, (v, d) in enumerate(zip(row[1:], places), 1)
             ]) + " |"
             for i, row in enumerate(self.rows)
         ]

@@ -18,8 +18,9 @@ from typing import Any
 
 from poselab.results.schema import (
     AXES,
-    CLEAN,
     COLUMNS,
+    CORRUPTION,
+    CORRUPTION_EXPERIMENT,
     EXPERIMENT_AXES,
     EXPERIMENTS,
     METRICS,
@@ -28,11 +29,14 @@ from poselab.results.schema import (
     RESULT_FILES,
     RESULTS_CSV,
     RESULTS_JSON,
+    SEVERITY,
     TRANSFER_COLUMNS,
     TRANSFER_CSV,
     VIEW_SET,
     Setting,
     attack_names,
+    corruption_names,
+    is_clean,
 )
 
 #: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
@@ -121,7 +125,25 @@ def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
                          "once that module is imported (poselab report --plugin MODULE)")
     if not math.isfinite(out["eps"]) or out["eps"] < 0:
         raise ValueError(f"{where}: eps must be a finite number >= 0 pixels, got {out['eps']}")
+    out.update(_parse_corruption(row, out["experiment"], where))
     return out
+
+
+def _parse_corruption(row: dict[str, Any], experiment: str, where: str) -> dict[str, Any]:
+    """The optional ``corruption``/``severity`` fields ("" and 0 when absent); ValueError naming a bad one."""
+    name = str(row.get(CORRUPTION) or "")
+    try:
+        severity = int(float(row.get(SEVERITY) or 0))
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: bad severity {row.get(SEVERITY)!r}") from None
+    if name and experiment != CORRUPTION_EXPERIMENT:
+        raise ValueError(f"{where}: corruption {name!r} in a {experiment!r} row "
+                         f"(only {CORRUPTION_EXPERIMENT!r} rows have one)")
+    if name and name not in corruption_names():
+        raise ValueError(f"{where}: unknown corruption {name!r}, expected one of {corruption_names()}")
+    if (name and severity not in range(1, 6)) or (not name and severity != 0):
+        raise ValueError(f"{where}: severity must be 1..5 with a corruption and 0 without, got {severity}")
+    return {"corruption": name, "severity": severity}
 
 
 def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
@@ -362,8 +384,8 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
     """Cells of all runs restricted, per experiment, to the settings every run of it shares.
 
     Runs without any row of an experiment do not take part in it (monocular models have no
-    multiview rows). Clean rows (attack ``clean``) always stay. Returns (cells, warnings), one
-    warning per run and experiment naming what was dropped.
+    multiview rows). Clean rows (:func:`~poselab.results.schema.is_clean`) always stay. Returns (cells,
+    warnings), one warning per run and experiment naming what was dropped.
     """
     cells: list[Cell] = []
     warnings: list[str] = []
@@ -372,12 +394,12 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
         per_run = {k: v for k, v in per_run.items() if v}
         if not per_run:
             continue
-        grids = {k: {c.key() for c in v if c.attack != CLEAN} for k, v in per_run.items()}
+        grids = {k: {c.key() for c in v if not is_clean(c)} for k, v in per_run.items()}
         shared = set.intersection(*grids.values())
         for label, run_cells in per_run.items():
             dropped = grids[label] - shared
             if dropped:
                 what = _describe_dropped(dropped, shared, EXPERIMENT_AXES[exp])
                 warnings.append(f"{exp}: dropped from {label!r} {what}")
-            cells.extend(c for c in run_cells if c.attack == CLEAN or c.key() in shared)
+            cells.extend(c for c in run_cells if is_clean(c) or c.key() in shared)
     return cells, warnings

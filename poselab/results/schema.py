@@ -16,6 +16,12 @@ Rules:
   attack's own clean input.
 * **Attack names** are ``clean`` plus the names registered in :mod:`poselab.attacks.registry`
   (:func:`attack_names`), so a new attack's rows are valid rows.
+* **Corruptions.** Rows of the ``corruption`` experiment (common corruptions, no adversarial attack:
+  attack ``clean``, eps 0, iterations 0) carry two more columns, ``corruption`` (a name of
+  :mod:`poselab.corruptions.registry`) and ``severity`` (1..5), and ``attacked_views`` counts the
+  corrupted views fed to the model. Its clean row has corruption "" and severity 0 (attacked_views 0).
+  The two columns are written (after ``target``) only when a row has a corruption; other rows hold ""
+  and 0 there.
 """
 
 from __future__ import annotations
@@ -37,12 +43,19 @@ COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "att
            "metric", "value", "n")
 #: Optional column after ``attacked_views``: the attacked view indices ("0+2") of explicit view subsets.
 VIEW_SET = "view_set"
+#: Optional columns after ``target`` (rows of the ``corruption`` experiment): corruption name, severity 1..5.
+CORRUPTION = "corruption"
+SEVERITY = "severity"
 #: The columns of ``per_joint.csv`` (one row per joint of every MPJPE row).
 PER_JOINT_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
                      "target", "joint", "mpjpe")
 TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
 
-EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
+#: Experiments of adversarial attacks (:class:`poselab.evaluation.specs.ExperimentSpec`).
+ATTACK_EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
+#: The common-corruption experiment (:mod:`poselab.evaluation.corruption`).
+CORRUPTION_EXPERIMENT = "corruption"
+EXPERIMENTS = (*ATTACK_EXPERIMENTS, CORRUPTION_EXPERIMENT)
 #: Experiments that push the pose to a target (no clean row; iteration 0 is the clean point).
 TARGETED_EXPERIMENTS = ("camera_swap", "rotation")
 METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
@@ -56,6 +69,7 @@ EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
     "multiview": ("attack", "eps", "iterations", "attacked_views", VIEW_SET),
     "camera_swap": ("attack", "eps", "iterations", "target"),
     "rotation": ("attack", "eps", "iterations", "target"),
+    CORRUPTION_EXPERIMENT: (CORRUPTION, SEVERITY),  # every corrupted-view count of a run stays
 }
 
 
@@ -65,6 +79,7 @@ class Setting:
 
     ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
     ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
+    Corruption rows also have ``corruption`` and ``severity`` (keyword-only; "" and 0 for every other row).
     """
 
     experiment: str
@@ -74,6 +89,8 @@ class Setting:
     attacked_views: int
     target: str
     view_set: str = field(default="", kw_only=True)
+    corruption: str = field(default="", kw_only=True)
+    severity: int = field(default=0, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -98,13 +115,27 @@ def attack_names() -> tuple[str, ...]:
     return (CLEAN, *registered())
 
 
+def corruption_names() -> tuple[str, ...]:
+    """Valid ``corruption`` values of corrupted rows (:data:`poselab.corruptions.CORRUPTION_NAMES`)."""
+    from poselab.corruptions.registry import CORRUPTION_NAMES
+
+    return CORRUPTION_NAMES
+
+
+def is_clean(row: Any) -> bool:
+    """Whether a row (mapping) or cell/key (attributes) is a clean row: attack ``clean`` and no corruption."""
+    get = row.get if isinstance(row, Mapping) else lambda k, d=None: getattr(row, k, d)
+    return get("attack") == CLEAN and not get(CORRUPTION)
+
+
 def is_targeted(experiment: str) -> bool:
     return experiment in TARGETED_EXPERIMENTS
 
 
 def clean_views(experiment: str) -> int:
-    """``attacked_views`` of an experiment's clean row: 0 for ``multiview`` (no view attacked), else 1."""
-    return 0 if experiment == "multiview" else 1
+    """``attacked_views`` of an experiment's clean row: 0 for ``multiview`` and ``corruption`` (no view
+    attacked or corrupted), else 1."""
+    return 0 if experiment in ("multiview", CORRUPTION_EXPERIMENT) else 1
 
 
 def clean_key(experiment: str, metric: str) -> ResultKey:
@@ -119,11 +150,16 @@ def clean_covers(experiment: str, eps: float, iterations: int) -> bool:
 
 def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     """The results columns: :data:`COLUMNS`, plus ``view_set`` when a row attacked an explicit view subset
-    (files of the first-k form keep the original columns)."""
-    if not any(r.get(VIEW_SET) for r in rows):
-        return list(COLUMNS)
-    i = COLUMNS.index("attacked_views") + 1
-    return [*COLUMNS[:i], VIEW_SET, *COLUMNS[i:]]
+    and ``corruption, severity`` when a row has a corruption (other files keep the original columns)."""
+    rows = list(rows)
+    columns = list(COLUMNS)
+    if any(r.get(CORRUPTION) for r in rows):
+        i = columns.index("target") + 1
+        columns[i:i] = [CORRUPTION, SEVERITY]
+    if any(r.get(VIEW_SET) for r in rows):
+        i = columns.index("attacked_views") + 1
+        columns[i:i] = [VIEW_SET]
+    return columns
 
 
 def per_joint_columns(columns: Iterable[str]) -> list[str]:
@@ -132,10 +168,11 @@ def per_joint_columns(columns: Iterable[str]) -> list[str]:
 
 
 def row_of(model: str, dataset: str, key: ResultKey, value: float, n: int) -> dict[str, Any]:
-    """A results row (dict with every column incl. ``view_set``) of one key."""
+    """A results row (dict with every column incl. ``view_set``, ``corruption``, ``severity``) of one key."""
     return {"model": model, "dataset": dataset, "experiment": key.experiment, "attack": key.attack,
             "eps": key.eps, "iterations": key.iterations, "attacked_views": key.attacked_views,
-            VIEW_SET: key.view_set, "target": key.target, "metric": key.metric, "value": value, "n": int(n)}
+            VIEW_SET: key.view_set, "target": key.target, CORRUPTION: key.corruption, SEVERITY: key.severity,
+            "metric": key.metric, "value": value, "n": int(n)}
 
 
 def attacked_series(rows: Iterable[Mapping[str, Any]], experiment: str, with_zero: bool = False

@@ -1,0 +1,195 @@
+"""The ``corruption`` experiment: common corruptions and occlusion at test time, in the evaluation engine.
+
+An experiment entry of the attack config (``AttackEvaluation(experiments=[...])``)::
+
+    - kind: corruption
+      corruptions: all                 # or names of poselab.corruptions.CORRUPTION_NAMES
+      severities: [1, 2, 3, 4, 5]      # ImageNet-C severities
+      corrupted_views: [all, 1]        # multi-view models: all views, or the first k ("one camera": 1)
+      input_views: [0]                 # views fed to monocular models (those views are corrupted)
+      seed: 0                          # corruption draws depend only on (seed, corruption, sample, camera)
+
+Every (corruption, severity, corrupted views) is one results setting: rows with experiment
+``corruption``, attack ``clean`` (no adversarial attack), eps 0, iterations 0, ``attacked_views`` the
+number of corrupted views fed to the model, columns ``corruption`` and ``severity``; the clean row has
+corruption "" and severity 0 (:mod:`poselab.results.schema`). Metrics: MPJPE P1 / P2 (mm), JDR of the
+model's 2D joints (models without them write no JDR row) and failed triangulations (multi-view models).
+The images are corrupted on the model's device by :func:`poselab.corruptions.corrupt` (batched torch),
+per (seed, corruption, dataset index, camera id), so every model, batch size and rank sees the same
+pixels. Mean over severities and mCE against a baseline model are computed from the rows by
+:mod:`poselab.reporting.corruption` (``poselab report``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from poselab.corruptions.base import SEVERITIES
+from poselab.corruptions.registry import CORRUPTION_NAMES, corrupt, get_corruption
+from poselab.data.sample import select_views
+from poselab.evaluation.runner import RunContext, _add_examples, update_metrics, view_mask
+from poselab.evaluation.specs import AttackConfigError, from_options
+from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, ResultKey, clean_key
+
+#: ``corrupted_views`` words: all views of the data, or one (the first) view.
+VIEW_WORDS = {"all": None, "one": 1}
+
+
+def corrupt_batch(images: Tensor, batch: Mapping[str, Any], name: str, severity: int, seed: int = 0,
+                  mask: Tensor | None = None) -> Tensor:
+    """``images`` (B, V, 3, H, W) float 0..255 of ``batch`` corrupted per (seed, ``batch["index"]``,
+    ``batch["camera_ids"]``); ``mask`` bool (V,): only those views (None: all)."""
+    return corrupt(images, name, severity, seed=seed, samples=batch["index"], views=batch["camera_ids"],
+                   joints_2d=batch["joints_2d"].float(), view_mask=None if mask is None else mask.cpu())
+
+
+@dataclass
+class CorruptionExperiment:
+    """The ``corruption`` experiment, validated on construction (:class:`AttackConfigError` naming the field).
+
+    Args:
+        corruptions: names of :data:`~poselab.corruptions.CORRUPTION_NAMES`, or "all".
+        severities: ImageNet-C severities, each in 1..5.
+        corrupted_views: multi-view models: each entry "all" (every view), "one" (= 1) or k >= 1 (the first
+            k views corrupted, the others clean); monocular models always see their input views corrupted.
+        input_views: view indices (0-based) fed to monocular models.
+        seed: corruption seed (draws per seed, corruption, sample and camera; severities share them).
+    """
+
+    kind: str = CORRUPTION_EXPERIMENT
+    corruptions: list[str] | str = "all"
+    severities: list[int] = field(default_factory=lambda: list(SEVERITIES))
+    corrupted_views: list[int | str] = field(default_factory=lambda: ["all"])
+    input_views: list[int] = field(default_factory=lambda: [0])
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        err, kind = AttackConfigError, CORRUPTION_EXPERIMENT
+        if self.kind != kind:
+            raise err(f"CorruptionExperiment is the {kind!r} kind, got {self.kind!r}")
+        names = list(CORRUPTION_NAMES) if self.corruptions == "all" else (
+            [self.corruptions] if isinstance(self.corruptions, str) else self.corruptions)
+        if not isinstance(names, Sequence) or not names or not all(isinstance(n, str) for n in names):
+            raise err(f"{kind}: corruptions must be 'all' or a list of names "
+                      f"({', '.join(CORRUPTION_NAMES)}), got {self.corruptions!r}")
+        for n in names:
+            try:
+                get_corruption(n)
+            except ValueError as e:
+                raise err(f"{kind}: {e}") from None
+        if len(set(names)) != len(names):
+            raise err(f"{kind}: corruptions lists a name twice: {names}")
+        self.corruptions = list(names)
+        sev = self.severities
+        if (isinstance(sev, (str, bytes)) or not isinstance(sev, Sequence) or not sev
+                or not all(_is_int(s) and int(s) in SEVERITIES for s in sev) or len(set(sev)) != len(sev)):
+            raise err(f"{kind}: severities must be a non-empty list of distinct integers in 1..5, "
+                      f"got {sev!r}")
+        self.severities = sorted(int(s) for s in sev)
+        views = self.corrupted_views
+        if isinstance(views, (str, bytes)) or not isinstance(views, Sequence) or not views or not all(
+                (isinstance(v, str) and v in VIEW_WORDS) or (_is_int(v) and v >= 1) for v in views):
+            raise err(f"{kind}: corrupted_views must be a non-empty list of 'all', 'one' or view counts "
+                      f">= 1, got {views!r}")
+        self.corrupted_views = [int(v) if _is_int(v) else str(v) for v in views]
+        if (isinstance(self.input_views, (str, bytes)) or not isinstance(self.input_views, Sequence)
+                or not self.input_views or not all(_is_int(v) and v >= 0 for v in self.input_views)):
+            raise err(f"{kind}: input_views must be a non-empty list of 0-based view indices, "
+                      f"got {self.input_views!r}")
+        self.input_views = [int(v) for v in self.input_views]
+        if not _is_int(self.seed):
+            raise err(f"{kind}: seed must be an integer, got {self.seed!r}")
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any]) -> CorruptionExperiment:
+        return from_options(cls, cfg, f"{CORRUPTION_EXPERIMENT} experiment")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    targeted = False
+
+    def applies_to(self, multiview: bool) -> bool:
+        """Defined for every model."""
+        return True
+
+    def metric_names(self, multiview: bool) -> tuple[str, ...]:
+        return ("mpjpe", "pmpjpe", "jdr", "failed") if multiview else ("mpjpe", "pmpjpe", "jdr")
+
+    def view_counts(self, multiview: bool, num_views: int) -> list[int]:
+        """The corrupted-view counts of a model (monocular: 1), in config order without repeats."""
+        if not multiview:
+            return [1]
+        counts = [num_views if v == "all" else VIEW_WORDS.get(v, v) for v in self.corrupted_views]
+        return list(dict.fromkeys(int(k) for k in counts))  # type: ignore[arg-type]
+
+    def cells(self, multiview: bool, num_views: int) -> list[ResultKey]:
+        """Every results row of this experiment for a model on data with ``num_views`` views."""
+        metrics = self.metric_names(multiview)
+        out = [clean_key(self.kind, m) for m in metrics]
+        for k in self.view_counts(multiview, num_views):
+            for c in self.corruptions:
+                for s in self.severities:
+                    out += [ResultKey(self.kind, CLEAN, 0.0, 0, k, "", m, corruption=c, severity=s)
+                            for m in metrics]
+        return out
+
+    def check_views(self, num_views: int, multiview: bool) -> None:
+        """:class:`AttackConfigError` when the data's ``num_views`` cannot serve the experiment."""
+        where = f"the test data has {num_views} view{'s' if num_views != 1 else ''}"
+        if multiview:
+            if num_views < 2:
+                raise AttackConfigError(f"{self.kind}: multi-view models need 2 views, but {where}")
+            ks = [v for v in self.corrupted_views if isinstance(v, int) and v > num_views]
+            if ks:
+                raise AttackConfigError(f"{self.kind}: corrupted_views {ks} exceed the views, {where}")
+        elif max(self.input_views) >= num_views:
+            raise AttackConfigError(f"{self.kind}: input_views {self.input_views} out of range, {where} "
+                                    f"(indices 0..{num_views - 1})")
+
+    def work_units(self) -> float:
+        """Relative cost per batch for the progress ETA, in the units of an eps-batched attack step: a
+        corrupted forward pass measured 0.4 of one (shipped checkpoints, 32 samples, CPU); monocular
+        models count every ``corrupted_views`` entry though they run one."""
+        return 0.4 * len(self.corruptions) * len(self.severities) * len(self.corrupted_views)
+
+
+def run_corruption(spec: CorruptionExperiment, batch: Mapping[str, Any], ctx: RunContext) -> None:
+    """Run the corruption experiment on one batch: the clean row and every (corrupted views, corruption,
+    severity), each one forward pass of the corrupted batch, reported through ``ctx.update``."""
+    model = ctx.model
+    multiview = bool(getattr(model, "multiview", False))
+    num_views = batch["images"].shape[1]
+    spec.check_views(num_views, multiview)
+    sub = dict(batch) if multiview else select_views(batch, spec.input_views)
+    images = sub["images"].float()
+    gt = model.pose_target(sub)
+    metrics = spec.metric_names(multiview)
+    size = images.shape[-1]
+    want_images = ctx.example_sink is not None and ctx.examples > 0
+    with torch.no_grad():
+        clean = model(images, sub)
+        update_metrics(ctx.update, [clean_key(spec.kind, m) for m in metrics], clean, gt, None, sub, size)
+        for k in spec.view_counts(multiview, num_views):
+            mask = view_mask(k, images.shape[1]) if multiview else None
+            for c in spec.corruptions:
+                for s in spec.severities:
+                    x = corrupt_batch(images, sub, c, s, spec.seed, mask)
+                    out = model(x, sub)
+                    cells = [ResultKey(spec.kind, CLEAN, 0.0, 0, k, "", m, corruption=c, severity=s)
+                             for m in metrics]
+                    update_metrics(ctx.update, cells, out, gt, None, sub, size)
+                    if want_images and s == spec.severities[-1] and c == spec.corruptions[0]:
+                        title = f"{spec.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
+                        _add_examples(ctx, title, images, x, out, sub)
+                        want_images = False
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
