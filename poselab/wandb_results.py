@@ -30,12 +30,15 @@ from typing import Any
 
 from poselab.results.schema import (
     AXES,
-    CLEAN,
     COLUMNS,
+    CORRUPTION,
+    CORRUPTION_EXPERIMENT,
     EXPERIMENT_AXES,
     METRICS,
+    SEVERITY,
     VIEW_SET,
     clean_covers,
+    is_clean,
     is_targeted,
 )
 
@@ -46,11 +49,12 @@ EPS, ITERATIONS = "eps", "iterations"
 #: experiment -> (W&B step metric, results column holding its value); see :func:`register_x_axis`.
 _X_AXES: dict[str, tuple[str, str]] = {}
 
-#: The setting columns of ``results.csv`` (model .. target, without metric/value/n) plus ``view_set``.
-SETTING_COLUMNS: tuple[str, ...] = (*COLUMNS[: COLUMNS.index("metric")], VIEW_SET)
+#: The setting columns of ``results.csv`` (model .. target, without metric/value/n) plus ``view_set`` and the
+#: corruption experiment's ``corruption`` / ``severity``.
+SETTING_COLUMNS: tuple[str, ...] = (*COLUMNS[: COLUMNS.index("metric")], VIEW_SET, CORRUPTION, SEVERITY)
 #: Columns of the numeric results table: settings, one column per metric, samples.
 TABLE_COLUMNS: tuple[str, ...] = (*SETTING_COLUMNS, *METRICS, "n")
-_NUMERIC = {"eps", "iterations", "attacked_views", *METRICS, "n"}
+_NUMERIC = {"eps", "iterations", "attacked_views", SEVERITY, *METRICS, "n"}
 #: Key of the numeric results table in an attack run (the report run logs all runs' rows under ``results``).
 TABLE_KEY = "attack/results"
 
@@ -66,12 +70,14 @@ def x_axis(experiment: str) -> tuple[str, str]:
     """(step metric, results column) of an experiment's line plots."""
     if experiment in _X_AXES:
         return _X_AXES[experiment]
+    if experiment == CORRUPTION_EXPERIMENT:
+        return (SEVERITY, SEVERITY)  # 0 = the clean row
     return (ITERATIONS, "iterations") if is_targeted(experiment) else (EPS, "eps")
 
 
 def step_metrics() -> list[str]:
     """Every step metric in use (:data:`EPS`, :data:`ITERATIONS` and registered ones)."""
-    return list(dict.fromkeys([EPS, ITERATIONS, *(s for s, _ in _X_AXES.values())]))
+    return list(dict.fromkeys([EPS, ITERATIONS, SEVERITY, *(s for s, _ in _X_AXES.values())]))
 
 
 def _num(x: float) -> str:
@@ -96,13 +102,15 @@ def series_label(row: Row) -> str:
         if axis == VIEW_SET:
             continue  # named last ("views1+3"), only for explicit subsets
         value = row[axis]
-        if axis == "attack" or axis == "target":
+        if axis in ("attack", "target", CORRUPTION):
             if value:
                 parts.append(str(value))
         else:
             parts.append(_AXIS_LABEL.get(axis, axis) + _num(value))
     if row.get(VIEW_SET):
         parts.append(f"views{row[VIEW_SET]}")
+    if row["experiment"] == CORRUPTION_EXPERIMENT:  # all views vs one camera corrupted
+        parts.append(f"v{_num(row['attacked_views'])}")
     return "_".join(parts)
 
 
@@ -136,12 +144,12 @@ def series_of(rows: Iterable[Row]) -> list[Series]:
     clean = {
         (r["experiment"], r["metric"], r.get("target") or ""): float(r["value"])
         for r in rows
-        if r["attack"] == CLEAN
+        if is_clean(r)
     }
     points: dict[tuple[str, str, str], dict[float, float]] = {}
     info: dict[tuple[str, str, str], tuple[int, str]] = {}
     for r in rows:
-        if r["attack"] == CLEAN:
+        if is_clean(r):
             continue
         _, column = x_axis(r["experiment"])
         sid = (r["experiment"], r["metric"], series_label(r))
@@ -154,7 +162,7 @@ def series_of(rows: Iterable[Row]) -> list[Series]:
     for (e, m, label), pts in points.items():
         views, target = info[(e, m, label)]
         step = x_axis(e)[0]
-        if step == EPS and clean_covers(e, 0.0, 0):
+        if (step == EPS and clean_covers(e, 0.0, 0)) or step == SEVERITY:
             c = clean.get((e, m, ""))
         else:
             c = clean.get((e, m, target)) if step == ITERATIONS else None
@@ -193,6 +201,7 @@ def results_table(rows: Iterable[Row], with_run: bool = False) -> tuple[list[str
             eps=float(r["eps"]),
             iterations=int(float(r["iterations"])),
             attacked_views=int(float(r["attacked_views"])),
+            severity=int(float(r.get(SEVERITY) or 0)),
         )
         out = settings.setdefault(tuple(setting.values()), {**setting, **dict.fromkeys(METRICS), "n": 0})
         value = float(r["value"])

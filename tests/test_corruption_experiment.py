@@ -186,7 +186,7 @@ def test_callback_writes_corruption_rows_report_and_per_joint(tmp_path, dataset)
     assert {j.corruption for j in run.joints} >= {"contrast", "occlusion"}
     tables = (out / "tables.md").read_text()
     assert "Common corruptions" in tables and "| regression |" in tables and "Table 1" in tables
-    assert (out / "plots" / "regression_corruption_mpjpe.png").is_file()
+    assert (out / "figures" / "corruption_severity.png").is_file()
     assert list((out / "examples").glob("*.png"))  # the clean vs corrupted panel
 
 

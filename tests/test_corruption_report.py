@@ -132,20 +132,37 @@ def test_kendall_tau_matches_scipy():
         kendall_tau([1, 2], [1])
 
 
-def test_wandb_run_report_logs_the_corruption_rows_and_curves(tmp_path):
+def test_wandb_run_report_logs_the_corruption_rows_and_figures(tmp_path):
     from poselab import wandb_utils
     from poselab.reporting.run_report import write_run_report
+    from poselab.results.files import write_results
+
+    logged: dict = {}
 
     class Run:  # stands in for a wandb run: keeps what is logged
+        summary: dict = {}
+
         def log(self, payload):
-            self.payload = payload
+            logged.update(payload)
+
+        def define_metric(self, *args, **kwargs):
+            pass
 
     rows = results("t")
-    run = Run()
-    wandb_utils.log_run_report(run, rows, write_run_report(tmp_path, rows))
-    table = run.payload["attack/results"]
-    assert table.columns[8:10] == ["corruption", "severity"]
-    logged = {(r[table.columns.index("corruption")], r[table.columns.index("severity")]) for r in table.data}
-    assert logged == {("", 0), ("fog", 1), ("fog", 2), ("gaussian_noise", 1), ("gaussian_noise", 2)}
-    assert "attack/curve_t_corruption_mpjpe" in run.payload
+    write_results(tmp_path, rows, {"model": "t", "dataset": "d", "config": {}})
+    wandb_utils.log_run_report(Run(), rows, write_run_report(tmp_path))
+    table = logged["attack/results"]
+    c, s = table.columns.index("corruption"), table.columns.index("severity")
+    assert {(r[c], r[s]) for r in table.data} == {("", 0), ("fog", 1), ("fog", 2), ("gaussian_noise", 1),
+                                                   ("gaussian_noise", 2)}
+    assert "attack/figures/corruption_severity" in logged
     assert "Common corruptions" in (tmp_path / "tables.md").read_text()
+    from poselab.wandb_results import history_rows, step_definitions
+
+    steps = step_definitions(rows)  # per-severity history: one line per corruption, severity 0 = clean
+    fog = [k for k in steps if k.startswith("corruption/mpjpe/fog")]
+    assert fog and all(steps[k] == "severity" for k in fog)
+    clean = next(float(r["value"]) for r in rows if r["experiment"] == "corruption" and r["metric"] == "mpjpe"
+                 and not r.get("corruption"))
+    points = {h["severity"]: h[fog[0]] for h in history_rows(rows) if fog[0] in h}
+    assert sorted(points) == [0, 1, 2] and points[0] == clean

@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "config": {"experiments": [spec.to_dict()], "jdr_definition": DEFAULT_JDR,
                            "samples": args.samples, "tool": "poselab.corruptions.evaluate"}}
         write_results(folder, rows, meta, per_joint)
-        write_run_report(folder, rows)
+        write_run_report(folder)
         all_rows += rows
     summary = "\n\n".join(t.to_markdown() for t in mce_tables(all_rows, args.baseline or next(iter(models))))
     path = atomic_write(Path(args.out) / "corruptions.md", summary + "\n")
