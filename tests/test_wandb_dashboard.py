@@ -115,12 +115,12 @@ def test_non_finite_values_are_gaps_and_numbers_stay_numbers():
 
 def test_an_experiment_can_bring_its_own_x_axis(monkeypatch):
     monkeypatch.setattr(wr, "_X_AXES", {})
-    wr.register_x_axis("corruption", "severity", "eps")
+    wr.register_x_axis("toy_sweep", "strength", "eps")
     rows = [
         {
             "model": "m",
             "dataset": "d",
-            "experiment": "corruption",
+            "experiment": "toy_sweep",
             "attack": "fgsm",
             "eps": float(s),
             "iterations": 1,
@@ -133,8 +133,8 @@ def test_an_experiment_can_bring_its_own_x_axis(monkeypatch):
         for s in (1, 2, 3)
     ]
     (series,) = wr.series_of(rows)
-    assert series.step == "severity" and series.points == ((1.0, 51.0), (2.0, 52.0), (3.0, 53.0))
-    assert [h["severity"] for h in wr.history_rows(rows)] == [1.0, 2.0, 3.0]
+    assert series.step == "strength" and series.points == ((1.0, 51.0), (2.0, 52.0), (3.0, 53.0))
+    assert [h["strength"] for h in wr.history_rows(rows)] == [1.0, 2.0, 3.0]
 
 
 # ----------------------------------------------------------------------------- read back from offline runs
