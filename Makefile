@@ -36,10 +36,30 @@ ATTACK ?= quick
 DATA ?= synthetic
 TRAINER ?= cpu
 TRAINERS := $(basename $(notdir $(wildcard configs/trainer/*.yaml)))
+# Model scales (configs/scale/README.md): SCALE=r18-128 (ResNet-18, 128 px) or r50-256 (ResNet-50, 256 px,
+# GPU) composes configs/scale/$(SCALE)/trainer.yaml after the trainer config (TRAINER defaults to the
+# scale's base_trainer) and reads/writes checkpoints/$(SCALE)/<model>.ckpt and results/attack-$(ATTACK)-$(SCALE)/.
+# Empty or tiny-64: the default tiny CNN at 64 px (checkpoints/<model>.ckpt, results/attack-$(ATTACK)/).
+SCALE ?=
+SCALES := tiny-64 $(notdir $(patsubst %/trainer.yaml,%,$(wildcard configs/scale/*/trainer.yaml)))
+SCALE_DIR := $(if $(filter-out tiny-64,$(SCALE)),configs/scale/$(SCALE))
+ifneq ($(SCALE_DIR),)
+ifeq ($(origin TRAINER),file)
+TRAINER := $(shell cat $(SCALE_DIR)/base_trainer 2>/dev/null || echo cpu)
+endif
+endif
+SCALE_CONFIG = $(if $(SCALE_DIR),--config $(SCALE_DIR)/trainer.yaml)
+CKPT_DIR = checkpoints$(if $(SCALE_DIR),/$(SCALE))
+ATTACK_OUT = results/attack-$(ATTACK)$(if $(SCALE_DIR),-$(SCALE))
+.PHONY: check-scale
+check-scale:
+	@if [ -n "$(SCALE)" ] && [ -z "$(filter $(SCALE),$(SCALES))" ] || [ "$(words $(SCALE))" -gt 1 ]; then \
+	  echo "error: unknown SCALE='$(SCALE)'; expected one of: $(SCALES) (configs/scale/<scale>/trainer.yaml)" >&2; \
+	  exit 2; fi
 ATTACK_MODELS := regression volumetric heatmap_depth triangulation
 ATTACK_ARGS ?=
 .PHONY: attack-eval
-attack-eval: $(VENV)/.installed
+attack-eval: $(VENV)/.installed check-scale
 	@if [ "$(MODEL)" != all ] && [ -z "$(filter $(MODEL),$(ATTACK_MODELS))" ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected all or one of: $(ATTACK_MODELS)" >&2; exit 2; fi
 	@if [ ! -f configs/attack/$(ATTACK).yaml ]; then \
@@ -47,13 +67,16 @@ attack-eval: $(VENV)/.installed
 	@if [ -n "$(findstring /,$(TRAINER))" ] || [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi
 	@set -e; models="$(if $(filter all,$(MODEL)),$(ATTACK_MODELS),$(MODEL))"; \
+	for m in $$models; do [ -f $(CKPT_DIR)/$$m.ckpt ] || { echo "error: no checkpoint $(CKPT_DIR)/$$m.ckpt \
+	  (train it: make train MODEL=$$m SCALE=$(SCALE) SHIP=1)" >&2; exit 2; }; done; \
 	for m in $$models; do \
-	  echo "== attack-eval: $$m ($(ATTACK), $(DATA))"; \
+	  echo "== attack-eval: $$m ($(ATTACK), $(DATA), scale $(or $(SCALE),tiny-64))"; \
 	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
-	    --config configs/trainer/$(TRAINER).yaml --config configs/attack/$(ATTACK).yaml \
-	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
+	    --config configs/trainer/$(TRAINER).yaml $(SCALE_CONFIG) --config configs/attack/$(ATTACK).yaml \
+	    --ckpt_path $(CKPT_DIR)/$$m.ckpt $(if $(SCALE_DIR),--attack_evaluation.init_args.out_dir $(ATTACK_OUT)) \
+	    $(ATTACK_ARGS); \
 	done; \
-	$(PY) -m poselab.reporting.paper_tables $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA)/results.csv; done)
+	$(PY) -m poselab.reporting.paper_tables $$(for m in $$models; do echo $(ATTACK_OUT)/$$m-$(DATA)/results.csv; done)
 
 # Compare saved attack results (never re-runs attacks): make report RESULTS="results" REPORT_OUT=reports/latest
 RESULTS ?= results
@@ -96,16 +119,25 @@ TRAIN_MODELS := regression volumetric heatmap_depth triangulation
 RESUME ?=
 SHIP ?=
 TRAIN_ARGS ?=
-TRAIN_OVERLAY = $(wildcard configs/trainer/$(TRAINER)/$(MODEL).yaml)
-.PHONY: train
-train: $(VENV)/.installed
+TRAIN_OVERLAY = $(wildcard configs/trainer/$(TRAINER)/$(MODEL).yaml) \
+  $(if $(SCALE_DIR),$(SCALE_DIR)/trainer.yaml $(wildcard $(SCALE_DIR)/$(MODEL).yaml))
+.PHONY: train export
+train: $(VENV)/.installed check-scale
 	@if [ -z "$(filter $(MODEL),$(TRAIN_MODELS))" ] || [ "$(words $(MODEL))" != 1 ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected one of: $(TRAIN_MODELS)" >&2; exit 2; fi
 	@if [ -n "$(findstring /,$(TRAINER))" ] || [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi
 	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
 	  --config configs/trainer/$(TRAINER).yaml $(addprefix --config ,$(TRAIN_OVERLAY)) \
-	  $(if $(SHIP),--checkpoint.dirpath checkpoints) $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
+	  $(if $(SHIP),$(if $(SCALE_DIR),,--checkpoint.dirpath checkpoints)) $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
+	$(if $(and $(SHIP),$(SCALE_DIR)),$(MAKE) --no-print-directory export MODEL=$(MODEL) SCALE=$(SCALE))
+
+# Weights-only fp16 copy of a scale's trained checkpoint (runs/$(SCALE)/checkpoints/$(MODEL).ckpt, best
+# val/mpjpe) -> checkpoints/$(SCALE)/$(MODEL).ckpt (<= 25 MB); `make train SCALE=... SHIP=1` runs it after fitting.
+export: $(VENV)/.installed check-scale
+	@if [ -z "$(SCALE_DIR)" ]; then echo "error: export needs SCALE=<one of: $(filter-out tiny-64,$(SCALES))>" >&2; \
+	  exit 2; fi
+	$(PY) -m poselab.models.export runs/$(SCALE)/checkpoints/$(MODEL).ckpt $(CKPT_DIR)/$(MODEL).ckpt $(EXPORT_ARGS)
 
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
 PREVIEW_ARGS ?=

@@ -33,6 +33,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
 from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, read_checkpoint
+from poselab.scale import run_scale
 
 
 class PoseCheckpoint(ModelCheckpoint):
@@ -235,6 +236,7 @@ class PoseLightningCLI(LightningCLI):
                 wandb_utils.make_logger(
                     wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
                     dataset=dataset, name=run.name, config=config,
+                    scale=run_scale(self.model, self.datamodule),
                     save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
                 )
             )

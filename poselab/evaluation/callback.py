@@ -58,6 +58,7 @@ from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_vi
 from poselab.metrics import DEFAULT_JDR, check_jdr_definition
 from poselab.results.files import write_results
 from poselab.results.schema import ResultKey
+from poselab.scale import run_scale
 from poselab.skeleton import JOINT_NAMES
 
 
@@ -390,6 +391,7 @@ class AttackEvaluation(pl.Callback):
         return {
             "model": model,
             "dataset": dataset,
+            "scale": run_scale(pl_module, getattr(trainer, "datamodule", None)),  # poselab.scale
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
