@@ -145,3 +145,27 @@ PREVIEW_ARGS ?=
 preview: $(VENV)/.installed
 	$(PY) -m poselab.cli preview-data --out docs/preview.png --data configs/data/synthetic.yaml --samples 4 \
 	  --image-size 256 --tile 200 $(PREVIEW_ARGS)
+
+# Scale study (docs/scale/README.md): the scale attack grid (configs/attack/$(STUDY_ATTACK).yaml) on every
+# scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
+# (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT).
+#   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_ATTACK=scale|quick] [STUDY_EVAL=0: report only]
+SCALE_STUDY ?= $(SCALES)
+STUDY_ATTACK ?= scale
+STUDY_OUT ?= docs/scale
+STUDY_EVAL ?= 1
+.PHONY: scale-study
+scale-study: $(VENV)/.installed
+	@set -e; roots=""; for s in $(SCALE_STUDY); do \
+	  case " $(SCALES) " in *" $$s "*) ;; *) echo "error: unknown scale '$$s' in SCALE_STUDY; expected: $(SCALES)" >&2; \
+	    exit 2;; esac; \
+	  if [ $$s = tiny-64 ]; then dir=checkpoints; out=results/attack-$(STUDY_ATTACK); \
+	  else dir=checkpoints/$$s; out=results/attack-$(STUDY_ATTACK)-$$s; fi; \
+	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; \
+	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; \
+	  if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$(STUDY_ATTACK) SCALE=$$s; fi; \
+	  roots="$$roots $$s=$$out"; \
+	done; \
+	if [ -z "$$roots" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints" >&2; \
+	  exit 2; fi; \
+	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)

@@ -3,6 +3,7 @@ the Makefile's SCALE= selection."""
 
 from __future__ import annotations
 
+import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -211,3 +212,120 @@ def test_make_scale_composes_the_scale_overlays():
     assert "configs/scale" not in default and "--checkpoint.dirpath checkpoints" in default
     gpu = _commands("train", "MODEL=regression", "SCALE=r50-256")
     assert "configs/trainer/gpu.yaml" in gpu and "configs/scale/r50-256/trainer.yaml" in gpu
+
+
+# ----------------------------------------------------------------------------- the scale-study report
+
+
+def _row(model, experiment, attack, eps, iterations, metric, value, views=1):
+    return {"model": model, "dataset": "synthetic", "experiment": experiment, "attack": attack, "eps": eps,
+            "iterations": iterations, "attacked_views": views, "target": "", "metric": metric,
+            "value": value, "n": 16}
+
+
+def _fake_run(root: Path, scale: str, model: str, clean: float, gain: float, jdr: float | None) -> None:
+    """Untargeted rows: adversarial MPJPE = clean * (1 + gain * eps * (2 if IGSM)); JDR falls linearly."""
+    views = 4 if model == "triangulation" else 1
+    rows = [_row(model, "untargeted", "clean", 0, 0, "mpjpe", clean, views)]
+    if jdr is not None:
+        rows.append(_row(model, "untargeted", "clean", 0, 0, "jdr", jdr, views))
+    for attack, it, k in (("fgsm", 1, 1), ("igsm_u", 10, 2)):
+        for eps in (2, 8):
+            adv = clean * (1 + gain * eps * k)
+            rows.append(_row(model, "untargeted", attack, eps, it, "mpjpe", adv, views))
+            if jdr is not None:
+                rows.append(_row(model, "untargeted", attack, eps, it, "jdr", jdr - 0.01 * eps * k, views))
+    if model == "triangulation":
+        rows.append(_row(model, "multiview", "clean", 0, 0, "jdr", jdr, 0))
+        for v in (1, 2, 4):
+            rows.append(_row(model, "multiview", "fgsm", 8, 1, "jdr", jdr - 0.05 * v, v))
+    from poselab.results.files import write_results
+
+    write_results(root / f"{model}-synthetic", rows, {"model": model, "dataset": "synthetic", "scale": scale})
+
+
+def _fake_study(tmp_path: Path) -> dict[str, Path]:
+    roots = {"tiny-64": tmp_path / "small", "r18-128": tmp_path / "big"}
+    # tiny-64: the paper's order (regression most, volumetric least vulnerable); r18-128: reversed
+    for scale, gains in (("tiny-64", (0.5, 0.1, 0.2, 0.05)), ("r18-128", (0.1, 0.5, 0.2, 0.05))):
+        for model, gain, clean, jdr in zip(MODEL_NAMES, gains, (80.0, 70.0, 60.0, 40.0), (None, 0.9, 0.92, 0.96),
+                                           strict=True):
+            _fake_run(roots[scale], scale, model, clean, gain, jdr)
+    return roots
+
+
+def test_scale_study_numbers_rankings_and_files(tmp_path):
+    from poselab.reporting.scale import (
+        load_scales,
+        multiview_jdr,
+        paper_ranking,
+        scale_points,
+        vulnerability_order,
+        write_study,
+    )
+
+    roots = _fake_study(tmp_path)
+    runs = load_scales(roots)
+    points = scale_points(runs)
+    assert len(points) == 2 * 4 * 2 * 2  # scales x models x attacks x eps
+    p = next(p for p in points
+             if (p.scale, p.model, p.attack, p.eps) == ("r18-128", "volumetric", "igsm_u", 8))
+    assert p.clean_mpjpe == 70.0 and math.isclose(p.adv_mpjpe, 70.0 * (1 + 0.5 * 8 * 2))
+    assert math.isclose(p.mpjpe_increase, 70.0 * 8.0) and math.isclose(p.mpjpe_ratio, 9.0)
+    assert math.isclose(p.jdr_drop, 0.16)
+    reg = next(p for p in points if p.model == "regression")
+    assert math.isnan(reg.jdr_drop)  # no 2D joints, no JDR
+    assert [q.scale for q in points][0] == "tiny-64"  # ordered by crop size
+    assert vulnerability_order(points, "tiny-64", "fgsm", 8) == ["regression", "heatmap_depth", "volumetric",
+                                                                 "triangulation"]
+    assert paper_ranking(vulnerability_order(points, "tiny-64", "fgsm", 8)) == {
+        "regression_most": True, "volumetric_least": True}
+    assert paper_ranking(vulnerability_order(points, "r18-128", "fgsm", 8)) == {
+        "regression_most": False, "volumetric_least": False}
+    assert paper_ranking(["regression", "volumetric"]) == {"regression_most": None, "volumetric_least": None}
+    mv = multiview_jdr(runs)
+    assert [(r["scale"], r["eps"]) for r in mv] == [("tiny-64", 8.0), ("r18-128", 8.0)]
+    assert mv[0]["views_1"] > mv[0]["views_2"] > mv[0]["views_4"] and mv[0]["clean"] == 0.96
+    out = write_study(roots, tmp_path / "report")
+    assert {f.name for f in out.iterdir()} == {"scale.csv", "tables.md", "scale_mpjpe.png", "scale_jdr.png"}
+    text = (out / "tables.md").read_text()
+    assert "| fgsm | 8 | regression > heatmap_depth > volumetric > triangulation | " \
+           "volumetric > heatmap_depth > regression > triangulation | yes / no | yes / no |" in text
+    assert "| r18-128 | volumetric | +140 (x3.00) | +560 (x9.00) |" in text  # IGSM: 70*(1+0.5*2*2)
+    assert "| tiny-64 | 8 | 96.0 | 91.0 | 86.0 | 76.0 |" in text  # multi-view JDR by attacked views
+    lines = (out / "scale.csv").read_text().splitlines()
+    assert lines[0].startswith("scale,model,attack,iterations,eps") and len(lines) == 1 + len(points)
+
+
+def test_scale_study_errors(tmp_path, capsys):
+    from poselab.reporting.scale import load_scales, main
+    from poselab.results.reader import ResultsError
+
+    roots = _fake_study(tmp_path)
+    with pytest.raises(ResultsError, match="holds scale 'tiny-64', given as 'r50-256'"):
+        load_scales({"r50-256": roots["tiny-64"]})
+    assert main([f"tiny-64={tmp_path / 'missing'}", "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as err:
+        main(["huge=results"])
+    assert err.value.code == 2 and "scale 'huge' is not" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["tiny-64"])
+    assert "expected <scale>=<results root>" in capsys.readouterr().err
+    assert main([f"tiny-64={roots['tiny-64']}", "--out", str(tmp_path / "o")]) == 0
+
+
+def test_make_scale_study_refuses_an_unknown_scale():
+    proc = _make("scale-study", "SCALE_STUDY=r99-1", "STUDY_EVAL=0")
+    assert proc.returncode == 2 and "error: unknown scale 'r99-1' in SCALE_STUDY" in proc.stderr
+
+
+def test_wandb_run_kwargs_carry_the_scale_as_tag_and_config(tmp_path):
+    from poselab.wandb_utils import run_kwargs
+
+    kw = run_kwargs("attack", group="scale-study", model="regression", dataset="synthetic", scale="r18-128",
+                    config={"a": 1}, save_dir=tmp_path)
+    assert kw["tags"] == ["regression", "synthetic", "r18-128"]
+    assert kw["config"] == {"a": 1, "scale": "r18-128"}
+    plain = run_kwargs("attack", group="g", model="regression", save_dir=tmp_path)
+    assert "scale" not in plain["config"] and plain["tags"] == ["regression"]

@@ -259,7 +259,8 @@ def plot(points: Sequence[ScalePoint], metric: str, out: Path) -> Path:
         ax.set_title(f"{'FGSM' if attack == 'fgsm' else f'IGSM-U {iterations} it.'}: "
                      f"{'JDR drop' if metric == 'jdr_drop' else 'MPJPE ratio'}")
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if axes[0][-1].get_legend_handles_labels()[0]:
+        axes[0][-1].legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path = save_figure(fig, out, dpi=110, bbox_inches="tight")
     plt.close(fig)
