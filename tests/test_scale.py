@@ -248,8 +248,8 @@ def _fake_study(tmp_path: Path) -> dict[str, Path]:
     roots = {"tiny-64": tmp_path / "small", "r18-128": tmp_path / "big"}
     # tiny-64: the paper's order (regression most, volumetric least vulnerable); r18-128: reversed
     for scale, gains in (("tiny-64", (0.5, 0.1, 0.2, 0.05)), ("r18-128", (0.1, 0.5, 0.2, 0.05))):
-        for model, gain, clean, jdr in zip(MODEL_NAMES, gains, (80.0, 70.0, 60.0, 40.0), (None, 0.9, 0.92, 0.96),
-                                           strict=True):
+        cleans, jdrs = (80.0, 70.0, 60.0, 40.0), (None, 0.9, 0.92, 0.96)
+        for model, gain, clean, jdr in zip(MODEL_NAMES, gains, cleans, jdrs, strict=True):
             _fake_run(roots[scale], scale, model, clean, gain, jdr)
     return roots
 
