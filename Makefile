@@ -115,6 +115,9 @@ adv-compare: $(VENV)/.installed
 # The shipped, git-tracked checkpoints/$(MODEL).ckpt is replaced only with SHIP=1 (--checkpoint.dirpath checkpoints).
 # configs/trainer/$(TRAINER)/$(MODEL).yaml, where it exists, is composed after configs/trainer/$(TRAINER).yaml
 # (per-model sizes, e.g. configs/trainer/cpu/volumetric.yaml: the shipped checkpoints' depth bins).
+# SCALE=r18-128|r50-256 then composes configs/scale/$(SCALE)/trainer.yaml and configs/scale/$(SCALE)/$(MODEL).yaml,
+# writes runs/$(SCALE)/checkpoints/, and with SHIP=1 exports the best epoch to checkpoints/$(SCALE)/$(MODEL).ckpt
+# (weights only, fp16; `make export`) instead of replacing the tiny default checkpoints.
 TRAIN_MODELS := regression volumetric heatmap_depth triangulation
 RESUME ?=
 SHIP ?=
@@ -150,10 +153,12 @@ preview: $(VENV)/.installed
 # scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
 # (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT).
 #   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_ATTACK=scale|quick] [STUDY_EVAL=0: report only]
+#                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
 SCALE_STUDY ?= $(SCALES)
 STUDY_ATTACK ?= scale
 STUDY_OUT ?= docs/scale
 STUDY_EVAL ?= 1
+STUDY_EXTRA ?=
 .PHONY: scale-study
 scale-study: $(VENV)/.installed
 	@set -e; roots=""; for s in $(SCALE_STUDY); do \
@@ -166,6 +171,7 @@ scale-study: $(VENV)/.installed
 	  if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$(STUDY_ATTACK) SCALE=$$s; fi; \
 	  roots="$$roots $$s=$$out"; \
 	done; \
-	if [ -z "$$roots" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints" >&2; \
+	roots="$$roots $(STUDY_EXTRA)"; \
+	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints" >&2; \
 	  exit 2; fi; \
 	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)

@@ -50,7 +50,7 @@ def _lightning_ckpt(model, path: Path, image_size: int = 32) -> Path:
 def test_resnet_feature_maps_follow_the_image_size(name, channels):
     bb = build_backbone(name).eval()
     with torch.no_grad():
-        for size in (64, 96):
+        for size in (32, 96):  # stride 32: 1x1 and 3x3 feature maps
             assert bb(torch.rand(1, 3, size, size) * 255).shape == (1, channels, size // 32, size // 32)
 
 
