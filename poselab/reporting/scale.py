@@ -40,7 +40,7 @@ COLUMNS = ("scale", "model", "attack", "iterations", "eps", "clean_mpjpe", "adv_
 
 @dataclass(frozen=True)
 class ScalePoint:
-    """One model at one scale under one untargeted attack setting (every view attacked).
+    """One model at one scale under one untargeted attack with every view attacked.
 
     mm for MPJPE, fractions 0..1 for JDR (NaN for models without 2D joints), ``eps`` in pixels 0..255.
     """
@@ -102,21 +102,39 @@ def _value(run: RunResults, metric: str, attack: str, eps: float, iterations: in
     return math.nan, 0
 
 
+def all_views_attacked(run: RunResults) -> tuple[str, int | None] | None:
+    """Where a run's every-view-attacked series is: monocular models' ``untargeted`` experiment (any
+    ``attacked_views``), the multi-view model's ``multiview`` experiment with the most attacked views (the
+    callback runs no ``untargeted`` experiment on it); None when the run has neither."""
+    experiments = {c.experiment for c in run.cells}
+    if "untargeted" in experiments:
+        return "untargeted", None
+    if "multiview" in experiments:
+        return "multiview", max(c.attacked_views for c in run.cells if c.experiment == "multiview")
+    return None
+
+
 def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
-    """Every (scale, model, attack series, eps > 0) point of the untargeted experiments."""
+    """Every (scale, model, attack series, eps > 0) point with every view attacked
+    (:func:`all_views_attacked`). Monocular results carry no JDR (NaN); the multi-view model's do."""
     points = []
     for scale, scale_runs in runs.items():
         for run in scale_runs:
-            clean_mpjpe, _ = _value(run, "mpjpe", CLEAN, 0.0, 0)
-            clean_jdr, _ = _value(run, "jdr", CLEAN, 0.0, 0)
-            eps_values = sorted({c.eps for c in run.cells if c.experiment == "untargeted" and c.eps > 0})
+            source = all_views_attacked(run)
+            if source is None:
+                continue
+            experiment, views = source
+            clean_mpjpe, _ = _value(run, "mpjpe", CLEAN, 0.0, 0, experiment)
+            clean_jdr, _ = _value(run, "jdr", CLEAN, 0.0, 0, experiment)
+            eps_values = sorted({c.eps for c in run.cells if c.experiment == experiment and c.eps > 0})
             for attack, iterations in SERIES:
                 for eps in eps_values:
-                    adv, n = _value(run, "mpjpe", attack, eps, iterations)
+                    adv, n = _value(run, "mpjpe", attack, eps, iterations, experiment, views)
                     if n == 0:
                         continue
+                    adv_jdr, _ = _value(run, "jdr", attack, eps, iterations, experiment, views)
                     points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
-                                             clean_jdr, _value(run, "jdr", attack, eps, iterations)[0], n))
+                                             clean_jdr, adv_jdr, n))
     return sorted(points, key=lambda p: (scale_order(p.scale), _model_rank(p.model), p.attack, p.eps))
 
 
