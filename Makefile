@@ -151,7 +151,8 @@ preview: $(VENV)/.installed
 
 # Scale study (docs/scale/README.md): the scale attack grid (configs/attack/$(STUDY_ATTACK).yaml) on every
 # scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
-# (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT).
+# (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT). W&B: every run in group
+# scale-study, with the scale as a tag and config.scale (group by it to compare scales side by side).
 #   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_ATTACK=scale|quick] [STUDY_EVAL=0: report only]
 #                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
 SCALE_STUDY ?= $(SCALES)
@@ -168,7 +169,8 @@ scale-study: $(VENV)/.installed
 	  else dir=checkpoints/$$s; out=results/attack-$(STUDY_ATTACK)-$$s; fi; \
 	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; \
 	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; \
-	  if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$(STUDY_ATTACK) SCALE=$$s; fi; \
+	  if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$(STUDY_ATTACK) SCALE=$$s \
+	    ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; \
 	  roots="$$roots $$s=$$out"; \
 	done; \
 	roots="$$roots $(STUDY_EXTRA)"; \
