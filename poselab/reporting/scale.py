@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -201,25 +201,10 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
             out.append(f"| {p.scale} | {p.model} | {p.n} | {_f(p.clean_mpjpe)} | {_pct(p.clean_jdr)} |")
     for attack, iterations in SERIES:
         label = "FGSM" if attack == "fgsm" else f"IGSM-U {iterations} iterations"
-        out += ["", f"## {label}: MPJPE increase (mm) and ratio adversarial / clean, every view attacked", "",
-                "| scale | model | " + " | ".join(f"ε={e:g}" for e in eps_values) + " |",
-                "|---|---|" + "---|" * len(eps_values)]
-        for scale in scales:
-            for model in MODEL_ORDER:
-                row = _series(points, scale, model, attack)
-                if row:
-                    cells = [f"+{_f(row[e].mpjpe_increase, '.0f')} (x{_f(row[e].mpjpe_ratio, '.2f')})"
-                             if e in row else "–" for e in eps_values]
-                    out.append(f"| {scale} | {model} | " + " | ".join(cells) + " |")
-        out += ["", f"## {label}: JDR drop (percentage points; qiu2019: error <= image_size / 20 px)", "",
-                "| scale | model | " + " | ".join(f"ε={e:g}" for e in eps_values) + " |",
-                "|---|---|" + "---|" * len(eps_values)]
-        for scale in scales:
-            for model in MODEL_ORDER:
-                row = _series(points, scale, model, attack)
-                if row and any(not math.isnan(p.adv_jdr) for p in row.values()):
-                    out.append(f"| {scale} | {model} | " + " | ".join(
-                        _pct(row[e].jdr_drop) if e in row else "–" for e in eps_values) + " |")
+        out += _eps_table(f"{label}: MPJPE increase (mm) and ratio adversarial / clean, every view attacked",
+                          points, attack, _increase_cell)
+        out += _eps_table(f"{label}: JDR drop (percentage points; qiu2019: error <= image_size / 20 px)",
+                          points, attack, lambda p: _pct(p.jdr_drop), lambda p: not math.isnan(p.adv_jdr))
     out += ["", "## Vulnerability ranking (most vulnerable first, by MPJPE ratio adversarial / clean)", "",
             "| attack | ε | " + " | ".join(scales) + " | regression most vulnerable (mono) | "
             "volumetric least vulnerable (mono) |", "|---|---|" + "---|" * (len(scales) + 2)]
@@ -240,6 +225,25 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
             out.append(f"| {r['scale']} | {r['eps']:g} | {_pct(r['clean'])} | "
                        + " | ".join(_pct(r.get(v, math.nan)) for v in views) + " |")
     return "\n".join(out) + "\n"
+
+
+def _increase_cell(p: ScalePoint) -> str:
+    return f"+{_f(p.mpjpe_increase, '.0f')} (x{_f(p.mpjpe_ratio, '.2f')})"
+
+
+def _eps_table(title: str, points: Sequence[ScalePoint], attack: str, cell: Callable[[ScalePoint], str],
+               keep: Callable[[ScalePoint], bool] = lambda p: True) -> list[str]:
+    """Markdown lines: one row per (scale, model) of ``attack``, one column per eps, ``cell(point)``."""
+    eps_values = sorted({p.eps for p in points})
+    out = ["", f"## {title}", "", "| scale | model | " + " | ".join(f"ε={e:g}" for e in eps_values) + " |",
+           "|---|---|" + "---|" * len(eps_values)]
+    for scale in sorted({p.scale for p in points}, key=scale_order):
+        for model in MODEL_ORDER:
+            row = _series(points, scale, model, attack)
+            if row and any(keep(p) for p in row.values()):
+                out.append(f"| {scale} | {model} | " + " | ".join(cell(row[e]) if e in row else "–"
+                                                                 for e in eps_values) + " |")
+    return out
 
 
 def _series(points: Sequence[ScalePoint], scale: str, model: str, attack: str) -> dict[float, ScalePoint]:
