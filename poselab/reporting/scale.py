@@ -276,6 +276,8 @@ def plot(points: Sequence[ScalePoint], metric: str, out: Path) -> Path:
                     ax.plot([p.eps for p in series], y, styles[si % len(styles)], marker="o", ms=3,
                             color=colours[model], label=f"{model} {scale}")
         ax.set_xscale("log", base=2)
+        if metric == "mpjpe_ratio":  # ratios span 1 .. ~50
+            ax.set_yscale("log", base=2)
         ax.set_xlabel("ε (pixels, 0..255)")
         ax.set_ylabel("JDR drop (points)" if metric == "jdr_drop" else "MPJPE adversarial / clean")
         ax.set_title(f"{'FGSM' if attack == 'fgsm' else f'IGSM-U {iterations} it.'}: "
