@@ -117,14 +117,14 @@ adv-compare: $(VENV)/.installed
 # (per-model sizes, e.g. configs/trainer/cpu/volumetric.yaml: the shipped checkpoints' depth bins).
 # SCALE=r18-128|r50-256 then composes configs/scale/$(SCALE)/trainer.yaml and configs/scale/$(SCALE)/$(MODEL).yaml,
 # writes runs/$(SCALE)/checkpoints/, and with SHIP=1 exports the best epoch to checkpoints/$(SCALE)/$(MODEL).ckpt
-# (weights only, fp16; `make export`) instead of replacing the tiny default checkpoints.
+# (weights only, fp16; `make export-weights`) instead of replacing the tiny default checkpoints.
 TRAIN_MODELS := regression volumetric heatmap_depth triangulation
 RESUME ?=
 SHIP ?=
 TRAIN_ARGS ?=
 TRAIN_OVERLAY = $(wildcard configs/trainer/$(TRAINER)/$(MODEL).yaml) \
   $(if $(SCALE_DIR),$(SCALE_DIR)/trainer.yaml $(wildcard $(SCALE_DIR)/$(MODEL).yaml))
-.PHONY: train export
+.PHONY: train export-weights
 train: $(VENV)/.installed check-scale
 	@if [ -z "$(filter $(MODEL),$(TRAIN_MODELS))" ] || [ "$(words $(MODEL))" != 1 ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected one of: $(TRAIN_MODELS)" >&2; exit 2; fi
@@ -133,12 +133,12 @@ train: $(VENV)/.installed check-scale
 	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
 	  --config configs/trainer/$(TRAINER).yaml $(addprefix --config ,$(TRAIN_OVERLAY)) \
 	  $(if $(SHIP),$(if $(SCALE_DIR),,--checkpoint.dirpath checkpoints)) $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
-	$(if $(and $(SHIP),$(SCALE_DIR)),$(MAKE) --no-print-directory export MODEL=$(MODEL) SCALE=$(SCALE))
+	$(if $(and $(SHIP),$(SCALE_DIR)),$(MAKE) --no-print-directory export-weights MODEL=$(MODEL) SCALE=$(SCALE))
 
 # Weights-only fp16 copy of a scale's trained checkpoint (runs/$(SCALE)/checkpoints/$(MODEL).ckpt, best
 # val/mpjpe) -> checkpoints/$(SCALE)/$(MODEL).ckpt (<= 25 MB); `make train SCALE=... SHIP=1` runs it after fitting.
-export: $(VENV)/.installed check-scale
-	@if [ -z "$(SCALE_DIR)" ]; then echo "error: export needs SCALE=<one of: $(filter-out tiny-64,$(SCALES))>" >&2; \
+export-weights: $(VENV)/.installed check-scale
+	@if [ -z "$(SCALE_DIR)" ]; then echo "error: export-weights needs SCALE=<one of: $(filter-out tiny-64,$(SCALES))>" >&2; \
 	  exit 2; fi
 	$(PY) -m poselab.models.export runs/$(SCALE)/checkpoints/$(MODEL).ckpt $(CKPT_DIR)/$(MODEL).ckpt $(EXPORT_ARGS)
 
