@@ -37,10 +37,30 @@ ATTACK ?= quick
 DATA ?= synthetic
 TRAINER ?= cpu
 TRAINERS := $(basename $(notdir $(wildcard configs/trainer/*.yaml)))
+# Model scales (configs/scale/README.md): SCALE=r18-128 (ResNet-18, 128 px) or r50-256 (ResNet-50, 256 px,
+# GPU) composes configs/scale/$(SCALE)/trainer.yaml after the trainer config (TRAINER defaults to the
+# scale's base_trainer) and reads/writes checkpoints/$(SCALE)/<model>.ckpt and results/attack-$(ATTACK)-$(SCALE)/.
+# Empty or tiny-64: the default tiny CNN at 64 px (checkpoints/<model>.ckpt, results/attack-$(ATTACK)/).
+SCALE ?=
+SCALES := tiny-64 $(notdir $(patsubst %/trainer.yaml,%,$(wildcard configs/scale/*/trainer.yaml)))
+SCALE_DIR := $(if $(filter-out tiny-64,$(SCALE)),configs/scale/$(SCALE))
+ifneq ($(SCALE_DIR),)
+ifeq ($(origin TRAINER),file)
+TRAINER := $(shell cat $(SCALE_DIR)/base_trainer 2>/dev/null || echo cpu)
+endif
+endif
+SCALE_CONFIG = $(if $(SCALE_DIR),--config $(SCALE_DIR)/trainer.yaml)
+CKPT_DIR = checkpoints$(if $(SCALE_DIR),/$(SCALE))
+ATTACK_OUT = results/attack-$(ATTACK)$(if $(SCALE_DIR),-$(SCALE))
+.PHONY: check-scale
+check-scale:
+	@if [ -n "$(SCALE)" ] && [ -z "$(filter $(SCALE),$(SCALES))" ] || [ "$(words $(SCALE))" -gt 1 ]; then \
+	  echo "error: unknown SCALE='$(SCALE)'; expected one of: $(SCALES) (configs/scale/<scale>/trainer.yaml)" >&2; \
+	  exit 2; fi
 ATTACK_MODELS := regression volumetric heatmap_depth triangulation
 ATTACK_ARGS ?=
 .PHONY: attack-eval
-attack-eval: $(VENV)/.installed
+attack-eval: $(VENV)/.installed check-scale
 	@if [ "$(MODEL)" != all ] && [ -z "$(filter $(MODEL),$(ATTACK_MODELS))" ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected all or one of: $(ATTACK_MODELS)" >&2; exit 2; fi
 	@if [ ! -f configs/attack/$(ATTACK).yaml ]; then \
@@ -48,14 +68,17 @@ attack-eval: $(VENV)/.installed
 	@if [ -n "$(findstring /,$(TRAINER))" ] || [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi
 	@set -e; models="$(if $(filter all,$(MODEL)),$(ATTACK_MODELS),$(MODEL))"; \
+	for m in $$models; do [ -f $(CKPT_DIR)/$$m.ckpt ] || { echo "error: no checkpoint $(CKPT_DIR)/$$m.ckpt \
+	  (train it: make train MODEL=$$m SCALE=$(SCALE) SHIP=1)" >&2; exit 2; }; done; \
 	for m in $$models; do \
-	  echo "== attack-eval: $$m ($(ATTACK), $(DATA))"; \
+	  echo "== attack-eval: $$m ($(ATTACK), $(DATA), scale $(or $(SCALE),tiny-64))"; \
 	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
-	    --config configs/trainer/$(TRAINER).yaml --config configs/attack/$(ATTACK).yaml \
-	    --ckpt_path checkpoints/$$m.ckpt $(ATTACK_ARGS); \
+	    --config configs/trainer/$(TRAINER).yaml $(SCALE_CONFIG) --config configs/attack/$(ATTACK).yaml \
+	    --ckpt_path $(CKPT_DIR)/$$m.ckpt $(if $(SCALE_DIR),--attack_evaluation.init_args.out_dir $(ATTACK_OUT)) \
+	    $(ATTACK_ARGS); \
 	done; \
-	$(PY) -m poselab.cli report $$(for m in $$models; do echo results/attack-$(ATTACK)/$$m-$(DATA); done) \
-	  --out results/attack-$(ATTACK)/report-$(DATA) --no-wandb --print
+	$(PY) -m poselab.cli report $$(for m in $$models; do echo $(ATTACK_OUT)/$$m-$(DATA); done) \
+	  --out $(ATTACK_OUT)/report-$(DATA) --no-wandb --print
 
 # Compare saved attack results (never re-runs attacks): make report RESULTS="results" REPORT_OUT=reports/latest
 RESULTS ?= results
@@ -102,20 +125,32 @@ adv-compare: $(VENV)/.installed
 # The shipped, git-tracked checkpoints/$(MODEL).ckpt is replaced only with SHIP=1 (--checkpoint.dirpath checkpoints).
 # configs/trainer/$(TRAINER)/$(MODEL).yaml, where it exists, is composed after configs/trainer/$(TRAINER).yaml
 # (per-model sizes, e.g. configs/trainer/cpu/volumetric.yaml: the shipped checkpoints' depth bins).
+# SCALE=r18-128|r50-256 then composes configs/scale/$(SCALE)/trainer.yaml and configs/scale/$(SCALE)/$(MODEL).yaml,
+# writes runs/$(SCALE)/checkpoints/, and with SHIP=1 exports the best epoch to checkpoints/$(SCALE)/$(MODEL).ckpt
+# (weights only, fp16; `make export-weights`) instead of replacing the tiny default checkpoints.
 TRAIN_MODELS := regression volumetric heatmap_depth triangulation
 RESUME ?=
 SHIP ?=
 TRAIN_ARGS ?=
-TRAIN_OVERLAY = $(wildcard configs/trainer/$(TRAINER)/$(MODEL).yaml)
-.PHONY: train
-train: $(VENV)/.installed
+TRAIN_OVERLAY = $(wildcard configs/trainer/$(TRAINER)/$(MODEL).yaml) \
+  $(if $(SCALE_DIR),$(SCALE_DIR)/trainer.yaml $(wildcard $(SCALE_DIR)/$(MODEL).yaml))
+.PHONY: train export-weights
+train: $(VENV)/.installed check-scale
 	@if [ -z "$(filter $(MODEL),$(TRAIN_MODELS))" ] || [ "$(words $(MODEL))" != 1 ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected one of: $(TRAIN_MODELS)" >&2; exit 2; fi
 	@if [ -n "$(findstring /,$(TRAINER))" ] || [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi
 	$(PY) -m poselab.cli fit --config configs/model/$(MODEL).yaml --config configs/data/$(DATA).yaml \
 	  --config configs/trainer/$(TRAINER).yaml $(addprefix --config ,$(TRAIN_OVERLAY)) \
-	  $(if $(SHIP),--checkpoint.dirpath checkpoints) $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
+	  $(if $(SHIP),$(if $(SCALE_DIR),,--checkpoint.dirpath checkpoints)) $(if $(RESUME),--ckpt_path last) $(TRAIN_ARGS)
+	$(if $(and $(SHIP),$(SCALE_DIR)),$(MAKE) --no-print-directory export-weights MODEL=$(MODEL) SCALE=$(SCALE))
+
+# Weights-only fp16 copy of a scale's trained checkpoint (runs/$(SCALE)/checkpoints/$(MODEL).ckpt, best
+# val/mpjpe) -> checkpoints/$(SCALE)/$(MODEL).ckpt (<= 25 MB); `make train SCALE=... SHIP=1` runs it after fitting.
+export-weights: $(VENV)/.installed check-scale
+	@if [ -z "$(SCALE_DIR)" ]; then echo "error: export-weights needs SCALE=<one of: $(filter-out tiny-64,$(SCALES))>" >&2; \
+	  exit 2; fi
+	$(PY) -m poselab.models.export runs/$(SCALE)/checkpoints/$(MODEL).ckpt $(CKPT_DIR)/$(MODEL).ckpt $(EXPORT_ARGS)
 
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
 PREVIEW_ARGS ?=
@@ -123,3 +158,32 @@ PREVIEW_ARGS ?=
 preview: $(VENV)/.installed
 	$(PY) -m poselab.cli preview-data --out docs/preview.png --data configs/data/synthetic.yaml --samples 4 \
 	  --image-size 256 --tile 200 $(PREVIEW_ARGS)
+
+# Scale study (docs/scale/README.md): the scale attack grid (configs/attack/$(STUDY_ATTACK).yaml) on every
+# scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
+# (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT). W&B: every run in group
+# scale-study, with the scale as a tag and config.scale (group by it to compare scales side by side).
+#   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_ATTACK=scale|quick] [STUDY_EVAL=0: report only]
+#                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
+SCALE_STUDY ?= $(SCALES)
+STUDY_ATTACK ?= scale
+STUDY_OUT ?= docs/scale
+STUDY_EVAL ?= 1
+STUDY_EXTRA ?=
+.PHONY: scale-study
+scale-study: $(VENV)/.installed
+	@set -e; roots=""; for s in $(SCALE_STUDY); do \
+	  case " $(SCALES) " in *" $$s "*) ;; *) echo "error: unknown scale '$$s' in SCALE_STUDY; expected: $(SCALES)" >&2; \
+	    exit 2;; esac; \
+	  if [ $$s = tiny-64 ]; then dir=checkpoints; out=results/attack-$(STUDY_ATTACK); \
+	  else dir=checkpoints/$$s; out=results/attack-$(STUDY_ATTACK)-$$s; fi; \
+	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; \
+	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; \
+	  if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$(STUDY_ATTACK) SCALE=$$s \
+	    ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; \
+	  roots="$$roots $$s=$$out"; \
+	done; \
+	roots="$$roots $(STUDY_EXTRA)"; \
+	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints" >&2; \
+	  exit 2; fi; \
+	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)

@@ -34,6 +34,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, read_checkpoint
 from poselab.plugins import import_plugins
+from poselab.scale import run_scale
 from poselab.wandb_utils import DEFAULT_GROUP
 
 
@@ -250,6 +251,7 @@ class PoseLightningCLI(LightningCLI):
                 wandb_utils.make_logger(
                     wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
                     dataset=dataset, name=run.name, config=config,
+                    scale=run_scale(self.model, self.datamodule),
                     save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
                     run_id=self._resume_run_id,
                 )

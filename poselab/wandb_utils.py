@@ -136,8 +136,11 @@ def run_kwargs(
     save_dir: str | Path = DEFAULT_DIR,
     project: str | None = None,
     offline: bool | None = None,
+    scale: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``wandb.init`` following the conventions above.
+
+    ``scale`` (:mod:`poselab.scale`, e.g. ``r18-128``) becomes a tag and ``config["scale"]``.
 
     ``dir`` is created; everything else is plain data, so the same dict also feeds
     :class:`pytorch_lightning.loggers.WandbLogger` (see :func:`make_logger`).
@@ -146,14 +149,15 @@ def run_kwargs(
     if not group:
         raise ValueError("group (the experiment or sweep name) must be a non-empty string")
     Path(save_dir).mkdir(parents=True, exist_ok=True)
-    all_tags = list(dict.fromkeys(t for t in (model, dataset, *tags) if t))
+    all_tags = list(dict.fromkeys(t for t in (model, dataset, scale, *tags) if t))
     return {
         "project": project or os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT),
         "group": group,
         "job_type": job_type,
         "name": name or run_name(job_type, model, dataset),
         "tags": all_tags,
-        "config": flatten_config(config) if config is not None else {},
+        "config": {**(flatten_config(config) if config is not None else {}),
+                   **({"scale": scale} if scale else {})},
         "dir": str(save_dir),
         "mode": wandb_mode(offline),
     }

@@ -212,7 +212,8 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
     out = folders[0]
     rows = _rows(out)
     assert {r["experiment"] for r in rows} == {"untargeted", "rotation"}
-    assert json.loads((out / "results.json").read_text())["meta"]["model"] == "regression"
+    meta = json.loads((out / "results.json").read_text())["meta"]
+    assert meta["model"] == "regression" and meta["scale"] == "tiny-32"  # smoke: tiny CNN, 32 px
     assert "Table 1" in (out / "tables.md").read_text()
     tables = list((tmp_path / "runs").rglob("attack/results*.table.json"))
     assert tables, "no W&B table in the offline run"

@@ -58,6 +58,7 @@ from poselab.evaluation.runner import Example, RunContext, run_experiment
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, experiments_from_config
 from poselab.metrics import DEFAULT_JDR, check_jdr_definition
 from poselab.results.schema import ResultKey
+from poselab.scale import run_scale
 
 
 class AttackEvaluation(pl.Callback):
@@ -346,6 +347,7 @@ class AttackEvaluation(pl.Callback):
         return {
             "model": model,
             "dataset": dataset,
+            "scale": run_scale(pl_module, getattr(trainer, "datamodule", None)),  # poselab.scale
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

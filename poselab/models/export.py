@@ -1,0 +1,103 @@
+"""Weights-only checkpoints stored in 16-bit floats (fp16 or bf16), computed in fp32 once loaded.
+
+An exported file is a Lightning checkpoint reduced to what evaluation needs (``state_dict``,
+``hyper_parameters``, ``datamodule_hyper_parameters``, ``poselab_model`` and the Lightning version), with
+every floating-point tensor of ``state_dict`` cast to ``float16`` (default) or ``bfloat16``; integer
+buffers (BatchNorm's ``num_batches_tracked``) stay as they are. ``poselab_storage_dtype`` records the
+storage type. Nothing else is needed to read it: ``load_state_dict`` copies the 16-bit values into the
+model's fp32 parameters, so :func:`poselab.models.load_model` and ``poselab test --ckpt_path`` load it
+like any other checkpoint and the model computes in fp32. fp16 keeps 11 significant bits (relative
+rounding error <= 2**-11), bf16 8 bits with the fp32 range; fp16 is the default (weights and BatchNorm
+statistics of these models lie well inside its range, which :func:`export_weights` checks).
+
+    python -m poselab.models.export runs/r18-128/checkpoints/regression.ckpt \
+        checkpoints/r18-128/regression.ckpt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from poselab.models.checkpoint import CheckpointError, read_checkpoint
+
+STORAGE_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+#: Checkpoint entries an exported file keeps.
+KEPT_KEYS = ("state_dict", "hyper_parameters", "datamodule_hyper_parameters", "poselab_model",
+             "pytorch-lightning_version", "hparams_name", "datamodule_hparams_name", "epoch", "global_step",
+             "loops")
+STORAGE_KEY = "poselab_storage_dtype"
+
+
+def to_storage(state_dict: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
+    """Floating-point tensors cast to ``dtype`` (contiguous clones), others unchanged.
+
+    Raises:
+        ValueError: naming the first tensor with a finite value that ``dtype`` cannot hold (fp16 > 65504).
+    """
+    finfo = torch.finfo(dtype)
+    out = {}
+    for key, value in state_dict.items():
+        if value.is_floating_point():
+            big = value.detach().float().abs()
+            big = big[torch.isfinite(big)]
+            if big.numel() and float(big.max()) > finfo.max:
+                raise ValueError(f"state_dict[{key!r}] holds {float(big.max()):.3g}, beyond {dtype}'s range "
+                                 f"({finfo.max:.3g}); export with bf16")
+            value = value.detach().to(dtype).contiguous().clone()
+        out[key] = value
+    return out
+
+
+def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16") -> dict[str, Any]:
+    """Write the weights-only 16-bit copy of poselab checkpoint ``src`` to ``dst``; returns what was saved.
+
+    Raises:
+        CheckpointError: ``src`` is missing or not a poselab checkpoint.
+        ValueError: unknown ``storage`` (``fp16`` or ``bf16``) or a value out of its range.
+    """
+    if storage not in STORAGE_DTYPES:
+        raise ValueError(f"storage must be one of {', '.join(STORAGE_DTYPES)}, got {storage!r}")
+    ckpt = read_checkpoint(src)
+    out = {k: ckpt[k] for k in KEPT_KEYS if k in ckpt}
+    out["state_dict"] = to_storage(ckpt["state_dict"], STORAGE_DTYPES[storage])
+    out[STORAGE_KEY] = storage
+    dst = Path(dst)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(dst.name + ".tmp")
+    torch.save(out, tmp)
+    tmp.replace(dst)  # never a half-written file under the final name
+    return out
+
+
+def storage_of(path: str | Path) -> str:
+    """``fp16``/``bf16`` for an exported file, ``fp32`` for a full-precision checkpoint."""
+    return str(read_checkpoint(path).get(STORAGE_KEY, "fp32"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Export a poselab checkpoint as weights-only 16-bit storage.")
+    p.add_argument("src", help="a poselab (Lightning) checkpoint, e.g. runs/r18-128/checkpoints/<model>.ckpt")
+    p.add_argument("dst", help="the exported file, e.g. checkpoints/r18-128/regression.ckpt")
+    p.add_argument("--storage", default="fp16", choices=sorted(STORAGE_DTYPES))
+    p.add_argument("--max-mb", type=float, default=25.0, help="refuse larger files (MB = 1e6 bytes)")
+    args = p.parse_args(argv)
+    try:
+        export_weights(args.src, args.dst, args.storage)
+    except (CheckpointError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    size_mb = Path(args.dst).stat().st_size / 1e6
+    print(f"{args.dst}: {size_mb:.1f} MB ({args.storage} weights, fp32 compute once loaded)")
+    if size_mb > args.max_mb:
+        print(f"error: {args.dst} is {size_mb:.1f} MB > --max-mb {args.max_mb:g}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

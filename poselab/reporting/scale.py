@@ -1,0 +1,338 @@
+"""The scale study: how robustness changes with crop size and backbone depth (``make scale-study``).
+
+Reads the attack results of several *scales* (:mod:`poselab.scale`: ``tiny-64``, ``r18-128``, ...), one
+results root per scale holding ``<model>-<dataset>/results.csv`` folders, and answers at each fixed eps in
+pixels (0..255 intensity units):
+
+* how the MPJPE increase (adversarial - clean, mm; and the ratio adversarial / clean) and the JDR drop
+  (clean - adversarial, percentage points) change from scale to scale, for every model;
+* whether the paper's ranking of the four baselines holds at every scale (regression the most vulnerable,
+  volumetric the least vulnerable monocular model; more attacked views, lower JDR for triangulation).
+
+Writes ``scale.csv`` (one row per scale, model, attack, eps), ``README.md`` (tables and answers) and
+``scale_mpjpe.png`` / ``scale_jdr.png`` into ``--out``::
+
+    python -m poselab.reporting.scale tiny-64=results/attack-scale r18-128=results/attack-scale-r18-128 \
+        --out docs/scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from poselab.results.files import atomic_write, save_figure, write_csv
+from poselab.results.reader import ResultsError, RunResults, discover, read_run
+from poselab.results.schema import CLEAN
+from poselab.scale import parse_scale, scale_order
+
+#: Untargeted attack series compared across scales: (attack, iterations).
+SERIES = (("fgsm", 1), ("igsm_u", 10))
+MODEL_ORDER = ("regression", "volumetric", "heatmap_depth", "triangulation")
+MONOCULAR = ("regression", "volumetric", "heatmap_depth")
+COLUMNS = ("scale", "model", "attack", "iterations", "eps", "clean_mpjpe", "adv_mpjpe", "mpjpe_increase",
+           "mpjpe_ratio", "clean_jdr", "adv_jdr", "jdr_drop", "n")
+
+
+@dataclass(frozen=True)
+class ScalePoint:
+    """One model at one scale under one untargeted attack with every view attacked.
+
+    mm for MPJPE, fractions 0..1 for JDR (NaN for models without 2D joints), ``eps`` in pixels 0..255.
+    """
+
+    scale: str
+    model: str
+    attack: str
+    iterations: int
+    eps: float
+    clean_mpjpe: float
+    adv_mpjpe: float
+    clean_jdr: float
+    adv_jdr: float
+    n: int
+
+    @property
+    def mpjpe_increase(self) -> float:
+        return self.adv_mpjpe - self.clean_mpjpe
+
+    @property
+    def mpjpe_ratio(self) -> float:
+        return self.adv_mpjpe / self.clean_mpjpe if self.clean_mpjpe > 0 else math.nan
+
+    @property
+    def jdr_drop(self) -> float:
+        return self.clean_jdr - self.adv_jdr
+
+    def row(self) -> dict:
+        return {**asdict(self), "mpjpe_increase": self.mpjpe_increase, "mpjpe_ratio": self.mpjpe_ratio,
+                "jdr_drop": self.jdr_drop}
+
+
+def load_scales(roots: Mapping[str, str | Path]) -> dict[str, list[RunResults]]:
+    """Runs under each scale's results root; a run whose ``meta.scale`` names another scale is an error.
+
+    Raises:
+        ResultsError: a root is missing, holds no results, or holds a run of another scale.
+    """
+    out: dict[str, list[RunResults]] = {}
+    for scale, root in roots.items():
+        parse_scale(scale)  # ValueError for a malformed name
+        runs = [read_run(folder) for folder in discover([root])]
+        for run in runs:
+            found = run.meta.get("scale")
+            if found and found != scale:
+                raise ResultsError(f"results folder {str(run.path)!r} holds scale {found!r}, "
+                                   f"given as {scale!r}")
+        out[scale] = runs
+    return out
+
+
+def _value(run: RunResults, metric: str, attack: str, eps: float, iterations: int,
+           experiment: str = "untargeted", attacked_views: int | None = None) -> tuple[float, int]:
+    for c in run.cells:
+        if (c.experiment == experiment and c.metric == metric and c.attack == attack and c.eps == eps
+                and c.iterations == iterations
+                and (attacked_views is None or c.attacked_views == attacked_views)):
+            return c.value, c.n
+    return math.nan, 0
+
+
+def all_views_attacked(run: RunResults) -> tuple[str, int | None] | None:
+    """Where a run's every-view-attacked series is: monocular models' ``untargeted`` experiment (any
+    ``attacked_views``), the multi-view model's ``multiview`` experiment with the most attacked views (the
+    callback runs no ``untargeted`` experiment on it); None when the run has neither."""
+    experiments = {c.experiment for c in run.cells}
+    if "untargeted" in experiments:
+        return "untargeted", None
+    if "multiview" in experiments:
+        return "multiview", max(c.attacked_views for c in run.cells if c.experiment == "multiview")
+    return None
+
+
+def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
+    """Every (scale, model, attack series, eps > 0) point with every view attacked
+    (:func:`all_views_attacked`). Monocular results carry no JDR (NaN); the multi-view model's do."""
+    points = []
+    for scale, scale_runs in runs.items():
+        for run in scale_runs:
+            source = all_views_attacked(run)
+            if source is None:
+                continue
+            experiment, views = source
+            clean_mpjpe, _ = _value(run, "mpjpe", CLEAN, 0.0, 0, experiment)
+            clean_jdr, _ = _value(run, "jdr", CLEAN, 0.0, 0, experiment)
+            eps_values = sorted({c.eps for c in run.cells if c.experiment == experiment and c.eps > 0})
+            for attack, iterations in SERIES:
+                for eps in eps_values:
+                    adv, n = _value(run, "mpjpe", attack, eps, iterations, experiment, views)
+                    if n == 0:
+                        continue
+                    adv_jdr, _ = _value(run, "jdr", attack, eps, iterations, experiment, views)
+                    points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
+                                             clean_jdr, adv_jdr, n))
+    return sorted(points, key=lambda p: (scale_order(p.scale), _model_rank(p.model), p.attack, p.eps))
+
+
+def _model_rank(model: str) -> int:
+    return MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER)
+
+
+def vulnerability_order(points: Sequence[ScalePoint], scale: str, attack: str, eps: float,
+                        key: str = "mpjpe_ratio") -> list[str]:
+    """Models of ``scale`` from most to least vulnerable at (attack, eps) by ``key`` (``mpjpe_ratio``:
+    adversarial / clean MPJPE, fair across models of different clean accuracy; or ``mpjpe_increase``)."""
+    chosen = [p for p in points if p.scale == scale and p.attack == attack and p.eps == eps]
+    return [p.model for p in sorted(chosen, key=lambda p: -getattr(p, key))]
+
+
+def paper_ranking(order: Sequence[str]) -> dict[str, bool | None]:
+    """The paper's two monocular claims on one vulnerability order (most vulnerable first):
+    regression the most vulnerable monocular model, volumetric the least (None: model missing)."""
+    mono = [m for m in order if m in MONOCULAR]
+    have = set(mono) == set(MONOCULAR)
+    return {"regression_most": mono[0] == "regression" if have else None,
+            "volumetric_least": mono[-1] == "volumetric" if have else None}
+
+
+def multiview_jdr(runs: Mapping[str, Sequence[RunResults]], attack: str = "fgsm", iterations: int = 1
+                  ) -> list[dict]:
+    """JDR of the multi-view model per scale, eps and number of attacked views (``multiview`` experiment)."""
+    rows = []
+    for scale, scale_runs in runs.items():
+        for run in scale_runs:
+            cells = [c for c in run.cells if c.experiment == "multiview" and c.metric == "jdr"]
+            if run.model != "triangulation" or not cells:
+                continue
+            clean = next((c.value for c in cells if c.attack == CLEAN), math.nan)
+            for eps in sorted({c.eps for c in cells if c.eps > 0}):
+                by_views = {c.attacked_views: c.value for c in cells
+                            if c.attack == attack and c.iterations == iterations and c.eps == eps}
+                rows.append({"scale": scale, "eps": eps, "clean": clean,
+                             **{f"views_{k}": v for k, v in sorted(by_views.items())}})
+    return sorted(rows, key=lambda r: (scale_order(r["scale"]), r["eps"]))
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _f(value: float, fmt: str = ".1f") -> str:
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def _pct(value: float) -> str:
+    return _f(100 * value if value == value else value)
+
+
+def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResults]]) -> str:
+    """Markdown: clean accuracy, MPJPE increase / ratio and JDR drop per eps, rankings, multi-view JDR."""
+    scales = sorted({p.scale for p in points}, key=scale_order)
+    eps_values = sorted({p.eps for p in points})
+    out = ["## Clean accuracy on the attacked samples", "",
+           "| scale | model | samples | MPJPE (mm) | JDR qiu2019 (%) |", "|---|---|---|---|---|"]
+    seen = set()
+    for p in points:
+        if (p.scale, p.model) not in seen:
+            seen.add((p.scale, p.model))
+            out.append(f"| {p.scale} | {p.model} | {p.n} | {_f(p.clean_mpjpe)} | {_pct(p.clean_jdr)} |")
+    for attack, iterations in SERIES:
+        label = "FGSM" if attack == "fgsm" else f"IGSM-U {iterations} iterations"
+        out += _eps_table(f"{label}: MPJPE increase (mm) and ratio adversarial / clean, every view attacked",
+                          points, attack, _increase_cell)
+        out += _eps_table(f"{label}: JDR drop (percentage points; qiu2019: error <= image_size / 20 px)",
+                          points, attack, lambda p: _pct(p.jdr_drop), lambda p: not math.isnan(p.adv_jdr))
+    out += ["", "## Vulnerability ranking (most vulnerable first, by MPJPE ratio adversarial / clean)", "",
+            "| attack | ε | " + " | ".join(scales) + " | regression most vulnerable (mono) | "
+            "volumetric least vulnerable (mono) |", "|---|---|" + "---|" * (len(scales) + 2)]
+    for attack, _ in SERIES:
+        for eps in eps_values:
+            orders = [vulnerability_order(points, s, attack, eps) for s in scales]
+            claims = [paper_ranking(o) for o in orders]
+            out.append(f"| {attack} | {eps:g} | " + " | ".join(" > ".join(o) or "–" for o in orders) + " | "
+                       + " / ".join(_yes(c["regression_most"]) for c in claims) + " | "
+                       + " / ".join(_yes(c["volumetric_least"]) for c in claims) + " |")
+    mv = multiview_jdr(runs)
+    if mv:
+        views = sorted({k for r in mv for k in r if k.startswith("views_")}, key=lambda k: int(k[6:]))
+        out += ["", "## Multi-view model: JDR (%) under FGSM by number of attacked views", "",
+                "| scale | ε | clean | " + " | ".join(f"{v[6:]} view(s)" for v in views) + " |",
+                "|---|---|---|" + "---|" * len(views)]
+        for r in mv:
+            out.append(f"| {r['scale']} | {r['eps']:g} | {_pct(r['clean'])} | "
+                       + " | ".join(_pct(r.get(v, math.nan)) for v in views) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _increase_cell(p: ScalePoint) -> str:
+    return f"+{_f(p.mpjpe_increase, '.0f')} (x{_f(p.mpjpe_ratio, '.2f')})"
+
+
+def _eps_table(title: str, points: Sequence[ScalePoint], attack: str, cell: Callable[[ScalePoint], str],
+               keep: Callable[[ScalePoint], bool] = lambda p: True) -> list[str]:
+    """Markdown lines: one row per (scale, model) of ``attack``, one column per eps, ``cell(point)``."""
+    eps_values = sorted({p.eps for p in points})
+    out = ["", f"## {title}", "", "| scale | model | " + " | ".join(f"ε={e:g}" for e in eps_values) + " |",
+           "|---|---|" + "---|" * len(eps_values)]
+    for scale in sorted({p.scale for p in points}, key=scale_order):
+        for model in MODEL_ORDER:
+            row = _series(points, scale, model, attack)
+            if row and any(keep(p) for p in row.values()):
+                out.append(f"| {scale} | {model} | " + " | ".join(cell(row[e]) if e in row else "–"
+                                                                 for e in eps_values) + " |")
+    return out
+
+
+def _series(points: Sequence[ScalePoint], scale: str, model: str, attack: str) -> dict[float, ScalePoint]:
+    return {p.eps: p for p in points if p.scale == scale and p.model == model and p.attack == attack}
+
+
+def _yes(value: bool | None) -> str:
+    return "–" if value is None else ("yes" if value else "no")
+
+
+def plot(points: Sequence[ScalePoint], metric: str, out: Path) -> Path:
+    """One panel per attack series: ``metric`` (``mpjpe_ratio`` or ``jdr_drop``) vs eps (log), colour =
+    model, line style = scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scales = sorted({p.scale for p in points}, key=scale_order)
+    styles = ["-", "--", ":", "-."]
+    colours = {m: f"C{i}" for i, m in enumerate(MODEL_ORDER)}
+    fig, axes = plt.subplots(1, len(SERIES), figsize=(5.5 * len(SERIES), 4), squeeze=False)
+    for ax, (attack, iterations) in zip(axes[0], SERIES, strict=True):
+        for si, scale in enumerate(scales):
+            for model in MODEL_ORDER:
+                series = [v for _, v in sorted(_series(points, scale, model, attack).items())]
+                ys = [getattr(p, metric) for p in series]
+                if series and not all(math.isnan(y) for y in ys):
+                    y = [100 * v for v in ys] if metric == "jdr_drop" else ys
+                    ax.plot([p.eps for p in series], y, styles[si % len(styles)], marker="o", ms=3,
+                            color=colours[model], label=f"{model} {scale}")
+        ax.set_xscale("log", base=2)
+        if metric == "mpjpe_ratio":  # ratios span 1 .. ~50
+            ax.set_yscale("log", base=2)
+        ax.set_xlabel("ε (pixels, 0..255)")
+        ax.set_ylabel("JDR drop (points)" if metric == "jdr_drop" else "MPJPE adversarial / clean")
+        ax.set_title(f"{'FGSM' if attack == 'fgsm' else f'IGSM-U {iterations} it.'}: "
+                     f"{'JDR drop' if metric == 'jdr_drop' else 'MPJPE ratio'}")
+        ax.grid(alpha=0.3)
+    if axes[0][-1].get_legend_handles_labels()[0]:
+        axes[0][-1].legend(fontsize=7, ncol=1, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    path = save_figure(fig, out, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
+    """Load the scales' results and write ``scale.csv``, ``tables.md``, ``scale_mpjpe.png`` and
+    ``scale_jdr.png`` into ``out``; returns ``out``."""
+    out = Path(out)
+    runs = load_scales(roots)
+    points = scale_points(runs)
+    if not points:
+        raise ResultsError("no untargeted attack results in " + ", ".join(map(str, roots.values())))
+    write_csv(out / "scale.csv", [p.row() for p in points], COLUMNS)
+    atomic_write(out / "tables.md", "# Scale study: tables (made by `python -m poselab.reporting.scale`)\n\n"
+                 + "Results roots: " + ", ".join(f"`{s}` = `{r}`" for s, r in roots.items()) + "\n\n"
+                 + tables_md(points, runs))
+    plot(points, "mpjpe_ratio", out / "scale_mpjpe.png")
+    plot(points, "jdr_drop", out / "scale_jdr.png")
+    return out
+
+
+def _pair(text: str) -> tuple[str, str]:
+    scale, sep, root = text.partition("=")
+    if not sep or not scale or not root:
+        raise argparse.ArgumentTypeError("expected <scale>=<results root>, e.g. "
+                                         f"r18-128=results/attack-scale-r18-128, got {text!r}")
+    try:
+        parse_scale(scale)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return scale, root
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Scale study report: robustness vs crop size and backbone depth.")
+    p.add_argument("scales", nargs="+", type=_pair, help="<scale>=<results root> (one per scale)")
+    p.add_argument("--out", default="docs/scale", help="output folder (scale.csv, tables.md, figures)")
+    args = p.parse_args(argv)
+    try:
+        out = write_study(dict(args.scales), args.out)
+    except (ResultsError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"scale study written to {out}/ (scale.csv, tables.md, scale_mpjpe.png, scale_jdr.png)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

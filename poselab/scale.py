@@ -1,0 +1,72 @@
+"""Model *scales*: a backbone at a crop size, named ``<backbone>-<image_size>`` (``tiny-64``, ``r18-128``,
+``r50-256``).
+
+The name is derived from the model's ``backbone`` hyper-parameter and the data's ``image_size`` (pixels),
+never configured by hand, so results, W&B runs and checkpoints of one scale always agree. The overlays
+that train and evaluate a scale live in ``configs/scale/<scale>/`` (``make train|attack-eval SCALE=...``);
+exported checkpoints in ``checkpoints/<scale>/<model>.ckpt`` (the default ``tiny-64`` ones in
+``checkpoints/<model>.ckpt``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+#: The default scale: the tiny CNN at 64 px (configs/trainer/cpu.yaml, checkpoints/<model>.ckpt).
+DEFAULT_SCALE = "tiny-64"
+#: Where the overlays of each named scale live.
+SCALE_CONFIGS = Path("configs/scale")
+_NAME = re.compile(r"^(tiny|r\d+)-(\d+)$")
+
+
+def scale_name(backbone: str, image_size: int) -> str:
+    """``("resnet18", 128)`` -> ``"r18-128"``; ``("tiny", 64)`` -> ``"tiny-64"``."""
+    if isinstance(image_size, bool) or int(image_size) <= 0:
+        raise ValueError(f"image_size must be a positive number of pixels, got {image_size!r}")
+    if backbone == "tiny":
+        short = "tiny"
+    elif re.fullmatch(r"resnet\d+", str(backbone)):
+        short = "r" + str(backbone)[len("resnet"):]
+    else:
+        raise ValueError(f"unknown backbone {backbone!r}; expected tiny or resnet<depth>")
+    return f"{short}-{int(image_size)}"
+
+
+def parse_scale(name: str) -> tuple[str, int]:
+    """``"r18-128"`` -> ``("resnet18", 128)`` (the inverse of :func:`scale_name`)."""
+    match = _NAME.match(str(name))
+    if not match:
+        raise ValueError(f"scale {name!r} is not <tiny|r<depth>>-<image_size>, e.g. tiny-64, r18-128")
+    short, size = match.groups()
+    return ("tiny" if short == "tiny" else "resnet" + short[1:]), int(size)
+
+
+def model_scale(model: Any, image_size: int | None) -> str | None:
+    """The scale of a pose model (its ``hparams.backbone``) at ``image_size`` px; None if unknown."""
+    hparams = getattr(model, "hparams", None) or {}
+    backbone = hparams.get("backbone") if hasattr(hparams, "get") else None
+    if backbone is None or image_size is None:
+        return None
+    try:
+        return scale_name(backbone, image_size)
+    except ValueError:
+        return None
+
+
+def depth_of(scale: str) -> int:
+    """Backbone depth for ordering scales (tiny CNN: 6 conv layers)."""
+    backbone, _ = parse_scale(scale)
+    return 6 if backbone == "tiny" else int(backbone[len("resnet"):])
+
+
+def scale_order(scale: str) -> tuple[int, int]:
+    """Sort key of a scale: crop size, then backbone depth."""
+    return parse_scale(scale)[1], depth_of(scale)
+
+
+def run_scale(model: Any, datamodule: Any) -> str | None:
+    """A run's scale: ``model``'s backbone at the datamodule's ``hparams.image_size`` (None if unknown)."""
+    hparams = getattr(datamodule, "hparams", None) or {}
+    return model_scale(model, hparams.get("image_size") if hasattr(hparams, "get") else None)
