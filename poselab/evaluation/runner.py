@@ -20,8 +20,9 @@ from poselab.attacks.registry import get_attack
 from poselab.attacks.sweep import MakeFn, MaxBatch, eps_sweep, index_batch
 from poselab.attacks.targets import camera_swap_target, rotation_target, vertical_axis
 from poselab.data.sample import select_views
+from poselab.evaluation.ensemble import WorstShare, extra_metrics, metric_inputs, worst_flags
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, ViewChoice, check_views, view_setting
-from poselab.results.schema import CLEAN, ResultKey, clean_views
+from poselab.results.schema import CLEAN, ResultKey, clean_views, worst_member
 
 #: ``update(key, *metric_args)``: one metric update of one results cell.
 Update = Callable[..., None]
@@ -36,7 +37,7 @@ def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
         "mpjpe": M.MPJPE, "pmpjpe": M.PMPJPE, "target_mpjpe": M.TargetMPJPE, "failed": M.FailureCount,
         "jdr": lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
     }
-    return factory[name]()
+    return WorstShare() if worst_member(name) else factory[name]()
 
 
 def view_mask(choice: ViewChoice, num_views: int, device: torch.device | None = None) -> Tensor:
@@ -121,10 +122,11 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
                rows: Mapping[str, Any], view_set: str = "") -> None:
         pose = out["pose"]
         valid = out.get("valid")
-        for m in metrics:
+        for m in (*metrics, *extra_metrics(key[1], spec.targeted, spec.loss)):
             cell = ResultKey(*key, m, view_set)
             if m in ("mpjpe", "pmpjpe"):
-                ctx.update(cell, pose, truth, valid)
+                pose_m, valid_m = metric_inputs(out, m)  # the ensemble's per-sample worst by m
+                ctx.update(cell, pose_m, truth, valid_m)
             elif m == "target_mpjpe":
                 ctx.update(cell, pose, target, valid)
             elif m == "jdr":  # (pred, target, valid views, crop size px for the qiu2019 head size)
@@ -132,6 +134,8 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
                            images.shape[-1])
             elif m == "failed":
                 ctx.update(cell, valid, pose)
+            elif worst_member(m):
+                ctx.update(cell, worst_flags(out, m, spec.targeted, spec.loss))
 
     if not spec.targeted:
         with torch.no_grad():

@@ -46,6 +46,9 @@ EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
 #: Experiments that push the pose to a target (no clean row; iteration 0 is the clean point).
 TARGETED_EXPERIMENTS = ("camera_swap", "rotation")
 METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
+#: Metric family of the ``ensemble`` attack's rows: ``worst:<member>`` is the fraction of samples for which
+#: that member attack gave the worst case (by the experiment's loss); one row per member and setting.
+WORST_PREFIX = "worst:"
 CLEAN = "clean"
 #: The grid axes of a setting, in display order.
 AXES = ("attack", "eps", "iterations", "attacked_views", "target")
@@ -88,6 +91,21 @@ def attack_names() -> tuple[str, ...]:
     from poselab.attacks.registry import attack_names as registered
 
     return (CLEAN, *registered())
+
+
+def worst_metric(member: str) -> str:
+    """The metric name of a member's share of the per-sample worst cases: ``worst:<member>``."""
+    return f"{WORST_PREFIX}{member}"
+
+
+def worst_member(metric: str) -> str | None:
+    """The member label of a ``worst:<member>`` metric, None for other metrics."""
+    return metric[len(WORST_PREFIX):] or None if metric.startswith(WORST_PREFIX) else None
+
+
+def is_metric(name: str) -> bool:
+    """Whether ``name`` is a valid ``metric`` value: one of :data:`METRICS` or ``worst:<member>``."""
+    return name in METRICS or worst_member(name) is not None
 
 
 def is_targeted(experiment: str) -> bool:
