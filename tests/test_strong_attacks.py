@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from poselab.attacks import APGD, IGSMU, LOSSES, APGDL2, Square
+from poselab.attacks import APGD, APGDL2, LOSSES, Square
 from poselab.attacks.apgd import checkpoint_intervals
 
 torchattacks = pytest.importorskip("torchattacks")
@@ -75,7 +75,8 @@ def _final_loss(fn, x: Tensor, labels: Tensor, loss=_ce) -> Tensor:
         return loss(fn(x)["logits"], labels)
 
 
-@pytest.mark.parametrize(("norm", "eps", "steps"), [("Linf", 8 / 255, 25), ("L2", 0.5, 25), ("Linf", 3 / 255, 40)])
+@pytest.mark.parametrize(("norm", "eps", "steps"),
+                         [("Linf", 8 / 255, 25), ("L2", 0.5, 25), ("Linf", 3 / 255, 40)])
 def test_apgd_matches_torchattacks_from_the_same_start(classifier, norm: str, eps: float, steps: int) -> None:
     model, images, labels, fn = classifier
     ref = torchattacks.APGD(model, norm=norm, eps=eps, steps=steps, loss="ce")

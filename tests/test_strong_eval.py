@@ -1,4 +1,4 @@
-"""The stronger evaluation on a shipped checkpoint: APGD vs IGSM, budgets, eval mode, the worst-case ensemble."""
+"""Stronger evaluation on a shipped checkpoint: APGD vs IGSM, budgets, eval mode, the worst-case ensemble."""
 
 from __future__ import annotations
 

@@ -52,6 +52,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
     from poselab.analysis.transfer import plot_transfer, transfer_tables
     from poselab.reporting.figures import plot_figures
     from poselab.reporting.overview import overview_png
+    from poselab.reporting.strength import plot_strength, strength_tables
 
     runs, transfer = load_all(paths)
     if not runs and not transfer:
@@ -66,8 +67,12 @@ def build_report(paths: Sequence[str | Path], out: str | Path) -> Report:
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
+    strength = strength_tables(cells, labels)  # the paper's attacks vs APGD / the ensemble (issue 12)
+    report.tables.extend(strength)
     report.cells = expand_clean(cells)
     report.figures = plot_figures(report.cells, labels, out / "figures")
+    if (strength_png := plot_strength(strength, out / "figures" / "strength.png")) is not None:
+        report.figures["strength"] = strength_png
 
     increases, settings = increases_by_run({r.label: r.joints for r in runs if r.joints})
     if increases:
@@ -104,6 +109,8 @@ _FIGURE_CAPTIONS = {
     "drawn on a canonical pose (darker = moved more).",
     "transfer": "Transfer attacks: MPJPE increase of the column model on images crafted on the row model "
     "(diagonal = white-box).",
+    "strength": "How much do the paper's attacks understate the damage? Untargeted MPJPE vs eps per run "
+    "under the paper's attacks (dashed) and APGD / the per-sample worst-case ensemble (solid).",
 }
 
 
@@ -142,9 +149,11 @@ def render_markdown(report: Report) -> str:
 
 def summarize(tables: Sequence[Table]) -> list[str]:
     """One-line findings: most robust run (smallest MPJPE increase) and best attacked error."""
+    from poselab.reporting.strength import strength_summary
+
     robust = next((t for t in tables if t.name == "robustness"), None)
     if robust is None or len(robust.rows) < 2:
-        return []
+        return strength_summary(tables)
     title = robust.title.split("attacked = ", 1)[-1]
     rows = [r for r in robust.rows if r[3] is not None]
     lines = []
@@ -153,7 +162,7 @@ def summarize(tables: Sequence[Table]) -> list[str]:
         lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm).")
     best = min(robust.rows, key=lambda r: r[2])
     lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm).")
-    return lines
+    return lines + strength_summary(tables)
 
 
 def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[float]], list[str]]]:
