@@ -1,4 +1,4 @@
-"""Cost of the stronger attacks (not part of the test suite). Ratios measured in one run, same model and batch.
+"""Cost of the stronger attacks: ratios measured in one run, same model and batch.
 
 (1) APGD step / IGSM step: time per iteration of ``APGD(steps=S)`` vs ``IGSMU(steps=S)`` (goal <= 1.1:
     APGD adds a momentum update, a second projection and best-iterate bookkeeping to the forward +
@@ -64,7 +64,7 @@ def main() -> None:
     }
     times: dict[str, list[float]] = {k: [] for k in attacks}
     with attack_mode(model):
-        for k, attack in attacks.items():  # warm-up
+        for attack in attacks.values():  # warm-up
             attack(fn, images, gt)
         for _ in range(args.repeats):
             for k, attack in attacks.items():
