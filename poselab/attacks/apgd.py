@@ -29,8 +29,6 @@ outputs recorded at t < steps are those of the best point among the first t step
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import Tensor
 
@@ -139,21 +137,10 @@ class APGD(Attack):
                 since_check, interval = 0, max(interval - shrink, min_interval)
         return best, snaps
 
-    def __call__(
-        self,
-        fn: PoseFn,
-        images: Tensor,
-        reference: Tensor,
-        *,
-        eps: float | Tensor | None = None,
-        view_mask: Tensor | Sequence[bool] | None = None,
-        observer: Observer | None = None,
-        record: Sequence[int] | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """The best point per sample over all restarts (arguments as :meth:`Attack.__call__`; ``observer``
-        sees the best point so far and its outputs at each recorded count)."""
-        ball, mask, record_set, _ = self.prepare(images, eps, view_mask, record)
+    def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
+               signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
+        """The best point per sample over all restarts; ``observer`` sees the best point so far and its
+        outputs at each recorded count."""
         if generator is None:
             generator = torch.Generator().manual_seed(self.seed)
         best: BestIterate | None = None
@@ -161,7 +148,7 @@ class APGD(Attack):
         for r in range(self.restarts):
             start = (self.init(ball, mask, generator) if r == 0
                      else self.project(ball, autoattack_start(ball, generator), mask))
-            run_best, run_snaps = self.run(fn, ball, start, reference, mask, record_set)
+            run_best, run_snaps = self.run(fn, ball, start, reference, mask, record)
             if best is None:
                 best, snaps = run_best, run_snaps
                 continue

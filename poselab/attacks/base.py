@@ -297,13 +297,21 @@ class Attack:
             generator: random numbers of the random start.
         """
         ball, mask, record_set, signed_alpha = self.prepare(images, eps, view_mask, record)
+        return self.search(fn, ball, reference, mask, record_set, signed_alpha, observer, generator)
+
+    def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
+               signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
+        """The attack on checked arguments (see :meth:`prepare`): ``steps`` hook iterations from ``init``.
+
+        Attacks that are not one iterate-and-project loop (APGD, Square, the ensemble) override this.
+        """
         x = self.init(ball, mask, generator)
         for t in range(self.steps):
             grad, out = self.gradient(fn, x, reference)
-            if observer is not None and t in record_set:
+            if observer is not None and t in record:
                 observer(t, x, out)
             x = self.project(ball, self.step(ball, x, grad, signed_alpha), mask)
-        if observer is not None and self.steps in record_set:
+        if observer is not None and self.steps in record:
             with torch.no_grad():
                 observer(self.steps, x, detach_output(fn(x)))
         return x

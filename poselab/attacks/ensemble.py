@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from poselab.attacks.base import Attack, Observer, Output, PoseFn, detach_output
+from poselab.attacks.base import Attack, Ball, Observer, Output, PoseFn, detach_output
 from poselab.attacks.best import gather_rows
 from poselab.attacks.losses import get_loss
 from poselab.attacks.registry import get_attack, register_attack
@@ -89,21 +89,13 @@ class Ensemble(Attack):
     def __repr__(self) -> str:
         return f"Ensemble({', '.join(map(repr, self.attacks))})"
 
-    def __call__(
-        self,
-        fn: PoseFn,
-        images: Tensor,
-        reference: Tensor,
-        *,
-        eps: float | Tensor | None = None,
-        view_mask: Tensor | Sequence[bool] | None = None,
-        observer: Observer | None = None,
-        record: Sequence[int] | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """Per-sample worst images (arguments as :meth:`Attack.__call__`); the observer's outputs also
-        carry the members' indices (see the module docstring)."""
-        _, _, record_set, _ = self.prepare(images, eps, view_mask, record)
+    def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
+               signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
+        """Per-sample worst images; the observer's outputs also carry the members' indices (see the module
+        docstring)."""
+        images = ball.x0
+        eps = ball.eps.flatten()
+        view_mask = None if mask is None else mask.reshape(mask.shape[:2])
         seen: list[dict[int, tuple[Tensor, Output]]] = []
         for member, attack in zip(self.members, self.attacks):
             got: dict[int, tuple[Tensor, Output]] = {}
@@ -112,15 +104,15 @@ class Ensemble(Attack):
                 got[t // factor] = (x.detach(), detach_output(out))
 
             attack(fn, images, reference, eps=eps, view_mask=view_mask, observer=keep,
-                   record=sorted({t * member.steps_factor for t in record_set | {self.steps}}),
+                   record=sorted({t * member.steps_factor for t in record | {self.steps}}),
                    generator=generator)
             seen.append(got)
         result = images
-        for t in sorted(record_set | {self.steps}):
+        for t in sorted(record | {self.steps}):
             x_t, out_t = self.select_worst([got[t] for got in seen], reference)
             if t == self.steps:
                 result = x_t
-            if observer is not None and t in record_set:
+            if observer is not None and t in record:
                 observer(t, x_t, out_t)
         return result
 

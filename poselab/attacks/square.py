@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from poselab.attacks.base import Attack, Observer, Output, PoseFn, detach_output
+from poselab.attacks.base import Attack, Ball, Observer, Output, PoseFn, detach_output
 from poselab.attacks.best import BestIterate
 from poselab.attacks.registry import register_attack
 
@@ -85,20 +85,9 @@ class Square(Attack):
         loss = self.loss_fn(self.select(out), reference)
         return -loss if self.targeted else loss
 
-    def __call__(
-        self,
-        fn: PoseFn,
-        images: Tensor,
-        reference: Tensor,
-        *,
-        eps: float | Tensor | None = None,
-        view_mask: Tensor | Sequence[bool] | None = None,
-        observer: Observer | None = None,
-        record: Sequence[int] | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """The best point per sample after ``steps`` queries (arguments as :meth:`Attack.__call__`)."""
-        ball, mask, record_set, _ = self.prepare(images, eps, view_mask, record)
+    def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
+               signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
+        """The best point per sample after ``steps`` queries."""
         if generator is None:
             generator = torch.Generator().manual_seed(self.seed)
         x0 = ball.x0
@@ -106,7 +95,7 @@ class Square(Attack):
         dev, dtype = x0.device, x0.dtype
         two_eps = 2 * ball.eps.reshape(n, 1, 1, 1)
         with torch.no_grad():
-            if 0 in record_set and observer is not None:
+            if 0 in record and observer is not None:
                 observer(0, x0, detach_output(fn(x0)))
             stripes = _signs([n, v * c, 1, w], generator).to(dev, dtype).reshape(n, v, c, 1, w)
             x = self.project(ball, x0 + ball.eps * stripes, mask)
@@ -123,6 +112,6 @@ class Square(Attack):
                 x_new = self.project(ball, x_new.reshape(x0.shape), mask)
                 out = detach_output(fn(x_new))
                 best.update(x_new, self.objective(out, reference), out)
-                if q + 1 in record_set and observer is not None:
+                if q + 1 in record and observer is not None:
                     observer(q + 1, best.x, best.out)
         return best.x
