@@ -7,6 +7,7 @@ import torch
 
 from poselab.attacks import APGD, APGDL2, IGSMU, Ensemble, Square, attack_mode, clone_tensors, mpjpe_loss
 from poselab.attacks.ensemble import WINNER_KEY, member_labels
+from poselab.attacks.sweep import index_batch
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.data.sample import select_views
 from poselab.evaluation.cells import CellMetrics
@@ -44,7 +45,7 @@ def test_apgd_beats_igsm_on_every_sample_within_the_budget(shipped) -> None:
             fn = _fn(model, sub)
             igsm = IGSMU(eps=4, steps=10)(fn, images, gt)
             apgd = APGD(eps=4, steps=10)(fn, images, gt)
-            apgd_l2 = APGDL2(eps=400, steps=10)(fn, images, gt)
+            apgd_l2 = APGDL2(eps=400, steps=3)(fn, images, gt)
             with torch.no_grad():
                 loss_igsm = mpjpe_loss(fn(igsm)["pose"], gt)
                 loss_apgd = mpjpe_loss(fn(apgd)["pose"], gt)
@@ -64,7 +65,7 @@ def test_apgd_beats_igsm_on_every_sample_within_the_budget(shipped) -> None:
 
 def test_ensemble_is_the_per_sample_worst_case_and_respects_view_masks(shipped) -> None:
     model, batch = shipped
-    sub = select_views(batch, [0, 1])
+    sub = select_views(index_batch(batch, torch.arange(2), batch["images"].shape[0]), [0, 1])
     images, gt = sub["images"].float(), model.pose_target(sub)[:, :1]
     seen = {}
 
@@ -89,6 +90,7 @@ def test_ensemble_is_the_per_sample_worst_case_and_respects_view_masks(shipped) 
 
 
 def _rows(spec: ExperimentSpec, model, batch) -> dict[tuple[str, str], float]:
+    batch = index_batch(batch, torch.arange(2), batch["images"].shape[0])  # 2 samples: fast
     cells = CellMetrics([spec], multiview=False, num_views=batch["images"].shape[1])
     with attack_mode(model):
         run_experiment(spec, clone_tensors(batch), RunContext(model=model, update=cells.update, max_batch=64))
@@ -101,14 +103,31 @@ def test_ensemble_rows_through_the_runner(shipped) -> None:
     ``worst:<member>`` rows are shares that sum to 1."""
     model, batch = shipped
     unt = _rows(ExperimentSpec(kind="untargeted", attack=["apgd", "square", "ensemble"], eps=[0, 8],
-                               iterations=[3]), model, batch)
+                               iterations=[2]), model, batch)
     for m in ("mpjpe", "pmpjpe"):
         assert unt[("ensemble", m)] >= max(unt[("apgd", m)], unt[("square", m)]) - 1e-4
     shares = [unt[("ensemble", worst_metric(label))] for label in member_labels(False, "mpjpe")]
     assert sum(shares) == pytest.approx(1.0) and all(0 <= s <= 1 for s in shares)
     rot = _rows(ExperimentSpec(kind="rotation", attack=["apgd", "square", "ensemble"], eps=[8],
-                               iterations=[3], angles=[30]), model, batch)
+                               iterations=[2], angles=[30]), model, batch)
     assert rot[("ensemble", "target_mpjpe")] <= min(rot[("apgd", "target_mpjpe")],
                                                     rot[("square", "target_mpjpe")]) + 1e-4
     shares = [rot[("ensemble", worst_metric(label))] for label in member_labels(True, "mpjpe")]
     assert member_labels(True, "mpjpe")[1] == "apgd_nmpjpe" and sum(shares) == pytest.approx(1.0)
+
+
+def test_strong_config_compares_igsm_apgd_and_the_ensemble_at_10_and_100_iterations() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from poselab.evaluation.specs import experiments_from_config
+
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/attack/strong.yaml").read_text())
+    specs = experiments_from_config(cfg["attack_evaluation"]["init_args"]["experiments"])
+    assert {s.kind for s in specs} == {"untargeted", "multiview"}
+    for spec in specs:
+        assert dict(spec.attack_plan()) == {"igsm_u": [10, 100], "apgd": [10, 100], "ensemble": [10, 100]}
+        cells = spec.cells(multiview=spec.kind == "multiview", num_views=4)
+        assert {c.metric for c in cells if c.attack == "ensemble"} >= {
+            "mpjpe", "pmpjpe", *(worst_metric(m) for m in member_labels(False, "mpjpe"))}
