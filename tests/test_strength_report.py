@@ -47,7 +47,8 @@ def _table(out: Path, name: str) -> list[list[str]]:
 def test_strength_table_ratio_ranking_and_figure(tmp_path: Path) -> None:
     _write(tmp_path / "results")
     out = tmp_path / "report"
-    assert main(["report", str(tmp_path / "results"), "--out", str(out), "--no-wandb"]) == 0
+    wandb_dir = str(tmp_path / "wandb")
+    assert main(["report", str(tmp_path / "results"), "--out", str(out), "--wandb-dir", wandb_dir]) == 0
     table = _table(out, "strength_mpjpe")
     assert table[0] == ["run", "eps", "clean", "igsm_u 10", "igsm_u 100", "apgd 100", "ensemble 100",
                         "x worse"]
@@ -67,6 +68,8 @@ def test_strength_table_ratio_ranking_and_figure(tmp_path: Path) -> None:
     assert "figures/strength.png" in report and (out / "figures" / "strength.png").stat().st_size > 1000
     assert "ranking changes at eps 2, 8" in report
     assert "1.12x to 1.67x" in report  # min: regression eps 2, 140 / 125; max: volumetric eps 8, 650 / 390
+    logged = list((tmp_path / "wandb").rglob("tables/strength_mpjpe*.table.json"))  # the offline W&B run
+    assert logged and "650" in logged[0].read_text()
 
 
 def test_worst_member_rows_are_read_and_unknown_metric_families_rejected(tmp_path: Path) -> None:

@@ -48,8 +48,7 @@ def autoattack_start(ball: Ball, generator: torch.Generator | None) -> Tensor:
     x0 = ball.x0
     if isinstance(ball, L2Ball):
         t = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
-        norm = t.flatten(1).norm(dim=1)
-        norm = norm + 1e-12
+        norm = t.flatten(1).norm(dim=1) + 1e-12
     else:
         t = 2 * torch.rand(x0.shape, generator=generator, dtype=x0.dtype) - 1
         norm = t.flatten(1).abs().max(dim=1)[0]

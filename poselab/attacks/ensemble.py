@@ -15,6 +15,7 @@ the per-sample maxima too, not the P-MPJPE of the MPJPE-worst images.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -82,9 +83,12 @@ class Ensemble(Attack):
         self.members = list(members) if members is not None else default_members(
             self.targeted, self.loss_name, square_factor)
         self.labels = [m.label(self.loss_name) for m in self.members]
-        self.attacks = [get_attack(m.attack)(eps=self.eps, steps=self.steps * m.steps_factor,
-                                             targeted=self.targeted, loss=m.loss, seed=seed)
-                        for m in self.members]
+        self.attacks = []
+        for m in self.members:
+            cls = get_attack(m.attack)
+            seeded = {"seed": seed} if "seed" in inspect.signature(cls.__init__).parameters else {}
+            self.attacks.append(cls(eps=self.eps, steps=self.steps * m.steps_factor, targeted=self.targeted,
+                                    loss=m.loss, **seeded))
 
     def __repr__(self) -> str:
         return f"Ensemble({', '.join(map(repr, self.attacks))})"
