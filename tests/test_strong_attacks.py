@@ -169,3 +169,28 @@ def test_apgd_l2_reaches_the_known_l2_optimum(linear) -> None:
     adv = APGDL2(eps=eps, steps=20, loss="linear")(model, x0, ref)
     assert (loss(model(adv), ref) >= 0.99 * optimum).all()
     assert ((adv - x0).flatten(1).norm(dim=1) <= eps * (1 + 1e-5)).all()
+
+
+def test_scale_invariant_losses_on_monocular_and_world_poses() -> None:
+    """P-MPJPE / N-MPJPE losses: per sample for (N, V, J, 3) and world (N, J, 3) poses, invariant to what
+    they should be (a similarity / a scale about the pelvis), equal to numpy references."""
+    import numpy as np
+    from scipy.spatial.transform import Rotation
+
+    from poselab.attacks.losses import nmpjpe_loss, pmpjpe_loss
+
+    g = torch.Generator().manual_seed(4)
+    ref = torch.randn(3, 17, 3, generator=g, dtype=torch.float64) * 300
+    pred = ref + torch.randn(3, 17, 3, generator=g, dtype=torch.float64) * 40
+    rot = torch.as_tensor(Rotation.from_euler("xyz", [0.3, -0.5, 1.1]).as_matrix())
+    moved = 2.5 * pred @ rot.T + torch.tensor([100.0, -50.0, 7.0], dtype=torch.float64)
+    torch.testing.assert_close(pmpjpe_loss(moved, ref), pmpjpe_loss(pred, ref))
+    torch.testing.assert_close(pmpjpe_loss(pred[:, None], ref[:, None]), pmpjpe_loss(pred, ref))
+    scaled = (pred - pred[:, :1]) * 3.0 + pred[:, :1]
+    torch.testing.assert_close(nmpjpe_loss(scaled, ref), nmpjpe_loss(pred, ref))
+    assert (nmpjpe_loss(moved, ref) > nmpjpe_loss(pred, ref)).all()  # N-MPJPE sees the rotation
+    for i in range(3):  # numpy reference: root-relative, least-squares scale, mean joint error
+        p = pred[i].numpy() - pred[i, :1].numpy()
+        r = ref[i].numpy() - ref[i, :1].numpy()
+        s = (p * r).sum() / (p * p).sum()
+        assert float(nmpjpe_loss(pred, ref)[i]) == pytest.approx(np.linalg.norm(s * p - r, axis=1).mean())

@@ -31,7 +31,7 @@ def joint_l2_loss(pred: Tensor, reference: Tensor) -> Tensor:
 def pmpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
     """Scale-, rotation- and translation-invariant: MPJPE (mm) after the Procrustes similarity that best maps
     each pose (..., J, 3) onto its reference, (N, ..., J, 3) -> (N,) (P-MPJPE, Protocol 2)."""
-    return pmpjpe(pred, reference).flatten(1).mean(dim=1)
+    return pmpjpe(pred, reference).reshape(pred.shape[0], -1).mean(dim=1)
 
 
 def nmpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
