@@ -3,8 +3,8 @@
 From saved results (never re-runs attacks). Per run and eps, the untargeted error (``untargeted``; a
 multi-view model's ``multiview`` experiment with the most attacked views) under every iteration count of
 the paper's attacks (FGSM / IGSM) and of the stronger ones (APGD, Square, the per-sample worst-case
-``ensemble``), the ratio of the strongest attack's error to IGSM's at the same iteration count, and whether
-the runs' ranking (most robust first) under the paper's attack survives under the strongest one. Targeted
+``ensemble``), how much (%) the strongest attack's error exceeds IGSM's at the same iteration count, and
+whether the runs' ranking (most robust first) under the paper's attack survives under the strongest one. Targeted
 rotation / camera swap rows: the distance to the target (lower = stronger attack), same columns.
 """
 
@@ -42,17 +42,17 @@ def _columns(sel: Sequence[Cell]) -> list[tuple[str, int]]:
 
 
 def _ratio(strong: float | None, paper: float | None, targeted: bool) -> float | None:
-    """How many times worse the strongest attack is: error ratio (untargeted), distance ratio inverted
-    (targeted: the paper attack's distance / the strongest one's)."""
+    """How much worse the strongest attack is, in per cent: error ratio - 1 (untargeted), distance ratio
+    inverted (targeted: the paper attack's distance / the strongest one's) - 1."""
     if strong is None or paper is None or not paper > 0 or not strong > 0:
         return None
-    return paper / strong if targeted else strong / paper
+    return 100.0 * ((paper / strong if targeted else strong / paper) - 1.0)
 
 
 def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = "mpjpe",
                    targeted: bool = False) -> Table | None:
     """One row per run, experiment, target and eps: the headline metric under each attack/iteration count,
-    and ``x worse``: the strongest attack's value vs IGSM's at the same iteration count (None: no data)."""
+    and ``% worse``: the strongest attack's value vs IGSM's at the same iteration count (None: no data)."""
     sel: list[Cell] = []
     for run in runs:
         if targeted:
@@ -81,10 +81,10 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = "mp
         rows.append([label, eps, clean.get((run, exp)), *vals, ratio])
     what = "distance to the target" if targeted else {"mpjpe": "MPJPE P1", "pmpjpe": "P-MPJPE P2"}[metric]
     name = f"strength_{'targeted' if targeted else metric}"
-    title = (f"Paper attacks vs stronger ones: {what} (mm) per run and eps; 'x worse' = "
+    title = (f"Paper attacks vs stronger ones: {what} (mm) per run and eps; '% worse' = "
              f"{best[0]} {best[1]} it. vs {same_it[0]} {same_it[1]} it."
              + (" (IGSM distance / strongest distance)" if targeted else ""))
-    header = ["run", "eps", "clean", *[f"{a} {it}" for a, it in cols], "x worse"]
+    header = ["run", "eps", "clean", *[f"{a} {it}" for a, it in cols], "% worse"]
     return Table(name, title, header, rows, metric)
 
 
@@ -130,8 +130,8 @@ def strength_summary(tables: Sequence[Table]) -> list[str]:
     if main is not None:
         ratios = [r[-1] for r in main.rows if r[-1] is not None]
         if ratios:
-            lines.append(f"The strongest attack ({main.columns[-2]}) raises MPJPE {min(ratios):.2f}x to "
-                         f"{max(ratios):.2f}x over the paper's attack at the same iterations "
+            lines.append(f"The strongest attack ({main.columns[-2]}) finds {min(ratios):+.0f} % to "
+                         f"{max(ratios):+.0f} % more MPJPE than the paper's attack at the same iterations "
                          f"({main.title.split('= ')[-1]}).")
     rank = next((t for t in tables if t.name == "strength_ranking"), None)
     if rank is not None:
