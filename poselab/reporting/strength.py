@@ -3,9 +3,9 @@
 From saved results (never re-runs attacks). Per run and eps, the untargeted error (``untargeted``; a
 multi-view model's ``multiview`` experiment with the most attacked views) under every iteration count of
 the paper's attacks (FGSM / IGSM) and of the stronger ones (APGD, Square, the per-sample worst-case
-``ensemble``), how much (%) the strongest attack's error exceeds IGSM's at the same iteration count, and
-whether the runs' ranking (most robust first) under the paper's attack survives under the strongest one. Targeted
-rotation / camera swap rows: the distance to the target (lower = stronger attack), same columns.
+``ensemble``), how much (%) the strongest attack's error exceeds IGSM's at the same iteration count,
+and whether the runs' ranking (most robust first) under the paper's attack survives under the strongest one.
+Targeted rotation / camera swap rows: the distance to the target (lower = stronger attack), same columns.
 """
 
 from __future__ import annotations
