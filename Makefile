@@ -18,6 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	# test-only reference for the corruptions; --no-deps: it requires the GUI opencv-python, which would
 	# overwrite opencv-python-headless's cv2 (its other requirements are in the dev extra)
 	$(PY) -m pip install -q --no-deps "imagecorruptions==1.1.2"
+	# test-only reference for APGD / Square (tests/test_strong_attacks.py); --no-deps: it pins
+	# requests~=2.25.1, older than wandb's; its other requirements (scipy, tqdm, numpy) are installed
+	$(PY) -m pip install -q --no-deps "torchattacks==3.5.1"
 	touch $@
 
 test: $(VENV)/.installed

@@ -251,5 +251,5 @@ def test_registered_attacks_and_their_goals() -> None:
         IGSMU(targeted=True)
     with pytest.raises(ValueError, match="fgsm runs exactly 1 step"):
         FGSM(steps=3)
-    with pytest.raises(ValueError, match="unknown attack 'apgd'.*register_attack"):
-        get_attack("apgd")
+    with pytest.raises(ValueError, match="unknown attack 'no_such_attack'.*register_attack"):
+        get_attack("no_such_attack")

@@ -245,6 +245,33 @@ class Attack:
         (grad,) = torch.autograd.grad(loss.sum(), x)
         return torch.nan_to_num_(grad, nan=0.0), detach_output(out)
 
+    def prepare(self, images: Tensor, eps: float | Tensor | None, view_mask: Tensor | Sequence[bool] | None,
+                record: Sequence[int] | None) -> tuple[Ball, Tensor | None, set[int], Tensor]:
+        """Checked call arguments: (the eps-ball around ``images``, view mask (N, V, 1, 1, 1) or None, the
+        recorded iteration counts, the signed per-sample step size (N, 1, ...) in pixels)."""
+        if images.dim() != 5:
+            raise ValueError(f"images must be (N, V, 3, H, W), got {tuple(images.shape)}")
+        n, v = images.shape[:2]
+        eps_t = per_sample(self.eps if eps is None else eps, n, images.dim(), images)
+        if (eps_t < 0).any():
+            raise ValueError("eps must be >= 0 pixels")
+        alpha_t = (
+            per_sample(self.alpha, n, images.dim(), images) if self.alpha is not None
+            else self.alpha_ratio * eps_t
+        )
+        alpha_t = self.step_size(alpha_t, eps_t)
+        mask = None
+        if view_mask is not None:
+            mask = torch.as_tensor(view_mask, dtype=torch.bool, device=images.device)
+            if mask.shape not in ((v,), (n, v)):
+                raise ValueError(f"view_mask must be ({v},) or ({n}, {v}), got {tuple(mask.shape)}")
+            mask = mask.expand(n, v).reshape(n, v, 1, 1, 1)
+        record_set = {self.steps} if record is None else set(int(r) for r in record)
+        if any(r < 0 or r > self.steps for r in record_set):
+            raise ValueError(f"record iterations must lie in 0..{self.steps}, got {sorted(record_set)}")
+        signed_alpha = alpha_t * (-1.0 if self.targeted else 1.0)
+        return NORMS[self.norm](images.detach(), eps_t), mask, record_set, signed_alpha
+
     def __call__(
         self,
         fn: PoseFn,
@@ -269,36 +296,22 @@ class Attack:
             record: iteration counts 0..steps at which to call ``observer`` (default: only ``steps``).
             generator: random numbers of the random start.
         """
-        if images.dim() != 5:
-            raise ValueError(f"images must be (N, V, 3, H, W), got {tuple(images.shape)}")
-        n, v = images.shape[:2]
-        eps_t = per_sample(self.eps if eps is None else eps, n, images.dim(), images)
-        if (eps_t < 0).any():
-            raise ValueError("eps must be >= 0 pixels")
-        alpha_t = (
-            per_sample(self.alpha, n, images.dim(), images) if self.alpha is not None
-            else self.alpha_ratio * eps_t
-        )
-        alpha_t = self.step_size(alpha_t, eps_t)
-        mask = None
-        if view_mask is not None:
-            mask = torch.as_tensor(view_mask, dtype=torch.bool, device=images.device)
-            if mask.shape not in ((v,), (n, v)):
-                raise ValueError(f"view_mask must be ({v},) or ({n}, {v}), got {tuple(mask.shape)}")
-            mask = mask.expand(n, v).reshape(n, v, 1, 1, 1)
-        record_set = {self.steps} if record is None else set(int(r) for r in record)
-        if any(r < 0 or r > self.steps for r in record_set):
-            raise ValueError(f"record iterations must lie in 0..{self.steps}, got {sorted(record_set)}")
-        signed_alpha = alpha_t * (-1.0 if self.targeted else 1.0)
+        ball, mask, record_set, signed_alpha = self.prepare(images, eps, view_mask, record)
+        return self.search(fn, ball, reference, mask, record_set, signed_alpha, observer, generator)
 
-        ball = NORMS[self.norm](images.detach(), eps_t)
+    def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
+               signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
+        """The attack on checked arguments (see :meth:`prepare`): ``steps`` hook iterations from ``init``.
+
+        Attacks that are not one iterate-and-project loop (APGD, Square, the ensemble) override this.
+        """
         x = self.init(ball, mask, generator)
         for t in range(self.steps):
             grad, out = self.gradient(fn, x, reference)
-            if observer is not None and t in record_set:
+            if observer is not None and t in record:
                 observer(t, x, out)
             x = self.project(ball, self.step(ball, x, grad, signed_alpha), mask)
-        if observer is not None and self.steps in record_set:
+        if observer is not None and self.steps in record:
             with torch.no_grad():
                 observer(self.steps, x, detach_output(fn(x)))
         return x

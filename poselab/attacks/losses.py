@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from torch import Tensor
 
+from poselab.metrics import pmpjpe
 from poselab.skeleton import PELVIS
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -27,9 +28,27 @@ def joint_l2_loss(pred: Tensor, reference: Tensor) -> Tensor:
     return (pred - reference).norm(dim=-1).flatten(1).mean(dim=1)
 
 
+def pmpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
+    """Scale-, rotation- and translation-invariant: MPJPE (mm) after the Procrustes similarity that best maps
+    each pose (..., J, 3) onto its reference, (N, ..., J, 3) -> (N,) (P-MPJPE, Protocol 2)."""
+    return pmpjpe(pred, reference).reshape(pred.shape[0], -1).mean(dim=1)
+
+
+def nmpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
+    """Scale-invariant, rotation-sensitive: root-aligned MPJPE (mm) after the least-squares scale
+    s = <p, r> / <p, p> per pose (N-MPJPE, Rhodin et al. 2018), (N, ..., J, 3) -> (N,)."""
+    pred = pred - pred[..., PELVIS : PELVIS + 1, :]
+    reference = reference - reference[..., PELVIS : PELVIS + 1, :]
+    scale = (pred * reference).sum(dim=(-1, -2), keepdim=True) / (pred * pred).sum(
+        dim=(-1, -2), keepdim=True).clamp_min(1e-12)
+    return (scale * pred - reference).norm(dim=-1).flatten(1).mean(dim=1)
+
+
 #: Loss name -> (function, model output key it reads).
 LOSSES: dict[str, tuple[LossFn, str]] = {
     "mpjpe": (mpjpe_loss, "pose"),
+    "pmpjpe": (pmpjpe_loss, "pose"),
+    "nmpjpe": (nmpjpe_loss, "pose"),
     "joints_2d": (joint_l2_loss, "joints_2d"),
 }
 

@@ -20,8 +20,9 @@ from poselab.attacks.registry import get_attack
 from poselab.attacks.sweep import MakeFn, MaxBatch, eps_sweep, index_batch
 from poselab.attacks.targets import camera_swap_target, rotation_target, vertical_axis
 from poselab.data.sample import select_views
+from poselab.evaluation.ensemble import WorstShare, extra_metrics, metric_inputs, worst_flags
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, ViewChoice, check_views, view_setting
-from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, ResultKey, clean_views
+from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, ResultKey, clean_views, worst_member
 
 #: ``update(key, *metric_args)``: one metric update of one results cell.
 Update = Callable[..., None]
@@ -36,7 +37,7 @@ def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
         "mpjpe": M.MPJPE, "pmpjpe": M.PMPJPE, "target_mpjpe": M.TargetMPJPE, "failed": M.FailureCount,
         "jdr": lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
     }
-    return factory[name]()
+    return WorstShare() if worst_member(name) else factory[name]()
 
 
 def view_mask(choice: ViewChoice, num_views: int, device: torch.device | None = None) -> Tensor:
@@ -112,7 +113,8 @@ def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str,
     for cell in cells:
         m = cell.metric
         if m in ("mpjpe", "pmpjpe"):
-            update(cell, pose, truth, valid)
+            pose_m, valid_m = metric_inputs(out, m)  # the ensemble's per-sample worst by m, else the output's
+            update(cell, pose_m, truth, valid_m)
         elif m == "target_mpjpe":
             update(cell, pose, target, valid)
         elif m == "jdr" and out.get("joints_2d") is not None:  # (pred, target, valid views, crop px)
@@ -142,8 +144,12 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
 
     def report(key: tuple, out: Mapping[str, Tensor], truth: Tensor, target: Tensor | None,
                rows: Mapping[str, Any], view_set: str = "") -> None:
-        keys = [ResultKey(*key, m, view_set=view_set) for m in metrics]
+        keys = [ResultKey(*key, m, view_set=view_set)
+                for m in (*metrics, *extra_metrics(key[1], spec.targeted, spec.loss))]
         update_metrics(ctx.update, keys, out, truth, target, rows, images.shape[-1])
+        for cell in keys:  # the ensemble's share of per-sample worst cases per member
+            if worst_member(cell.metric):
+                ctx.update(cell, worst_flags(out, cell.metric, spec.targeted, spec.loss))
 
     if not spec.targeted:
         with torch.no_grad():

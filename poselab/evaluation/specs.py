@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from poselab.attacks.losses import get_loss
 from poselab.attacks.registry import get_attack
+from poselab.evaluation.ensemble import extra_metrics
 from poselab.results.schema import (
     ATTACK_EXPERIMENTS,
     CORRUPTION_EXPERIMENT,
@@ -305,7 +306,7 @@ class ExperimentSpec:
                             continue
                         for attack in self.attacks_at(it):
                             out += [ResultKey(self.kind, attack, e, it, k, target, m, view_set=view_set)
-                                    for m in metrics]
+                                    for m in (*metrics, *extra_metrics(attack, self.targeted, self.loss))]
         return out
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from poselab.plugins import import_plugins
 from poselab.reporting.corruption import corruption_section, severity_tables
+from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
 from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
@@ -71,6 +72,8 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
+    strength = strength_tables(cells, labels)  # the paper's attacks vs APGD / the ensemble (issue 12)
+    report.tables.extend(strength)
     report.cells = expand_clean(cells)
     report.tables += severity_tables(cells)  # common corruptions, when the runs have them
     if transfer:
@@ -106,6 +109,9 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
         report.tables += corrupted.tables
         report.figures.update(corrupted.figures)
         report.findings += corrupted.findings
+    strength = [t for t in report.tables if t.name.startswith("strength_")]
+    if (strength_png := plot_strength(strength, out / "figures" / "strength.png")) is not None:
+        report.figures["strength"] = strength_png
 
     increases, settings = increases_by_run({r.label: r.joints for r in runs if r.joints})
     if increases:
@@ -143,6 +149,8 @@ _FIGURE_CAPTIONS = {
     "drawn on a canonical pose (darker = moved more).",
     "transfer": "Transfer attacks: MPJPE increase of the column model on images crafted on the row model "
     "(diagonal = white-box).",
+    "strength": "How much do the paper's attacks understate the damage? Untargeted MPJPE vs eps per run "
+    "under the paper's attacks (dashed) and APGD / the per-sample worst-case ensemble (solid).",
 }
 
 
@@ -181,9 +189,11 @@ def render_markdown(report: Report) -> str:
 
 def summarize(tables: Sequence[Table]) -> list[str]:
     """One-line findings: most robust run (smallest MPJPE increase) and best attacked error."""
+    from poselab.reporting.strength import strength_summary
+
     robust = next((t for t in tables if t.name == "robustness"), None)
     if robust is None or len(robust.rows) < 2:
-        return []
+        return strength_summary(tables)
     title = robust.title.split("attacked = ", 1)[-1]
     rows = [r for r in robust.rows if r[3] is not None]
     lines = []
@@ -192,7 +202,7 @@ def summarize(tables: Sequence[Table]) -> list[str]:
         lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm).")
     best = min(robust.rows, key=lambda r: r[2])
     lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm).")
-    return lines
+    return lines + strength_summary(tables)
 
 
 def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[float]], list[str]]]:

@@ -33,10 +33,12 @@ from poselab.results.schema import (
     TRANSFER_COLUMNS,
     TRANSFER_CSV,
     VIEW_SET,
+    WORST_PREFIX,
     Setting,
     attack_names,
     corruption_names,
     is_clean,
+    is_metric,
 )
 
 #: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
@@ -163,8 +165,9 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
             raise ValueError(f"{where}: expected an object, got {type(row).__name__}")
         setting = _parse_setting(row, where)
         metric = str(row.get("metric"))
-        if metric not in METRICS:
-            raise ValueError(f"{where}: unknown metric {metric!r}, expected one of {METRICS}")
+        if not is_metric(metric):
+            raise ValueError(f"{where}: unknown metric {metric!r}, expected one of {METRICS} or "
+                             f"{WORST_PREFIX}<member>")
         try:
             value = float("nan") if row["value"] in (None, "") else float(row["value"])
             n = int(float(row.get("n") or 0))

@@ -59,6 +59,9 @@ EXPERIMENTS = (*ATTACK_EXPERIMENTS, CORRUPTION_EXPERIMENT)
 #: Experiments that push the pose to a target (no clean row; iteration 0 is the clean point).
 TARGETED_EXPERIMENTS = ("camera_swap", "rotation")
 METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
+#: Metric family of the ``ensemble`` attack's rows: ``worst:<member>`` is the fraction of samples for which
+#: that member attack gave the worst case (by the experiment's loss); one row per member and setting.
+WORST_PREFIX = "worst:"
 CLEAN = "clean"
 #: The grid axes of a setting, in display order (``view_set``: "" unless an explicit view subset).
 AXES = ("attack", "eps", "iterations", "attacked_views", VIEW_SET, "target")
@@ -126,6 +129,21 @@ def is_clean(row: Any) -> bool:
     """Whether a row (mapping) or cell/key (attributes) is a clean row: attack ``clean`` and no corruption."""
     get = row.get if isinstance(row, Mapping) else lambda k, d=None: getattr(row, k, d)
     return get("attack") == CLEAN and not get(CORRUPTION)
+
+
+def worst_metric(member: str) -> str:
+    """The metric name of a member's share of the per-sample worst cases: ``worst:<member>``."""
+    return f"{WORST_PREFIX}{member}"
+
+
+def worst_member(metric: str) -> str | None:
+    """The member label of a ``worst:<member>`` metric, None for other metrics."""
+    return metric[len(WORST_PREFIX):] or None if metric.startswith(WORST_PREFIX) else None
+
+
+def is_metric(name: str) -> bool:
+    """Whether ``name`` is a valid ``metric`` value: one of :data:`METRICS` or ``worst:<member>``."""
+    return name in METRICS or worst_member(name) is not None
 
 
 def is_targeted(experiment: str) -> bool:

@@ -1,0 +1,61 @@
+"""Best iterate per sample: the images, objective and model outputs of the best point seen so far.
+
+Attacks that do not simply return their last iterate (APGD, Square, the worst-case ensemble) keep, per
+sample, the point with the highest objective (the loss to the ground truth, or minus the loss to a
+target) and the model outputs there, so that recorded outputs need no extra forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+
+from poselab.attacks.base import Output
+
+
+def where_rows(take: Tensor, new: Tensor, old: Tensor) -> Tensor:
+    """Rows of ``new`` where ``take`` (N,) bool, else rows of ``old`` (tensors with leading dim N)."""
+    return torch.where(take.reshape(-1, *([1] * (new.dim() - 1))), new, old)
+
+
+def merge_outputs(take: Tensor, new: Output, old: Output) -> Output:
+    """Model outputs with the rows of ``new`` where ``take`` (N,) bool; non-tensor values from ``new``."""
+    if isinstance(new, Tensor):
+        assert isinstance(old, Tensor)
+        return where_rows(take, new, old)
+    assert isinstance(old, Mapping)
+    n = take.shape[0]
+    return {k: (where_rows(take, v, old[k]) if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == n
+                else v) for k, v in new.items()}
+
+
+def gather_rows(index: Tensor, candidates: list[Tensor]) -> Tensor:
+    """Row i of ``candidates[index[i]]`` for each i: (N, ...) from M tensors (N, ...) and an (N,) index."""
+    stacked = torch.stack(candidates)  # (M, N, ...)
+    idx = index.reshape(1, -1, *([1] * (stacked.dim() - 2))).expand(1, *stacked.shape[1:])
+    return stacked.gather(0, idx.to(stacked.device)).squeeze(0)
+
+
+class BestIterate:
+    """The best point per sample of a maximisation: images ``x`` (N, ...), objective (N,), outputs.
+
+    ``update`` takes a new point and keeps it for the samples whose objective is strictly higher (ties keep
+    the earlier point, like AutoAttack's ``y1 > loss_best``); ``improved`` is that (N,) bool mask.
+    """
+
+    def __init__(self, x: Tensor, objective: Tensor, out: Output, grad: Tensor | None = None) -> None:
+        self.x, self.objective, self.out, self.grad = x, objective, out, grad
+        self.improved = torch.zeros_like(objective, dtype=torch.bool)
+
+    def update(self, x: Tensor, objective: Tensor, out: Output, grad: Tensor | None = None) -> Tensor:
+        """Keep the new point where its objective is higher; returns the (N,) bool mask of those samples."""
+        take = objective > self.objective
+        self.x = where_rows(take, x, self.x)
+        self.objective = torch.where(take, objective, self.objective)
+        self.out = merge_outputs(take, out, self.out)
+        if grad is not None and self.grad is not None:
+            self.grad = where_rows(take, grad, self.grad)
+        self.improved = take
+        return take

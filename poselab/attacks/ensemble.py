@@ -1,0 +1,144 @@
+"""The worst case per sample over several attacks (an AutoAttack-style ensemble, without the cascade).
+
+Every member attack runs on every sample with the same budget; per sample and recorded iteration count
+the ensemble keeps the member whose result is worst for the model: the highest loss to the ground truth
+(untargeted) or the lowest loss to the target (targeted: the best reach), by the experiment's loss.
+Default members (:func:`default_members`): APGD on the experiment's loss, APGD on a second, scale-invariant
+loss (P-MPJPE untargeted; N-MPJPE targeted, since P-MPJPE's rotation alignment would ignore a rotation
+target) and the gradient-free Square attack with ``square_factor`` queries per iteration.
+
+Besides the selected outputs, the ensemble's outputs carry :data:`WINNER_KEY` (N,) (the index of the
+worst member per sample) and, for untargeted attacks on 3D poses, the per-sample worst pose by P-MPJPE
+under ``pose@pmpjpe`` (:func:`worst_key`) with its member index, so that "robust P-MPJPE" is the mean of
+the per-sample maxima too, not the P-MPJPE of the MPJPE-worst images.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from poselab.attacks.base import Attack, Ball, Observer, Output, PoseFn, detach_output
+from poselab.attacks.best import gather_rows
+from poselab.attacks.losses import get_loss
+from poselab.attacks.registry import get_attack, register_attack
+
+#: Output key of the index (N,) of the member that was worst per sample (by the experiment's loss).
+WINNER_KEY = "worst_member"
+#: Metrics that get their own per-sample worst case besides the experiment's loss (untargeted, 3D poses).
+SECONDARY = ("pmpjpe",)
+
+
+def worst_key(key: str, metric: str) -> str:
+    """Output key of ``key`` (e.g. "pose", "valid", :data:`WINNER_KEY`) selected per sample by ``metric``."""
+    return f"{key}@{metric}"
+
+
+@dataclass(frozen=True)
+class Member:
+    """One attack of the ensemble: registered ``attack`` on ``loss``; ``steps_factor`` x the iterations."""
+
+    attack: str
+    loss: str
+    steps_factor: int = 1
+
+    def label(self, primary_loss: str) -> str:
+        """Name in the results: the attack, plus its loss where it differs from the experiment's."""
+        return self.attack if self.loss == primary_loss else f"{self.attack}_{self.loss}"
+
+
+def default_members(targeted: bool, loss: str, square_factor: int = 5) -> list[Member]:
+    """APGD (experiment loss), APGD (P-MPJPE / N-MPJPE, on 3D poses only) and Square (experiment loss)."""
+    members = [Member("apgd", loss)]
+    second = "nmpjpe" if targeted else "pmpjpe"
+    if get_loss(loss)[1] == "pose" and loss != second:
+        members.append(Member("apgd", second))
+    members.append(Member("square", loss, square_factor))
+    return members
+
+
+def member_labels(targeted: bool, loss: str) -> list[str]:
+    """Results labels of the default members, in order."""
+    return [m.label(loss) for m in default_members(targeted, loss)]
+
+
+@register_attack
+class Ensemble(Attack):
+    """Per-sample worst case over :func:`default_members` (or ``members``); either goal.
+
+    ``steps``: the iterations of the gradient members (Square: ``square_factor`` x as many queries, a
+    forward pass each, about the cost of ``square_factor`` / 3 gradient steps). ``alpha``/``alpha_ratio``
+    are ignored (the members choose their steps).
+    """
+
+    name = "ensemble"
+
+    def __init__(self, *args, members: Sequence[Member] | None = None, square_factor: int = 5,
+                 seed: int = 0, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.members = list(members) if members is not None else default_members(
+            self.targeted, self.loss_name, square_factor)
+        self.labels = [m.label(self.loss_name) for m in self.members]
+        self.attacks = []
+        for m in self.members:
+            cls = get_attack(m.attack)
+            seeded = {"seed": seed} if "seed" in inspect.signature(cls.__init__).parameters else {}
+            self.attacks.append(cls(eps=self.eps, steps=self.steps * m.steps_factor, targeted=self.targeted,
+                                    loss=m.loss, **seeded))
+
+    def __repr__(self) -> str:
+        return f"Ensemble({', '.join(map(repr, self.attacks))})"
+
+    def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
+               signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
+        """Per-sample worst images; the observer's outputs also carry the members' indices (see the module
+        docstring)."""
+        images = ball.x0
+        eps = ball.eps.flatten()
+        view_mask = None if mask is None else mask.reshape(mask.shape[:2])
+        seen: list[dict[int, tuple[Tensor, Output]]] = []
+        for member, attack in zip(self.members, self.attacks):
+            got: dict[int, tuple[Tensor, Output]] = {}
+
+            def keep(t: int, x: Tensor, out: Output, got=got, factor=member.steps_factor) -> None:
+                got[t // factor] = (x.detach(), detach_output(out))
+
+            attack(fn, images, reference, eps=eps, view_mask=view_mask, observer=keep,
+                   record=sorted({t * member.steps_factor for t in record | {self.steps}}),
+                   generator=generator)
+            seen.append(got)
+        result = images
+        for t in sorted(record | {self.steps}):
+            x_t, out_t = self.select_worst([got[t] for got in seen], reference)
+            if t == self.steps:
+                result = x_t
+            if observer is not None and t in record:
+                observer(t, x_t, out_t)
+        return result
+
+    def select_worst(self, candidates: list[tuple[Tensor, Output]], reference: Tensor
+                     ) -> tuple[Tensor, dict[str, Tensor]]:
+        """The worst member's images and outputs per sample, the winner indices and secondary selections."""
+        outs = [out if isinstance(out, dict) else {"output": out} for _, out in candidates]
+        key = self.output_key if self.output_key in outs[0] else next(iter(outs[0]))
+        sign = -1.0 if self.targeted else 1.0
+        scores = torch.stack([sign * self.loss_fn(o[key], reference) for o in outs])  # (M, N)
+        winner = scores.argmax(dim=0)
+        n = winner.shape[0]
+        selected = {k: gather_rows(winner, [o[k] for o in outs]) for k, v in outs[0].items()
+                    if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == n}
+        selected[WINNER_KEY] = winner
+        if not self.targeted and key == "pose" and reference.shape == outs[0]["pose"].shape:
+            for metric in SECONDARY:
+                loss_fn = get_loss(metric)[0]
+                idx = torch.stack([loss_fn(o["pose"], reference) for o in outs]).argmax(dim=0)
+                selected[worst_key(WINNER_KEY, metric)] = idx
+                for k in ("pose", "valid"):
+                    if k in selected:
+                        selected[worst_key(k, metric)] = gather_rows(idx, [o[k] for o in outs])
+        x = gather_rows(winner, [x for x, _ in candidates])
+        return x, selected

@@ -1,0 +1,61 @@
+"""The ``ensemble`` attack's results cells: which member was worst per sample, and the per-metric worst pose.
+
+:class:`~poselab.attacks.ensemble.Ensemble` reports, besides the usual metrics of its selected outputs,
+one ``worst:<member>`` row per member (:func:`extra_metrics`): the fraction of samples whose worst case
+came from that member. Its P-MPJPE row is the mean of the per-sample maxima of P-MPJPE (the pose selected
+by P-MPJPE, ``pose@pmpjpe``), not the P-MPJPE of the MPJPE-worst images (:func:`metric_inputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+
+from poselab.attacks.ensemble import WINNER_KEY, Ensemble, member_labels, worst_key
+from poselab.results.schema import worst_member, worst_metric
+
+
+def extra_metrics(attack: str, targeted: bool, loss: str) -> tuple[str, ...]:
+    """The ``worst:<member>`` metrics of an attack's cells: the default members' (``ensemble``), else ()."""
+    if attack != Ensemble.name:
+        return ()
+    return tuple(worst_metric(label) for label in member_labels(targeted, loss))
+
+
+class WorstShare(Metric):
+    """Fraction of samples for which one member of the ensemble gave the worst case (``total``: samples)."""
+
+    full_state_update = False
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.add_state("hits", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+
+    @property
+    def count(self) -> Tensor:
+        return self.total
+
+    def update(self, is_worst: Tensor) -> None:
+        """is_worst: bool (N,), the samples whose worst case came from this member."""
+        self.hits += is_worst.sum()
+        self.total += is_worst.numel()
+
+    def compute(self) -> Tensor:
+        return self.hits / self.total if self.total > 0 else torch.tensor(float("nan"), dtype=torch.float64)
+
+
+def metric_inputs(out: Mapping[str, Tensor], metric: str) -> tuple[Tensor, Tensor | None]:
+    """(pose, valid) of an output for ``metric``: the per-sample worst by that metric where the ensemble
+    selected one (``pose@pmpjpe``), else the output's own."""
+    pose = out.get(worst_key("pose", metric), out["pose"])
+    return pose, out.get(worst_key("valid", metric), out.get("valid"))
+
+
+def worst_flags(out: Mapping[str, Tensor], metric: str, targeted: bool, loss: str) -> Tensor:
+    """bool (N,): the samples whose worst case came from the member of a ``worst:<member>`` metric."""
+    labels = member_labels(targeted, loss)
+    return out[WINNER_KEY] == labels.index(worst_member(metric) or "")

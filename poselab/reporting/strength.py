@@ -1,0 +1,193 @@
+"""How much do the paper's attacks understate the damage? The paper's IGSM next to APGD and the ensemble.
+
+From saved results (never re-runs attacks). Per run and eps, the untargeted error (``untargeted``; a
+multi-view model's ``multiview`` experiment with the most attacked views) under every iteration count of
+the paper's attacks (FGSM / IGSM) and of the stronger ones (APGD, Square, the per-sample worst-case
+``ensemble``), how much (%) the strongest attack's error exceeds IGSM's at the same iteration count,
+and whether the runs' ranking (most robust first) under the paper's attack survives under the strongest one.
+Targeted rotation / camera swap rows: the distance to the target (lower = stronger attack), same columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from poselab.reporting.tables import Table
+from poselab.results.reader import Cell
+from poselab.results.schema import CLEAN, TARGETED_EXPERIMENTS
+
+#: The paper's attacks and the stronger ones, in column order; the strongest is the last one present.
+PAPER_ATTACKS = ("fgsm", "igsm_u", "igsm_t")
+STRONG_ATTACKS = ("pgd", "apgd", "square", "ensemble")
+
+
+def _main_experiment(cells: Sequence[Cell], run: str) -> tuple[str, int] | None:
+    """(experiment, attacked_views) of a run's untargeted rows: ``untargeted``, else ``multiview`` with the
+    most attacked views; None without strong-attack rows."""
+    here = [c for c in cells if c.run == run and c.attack in STRONG_ATTACKS]
+    if any(c.experiment == "untargeted" for c in here):
+        return "untargeted", 1
+    views = [c.attacked_views for c in here if c.experiment == "multiview"]
+    return ("multiview", max(views)) if views else None
+
+
+def _columns(sel: Sequence[Cell]) -> list[tuple[str, int]]:
+    """(attack, iterations) pairs present: the paper's attacks first, then the stronger ones."""
+    order = {a: i for i, a in enumerate(PAPER_ATTACKS + STRONG_ATTACKS)}
+    pairs = {(c.attack, c.iterations) for c in sel if c.attack in order}
+    return sorted(pairs, key=lambda p: (order[p[0]], p[1]))
+
+
+def _ratio(strong: float | None, paper: float | None, targeted: bool) -> float | None:
+    """How much worse the strongest attack is, in per cent: error ratio - 1 (untargeted), distance ratio
+    inverted (targeted: the paper attack's distance / the strongest one's) - 1."""
+    if strong is None or paper is None or not paper > 0 or not strong > 0:
+        return None
+    return 100.0 * ((paper / strong if targeted else strong / paper) - 1.0)
+
+
+def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = "mpjpe",
+                   targeted: bool = False) -> Table | None:
+    """One row per run, experiment, target and eps: the headline metric under each attack/iteration count,
+    and ``% worse``: the strongest attack's value vs IGSM's at the same iteration count (None: no data)."""
+    sel: list[Cell] = []
+    for run in runs:
+        if targeted:
+            sel += [c for c in cells if c.run == run and c.experiment in TARGETED_EXPERIMENTS
+                    and c.metric == metric]
+        elif (main := _main_experiment(cells, run)) is not None:
+            exp, views = main
+            sel += [c for c in cells if c.run == run and c.experiment == exp and c.metric == metric
+                    and (c.attack == CLEAN or c.attacked_views == views)]
+    cols = _columns(sel)
+    strong = [p for p in cols if p[0] in STRONG_ATTACKS]
+    paper = [p for p in cols if p[0] in PAPER_ATTACKS]
+    if not strong or not paper:
+        return None
+    best = strong[-1]
+    same_it = next((p for p in reversed(paper) if p[1] == best[1] and p[0] != "fgsm"), paper[-1])
+    value = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): c.value for c in sel}
+    clean = {(c.run, c.experiment): c.value for c in sel if c.attack == CLEAN}
+    rows: list[list[Any]] = []
+    for key in sorted({(c.run, c.experiment, c.target, c.eps) for c in sel if c.attack != CLEAN},
+                      key=lambda k: (runs.index(k[0]), k[1], k[2], k[3])):
+        run, exp, target, eps = key
+        vals = [value.get((*key, *p)) for p in cols]
+        ratio = _ratio(value.get((*key, *best)), value.get((*key, *same_it)), targeted)
+        label = f"{run} {exp}" + (f" {target}" if target else "")
+        rows.append([label, eps, clean.get((run, exp)), *vals, ratio])
+    what = "distance to the target" if targeted else {"mpjpe": "MPJPE P1", "pmpjpe": "P-MPJPE P2"}[metric]
+    name = f"strength_{'targeted' if targeted else metric}"
+    title = (f"Paper attacks vs stronger ones: {what} (mm) per run and eps; '% worse' = "
+             f"{best[0]} {best[1]} it. vs {same_it[0]} {same_it[1]} it."
+             + (" (IGSM distance / strongest distance)" if targeted else ""))
+    header = ["run", "eps", "clean", *[f"{a} {it}" for a, it in cols], "% worse"]
+    return Table(name, title, header, rows, metric)
+
+
+def ranking(table: Table) -> list[dict[str, Any]]:
+    """Per eps: the runs ordered from most to least robust under each attack column of an untargeted
+    strength table, for the paper's attack at the strongest attack's iteration count and the strongest."""
+    cols = table.columns[3:-1]
+    best = cols[-1]
+    paper = next((c for c in reversed(cols) if c.split()[0] in PAPER_ATTACKS
+                  and c.split()[1] == best.split()[1] and not c.startswith("fgsm")), None)
+    if paper is None:
+        return []
+    out = []
+    for eps in sorted({r[1] for r in table.rows}):
+        rows = [r for r in table.rows if r[1] == eps]
+        def order(col: str, rows=rows) -> list[str]:
+            i = table.columns.index(col)
+            ok = [r for r in rows if r[i] is not None and not math.isnan(r[i])]
+            return [r[0].split()[0] for r in sorted(ok, key=lambda r: r[i])]
+        a, b = order(paper), order(best)
+        out.append({"eps": eps, "paper": paper, "strong": best, "paper_order": a, "strong_order": b,
+                    "survives": a == b})
+    return out
+
+
+def ranking_table(table: Table) -> Table | None:
+    """The runs' robustness ranking (most robust first) per eps under the paper's and the strongest attack."""
+    ranks = ranking(table)
+    if not ranks or len(ranks[0]["paper_order"]) < 2:
+        return None
+    rows = [[r["eps"], " < ".join(r["paper_order"]), " < ".join(r["strong_order"]),
+             "yes" if r["survives"] else "no"] for r in ranks]
+    what = table.title.split(":")[1].split("(")[0].strip()
+    return Table("strength_ranking", f"Ranking of the runs by {what} (most robust first): does the paper's "
+                 "ranking survive the stronger evaluation?",
+                 ["eps", f"{ranks[0]['paper']}", f"{ranks[0]['strong']}", "survives"], rows, "mpjpe")
+
+
+def strength_summary(tables: Sequence[Table]) -> list[str]:
+    """One-line answers: how much the strongest attack adds, and whether the ranking survives."""
+    lines = []
+    main = next((t for t in tables if t.name == "strength_mpjpe"), None)
+    if main is not None:
+        ratios = [r[-1] for r in main.rows if r[-1] is not None]
+        if ratios:
+            lines.append(f"The strongest attack ({main.columns[-2]}) finds {min(ratios):+.0f} % to "
+                         f"{max(ratios):+.0f} % more MPJPE than the paper's attack at the same iterations "
+                         f"({main.title.split('= ')[-1]}).")
+    rank = next((t for t in tables if t.name == "strength_ranking"), None)
+    if rank is not None:
+        kept = [r[0] for r in rank.rows if r[3] == "yes"]
+        lost = [r[0] for r in rank.rows if r[3] == "no"]
+        lines.append("The paper's robustness ranking " + (
+            "survives at every eps." if not lost else
+            f"changes at eps {', '.join(f'{e:g}' for e in lost)}" + (
+                f" (kept at eps {', '.join(f'{e:g}' for e in kept)})." if kept else ".")))
+    return lines
+
+
+def strength_tables(cells: Sequence[Cell], runs: Sequence[str]) -> list[Table]:
+    """The strength tables that have data: MPJPE, P-MPJPE, the ranking and the targeted reach."""
+    tables = [t for t in (strength_table(cells, runs, "mpjpe"), strength_table(cells, runs, "pmpjpe"),
+                          strength_table(cells, runs, "target_mpjpe", targeted=True)) if t is not None]
+    main = next((t for t in tables if t.name == "strength_mpjpe"), None)
+    rank = ranking_table(main) if main is not None else None
+    return tables + ([rank] if rank is not None else [])
+
+
+def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
+    """MPJPE vs eps per run (one panel each): one line per attack column, the clean error at eps 0."""
+    main = next((t for t in tables if t.name == "strength_mpjpe"), None)
+    if main is None:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from poselab.results.files import save_figure
+
+    runs = list(dict.fromkeys(r[0] for r in main.rows))
+    cols = main.columns[3:-1]
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs) + 1.5, 3.2), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        rows = sorted((r for r in main.rows if r[0] == run), key=lambda r: r[1])
+        for k, col in enumerate(cols):
+            i = main.columns.index(col)
+            pts = [(0.0, rows[0][2])] + [(r[1], r[i]) for r in rows if r[i] is not None]
+            style = "--" if col.split()[0] in PAPER_ATTACKS else "-"
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", ms=3, color=f"C{k}",
+                    label=col)
+        ax.set_xscale("symlog", linthresh=0.5)
+        ticks = [0.0, *sorted({r[1] for r in rows})]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=8)
+        ax.minorticks_off()
+        ax.set_title(run, fontsize=9)
+        ax.set_xlabel("eps (px)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("MPJPE P1 (mm)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.suptitle("Paper attacks (dashed) vs stronger ones (solid): untargeted MPJPE", fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
