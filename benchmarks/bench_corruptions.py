@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import torch
+from _args import add_run_options
 
 from poselab.corruptions import CORRUPTIONS, corrupt
 from poselab.corruptions.reference import load_reference
@@ -58,9 +59,7 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[64, 224])
     p.add_argument("--images", type=int, default=32)
     p.add_argument("--severity", type=int, default=3)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="cpu")
+    add_run_options(p, threads=1)
     args = p.parse_args()
     import cv2
 

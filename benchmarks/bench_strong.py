@@ -24,6 +24,7 @@ import statistics
 import time
 
 import torch
+from _args import add_run_options
 
 from poselab.attacks import APGD, IGSMU, Ensemble, Square, attack_mode
 
@@ -32,8 +33,9 @@ def _load(model_name: str, batch: int, device: torch.device):
     from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
     from poselab.data.sample import select_views
     from poselab.models import load_model
+    from poselab.paths import checkpoint_path
 
-    model = load_model(f"checkpoints/{model_name}.ckpt", model_name).to(device)
+    model = load_model(checkpoint_path(model_name), model_name).to(device)
     ds = build_dataset(DEFAULT_DATA_CONFIGS, {"test_size": batch}, "test")
     b = next(iter(torch.utils.data.DataLoader(ds, batch_size=batch)))
     b = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in b.items()}
@@ -47,9 +49,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--eps", type=float, default=8.0)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--device", default="cpu")
+    add_run_options(p, threads=2)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -194,3 +194,9 @@ def bone_lengths(pose: Tensor) -> Tensor:
     child = [j for j, p in enumerate(PARENTS) if p >= 0]
     parent = [p for p in PARENTS if p >= 0]
     return (pose[..., child, :] - pose[..., parent, :]).norm(dim=-1)
+
+
+def quiet_trainer(*callbacks: pl.Callback) -> pl.Trainer:
+    """A quiet one-device CPU trainer for ``trainer.test`` with the given callbacks (no logger, no bars)."""
+    return pl.Trainer(accelerator="cpu", devices=1, logger=False, callbacks=list(callbacks),
+                      enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False)

@@ -6,6 +6,7 @@ import csv
 
 import pytest
 import torch
+from attack_toys import quiet_trainer
 
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.data.sample import select_views
@@ -139,7 +140,6 @@ def test_error_grows_with_severity(batch, models):
 
 
 def test_callback_writes_corruption_rows_report_and_per_joint(tmp_path, dataset):
-    import pytorch_lightning as pl
 
     from poselab.evaluation.callback import AttackEvaluation
     from poselab.results.reader import read_run
@@ -149,15 +149,7 @@ def test_callback_writes_corruption_rows_report_and_per_joint(tmp_path, dataset)
         {"kind": "untargeted", "eps": [0, 4], "iterations": [1]},
     ]
     cb = AttackEvaluation(experiments, out_dir=str(tmp_path), run_name="reg", print_tables=False, examples=1)
-    trainer = pl.Trainer(
-        accelerator="cpu",
-        devices=1,
-        logger=False,
-        callbacks=[cb],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-    )
+    trainer = quiet_trainer(cb)
     model = load_model("checkpoints/regression.ckpt", "regression")
     trainer.test(model, dataloaders=torch.utils.data.DataLoader(dataset, batch_size=3))
     out = tmp_path / "reg"

@@ -362,9 +362,8 @@ def test_malformed_folder_error_names_it(tmp_path, breakage, message):
 
 def test_report_reads_what_the_attack_callback_writes(tmp_path):
     """End to end: AttackEvaluation on toy models writes results folders; the report shows their numbers."""
-    import pytorch_lightning as pl
     import torch
-    from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
+    from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation, quiet_trainer
     from torch.utils.data import DataLoader
 
     from poselab.evaluation.callback import AttackEvaluation
@@ -385,15 +384,7 @@ def test_report_reads_what_the_attack_callback_writes(tmp_path):
             print_tables=False,
             examples=0,
         )
-        trainer = pl.Trainer(
-            accelerator="cpu",
-            devices=1,
-            logger=False,
-            callbacks=[cb],
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            enable_checkpointing=False,
-        )
+        trainer = quiet_trainer(cb)
         trainer.test(model.eval(), dataloaders=DataLoader(ToyDataset(4), batch_size=4))
     torch.manual_seed(0)
     report = build_report([tmp_path / "results"], tmp_path / "report")

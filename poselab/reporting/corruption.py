@@ -82,17 +82,20 @@ def wide_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
     return [{**{m: "" for m in METRICS}, **row} for row in out.values()]
 
 
+def _by_metric(rows: Sequence[Any]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    """(metric, title, wide rows that have it) for each metric of :data:`METRICS` with data."""
+    wide = wide_rows(rows)
+    out = [(metric, title, [r for r in wide if r[metric] != ""]) for metric, title in METRICS.items()]
+    return [(m, t, have) for m, t, have in out if have]
+
+
 # ------------------------------------------------------------------------------------------- any runs
 def severity_tables(rows: Sequence[Any]) -> list[Table]:
     """Per metric, one line per run (and corrupted-view count): the clean error, the error per corruption
     (mean over severities), per severity s1.. (mean over corruptions) and the mean of all; JDR as 1 - JDR.
     Empty without corruption rows. ``rows``: results rows or reader cells."""
-    wide = wide_rows(rows)
     tables = []
-    for metric, title in METRICS.items():
-        have = [r for r in wide if r[metric] != ""]
-        if not have:
-            continue
+    for metric, title, have in _by_metric(rows):
         names = list(dict.fromkeys(r["corruption"] for r in have if r["corruption"] != CLEAN))
         sevs = sorted({r["severity"] for r in have if r["corruption"] != CLEAN})
         body = []
@@ -180,12 +183,8 @@ class CorruptionSection:
 def mce_tables(rows: Sequence[Any], baseline: str) -> list[Table]:
     """Per metric: each model's clean error, error per corruption (mean over severities), mean, mCE and
     relative mCE against ``baseline`` (mCE noise / other when both families are present)."""
-    wide = wide_rows(rows)
     tables = []
-    for metric, title in METRICS.items():
-        have = [r for r in wide if r[metric] != ""]
-        if not have:
-            continue
+    for metric, title, have in _by_metric(rows):
         base = baseline if any(r["model"] == baseline for r in have) else have[0]["model"]
         table = summarise(have, base, metric)
         names = [k.removeprefix("mean_") for k in table[0] if k.startswith("mean_")]
