@@ -93,16 +93,24 @@ class APGD(Attack):
         return -loss if self.targeted else loss
 
     def _grad(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output, Tensor]:
-        grad, out = self.gradient(fn, x, reference)
+        """(gradient of the objective, outputs, objective (N,)) from one forward/backward pass (the
+        objective is the per-sample loss of that pass: no second loss evaluation)."""
+        x = x.detach().requires_grad_(True)
+        out = fn(x)
+        loss = self.loss_fn(self.select(out), reference)
+        (grad,) = torch.autograd.grad(loss.sum(), x)
+        grad = torch.nan_to_num_(grad, nan=0.0)
+        obj = loss.detach()
         if self.targeted:
             grad.neg_()
-        return grad, out, self.objective(out, reference)
+            obj = -obj
+        return grad, detach_output(out), obj
 
     def run(self, fn: PoseFn, ball: Ball, x: Tensor, reference: Tensor, mask: Tensor | None,
             record: set[int]) -> tuple[BestIterate, dict[int, BestIterate]]:
         """One APGD run from ``x``: the best point per sample, and snapshots of it at the recorded counts."""
         grad, out, obj = self._grad(fn, x, reference)
-        best = BestIterate(x, obj, out, grad)
+        best = BestIterate(x, obj, out, grad.clone())  # (the step below takes the sign of grad in place)
         snaps = {0: BestIterate(x, obj, out)} if 0 in record else {}
         step = 2.0 * ball.eps
         x_old = x
@@ -112,10 +120,13 @@ class APGD(Attack):
         best_at_check = obj.clone()
         reduced_at_check = torch.ones_like(obj, dtype=torch.bool)
         for i in range(self.steps):
-            momentum_term, x_old = x - x_old, x
-            a = self.momentum if i > 0 else 1.0
-            z = self.project(ball, torch.addcmul(x, ball.direction(grad.clone()), step), mask)
-            x = self.project(ball, x + (z - x) * a + momentum_term * (1 - a), mask)
+            z = self.project(ball, torch.addcmul(x, ball.direction(grad), step), mask)
+            if i == 0:  # no momentum yet: x_1 = z
+                x_old, x = x, z
+            else:  # x + a (z - x) + (1 - a) (x - x_old), in that order, with fewer temporaries
+                momentum_term = torch.sub(x, x_old).mul_(1 - self.momentum)
+                x_new = z.sub_(x).mul_(self.momentum).add_(x).add_(momentum_term)
+                x_old, x = x, self.project(ball, x_new, mask)
             grad, out, obj = self._grad(fn, x, reference)
             history.append(obj)
             best.update(x, obj, out, grad)
