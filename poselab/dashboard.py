@@ -159,6 +159,48 @@ for _experiment, (_title, _metrics, _note) in EXPERIMENT_SECTIONS.items():
         partial(experiment_section, experiment=_experiment, name=_title, metrics=_metrics, description=_note))
 
 
+#: Attacks of the stronger evaluation (issue 12) compared with the paper's at the same iteration count.
+STRONG_ATTACKS = ("apgd", "apgd_l2", "square", "ensemble")
+
+
+@register_section("stronger attacks")
+def _strength(inputs: Inputs) -> list[Section]:
+    """The paper's attacks vs APGD / Square / the worst-case ensemble: per experiment, metric and iteration
+    count one panel whose lines are every attack at that count for every run (empty without them)."""
+    panels = []
+    for experiment, metrics in (("untargeted", ("mpjpe", "pmpjpe")), ("multiview", ("mpjpe", "jdr"))):
+        rows = [r for r in inputs.rows if r["experiment"] == experiment]
+        if not any(r["attack"] in STRONG_ATTACKS for r in rows):
+            continue
+        series = _series(inputs, experiment)
+        for metric in metrics:
+            groups: dict[tuple[int, int], list[wr.Series]] = {}
+            for srs in series:
+                attack_it = srs.label.split("_it")
+                if srs.metric == metric and len(attack_it) == 2:
+                    iterations = int(attack_it[1].split("_")[0])
+                    groups.setdefault((srs.attacked_views, iterations), []).append(srs)
+            for (views, iterations), members in sorted(groups.items()):
+                if len(members) > 1 and any(m.label.split("_it")[0] in STRONG_ATTACKS for m in members):
+                    title = (f"{METRIC_NAMES.get(metric, metric)} vs ε, {iterations} iterations: "
+                             + ", ".join(m.label.split("_it")[0] for m in members)
+                             + (f" ({views} views attacked)" if experiment == "multiview" else ""))
+                    keys = tuple(m.key for m in members)
+                    panels.append(Panel("line", title, keys, "eps", _y_title(metric)))
+    if not panels:
+        return []
+    return [Section("Stronger attacks: how much do the paper's attacks understate the damage?", tuple(panels),
+                    "Per panel, every attack at the same iteration count: IGSM (the paper's) vs APGD / the "
+                    "per-sample worst-case ensemble; one line per run and attack.")]
+
+
+register_section("corruption")(partial(
+    experiment_section, experiment="corruption", name="Common corruptions: MPJPE P1 / JDR vs severity",
+    metrics=("mpjpe", "jdr"),
+    description="One panel per corruption and number of corrupted views (suffix _v<k>); severity 0 = clean; "
+                "one line per run."))
+
+
 @register_section("other experiments")
 def _others(inputs: Inputs) -> list[Section]:
     """Experiments without a section of their own (e.g. added by later evaluations): all metrics."""

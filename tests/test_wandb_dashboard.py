@@ -371,3 +371,25 @@ def test_dashboard_becomes_a_wandb_report_with_group_filtered_line_plots(results
         (runset,) = g["metadata"]["runSets"]
         filters = {(f["key"]["name"], f["value"]) for f in runset["filters"]["filters"]}
         assert ("group", "baselines") in filters and filters & {("jobType", "attack"), ("jobType", "report")}
+
+
+def test_stronger_attack_and_corruption_sections_plot_logged_keys():
+    """The strong-evaluation view puts IGSM and APGD of the same iteration count in one panel; corruptions
+    get their own section against the severity step; every plotted key is a logged one."""
+    from poselab.dashboard import Inputs, build_dashboard
+
+    def row(experiment, attack, eps, it, metric, value, corruption="", severity=0, views=1):
+        return {"run": "m", "model": "m", "dataset": "d", "experiment": experiment, "attack": attack,
+                "eps": eps, "iterations": it, "attacked_views": views, "target": "", "metric": metric,
+                "value": value, "n": 4, "corruption": corruption, "severity": severity}
+
+    rows = [row("untargeted", "clean", 0.0, 0, "mpjpe", 50.0)]
+    rows += [row("untargeted", a, 8.0, 10, "mpjpe", v) for a, v in (("igsm_u", 300.0), ("apgd", 450.0))]
+    rows += [row("corruption", "clean", 0.0, 0, "mpjpe", 50.0, views=0)]
+    rows += [row("corruption", "clean", 0.0, 0, "mpjpe", 50.0 + 10 * s, "fog", s) for s in (1, 2)]
+    dash = build_dashboard(Inputs(tuple(rows)), group="g", project="p")
+    strong = next(sec for sec in dash.sections if sec.name.startswith("Stronger attacks"))
+    assert [p.keys for p in strong.panels] == [("untargeted/mpjpe/apgd_it10", "untargeted/mpjpe/igsm_u_it10")]
+    corr = next(sec for sec in dash.sections if sec.name.startswith("Common corruptions"))
+    assert [(p.keys, p.x) for p in corr.panels] == [(("corruption/mpjpe/fog_v1",), "severity")]
+    assert dash.keys() <= set(wr.step_definitions(rows))
