@@ -131,3 +131,33 @@ def test_strong_config_compares_igsm_apgd_and_the_ensemble_at_10_and_100_iterati
         cells = spec.cells(multiview=spec.kind == "multiview", num_views=4)
         assert {c.metric for c in cells if c.attack == "ensemble"} >= {
             "mpjpe", "pmpjpe", *(worst_metric(m) for m in member_labels(False, "mpjpe"))}
+
+
+def test_worst_samples_csv_names_the_worst_attack_of_every_sample(tmp_path) -> None:
+    """After an ensemble, worst_samples.csv says for every attacked sample (dataset index) which member was
+    worst; per setting its counts are the ``worst:<member>`` shares of results.csv (times n)."""
+    import csv
+    from collections import Counter
+
+    from attack_toys import ToyDataset, ToyMonocular, quiet_trainer
+    from torch.utils.data import DataLoader
+
+    from poselab.evaluation.callback import AttackEvaluation
+
+    torch.manual_seed(0)
+    grid = [{"kind": "untargeted", "attack": "ensemble", "eps": [0, 4, 16], "iterations": [2]}]
+    cb = AttackEvaluation(grid, out_dir=str(tmp_path), run_name="run", dataset_name="toy", print_tables=False,
+                          examples=0)
+    quiet_trainer(cb).test(ToyMonocular().eval(), dataloaders=DataLoader(ToyDataset(6), batch_size=3))
+    with open(tmp_path / "run" / "results.csv", newline="") as f:
+        shares = {(float(r["eps"]), r["metric"]): (float(r["value"]), int(r["n"])) for r in csv.DictReader(f)
+                  if r["metric"].startswith("worst:")}
+    with open(tmp_path / "run" / "worst_samples.csv", newline="") as f:
+        per_sample = list(csv.DictReader(f))
+    for eps in (4.0, 16.0):
+        here = [r for r in per_sample if float(r["eps"]) == eps]
+        assert sorted(int(r["index"]) for r in here) == list(range(6))  # every sample once, both batches
+        counts = Counter(r["worst"] for r in here)
+        for label in member_labels(False, "mpjpe"):
+            share, n = shares[(eps, worst_metric(label))]
+            assert n == 6 and counts[label] == round(share * n)

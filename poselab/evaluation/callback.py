@@ -204,7 +204,7 @@ class AttackEvaluation(pl.Callback):
         model, dataset = self._names(trainer, pl_module)
         rows, joints = self.cell_metrics.collect(trainer.strategy, trainer.world_size, model, dataset)
         if trainer.is_global_zero:
-            self._finish(trainer, pl_module, rows, joints)
+            self._finish(trainer, pl_module, rows, joints, self.cell_metrics.worst_samples(model, dataset))
             if self.write_error is None:
                 self._saved_state().clear()  # final results written (no rank saves any more)
         trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
@@ -283,11 +283,11 @@ class AttackEvaluation(pl.Callback):
             state.save_progress(self.cell_metrics.local_rows(*self._names(trainer, pl_module)))
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
-                joints: list) -> None:
+                joints: list, worst_samples: list[dict[str, Any]]) -> None:
         self.rows = rows
         out = self.result_dir = self._out(trainer, pl_module)
         self.write_error = finish_run(out, rows, joints, self._meta(trainer, pl_module), self.example_list,
-                                      trainer.loggers, self.print_tables)
+                                      trainer.loggers, self.print_tables, worst_samples)
 
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:

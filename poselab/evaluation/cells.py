@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from poselab.evaluation.runner import make_metric
 from poselab.evaluation.specs import ExperimentSpec
-from poselab.results.schema import ResultKey, row_of
+from poselab.results.schema import ResultKey, row_of, worst_member
 
 
 class CellMetrics(nn.Module):
@@ -82,6 +82,22 @@ class CellMetrics(nn.Module):
             if row["metric"] == "mpjpe":
                 joints.append((row, pj[len(joints)] / max(count, 1)))
         return _given(rows), joints
+
+    def worst_samples(self, model: str, dataset: str) -> list[dict[str, Any]]:
+        """After :meth:`collect`: per ``ensemble`` setting and sample (dataset index, all ranks), the member
+        attack that gave its worst case (rows of ``worst_samples.csv``), sorted by setting and index."""
+        out = []
+        for key, cell in self.cells.items():
+            member = worst_member(cell.metric)
+            if member:
+                setting = {"model": model, "dataset": dataset, "experiment": cell.experiment,
+                           "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
+                           "attacked_views": cell.attacked_views, "view_set": cell.view_set,
+                           "target": cell.target}
+                won = getattr(self.metrics[key], "won", [])
+                out += [{**setting, "index": i, "worst": member} for i in won]
+        order = ("experiment", "attack", "eps", "iterations", "attacked_views", "view_set", "target", "index")
+        return sorted(out, key=lambda r: tuple((isinstance(r[c], str), r[c]) for c in order))
 
 
 def _given(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

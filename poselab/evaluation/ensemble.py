@@ -26,7 +26,8 @@ def extra_metrics(attack: str, targeted: bool, loss: str) -> tuple[str, ...]:
 
 
 class WorstShare(Metric):
-    """Fraction of samples for which one member of the ensemble gave the worst case (``total``: samples)."""
+    """Fraction of samples for which one member of the ensemble gave the worst case (``total``: samples), and
+    the dataset indices of those samples (``samples``, gathered across processes like the counts)."""
 
     full_state_update = False
 
@@ -34,17 +35,26 @@ class WorstShare(Metric):
         super().__init__(**kwargs)
         self.add_state("hits", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("samples", [], dist_reduce_fx="cat")
+        #: the (synchronised) dataset indices of the won samples, set by :meth:`compute`
+        self.won: list[int] = []
 
     @property
     def count(self) -> Tensor:
         return self.total
 
-    def update(self, is_worst: Tensor) -> None:
-        """is_worst: bool (N,), the samples whose worst case came from this member."""
+    def update(self, is_worst: Tensor, index: Tensor | None = None) -> None:
+        """is_worst: bool (N,), the samples whose worst case came from this member; index: their dataset
+        indices (N,) (None: not recorded)."""
         self.hits += is_worst.sum()
         self.total += is_worst.numel()
+        if index is not None:
+            idx = torch.as_tensor(index).reshape(-1).to(is_worst.device)
+            self.samples.append(idx[is_worst].to(device=self.hits.device, dtype=torch.int64))
 
     def compute(self) -> Tensor:
+        won = [s.reshape(-1) for s in (self.samples if isinstance(self.samples, list) else [self.samples])]
+        self.won = sorted(int(i) for i in torch.cat(won).tolist()) if won else []
         return self.hits / self.total if self.total > 0 else torch.tensor(float("nan"), dtype=torch.float64)
 
 

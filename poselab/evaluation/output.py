@@ -19,10 +19,11 @@ from poselab.skeleton import JOINT_NAMES
 
 
 def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[str, Any],
-               examples: Sequence[Any], loggers: Sequence[Any] = (), print_tables: bool = True
-               ) -> safe_io.ResultsNotSavedError | None:
-    """Write ``results.csv/json``, ``per_joint.csv`` and the run's report into ``out``, print its tables and
-    log it to the first W&B logger of ``loggers``. ``joints``: (row, per-joint MPJPE tensor (J,)) pairs.
+               examples: Sequence[Any], loggers: Sequence[Any] = (), print_tables: bool = True,
+               worst_samples: Sequence[dict[str, Any]] = ()) -> safe_io.ResultsNotSavedError | None:
+    """Write ``results.csv/json``, ``per_joint.csv`` (and ``worst_samples.csv`` after an ensemble) and the
+    run's report into ``out``, print its tables and log it to the first W&B logger of ``loggers``.
+    ``joints``: (row, per-joint MPJPE tensor (J,)) pairs.
 
     Returns the error to raise when the files could not be written (the tables were printed), else None.
     """
@@ -33,7 +34,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     per_joint = [{**row, "joint": name, "mpjpe": v}
                  for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
     try:  # a failed final write: print the tables, say where they could not go, keep .partial
-        write_results(out, rows, meta, per_joint)
+        write_results(out, rows, meta, per_joint, worst_samples)
         report = write_run_report(out, examples)
     except safe_io.SAVE_ERRORS as err:
         print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")

@@ -148,8 +148,8 @@ def run_experiment(spec: ExperimentSpec, batch: Mapping[str, Any], ctx: RunConte
                 for m in (*metrics, *extra_metrics(key[1], spec.targeted, spec.loss))]
         update_metrics(ctx.update, keys, out, truth, target, rows, images.shape[-1])
         for cell in keys:  # the ensemble's share of per-sample worst cases per member
-            if worst_member(cell.metric):
-                ctx.update(cell, worst_flags(out, cell.metric, spec.targeted, spec.loss))
+            if worst_member(cell.metric):  # (flags, the samples' dataset indices: worst_samples.csv)
+                ctx.update(cell, worst_flags(out, cell.metric, spec.targeted, spec.loss), rows.get("index"))
 
     if not spec.targeted:
         with torch.no_grad():

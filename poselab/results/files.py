@@ -17,6 +17,8 @@ from poselab.results.schema import (
     RESULTS_CSV,
     RESULTS_JSON,
     TRANSFER_COLUMNS,
+    WORST_SAMPLE_COLUMNS,
+    WORST_SAMPLES_CSV,
     columns_of,
     per_joint_columns,
 )
@@ -48,14 +50,18 @@ def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequ
 
 
 def write_results(out: str | Path, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
-                  per_joint: Sequence[Mapping[str, Any]] = ()) -> None:
-    """``results.csv``, ``results.json`` (meta + rows, non-finite values as null) and ``per_joint.csv``."""
+                  per_joint: Sequence[Mapping[str, Any]] = (), worst_samples: Sequence[Mapping[str, Any]] = ()
+                  ) -> None:
+    """``results.csv``, ``results.json`` (meta + rows, non-finite values as null), ``per_joint.csv`` and,
+    when an ensemble ran, ``worst_samples.csv`` (which member attack was worst for each sample)."""
     out = Path(out)
     columns = columns_of(rows)
     write_csv(out / RESULTS_CSV, rows, columns)
     json_rows = [{c: (r[c] if c != "value" or math.isfinite(r[c]) else None) for c in columns} for r in rows]
     atomic_write(out / RESULTS_JSON, json.dumps({"meta": dict(meta), "rows": json_rows}, indent=1) + "\n")
     write_csv(out / PER_JOINT_CSV, per_joint, per_joint_columns(columns))
+    if worst_samples:
+        write_csv(out / WORST_SAMPLES_CSV, worst_samples, WORST_SAMPLE_COLUMNS)
 
 
 def write_per_joint_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:

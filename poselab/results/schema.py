@@ -35,6 +35,10 @@ RESULTS_JSON = "results.json"
 PER_JOINT_CSV = "per_joint.csv"
 TRANSFER_CSV = "transfer.csv"
 TABLES_MD = "tables.md"
+#: Per sample of every ``ensemble`` setting: which member attack gave its worst case.
+WORST_SAMPLES_CSV = "worst_samples.csv"
+WORST_SAMPLE_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
+                        "view_set", "target", "index", "worst")
 #: Files that make a folder a results folder (results.csv preferred by the reader).
 RESULT_FILES = (RESULTS_CSV, RESULTS_JSON)
 
