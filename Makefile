@@ -166,6 +166,7 @@ preview: $(VENV)/.installed
 # scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
 # (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT). W&B: every run in group
 # scale-study, with the scale as a tag and config.scale (group by it to compare scales side by side).
+# Each scale also runs configs/attack/scale_corruptions.yaml (common corruptions, forward passes only).
 #   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_ATTACK=scale|quick] [STUDY_EVAL=0: report only]
 #                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
 SCALE_STUDY ?= $(SCALES)
@@ -179,12 +180,15 @@ scale-study: $(VENV)/.installed
 	  case " $(SCALES) " in *" $$s "*) ;; *) echo "error: unknown scale '$$s' in SCALE_STUDY; expected: $(SCALES)" >&2; \
 	    exit 2;; esac; \
 	  if [ $$s = tiny-64 ]; then dir=checkpoints; out=results/attack-$(STUDY_ATTACK); \
-	  else dir=checkpoints/$$s; out=results/attack-$(STUDY_ATTACK)-$$s; fi; \
+	    corr=results/attack-scale_corruptions; \
+	  else dir=checkpoints/$$s; out=results/attack-$(STUDY_ATTACK)-$$s; corr=results/attack-scale_corruptions-$$s; fi; \
 	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; \
 	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; \
 	  if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$(STUDY_ATTACK) SCALE=$$s \
+	    ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; \
+	    $(MAKE) --no-print-directory attack-eval ATTACK=scale_corruptions SCALE=$$s \
 	    ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; \
-	  roots="$$roots $$s=$$out"; \
+	  roots="$$roots $$s=$$out$$( [ -d $$corr ] && echo ,$$corr )"; \
 	done; \
 	roots="$$roots $(STUDY_EXTRA)"; \
 	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints" >&2; \

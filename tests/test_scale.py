@@ -335,3 +335,31 @@ def test_wandb_run_kwargs_carry_the_scale_as_tag_and_config(tmp_path):
     assert kw["config"] == {"a": 1, "scale": "r18-128"}
     plain = run_kwargs("attack", group="g", model="regression", save_dir=tmp_path)
     assert "scale" not in plain["config"] and plain["tags"] == ["regression"]
+
+
+def test_scale_study_compares_corruptions_from_a_second_root(tmp_path):
+    """A scale may name several roots ("attacks,corruptions"): the corruption rows give corrupted / clean
+    MPJPE per model and scale (mean over corruptions and severities) and a ranking per scale."""
+    from poselab.reporting.scale import corruption_points, load_scales, write_study
+    from poselab.results.files import write_results
+
+    roots = _fake_study(tmp_path)
+    for scale, factors in (("tiny-64", (3.0, 2.0)), ("r18-128", (1.5, 2.5))):
+        corr = tmp_path / f"corr-{scale}"
+        for model, factor in zip(("regression", "volumetric"), factors, strict=True):
+            clean = _row(model, "corruption", "clean", 0, 0, "mpjpe", 50.0, 0)
+            rows = [{**clean, "corruption": "", "severity": 0}]
+            for name, sev, weight in (("fog", 1, 0.5), ("fog", 3, 1.5), ("gaussian_noise", 1, 1.0),
+                                      ("gaussian_noise", 3, 1.0)):  # mean weight 1
+                row = _row(model, "corruption", "clean", 0, 0, "mpjpe", 50.0 * factor * weight, 1)
+                rows.append({**row, "corruption": name, "severity": sev})
+            write_results(corr / f"{model}-synthetic", rows, {"model": model, "dataset": "synthetic",
+                                                               "scale": scale})
+        roots[scale] = f"{roots[scale]},{corr}"
+    points = corruption_points(load_scales(roots))
+    got = {(p["scale"], p["model"]): p["ratio"] for p in points}
+    assert got == pytest.approx({("tiny-64", "regression"): 3.0, ("tiny-64", "volumetric"): 2.0,
+                                 ("r18-128", "regression"): 1.5, ("r18-128", "volumetric"): 2.5})
+    text = (write_study(roots, tmp_path / "report") / "tables.md").read_text()
+    assert "| r18-128 | volumetric | 50.0 | 125.0 | x2.50 |" in text
+    assert "- tiny-64: regression > volumetric" in text and "- r18-128: volumetric > regression" in text

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from poselab.results.files import atomic_write, save_figure, write_csv
 from poselab.results.reader import ResultsError, RunResults, discover, read_run
@@ -74,7 +75,8 @@ class ScalePoint:
 
 
 def load_scales(roots: Mapping[str, str | Path]) -> dict[str, list[RunResults]]:
-    """Runs under each scale's results root; a run whose ``meta.scale`` names another scale is an error.
+    """Runs under each scale's results root(s) (several joined by ","); a run whose ``meta.scale`` names
+    another scale is an error.
 
     Raises:
         ResultsError: a root is missing, holds no results, or holds a run of another scale.
@@ -82,7 +84,7 @@ def load_scales(roots: Mapping[str, str | Path]) -> dict[str, list[RunResults]]:
     out: dict[str, list[RunResults]] = {}
     for scale, root in roots.items():
         parse_scale(scale)  # ValueError for a malformed name
-        runs = [read_run(folder) for folder in discover([root])]
+        runs = [read_run(folder) for folder in discover(str(root).split(","))]
         for run in runs:
             found = run.meta.get("scale")
             if found and found != scale:
@@ -291,6 +293,41 @@ def plot(points: Sequence[ScalePoint], metric: str, out: Path) -> Path:
     return path
 
 
+def corruption_points(runs: Mapping[str, Sequence[RunResults]]) -> list[dict[str, Any]]:
+    """Per scale and model with corruption rows (every input view corrupted): the clean MPJPE of the
+    corruption experiment, the mean corrupted MPJPE over corruptions and severities, and their ratio."""
+    from poselab.reporting.corruption import severity_tables
+
+    out = []
+    for scale, scale_runs in runs.items():
+        for run in scale_runs:
+            table = next((t for t in severity_tables(run.cells) if t.metric == "mpjpe"), None)
+            if table is None:
+                continue
+            row = table.rows[0]  # the run itself (every view corrupted); "run [k of V views]" rows follow
+            clean, mean = float(row[1]), float(row[-1])
+            out.append({"scale": scale, "model": run.model, "clean": clean, "corrupted": mean,
+                        "ratio": mean / clean if clean else math.nan})
+    return sorted(out, key=lambda r: (scale_order(r["scale"]), _model_rank(r["model"])))
+
+
+def corruption_md(points: Sequence[dict[str, Any]]) -> str:
+    """Markdown: corrupted / clean MPJPE per model and scale, and the ranking (most affected first) per
+    scale."""
+    if not points:
+        return ""
+    out = ["", "## Common corruptions: MPJPE corrupted / clean, every view corrupted (mean of all "
+           "corruptions and severities 1..5)", "", "| scale | model | clean (mm) | corrupted (mm) | ratio |",
+           "|---|---|---|---|---|"]
+    out += [f"| {p['scale']} | {p['model']} | {_f(p['clean'])} | {_f(p['corrupted'])} | "
+            f"x{_f(p['ratio'], '.2f')} |" for p in points]
+    out += ["", "Most affected first (by that ratio):", ""]
+    for scale in dict.fromkeys(p["scale"] for p in points):
+        here = sorted((p for p in points if p["scale"] == scale), key=lambda p: -p["ratio"])
+        out.append(f"- {scale}: " + " > ".join(p["model"] for p in here))
+    return "\n".join(out) + "\n"
+
+
 def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
     """Load the scales' results and write ``scale.csv``, ``tables.md``, ``scale_mpjpe.png`` and
     ``scale_jdr.png`` into ``out``; returns ``out``."""
@@ -302,7 +339,7 @@ def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
     write_csv(out / "scale.csv", [p.row() for p in points], COLUMNS)
     atomic_write(out / "tables.md", "# Scale study: tables (made by `python -m poselab.reporting.scale`)\n\n"
                  + "Results roots: " + ", ".join(f"`{s}` = `{r}`" for s, r in roots.items()) + "\n\n"
-                 + tables_md(points, runs))
+                 + tables_md(points, runs) + corruption_md(corruption_points(runs)))
     plot(points, "mpjpe_ratio", out / "scale_mpjpe.png")
     plot(points, "jdr_drop", out / "scale_jdr.png")
     return out
@@ -311,7 +348,7 @@ def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
 def _pair(text: str) -> tuple[str, str]:
     scale, sep, root = text.partition("=")
     if not sep or not scale or not root:
-        raise argparse.ArgumentTypeError("expected <scale>=<results root>, e.g. "
+        raise argparse.ArgumentTypeError("expected <scale>=<results root>[,<root>...], e.g. "
                                          f"r18-128=results/attack-scale-r18-128, got {text!r}")
     try:
         parse_scale(scale)
