@@ -136,6 +136,7 @@ def test_wandb_run_report_logs_the_corruption_rows_and_figures(tmp_path):
     from poselab import wandb_utils
     from poselab.reporting.run_report import write_run_report
     from poselab.results.files import write_results
+    from poselab.results.reader import read_run
 
     logged: dict = {}
 
@@ -150,7 +151,8 @@ def test_wandb_run_report_logs_the_corruption_rows_and_figures(tmp_path):
 
     rows = results("t")
     write_results(tmp_path, rows, {"model": "t", "dataset": "d", "config": {}})
-    wandb_utils.log_run_report(Run(), rows, write_run_report(tmp_path))
+    run = read_run(tmp_path, label="t")
+    wandb_utils.log_run_report(Run(), rows, write_run_report(run))
     table = logged["attack/results"]
     c, s = table.columns.index("corruption"), table.columns.index("severity")
     assert {(r[c], r[s]) for r in table.data} == {("", 0), ("fog", 1), ("fog", 2), ("gaussian_noise", 1),

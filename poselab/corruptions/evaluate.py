@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from poselab.reporting.corruption import mce_tables
     from poselab.reporting.run_report import write_run_report
     from poselab.results.files import atomic_write, write_results
+    from poselab.results.reader import run_from_rows
 
     p = argparse.ArgumentParser(prog="python -m poselab.corruptions.evaluate",
                                 description=__doc__.split("\n")[0])
@@ -141,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "config": {"experiments": [spec.to_dict()], "jdr_definition": DEFAULT_JDR,
                            "samples": args.samples, "tool": "poselab.corruptions.evaluate"}}
         write_results(folder, rows, meta, per_joint)
-        write_run_report(folder)
+        write_run_report(run_from_rows(rows, meta, per_joint, folder, name))
         all_rows += rows
     summary = "\n\n".join(t.to_markdown() for t in mce_tables(all_rows, args.baseline or next(iter(models))))
     path = atomic_write(Path(args.out) / "corruptions.md", summary + "\n")

@@ -33,12 +33,13 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
 
     per_joint = [{**row, "joint": name, "mpjpe": v}
                  for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
+    run = run_from_rows(rows, meta, per_joint, out, meta["model"])  # the same run the reader would give
     try:  # a failed final write: print the tables, say where they could not go, keep .partial
         write_results(out, rows, meta, per_joint, worst_samples)
-        report = write_run_report(out, examples)
+        report = write_run_report(run, examples)
     except safe_io.SAVE_ERRORS as err:
         print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
-        print(tables_markdown(report_tables([run_from_rows(rows, meta, per_joint, out, meta["model"])])))
+        print(tables_markdown(report_tables([run])))
         return safe_io.ResultsNotSavedError(
             f"could not write the attack results to {out} ({type(err).__name__}: {err}); the tables are "
             f"printed above; the saved partial state in {out / PARTIAL_DIR} was kept: re-run the "

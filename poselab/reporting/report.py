@@ -46,8 +46,11 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     figures: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    #: the runs' cells aligned on the settings they share, with clean rows expanded into the eps-0 points
     cells: list[Cell] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    #: the same aligned cells before that expansion (clean rows as written)
+    aligned: list[Cell] = field(default_factory=list)
 
 
 def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
@@ -67,7 +70,7 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     """The tables of ``runs`` (aligned on the settings they share) without writing anything."""
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
-    report = Report(Path("."), list(runs), warnings=warnings)
+    report = Report(Path("."), list(runs), warnings=warnings, aligned=cells)
     report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs})
     robust = robustness_table(cells, labels)
     if robust is not None:
@@ -104,7 +107,7 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     (out / "figures").mkdir(parents=True, exist_ok=True)
     labels = [r.label for r in runs]
     report.figures = plot_figures(report.cells, labels, out / "figures")
-    corrupted = corruption_section(align(runs)[0], labels, out / "figures", corruption_baseline)
+    corrupted = corruption_section(report.aligned, labels, out / "figures", corruption_baseline)
     if corrupted is not None:  # common corruptions beside the attacks (poselab.reporting.corruption)
         report.tables += corrupted.tables
         report.figures.update(corrupted.figures)

@@ -13,14 +13,15 @@ from typing import Any
 
 from poselab.reporting.examples import save_example
 from poselab.reporting.report import Report, write_report
-from poselab.results.reader import load_all
+from poselab.results.reader import RunResults
 
 
-def write_run_report(out: str | Path, examples: Sequence[Any] = ()) -> Report:
-    """Write the report of the results folder ``out`` (already holding its results files) and its example
-    panels into ``out``; the report's ``figures`` include the examples as ``example_NN``."""
-    out = Path(out)
-    report = write_report(load_all([out])[0], [], out)  # labelled by the model's name
+def write_run_report(run: RunResults, examples: Sequence[Any] = ()) -> Report:
+    """Write the report of one run (its results as :func:`~poselab.results.reader.run_from_rows` or
+    :func:`~poselab.results.reader.read_run` give them, labelled by the model's name) and its example panels
+    into its folder ``run.path``; the report's ``figures`` include the examples as ``example_NN``."""
+    out = Path(run.path)
+    report = write_report([run], [], out)
     for i, ex in enumerate(examples):
         report.figures[f"example_{i:02d}"] = save_example(ex, out / "examples" / f"example_{i:02d}.png")
     return report
