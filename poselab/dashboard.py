@@ -35,7 +35,9 @@ from functools import partial
 from typing import Any
 
 from poselab import wandb_results as wr
+from poselab.reporting.strength import STRONG_ATTACKS
 from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS
+from poselab.results.schema import is_clean
 
 Row = Mapping[str, Any]
 
@@ -159,33 +161,31 @@ for _experiment, (_title, _metrics, _note) in EXPERIMENT_SECTIONS.items():
         partial(experiment_section, experiment=_experiment, name=_title, metrics=_metrics, description=_note))
 
 
-#: Attacks of the stronger evaluation (issue 12) compared with the paper's at the same iteration count.
-STRONG_ATTACKS = ("apgd", "apgd_l2", "square", "ensemble")
-
-
 @register_section("stronger attacks")
 def _strength(inputs: Inputs) -> list[Section]:
-    """The paper's attacks vs APGD / Square / the worst-case ensemble: per experiment, metric and iteration
-    count one panel whose lines are every attack at that count for every run (empty without them)."""
+    """The paper's attacks vs the stronger ones (:data:`poselab.reporting.strength.STRONG_ATTACKS`, L-inf):
+    per experiment, metric, attacked views and iteration count one panel whose lines are every attack at
+    that count for every run (empty without them)."""
     panels = []
     for experiment, metrics in (("untargeted", ("mpjpe", "pmpjpe")), ("multiview", ("mpjpe", "jdr"))):
         rows = [r for r in inputs.rows if r["experiment"] == experiment]
         if not any(r["attack"] in STRONG_ATTACKS for r in rows):
             continue
-        series = _series(inputs, experiment)
         for metric in metrics:
-            groups: dict[tuple[int, int], list[wr.Series]] = {}
-            for srs in series:
-                attack_it = srs.label.split("_it")
-                if srs.metric == metric and len(attack_it) == 2:
-                    iterations = int(attack_it[1].split("_")[0])
-                    groups.setdefault((srs.attacked_views, iterations), []).append(srs)
-            for (views, iterations), members in sorted(groups.items()):
-                if len(members) > 1 and any(m.label.split("_it")[0] in STRONG_ATTACKS for m in members):
+            # (attacked views, view subset, iterations) -> attack -> the history key of its series
+            groups: dict[tuple[int, str, int], dict[str, str]] = {}
+            for r in rows:
+                if r["metric"] == metric and not is_clean(r):
+                    setting = (int(r["attacked_views"]), str(r.get("view_set") or ""), int(r["iterations"]))
+                    groups.setdefault(setting, {})[r["attack"]] = wr.metric_key(experiment, metric,
+                                                                                wr.series_label(r))
+            for (views, view_set, iterations), by_attack in sorted(groups.items()):
+                if len(by_attack) > 1 and set(STRONG_ATTACKS).intersection(by_attack):
+                    attacks = sorted(by_attack)
+                    where = f" (views {view_set} attacked)" if view_set else f" ({views} views attacked)"
                     title = (f"{METRIC_NAMES.get(metric, metric)} vs ε, {iterations} iterations: "
-                             + ", ".join(m.label.split("_it")[0] for m in members)
-                             + (f" ({views} views attacked)" if experiment == "multiview" else ""))
-                    keys = tuple(m.key for m in members)
+                             + ", ".join(attacks) + (where if experiment == "multiview" else ""))
+                    keys = tuple(by_attack[a] for a in attacks)
                     panels.append(Panel("line", title, keys, "eps", _y_title(metric)))
     if not panels:
         return []
