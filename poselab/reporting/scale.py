@@ -304,8 +304,9 @@ def corruption_points(runs: Mapping[str, Sequence[RunResults]]) -> list[dict[str
             table = next((t for t in severity_tables(run.cells) if t.metric == "mpjpe"), None)
             if table is None:
                 continue
-            row = table.rows[0]  # the run itself (every view corrupted); "run [k of V views]" rows follow
-            clean, mean = float(row[1]), float(row[-1])
+            # the run itself (every view corrupted), not its "run [k of V views]" rows
+            row = next(r for r in table.rows if r[0] == run.label)
+            clean, mean = (float(row[table.columns.index(c)]) for c in ("clean", "mean"))
             out.append({"scale": scale, "model": run.model, "clean": clean, "corrupted": mean,
                         "ratio": mean / clean if clean else math.nan})
     return sorted(out, key=lambda r: (scale_order(r["scale"]), _model_rank(r["model"])))
