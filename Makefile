@@ -162,35 +162,19 @@ preview: $(VENV)/.installed
 	$(PY) -m poselab.cli preview-data --out docs/preview.png --data configs/data/synthetic.yaml --samples 4 \
 	  --image-size 256 --tile 200 $(PREVIEW_ARGS)
 
-# Scale study (docs/scale/README.md): the scale attack grid (configs/attack/$(STUDY_ATTACK).yaml) on every
-# scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
-# (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT). W&B: every run in group
-# scale-study, with the scale as a tag and config.scale (group by it to compare scales side by side).
-# Each scale also runs configs/attack/scale_corruptions.yaml (common corruptions, forward passes only).
-#   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_ATTACK=scale|quick] [STUDY_EVAL=0: report only]
+# Scale study (docs/scale/README.md): every attack grid of STUDY_GRIDS (configs/attack/<grid>.yaml: the
+# untargeted + multi-view grid, common corruptions, the targeted experiments, the strongest evaluation) on
+# every scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
+# (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT), from every results
+# root of a scale that exists (results/attack-<grid>[-<scale>]). W&B: every run in group scale-study, with
+# the scale as a tag and config.scale (group by it to compare scales side by side).
+#   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_GRIDS="scale strong"] [STUDY_EVAL=0: report only]
 #                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
 SCALE_STUDY ?= $(SCALES)
-STUDY_ATTACK ?= scale
+STUDY_GRIDS ?= scale scale_corruptions scale_targeted strong
 STUDY_OUT ?= docs/scale
 STUDY_EVAL ?= 1
 STUDY_EXTRA ?=
 .PHONY: scale-study
 scale-study: $(VENV)/.installed
-	@set -e; roots=""; for s in $(SCALE_STUDY); do \
-	  case " $(SCALES) " in *" $$s "*) ;; *) echo "error: unknown scale '$$s' in SCALE_STUDY; expected: $(SCALES)" >&2; \
-	    exit 2;; esac; \
-	  if [ $$s = tiny-64 ]; then dir=checkpoints; out=results/attack-$(STUDY_ATTACK); \
-	    corr=results/attack-scale_corruptions; \
-	  else dir=checkpoints/$$s; out=results/attack-$(STUDY_ATTACK)-$$s; corr=results/attack-scale_corruptions-$$s; fi; \
-	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; \
-	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; \
-	  if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$(STUDY_ATTACK) SCALE=$$s \
-	    ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; \
-	    $(MAKE) --no-print-directory attack-eval ATTACK=scale_corruptions SCALE=$$s \
-	    ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; \
-	  roots="$$roots $$s=$$out$$( [ -d $$corr ] && echo ,$$corr )"; \
-	done; \
-	roots="$$roots $(STUDY_EXTRA)"; \
-	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints" >&2; \
-	  exit 2; fi; \
-	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)
+	@set -e; for g in $(STUDY_GRIDS); do [ -f configs/attack/$$g.yaml ] || { 	  echo "error: unknown grid '$$g' in STUDY_GRIDS (no configs/attack/$$g.yaml)" >&2; exit 2; }; done; 	roots=""; for s in $(SCALE_STUDY); do 	  case " $(SCALES) " in *" $$s "*) ;; *) echo "error: unknown scale '$$s' in SCALE_STUDY; expected: $(SCALES)" >&2; 	    exit 2;; esac; 	  if [ $$s = tiny-64 ]; then dir=checkpoints; suffix=; else dir=checkpoints/$$s; suffix=-$$s; fi; 	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; 	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; 	  found=""; for g in $(STUDY_GRIDS); do 	    if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$$g SCALE=$$s 	      ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; 	    [ -d results/attack-$$g$$suffix ] && found="$$found,results/attack-$$g$$suffix"; 	  done; 	  if [ -n "$$found" ]; then roots="$$roots $$s=$${found#,}"; 	  else echo "scale-study: no results for $$s (run without STUDY_EVAL=0)"; fi; 	done; 	roots="$$roots $(STUDY_EXTRA)"; 	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints and results" >&2; 	  exit 2; fi; 	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)

@@ -326,6 +326,11 @@ def test_make_scale_study_refuses_an_unknown_scale():
     assert proc.returncode == 2 and "error: unknown scale 'r99-1' in SCALE_STUDY" in proc.stderr
 
 
+def test_make_scale_study_refuses_an_unknown_grid():
+    proc = _make("scale-study", "STUDY_GRIDS=scale nope", "STUDY_EVAL=0")
+    assert proc.returncode == 2 and "error: unknown grid 'nope' in STUDY_GRIDS" in proc.stderr
+
+
 def test_wandb_run_kwargs_carry_the_scale_as_tag_and_config(tmp_path):
     from poselab.wandb_utils import run_kwargs
 
