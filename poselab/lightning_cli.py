@@ -34,7 +34,7 @@ from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, read_checkpoint
 from poselab.plugins import import_plugins
-from poselab.scale import run_scale
+from poselab.scale import run_scale, scaled_name
 from poselab.wandb_utils import DEFAULT_GROUP
 
 
@@ -243,7 +243,9 @@ class PoseLightningCLI(LightningCLI):
         run = self._get(self.config_init, "run")
         model_name = getattr(self.model, "name", type(self.model).__name__)
         dataset = self._dataset_name()
-        loggers: list = [CSVLogger(str(Path(run.save_dir) / "csv"), name=model_name)]
+        scale = run_scale(self.model, self.datamodule)
+        # runs/csv/<model>[-<scale>]/version_<n>: runs of two scales never share (or race for) a version folder
+        loggers: list = [CSVLogger(str(Path(run.save_dir) / "csv"), name=scaled_name(model_name, scale))]
         if run.wandb:
             os.environ["WANDB_MODE"] = wandb_utils.wandb_mode(run.offline)
             config = self.config.get(self.subcommand) if self.subcommand else self.config
@@ -251,7 +253,7 @@ class PoseLightningCLI(LightningCLI):
                 wandb_utils.make_logger(
                     wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
                     dataset=dataset, name=run.name, config=config,
-                    scale=run_scale(self.model, self.datamodule),
+                    scale=scale,
                     save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
                     run_id=self._resume_run_id,
                 )

@@ -66,6 +66,12 @@ def scale_order(scale: str) -> tuple[int, int]:
     return parse_scale(scale)[1], depth_of(scale)
 
 
+def scaled_name(name: str, scale: str | None) -> str:
+    """``name`` for the default scale (or an unknown one), else ``<name>-<scale>``: the folder of a run's
+    logs and results, so that runs of two scales never share one (as ``results/attack-<grid>-<scale>``)."""
+    return name if scale in (None, DEFAULT_SCALE) else f"{name}-{scale}"
+
+
 def run_scale(model: Any, datamodule: Any) -> str | None:
     """A run's scale: ``model``'s backbone at the datamodule's ``hparams.image_size`` (None if unknown)."""
     hparams = getattr(datamodule, "hparams", None) or {}

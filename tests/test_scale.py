@@ -18,7 +18,7 @@ from poselab.models.backbones import build_backbone
 from poselab.models.checkpoint import CheckpointError
 from poselab.models.export import export_weights, storage_of, to_storage
 from poselab.models.export import main as export_main
-from poselab.scale import model_scale, parse_scale, scale_name, scale_order
+from poselab.scale import model_scale, parse_scale, scale_name, scale_order, scaled_name
 from poselab.skeleton import NUM_JOINTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -324,6 +324,12 @@ def test_scale_study_errors(tmp_path, capsys):
 def test_make_scale_study_refuses_an_unknown_scale():
     proc = _make("scale-study", "SCALE_STUDY=r99-1", "STUDY_EVAL=0")
     assert proc.returncode == 2 and "error: unknown scale 'r99-1' in SCALE_STUDY" in proc.stderr
+
+
+def test_scaled_name_keeps_the_default_scale_plain():
+    assert scaled_name("regression", None) == "regression"
+    assert scaled_name("regression", "tiny-64") == "regression"
+    assert scaled_name("regression", "r18-64") == "regression-r18-64"
 
 
 def test_make_scale_study_refuses_an_unknown_grid():
