@@ -244,7 +244,7 @@ class PoseLightningCLI(LightningCLI):
         model_name = getattr(self.model, "name", type(self.model).__name__)
         dataset = self._dataset_name()
         scale = run_scale(self.model, self.datamodule)
-        # runs/csv/<model>[-<scale>]/version_<n>: runs of two scales never share (or race for) a version folder
+        # runs/csv/<model>[-<scale>]/version_<n>: runs of two scales never share a version folder
         loggers: list = [CSVLogger(str(Path(run.save_dir) / "csv"), name=scaled_name(model_name, scale))]
         if run.wandb:
             os.environ["WANDB_MODE"] = wandb_utils.wandb_mode(run.offline)
