@@ -149,11 +149,13 @@ train: $(VENV)/.installed check-scale
 	$(if $(and $(SHIP),$(SCALE_DIR)),$(MAKE) --no-print-directory export-weights MODEL=$(MODEL) SCALE=$(SCALE))
 
 # Weights-only fp16 copy of a scale's trained checkpoint (runs/$(SCALE)/checkpoints/$(MODEL).ckpt, best
-# val/mpjpe) -> checkpoints/$(SCALE)/$(MODEL).ckpt (<= 25 MB); `make train SCALE=... SHIP=1` runs it after fitting.
+# val/mpjpe) -> checkpoints/$(SCALE)/$(MODEL).ckpt (<= 25 MB, or configs/scale/$(SCALE)/max_mb for a scale whose
+# files are not committed to git: r50-256); `make train SCALE=... SHIP=1` runs it after fitting.
 export-weights: $(VENV)/.installed check-scale
 	@if [ -z "$(SCALE_DIR)" ]; then echo "error: export-weights needs SCALE=<one of: $(filter-out tiny-64,$(SCALES))>" >&2; \
 	  exit 2; fi
-	$(PY) -m poselab.models.export runs/$(SCALE)/checkpoints/$(MODEL).ckpt $(CKPT_DIR)/$(MODEL).ckpt $(EXPORT_ARGS)
+	$(PY) -m poselab.models.export runs/$(SCALE)/checkpoints/$(MODEL).ckpt $(CKPT_DIR)/$(MODEL).ckpt \
+	  $(if $(wildcard $(SCALE_DIR)/max_mb),--max-mb $(shell cat $(SCALE_DIR)/max_mb)) $(EXPORT_ARGS)
 
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
 PREVIEW_ARGS ?=

@@ -136,21 +136,36 @@ def test_export_refuses_values_beyond_fp16_and_bad_inputs(tmp_path, capsys):
     assert export_main([str(tmp_path / "missing.ckpt"), str(tmp_path / "o.ckpt")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert export_main([str(src), str(tmp_path / "o.ckpt"), "--max-mb", "0.001"]) == 2
-    assert "MB > --max-mb 0.001" in capsys.readouterr().err
+    assert "MB > --max-mb 0.001 (not written)" in capsys.readouterr().err
+    assert not (tmp_path / "o.ckpt").exists() and not list(tmp_path.glob("*.tmp"))  # nothing left to commit
     assert export_main([str(src), str(tmp_path / "o.ckpt")]) == 0
+    before = (tmp_path / "o.ckpt").read_bytes()
+    assert export_main([str(src), str(tmp_path / "o.ckpt"), "--max-mb", "0.001"]) == 2
+    assert (tmp_path / "o.ckpt").read_bytes() == before  # a refused export keeps the file it would replace
 
 
+#: Scales whose checkpoints are committed to git: the issue's 25 MB cap (no configs/scale/<s>/max_mb file).
+GIT_SCALES = sorted(p.parent.name for p in (ROOT / "configs" / "scale").glob("*/trainer.yaml")
+                    if not (p.parent / "max_mb").exists())
+
+
+def test_every_scale_in_git_is_capped_and_r50_256_is_not():
+    assert {"r18-64", "r18-128"} <= set(GIT_SCALES) and "r50-256" not in GIT_SCALES
+    assert float((ROOT / "configs" / "scale" / "r50-256" / "max_mb").read_text().split()[0]) >= 68
+
+
+@pytest.mark.parametrize("scale", GIT_SCALES)
 @pytest.mark.parametrize("model_name", MODEL_NAMES)
-def test_r18_128_exports_fit_in_25_mb(tmp_path, model_name):
-    """The configs/scale/r18-128 sizes give weights-only fp16 files <= 25 MB (the issue's cap)."""
-    hp = scale_hparams("r18-128", model_name)
-    assert hp["backbone"] == "resnet18"
+def test_git_scale_exports_fit_in_25_mb(tmp_path, scale, model_name):
+    """The configs/scale/<scale> sizes of the committed scales give weights-only fp16 files <= 25 MB."""
+    hp = scale_hparams(scale, model_name)
+    _, size_px = parse_scale(scale)
     model = get_model_class(model_name)(**hp)
-    dst = export_weights(_lightning_ckpt(model, tmp_path / "full.ckpt", 128), tmp_path / "half.ckpt")
+    dst = export_weights(_lightning_ckpt(model, tmp_path / "full.ckpt", size_px), tmp_path / "half.ckpt")
     size = (tmp_path / "half.ckpt").stat().st_size
     n_params = sum(v.numel() for v in dst["state_dict"].values())
     assert 2 * n_params <= size <= 25e6
-    assert model_scale(load_model(tmp_path / "half.ckpt"), 128) == "r18-128"
+    assert model_scale(load_model(tmp_path / "half.ckpt"), size_px) == scale
 
 
 # ----------------------------------------------------------------------------- scale names
@@ -181,6 +196,13 @@ def _make(*args: str) -> subprocess.CompletedProcess:
         pytest.skip("make not installed")
     return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=60)
+
+
+def test_make_export_weights_reads_the_scale_cap():
+    r50 = _make("-n", "export-weights", "SCALE=r50-256", "MODEL=regression")
+    r18 = _make("-n", "export-weights", "SCALE=r18-64", "MODEL=regression")
+    assert r50.returncode == 0 and "--max-mb 80" in r50.stdout
+    assert r18.returncode == 0 and "checkpoints/r18-64/regression.ckpt" in r18.stdout and "--max-mb" not in r18.stdout
 
 
 def test_make_unknown_scale_and_missing_checkpoint_are_one_clear_error(tmp_path):

@@ -53,12 +53,15 @@ def to_storage(state_dict: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[
     return out
 
 
-def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16") -> dict[str, Any]:
+def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16",
+                   max_mb: float | None = None) -> dict[str, Any]:
     """Write the weights-only 16-bit copy of poselab checkpoint ``src`` to ``dst``; returns what was saved.
+
+    ``max_mb``: refuse a file larger than this many MB (1e6 bytes); ``dst`` is then left as it was.
 
     Raises:
         CheckpointError: ``src`` is missing or not a poselab checkpoint.
-        ValueError: unknown ``storage`` (``fp16`` or ``bf16``) or a value out of its range.
+        ValueError: unknown ``storage`` (``fp16`` or ``bf16``), a value out of its range, or over ``max_mb``.
     """
     if storage not in STORAGE_DTYPES:
         raise ValueError(f"storage must be one of {', '.join(STORAGE_DTYPES)}, got {storage!r}")
@@ -70,6 +73,10 @@ def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16") -> d
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(dst.name + ".tmp")
     torch.save(out, tmp)
+    size_mb = tmp.stat().st_size / 1e6
+    if max_mb is not None and size_mb > max_mb:
+        tmp.unlink()
+        raise ValueError(f"{dst} would be {size_mb:.1f} MB > --max-mb {max_mb:g} (not written)")
     tmp.replace(dst)  # never a half-written file under the final name
     return out
 
@@ -87,15 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-mb", type=float, default=25.0, help="refuse larger files (MB = 1e6 bytes)")
     args = p.parse_args(argv)
     try:
-        export_weights(args.src, args.dst, args.storage)
+        export_weights(args.src, args.dst, args.storage, max_mb=args.max_mb)
     except (CheckpointError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     size_mb = Path(args.dst).stat().st_size / 1e6
     print(f"{args.dst}: {size_mb:.1f} MB ({args.storage} weights, fp32 compute once loaded)")
-    if size_mb > args.max_mb:
-        print(f"error: {args.dst} is {size_mb:.1f} MB > --max-mb {args.max_mb:g}", file=sys.stderr)
-        return 2
     return 0
 
 
