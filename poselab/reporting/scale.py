@@ -9,8 +9,10 @@ pixels (0..255 intensity units):
 * whether the paper's ranking of the four baselines holds at every scale (regression the most vulnerable,
   volumetric the least vulnerable monocular model; more attacked views, lower JDR for triangulation).
 
-Writes ``scale.csv`` (one row per scale, model, attack, eps), ``README.md`` (tables and answers) and
-``scale_mpjpe.png`` / ``scale_jdr.png`` into ``--out``::
+Writes ``scale.csv`` (one row per scale, model, attack, eps), ``tables.md`` (tables and answers) and
+``scale_mpjpe.png`` / ``scale_jdr.png`` into ``--out``, plus the targeted, strongest-evaluation and
+two-axes sections of :mod:`poselab.reporting.scale_sections` where their rows exist (a scale may name
+several roots joined by ","; the stronger evaluation's runs feed only its section)::
 
     python -m poselab.reporting.scale tiny-64=results/attack-scale r18-128=results/attack-scale-r18-128 \
         --out docs/scale
@@ -26,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from poselab.reporting.strength import has_strong_attacks
 from poselab.results.files import atomic_write, save_figure, write_csv
 from poselab.results.reader import ResultsError, RunResults, discover, read_run
 from poselab.results.schema import CLEAN
@@ -116,12 +119,19 @@ def all_views_attacked(run: RunResults) -> tuple[str, int | None] | None:
     return None
 
 
+def grid_runs(runs: Sequence[RunResults]) -> list[RunResults]:
+    """The runs of the scale grid: without the stronger evaluation's runs (:func:`has_strong_attacks`),
+    whose few samples and own clean rows feed only :mod:`poselab.reporting.scale_sections`."""
+    return [run for run in runs if not has_strong_attacks(run.cells)]
+
+
 def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
     """Every (scale, model, attack series, eps > 0) point with every view attacked
-    (:func:`all_views_attacked`). Monocular results carry no JDR (NaN); the multi-view model's do."""
+    (:func:`all_views_attacked`) of the scale grid's runs (:func:`grid_runs`). Monocular results carry no
+    JDR (NaN); the multi-view model's do."""
     points = []
     for scale, scale_runs in runs.items():
-        for run in scale_runs:
+        for run in grid_runs(scale_runs):
             source = all_views_attacked(run)
             if source is None:
                 continue
@@ -166,7 +176,7 @@ def multiview_jdr(runs: Mapping[str, Sequence[RunResults]], attack: str = "fgsm"
     """JDR of the multi-view model per scale, eps and number of attacked views (``multiview`` experiment)."""
     rows = []
     for scale, scale_runs in runs.items():
-        for run in scale_runs:
+        for run in grid_runs(scale_runs):
             cells = [c for c in run.cells if c.experiment == "multiview" and c.metric == "jdr"]
             if run.model != "triangulation" or not cells:
                 continue
@@ -331,16 +341,21 @@ def corruption_md(points: Sequence[dict[str, Any]]) -> str:
 
 def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
     """Load the scales' results and write ``scale.csv``, ``tables.md``, ``scale_mpjpe.png`` and
-    ``scale_jdr.png`` into ``out``; returns ``out``."""
+    ``scale_jdr.png`` into ``out``, plus the sections of :mod:`poselab.reporting.scale_sections` that have
+    rows (targeted attacks, the strongest evaluation, the two axes: their CSVs and ``scale_vs_clean.png``);
+    returns ``out``."""
+    from poselab.reporting.scale_sections import write_sections
+
     out = Path(out)
     runs = load_scales(roots)
     points = scale_points(runs)
     if not points:
         raise ResultsError("no untargeted attack results in " + ", ".join(map(str, roots.values())))
     write_csv(out / "scale.csv", [p.row() for p in points], COLUMNS)
+    sections = write_sections(runs, points, out)
     atomic_write(out / "tables.md", "# Scale study: tables (made by `python -m poselab.reporting.scale`)\n\n"
                  + "Results roots: " + ", ".join(f"`{s}` = `{r}`" for s, r in roots.items()) + "\n\n"
-                 + tables_md(points, runs) + corruption_md(corruption_points(runs)))
+                 + tables_md(points, runs) + corruption_md(corruption_points(runs)) + sections)
     plot(points, "mpjpe_ratio", out / "scale_mpjpe.png")
     plot(points, "jdr_drop", out / "scale_jdr.png")
     return out
@@ -368,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ResultsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"scale study written to {out}/ (scale.csv, tables.md, scale_mpjpe.png, scale_jdr.png)")
+    print(f"scale study written to {out}/ (tables.md, scale.csv, figures, the sections' CSVs)")
     return 0
 
 
