@@ -97,8 +97,9 @@ def load_scales(roots: Mapping[str, str | Path]) -> dict[str, list[RunResults]]:
     return out
 
 
-def _value(run: RunResults, metric: str, attack: str, eps: float, iterations: int,
-           experiment: str = "untargeted", attacked_views: int | None = None) -> tuple[float, int]:
+def cell_value(run: RunResults, metric: str, attack: str, eps: float, iterations: int,
+               experiment: str = "untargeted", attacked_views: int | None = None) -> tuple[float, int]:
+    """(value, samples) of a run's first row at a setting (any attacked views when None); (NaN, 0) if none."""
     for c in run.cells:
         if (c.experiment == experiment and c.metric == metric and c.attack == attack and c.eps == eps
                 and c.iterations == iterations
@@ -136,21 +137,22 @@ def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
             if source is None:
                 continue
             experiment, views = source
-            clean_mpjpe, _ = _value(run, "mpjpe", CLEAN, 0.0, 0, experiment)
-            clean_jdr, _ = _value(run, "jdr", CLEAN, 0.0, 0, experiment)
+            clean_mpjpe, _ = cell_value(run, "mpjpe", CLEAN, 0.0, 0, experiment)
+            clean_jdr, _ = cell_value(run, "jdr", CLEAN, 0.0, 0, experiment)
             eps_values = sorted({c.eps for c in run.cells if c.experiment == experiment and c.eps > 0})
             for attack, iterations in SERIES:
                 for eps in eps_values:
-                    adv, n = _value(run, "mpjpe", attack, eps, iterations, experiment, views)
+                    adv, n = cell_value(run, "mpjpe", attack, eps, iterations, experiment, views)
                     if n == 0:
                         continue
-                    adv_jdr, _ = _value(run, "jdr", attack, eps, iterations, experiment, views)
+                    adv_jdr, _ = cell_value(run, "jdr", attack, eps, iterations, experiment, views)
                     points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
                                              clean_jdr, adv_jdr, n))
-    return sorted(points, key=lambda p: (scale_order(p.scale), _model_rank(p.model), p.attack, p.eps))
+    return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.attack, p.eps))
 
 
-def _model_rank(model: str) -> int:
+def model_rank(model: str) -> int:
+    """Sort key of a model: its place in :data:`MODEL_ORDER` (other models last)."""
     return MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER)
 
 
@@ -192,12 +194,13 @@ def multiview_jdr(runs: Mapping[str, Sequence[RunResults]], attack: str = "fgsm"
 # ----------------------------------------------------------------------------- output
 
 
-def _f(value: float, fmt: str = ".1f") -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+def fmt(value: float | None, spec: str = ".1f") -> str:
+    """``value`` formatted with ``spec``; "–" for None or NaN (a cell without data)."""
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
 def _pct(value: float) -> str:
-    return _f(100 * value if value == value else value)
+    return fmt(100 * value if value == value else value)
 
 
 def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResults]]) -> str:
@@ -210,7 +213,7 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
     for p in points:
         if (p.scale, p.model) not in seen:
             seen.add((p.scale, p.model))
-            out.append(f"| {p.scale} | {p.model} | {p.n} | {_f(p.clean_mpjpe)} | {_pct(p.clean_jdr)} |")
+            out.append(f"| {p.scale} | {p.model} | {p.n} | {fmt(p.clean_mpjpe)} | {_pct(p.clean_jdr)} |")
     for attack, iterations in SERIES:
         label = "FGSM" if attack == "fgsm" else f"IGSM-U {iterations} iterations"
         out += _eps_table(f"{label}: MPJPE increase (mm) and ratio adversarial / clean, every view attacked",
@@ -225,8 +228,8 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
             orders = [vulnerability_order(points, s, attack, eps) for s in scales]
             claims = [paper_ranking(o) for o in orders]
             out.append(f"| {attack} | {eps:g} | " + " | ".join(" > ".join(o) or "–" for o in orders) + " | "
-                       + " / ".join(_yes(c["regression_most"]) for c in claims) + " | "
-                       + " / ".join(_yes(c["volumetric_least"]) for c in claims) + " |")
+                       + " / ".join(yes_no(c["regression_most"]) for c in claims) + " | "
+                       + " / ".join(yes_no(c["volumetric_least"]) for c in claims) + " |")
     mv = multiview_jdr(runs)
     if mv:
         views = sorted({k for r in mv for k in r if k.startswith("views_")}, key=lambda k: int(k[6:]))
@@ -240,7 +243,7 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
 
 
 def _increase_cell(p: ScalePoint) -> str:
-    return f"+{_f(p.mpjpe_increase, '.0f')} (x{_f(p.mpjpe_ratio, '.2f')})"
+    return f"+{fmt(p.mpjpe_increase, '.0f')} (x{fmt(p.mpjpe_ratio, '.2f')})"
 
 
 def _eps_table(title: str, points: Sequence[ScalePoint], attack: str, cell: Callable[[ScalePoint], str],
@@ -262,7 +265,8 @@ def _series(points: Sequence[ScalePoint], scale: str, model: str, attack: str) -
     return {p.eps: p for p in points if p.scale == scale and p.model == model and p.attack == attack}
 
 
-def _yes(value: bool | None) -> str:
+def yes_no(value: bool | None) -> str:
+    """"yes" / "no" of a check; "–" when it could not be made (None)."""
     return "–" if value is None else ("yes" if value else "no")
 
 
@@ -319,7 +323,7 @@ def corruption_points(runs: Mapping[str, Sequence[RunResults]]) -> list[dict[str
             clean, mean = (float(row[table.columns.index(c)]) for c in ("clean", "mean"))
             out.append({"scale": scale, "model": run.model, "clean": clean, "corrupted": mean,
                         "ratio": mean / clean if clean else math.nan})
-    return sorted(out, key=lambda r: (scale_order(r["scale"]), _model_rank(r["model"])))
+    return sorted(out, key=lambda r: (scale_order(r["scale"]), model_rank(r["model"])))
 
 
 def corruption_md(points: Sequence[dict[str, Any]]) -> str:
@@ -330,8 +334,8 @@ def corruption_md(points: Sequence[dict[str, Any]]) -> str:
     out = ["", "## Common corruptions: MPJPE corrupted / clean, every view corrupted (mean of all "
            "corruptions and severities 1..5)", "", "| scale | model | clean (mm) | corrupted (mm) | ratio |",
            "|---|---|---|---|---|"]
-    out += [f"| {p['scale']} | {p['model']} | {_f(p['clean'])} | {_f(p['corrupted'])} | "
-            f"x{_f(p['ratio'], '.2f')} |" for p in points]
+    out += [f"| {p['scale']} | {p['model']} | {fmt(p['clean'])} | {fmt(p['corrupted'])} | "
+            f"x{fmt(p['ratio'], '.2f')} |" for p in points]
     out += ["", "Most affected first (by that ratio):", ""]
     for scale in dict.fromkeys(p["scale"] for p in points):
         here = sorted((p for p in points if p["scale"] == scale), key=lambda p: -p["ratio"])

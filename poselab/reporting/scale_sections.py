@@ -28,14 +28,14 @@ from typing import Any
 from poselab.reporting.scale import (
     SERIES,
     ScalePoint,
-    _f,
-    _model_rank,
-    _value,
-    _yes,
     all_views_attacked,
+    cell_value,
+    fmt,
     grid_runs,
+    model_rank,
     paper_ranking,
     vulnerability_order,
+    yes_no,
 )
 from poselab.reporting.strength import has_strong_attacks, percent_worse
 from poselab.results.files import save_figure, write_csv
@@ -125,7 +125,7 @@ def targeted_points(runs: Mapping[str, Sequence[RunResults]]) -> list[TargetedPo
                             scale, run.model, exp, "+".join(group), eps,
                             _mean([clean.get(t, math.nan) for t in group]),
                             _mean([at[t].value for t in group]), min(at[t].n for t in group)))
-    return sorted(points, key=lambda p: (scale_order(p.scale), _model_rank(p.model),
+    return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model),
                                          TARGETED_EXPERIMENTS.index(p.experiment)))
 
 
@@ -196,7 +196,7 @@ def targeted_md(points: Sequence[TargetedPoint]) -> str:
     for r in ranks:
         out.append(f"| {_setting_label(r['setting'])} | "
                    + " | ".join(" < ".join(r["orders"].get(s, [])) or "–" for s in scales)
-                   + f" | {_yes(r['same'])} |")
+                   + f" | {yes_no(r['same'])} |")
     return "\n".join(out) + "\n"
 
 
@@ -204,8 +204,8 @@ def _targeted_cell(p: TargetedPoint | None) -> str:
     if p is None:
         return "–"
     if math.isnan(p.clean):
-        return f"– → {_f(p.reached, '.0f')}"
-    return f"{_f(p.clean, '.0f')} → {_f(p.reached, '.0f')} (x{_f(p.ratio, '.2f')})"
+        return f"– → {fmt(p.reached, '.0f')}"
+    return f"{fmt(p.clean, '.0f')} → {fmt(p.reached, '.0f')} (x{fmt(p.ratio, '.2f')})"
 
 
 # ----------------------------------------------------------------------------- 2. strongest evaluation
@@ -231,16 +231,16 @@ def strong_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
             if source is None:
                 continue
             exp, views = source
-            clean_mpjpe, _ = _value(run, "mpjpe", CLEAN, 0.0, 0, exp)
-            clean_jdr, _ = _value(run, "jdr", CLEAN, 0.0, 0, exp)
+            clean_mpjpe, _ = cell_value(run, "mpjpe", CLEAN, 0.0, 0, exp)
+            clean_jdr, _ = cell_value(run, "jdr", CLEAN, 0.0, 0, exp)
             for eps in sorted({c.eps for c in run.cells if c.experiment == exp and c.eps > 0}):
                 for attack, iterations in STRONG_SERIES:
-                    adv, n = _value(run, "mpjpe", attack, eps, iterations, exp, views)
+                    adv, n = cell_value(run, "mpjpe", attack, eps, iterations, exp, views)
                     if n:
-                        adv_jdr, _ = _value(run, "jdr", attack, eps, iterations, exp, views)
+                        adv_jdr, _ = cell_value(run, "jdr", attack, eps, iterations, exp, views)
                         points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
                                                  clean_jdr, adv_jdr, n))
-    return sorted(points, key=lambda p: (scale_order(p.scale), _model_rank(p.model), p.eps))
+    return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.eps))
 
 
 def strongest(points: Sequence[ScalePoint]) -> list[ScalePoint]:
@@ -302,10 +302,10 @@ def strong_md(points: Sequence[ScalePoint]) -> str:
            + " | worst | robust ratio | % worse |",
            "|---|---|---|---|---|" + "---|" * (len(STRONG_SERIES) + 3)]
     for r in rows:
-        out.append(f"| {r['scale']} | {r['model']} | {r['eps']:g} | {r['n']} | {_f(r['clean_mpjpe'])} | "
-                   + " | ".join(_f(r[f'{a}_{it}']) for a, it in STRONG_SERIES)
-                   + f" | {r['worst_attack']} | x{_f(r['robust_ratio'], '.2f')} | "
-                   f"{_f(r['pct_worse'], '+.0f')} |")
+        out.append(f"| {r['scale']} | {r['model']} | {r['eps']:g} | {r['n']} | {fmt(r['clean_mpjpe'])} | "
+                   + " | ".join(fmt(r[f'{a}_{it}']) for a, it in STRONG_SERIES)
+                   + f" | {r['worst_attack']} | x{fmt(r['robust_ratio'], '.2f')} | "
+                   f"{fmt(r['pct_worse'], '+.0f')} |")
     scales = sorted({p.scale for p in points}, key=scale_order)
     out += ["", "Vulnerability ranking by the worst attack (most vulnerable first, by robust ratio):", "",
             f"| ε | scale | worst attack | {base} (same grid) | same order | "
@@ -317,8 +317,8 @@ def strong_md(points: Sequence[ScalePoint]) -> str:
             if order:
                 claims = paper_ranking(order)
                 out.append(f"| {eps:g} | {scale} | {' > '.join(order)} | {' > '.join(paper) or '–'} | "
-                           f"{_yes(order == paper if paper else None)} | {_yes(claims['regression_most'])} | "
-                           f"{_yes(claims['volumetric_least'])} |")
+                           f"{yes_no(order == paper if paper else None)} | "
+                           f"{yes_no(claims['regression_most'])} | {yes_no(claims['volumetric_least'])} |")
     return "\n".join(out) + "\n"
 
 
@@ -355,7 +355,7 @@ def axis_rows(points: Sequence[ScalePoint], eps: float = AXES_EPS) -> list[dict[
     (:data:`~poselab.reporting.scale.SERIES`) at ``eps`` that both scales have: the MPJPE ratio
     adversarial / clean and the JDR drop (NaN without JDR) at each scale and their change (to - from)."""
     by = {(p.scale, p.model, p.attack, p.iterations, p.eps): p for p in points}
-    models = sorted({p.model for p in points}, key=_model_rank)
+    models = sorted({p.model for p in points}, key=model_rank)
     rows = []
     for axis, a, b in axis_pairs({p.scale for p in points}):
         for model in models:
@@ -394,8 +394,9 @@ def axes_md(rows: Sequence[Mapping[str, Any]]) -> str:
             first = next(iter(series.values()))
             ratio = [_change(series.get(s), "ratio", "x", ".2f", 1.0) for s in SERIES]
             jdr = [_change(series.get(s), "jdr_drop", "", ".1f", 100.0) for s in SERIES]
-            out.append(f"| {pair_model[0]} → {pair_model[1]} | {pair_model[2]} | {_f(first['clean_from'])} → "
-                       f"{_f(first['clean_to'])} | " + " | ".join(ratio + jdr) + " |")
+            a, b, model = pair_model
+            out.append(f"| {a} → {b} | {model} | {fmt(first['clean_from'])} → {fmt(first['clean_to'])} | "
+                       + " | ".join(ratio + jdr) + " |")
     return "\n".join(out) + "\n"
 
 
@@ -420,7 +421,7 @@ def plot_scale_vs_clean(points: Sequence[ScalePoint], out: Path, eps: float = AX
     from matplotlib.lines import Line2D
 
     scales = sorted({p.scale for p in chosen}, key=scale_order)
-    models = sorted({p.model for p in chosen}, key=_model_rank)
+    models = sorted({p.model for p in chosen}, key=model_rank)
     markers = dict(zip(models, "osD^vP*X", strict=False))
     colours = {s: f"C{i}" for i, s in enumerate(scales)}
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
