@@ -419,16 +419,17 @@ def plot_scale_vs_clean(points: Sequence[ScalePoint], out: Path, eps: float = AX
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import ScalarFormatter
 
     scales = sorted({p.scale for p in chosen}, key=scale_order)
     models = sorted({p.model for p in chosen}, key=model_rank)
-    markers = dict(zip(models, "osD^vP*X", strict=False))
+    markers = {m: "osD^v"[min(model_rank(m), 4)] for m in models}  # fixed per model of MODEL_ORDER
     colours = {s: f"C{i}" for i, s in enumerate(scales)}
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for p in chosen:
-        ax.scatter(p.clean_mpjpe, p.mpjpe_ratio, marker=markers.get(p.model, "o"), color=colours[p.scale],
-                   s=45)
+        ax.scatter(p.clean_mpjpe, p.mpjpe_ratio, marker=markers[p.model], color=colours[p.scale], s=45)
     ax.set_yscale("log", base=2)
+    ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("clean MPJPE on the attacked samples (mm)")
     ax.set_ylabel(f"MPJPE adversarial / clean ({_series_label(*series)}, ε={eps:g})")
     ax.set_title("Does vulnerability track clean accuracy or scale?", fontsize=10)
