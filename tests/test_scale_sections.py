@@ -21,6 +21,7 @@ from poselab.reporting.scale_sections import (
     axis_pairs,
     axis_rows,
     plot_scale_vs_clean,
+    same_order,
     strong_order,
     strong_points,
     strong_rows,
@@ -112,6 +113,10 @@ def test_targeted_section_distances_ratios_and_rankings(tmp_path):
                                                    "heatmap_depth"]
     assert ranks["rot10"]["same"] is True
     assert ranks["rot30"]["same"] is False
+    # a scale with one model (r50-256: heatmap_depth only) does not void the comparison of the others
+    assert same_order({"a": ["x", "y", "z"], "b": ["x", "w", "y"], "c": ["y"]}) is True
+    assert same_order({"a": ["x", "y"], "b": ["y", "x"], "c": ["y"]}) is False
+    assert same_order({"a": ["x", "y"], "c": ["y"]}) is None
 
     out = write_study(roots, tmp_path / "report")
     text = (out / "tables.md").read_text()

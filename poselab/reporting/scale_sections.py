@@ -143,8 +143,9 @@ def steer_order(points: Sequence[TargetedPoint], scale: str, setting: tuple[str,
 
 
 def same_order(orders: Mapping[str, Sequence[str]]) -> bool | None:
-    """Whether every scale ranks the models present at every scale the same way (None: fewer than two
-    scales or fewer than two shared models)."""
+    """Whether every scale that ranks at least two models ranks the models they share the same way (None:
+    fewer than two such scales or fewer than two shared models)."""
+    orders = {s: o for s, o in orders.items() if len(o) >= 2}
     if len(orders) < 2:
         return None
     shared = set.intersection(*(set(o) for o in orders.values()))
