@@ -122,8 +122,8 @@ def test_targeted_section_distances_ratios_and_rankings(tmp_path):
     text = (out / "tables.md").read_text()
     assert "## Targeted attacks" in text and "## Strongest evaluation" not in text
     ratio = 45 / clean_mean
-    assert f"| tiny-64 | regression | 310 → 45 (x{ratio:.2f}) | – → 10 | – → 40 |" in text
-    assert "| tiny-64 | triangulation | – | – → 5 | – → 70 |" in text  # no camera swap for multi-view
+    assert f"| tiny-64 | regression | 4 | 310 → 45 (x{ratio:.2f}) | – → 10 | – → 40 |" in text
+    assert "| tiny-64 | triangulation | 4 | – | – → 5 | – → 70 |" in text  # no camera swap for multi-view
     assert "| camera swap cam2, cam3, cam4 (ε=8) | regression < heatmap_depth < volumetric | " \
            "volumetric < heatmap_depth < regression | no |" in text
     rows = _read_csv(out / "scale_targeted.csv")

@@ -183,11 +183,12 @@ def targeted_md(points: Sequence[TargetedPoint]) -> str:
            "Clean: the distance of the unattacked prediction to the target (the grid's iteration-0 row; "
            "the rotation grid has none: –). Lower reached distance = the attacker steers the pose closer "
            "to its target.", "",
-           "| scale | model | " + " | ".join(map(_setting_label, settings)) + " |",
-           "|---|---|" + "---|" * len(settings)]
+           "| scale | model | samples | " + " | ".join(map(_setting_label, settings)) + " |",
+           "|---|---|---|" + "---|" * len(settings)]
     by = {(p.scale, p.model, p.setting): p for p in points}
     for scale, model in dict.fromkeys((p.scale, p.model) for p in points):
-        out.append(f"| {scale} | {model} | "
+        n = min(p.n for p in points if (p.scale, p.model) == (scale, model))
+        out.append(f"| {scale} | {model} | {n} | "
                    + " | ".join(_targeted_cell(by.get((scale, model, s))) for s in settings) + " |")
     ranks = targeted_rankings(points)
     scales = sorted({p.scale for p in points}, key=scale_order)
