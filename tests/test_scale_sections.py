@@ -160,6 +160,7 @@ def _strong_rows(model: str) -> list[dict]:
             rows.append(_row(model, exp, attack, eps, 10, "mpjpe", 5000.0, views))
         if model == "triangulation":
             rows.append(_row(model, exp, "ensemble", eps, 100, "mpjpe", 9000.0, 1))
+            rows.append(_row(model, exp, "ensemble", eps, 100, "failed", 1.0 if eps == 8 else 0.0, views))
     return rows
 
 
@@ -184,6 +185,7 @@ def test_strong_section_worst_attack_ratio_percent_worse_and_ranking(tmp_path):
         assert r["robust_ratio"] == pytest.approx(worst / clean) and r["clean_mpjpe"] == clean
         assert r["pct_worse"] == pytest.approx(100 * (worst / values[0] - 1))
         assert r["apgd_100"] == values[2]
+        assert (r["worst_failed"] == 1.0) if model == "triangulation" else math.isnan(r["worst_failed"])
         r2 = rows[(model, 2.0)]
         assert r2["worst_attack"] == "ensemble 100" and r2["pct_worse"] == pytest.approx(30.0)
         assert r2["robust_ratio"] == pytest.approx(FACTOR2[model] * 1.3)
@@ -199,10 +201,12 @@ def test_strong_section_worst_attack_ratio_percent_worse_and_ranking(tmp_path):
     assert SECTION_FILES & {f.name for f in out.iterdir()} == {"scale_strong.csv"}
     text = (out / "tables.md").read_text()
     assert "## Strongest evaluation" in text and "## Targeted attacks" not in text
-    assert "| tiny-64 | regression | 8 | 16 | 50.0 | 200.0 | 400.0 | 380.0 | 420.0 | ensemble 100 | " \
+    assert "| tiny-64 | regression | 8 | 50.0 | 200.0 | 400.0 | 380.0 | 420.0 | ensemble 100 | 16 | – | " \
            "x8.40 | +110 |" in text
-    assert "| tiny-64 | heatmap_depth | 8 | 16 | 60.0 | 200.0 | 360.0 | 330.0 | – | igsm_u 100 | " \
+    assert "| tiny-64 | heatmap_depth | 8 | 60.0 | 200.0 | 360.0 | 330.0 | – | igsm_u 100 | 16 | – | " \
            "x6.00 | +80 |" in text
+    assert "| tiny-64 | triangulation | 8 | 20.0 | 60.0 | 100.0 | 140.0 | 150.0 | ensemble 100 | 16 | 1 | " \
+           "x7.50 | +150 |" in text  # one failed triangulation under the worst attack
     assert "| 8 | tiny-64 | regression > triangulation > heatmap_depth > volumetric | " \
            "regression > heatmap_depth > triangulation > volumetric | no | yes | yes |" in text
     csv_rows = _read_csv(out / "scale_strong.csv")

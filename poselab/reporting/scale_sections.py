@@ -219,10 +219,19 @@ STRONG_SERIES = (BASELINE, ("igsm_u", 100), ("apgd", 100), ("ensemble", 100))
 #: The ``attack`` of the per-model worst point (:func:`strongest`) when ranking models by it.
 STRONGEST = "strongest"
 STRONG_COLUMNS = ("scale", "model", "eps", "n", "clean_mpjpe", *(f"{a}_{it}" for a, it in STRONG_SERIES),
-                  "worst_attack", "worst_mpjpe", "robust_ratio", "pct_worse")
+                  "worst_attack", "worst_mpjpe", "worst_failed", "robust_ratio", "pct_worse")
 
 
-def strong_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
+@dataclass(frozen=True)
+class StrongPoint(ScalePoint):
+    """A :class:`~poselab.reporting.scale.ScalePoint` of the stronger evaluation with ``failed``: the number
+    of samples whose pose failed under the attack (the multi-view model's triangulation; they are left out
+    of ``adv_mpjpe`` and ``n``), NaN for models that report none."""
+
+    failed: float = math.nan
+
+
+def strong_points(runs: Mapping[str, Sequence[RunResults]]) -> list[StrongPoint]:
     """Every (scale, model, :data:`STRONG_SERIES` entry, eps > 0) point of the runs of the stronger
     evaluation (:func:`~poselab.reporting.strength.has_strong_attacks`) with every view attacked
     (:func:`~poselab.reporting.scale.all_views_attacked`), against that run's own clean row."""
@@ -240,14 +249,16 @@ def strong_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
                     adv, n = cell_value(run, "mpjpe", attack, eps, iterations, exp, views)
                     if n:
                         adv_jdr, _ = cell_value(run, "jdr", attack, eps, iterations, exp, views)
-                        points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
-                                                 clean_jdr, adv_jdr, n))
+                        failed, _ = cell_value(run, "failed", attack, eps, iterations, exp, views)
+                        points.append(StrongPoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
+                                                  clean_jdr, adv_jdr, n, failed))
     return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.eps))
 
 
-def strongest(points: Sequence[ScalePoint]) -> list[ScalePoint]:
-    """Per (scale, model, eps) the point of the attack with the highest MPJPE (its own attack name)."""
-    best: dict[tuple[str, str, float], ScalePoint] = {}
+def strongest(points: Sequence[StrongPoint]) -> list[StrongPoint]:
+    """Per (scale, model, eps) the point of the attack with the highest MPJPE (its own attack name; the
+    first of :data:`STRONG_SERIES` on a tie)."""
+    best: dict[tuple[str, str, float], StrongPoint] = {}
     for p in points:
         key = (p.scale, p.model, p.eps)
         if not math.isnan(p.adv_mpjpe) and (key not in best or p.adv_mpjpe > best[key].adv_mpjpe):
@@ -255,7 +266,7 @@ def strongest(points: Sequence[ScalePoint]) -> list[ScalePoint]:
     return list(best.values())
 
 
-def strong_order(points: Sequence[ScalePoint], scale: str, eps: float,
+def strong_order(points: Sequence[StrongPoint], scale: str, eps: float,
                  series: tuple[str, int] | None = None) -> list[str]:
     """Models of ``scale`` from most to least vulnerable at ``eps`` by MPJPE ratio adversarial / clean under
     the worst attack (:func:`strongest`), or under one ``series`` (attack, iterations)."""
@@ -266,10 +277,10 @@ def strong_order(points: Sequence[ScalePoint], scale: str, eps: float,
     return vulnerability_order(chosen, scale, series[0], eps)
 
 
-def strong_rows(points: Sequence[ScalePoint]) -> list[dict[str, Any]]:
+def strong_rows(points: Sequence[StrongPoint]) -> list[dict[str, Any]]:
     """One row (:data:`STRONG_COLUMNS`) per (scale, model, eps): MPJPE under each series (NaN: not run), the
-    worst attack, the robust ratio worst / clean and ``pct_worse``: the worst attack's MPJPE vs
-    :data:`BASELINE`'s, in per cent (NaN without a baseline)."""
+    worst attack with its samples ``n`` and failed samples, the robust ratio worst / clean and
+    ``pct_worse``: the worst attack's MPJPE vs :data:`BASELINE`'s, in per cent (NaN without a baseline)."""
     worst = {(p.scale, p.model, p.eps): p for p in strongest(points)}
     value = {(p.scale, p.model, p.eps, p.attack, p.iterations): p.adv_mpjpe for p in points}
     rows = []
@@ -278,7 +289,8 @@ def strong_rows(points: Sequence[ScalePoint]) -> list[dict[str, Any]]:
         pct = percent_worse(w.adv_mpjpe, base)
         rows.append(dict(zip(STRONG_COLUMNS, (
             *key[:2], key[2], w.n, w.clean_mpjpe, *(value.get((*key, *s), math.nan) for s in STRONG_SERIES),
-            f"{w.attack} {w.iterations}", w.adv_mpjpe, w.mpjpe_ratio, math.nan if pct is None else pct),
+            f"{w.attack} {w.iterations}", w.adv_mpjpe, w.failed, w.mpjpe_ratio,
+            math.nan if pct is None else pct),
             strict=True)))
     return rows
 
@@ -288,7 +300,7 @@ def _series_label(attack: str, iterations: int) -> str:
     return name if attack == "fgsm" else f"{name} {iterations}"
 
 
-def strong_md(points: Sequence[ScalePoint]) -> str:
+def strong_md(points: Sequence[StrongPoint]) -> str:
     """Markdown: the strong evaluation per scale, model and eps, and the vulnerability ranking by the worst
     attack per scale with the paper's claims ("" without rows)."""
     rows = strong_rows(points)
@@ -299,15 +311,17 @@ def strong_md(points: Sequence[ScalePoint]) -> str:
            "attacked", "",
            "Worst: the attack with the highest MPJPE; robust ratio = worst / clean; % worse = "
            f"worst vs {base} (how much {base} understates the damage). The strong grid's own samples and "
-           "clean rows (fewer samples than the scale grid above).", "",
-           "| scale | model | ε | n | clean | " + " | ".join(_series_label(*s) for s in STRONG_SERIES)
-           + " | worst | robust ratio | % worse |",
-           "|---|---|---|---|---|" + "---|" * (len(STRONG_SERIES) + 3)]
+           "clean rows (fewer samples than the scale grid above). n: samples in the worst attack's mean; "
+           "failed: samples whose triangulation failed under it (left out of that mean, so the multi-view "
+           "model's worst case is understated where it is not 0).", "",
+           "| scale | model | ε | clean | " + " | ".join(_series_label(*s) for s in STRONG_SERIES)
+           + " | worst | n | failed | robust ratio | % worse |",
+           "|---|---|---|---|" + "---|" * (len(STRONG_SERIES) + 5)]
     for r in rows:
-        out.append(f"| {r['scale']} | {r['model']} | {r['eps']:g} | {r['n']} | {fmt(r['clean_mpjpe'])} | "
+        out.append(f"| {r['scale']} | {r['model']} | {r['eps']:g} | {fmt(r['clean_mpjpe'])} | "
                    + " | ".join(fmt(r[f'{a}_{it}']) for a, it in STRONG_SERIES)
-                   + f" | {r['worst_attack']} | x{fmt(r['robust_ratio'], '.2f')} | "
-                   f"{fmt(r['pct_worse'], '+.0f')} |")
+                   + f" | {r['worst_attack']} | {r['n']} | {fmt(r['worst_failed'], '.0f')} | "
+                   f"x{fmt(r['robust_ratio'], '.2f')} | {fmt(r['pct_worse'], '+.0f')} |")
     scales = sorted({p.scale for p in points}, key=scale_order)
     out += ["", "Vulnerability ranking by the worst attack (most vulnerable first, by robust ratio):", "",
             f"| ε | scale | worst attack | {base} (same grid) | same order | "
