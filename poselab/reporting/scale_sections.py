@@ -4,10 +4,11 @@
    distance (mm) of the predicted pose to the attack's target before the attack (the iteration-0 row) and
    after IGSM-T 100 iterations, for the camera swap (mean over target cameras) and each rotation angle; the
    ratio reached / clean and which model is easiest to steer at each scale.
-2. **Strongest evaluation across scales** (``configs/attack/strong.yaml``): per scale, model and eps the
-   clean MPJPE, the MPJPE under IGSM-U 10 / 100, APGD 100 and the ensemble, the robust ratio (worst /
-   clean), how much IGSM-U 10 understates the worst attack (``% worse``, :func:`~poselab.reporting.
-   strength.percent_worse`) and the vulnerability ranking by the worst attack with the paper's claims.
+2. **Strongest evaluation across scales** (``configs/attack/strong.yaml`` or a grid like it): per scale,
+   model and eps the clean MPJPE, the MPJPE under IGSM-U 10 / 100, APGD 100 and the ensemble, the robust
+   ratio (worst / clean), how much IGSM-U 10 understates the worst attack (``% worse``,
+   :func:`~poselab.reporting.strength.percent_worse`), failed triangulations under it, and the
+   vulnerability ranking by the worst attack with the paper's claims.
 3. **The two axes**: pairs of scales that differ only in crop size (same backbone) or only in backbone
    (same crop size), derived from the scale names (:func:`axis_pairs`), with the change of the MPJPE
    ratio adversarial / clean at eps 8 (FGSM, IGSM-U 10), of the triangulation JDR drop and both clean
@@ -416,11 +417,13 @@ def axes_md(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _change(row: Mapping[str, Any] | None, key: str, prefix: str, fmt: str, scale: float) -> str:
+def _change(row: Mapping[str, Any] | None, key: str, prefix: str, spec: str, factor: float) -> str:
+    """``{key}_from`` -> ``{key}_to`` (``{key}_change``) of an axes row, each times ``factor``; "–" if any
+    is missing."""
     if row is None or math.isnan(row[f"{key}_from"]) or math.isnan(row[f"{key}_to"]):
         return "–"
-    a, b, d = (scale * row[f"{key}_{s}"] for s in ("from", "to", "change"))
-    return f"{prefix}{a:{fmt}} → {prefix}{b:{fmt}} ({d:+{fmt}})"
+    a, b, d = (factor * row[f"{key}_{s}"] for s in ("from", "to", "change"))
+    return f"{prefix}{a:{spec}} → {prefix}{b:{spec}} ({d:+{spec}})"
 
 
 def plot_scale_vs_clean(points: Sequence[ScalePoint], out: Path, eps: float = AXES_EPS,
