@@ -315,8 +315,11 @@ def test_scale_study_numbers_rankings_and_files(tmp_path):
                if (p.scale, p.model, p.attack, p.eps) == ("tiny-64", "triangulation", "fgsm", 8))
     assert math.isclose(tri.mpjpe_ratio, 1 + 0.05 * 8) and math.isclose(tri.jdr_drop, 0.08)  # all 4 views
     out = write_study(roots, tmp_path / "report")
-    assert {f.name for f in out.iterdir()} == {"scale.csv", "tables.md", "scale_mpjpe.png", "scale_jdr.png"}
+    assert {f.name for f in out.iterdir()} == {"scale.csv", "tables.md", "scale_mpjpe.png", "scale_jdr.png",
+                                                "scale_vs_clean.png"}  # no targeted/strong rows, no axis pair
     text = (out / "tables.md").read_text()
+    for title in ("## Targeted attacks", "## Strongest evaluation", "## The two axes"):
+        assert title not in text  # poselab.reporting.scale_sections: sections without rows are left out
     assert "| fgsm | 8 | regression > heatmap_depth > volumetric > triangulation | " \
            "volumetric > heatmap_depth > regression > triangulation | yes / no | yes / no |" in text
     assert "| r18-128 | volumetric | +140 (x3.00) | +560 (x9.00) |" in text  # IGSM: 70*(1+0.5*2*2)

@@ -9,8 +9,10 @@ pixels (0..255 intensity units):
 * whether the paper's ranking of the four baselines holds at every scale (regression the most vulnerable,
   volumetric the least vulnerable monocular model; more attacked views, lower JDR for triangulation).
 
-Writes ``scale.csv`` (one row per scale, model, attack, eps), ``README.md`` (tables and answers) and
-``scale_mpjpe.png`` / ``scale_jdr.png`` into ``--out``::
+Writes ``scale.csv`` (one row per scale, model, attack, eps), ``tables.md`` (tables and answers) and
+``scale_mpjpe.png`` / ``scale_jdr.png`` into ``--out``, plus the targeted, strongest-evaluation and
+two-axes sections of :mod:`poselab.reporting.scale_sections` where their rows exist (a scale may name
+several roots joined by ","; the stronger evaluation's runs feed only its section)::
 
     python -m poselab.reporting.scale tiny-64=results/attack-scale r18-128=results/attack-scale-r18-128 \
         --out docs/scale
@@ -26,6 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from poselab.reporting.strength import has_strong_attacks
 from poselab.results.files import atomic_write, save_figure, write_csv
 from poselab.results.reader import ResultsError, RunResults, discover, read_run
 from poselab.results.schema import CLEAN
@@ -94,8 +97,9 @@ def load_scales(roots: Mapping[str, str | Path]) -> dict[str, list[RunResults]]:
     return out
 
 
-def _value(run: RunResults, metric: str, attack: str, eps: float, iterations: int,
-           experiment: str = "untargeted", attacked_views: int | None = None) -> tuple[float, int]:
+def cell_value(run: RunResults, metric: str, attack: str, eps: float, iterations: int,
+               experiment: str = "untargeted", attacked_views: int | None = None) -> tuple[float, int]:
+    """(value, samples) of a run's first row at a setting (any attacked views when None); (NaN, 0) if none."""
     for c in run.cells:
         if (c.experiment == experiment and c.metric == metric and c.attack == attack and c.eps == eps
                 and c.iterations == iterations
@@ -116,31 +120,39 @@ def all_views_attacked(run: RunResults) -> tuple[str, int | None] | None:
     return None
 
 
+def grid_runs(runs: Sequence[RunResults]) -> list[RunResults]:
+    """The runs of the scale grid: without the stronger evaluation's runs (:func:`has_strong_attacks`),
+    whose few samples and own clean rows feed only :mod:`poselab.reporting.scale_sections`."""
+    return [run for run in runs if not has_strong_attacks(run.cells)]
+
+
 def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
     """Every (scale, model, attack series, eps > 0) point with every view attacked
-    (:func:`all_views_attacked`). Monocular results carry no JDR (NaN); the multi-view model's do."""
+    (:func:`all_views_attacked`) of the scale grid's runs (:func:`grid_runs`). Monocular results carry no
+    JDR (NaN); the multi-view model's do."""
     points = []
     for scale, scale_runs in runs.items():
-        for run in scale_runs:
+        for run in grid_runs(scale_runs):
             source = all_views_attacked(run)
             if source is None:
                 continue
             experiment, views = source
-            clean_mpjpe, _ = _value(run, "mpjpe", CLEAN, 0.0, 0, experiment)
-            clean_jdr, _ = _value(run, "jdr", CLEAN, 0.0, 0, experiment)
+            clean_mpjpe, _ = cell_value(run, "mpjpe", CLEAN, 0.0, 0, experiment)
+            clean_jdr, _ = cell_value(run, "jdr", CLEAN, 0.0, 0, experiment)
             eps_values = sorted({c.eps for c in run.cells if c.experiment == experiment and c.eps > 0})
             for attack, iterations in SERIES:
                 for eps in eps_values:
-                    adv, n = _value(run, "mpjpe", attack, eps, iterations, experiment, views)
+                    adv, n = cell_value(run, "mpjpe", attack, eps, iterations, experiment, views)
                     if n == 0:
                         continue
-                    adv_jdr, _ = _value(run, "jdr", attack, eps, iterations, experiment, views)
+                    adv_jdr, _ = cell_value(run, "jdr", attack, eps, iterations, experiment, views)
                     points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
                                              clean_jdr, adv_jdr, n))
-    return sorted(points, key=lambda p: (scale_order(p.scale), _model_rank(p.model), p.attack, p.eps))
+    return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.attack, p.eps))
 
 
-def _model_rank(model: str) -> int:
+def model_rank(model: str) -> int:
+    """Sort key of a model: its place in :data:`MODEL_ORDER` (other models last)."""
     return MODEL_ORDER.index(model) if model in MODEL_ORDER else len(MODEL_ORDER)
 
 
@@ -166,7 +178,7 @@ def multiview_jdr(runs: Mapping[str, Sequence[RunResults]], attack: str = "fgsm"
     """JDR of the multi-view model per scale, eps and number of attacked views (``multiview`` experiment)."""
     rows = []
     for scale, scale_runs in runs.items():
-        for run in scale_runs:
+        for run in grid_runs(scale_runs):
             cells = [c for c in run.cells if c.experiment == "multiview" and c.metric == "jdr"]
             if run.model != "triangulation" or not cells:
                 continue
@@ -182,12 +194,13 @@ def multiview_jdr(runs: Mapping[str, Sequence[RunResults]], attack: str = "fgsm"
 # ----------------------------------------------------------------------------- output
 
 
-def _f(value: float, fmt: str = ".1f") -> str:
-    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+def fmt(value: float | None, spec: str = ".1f") -> str:
+    """``value`` formatted with ``spec``; "–" for None or NaN (a cell without data)."""
+    return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
 
 
 def _pct(value: float) -> str:
-    return _f(100 * value if value == value else value)
+    return fmt(100 * value if value == value else value)
 
 
 def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResults]]) -> str:
@@ -200,7 +213,7 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
     for p in points:
         if (p.scale, p.model) not in seen:
             seen.add((p.scale, p.model))
-            out.append(f"| {p.scale} | {p.model} | {p.n} | {_f(p.clean_mpjpe)} | {_pct(p.clean_jdr)} |")
+            out.append(f"| {p.scale} | {p.model} | {p.n} | {fmt(p.clean_mpjpe)} | {_pct(p.clean_jdr)} |")
     for attack, iterations in SERIES:
         label = "FGSM" if attack == "fgsm" else f"IGSM-U {iterations} iterations"
         out += _eps_table(f"{label}: MPJPE increase (mm) and ratio adversarial / clean, every view attacked",
@@ -215,8 +228,8 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
             orders = [vulnerability_order(points, s, attack, eps) for s in scales]
             claims = [paper_ranking(o) for o in orders]
             out.append(f"| {attack} | {eps:g} | " + " | ".join(" > ".join(o) or "–" for o in orders) + " | "
-                       + " / ".join(_yes(c["regression_most"]) for c in claims) + " | "
-                       + " / ".join(_yes(c["volumetric_least"]) for c in claims) + " |")
+                       + " / ".join(yes_no(c["regression_most"]) for c in claims) + " | "
+                       + " / ".join(yes_no(c["volumetric_least"]) for c in claims) + " |")
     mv = multiview_jdr(runs)
     if mv:
         views = sorted({k for r in mv for k in r if k.startswith("views_")}, key=lambda k: int(k[6:]))
@@ -230,7 +243,7 @@ def tables_md(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResul
 
 
 def _increase_cell(p: ScalePoint) -> str:
-    return f"+{_f(p.mpjpe_increase, '.0f')} (x{_f(p.mpjpe_ratio, '.2f')})"
+    return f"+{fmt(p.mpjpe_increase, '.0f')} (x{fmt(p.mpjpe_ratio, '.2f')})"
 
 
 def _eps_table(title: str, points: Sequence[ScalePoint], attack: str, cell: Callable[[ScalePoint], str],
@@ -252,7 +265,8 @@ def _series(points: Sequence[ScalePoint], scale: str, model: str, attack: str) -
     return {p.eps: p for p in points if p.scale == scale and p.model == model and p.attack == attack}
 
 
-def _yes(value: bool | None) -> str:
+def yes_no(value: bool | None) -> str:
+    """"yes" / "no" of a check; "–" when it could not be made (None)."""
     return "–" if value is None else ("yes" if value else "no")
 
 
@@ -309,7 +323,7 @@ def corruption_points(runs: Mapping[str, Sequence[RunResults]]) -> list[dict[str
             clean, mean = (float(row[table.columns.index(c)]) for c in ("clean", "mean"))
             out.append({"scale": scale, "model": run.model, "clean": clean, "corrupted": mean,
                         "ratio": mean / clean if clean else math.nan})
-    return sorted(out, key=lambda r: (scale_order(r["scale"]), _model_rank(r["model"])))
+    return sorted(out, key=lambda r: (scale_order(r["scale"]), model_rank(r["model"])))
 
 
 def corruption_md(points: Sequence[dict[str, Any]]) -> str:
@@ -320,8 +334,8 @@ def corruption_md(points: Sequence[dict[str, Any]]) -> str:
     out = ["", "## Common corruptions: MPJPE corrupted / clean, every view corrupted (mean of all "
            "corruptions and severities 1..5)", "", "| scale | model | clean (mm) | corrupted (mm) | ratio |",
            "|---|---|---|---|---|"]
-    out += [f"| {p['scale']} | {p['model']} | {_f(p['clean'])} | {_f(p['corrupted'])} | "
-            f"x{_f(p['ratio'], '.2f')} |" for p in points]
+    out += [f"| {p['scale']} | {p['model']} | {fmt(p['clean'])} | {fmt(p['corrupted'])} | "
+            f"x{fmt(p['ratio'], '.2f')} |" for p in points]
     out += ["", "Most affected first (by that ratio):", ""]
     for scale in dict.fromkeys(p["scale"] for p in points):
         here = sorted((p for p in points if p["scale"] == scale), key=lambda p: -p["ratio"])
@@ -331,16 +345,21 @@ def corruption_md(points: Sequence[dict[str, Any]]) -> str:
 
 def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
     """Load the scales' results and write ``scale.csv``, ``tables.md``, ``scale_mpjpe.png`` and
-    ``scale_jdr.png`` into ``out``; returns ``out``."""
+    ``scale_jdr.png`` into ``out``, plus the sections of :mod:`poselab.reporting.scale_sections` that have
+    rows (targeted attacks, the strongest evaluation, the two axes: their CSVs and ``scale_vs_clean.png``);
+    returns ``out``."""
+    from poselab.reporting.scale_sections import write_sections
+
     out = Path(out)
     runs = load_scales(roots)
     points = scale_points(runs)
     if not points:
         raise ResultsError("no untargeted attack results in " + ", ".join(map(str, roots.values())))
     write_csv(out / "scale.csv", [p.row() for p in points], COLUMNS)
+    sections = write_sections(runs, points, out)
     atomic_write(out / "tables.md", "# Scale study: tables (made by `python -m poselab.reporting.scale`)\n\n"
                  + "Results roots: " + ", ".join(f"`{s}` = `{r}`" for s, r in roots.items()) + "\n\n"
-                 + tables_md(points, runs) + corruption_md(corruption_points(runs)))
+                 + tables_md(points, runs) + corruption_md(corruption_points(runs)) + sections)
     plot(points, "mpjpe_ratio", out / "scale_mpjpe.png")
     plot(points, "jdr_drop", out / "scale_jdr.png")
     return out
@@ -368,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ResultsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"scale study written to {out}/ (scale.csv, tables.md, scale_mpjpe.png, scale_jdr.png)")
+    print(f"scale study written to {out}/ (tables.md, scale.csv, figures, the sections' CSVs)")
     return 0
 
 

@@ -24,6 +24,11 @@ PAPER_ATTACKS = ("fgsm", "igsm_u", "igsm_t")
 STRONG_ATTACKS = ("pgd", "apgd", "square", "ensemble")
 
 
+def has_strong_attacks(cells: Sequence[Cell]) -> bool:
+    """Whether rows come from a stronger evaluation (any attack of :data:`STRONG_ATTACKS`)."""
+    return any(c.attack in STRONG_ATTACKS for c in cells)
+
+
 def _main_experiment(cells: Sequence[Cell], run: str) -> tuple[str, int] | None:
     """(experiment, attacked_views) of a run's untargeted rows: ``untargeted``, else ``multiview`` with the
     most attacked views; None without strong-attack rows."""
@@ -41,7 +46,7 @@ def _columns(sel: Sequence[Cell]) -> list[tuple[str, int]]:
     return sorted(pairs, key=lambda p: (order[p[0]], p[1]))
 
 
-def _ratio(strong: float | None, paper: float | None, targeted: bool) -> float | None:
+def percent_worse(strong: float | None, paper: float | None, targeted: bool = False) -> float | None:
     """How much worse the strongest attack is, in per cent: error ratio - 1 (untargeted), distance ratio
     inverted (targeted: the paper attack's distance / the strongest one's) - 1."""
     if strong is None or paper is None or not paper > 0 or not strong > 0:
@@ -76,7 +81,7 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = "mp
                       key=lambda k: (runs.index(k[0]), k[1], k[2], k[3])):
         run, exp, target, eps = key
         vals = [value.get((*key, *p)) for p in cols]
-        ratio = _ratio(value.get((*key, *best)), value.get((*key, *same_it)), targeted)
+        ratio = percent_worse(value.get((*key, *best)), value.get((*key, *same_it)), targeted)
         label = f"{run} {exp}" + (f" {target}" if target else "")
         rows.append([label, eps, clean.get((run, exp)), *vals, ratio])
     what = "distance to the target" if targeted else {"mpjpe": "MPJPE P1", "pmpjpe": "P-MPJPE P2"}[metric]
