@@ -170,10 +170,10 @@ preview: $(VENV)/.installed
 # (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT), from every results
 # root of a scale that exists (results/attack-<grid>[-<scale>]). W&B: every run in group scale-study, with
 # the scale as a tag and config.scale (group by it to compare scales side by side).
-#   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_GRIDS="scale strong"] [STUDY_EVAL=0: report only]
+#   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_GRIDS="scale scale_strong"] [STUDY_EVAL=0: report only]
 #                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
 SCALE_STUDY ?= $(SCALES)
-STUDY_GRIDS ?= scale scale_corruptions scale_targeted strong
+STUDY_GRIDS ?= scale scale_corruptions scale_targeted scale_strong
 STUDY_OUT ?= docs/scale
 STUDY_EVAL ?= 1
 STUDY_EXTRA ?=
