@@ -22,6 +22,7 @@ from poselab.reporting.scale_sections import (
     axis_rows,
     plot_scale_vs_clean,
     same_order,
+    strong_md,
     strong_order,
     strong_points,
     strong_rows,
@@ -211,6 +212,10 @@ def test_strong_section_worst_attack_ratio_percent_worse_and_ranking(tmp_path):
            "regression > heatmap_depth > triangulation > volumetric | no | yes | yes |" in text
     csv_rows = _read_csv(out / "scale_strong.csv")
     assert tuple(csv_rows[0]) == STRONG_COLUMNS and len(csv_rows) == 4 * 2
+    # a grid without the ensemble (configs/attack/scale_strong.yaml) gets no empty ensemble column
+    no_ens = [p for p in points if p.attack != "ensemble"]
+    header = next(line for line in strong_md(no_ens).splitlines() if line.startswith("| scale |"))
+    assert "APGD 100" in header and "ensemble" not in header
 
 
 # ----------------------------------------------------------------------------- 3. the two axes
