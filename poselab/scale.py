@@ -67,9 +67,12 @@ def scale_order(scale: str) -> tuple[int, int]:
 
 
 def scaled_name(name: str, scale: str | None) -> str:
-    """``name`` for the default scale (or an unknown one), else ``<name>-<scale>``: the folder of a run's
-    logs and results, so that runs of two scales never share one (as ``results/attack-<grid>-<scale>``)."""
-    return name if scale in (None, DEFAULT_SCALE) else f"{name}-{scale}"
+    """``name`` for the tiny CNN at any crop size (the default, tests, smoke runs) or an unknown scale, else
+    ``<name>-<scale>``: the folder of a run's logs, so that runs of two ResNet scales never share one (as
+    ``results/attack-<grid>-<scale>``)."""
+    if scale is None or parse_scale(scale)[0] == "tiny":
+        return name
+    return f"{name}-{scale}"
 
 
 def run_scale(model: Any, datamodule: Any) -> str | None:

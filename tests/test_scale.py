@@ -355,6 +355,7 @@ def test_make_scale_study_refuses_an_unknown_scale():
 def test_scaled_name_keeps_the_default_scale_plain():
     assert scaled_name("regression", None) == "regression"
     assert scaled_name("regression", "tiny-64") == "regression"
+    assert scaled_name("regression", "tiny-32") == "regression"  # smoke / test runs keep runs/csv/<model>
     assert scaled_name("regression", "r18-64") == "regression-r18-64"
 
 
