@@ -354,7 +354,9 @@ def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
     runs = load_scales(roots)
     points = scale_points(runs)
     if not points:
-        raise ResultsError("no untargeted attack results in " + ", ".join(map(str, roots.values())))
+        raise ResultsError("no untargeted attack results in " + ", ".join(map(str, roots.values()))
+                           + " (the study's tables start from the `scale` grid, configs/attack/scale.yaml: "
+                           "run it, e.g. make scale-study STUDY_GRIDS=\"scale ...\")")
     write_csv(out / "scale.csv", [p.row() for p in points], COLUMNS)
     sections = write_sections(runs, points, out)
     atomic_write(out / "tables.md", "# Scale study: tables (made by `python -m poselab.reporting.scale`)\n\n"
