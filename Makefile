@@ -179,4 +179,23 @@ STUDY_EVAL ?= 1
 STUDY_EXTRA ?=
 .PHONY: scale-study
 scale-study: $(VENV)/.installed
-	@set -e; for g in $(STUDY_GRIDS); do [ -f configs/attack/$$g.yaml ] || { 	  echo "error: unknown grid '$$g' in STUDY_GRIDS (no configs/attack/$$g.yaml)" >&2; exit 2; }; done; 	roots=""; for s in $(SCALE_STUDY); do 	  case " $(SCALES) " in *" $$s "*) ;; *) echo "error: unknown scale '$$s' in SCALE_STUDY; expected: $(SCALES)" >&2; 	    exit 2;; esac; 	  if [ $$s = tiny-64 ]; then dir=checkpoints; suffix=; else dir=checkpoints/$$s; suffix=-$$s; fi; 	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; 	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; 	  found=""; for g in $(STUDY_GRIDS); do 	    if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$$g SCALE=$$s 	      ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; 	    [ -d results/attack-$$g$$suffix ] && found="$$found,results/attack-$$g$$suffix"; 	  done; 	  if [ -n "$$found" ]; then roots="$$roots $$s=$${found#,}"; 	  else echo "scale-study: no results for $$s (run without STUDY_EVAL=0)"; fi; 	done; 	roots="$$roots $(STUDY_EXTRA)"; 	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints and results" >&2; 	  exit 2; fi; 	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)
+	@set -e; for g in $(STUDY_GRIDS); do [ -f configs/attack/$$g.yaml ] || { \
+	  echo "error: unknown grid '$$g' in STUDY_GRIDS (no configs/attack/$$g.yaml)" >&2; exit 2; }; done; \
+	roots=""; for s in $(SCALE_STUDY); do \
+	  case " $(SCALES) " in *" $$s "*) ;; *) echo "error: unknown scale '$$s' in SCALE_STUDY; expected: $(SCALES)" >&2; \
+	    exit 2;; esac; \
+	  if [ $$s = tiny-64 ]; then dir=checkpoints; suffix=; else dir=checkpoints/$$s; suffix=-$$s; fi; \
+	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; \
+	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; \
+	  found=""; for g in $(STUDY_GRIDS); do \
+	    if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$$g SCALE=$$s \
+	      ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; \
+	    [ -d results/attack-$$g$$suffix ] && found="$$found,results/attack-$$g$$suffix"; \
+	  done; \
+	  if [ -n "$$found" ]; then roots="$$roots $$s=$${found#,}"; \
+	  else echo "scale-study: no results for $$s (run without STUDY_EVAL=0)"; fi; \
+	done; \
+	roots="$$roots $(STUDY_EXTRA)"; \
+	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints and results" >&2; \
+	  exit 2; fi; \
+	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)
