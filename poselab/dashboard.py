@@ -37,7 +37,7 @@ from typing import Any
 from poselab import wandb_results as wr
 from poselab.reporting.strength import STRONG_ATTACKS
 from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS
-from poselab.results.schema import is_clean
+from poselab.results.schema import FAILED, JDR, MPJPE, PMPJPE, TARGET_MPJPE, is_clean
 
 Row = Mapping[str, Any]
 
@@ -148,13 +148,13 @@ def experiment_section(
 _TARGETED = "Lower = the attacker moved the pose closer to the target."
 #: The built-in experiment sections: experiment -> (title, metrics shown, description).
 EXPERIMENT_SECTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
-    "untargeted": ("Untargeted attacks (monocular): MPJPE P1 / P2 vs ε", ("mpjpe", "pmpjpe"),
+    "untargeted": ("Untargeted attacks (monocular): MPJPE P1 / P2 vs ε", (MPJPE, PMPJPE),
                    "One line per model; one panel per attack and iteration count."),
-    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε", ("jdr", "mpjpe", "failed"),
+    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε", (JDR, MPJPE, FAILED),
                   "One panel per attack, iteration count and number of attacked views (suffix _v<k>); "
                   "failed = triangulations that failed (count)."),
-    "camera_swap": ("Targeted camera swap: MPJPE to target vs iterations", ("target_mpjpe",), _TARGETED),
-    "rotation": ("Targeted rotation: MPJPE to target vs iterations", ("target_mpjpe",), _TARGETED),
+    "camera_swap": ("Targeted camera swap: MPJPE to target vs iterations", (TARGET_MPJPE,), _TARGETED),
+    "rotation": ("Targeted rotation: MPJPE to target vs iterations", (TARGET_MPJPE,), _TARGETED),
 }
 for _experiment, (_title, _metrics, _note) in EXPERIMENT_SECTIONS.items():
     register_section(_experiment)(
@@ -167,7 +167,7 @@ def _strength(inputs: Inputs) -> list[Section]:
     per experiment, metric, attacked views and iteration count one panel whose lines are every attack at
     that count for every run (empty without them)."""
     panels = []
-    for experiment, metrics in (("untargeted", ("mpjpe", "pmpjpe")), ("multiview", ("mpjpe", "jdr"))):
+    for experiment, metrics in (("untargeted", (MPJPE, PMPJPE)), ("multiview", (MPJPE, JDR))):
         rows = [r for r in inputs.rows if r["experiment"] == experiment]
         if not any(r["attack"] in STRONG_ATTACKS for r in rows):
             continue
@@ -196,7 +196,7 @@ def _strength(inputs: Inputs) -> list[Section]:
 
 register_section("corruption")(partial(
     experiment_section, experiment="corruption", name="Common corruptions: MPJPE P1 / JDR vs severity",
-    metrics=("mpjpe", "jdr"),
+    metrics=(MPJPE, JDR),
     description="One panel per corruption and number of corrupted views (suffix _v<k>); severity 0 = clean; "
                 "one line per run."))
 

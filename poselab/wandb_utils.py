@@ -384,10 +384,11 @@ def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr
     import wandb
 
     from poselab.metrics import DEFAULT_JDR
+    from poselab.results.schema import JDR
 
     log_results(run, rows)
     summary = getattr(run, "summary", None)
-    if any(r["metric"] == "jdr" for r in rows) and hasattr(summary, "__setitem__"):
+    if any(r["metric"] == JDR for r in rows) and hasattr(summary, "__setitem__"):
         summary["attack/jdr_definition"] = jdr_definition or DEFAULT_JDR  # (not on a stand-in run)
     if report.figures:
         run.log({f"attack/figures/{name}": wandb.Image(str(path)) for name, path in report.figures.items()})

@@ -14,11 +14,11 @@ import torch
 from torch import Tensor, nn
 
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
-from poselab.metrics import MPJPE
+from poselab.metrics import MPJPE as MPJPEMetric
 from poselab.reporting.tables import Table
 from poselab.results.files import save_figure
 from poselab.results.reader import JointCell
-from poselab.results.schema import CLEAN, attack_names
+from poselab.results.schema import CLEAN, JOINT, JOINT_MPJPE, MPJPE, attack_names
 from poselab.skeleton import BONES, JOINT_NAMES
 
 #: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).
@@ -117,7 +117,7 @@ def increase_table(increases: Mapping[str, Mapping[str, float]], settings: Mappi
         "Per-joint vulnerability: MPJPE increase under attack (mm)",
         columns,
         rows,
-        "mpjpe",
+        MPJPE,
     )
 
 
@@ -184,7 +184,7 @@ def per_joint_rows(
     interface: ``model(images, batch)["pose"]`` and ``model.pose_target(batch)``; ``batches`` are
     collated sample dicts (images (B, V, 3, H, W) 0..255).
     """
-    clean_m, adv_m = MPJPE(), MPJPE()
+    clean_m, adv_m = MPJPEMetric(), MPJPEMetric()
     with attack_mode(model):
         for raw in batches:
             batch = clone_tensors(raw)
@@ -213,7 +213,7 @@ def per_joint_rows(
     attack_name = attack.name
     rows = []
     for name, c in zip(JOINT_NAMES, clean_m.compute_per_joint().tolist()):
-        rows.append({**base, "attack": CLEAN, "eps": 0.0, "iterations": 0, "joint": name, "mpjpe": c})
+        rows.append({**base, "attack": CLEAN, "eps": 0.0, "iterations": 0, JOINT: name, JOINT_MPJPE: c})
     for name, a in zip(JOINT_NAMES, adv_m.compute_per_joint().tolist()):
-        rows.append({**base, "attack": attack_name, "joint": name, "mpjpe": a})
+        rows.append({**base, "attack": attack_name, JOINT: name, JOINT_MPJPE: a})
     return rows

@@ -30,10 +30,11 @@ from torch import Tensor, nn
 
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
-from poselab.metrics import MPJPE
+from poselab.metrics import MPJPE as MPJPEMetric
 from poselab.paths import project_path
 from poselab.reporting.tables import Table
 from poselab.results.files import save_figure, write_transfer_csv
+from poselab.results.schema import MPJPE
 
 
 def craft(model: nn.Module, batch: Mapping[str, Any], attack: Attack) -> Tensor:
@@ -44,7 +45,7 @@ def craft(model: nn.Module, batch: Mapping[str, Any], attack: Attack) -> Tensor:
         return attack(lambda images: model(images, b)["pose"], x, model.pose_target(b)).detach()
 
 
-def evaluate(model: nn.Module, batch: Mapping[str, Any], images: Tensor, metric: MPJPE) -> None:
+def evaluate(model: nn.Module, batch: Mapping[str, Any], images: Tensor, metric: MPJPEMetric) -> None:
     """Update ``metric`` with ``model``'s root-aligned error (mm) on ``images`` (eval mode, no grad)."""
     was_training = model.training
     model.eval()
@@ -76,8 +77,8 @@ def transfer_matrix(
     batches = list(batches)
     if not batches:
         raise ValueError("transfer_matrix needs at least one batch")
-    clean = {t: MPJPE() for t in models}
-    adv = {(s, t): MPJPE() for s in models for t in models}
+    clean = {t: MPJPEMetric() for t in models}
+    adv = {(s, t): MPJPEMetric() for s in models for t in models}
     n = 0
     from tqdm.auto import tqdm
 
@@ -131,7 +132,7 @@ def transfer_tables(rows: Sequence[Mapping[str, Any]]) -> list[Table]:
                 f"Transfer: MPJPE increase (mm) on the column model, eps={eps:g} px, {it} it",
                 ["source \\ target"] + [f"on {t}" for t in names],
                 table_rows,
-                "mpjpe",
+                MPJPE,
             )
         )
     return tables

@@ -32,6 +32,7 @@ from poselab.evaluation.cells import CellMetrics
 from poselab.evaluation.corruption import CorruptionExperiment
 from poselab.evaluation.runner import RunContext, run_experiment
 from poselab.metrics import DEFAULT_JDR
+from poselab.results.schema import JOINT, JOINT_MPJPE
 from poselab.skeleton import JOINT_NAMES
 
 
@@ -50,7 +51,7 @@ def evaluate_model(model: nn.Module, batches: Iterable[Mapping[str, Any]], spec:
     if metrics is None:
         raise ValueError("no test batch to evaluate")
     rows, joints = metrics.collect(None, 1, name, dataset)
-    per_joint = [{**row, "joint": j, "mpjpe": v}
+    per_joint = [{**row, JOINT: j, JOINT_MPJPE: v}
                  for row, values in joints for j, v in zip(JOINT_NAMES, values.tolist())]
     return rows, per_joint
 

@@ -20,15 +20,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from poselab.results.schema import JDR, MPJPE, PMPJPE
+
 #: metrics whose value is an error; JDR (a rate) enters as 1 - JDR
-ERROR_METRICS = ("mpjpe", "pmpjpe", "jdr")
+ERROR_METRICS = (MPJPE, PMPJPE, JDR)
 
 
 def as_error(metric: str, value: float) -> float:
     """The error of a metric value: MPJPE / P-MPJPE as they are (mm), JDR as 1 - JDR."""
     if metric not in ERROR_METRICS:
         raise ValueError(f"unknown metric {metric!r}; expected one of {', '.join(ERROR_METRICS)}")
-    return 1.0 - value if metric == "jdr" else value
+    return 1.0 - value if metric == JDR else value
 
 
 def corruption_errors(errors: Tensor, baseline: Tensor) -> Tensor:
@@ -70,7 +72,7 @@ def error_grid(rows: Iterable[Mapping[str, Any]], model: str, metric: str, corru
     return grid, torch.tensor(get("clean", 0), dtype=torch.float64)
 
 
-def summarise(rows: Sequence[Mapping[str, Any]], baseline: str, metric: str = "mpjpe",
+def summarise(rows: Sequence[Mapping[str, Any]], baseline: str, metric: str = MPJPE,
               corruptions: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Per model: clean error, mean error over severities per corruption, mCE and relative mCE against
     ``baseline``, for ``metric``. Models lacking the metric (e.g. JDR of a regression model) are skipped.

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from poselab.evaluation.runner import make_metric
 from poselab.evaluation.specs import ExperimentSpec
-from poselab.results.schema import ResultKey, row_of, worst_member
+from poselab.results.schema import FAILED, JDR, MPJPE, ResultKey, row_of, worst_member
 
 
 class CellMetrics(nn.Module):
@@ -45,7 +45,7 @@ class CellMetrics(nn.Module):
 
     @staticmethod
     def _count(cell: ResultKey, metric: nn.Module) -> Tensor:
-        return metric.total if cell.metric == "failed" else metric.count
+        return metric.total if cell.metric == FAILED else metric.count
 
     def local_rows(self, model: str, dataset: str) -> list[dict[str, Any]]:
         """This rank's rows so far (no collective, no cached result): the progress view."""
@@ -67,7 +67,7 @@ class CellMetrics(nn.Module):
                 warnings.filterwarnings("ignore", message=".*before the ``update`` method.*")
                 values.append(float(metric.compute()))  # torchmetrics syncs across processes here
             local_n.append(self._count(cell, metric))
-            if cell.metric == "mpjpe":
+            if cell.metric == MPJPE:
                 per_joint.append(metric.sum_per_joint.clone())
             metric.reset()
         n = torch.stack(local_n).to(torch.float64) if local_n else torch.zeros(0, dtype=torch.float64)
@@ -79,7 +79,7 @@ class CellMetrics(nn.Module):
                 for cell, value, count in zip(self.cells.values(), values, n.tolist())]
         joints = []
         for row, count in zip(rows, n.tolist()):
-            if row["metric"] == "mpjpe":
+            if row["metric"] == MPJPE:
                 joints.append((row, pj[len(joints)] / max(count, 1)))
         return _given(rows), joints
 
@@ -102,4 +102,4 @@ class CellMetrics(nn.Module):
 
 def _given(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows without the JDR cells no batch updated (a model without 2D joints, corruption experiment)."""
-    return [r for r in rows if not (r["metric"] == "jdr" and r["n"] == 0)]
+    return [r for r in rows if not (r["metric"] == JDR and r["n"] == 0)]

@@ -35,7 +35,16 @@ from poselab.corruptions.registry import CORRUPTION_NAMES, corrupt, get_corrupti
 from poselab.data.sample import select_views
 from poselab.evaluation.runner import RunContext, _add_examples, update_metrics, view_mask
 from poselab.evaluation.specs import AttackConfigError, from_options
-from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, ResultKey, clean_key
+from poselab.results.schema import (
+    CLEAN,
+    CORRUPTION_EXPERIMENT,
+    FAILED,
+    JDR,
+    MPJPE,
+    PMPJPE,
+    ResultKey,
+    clean_key,
+)
 
 #: ``corrupted_views`` words: all views of the data, or one (the first) view.
 VIEW_WORDS = {"all": None, "one": 1}
@@ -120,7 +129,7 @@ class CorruptionExperiment:
         return True
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return ("mpjpe", "pmpjpe", "jdr", "failed") if multiview else ("mpjpe", "pmpjpe", "jdr")
+        return (MPJPE, PMPJPE, JDR, FAILED) if multiview else (MPJPE, PMPJPE, JDR)
 
     def view_counts(self, multiview: bool, num_views: int) -> list[int]:
         """The corrupted-view counts of a model (monocular: 1), in config order without repeats."""

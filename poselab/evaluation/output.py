@@ -15,6 +15,7 @@ from typing import Any
 from poselab import safe_io
 from poselab.evaluation.state import PARTIAL_DIR
 from poselab.results.files import write_results
+from poselab.results.schema import JOINT, JOINT_MPJPE
 from poselab.skeleton import JOINT_NAMES
 
 
@@ -31,7 +32,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     from poselab.reporting.run_report import write_run_report
     from poselab.results.reader import run_from_rows
 
-    per_joint = [{**row, "joint": name, "mpjpe": v}
+    per_joint = [{**row, JOINT: name, JOINT_MPJPE: v}
                  for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
     run = run_from_rows(rows, meta, per_joint, out, meta["model"])  # the same run the reader would give
     try:  # a failed final write: print the tables, say where they could not go, keep .partial

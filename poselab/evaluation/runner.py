@@ -22,7 +22,18 @@ from poselab.attacks.targets import camera_swap_target, rotation_target, vertica
 from poselab.data.sample import select_views
 from poselab.evaluation.ensemble import WorstShare, extra_metrics, metric_inputs, worst_flags
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, ViewChoice, check_views, view_setting
-from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, ResultKey, clean_views, worst_member
+from poselab.results.schema import (
+    CLEAN,
+    CORRUPTION_EXPERIMENT,
+    FAILED,
+    JDR,
+    MPJPE,
+    PMPJPE,
+    TARGET_MPJPE,
+    ResultKey,
+    clean_views,
+    worst_member,
+)
 
 #: ``update(key, *metric_args)``: one metric update of one results cell.
 Update = Callable[..., None]
@@ -34,8 +45,8 @@ def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
     from poselab import metrics as M
 
     factory: dict[str, Callable[[], nn.Module]] = {
-        "mpjpe": M.MPJPE, "pmpjpe": M.PMPJPE, "target_mpjpe": M.TargetMPJPE, "failed": M.FailureCount,
-        "jdr": lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
+        MPJPE: M.MPJPE, PMPJPE: M.PMPJPE, TARGET_MPJPE: M.TargetMPJPE, FAILED: M.FailureCount,
+        JDR: lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
     }
     return WorstShare() if worst_member(name) else factory[name]()
 
@@ -112,14 +123,14 @@ def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str,
     valid = out.get("valid")
     for cell in cells:
         m = cell.metric
-        if m in ("mpjpe", "pmpjpe"):
+        if m in (MPJPE, PMPJPE):
             pose_m, valid_m = metric_inputs(out, m)  # the ensemble's per-sample worst by m, else the output's
             update(cell, pose_m, truth, valid_m)
-        elif m == "target_mpjpe":
+        elif m == TARGET_MPJPE:
             update(cell, pose, target, valid)
-        elif m == "jdr" and out.get("joints_2d") is not None:  # (pred, target, valid views, crop px)
+        elif m == JDR and out.get("joints_2d") is not None:  # (pred, target, valid views, crop px)
             update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"), image_size)
-        elif m == "failed":
+        elif m == FAILED:
             update(cell, valid, pose)
 
 

@@ -36,6 +36,11 @@ from poselab.results.schema import (
     ATTACK_EXPERIMENTS,
     CORRUPTION_EXPERIMENT,
     EXPERIMENTS,
+    FAILED,
+    JDR,
+    MPJPE,
+    PMPJPE,
+    TARGET_MPJPE,
     ResultKey,
     clean_covers,
     clean_key,
@@ -283,12 +288,12 @@ class ExperimentSpec:
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
         base: tuple[str, ...]
         if self.kind in ("untargeted", "multiview"):
-            base = ("mpjpe", "pmpjpe")
+            base = (MPJPE, PMPJPE)
         else:
-            base = ("target_mpjpe", "mpjpe")
+            base = (TARGET_MPJPE, MPJPE)
         if self.kind == "multiview":
-            base = ("jdr", *base)
-        return (*base, "failed") if multiview else base
+            base = (JDR, *base)
+        return (*base, FAILED) if multiview else base
 
     def cells(self, multiview: bool, num_views: int) -> list[ResultKey]:
         """Every results row this experiment produces for a model on data with ``num_views`` views."""

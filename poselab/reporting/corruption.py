@@ -30,10 +30,10 @@ from poselab.corruptions.mce import summarise
 from poselab.corruptions.registry import get_corruption
 from poselab.reporting.tables import Table
 from poselab.results.reader import ResultsError
-from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT
+from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, JDR, MPJPE, PMPJPE
 
 #: The corruption metrics, their table titles and value formats.
-METRICS = {"mpjpe": "MPJPE P1 (mm)", "pmpjpe": "MPJPE P2 (mm)", "jdr": "1 - JDR (fraction)"}
+METRICS = {MPJPE: "MPJPE P1 (mm)", PMPJPE: "MPJPE P2 (mm)", JDR: "1 - JDR (fraction)"}
 
 
 def _get(record: Any, key: str) -> Any:
@@ -121,7 +121,7 @@ def plot_severity(rows: Sequence[Any], runs: Sequence[str], path: str | Path) ->
 
     from poselab.results.files import save_figure
 
-    wide = [r for r in wide_rows(rows) if r["mpjpe"] != ""]
+    wide = [r for r in wide_rows(rows) if r[MPJPE] != ""]
     runs = [r for r in runs if any(w["model"] == r or w["model"].startswith(f"{r} [") for w in wide)]
     if not runs:
         return None
@@ -131,7 +131,7 @@ def plot_severity(rows: Sequence[Any], runs: Sequence[str], path: str | Path) ->
         mine = [r for r in wide if r["model"] == run or r["model"].startswith(f"{run} [")]
         sevs = [0] + sorted({r["severity"] for r in mine if r["corruption"] != CLEAN})
         for model in dict.fromkeys(r["model"] for r in mine):
-            err = _errors(mine, model, "mpjpe")
+            err = _errors(mine, model, MPJPE)
             clean = err.get((CLEAN, 0), math.nan)
             style = "-" if model == run else "--"
             names = dict.fromkeys(r["corruption"] for r in mine if r["corruption"] != CLEAN)
@@ -161,7 +161,7 @@ def _errors(wide: Sequence[Mapping[str, Any]], model: str, metric: str) -> dict[
     out = {}
     for r in wide:
         if r["model"] == model and r[metric] != "":
-            out[(r["corruption"], r["severity"])] = 1.0 - r[metric] if metric == "jdr" else r[metric]
+            out[(r["corruption"], r["severity"])] = 1.0 - r[metric] if metric == JDR else r[metric]
     return out
 
 
@@ -231,7 +231,7 @@ def attack_scores(cells: Sequence[Any], runs: Sequence[str]) -> tuple[dict[str, 
     per_run: dict[str, dict[tuple, float]] = {}
     clean: dict[str, float] = {}
     for r in runs:
-        mine = [c for c in cells if _label(c) == r and _get(c, "metric") == "mpjpe"
+        mine = [c for c in cells if _label(c) == r and _get(c, "metric") == MPJPE
                 and _get(c, "experiment") in ("untargeted", "multiview")]
         if not mine:
             continue
@@ -284,7 +284,7 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
     severity = plot_severity(cells, with_rows, Path(figures_dir) / "corruption_severity.png")
     if severity is not None:
         section.figures["corruption_severity"] = severity
-    p1 = next(t for t in section.tables if t.metric == "mpjpe")
+    p1 = next(t for t in section.tables if t.metric == MPJPE)
     ci = p1.columns.index
     corr = {row[0]: (row[ci("mean")], row[ci("mCE")], row[ci("rel. mCE")])
             for row in p1.rows if row[0] in with_rows}
@@ -310,7 +310,7 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
         f"rank 1 = most robust; Kendall tau (mCE vs attacked MPJPE) = {tau_abs:.2f}, "
         f"(rel. mCE vs attack increase) = {tau_rel:.2f}",
         ["run", "clean", "corrupted mean", "mCE", "rank mCE", "rel. mCE", "rank rel. mCE", "attacked mean",
-         "rank attacked", "attack increase", "rank increase"], rows, "mpjpe",
+         "rank attacked", "attack increase", "rank increase"], rows, MPJPE,
         digits={"mCE": 3, "rel. mCE": 3, **{c: 0 for c in ("rank mCE", "rank rel. mCE", "rank attacked",
                                                            "rank increase")}}))
     by = lambda ranks: " < ".join(sorted(with_rows, key=lambda r: ranks[r]))  # noqa: E731
@@ -337,13 +337,13 @@ def plot_corruption_vs_attack(cells: Sequence[Any], runs: Sequence[str],
 
     from poselab.results.files import save_figure
 
-    wide = [r for r in wide_rows(cells) if r["mpjpe"] != "" and r["model"] in runs]
+    wide = [r for r in wide_rows(cells) if r[MPJPE] != "" and r["model"] in runs]
     fig, axes = plt.subplots(1, 2 if attacks else 1, figsize=(10 if attacks else 5, 3.8), dpi=100,
                              squeeze=False)
     ax = axes[0, 0]
     points = {}
     for run in runs:
-        err = _errors(wide, run, "mpjpe")
+        err = _errors(wide, run, MPJPE)
         names = list(dict.fromkeys(c for c, s in err if c != CLEAN))
         sevs = sorted({s for c, s in err if c != CLEAN})
         ys = [err.get((CLEAN, 0), math.nan)] + [_mean(err.get((c, s)) for c in names) for s in sevs]

@@ -21,6 +21,7 @@ from poselab.reporting.tables import (  # noqa: E402
 )
 from poselab.results.files import save_figure  # noqa: E402
 from poselab.results.reader import Cell  # noqa: E402
+from poselab.results.schema import JDR, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
         "untargeted_mpjpe",
         "Untargeted, monocular: MPJPE vs eps (one panel per iteration count)",
         "untargeted",
-        ("mpjpe", "pmpjpe"),
+        (MPJPE, PMPJPE),
         "iterations",
         "eps",
     ),
@@ -48,7 +49,7 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
         "multiview",
         "Multi-view: JDR and MPJPE vs eps (one panel per number of attacked views)",
         "multiview",
-        ("jdr", "mpjpe"),
+        (JDR, MPJPE),
         "attacked_views",
         "eps",
     ),
@@ -56,7 +57,7 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
         "camera_swap",
         "Camera swap: MPJPE to target vs iterations (one panel per target camera)",
         "camera_swap",
-        ("target_mpjpe",),
+        (TARGET_MPJPE,),
         "target",
         "iterations",
     ),
@@ -64,7 +65,7 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
         "rotation",
         "Rotation: MPJPE to target vs iterations (one panel per rotation)",
         "rotation",
-        ("target_mpjpe",),
+        (TARGET_MPJPE,),
         "target",
         "iterations",
     ),

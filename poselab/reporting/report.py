@@ -34,7 +34,7 @@ from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
 from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
-from poselab.results.schema import TABLES_MD
+from poselab.results.schema import MPJPE, TABLES_MD
 
 
 @dataclass
@@ -212,7 +212,7 @@ def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[floa
     """Untargeted MPJPE P1 vs eps per iteration count, one line per run, for W&B's native line charts:
     key ``untargeted_mpjpe_it<N>`` -> (eps values, one y list per run (NaN where missing), run labels)."""
     out = {}
-    sel = [c for c in cells if c.experiment == "untargeted" and c.metric == "mpjpe"]
+    sel = [c for c in cells if c.experiment == "untargeted" and c.metric == MPJPE]
     for it in sorted({c.iterations for c in sel}):
         here = [c for c in sel if c.iterations == it]
         xs = sorted({c.eps for c in here})

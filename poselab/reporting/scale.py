@@ -31,7 +31,7 @@ from typing import Any
 from poselab.reporting.strength import has_strong_attacks
 from poselab.results.files import atomic_write, save_figure, write_csv
 from poselab.results.reader import ResultsError, RunResults, discover, read_run
-from poselab.results.schema import CLEAN
+from poselab.results.schema import CLEAN, JDR, MPJPE
 from poselab.scale import parse_scale, scale_order
 
 #: Untargeted attack series compared across scales: (attack, iterations).
@@ -137,15 +137,15 @@ def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
             if source is None:
                 continue
             experiment, views = source
-            clean_mpjpe, _ = cell_value(run, "mpjpe", CLEAN, 0.0, 0, experiment)
-            clean_jdr, _ = cell_value(run, "jdr", CLEAN, 0.0, 0, experiment)
+            clean_mpjpe, _ = cell_value(run, MPJPE, CLEAN, 0.0, 0, experiment)
+            clean_jdr, _ = cell_value(run, JDR, CLEAN, 0.0, 0, experiment)
             eps_values = sorted({c.eps for c in run.cells if c.experiment == experiment and c.eps > 0})
             for attack, iterations in SERIES:
                 for eps in eps_values:
-                    adv, n = cell_value(run, "mpjpe", attack, eps, iterations, experiment, views)
+                    adv, n = cell_value(run, MPJPE, attack, eps, iterations, experiment, views)
                     if n == 0:
                         continue
-                    adv_jdr, _ = cell_value(run, "jdr", attack, eps, iterations, experiment, views)
+                    adv_jdr, _ = cell_value(run, JDR, attack, eps, iterations, experiment, views)
                     points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
                                              clean_jdr, adv_jdr, n))
     return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.attack, p.eps))
@@ -179,7 +179,7 @@ def multiview_jdr(runs: Mapping[str, Sequence[RunResults]], attack: str = "fgsm"
     rows = []
     for scale, scale_runs in runs.items():
         for run in grid_runs(scale_runs):
-            cells = [c for c in run.cells if c.experiment == "multiview" and c.metric == "jdr"]
+            cells = [c for c in run.cells if c.experiment == "multiview" and c.metric == JDR]
             if run.model != "triangulation" or not cells:
                 continue
             clean = next((c.value for c in cells if c.attack == CLEAN), math.nan)
@@ -315,7 +315,7 @@ def corruption_points(runs: Mapping[str, Sequence[RunResults]]) -> list[dict[str
     out = []
     for scale, scale_runs in runs.items():
         for run in scale_runs:
-            table = next((t for t in severity_tables(run.cells) if t.metric == "mpjpe"), None)
+            table = next((t for t in severity_tables(run.cells) if t.metric == MPJPE), None)
             if table is None:
                 continue
             # the run itself (every view corrupted), not its "run [k of V views]" rows

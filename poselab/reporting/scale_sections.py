@@ -41,7 +41,7 @@ from poselab.reporting.scale import (
 from poselab.reporting.strength import has_strong_attacks, percent_worse
 from poselab.results.files import save_figure, write_csv
 from poselab.results.reader import RunResults
-from poselab.results.schema import CLEAN, TARGETED_EXPERIMENTS
+from poselab.results.schema import CLEAN, FAILED, JDR, MPJPE, TARGET_MPJPE, TARGETED_EXPERIMENTS
 from poselab.scale import depth_of, parse_scale, scale_order
 
 TARGETED_CSV = "scale_targeted.csv"
@@ -55,8 +55,6 @@ ATTACK_LABELS = {"fgsm": "FGSM", "igsm_u": "IGSM-U", "igsm_t": "IGSM-T", "apgd":
 
 # ----------------------------------------------------------------------------- 1. targeted attacks
 
-#: The distance to the target (mm) of targeted experiments' rows.
-TARGET_METRIC = "target_mpjpe"
 #: The targeted attack whose reach is compared across scales: (attack, iterations).
 TARGETED_SERIES = ("igsm_t", 100)
 #: Targeted experiments whose targets are averaged into one setting (camera swap: over target cameras).
@@ -112,7 +110,7 @@ def targeted_points(runs: Mapping[str, Sequence[RunResults]]) -> list[TargetedPo
     for scale, scale_runs in runs.items():
         for run in grid_runs(scale_runs):
             for exp in TARGETED_EXPERIMENTS:
-                cells = [c for c in run.cells if c.experiment == exp and c.metric == TARGET_METRIC]
+                cells = [c for c in run.cells if c.experiment == exp and c.metric == TARGET_MPJPE]
                 clean: dict[str, float] = {}
                 for c in cells:
                     if c.iterations == 0:  # the clean input (any attack and eps)
@@ -243,14 +241,14 @@ def strong_points(runs: Mapping[str, Sequence[RunResults]]) -> list[StrongPoint]
             if source is None:
                 continue
             exp, views = source
-            clean_mpjpe, _ = cell_value(run, "mpjpe", CLEAN, 0.0, 0, exp)
-            clean_jdr, _ = cell_value(run, "jdr", CLEAN, 0.0, 0, exp)
+            clean_mpjpe, _ = cell_value(run, MPJPE, CLEAN, 0.0, 0, exp)
+            clean_jdr, _ = cell_value(run, JDR, CLEAN, 0.0, 0, exp)
             for eps in sorted({c.eps for c in run.cells if c.experiment == exp and c.eps > 0}):
                 for attack, iterations in STRONG_SERIES:
-                    adv, n = cell_value(run, "mpjpe", attack, eps, iterations, exp, views)
+                    adv, n = cell_value(run, MPJPE, attack, eps, iterations, exp, views)
                     if n:
-                        adv_jdr, _ = cell_value(run, "jdr", attack, eps, iterations, exp, views)
-                        failed, _ = cell_value(run, "failed", attack, eps, iterations, exp, views)
+                        adv_jdr, _ = cell_value(run, JDR, attack, eps, iterations, exp, views)
+                        failed, _ = cell_value(run, FAILED, attack, eps, iterations, exp, views)
                         points.append(StrongPoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
                                                   clean_jdr, adv_jdr, n, failed))
     return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.eps))

@@ -17,11 +17,13 @@ from typing import Any
 
 from poselab.reporting.tables import Table
 from poselab.results.reader import Cell
-from poselab.results.schema import CLEAN, TARGETED_EXPERIMENTS
+from poselab.results.schema import CLEAN, MPJPE, PMPJPE, TARGET_MPJPE, TARGETED_EXPERIMENTS
 
 #: The paper's attacks and the stronger ones, in column order; the strongest is the last one present.
 PAPER_ATTACKS = ("fgsm", "igsm_u", "igsm_t")
 STRONG_ATTACKS = ("pgd", "apgd", "square", "ensemble")
+#: The name of the untargeted MPJPE P1 strength table (:func:`strength_table` names tables by metric).
+MAIN_TABLE = f"strength_{MPJPE}"
 
 
 def has_strong_attacks(cells: Sequence[Cell]) -> bool:
@@ -54,7 +56,7 @@ def percent_worse(strong: float | None, paper: float | None, targeted: bool = Fa
     return 100.0 * ((paper / strong if targeted else strong / paper) - 1.0)
 
 
-def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = "mpjpe",
+def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJPE,
                    targeted: bool = False) -> Table | None:
     """One row per run, experiment, target and eps: the headline metric under each attack/iteration count,
     and ``% worse``: the strongest attack's value vs IGSM's at the same iteration count (None: no data)."""
@@ -84,7 +86,7 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = "mp
         ratio = percent_worse(value.get((*key, *best)), value.get((*key, *same_it)), targeted)
         label = f"{run} {exp}" + (f" {target}" if target else "")
         rows.append([label, eps, clean.get((run, exp)), *vals, ratio])
-    what = "distance to the target" if targeted else {"mpjpe": "MPJPE P1", "pmpjpe": "P-MPJPE P2"}[metric]
+    what = "distance to the target" if targeted else {MPJPE: "MPJPE P1", PMPJPE: "P-MPJPE P2"}[metric]
     name = f"strength_{'targeted' if targeted else metric}"
     title = (f"Paper attacks vs stronger ones: {what} (mm) per run and eps; '% worse' = "
              f"{best[0]} {best[1]} it. vs {same_it[0]} {same_it[1]} it."
@@ -125,13 +127,13 @@ def ranking_table(table: Table) -> Table | None:
     what = table.title.split(":")[1].split("(")[0].strip()
     return Table("strength_ranking", f"Ranking of the runs by {what} (most robust first): does the paper's "
                  "ranking survive the stronger evaluation?",
-                 ["eps", f"{ranks[0]['paper']}", f"{ranks[0]['strong']}", "survives"], rows, "mpjpe")
+                 ["eps", f"{ranks[0]['paper']}", f"{ranks[0]['strong']}", "survives"], rows, MPJPE)
 
 
 def strength_summary(tables: Sequence[Table]) -> list[str]:
     """One-line answers: how much the strongest attack adds, and whether the ranking survives."""
     lines = []
-    main = next((t for t in tables if t.name == "strength_mpjpe"), None)
+    main = next((t for t in tables if t.name == MAIN_TABLE), None)
     if main is not None:
         ratios = [r[-1] for r in main.rows if r[-1] is not None]
         if ratios:
@@ -151,16 +153,16 @@ def strength_summary(tables: Sequence[Table]) -> list[str]:
 
 def strength_tables(cells: Sequence[Cell], runs: Sequence[str]) -> list[Table]:
     """The strength tables that have data: MPJPE, P-MPJPE, the ranking and the targeted reach."""
-    tables = [t for t in (strength_table(cells, runs, "mpjpe"), strength_table(cells, runs, "pmpjpe"),
-                          strength_table(cells, runs, "target_mpjpe", targeted=True)) if t is not None]
-    main = next((t for t in tables if t.name == "strength_mpjpe"), None)
+    tables = [t for t in (strength_table(cells, runs, MPJPE), strength_table(cells, runs, PMPJPE),
+                          strength_table(cells, runs, TARGET_MPJPE, targeted=True)) if t is not None]
+    main = next((t for t in tables if t.name == MAIN_TABLE), None)
     rank = ranking_table(main) if main is not None else None
     return tables + ([rank] if rank is not None else [])
 
 
 def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
     """MPJPE vs eps per run (one panel each): one line per attack column, the clean error at eps 0."""
-    main = next((t for t in tables if t.name == "strength_mpjpe"), None)
+    main = next((t for t in tables if t.name == MAIN_TABLE), None)
     if main is None:
         return None
     import matplotlib

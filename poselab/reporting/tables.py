@@ -15,16 +15,27 @@ from pathlib import Path
 from typing import Any
 
 from poselab.results.reader import Cell
-from poselab.results.schema import AXES, CLEAN, EXPERIMENT_AXES, TARGETED_EXPERIMENTS, VIEW_SET
+from poselab.results.schema import (
+    AXES,
+    CLEAN,
+    EXPERIMENT_AXES,
+    FAILED,
+    JDR,
+    MPJPE,
+    PMPJPE,
+    TARGET_MPJPE,
+    TARGETED_EXPERIMENTS,
+    VIEW_SET,
+)
 from poselab.safe_io import atomic_path
 
-METRIC_UNITS = {"mpjpe": "mm", "pmpjpe": "mm", "target_mpjpe": "mm", "jdr": "fraction", "failed": "count"}
+METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count"}
 METRIC_NAMES = {
-    "mpjpe": "MPJPE P1",
-    "pmpjpe": "MPJPE P2",
-    "target_mpjpe": "MPJPE to target",
-    "jdr": "JDR",
-    "failed": "failed triangulations",
+    MPJPE: "MPJPE P1",
+    PMPJPE: "MPJPE P2",
+    TARGET_MPJPE: "MPJPE to target",
+    JDR: "JDR",
+    FAILED: "failed triangulations",
 }
 
 
@@ -46,34 +57,34 @@ FAILED_NOTE = '"-": every triangulation failed (or no data); "*": some failed, m
 
 TABLE_SPECS: tuple[TableSpec, ...] = (
     TableSpec(
-        "t1_untargeted_mpjpe", "Table 1a: untargeted, monocular, MPJPE P1 (mm)", "untargeted", "mpjpe", "eps"
+        "t1_untargeted_mpjpe", "Table 1a: untargeted, monocular, MPJPE P1 (mm)", "untargeted", MPJPE, "eps"
     ),
     TableSpec(
         "t1_untargeted_pmpjpe",
         "Table 1b: untargeted, monocular, MPJPE P2 (mm)",
         "untargeted",
-        "pmpjpe",
+        PMPJPE,
         "eps",
     ),
     TableSpec(
-        "t2_multiview_jdr", "Table 2a: untargeted, multi-view, JDR (fraction)", "multiview", "jdr", "eps"
+        "t2_multiview_jdr", "Table 2a: untargeted, multi-view, JDR (fraction)", "multiview", JDR, "eps"
     ),
     TableSpec(
-        "t2_multiview_mpjpe", "Table 2b: untargeted, multi-view, MPJPE (mm)", "multiview", "mpjpe", "eps",
+        "t2_multiview_mpjpe", "Table 2b: untargeted, multi-view, MPJPE (mm)", "multiview", MPJPE, "eps",
         mark_failed=True,
     ),
     TableSpec(
         "t2_multiview_failed",
         "Table 2c: multi-view, failed triangulations (count)",
         "multiview",
-        "failed",
+        FAILED,
         "eps",
     ),
     TableSpec(
         "t3_camera_swap",
         "Table 3: targeted camera swap, MPJPE to target (mm)",
         "camera_swap",
-        "target_mpjpe",
+        TARGET_MPJPE,
         "target",
         mark_failed=True,
     ),
@@ -81,7 +92,7 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         "t4_rotation",
         "Table 4: targeted rotation, MPJPE to target (mm)",
         "rotation",
-        "target_mpjpe",
+        TARGET_MPJPE,
         "target",
         mark_failed=True,
     ),
@@ -110,7 +121,7 @@ class Table:
     digits: dict[str, int] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        digits = 3 if self.metric == "jdr" else 0 if self.metric == "failed" else 1
+        digits = 3 if self.metric == JDR else 0 if self.metric == FAILED else 1
         places = [self.digits.get(c, digits) for c in self.columns[1:]]
         head = "| " + " | ".join(self.columns) + " |"
         sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|"
@@ -238,10 +249,10 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     marks: set[tuple[int, int]] = set()
     if spec.mark_failed:
         failed = {(c.run, tuple(getattr(c, a) for a in col_axes), getattr(c, spec.row_axis)): c.value
-                  for c in cells if c.experiment == spec.experiment and c.metric == "failed"}
+                  for c in cells if c.experiment == spec.experiment and c.metric == FAILED}
         marks = {(i, j) for i, r in enumerate(row_keys) for j, (run, k) in enumerate(columns, 1)
                  if (failed.get((run, k, r)) or 0) > 0 and not math.isnan(values.get((run, k, r), math.nan))}
-    note = FAILED_NOTE if spec.mark_failed and any(c.metric == "failed" for c in cells
+    note = FAILED_NOTE if spec.mark_failed and any(c.metric == FAILED for c in cells
                                                     if c.experiment == spec.experiment) else ""
     return Table(spec.name, spec.title, header, rows, spec.metric, marks, note)
 
@@ -254,7 +265,7 @@ def build_tables(cells: Sequence[Cell], runs: Sequence[str],
     expanded = expand_clean(cells)
     tables = [t for spec in TABLE_SPECS if (t := build_table(spec, expanded, runs)) is not None]
     for t in tables:
-        if t.metric == "jdr" and jdr_definitions:
+        if t.metric == JDR and jdr_definitions:
             named = sorted(set(jdr_definitions.values()))
             per_run = "; ".join(f"{r}: {d}" for r, d in jdr_definitions.items())
             which = named[0] if len(named) == 1 else per_run
@@ -265,7 +276,7 @@ def build_tables(cells: Sequence[Cell], runs: Sequence[str],
 def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None:
     """Clean vs robust error per run: untargeted MPJPE P1 (mm) clean and at the strongest setting all runs
     share (largest eps, then most iterations). Compares e.g. a plainly and an adversarially trained model."""
-    sel = [c for c in expand_clean(cells) if c.experiment == "untargeted" and c.metric == "mpjpe"]
+    sel = [c for c in expand_clean(cells) if c.experiment == "untargeted" and c.metric == MPJPE]
     attacked = [c for c in sel if c.eps > 0]
     if not attacked:
         return None
@@ -296,5 +307,5 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
         f"Clean vs robust error: untargeted MPJPE P1 (mm), attacked = {label}",
         ["run", "clean", "attacked", "increase"],
         rows,
-        "mpjpe",
+        MPJPE,
     )

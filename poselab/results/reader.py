@@ -23,6 +23,8 @@ from poselab.results.schema import (
     CORRUPTION_EXPERIMENT,
     EXPERIMENT_AXES,
     EXPERIMENTS,
+    JOINT,
+    JOINT_MPJPE,
     METRICS,
     PER_JOINT_COLUMNS,
     PER_JOINT_CSV,
@@ -240,10 +242,10 @@ def _joint_cells(rows: Iterable[Mapping[str, Any]], label: str) -> list[JointCel
         where = f"{PER_JOINT_CSV} row {i + 1}"
         setting = _parse_setting(row, where)
         try:
-            mpjpe = float(row["mpjpe"])
+            mpjpe = float(row[JOINT_MPJPE])
         except (KeyError, TypeError, ValueError):
-            raise ValueError(f"{where}: bad mpjpe {row.get('mpjpe')!r}") from None
-        out.append(JointCell(run=label, joint=str(row["joint"]), mpjpe=mpjpe, **setting))
+            raise ValueError(f"{where}: bad {JOINT_MPJPE} {row.get(JOINT_MPJPE)!r}") from None
+        out.append(JointCell(run=label, joint=str(row[JOINT]), mpjpe=mpjpe, **setting))
     return out
 
 

@@ -50,9 +50,13 @@ VIEW_SET = "view_set"
 #: Optional columns after ``target`` (rows of the ``corruption`` experiment): corruption name, severity 1..5.
 CORRUPTION = "corruption"
 SEVERITY = "severity"
+#: Columns of ``per_joint.csv`` after the setting: the joint's name and its MPJPE (mm). The file's own column
+#: name, equal to the :data:`MPJPE` metric's by choice, not by rule.
+JOINT = "joint"
+JOINT_MPJPE = "mpjpe"
 #: The columns of ``per_joint.csv`` (one row per joint of every MPJPE row).
 PER_JOINT_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
-                     "target", "joint", "mpjpe")
+                     "target", JOINT, JOINT_MPJPE)
 TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
 
 #: Experiments of adversarial attacks (:class:`poselab.evaluation.specs.ExperimentSpec`).
@@ -62,7 +66,18 @@ CORRUPTION_EXPERIMENT = "corruption"
 EXPERIMENTS = (*ATTACK_EXPERIMENTS, CORRUPTION_EXPERIMENT)
 #: Experiments that push the pose to a target (no clean row; iteration 0 is the clean point).
 TARGETED_EXPERIMENTS = ("camera_swap", "rotation")
-METRICS = ("mpjpe", "pmpjpe", "jdr", "target_mpjpe", "failed")
+#: Metric: MPJPE after aligning the root (pelvis), Protocol 1 (mm).
+MPJPE = "mpjpe"
+#: Metric: MPJPE after a similarity (Procrustes) alignment, Protocol 2 (mm).
+PMPJPE = "pmpjpe"
+#: Metric: joint detection rate of the 2D joints (fraction 0..1).
+JDR = "jdr"
+#: Metric: MPJPE of the prediction to the attack's target, targeted experiments (mm).
+TARGET_MPJPE = "target_mpjpe"
+#: Metric: samples whose pose failed, e.g. a triangulation that failed or is not finite (count).
+FAILED = "failed"
+#: The ``metric`` values of results rows (besides ``worst:<member>``, :data:`WORST_PREFIX`).
+METRICS = (MPJPE, PMPJPE, JDR, TARGET_MPJPE, FAILED)
 #: Metric family of the ``ensemble`` attack's rows: ``worst:<member>`` is the fraction of samples for which
 #: that member attack gave the worst case (by the experiment's loss); one row per member and setting.
 WORST_PREFIX = "worst:"
@@ -186,7 +201,7 @@ def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def per_joint_columns(columns: Iterable[str]) -> list[str]:
     """``per_joint.csv`` columns of a results file with ``columns``: its setting columns, joint, mpjpe."""
-    return [c for c in columns if c not in ("metric", "value", "n")] + ["joint", "mpjpe"]
+    return [c for c in columns if c not in ("metric", "value", "n")] + [JOINT, JOINT_MPJPE]
 
 
 def row_of(model: str, dataset: str, key: ResultKey, value: float, n: int) -> dict[str, Any]:
