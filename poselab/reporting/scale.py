@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from poselab.reporting.strength import has_strong_attacks
 from poselab.results.files import atomic_write, save_figure, write_csv
@@ -126,28 +126,44 @@ def grid_runs(runs: Sequence[RunResults]) -> list[RunResults]:
     return [run for run in runs if not has_strong_attacks(run.cells)]
 
 
-def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
-    """Every (scale, model, attack series, eps > 0) point with every view attacked
-    (:func:`all_views_attacked`) of the scale grid's runs (:func:`grid_runs`). Monocular results carry no
-    JDR (NaN); the multi-view model's do."""
+Point = TypeVar("Point", bound=ScalePoint)
+
+
+def run_points(scale: str, run: RunResults, series: Sequence[tuple[str, int]], point: Callable[..., Point], *,
+               eps_first: bool = False, extra: Mapping[str, str] | None = None) -> list[Point]:
+    """The points of one run with every view attacked (:func:`all_views_attacked`; none without such rows):
+    ``point(scale, model, attack, iterations, eps, clean_mpjpe, adv_mpjpe, clean_jdr, adv_jdr, n, **more)``
+    for each ``series`` entry (attack, iterations) and eps > 0 of the run that has an MPJPE row, against the
+    run's own clean row. ``extra``: more fields, field name -> metric, each the metric's value at the point
+    (NaN without a row). Order: by series, then eps; ``eps_first``: by eps, then series."""
+    source = all_views_attacked(run)
+    if source is None:
+        return []
+    experiment, views = source
+    clean_mpjpe, _ = cell_value(run, MPJPE, CLEAN, 0.0, 0, experiment)
+    clean_jdr, _ = cell_value(run, JDR, CLEAN, 0.0, 0, experiment)
+    eps_values = sorted({c.eps for c in run.cells if c.experiment == experiment and c.eps > 0})
+    grid = ([(s, eps) for eps in eps_values for s in series] if eps_first
+            else [(s, eps) for s in series for eps in eps_values])
     points = []
-    for scale, scale_runs in runs.items():
-        for run in grid_runs(scale_runs):
-            source = all_views_attacked(run)
-            if source is None:
-                continue
-            experiment, views = source
-            clean_mpjpe, _ = cell_value(run, MPJPE, CLEAN, 0.0, 0, experiment)
-            clean_jdr, _ = cell_value(run, JDR, CLEAN, 0.0, 0, experiment)
-            eps_values = sorted({c.eps for c in run.cells if c.experiment == experiment and c.eps > 0})
-            for attack, iterations in SERIES:
-                for eps in eps_values:
-                    adv, n = cell_value(run, MPJPE, attack, eps, iterations, experiment, views)
-                    if n == 0:
-                        continue
-                    adv_jdr, _ = cell_value(run, JDR, attack, eps, iterations, experiment, views)
-                    points.append(ScalePoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
-                                             clean_jdr, adv_jdr, n))
+    for (attack, iterations), eps in grid:
+        adv, n = cell_value(run, MPJPE, attack, eps, iterations, experiment, views)
+        if n == 0:
+            continue
+        adv_jdr, _ = cell_value(run, JDR, attack, eps, iterations, experiment, views)
+        more = {name: cell_value(run, metric, attack, eps, iterations, experiment, views)[0]
+                for name, metric in (extra or {}).items()}
+        points.append(point(scale, run.model, attack, iterations, eps, clean_mpjpe, adv, clean_jdr, adv_jdr,
+                            n, **more))
+    return points
+
+
+def scale_points(runs: Mapping[str, Sequence[RunResults]]) -> list[ScalePoint]:
+    """Every (scale, model, attack series, eps > 0) point with every view attacked (:func:`run_points`) of
+    the scale grid's runs (:func:`grid_runs`). Monocular results carry no JDR (NaN); the multi-view
+    model's do."""
+    points = [p for scale, scale_runs in runs.items() for run in grid_runs(scale_runs)
+              for p in run_points(scale, run, SERIES, ScalePoint)]
     return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.attack, p.eps))
 
 

@@ -29,19 +29,18 @@ from typing import Any
 from poselab.reporting.scale import (
     SERIES,
     ScalePoint,
-    all_views_attacked,
-    cell_value,
     fmt,
     grid_runs,
     model_rank,
     paper_ranking,
+    run_points,
     vulnerability_order,
     yes_no,
 )
 from poselab.reporting.strength import has_strong_attacks, percent_worse
 from poselab.results.files import save_figure, write_csv
 from poselab.results.reader import RunResults
-from poselab.results.schema import CLEAN, FAILED, JDR, MPJPE, TARGET_MPJPE, TARGETED_EXPERIMENTS
+from poselab.results.schema import FAILED, TARGET_MPJPE, TARGETED_EXPERIMENTS
 from poselab.scale import depth_of, parse_scale, scale_order
 
 TARGETED_CSV = "scale_targeted.csv"
@@ -233,24 +232,11 @@ class StrongPoint(ScalePoint):
 def strong_points(runs: Mapping[str, Sequence[RunResults]]) -> list[StrongPoint]:
     """Every (scale, model, :data:`STRONG_SERIES` entry, eps > 0) point of the runs of the stronger
     evaluation (:func:`~poselab.reporting.strength.has_strong_attacks`) with every view attacked
-    (:func:`~poselab.reporting.scale.all_views_attacked`), against that run's own clean row."""
-    points = []
-    for scale, scale_runs in runs.items():
-        for run in scale_runs:
-            source = all_views_attacked(run) if has_strong_attacks(run.cells) else None
-            if source is None:
-                continue
-            exp, views = source
-            clean_mpjpe, _ = cell_value(run, MPJPE, CLEAN, 0.0, 0, exp)
-            clean_jdr, _ = cell_value(run, JDR, CLEAN, 0.0, 0, exp)
-            for eps in sorted({c.eps for c in run.cells if c.experiment == exp and c.eps > 0}):
-                for attack, iterations in STRONG_SERIES:
-                    adv, n = cell_value(run, MPJPE, attack, eps, iterations, exp, views)
-                    if n:
-                        adv_jdr, _ = cell_value(run, JDR, attack, eps, iterations, exp, views)
-                        failed, _ = cell_value(run, FAILED, attack, eps, iterations, exp, views)
-                        points.append(StrongPoint(scale, run.model, attack, iterations, eps, clean_mpjpe, adv,
-                                                  clean_jdr, adv_jdr, n, failed))
+    (:func:`~poselab.reporting.scale.run_points`), against that run's own clean row; per (scale, model, eps)
+    in :data:`STRONG_SERIES` order."""
+    points = [p for scale, scale_runs in runs.items() for run in scale_runs if has_strong_attacks(run.cells)
+              for p in run_points(scale, run, STRONG_SERIES, StrongPoint, eps_first=True,
+                                  extra={"failed": FAILED})]
     return sorted(points, key=lambda p: (scale_order(p.scale), model_rank(p.model), p.eps))
 
 
