@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from test_scale import MODEL_NAMES, _fake_run, _fake_study, _row
 
-from poselab.reporting.scale import load_scales, scale_points, write_study
+from poselab.reporting.scale import load_scales, run_points, scale_points, write_study
 from poselab.reporting.scale_sections import (
     AXES_COLUMNS,
     AXIS_BACKBONE,
     AXIS_CROP,
     STRONG_COLUMNS,
     TARGETED_COLUMNS,
+    StrongPoint,
     axis_pairs,
     axis_rows,
     plot_scale_vs_clean,
@@ -163,6 +164,28 @@ def _strong_rows(model: str) -> list[dict]:
             rows.append(_row(model, exp, "ensemble", eps, 100, "mpjpe", 9000.0, 1))
             rows.append(_row(model, exp, "ensemble", eps, 100, "failed", 1.0 if eps == 8 else 0.0, views))
     return rows
+
+
+def test_run_points_order_by_series_or_eps_and_extra_metrics(tmp_path):
+    """The per-run loop of the scale grid and the strong section: every-view rows only (not the 1-view
+    9000 mm decoy), against the run's clean row, series then eps (or eps then series), extra fields read
+    from their metric's rows (NaN without one)."""
+    _write(tmp_path / "strong", "tiny-64", "triangulation", _strong_rows("triangulation"))
+    (run,) = load_scales({"tiny-64": str(tmp_path / "strong")})["tiny-64"]
+    series = (("igsm_u", 10), ("ensemble", 100))
+    by_series = run_points("tiny-64", run, series, StrongPoint, extra={"failed": "failed"})
+    assert [(p.attack, p.eps) for p in by_series] == [("igsm_u", 2), ("igsm_u", 8), ("ensemble", 2),
+                                                      ("ensemble", 8)]
+    by_eps = run_points("tiny-64", run, series, StrongPoint, eps_first=True, extra={"failed": "failed"})
+    assert [(p.attack, p.eps) for p in by_eps] == [("igsm_u", 2), ("ensemble", 2), ("igsm_u", 8),
+                                                   ("ensemble", 8)]
+    # clean 20 mm; eps 2: 20 * 1.3 * (1, 1.3) for IGSM-U 10 / ensemble; eps 8: 60 and 150 (STRONG8)
+    assert [p.adv_mpjpe for p in by_eps] == pytest.approx([26.0, 33.8, 60.0, 150.0])
+    assert all(p.clean_mpjpe == 20.0 and p.n == 16 and math.isnan(p.adv_jdr) for p in by_eps)
+    failed = {(p.attack, p.eps): p.failed for p in by_eps}
+    assert failed[("ensemble", 2)] == 0.0 and failed[("ensemble", 8)] == 1.0
+    assert math.isnan(failed[("igsm_u", 2)]) and math.isnan(failed[("igsm_u", 8)])
+    assert sorted(map(repr, by_series)) == sorted(map(repr, by_eps))
 
 
 def test_strong_section_worst_attack_ratio_percent_worse_and_ranking(tmp_path):
