@@ -48,6 +48,7 @@ from poselab import safe_io, wandb_utils
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.data.datamodule import dataset_label
+from poselab.distributed import destroy_process_group_at_exit
 from poselab.evaluation import state as partial
 from poselab.evaluation.cells import CellMetrics
 from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics
@@ -158,6 +159,7 @@ class AttackEvaluation(pl.Callback):
 
     # ------------------------------------------------------------------------------ lifecycle
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        destroy_process_group_at_exit()  # gloo (CPU DDP) ranks must not free work while the interpreter exits
         if stage == "test":
             self._numerics.enter()  # fixed threads, deterministic kernels until teardown
             self.cell_metrics, self._state, self.example_list = None, None, []

@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from poselab.distributed import destroy_process_group_at_exit
 from poselab.geometry import backproject, project
 from poselab.metrics import JDR, MPJPE, PMPJPE
 from poselab.models.visualize import save_png, skeleton_panel
@@ -90,6 +91,9 @@ class PoseModel(pl.LightningModule):
         return root_relative(batch["joints_cam"].float())
 
     # ------------------------------------------------------------------ loops
+    def setup(self, stage: str) -> None:
+        destroy_process_group_at_exit()  # gloo (CPU DDP) ranks must not free work while the interpreter exits
+
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         out = self(batch["images"].float(), batch)
         loss, parts = self.loss(out, batch)
