@@ -10,9 +10,11 @@ pixels (0..255 intensity units):
   volumetric the least vulnerable monocular model; more attacked views, lower JDR for triangulation).
 
 Writes ``scale.csv`` (one row per scale, model, attack, eps), ``tables.md`` (tables and answers) and
-``scale_mpjpe.png`` / ``scale_jdr.png`` into ``--out``, plus the targeted, strongest-evaluation and
-two-axes sections of :mod:`poselab.reporting.scale_sections` where their rows exist (a scale may name
-several roots joined by ","; the stronger evaluation's runs feed only its section)::
+``scale_mpjpe.png`` / ``scale_jdr.png`` into ``--out``, plus the corruption section and the targeted,
+strongest-evaluation and two-axes sections of :mod:`poselab.reporting.scale_sections` (a scale may name
+several roots joined by ","; the stronger evaluation's runs feed only its section). Each :class:`Section`
+is written where the roots hold its rows and otherwise left out, with a line in ``tables.md`` naming the
+grid that fills it; only roots without rows for any section are an error::
 
     python -m poselab.reporting.scale tiny-64=results/attack-scale r18-128=results/attack-scale-r18-128 \
         --out docs/scale
@@ -40,6 +42,46 @@ MODEL_ORDER = ("regression", "volumetric", "heatmap_depth", "triangulation")
 MONOCULAR = ("regression", "volumetric", "heatmap_depth")
 COLUMNS = ("scale", "model", "attack", "iterations", "eps", "clean_mpjpe", "adv_mpjpe", "mpjpe_increase",
            "mpjpe_ratio", "clean_jdr", "adv_jdr", "jdr_drop", "n")
+SCALE_CSV = "scale.csv"
+MPJPE_PNG = "scale_mpjpe.png"
+JDR_PNG = "scale_jdr.png"
+TABLES_MD = "tables.md"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A part of the report that needs the rows of one grid (``configs/attack/<grid>.yaml``).
+
+    ``name``: what it is; ``need``: what it needs beyond that grid's rows ("" if nothing); ``files``: the
+    files it writes into the output folder (a left-out section's are removed there, so that no earlier
+    report's file outlives it).
+    """
+
+    name: str
+    grid: str
+    need: str = ""
+    files: tuple[str, ...] = ()
+
+    def left_out_line(self) -> str:
+        """The markdown line of ``tables.md`` naming the section as left out and the grid that fills it."""
+        files = f" ({', '.join(f'`{f}`' for f in self.files)})" if self.files else ""
+        need = f" {self.need}" if self.need else ""
+        return (f"- {self.name}{files}: the `{self.grid}` grid{need} "
+                f"(`make attack-eval ATTACK={self.grid} SCALE=<scale>`).")
+
+
+@dataclass(frozen=True)
+class Part:
+    """A section that has rows: its markdown for ``tables.md`` ("" for a figure alone) and ``write(out)``,
+    which writes its files into the folder ``out``."""
+
+    section: Section
+    markdown: str
+    write: Callable[[Path], Any]
+
+
+UNTARGETED = Section("Untargeted attacks across scales", "scale", files=(SCALE_CSV, MPJPE_PNG, JDR_PNG))
+CORRUPTION = Section("Common corruptions", "scale_corruptions")
 
 
 @dataclass(frozen=True)
@@ -359,28 +401,75 @@ def corruption_md(points: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
-    """Load the scales' results and write ``scale.csv``, ``tables.md``, ``scale_mpjpe.png`` and
-    ``scale_jdr.png`` into ``out``, plus the sections of :mod:`poselab.reporting.scale_sections` that have
-    rows (targeted attacks, the strongest evaluation, the two axes: their CSVs and ``scale_vs_clean.png``);
-    returns ``out``."""
-    from poselab.reporting.scale_sections import write_sections
+def untargeted_part(points: Sequence[ScalePoint], runs: Mapping[str, Sequence[RunResults]]) -> list[Part]:
+    """:data:`UNTARGETED` from the scale grid's ``points`` (:func:`scale_points`): the tables, ``scale.csv``
+    and the two figures; [] without points."""
+    if not points:
+        return []
+
+    def write(out: Path) -> None:
+        write_csv(out / SCALE_CSV, [p.row() for p in points], COLUMNS)
+        plot(points, "mpjpe_ratio", out / MPJPE_PNG)
+        plot(points, "jdr_drop", out / JDR_PNG)
+
+    return [Part(UNTARGETED, tables_md(points, runs), write)]
+
+
+def corruption_part(runs: Mapping[str, Sequence[RunResults]]) -> list[Part]:
+    """:data:`CORRUPTION` (:func:`corruption_points`, a table only); [] without corruption rows."""
+    points = corruption_points(runs)
+    return [Part(CORRUPTION, corruption_md(points), lambda out: None)] if points else []
+
+
+def left_out_md(sections: Sequence[Section]) -> str:
+    """Markdown naming the sections left out and what fills them ("" when none is)."""
+    if not sections:
+        return ""
+    return ("Left out, for want of rows in these roots (run the grid named, `configs/attack/<grid>.yaml`, "
+            "then this report again: `make scale-study STUDY_EVAL=0`):\n\n"
+            + "\n".join(s.left_out_line() for s in sections) + "\n\n")
+
+
+def write_report(runs: Mapping[str, Sequence[RunResults]], roots: Mapping[str, str | Path], out: str | Path
+                 ) -> list[Section]:
+    """Write the sections of the study that ``runs`` (:func:`load_scales` of ``roots``) have rows for into
+    ``out``: their files, and ``tables.md`` with their tables after a list of the sections left out (and the
+    grid that fills each); a left-out section's files from an earlier report are removed. Returns the
+    sections left out.
+
+    Raises:
+        ResultsError: no section has rows (nothing is written).
+    """
+    from poselab.reporting.scale_sections import SECTIONS, section_parts
 
     out = Path(out)
-    runs = load_scales(roots)
     points = scale_points(runs)
-    if not points:
-        raise ResultsError("no untargeted attack results in " + ", ".join(map(str, roots.values()))
-                           + " (the study's tables start from the `scale` grid, configs/attack/scale.yaml: "
-                           "run it, e.g. make scale-study STUDY_GRIDS=\"scale ...\")")
-    write_csv(out / "scale.csv", [p.row() for p in points], COLUMNS)
-    sections = write_sections(runs, points, out)
-    atomic_write(out / "tables.md", "# Scale study: tables (made by `python -m poselab.reporting.scale`)\n\n"
+    parts = untargeted_part(points, runs) + corruption_part(runs) + section_parts(runs, points)
+    sections = (UNTARGETED, CORRUPTION, *SECTIONS)
+    if not parts:
+        grids = ", ".join(dict.fromkeys(s.grid for s in sections))
+        where = ", ".join(map(str, roots.values()))
+        raise ResultsError(f"no rows for any section of the scale study in {where}"
+                           f" (run one of its grids: {grids}; make attack-eval ATTACK=<grid> SCALE=<scale>)")
+    written = {p.section for p in parts}
+    left_out = [s for s in sections if s not in written]
+    for part in parts:
+        part.write(out)
+    for section in left_out:
+        for name in section.files:
+            (out / name).unlink(missing_ok=True)
+    body = "".join(p.markdown for p in parts).lstrip("\n")
+    atomic_write(out / TABLES_MD, "# Scale study: tables (made by `python -m poselab.reporting.scale`)\n\n"
                  + "Results roots: " + ", ".join(f"`{s}` = `{r}`" for s, r in roots.items()) + "\n\n"
-                 + tables_md(points, runs) + corruption_md(corruption_points(runs)) + sections)
-    plot(points, "mpjpe_ratio", out / "scale_mpjpe.png")
-    plot(points, "jdr_drop", out / "scale_jdr.png")
-    return out
+                 + left_out_md(left_out) + body)
+    return left_out
+
+
+def write_study(roots: Mapping[str, str | Path], out: str | Path) -> Path:
+    """Load the scales' results (:func:`load_scales`) and write the report into ``out``
+    (:func:`write_report`); returns ``out``."""
+    write_report(load_scales(roots), roots, out)
+    return Path(out)
 
 
 def _pair(text: str) -> tuple[str, str]:
@@ -400,12 +489,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("scales", nargs="+", type=_pair, help="<scale>=<results root> (one per scale)")
     p.add_argument("--out", default="docs/scale", help="output folder (scale.csv, tables.md, figures)")
     args = p.parse_args(argv)
+    roots = dict(args.scales)
     try:
-        out = write_study(dict(args.scales), args.out)
+        left_out = write_report(load_scales(roots), roots, args.out)
     except (ResultsError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"scale study written to {out}/ (tables.md, scale.csv, figures, the sections' CSVs)")
+    out = Path(args.out)
+    print(f"scale study written to {out}/ (tables.md, scale.csv, figures, the sections' CSVs)" if not left_out
+          else f"scale study written to {out}/; left out (no rows, see {TABLES_MD}): "
+          + "; ".join(s.name for s in left_out))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Three more sections of the scale study (:mod:`poselab.reporting.scale`), each skipped without its rows:
+"""Three more sections of the scale study (:mod:`poselab.reporting.scale`), each left out without its rows
+(:data:`SECTIONS`: ``tables.md`` then names it and the grid that fills it):
 
 1. **Targeted attacks across scales** (``configs/attack/scale_targeted.yaml``): per scale and model the
    distance (mm) of the predicted pose to the attack's target before the attack (the iteration-0 row) and
@@ -28,7 +29,9 @@ from typing import Any
 
 from poselab.reporting.scale import (
     SERIES,
+    Part,
     ScalePoint,
+    Section,
     fmt,
     grid_runs,
     model_rank,
@@ -412,11 +415,17 @@ def _change(row: Mapping[str, Any] | None, key: str, prefix: str, spec: str, fac
     return f"{prefix}{a:{spec}} → {prefix}{b:{spec}} ({d:+{spec}})"
 
 
+def scatter_points(points: Sequence[ScalePoint], eps: float = AXES_EPS, series: tuple[str, int] = BASELINE
+                   ) -> list[ScalePoint]:
+    """The points of :func:`plot_scale_vs_clean`: those of ``series`` (attack, iterations) at ``eps``."""
+    return [p for p in points if (p.attack, p.iterations) == series and p.eps == eps]
+
+
 def plot_scale_vs_clean(points: Sequence[ScalePoint], out: Path, eps: float = AXES_EPS,
                         series: tuple[str, int] = BASELINE) -> Path | None:
     """Scatter of every (scale, model) at (clean MPJPE, MPJPE ratio adversarial / clean under ``series`` at
     ``eps``): marker = model, colour = scale. None (nothing written) without such points."""
-    chosen = [p for p in points if (p.attack, p.iterations) == series and p.eps == eps]
+    chosen = scatter_points(points, eps, series)
     if not chosen:
         return None
     import matplotlib
@@ -451,17 +460,36 @@ def plot_scale_vs_clean(points: Sequence[ScalePoint], out: Path, eps: float = AX
 # ----------------------------------------------------------------------------- all three
 
 
-def write_sections(runs: Mapping[str, Sequence[RunResults]], points: Sequence[ScalePoint], out: Path) -> str:
-    """Write the CSVs of the sections that have rows (:data:`TARGETED_CSV`, :data:`STRONG_CSV`,
-    :data:`AXES_CSV`) and :data:`SCATTER_PNG` into ``out``; returns their markdown for ``tables.md``.
-    ``points``: the scale grid's points (:func:`~poselab.reporting.scale.scale_points`)."""
+TARGETED = Section("Targeted attacks", "scale_targeted", files=(TARGETED_CSV,))
+STRONG = Section("Strongest evaluation", "scale_strong", files=(STRONG_CSV,))
+AXES = Section("The two axes", "scale", "at two scales that differ in crop size only or in backbone only, "
+               "e.g. r18-64 and r18-128", (AXES_CSV,))
+SCATTER = Section("MPJPE ratio vs clean MPJPE figure", "scale",
+                  f"with {_series_label(*BASELINE)} at ε={AXES_EPS:g}", (SCATTER_PNG,))
+#: This module's sections, in the order of ``tables.md``.
+SECTIONS = (TARGETED, STRONG, AXES, SCATTER)
+
+
+def _csv_part(section: Section, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], markdown: str
+              ) -> list[Part]:
+    """``section`` as a :class:`~poselab.reporting.scale.Part` that writes ``rows`` to its one CSV; [] without
+    rows."""
+    if not rows:
+        return []
+    (name,) = section.files
+    return [Part(section, markdown, lambda out: write_csv(out / name, rows, columns))]
+
+
+def section_parts(runs: Mapping[str, Sequence[RunResults]], points: Sequence[ScalePoint]) -> list[Part]:
+    """The :data:`SECTIONS` that have rows, in their order, each with its markdown for ``tables.md`` and its
+    writer (:data:`TARGETED_CSV`, :data:`STRONG_CSV`, :data:`AXES_CSV`, :data:`SCATTER_PNG`). ``points``: the
+    scale grid's points (:func:`~poselab.reporting.scale.scale_points`)."""
     targeted = targeted_points(runs)
     strong = strong_points(runs)
     axes = axis_rows(points)
-    for name, rows, columns in ((TARGETED_CSV, [p.row() for p in targeted], TARGETED_COLUMNS),
-                                (STRONG_CSV, strong_rows(strong), STRONG_COLUMNS),
-                                (AXES_CSV, axes, AXES_COLUMNS)):
-        if rows:
-            write_csv(out / name, rows, columns)
-    plot_scale_vs_clean(points, out / SCATTER_PNG)
-    return targeted_md(targeted) + strong_md(strong) + axes_md(axes)
+    parts = (_csv_part(TARGETED, [p.row() for p in targeted], TARGETED_COLUMNS, targeted_md(targeted))
+             + _csv_part(STRONG, strong_rows(strong), STRONG_COLUMNS, strong_md(strong))
+             + _csv_part(AXES, axes, AXES_COLUMNS, axes_md(axes)))
+    if scatter_points(points):
+        parts.append(Part(SCATTER, "", lambda out: plot_scale_vs_clean(points, out / SCATTER_PNG)))
+    return parts
