@@ -375,25 +375,36 @@ def test_wandb_run_kwargs_carry_the_scale_as_tag_and_config(tmp_path):
     assert "scale" not in plain["config"] and plain["tags"] == ["regression"]
 
 
+#: Per scale: corrupted / clean MPJPE of regression and volumetric (clean 50 mm; see _fake_corruptions).
+CORRUPTION_FACTORS = {"tiny-64": (3.0, 2.0), "r18-128": (1.5, 2.5)}
+
+
+def _fake_corruptions(root: Path, scale: str) -> Path:
+    """As the scale_corruptions grid writes them: regression and volumetric with a clean row of 50 mm and
+    corrupted rows (fog, Gaussian noise at severities 1 and 3) whose mean is 50 mm times the model's factor
+    of :data:`CORRUPTION_FACTORS`. Returns ``root``."""
+    from poselab.results.files import write_results
+
+    for model, factor in zip(("regression", "volumetric"), CORRUPTION_FACTORS[scale], strict=True):
+        clean = _row(model, "corruption", "clean", 0, 0, "mpjpe", 50.0, 0)
+        rows = [{**clean, "corruption": "", "severity": 0}]
+        for name, sev, weight in (("fog", 1, 0.5), ("fog", 3, 1.5), ("gaussian_noise", 1, 1.0),
+                                  ("gaussian_noise", 3, 1.0)):  # mean weight 1
+            row = _row(model, "corruption", "clean", 0, 0, "mpjpe", 50.0 * factor * weight, 1)
+            rows.append({**row, "corruption": name, "severity": sev})
+        meta = {"model": model, "dataset": "synthetic", "scale": scale}
+        write_results(root / f"{model}-synthetic", rows, meta)
+    return root
+
+
 def test_scale_study_compares_corruptions_from_a_second_root(tmp_path):
     """A scale may name several roots ("attacks,corruptions"): the corruption rows give corrupted / clean
     MPJPE per model and scale (mean over corruptions and severities) and a ranking per scale."""
     from poselab.reporting.scale import corruption_points, load_scales, write_study
-    from poselab.results.files import write_results
 
     roots = _fake_study(tmp_path)
-    for scale, factors in (("tiny-64", (3.0, 2.0)), ("r18-128", (1.5, 2.5))):
-        corr = tmp_path / f"corr-{scale}"
-        for model, factor in zip(("regression", "volumetric"), factors, strict=True):
-            clean = _row(model, "corruption", "clean", 0, 0, "mpjpe", 50.0, 0)
-            rows = [{**clean, "corruption": "", "severity": 0}]
-            for name, sev, weight in (("fog", 1, 0.5), ("fog", 3, 1.5), ("gaussian_noise", 1, 1.0),
-                                      ("gaussian_noise", 3, 1.0)):  # mean weight 1
-                row = _row(model, "corruption", "clean", 0, 0, "mpjpe", 50.0 * factor * weight, 1)
-                rows.append({**row, "corruption": name, "severity": sev})
-            write_results(corr / f"{model}-synthetic", rows, {"model": model, "dataset": "synthetic",
-                                                               "scale": scale})
-        roots[scale] = f"{roots[scale]},{corr}"
+    for scale in CORRUPTION_FACTORS:
+        roots[scale] = f"{roots[scale]},{_fake_corruptions(tmp_path / f'corr-{scale}', scale)}"
     points = corruption_points(load_scales(roots))
     got = {(p["scale"], p["model"]): p["ratio"] for p in points}
     assert got == pytest.approx({("tiny-64", "regression"): 3.0, ("tiny-64", "volumetric"): 2.0,
