@@ -168,7 +168,8 @@ preview: $(VENV)/.installed
 # untargeted + multi-view grid, common corruptions, the targeted experiments, the strongest evaluation) on
 # every scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
 # (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT), from every results
-# root of a scale that exists (results/attack-<grid>[-<scale>]). W&B: every run in group scale-study, with
+# root of a scale that exists (results/attack-<grid>[-<scale>]): the sections those results have rows for
+# (tables.md names the others and the grid that fills each). W&B: every run in group scale-study, with
 # the scale as a tag and config.scale (group by it to compare scales side by side).
 #   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_GRIDS="scale scale_strong"] [STUDY_EVAL=0: report only]
 #                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
