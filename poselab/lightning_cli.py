@@ -237,15 +237,20 @@ class PoseLightningCLI(LightningCLI):
 
     def _make_loggers(self) -> list:
         from pytorch_lightning.loggers import CSVLogger
+        from pytorch_lightning.utilities import rank_zero_only
 
-        from poselab import wandb_utils
+        from poselab import safe_io, wandb_utils
 
         run = self._get(self.config_init, "run")
         model_name = getattr(self.model, "name", type(self.model).__name__)
         dataset = self._dataset_name()
         scale = run_scale(self.model, self.datamodule)
-        # runs/csv/<model>[-<scale>]/version_<n>: runs of two scales never share a version folder
-        loggers: list = [CSVLogger(str(Path(run.save_dir) / "csv"), name=scaled_name(model_name, scale))]
+        # runs/csv/<model>[-<scale>]/version_<n>: runs of two scales never share a version folder; two runs
+        # started at once never share one either (rank 0 reserves it; other ranks write no CSV)
+        csv_root, name = Path(run.save_dir) / "csv", scaled_name(model_name, scale)
+        rank0 = getattr(rank_zero_only, "rank", 0) == 0
+        version = safe_io.reserve_version(csv_root / name) if rank0 else None
+        loggers: list = [CSVLogger(str(csv_root), name=name, version=version)]
         if run.wandb:
             os.environ["WANDB_MODE"] = wandb_utils.wandb_mode(run.offline)
             config = self.config.get(self.subcommand) if self.subcommand else self.config

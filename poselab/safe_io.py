@@ -109,6 +109,24 @@ def check_writable(folder: str | Path, what: str = "results folder") -> Path:
     return folder
 
 
+def reserve_version(root: str | Path, prefix: str = "version_") -> int:
+    """The next free ``<prefix><n>`` folder under ``root``, reserved by creating it (``mkdir`` is atomic).
+
+    Two runs started at once (a training and an attack evaluation of the same model) never get the same
+    folder, as they can when each lists the folders and picks the next number itself. Returns ``n``.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    taken = [int(p.name[len(prefix):]) for p in root.glob(f"{prefix}*") if p.name[len(prefix):].isdigit()]
+    n = max(taken, default=-1) + 1
+    while True:
+        try:
+            (root / f"{prefix}{n}").mkdir()
+            return n
+        except FileExistsError:
+            n += 1
+
+
 def try_save(save: Callable[[], Any], what: str) -> bool:
     """Run ``save()``; on :data:`SAVE_ERRORS` warn ``could not save <what>: <error>`` and return False."""
     try:

@@ -116,3 +116,24 @@ def test_stale_lock_of_a_dead_pid_is_taken_over(tmp_path: Path) -> None:
     (tmp_path / ".lock").write_text(json.dumps({"pid": pid, "host": "elsewhere.example"}))
     with pytest.raises(LockedError, match="host elsewhere.example"):
         RunLock(tmp_path).acquire()
+
+
+def _reserve_many(args: tuple[str, int]) -> list[int]:
+    root, count = args
+    return [safe_io.reserve_version(root) for _ in range(count)]
+
+
+def test_reserve_version_takes_the_next_free_folder_and_never_gives_one_twice(tmp_path: Path) -> None:
+    import multiprocessing
+
+    root = tmp_path / "csv" / "regression"
+    for name in ("version_0", "version_2", "version_x", "other_7"):
+        (root / name).mkdir(parents=True)
+    assert safe_io.reserve_version(root) == 3  # after the highest number; gaps and other names ignored
+    assert (root / "version_3").is_dir()
+    # four processes reserving at once (a training and attack evaluations of one model): all distinct
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        got = [n for part in pool.map(_reserve_many, [(str(root), 10)] * 4) for n in part]
+    assert sorted(got) == list(range(4, 44))
+    numbered = sorted(int(p.name[8:]) for p in root.glob("version_*") if p.name[8:].isdigit())
+    assert numbered == [0, 2, *range(3, 44)]
