@@ -174,6 +174,8 @@ preview: $(VENV)/.installed
 #   make scale-study [SCALE_STUDY="tiny-64 r18-128"] [STUDY_GRIDS="scale scale_strong"] [STUDY_EVAL=0: report only]
 #                    [STUDY_EXTRA="r50-256=<results root>"]  (more <scale>=<root> pairs for the report only)
 SCALE_STUDY ?= $(SCALES)
+# `make -n scale-study` runs the recipe (it calls $(MAKE)): the sub-makes are dry too, the report is only printed
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 STUDY_GRIDS ?= scale scale_corruptions scale_targeted scale_strong
 STUDY_OUT ?= docs/scale
 STUDY_EVAL ?= 1
@@ -199,4 +201,4 @@ scale-study: $(VENV)/.installed
 	roots="$$roots $(STUDY_EXTRA)"; \
 	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints and results" >&2; \
 	  exit 2; fi; \
-	$(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)
+	$(if $(DRY_RUN),echo) $(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)

@@ -352,6 +352,22 @@ def test_make_scale_study_refuses_an_unknown_scale():
     assert proc.returncode == 2 and "error: unknown scale 'r99-1' in SCALE_STUDY" in proc.stderr
 
 
+def test_make_n_scale_study_prints_the_report_command_and_writes_nothing(tmp_path):
+    """`make -n` runs recipes that call $(MAKE); the report step must then only be printed."""
+    roots = _fake_study(tmp_path)
+    out = tmp_path / "report"
+    extra = f"STUDY_EXTRA=tiny-64={roots['tiny-64']} r18-128={roots['r18-128']}"
+    proc = _make("-n", "scale-study", "SCALE_STUDY=tiny-64", "STUDY_EVAL=0", f"STUDY_OUT={out}", extra)
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout.strip().splitlines()[-1]  # the echoed report command, roots expanded
+    assert "-m poselab.reporting.scale " in printed and printed.endswith(f"--out {out}")
+    assert f"tiny-64={roots['tiny-64']}" in printed
+    assert not out.exists()
+    proc = _make("scale-study", "SCALE_STUDY=tiny-64", "STUDY_EVAL=0", f"STUDY_OUT={out}", extra)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "tables.md").is_file()  # without -n the same command writes the report
+
+
 def test_scaled_name_keeps_the_default_scale_plain():
     assert scaled_name("regression", None) == "regression"
     assert scaled_name("regression", "tiny-64") == "regression"
