@@ -30,7 +30,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check poselab tests benchmarks
 
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
-# [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...]`. Runs `poselab test` with
+# [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...] [ATTACK_OUT=<folder>]`. Runs `poselab test` with
 # configs/trainer/$(TRAINER).yaml and configs/attack/$(ATTACK).yaml per model (each run writes its own report
 # into results/attack-$(ATTACK)/<model>-$(DATA)/), then writes and prints the report comparing all evaluated
 # models (results/attack-$(ATTACK)/report-$(DATA)/). Model hyper-parameters come from the checkpoint,
@@ -54,7 +54,8 @@ endif
 endif
 SCALE_CONFIG = $(if $(SCALE_DIR),--config $(SCALE_DIR)/trainer.yaml)
 CKPT_DIR = checkpoints$(if $(SCALE_DIR),/$(SCALE))
-ATTACK_OUT = results/attack-$(ATTACK)$(if $(SCALE_DIR),-$(SCALE))
+# The results folder of `make attack-eval` (its runs and the comparison report); ATTACK_OUT=<folder> moves both
+ATTACK_OUT ?= results/attack-$(ATTACK)$(if $(SCALE_DIR),-$(SCALE))
 .PHONY: check-scale
 check-scale:
 	@if [ -n "$(SCALE)" ] && [ -z "$(filter $(SCALE),$(SCALES))" ] || [ "$(words $(SCALE))" -gt 1 ]; then \
@@ -77,7 +78,7 @@ attack-eval: $(VENV)/.installed check-scale
 	  echo "== attack-eval: $$m ($(ATTACK), $(DATA), scale $(or $(SCALE),tiny-64))"; \
 	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
 	    --config configs/trainer/$(TRAINER).yaml $(SCALE_CONFIG) --config configs/attack/$(ATTACK).yaml \
-	    --ckpt_path $(CKPT_DIR)/$$m.ckpt $(if $(SCALE_DIR),--attack_evaluation.init_args.out_dir $(ATTACK_OUT)) \
+	    --ckpt_path $(CKPT_DIR)/$$m.ckpt --attack_evaluation.init_args.out_dir $(ATTACK_OUT) \
 	    $(ATTACK_ARGS); \
 	done; \
 	$(PY) -m poselab.cli report $$(for m in $$models; do echo $(ATTACK_OUT)/$$m-$(DATA); done) \

@@ -237,6 +237,18 @@ def test_make_scale_composes_the_scale_overlays():
     assert "configs/trainer/gpu.yaml" in gpu and "configs/scale/r50-256/trainer.yaml" in gpu
 
 
+def test_make_attack_eval_writes_and_reports_where_attack_out_says(tmp_path):
+    """The runs and the comparison report read one folder: the grid's, the scale's, or ATTACK_OUT."""
+    for args, folder in ((("ATTACK=strong",), "results/attack-strong"),
+                         (("ATTACK=strong", "SCALE=r18-64"), "results/attack-strong-r18-64"),
+                         (("ATTACK=strong", f"ATTACK_OUT={tmp_path}/mine"), f"{tmp_path}/mine")):
+        proc = _make("-n", "attack-eval", "MODEL=regression", *args)
+        run = " ".join(proc.stdout.replace("\\\n", " ").split())  # one line, single spaces
+        assert proc.returncode == 0 and run.count("bin/poselab test ") == 1
+        assert f"--attack_evaluation.init_args.out_dir {folder} " in run
+        assert f"echo {folder}/$m-synthetic; done) --out {folder}/report-synthetic " in run
+
+
 # ----------------------------------------------------------------------------- the scale-study report
 
 
