@@ -192,7 +192,7 @@ scale-study: $(VENV)/.installed
 	  missing=""; for m in $(ATTACK_MODELS); do [ -f $$dir/$$m.ckpt ] || missing="$$missing $$m"; done; \
 	  if [ -n "$$missing" ]; then echo "scale-study: skipping $$s (no $$dir/<model>.ckpt for:$$missing)"; continue; fi; \
 	  found=""; for g in $(STUDY_GRIDS); do \
-	    if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$$g SCALE=$$s \
+	    if [ "$(STUDY_EVAL)" != 0 ]; then $(MAKE) --no-print-directory attack-eval ATTACK=$$g SCALE=$$s ATTACK_OUT=results/attack-$$g$$suffix \
 	      ATTACK_ARGS="--run.group scale-study $(ATTACK_ARGS)"; fi; \
 	    [ -d results/attack-$$g$$suffix ] && found="$$found,results/attack-$$g$$suffix"; \
 	  done; \
