@@ -33,7 +33,7 @@ from typing import Any, TypeVar
 from poselab.reporting.strength import has_strong_attacks
 from poselab.results.files import atomic_write, save_figure, write_csv
 from poselab.results.reader import ResultsError, RunResults, discover, read_run
-from poselab.results.schema import CLEAN, JDR, MPJPE
+from poselab.results.schema import CLEAN, JDR, MPJPE, TABLES_MD
 from poselab.scale import parse_scale, scale_order
 
 #: Untargeted attack series compared across scales: (attack, iterations).
@@ -45,7 +45,6 @@ COLUMNS = ("scale", "model", "attack", "iterations", "eps", "clean_mpjpe", "adv_
 SCALE_CSV = "scale.csv"
 MPJPE_PNG = "scale_mpjpe.png"
 JDR_PNG = "scale_jdr.png"
-TABLES_MD = "tables.md"
 
 
 @dataclass(frozen=True)
