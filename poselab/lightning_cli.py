@@ -31,8 +31,9 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint, RichProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
+from poselab.models import MODELS
 from poselab.models.base import PoseModel
-from poselab.models.checkpoint import CheckpointError, read_checkpoint
+from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters, read_checkpoint
 from poselab.plugins import import_plugins
 from poselab.scale import run_scale, scaled_name
 from poselab.wandb_utils import DEFAULT_GROUP
@@ -322,7 +323,18 @@ class PoseLightningCLI(LightningCLI):
             from poselab.wandb_resume import run_id_of
 
             self._resume_run_id = run_id_of(ckpt)
-        super()._parse_ckpt_path()
+        # Lightning's own _parse_ckpt_path hands the checkpoint's ``_class_path`` to jsonargparse, which
+        # imports whatever module it names: instead the class is the one named on the command line, and the
+        # checkpoint only supplies plain-data arguments of it (checked_hyper_parameters).
+        class_path, cls = _class_path(cfg.get("model")), _model_class(cfg.get("model"))
+        if cls is None:
+            raise CheckpointError(f"checkpoint {path}: the model class {class_path!r} could not be resolved")
+        hparams = checked_hyper_parameters(ckpt, path, cls,
+                                           {f"poselab.models.{cls.__name__}" for cls in MODELS.values()}
+                                           | {class_path})
+        if hparams:
+            self.config = self.parser.parse_object(
+                {sub: {"model": {"class_path": class_path, "init_args": hparams}}}, self.config)
 
 
 def _check_image_size(ckpt: dict[str, Any], path: str, cfg: Any) -> None:
@@ -365,11 +377,16 @@ def _has_attack_callback(cfg: Any) -> bool:
                    ).endswith("AttackEvaluation") for c in callbacks)
 
 
+def _class_path(model_cfg: Any) -> str | None:
+    """The ``class_path`` of a parsed ``model`` config (as given on the command line or in a config file)."""
+    return getattr(model_cfg, "class_path", None) or (model_cfg or {}).get("class_path")
+
+
 def _model_class(model_cfg: Any) -> type | None:
     """The model class of a parsed ``model`` config (None if it cannot be told)."""
     import importlib
 
-    class_path = getattr(model_cfg, "class_path", None) or (model_cfg or {}).get("class_path")
+    class_path = _class_path(model_cfg)
     if not class_path:
         return None
     module, _, name = class_path.rpartition(".")

@@ -201,3 +201,45 @@ def test_in_process_callers_get_the_error_itself(tmp_path):
                            "--config", str(ROOT / "configs/data/synthetic.yaml"), "--config", str(bad),
                            "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
                            "--run.allow_untrained", "true"], exit_on_error=False)
+
+
+def _hostile_checkpoint(tmp: Path, **hparams) -> Path:
+    """The shipped regression checkpoint with ``hparams`` written over its hyper-parameters."""
+    ckpt = torch.load(ROOT / "checkpoints/regression.ckpt", weights_only=True)
+    ckpt["hyper_parameters"].update(hparams)
+    path = tmp / "hostile.ckpt"
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.mark.parametrize("hparams, words", [
+    ({"_class_path": "helpers.Evil"}, ["names class 'helpers.Evil'", "instantiates only"]),
+    ({"hidden": {"class_path": "helpers.Evil"}}, ["hyper-parameter hidden=", "only plain values"]),
+    ({"helper": "helpers.Evil"}, ["hyper-parameter 'helper'", "does not take"]),
+])
+def test_a_checkpoint_never_makes_poselab_import_a_module(tmp_path, hparams, words):
+    # a module beside the checkpoint, importable from the working directory (``python -m`` puts it on
+    # sys.path): if anything of the checkpoint reached an import, the marker file would be written
+    marker = tmp_path / "IMPORTED"
+    (tmp_path / "helpers.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nclass Evil:\n    pass\n")
+    path = _hostile_checkpoint(tmp_path, **hparams)
+    proc = subprocess.run(
+        [PY, "-m", "poselab.cli", "test", "--config", str(ROOT / "configs/model/regression.yaml"),
+         "--config", str(ROOT / "configs/data/synthetic.yaml"),
+         "--config", str(ROOT / "configs/trainer/cpu.yaml"),
+         "--ckpt_path", str(path), "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
+         "--data.test_size", "2", "--data.num_workers", "0"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert_one_error(proc, str(path), *words, prog="poselab")
+    assert not marker.exists()
+
+
+def test_the_checked_hyper_parameters_of_a_shipped_checkpoint_rebuild_the_model():
+    from poselab.models import MODELS, load_model
+    from poselab.models.checkpoint import checked_hyper_parameters
+
+    for name, cls in MODELS.items():
+        ckpt = torch.load(ROOT / f"checkpoints/{name}.ckpt", weights_only=True)
+        hparams = checked_hyper_parameters(ckpt, name, cls, {f"poselab.models.{cls.__name__}"})
+        assert hparams and "_class_path" not in hparams and "_instantiator" not in hparams
+        assert load_model(ROOT / f"checkpoints/{name}.ckpt").hparams["backbone"] == hparams["backbone"]

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
 import torch
+
+#: Python types a checkpoint's hyper-parameter may hold and a model parameter may declare (plain data only:
+#: jsonargparse imports the module a string names when a parameter is typed as a class or callable).
+_PLAIN = (type(None), bool, int, float, str)
 
 
 class CheckpointError(ValueError):
@@ -41,6 +48,57 @@ def read_checkpoint(path: str | Path, expected_model: str | None = None) -> dict
     return ckpt
 
 
+def _plain_value(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return all(_plain_value(v) for v in value)
+    return isinstance(value, _PLAIN)
+
+
+def _plain_annotation(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType, list, tuple):
+        return all(_plain_annotation(a) for a in typing.get_args(hint) if a is not Ellipsis)
+    return hint in _PLAIN
+
+
+def checked_hyper_parameters(ckpt: dict[str, Any], path: str | Path, cls: type,
+                             allowed_class_paths: set[str] | None = None) -> dict[str, Any]:
+    """The checkpoint's ``hyper_parameters`` as plain keyword arguments of ``cls``, or one clear error.
+
+    A checkpoint is data: it never chooses which code runs. Its ``_class_path`` must name ``cls`` (or one of
+    ``allowed_class_paths``); every key must be a parameter of ``cls.__init__`` declared as plain data (None,
+    bool, int, float, str, or lists/unions of them) and every value plain data, so nothing in the file can
+    make jsonargparse or poselab import a module.
+
+    Raises:
+        CheckpointError: naming the file and the offending entry.
+    """
+    hparams = dict(ckpt.get("hyper_parameters") or {})
+    hparams.pop("_instantiator", None)
+    class_path = hparams.pop("_class_path", None)
+    allowed = {f"{cls.__module__}.{cls.__qualname__}"} | set(allowed_class_paths or ())
+    if class_path is not None and class_path not in allowed:
+        raise CheckpointError(
+            f"checkpoint {path} names class {class_path!r}; poselab instantiates only the model named on the "
+            f"command line or registered ({', '.join(sorted(allowed))})"
+        )
+    try:
+        hints = typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: no parameter counts as plain
+        hints = {}
+    params = {n for n, p in inspect.signature(cls.__init__).parameters.items()
+              if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    for key, value in hparams.items():
+        if key not in params:
+            raise CheckpointError(f"checkpoint {path} has hyper-parameter {key!r}, which {cls.__name__} "
+                                  f"does not take (expected some of: {', '.join(sorted(params))})")
+        if not _plain_annotation(hints.get(key)) or not _plain_value(value):
+            raise CheckpointError(f"checkpoint {path} has hyper-parameter {key}={value!r}: only plain "
+                                  "values (numbers, strings, booleans, None, lists of them) are read from a "
+                                  "checkpoint")
+    return hparams
+
+
 def load_model(path: str | Path, expected_model: str | None = None, map_location: str = "cpu"):
     """Rebuild a :class:`~poselab.models.base.PoseModel` from a poselab checkpoint, in eval mode."""
     from poselab.models import MODELS
@@ -49,9 +107,7 @@ def load_model(path: str | Path, expected_model: str | None = None, map_location
     cls = MODELS.get(ckpt["poselab_model"])
     if cls is None:
         raise CheckpointError(f"checkpoint {path} holds unknown model {ckpt['poselab_model']!r}")
-    hparams = dict(ckpt.get("hyper_parameters", {}))
-    hparams.pop("_instantiator", None)
-    hparams.pop("_class_path", None)
+    hparams = checked_hyper_parameters(ckpt, path, cls, {f"poselab.models.{cls.__name__}"})
     if hparams.get("backbone_weights"):  # the checkpoint's own weights replace them; the file may be gone
         hparams["backbone_weights"] = None
     try:
