@@ -159,13 +159,16 @@ export-weights: $(VENV)/.installed check-scale
 	  $(if $(wildcard $(SCALE_DIR)/max_mb),--max-mb $(shell cat $(SCALE_DIR)/max_mb)) $(EXPORT_ARGS)
 
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
+# writes runs/preview.png (untracked); DOCS=1 replaces the README's figure, the tracked docs/preview.png.
 PREVIEW_ARGS ?=
+DOCS ?=
+PREVIEW_OUT ?= $(if $(DOCS),docs/preview.png,runs/preview.png)
 .PHONY: preview
 preview: $(VENV)/.installed
-	$(PY) -m poselab.cli preview-data --out docs/preview.png --data configs/data/synthetic.yaml --samples 4 \
+	$(PY) -m poselab.cli preview-data --out $(PREVIEW_OUT) --data configs/data/synthetic.yaml --samples 4 \
 	  --image-size 256 --tile 200 $(PREVIEW_ARGS)
 
-# Scale study (docs/scale/README.md): every attack grid of STUDY_GRIDS (configs/attack/<grid>.yaml: the
+# Scale study (docs/results/scale/README.md): every attack grid of STUDY_GRIDS (configs/attack/<grid>.yaml: the
 # untargeted + multi-view grid, common corruptions, the targeted experiments, the strongest evaluation) on
 # every scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
 # (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT), from every results
@@ -178,7 +181,7 @@ SCALE_STUDY ?= $(SCALES)
 # `make -n scale-study` runs the recipe (it calls $(MAKE)): the sub-makes are dry too, the report is only printed
 DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
 STUDY_GRIDS ?= scale scale_corruptions scale_targeted scale_strong
-STUDY_OUT ?= docs/scale
+STUDY_OUT ?= docs/results/scale
 STUDY_EVAL ?= 1
 STUDY_EXTRA ?=
 .PHONY: scale-study

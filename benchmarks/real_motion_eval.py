@@ -2,7 +2,8 @@
 
 Usage::
 
-    nice -n 5 python benchmarks/real_motion_eval.py [--model regression ...] [--out docs/motion/accuracy.md]
+    nice -n 5 python benchmarks/real_motion_eval.py [--model regression ...] \
+        [--out docs/results/motion/accuracy.md]
 
 Each checkpoint ``checkpoints/<model>.ckpt`` is tested twice on the same data config (the one the shipped
 checkpoints were trained on: ``configs/data/synthetic.yaml`` + ``configs/trainer/cpu.yaml``, 64 px, test

@@ -1,6 +1,6 @@
 """Example grid of every corruption at every severity on one synthetic test view.
 
-    python -m poselab.corruptions.figures --out docs/corruptions/examples.png [--size 128] [--sample 0]
+    python -m poselab.corruptions.figures --out docs/results/corruptions/examples.png [--size 128]
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m poselab.corruptions.figures",
                                 description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="docs/corruptions/examples.png")
+    p.add_argument("--out", default="docs/results/corruptions/examples.png")
     p.add_argument("--size", type=int, default=128, help="image side (px) of the rendered view")
     p.add_argument("--sample", type=int, default=0, help="test sample index")
     p.add_argument("--view", type=int, default=0)

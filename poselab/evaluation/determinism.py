@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-#: Default torch CPU threads while attacking (the shipped results in docs/attack were made with 2).
+#: Default torch CPU threads while attacking (the shipped results in docs/results/ were made with 2).
 DEFAULT_THREADS = 2
 
 

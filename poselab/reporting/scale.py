@@ -17,7 +17,7 @@ is written where the roots hold its rows and otherwise left out, with a line in 
 grid that fills it; only roots without rows for any section are an error::
 
     python -m poselab.reporting.scale tiny-64=results/attack-scale r18-128=results/attack-scale-r18-128 \
-        --out docs/scale
+        --out docs/results/scale
 """
 
 from __future__ import annotations
@@ -486,7 +486,7 @@ def _pair(text: str) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Scale study report: robustness vs crop size and backbone depth.")
     p.add_argument("scales", nargs="+", type=_pair, help="<scale>=<results root> (one per scale)")
-    p.add_argument("--out", default="docs/scale", help="output folder (scale.csv, tables.md, figures)")
+    p.add_argument("--out", default="docs/results/scale", help="folder for scale.csv, tables.md, figures")
     args = p.parse_args(argv)
     roots = dict(args.scales)
     try:

@@ -1,6 +1,6 @@
 """Realism check of the procedural pose prior against real motion capture (the shipped CMU clip).
 
-    python -m poselab.data.motion.realism --out docs/motion     # realism.png + realism.md
+    python -m poselab.data.motion.realism --out docs/results/motion     # realism.png + realism.md
 
 Both sides are measured the same way, from 17-joint world positions (z up, mm):
 
@@ -318,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Realism check of the procedural pose prior against CMU motion."
     )
-    parser.add_argument("--out", default="docs/motion", help="folder for realism.png and realism.md")
+    parser.add_argument("--out", default="docs/results/motion", help="folder for realism.png and realism.md")
     parser.add_argument("--subject", default="S9", choices=SUBJECTS, help="body both are measured on")
     args = parser.parse_args(argv)
     m = measure(args.subject)
