@@ -3,8 +3,8 @@
 By default glibc serves every allocation above its mmap threshold (128 KiB, raised dynamically to at most
 32 MiB) with a fresh ``mmap`` and returns it with ``munmap`` on free, and trims the heap top above 128 KiB.
 An eps-batched attack sweep allocates activations of tens of MiB per pass, so every pass zero-fills them
-again: ~300k minor page faults (~1.3 GB) per sweep on a CPU, which cancelled the eps-batching gain
-(benchmarks/bench_attacks.py, README "Attack speed"). :func:`configure_allocator` sets
+again: hundreds of thousands of minor page faults per sweep on a CPU, which cancel the eps-batching gain
+(``benchmarks/bench_attacks.py --allocators``; docs/benchmarks.md). :func:`configure_allocator` sets
 
 * ``M_MMAP_THRESHOLD`` = 64 MiB (allocations below it come from the heap and are reused), and
 * ``M_TRIM_THRESHOLD`` = 1 GiB (freed heap memory up to 1 GiB stays mapped),

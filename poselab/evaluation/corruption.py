@@ -164,7 +164,7 @@ class CorruptionExperiment:
 
     def work_units(self) -> float:
         """Relative cost per batch for the progress ETA, in the units of an eps-batched attack step: a
-        corrupted forward pass measured 0.4 of one (shipped checkpoints, 32 samples, CPU); monocular
+        corrupted forward pass costs about 0.4 of one (shipped checkpoints on a CPU); monocular
         models count every ``corrupted_views`` entry though they run one."""
         return 0.4 * len(self.corruptions) * len(self.severities) * len(self.corrupted_views)
 

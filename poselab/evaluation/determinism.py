@@ -1,9 +1,9 @@
 """Deterministic numerics for attack evaluation: the same checkpoint and command give the same results.csv.
 
 Iterative attacks follow ``sign(grad)``, and a triangulation whose views are attacked is ill-conditioned, so
-differences in the last float bit grow into different numbers (measured on the shipped triangulation
-checkpoint, 4 attacked views, IGSM 10 it, eps = 32: 28,091 mm MPJPE with 1 or 2 torch threads, 41,920 mm
-with 3). The sources and what :class:`DeterministicNumerics` pins while attacking:
+differences in the last float bit grow into different numbers (on the shipped triangulation checkpoint
+with 4 attacked views at eps = 32 the MPJPE differs by thousands of mm between 2 and 3 torch threads).
+The sources and what :class:`DeterministicNumerics` pins while attacking:
 
 * CPU: torch splits reductions (sums in convolutions' backward passes, ...) across its intra-op threads,
   so the result depends on the thread count, i.e. on the machine's core count -> a fixed thread count.

@@ -75,7 +75,7 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
-    strength = strength_tables(cells, labels)  # the paper's attacks vs APGD / the ensemble (issue 12)
+    strength = strength_tables(cells, labels)  # the paper's attacks vs APGD / the ensemble
     report.tables.extend(strength)
     report.cells = expand_clean(cells)
     report.tables += severity_tables(cells)  # common corruptions, when the runs have them
