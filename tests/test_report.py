@@ -1,4 +1,4 @@
-"""`poselab report` on small results folders written here following docs/ARCHITECTURE.md's schema."""
+"""`poselab report` on small results folders written here following the schema of docs/RESULTS.md."""
 
 from __future__ import annotations
 

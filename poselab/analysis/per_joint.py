@@ -1,6 +1,6 @@
 """Per-joint vulnerability: how much each joint's error grows under attack (mm), table and skeleton figure.
 
-Input: the ``per_joint.csv`` of results folders (docs/ARCHITECTURE.md), or rows computed here with
+Input: the ``per_joint.csv`` of results folders (docs/RESULTS.md), or rows computed here with
 :func:`per_joint_rows` by running an attack through the public attacks API.
 """
 

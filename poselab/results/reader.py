@@ -1,4 +1,4 @@
-"""Read saved attack results folders (docs/ARCHITECTURE.md, "Attack results schema") into cells.
+"""Read saved attack results folders (docs/RESULTS.md) into cells.
 
 A *cell* is one value of one metric at one attack setting of one run. Nothing here re-runs an
 attack: the report only reads ``results.csv`` (or ``results.json``) and the optional

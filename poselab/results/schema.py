@@ -1,4 +1,4 @@
-"""The attack results contract, in one place (docs/ARCHITECTURE.md, "Attack results schema").
+"""The attack results contract, in one place (docs/RESULTS.md).
 
 Every writer (the evaluation callback, per-joint and transfer analyses) and every reader (``poselab
 report``, the paper tables, the curves) imports its file names, columns, names and rules from here.
