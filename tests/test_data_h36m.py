@@ -253,7 +253,7 @@ def test_damaged_s9_sequences_are_left_out_unless_asked(tmp_path):
     assert len(Human36M(root, subjects=["S9"], image_size=8, with_damaged_actions=True)) == 2
 
 
-# ----------------------------------------------------------------------------- protocol presets (issue 10)
+# ----------------------------------------------------------------------------- protocol presets
 def _preset(name: str, root: Path, **overrides) -> PoseDataModule:
     """The data module of ``configs/data/<name>.yaml`` on a fake tree (tiny crops, no workers)."""
     from poselab.data.config import data_kwargs

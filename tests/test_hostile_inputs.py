@@ -1,4 +1,4 @@
-"""Faults and bad values at the attack evaluation (issue 16): nothing lost, one clear error each.
+"""Faults and bad values at the attack evaluation: nothing lost, one clear error each.
 
 The table "Hostile inputs and faults" in docs/ROBUSTNESS.md lists every case; each names its test here or
 in test_safe_io.py / test_safe_npy.py / test_cli_errors.py.
