@@ -14,7 +14,7 @@ import sys
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
     "report": "poselab.reporting.report:main",
-    "dashboard": "poselab.dashboard:main",
+    "dashboard": "poselab.wandb.dashboard:main",
 }
 
 

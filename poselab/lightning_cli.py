@@ -36,7 +36,7 @@ from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters, read_checkpoint
 from poselab.plugins import import_plugins
 from poselab.scale import run_scale, scaled_name
-from poselab.wandb_utils import DEFAULT_GROUP
+from poselab.wandb.naming import DEFAULT_GROUP
 
 
 class PoseCheckpoint(ModelCheckpoint):
@@ -225,7 +225,7 @@ class PoseLightningCLI(LightningCLI):
             callbacks = [c for c in defaults if not isinstance(c, RichProgressBar)]
             self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
         trainer = super().instantiate_trainer(**kwargs)
-        from poselab.wandb_resume import RecordRunId
+        from poselab.wandb.resume import RecordRunId
 
         trainer.callbacks.append(RecordRunId())  # full checkpoints record the W&B run id (resume)
         if self._get(self.config_init, "run").channels_last:
@@ -240,7 +240,9 @@ class PoseLightningCLI(LightningCLI):
         from pytorch_lightning.loggers import CSVLogger
         from pytorch_lightning.utilities import rank_zero_only
 
-        from poselab import safe_io, wandb_utils
+        from poselab import safe_io
+        from poselab.wandb.naming import job_type_for, wandb_mode
+        from poselab.wandb.runs import make_logger
 
         run = self._get(self.config_init, "run")
         model_name = getattr(self.model, "name", type(self.model).__name__)
@@ -253,11 +255,11 @@ class PoseLightningCLI(LightningCLI):
         version = safe_io.reserve_version(csv_root / name) if rank0 else None
         loggers: list = [CSVLogger(str(csv_root), name=name, version=version)]
         if run.wandb:
-            os.environ["WANDB_MODE"] = wandb_utils.wandb_mode(run.offline)
+            os.environ["WANDB_MODE"] = wandb_mode(run.offline)
             config = self.config.get(self.subcommand) if self.subcommand else self.config
             loggers.append(
-                wandb_utils.make_logger(
-                    wandb_utils.job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
+                make_logger(
+                    job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
                     dataset=dataset, name=run.name, config=config,
                     scale=scale,
                     save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
@@ -276,9 +278,9 @@ class PoseLightningCLI(LightningCLI):
         from pytorch_lightning.loggers import WandbLogger
 
         if any(isinstance(lg, WandbLogger) for lg in self.trainer.loggers):
-            from poselab import wandb_utils
+            from poselab.wandb.runs import finish_active_run
 
-            wandb_utils.finish_active_run()
+            finish_active_run()
 
     def after_fit(self) -> None:
         self._finish_wandb()
@@ -320,7 +322,7 @@ class PoseLightningCLI(LightningCLI):
         ckpt = read_checkpoint(path, expected_model=expected)
         _check_image_size(ckpt, path, cfg)
         if sub == "fit":
-            from poselab.wandb_resume import run_id_of
+            from poselab.wandb.resume import run_id_of
 
             self._resume_run_id = run_id_of(ckpt)
         # Lightning's own _parse_ckpt_path hands the checkpoint's ``_class_path`` to jsonargparse, which

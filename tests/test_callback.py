@@ -11,10 +11,10 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
+from support.wandb_offline import read_run
 from torch.utils.data import DataLoader
 
 from poselab.evaluation.callback import AttackEvaluation
-from poselab.wandb_offline import read_run
 
 QUICK = [
     {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},

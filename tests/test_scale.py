@@ -393,7 +393,7 @@ def test_make_scale_study_refuses_an_unknown_grid():
 
 
 def test_wandb_run_kwargs_carry_the_scale_as_tag_and_config(tmp_path):
-    from poselab.wandb_utils import run_kwargs
+    from poselab.wandb.naming import run_kwargs
 
     kw = run_kwargs("attack", group="scale-study", model="regression", dataset="synthetic", scale="r18-128",
                     config={"a": 1}, save_dir=tmp_path)

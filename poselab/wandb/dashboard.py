@@ -3,14 +3,14 @@
     poselab dashboard RESULTS [RESULTS ...] [--group NAME] [--entity E] [--project P] [--dry-run]
 
 The panels are derived from saved results (the same folders ``poselab report`` reads) with the functions
-that name the logged keys (:mod:`poselab.wandb_results`), so every panel shows keys the attack runs logged:
+that name the logged keys (:mod:`poselab.wandb.keys`), so every panel shows keys the attack runs logged:
 
 * untargeted attacks: MPJPE P1 and P2 vs eps, one panel per attacked series (attack, iterations);
 * multi-view attacks: JDR, MPJPE and failed triangulations vs eps, one panel per series and number of
   attacked views;
 * camera swap / rotation: MPJPE to the target vs iterations, one panel per (eps, target);
 * any other experiment in the results (strong evaluations, corruptions, as they land): its metrics vs its
-  x axis (:func:`poselab.wandb_results.x_axis`);
+  x axis (:func:`poselab.wandb.keys.x_axis`);
 * transfer matrix (the ``report`` run: ``tables/transfer_*`` and ``figures/transfer``);
 * all results: the attack runs' ``attack/results`` tables, concatenated by W&B.
 
@@ -20,7 +20,7 @@ online (an API key, ``WANDB_MODE`` not offline) and the optional ``wandb-workspa
 (``pip install -e '.[dashboard]'``); otherwise the command stops with one line, exit status 2.
 
 Extension point: :func:`register_section` adds a section builder (rows -> sections); experiments that need
-their own x axis register it with :func:`poselab.wandb_results.register_x_axis`.
+their own x axis register it with :func:`poselab.wandb.keys.register_x_axis`.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
-from poselab import wandb_results as wr
 from poselab.reporting.strength import STRONG_ATTACKS
 from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS
 from poselab.results.schema import FAILED, JDR, MPJPE, PMPJPE, TARGET_MPJPE, is_clean
+from poselab.wandb import keys as wr
 
 Row = Mapping[str, Any]
 
@@ -258,7 +258,7 @@ def build_dashboard(
     inputs: Inputs, group: str, project: str | None = None, title: str | None = None
 ) -> Dashboard:
     """The dashboard spec of ``inputs`` (pure data; nothing sent)."""
-    from poselab.wandb_utils import DEFAULT_PROJECT
+    from poselab.wandb.naming import DEFAULT_PROJECT
 
     project = project or os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT)
     dash = Dashboard(project, group, title or f"poselab robustness: {group}")
@@ -332,7 +332,7 @@ def check_online() -> None:
     ``wandb-workspaces`` package is installed."""
     import importlib.util
 
-    from poselab.wandb_utils import has_api_key
+    from poselab.wandb.naming import has_api_key
 
     mode = os.environ.get("WANDB_MODE", "")
     if mode in ("offline", "dryrun", "disabled"):
@@ -365,7 +365,7 @@ def publish(dash: Dashboard, entity: str | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from poselab.results.reader import ResultsError
-    from poselab.wandb_utils import group_of
+    from poselab.wandb.naming import group_of
 
     parser = argparse.ArgumentParser(
         prog="poselab dashboard",
