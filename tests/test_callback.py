@@ -185,7 +185,7 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
     pytest.importorskip("poselab.data.datamodule")
     import yaml
 
-    from poselab.lightning_cli import run_lightning_cli
+    from poselab.cli.lightning import run_lightning_cli
 
     root = Path(__file__).resolve().parents[1]
     attack_cfg = yaml.safe_load((root / "configs/attack/quick.yaml").read_text())

@@ -10,7 +10,7 @@ import torch
 from support.wandb_offline import read_run
 from test_training import base_args
 
-from poselab.lightning_cli import run_lightning_cli
+from poselab.cli.lightning import run_lightning_cli
 from poselab.wandb.resume import RUN_ID_KEY
 
 
