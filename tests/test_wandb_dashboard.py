@@ -352,7 +352,8 @@ def test_dashboard_becomes_a_wandb_report_with_group_filtered_line_plots(results
     pytest.importorskip("wandb_workspaces")
     import wandb_workspaces.reports.v2.interface as wi
 
-    from poselab.wandb.dashboard import build_dashboard, inputs_from_results, to_report
+    from poselab.wandb.dashboard import build_dashboard, inputs_from_results
+    from poselab.wandb.publish import to_report
 
     monkeypatch.setattr(
         wi, "execute_graphql", lambda api, query, variables: {"project": {"internalId": "P1"}}

@@ -16,7 +16,7 @@ import sys
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
     "report": "poselab.reporting.report:main",
-    "dashboard": "poselab.wandb.dashboard:main",
+    "dashboard": "poselab.wandb.publish:main",
 }
 
 
