@@ -27,7 +27,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check poselab tests benchmarks
+	$(VENV)/bin/ruff check poselab tests benchmarks studies
 
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
 # [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...] [ATTACK_OUT=<folder>]`. Runs `poselab test` with
@@ -168,10 +168,10 @@ preview: $(VENV)/.installed
 	$(PY) -m poselab.cli preview-data --out $(PREVIEW_OUT) --data configs/data/synthetic.yaml --samples 4 \
 	  --image-size 256 --tile 200 $(PREVIEW_ARGS)
 
-# Scale study (docs/results/scale/README.md): every attack grid of STUDY_GRIDS (configs/attack/<grid>.yaml: the
+# Scale study (studies/scale/README.md): every attack grid of STUDY_GRIDS (configs/attack/<grid>.yaml: the
 # untargeted + multi-view grid, common corruptions, the targeted experiments, the strongest evaluation) on
 # every scale of SCALE_STUDY whose four checkpoints exist (others are skipped with a note), then the report
-# (poselab.reporting.scale: tables, figures, the paper-ranking check) in $(STUDY_OUT), from every results
+# (studies.scale.report: tables, figures, the paper-ranking check) in $(STUDY_OUT), from every results
 # root of a scale that exists (results/attack-<grid>[-<scale>]): the sections those results have rows for
 # (tables.md names the others and the grid that fills each). W&B: every run in group scale-study, with
 # the scale as a tag and config.scale (group by it to compare scales side by side).
@@ -205,4 +205,4 @@ scale-study: $(VENV)/.installed
 	roots="$$roots $(STUDY_EXTRA)"; \
 	if [ -z "$$(echo $$roots)" ]; then echo "error: no scale of SCALE_STUDY='$(SCALE_STUDY)' has its four checkpoints and results" >&2; \
 	  exit 2; fi; \
-	$(if $(DRY_RUN),echo) $(PY) -m poselab.reporting.scale $$roots --out $(STUDY_OUT)
+	$(if $(DRY_RUN),echo) $(PY) -m studies.scale.report $$roots --out $(STUDY_OUT)

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from _args import add_run_options
 
 from poselab.corruptions import CORRUPTIONS, corrupt
-from poselab.corruptions.reference import load_reference
 
 
 def render(size: int, images: int) -> torch.Tensor:
@@ -65,6 +66,9 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test-only reference import
+    from support.corruption_reference import load_reference
+
     ic = load_reference()
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; torch "
           f"{torch.__version__}, {args.threads} thread(s), device {args.device}, severity {args.severity}")

@@ -58,7 +58,7 @@ def test_registry_knows_the_new_attack_only_while_registered(registered) -> None
 
 def test_new_attack_runs_through_poselab_test_report_and_wandb(registered, tmp_path: Path) -> None:
     from poselab.cli import main
-    from poselab.lightning_cli import run_lightning_cli
+    from poselab.cli.lightning import run_lightning_cli
 
     attack_cfg = yaml.safe_load((ROOT / "configs/attack/quick.yaml").read_text())
     attack_cfg["attack_evaluation"]["init_args"].update(

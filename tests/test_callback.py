@@ -11,10 +11,10 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from attack_toys import ToyDataset, ToyMonocular, ToyTriangulation
+from support.wandb_offline import read_run
 from torch.utils.data import DataLoader
 
 from poselab.evaluation.callback import AttackEvaluation
-from poselab.wandb_offline import read_run
 
 QUICK = [
     {"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},
@@ -185,7 +185,7 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
     pytest.importorskip("poselab.data.datamodule")
     import yaml
 
-    from poselab.lightning_cli import run_lightning_cli
+    from poselab.cli.lightning import run_lightning_cli
 
     root = Path(__file__).resolve().parents[1]
     attack_cfg = yaml.safe_load((root / "configs/attack/quick.yaml").read_text())

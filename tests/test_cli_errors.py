@@ -17,9 +17,9 @@ import torch
 from test_data_h36m import CAMERAS, build_tree
 from torch.utils.data import DataLoader, Dataset
 
+from poselab.cli.lightning import run_lightning_cli
 from poselab.data.errors import DataError, DataNotFoundError, worker_message
 from poselab.evaluation.specs import AttackConfigError, ExperimentSpec
-from poselab.lightning_cli import run_lightning_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable

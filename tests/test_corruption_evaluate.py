@@ -86,7 +86,7 @@ def test_engine_rows_equal_the_wrapper_rows():
 def test_examples_figure_written(tmp_path):
     from PIL import Image
 
-    from poselab.corruptions.figures import examples_figure
+    from studies.corruption_figures.figures import examples_figure
 
     path = examples_figure(torch.rand(3, 40, 40) * 255, torch.rand(17, 2) * 30 + 5, tmp_path / "ex.png")
     w, h = Image.open(path).size

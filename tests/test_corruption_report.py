@@ -133,10 +133,10 @@ def test_kendall_tau_matches_scipy():
 
 
 def test_wandb_run_report_logs_the_corruption_rows_and_figures(tmp_path):
-    from poselab import wandb_utils
     from poselab.reporting.run_report import write_run_report
     from poselab.results.files import write_results
     from poselab.results.reader import read_run
+    from poselab.wandb.log import log_run_report
 
     logged: dict = {}
 
@@ -152,14 +152,14 @@ def test_wandb_run_report_logs_the_corruption_rows_and_figures(tmp_path):
     rows = results("t")
     write_results(tmp_path, rows, {"model": "t", "dataset": "d", "config": {}})
     run = read_run(tmp_path, label="t")
-    wandb_utils.log_run_report(Run(), rows, write_run_report(run))
+    log_run_report(Run(), rows, write_run_report(run))
     table = logged["attack/results"]
     c, s = table.columns.index("corruption"), table.columns.index("severity")
     assert {(r[c], r[s]) for r in table.data} == {("", 0), ("fog", 1), ("fog", 2), ("gaussian_noise", 1),
                                                    ("gaussian_noise", 2)}
     assert "attack/figures/corruption_severity" in logged
     assert "Common corruptions" in (tmp_path / "tables.md").read_text()
-    from poselab.wandb_results import history_rows, step_definitions
+    from poselab.wandb.keys import history_rows, step_definitions
 
     steps = step_definitions(rows)  # per-severity history: one line per corruption, severity 0 = clean
     fog = [k for k in steps if k.startswith("corruption/mpjpe/fog")]

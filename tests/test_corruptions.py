@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from support.corruption_reference import load_reference
 
 from poselab.corruptions import CORRUPTION_NAMES, CORRUPTIONS, blur, corrupt, digital, jpeg, noise, weather
-from poselab.corruptions.reference import load_reference
 from poselab.corruptions.rng import ImageRNG
 
 ic = load_reference()

@@ -187,7 +187,7 @@ def test_attack_progress_lines_have_an_eta(tmp_path, capsys) -> None:
 def test_make_train_leaves_the_shipped_checkpoints_alone(tmp_path, capsys) -> None:
     import yaml
 
-    from poselab.lightning_cli import run_lightning_cli
+    from poselab.cli.lightning import run_lightning_cli
 
     def make_n(*extra: str) -> str:
         proc = subprocess.run(["make", "-n", "-s", "train", "MODEL=regression", *extra], cwd=ROOT,

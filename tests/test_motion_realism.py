@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from poselab.data.motion import realism
 from poselab.data.synthetic.pose import ANKLE_HEIGHT, body_joints, make_subject, pose_world
 from poselab.skeleton import joint_index
+from studies.motion_realism import realism
 
 
 def _pose(**angles: float) -> np.ndarray:

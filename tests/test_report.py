@@ -411,7 +411,7 @@ def test_report_reads_what_the_attack_callback_writes(tmp_path):
 
 # ------------------------------------------------------------------------------------ W&B helpers
 def test_wandb_run_kwargs_follow_the_conventions(tmp_path, monkeypatch):
-    from poselab import wandb_utils as wu
+    from poselab.wandb import naming as wu
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     kw = wu.run_kwargs(
@@ -435,7 +435,7 @@ def test_wandb_run_kwargs_follow_the_conventions(tmp_path, monkeypatch):
 
 
 def test_wandb_logger_is_grouped_and_offline(tmp_path, monkeypatch):
-    from poselab import wandb_utils as wu
+    from poselab.wandb import runs as wu
 
     monkeypatch.delenv("WANDB_MODE", raising=False)
     logger = wu.make_logger("train", group="exp", model="volumetric", dataset="h36m", save_dir=tmp_path)
@@ -447,7 +447,7 @@ def test_wandb_logger_is_grouped_and_offline(tmp_path, monkeypatch):
 def test_wandb_failure_never_stops_a_run(tmp_path, monkeypatch):
     import wandb
 
-    from poselab import wandb_utils as wu
+    from poselab.wandb import runs as wu
 
     def broken(**kwargs):
         raise RuntimeError("no network")
@@ -516,7 +516,7 @@ def test_wandb_curves_hold_the_input_values(three_runs, tmp_path):
 
 
 def test_job_type_follows_the_subcommand():
-    from poselab.wandb_utils import job_type_for
+    from poselab.wandb.naming import job_type_for
 
     assert [job_type_for(s) for s in ("fit", "test", "report")] == ["train", "attack", "report"]
     with pytest.raises(ValueError, match="sub-command"):

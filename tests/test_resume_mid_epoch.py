@@ -9,8 +9,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
+from poselab.cli.lightning import run_lightning_cli
 from poselab.data.resumable import EpochSampler, ResumableLoader
-from poselab.lightning_cli import run_lightning_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -291,14 +291,14 @@ def _fake_study(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_scale_study_numbers_rankings_and_files(tmp_path):
-    from poselab.reporting.scale import (
+    from studies.scale.points import (
         load_scales,
         multiview_jdr,
         paper_ranking,
         scale_points,
         vulnerability_order,
-        write_study,
     )
+    from studies.scale.report import write_study
 
     roots = _fake_study(tmp_path)
     runs = load_scales(roots)
@@ -332,7 +332,7 @@ def test_scale_study_numbers_rankings_and_files(tmp_path):
                                                 "scale_vs_clean.png"}  # no targeted/strong rows, no axis pair
     text = (out / "tables.md").read_text()
     for title in ("## Targeted attacks", "## Strongest evaluation", "## The two axes"):
-        assert title not in text  # poselab.reporting.scale_sections: sections without rows are left out
+        assert title not in text  # studies.scale.sections: sections without rows are left out
     assert "| fgsm | 8 | regression > heatmap_depth > volumetric > triangulation | " \
            "volumetric > heatmap_depth > regression > triangulation | yes / no | yes / no |" in text
     assert "| r18-128 | volumetric | +140 (x3.00) | +560 (x9.00) |" in text  # IGSM: 70*(1+0.5*2*2)
@@ -342,8 +342,9 @@ def test_scale_study_numbers_rankings_and_files(tmp_path):
 
 
 def test_scale_study_errors(tmp_path, capsys):
-    from poselab.reporting.scale import load_scales, main
     from poselab.results.reader import ResultsError
+    from studies.scale.points import load_scales
+    from studies.scale.report import main
 
     roots = _fake_study(tmp_path)
     with pytest.raises(ResultsError, match="holds scale 'tiny-64', given as 'r50-256'"):
@@ -372,7 +373,7 @@ def test_make_n_scale_study_prints_the_report_command_and_writes_nothing(tmp_pat
     proc = _make("-n", "scale-study", "SCALE_STUDY=tiny-64", "STUDY_EVAL=0", f"STUDY_OUT={out}", extra)
     assert proc.returncode == 0, proc.stderr
     printed = proc.stdout.strip().splitlines()[-1]  # the echoed report command, roots expanded
-    assert "-m poselab.reporting.scale " in printed and printed.endswith(f"--out {out}")
+    assert "-m studies.scale.report " in printed and printed.endswith(f"--out {out}")
     assert f"tiny-64={roots['tiny-64']}" in printed
     assert not out.exists()
     proc = _make("scale-study", "SCALE_STUDY=tiny-64", "STUDY_EVAL=0", f"STUDY_OUT={out}", extra)
@@ -393,7 +394,7 @@ def test_make_scale_study_refuses_an_unknown_grid():
 
 
 def test_wandb_run_kwargs_carry_the_scale_as_tag_and_config(tmp_path):
-    from poselab.wandb_utils import run_kwargs
+    from poselab.wandb.naming import run_kwargs
 
     kw = run_kwargs("attack", group="scale-study", model="regression", dataset="synthetic", scale="r18-128",
                     config={"a": 1}, save_dir=tmp_path)
@@ -428,7 +429,8 @@ def _fake_corruptions(root: Path, scale: str) -> Path:
 def test_scale_study_compares_corruptions_from_a_second_root(tmp_path):
     """A scale may name several roots ("attacks,corruptions"): the corruption rows give corrupted / clean
     MPJPE per model and scale (mean over corruptions and severities) and a ranking per scale."""
-    from poselab.reporting.scale import corruption_points, load_scales, write_study
+    from studies.scale.points import load_scales
+    from studies.scale.report import corruption_points, write_study
 
     roots = _fake_study(tmp_path)
     for scale in CORRUPTION_FACTORS:

@@ -1,4 +1,4 @@
-"""The scale study from some of its grids (poselab.reporting.scale.write_report): a report of the sections the
+"""The scale study from some of its grids (studies.scale.report.write_report): a report of the sections the
 results support, each left-out section named in tables.md with the grid that fills it, and one error line
 (exit code 2) only when no section has rows. Small results folders with hand-chosen numbers; every expected
 value is computed here from those numbers."""
@@ -15,8 +15,8 @@ import pytest
 from test_scale import CORRUPTION_FACTORS, MODEL_NAMES, _fake_corruptions, _fake_study, _row
 from test_scale_sections import CLEAN_CAMS, REACHED, STRONG8, _strong_rows, _targeted_rows, _write
 
-from poselab.reporting.scale import main, write_study
 from poselab.results.reader import ResultsError
+from studies.scale.report import main, write_study
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Every left-out line of tables.md: section name -> the grid that fills it (configs/attack/<grid>.yaml).
@@ -145,7 +145,7 @@ def test_no_rows_for_any_section_is_one_error_line(tmp_path):
     out = tmp_path / "report"
     with pytest.raises(ResultsError, match="no rows for any section of the scale study"):
         write_study({"tiny-64": root}, out)
-    cli = [sys.executable, "-m", "poselab.reporting.scale", f"tiny-64={root}", "--out", str(out)]
+    cli = [sys.executable, "-m", "studies.scale.report", f"tiny-64={root}", "--out", str(out)]
     proc = subprocess.run(cli, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: no rows for any section")

@@ -1,4 +1,4 @@
-"""The scale study's sections beyond the untargeted grid (poselab.reporting.scale_sections): targeted attacks
+"""The scale study's sections beyond the untargeted grid (studies.scale.sections): targeted attacks
 across scales, the strongest evaluation across scales, and the two axes (crop size vs backbone), on small
 results folders with hand-chosen numbers; every expected value is computed here from those numbers."""
 
@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from test_scale import MODEL_NAMES, _fake_run, _fake_study, _row
 
-from poselab.reporting.scale import load_scales, run_points, scale_points, write_study
-from poselab.reporting.scale_sections import (
+from poselab.results.files import write_results
+from studies.scale.points import load_scales, run_points, scale_points
+from studies.scale.report import write_study
+from studies.scale.sections import (
     AXES_COLUMNS,
     AXIS_BACKBONE,
     AXIS_CROP,
@@ -30,7 +32,6 @@ from poselab.reporting.scale_sections import (
     targeted_points,
     targeted_rankings,
 )
-from poselab.results.files import write_results
 
 MONO = MODEL_NAMES[:3]
 SECTION_FILES = {"scale_targeted.csv", "scale_strong.csv", "scale_axes.csv"}

@@ -13,7 +13,8 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from poselab.lightning_cli import ConfigError, run_lightning_cli
+from poselab.cli.errors import ConfigError
+from poselab.cli.lightning import run_lightning_cli
 from poselab.models import MODELS, CheckpointError, load_model
 
 ROOT = Path(__file__).resolve().parents[1]

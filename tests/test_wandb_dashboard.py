@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 import wandb
+from support.wandb_offline import OfflineRunError, read_records, read_run
 from test_report import results_rows, write_results
 
-from poselab import wandb_results as wr
-from poselab import wandb_utils
 from poselab.reporting.report import Report
-from poselab.wandb_offline import OfflineRunError, read_records, read_run
+from poselab.wandb import keys as wr
+from poselab.wandb.log import log_run_report
+from poselab.wandb.naming import DEFAULT_GROUP, group_of
 
 
 def _offline_run(tmp: Path, name: str, group: str = "g") -> wandb.sdk.wandb_run.Run:
@@ -141,7 +142,7 @@ def test_an_experiment_can_bring_its_own_x_axis(monkeypatch):
 def test_logged_history_step_metrics_and_table_read_back_from_the_offline_run(tmp_path):
     rows = results_rows("regression", 60.0) + results_rows("triangulation", 30.0, multiview=True)
     run = _offline_run(tmp_path, "regression-synthetic-attack")
-    wandb_utils.log_run_report(run, rows, Report(Path("."), []), "qiu2019")
+    log_run_report(run, rows, Report(Path("."), []), "qiu2019")
     back = _read(run)
     assert back.summary["attack/jdr_definition"] == "qiu2019"
     assert (back.group, back.job_type, back.name) == ("g", "attack", "regression-synthetic-attack")
@@ -195,7 +196,7 @@ def test_a_stand_in_run_takes_the_results_without_error():
     from pytorch_lightning.loggers.logger import DummyExperiment
 
     rows = results_rows("triangulation", 30.0, multiview=True)
-    wandb_utils.log_run_report(DummyExperiment(), rows, Report(Path("."), []), "qiu2019")  # W&B never started
+    log_run_report(DummyExperiment(), rows, Report(Path("."), []), "qiu2019")  # W&B never started
 
 
 def test_the_reader_refuses_other_files_and_corrupt_chunks(tmp_path):
@@ -242,13 +243,13 @@ def test_report_run_joins_the_group_of_the_runs_it_compares(tmp_path, monkeypatc
 
 
 def test_report_group_when_runs_disagree_or_record_none():
-    assert wandb_utils.group_of([{"wandb": {"group": "a"}}, {"wandb": {"group": "a"}}]) == ("a", None)
-    group, warning = wandb_utils.group_of(
+    assert group_of([{"wandb": {"group": "a"}}, {"wandb": {"group": "a"}}]) == ("a", None)
+    group, warning = group_of(
         [{"wandb": {"group": "a"}}, {"wandb": {"group": "b"}}, {"wandb": {"group": "b"}}]
     )
     assert group == "b" and "['a', 'b']" in warning and "--group" in warning
-    group, warning = wandb_utils.group_of([{}, {"config": {}}])
-    assert group == wandb_utils.DEFAULT_GROUP and "no W&B group recorded" in warning
+    group, warning = group_of([{}, {"config": {}}])
+    assert group == DEFAULT_GROUP and "no W&B group recorded" in warning
 
 
 # ----------------------------------------------------------------------------- the dashboard spec
@@ -282,7 +283,7 @@ def results(tmp_path: Path) -> Path:
 
 
 def test_dashboard_panels_plot_exactly_the_logged_keys(results):
-    from poselab.dashboard import build_dashboard, inputs_from_results
+    from poselab.wandb.dashboard import build_dashboard, inputs_from_results
 
     inputs, metas = inputs_from_results([str(results)])
     dash = build_dashboard(inputs, "baselines", project="p")
@@ -309,7 +310,7 @@ def test_dashboard_panels_plot_exactly_the_logged_keys(results):
 
 
 def test_sections_for_new_experiments_appear_and_can_be_taken_over(results, monkeypatch):
-    from poselab import dashboard as db
+    from poselab.wandb import dashboard as db
 
     inputs, _ = db.inputs_from_results([str(results)])
     extra = tuple({**r, "experiment": "ensemble"} for r in inputs.rows if r["experiment"] == "untargeted")
@@ -351,7 +352,8 @@ def test_dashboard_becomes_a_wandb_report_with_group_filtered_line_plots(results
     pytest.importorskip("wandb_workspaces")
     import wandb_workspaces.reports.v2.interface as wi
 
-    from poselab.dashboard import build_dashboard, inputs_from_results, to_report
+    from poselab.wandb.dashboard import build_dashboard, inputs_from_results
+    from poselab.wandb.publish import to_report
 
     monkeypatch.setattr(
         wi, "execute_graphql", lambda api, query, variables: {"project": {"internalId": "P1"}}
@@ -376,7 +378,7 @@ def test_dashboard_becomes_a_wandb_report_with_group_filtered_line_plots(results
 def test_stronger_attack_and_corruption_sections_plot_logged_keys():
     """The strong-evaluation view puts IGSM and APGD of the same iteration count in one panel; corruptions
     get their own section against the severity step; every plotted key is a logged one."""
-    from poselab.dashboard import Inputs, build_dashboard
+    from poselab.wandb.dashboard import Inputs, build_dashboard
 
     def row(experiment, attack, eps, it, metric, value, corruption="", severity=0, views=1):
         return {"run": "m", "model": "m", "dataset": "d", "experiment": experiment, "attack": attack,

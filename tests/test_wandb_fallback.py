@@ -17,8 +17,9 @@ from attack_toys import ToyDataset, ToyMonocular
 from pytorch_lightning.loggers.logger import DummyExperiment
 from torch.utils.data import DataLoader
 
-from poselab import wandb_utils
 from poselab.evaluation.callback import AttackEvaluation
+from poselab.wandb.naming import has_api_key, wandb_mode
+from poselab.wandb.runs import init_run, make_logger
 
 
 @pytest.fixture
@@ -59,36 +60,36 @@ def offline_network(monkeypatch) -> list[str]:
 
 def test_online_without_api_key_runs_offline_with_one_warning(monkeypatch, no_key) -> None:
     monkeypatch.setenv("WANDB_MODE", "online")
-    assert not wandb_utils.has_api_key()
+    assert not has_api_key()
     with pytest.warns(UserWarning, match="no API key is configured.*logging offline") as record:
-        assert wandb_utils.wandb_mode() == "offline"
+        assert wandb_mode() == "offline"
     assert len(record) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # decided once: later calls are quiet
-        assert wandb_utils.wandb_mode() == "offline"
+        assert wandb_mode() == "offline"
 
 
 def test_a_netrc_key_counts(monkeypatch, no_key, tmp_path) -> None:
     (tmp_path / "empty-netrc").write_text("machine api.wandb.ai\n  login user\n  password " + "1" * 40 + "\n")
     (tmp_path / "empty-netrc").chmod(0o600)
     monkeypatch.setenv("WANDB_MODE", "online")
-    assert wandb_utils.has_api_key()
+    assert has_api_key()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert wandb_utils.wandb_mode() == "online"
+        assert wandb_mode() == "online"
 
 
 def test_no_network_falls_back_offline(offline_network, tmp_path, monkeypatch) -> None:
-    logger = wandb_utils.make_logger("attack", group="g", model="m", dataset="d", save_dir=tmp_path)
+    logger = make_logger("attack", group="g", model="m", dataset="d", save_dir=tmp_path)
     with pytest.warns(UserWarning, match="online start failed \\(CommError.*logging offline") as record:
         run = logger.experiment
     assert len(record) == 1
     assert offline_network == ["online", "offline"] and isinstance(run, _Run) and run.mode == "offline"
     assert logger.experiment is run  # no second attempt
-    assert wandb_utils.wandb_mode() == "offline"  # the rest of the process stays offline
+    assert wandb_mode() == "offline"  # the rest of the process stays offline
     monkeypatch.setenv("WANDB_MODE", "online")
     with pytest.warns(UserWarning, match="online start failed"):
-        run = wandb_utils.init_run("report", group="g", save_dir=tmp_path)
+        run = init_run("report", group="g", save_dir=tmp_path)
     assert run.mode == "offline" and offline_network[-2:] == ["online", "offline"]
 
 
@@ -97,7 +98,7 @@ def test_w_and_b_failing_completely_never_loses_the_results(monkeypatch, tmp_pat
         raise wandb.errors.CommError("simulated: nothing works")
 
     monkeypatch.setattr(wandb, "init", broken)
-    logger = wandb_utils.make_logger("attack", group="g", save_dir=tmp_path / "wandb")
+    logger = make_logger("attack", group="g", save_dir=tmp_path / "wandb")
     cb = AttackEvaluation([{"kind": "untargeted", "eps": [0, 4], "iterations": [1]}], out_dir=str(tmp_path),
                           run_name="run", dataset_name="toy", print_tables=False)
     trainer = pl.Trainer(accelerator="cpu", devices=1, logger=logger, callbacks=[cb],

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from support.wandb_offline import read_run
 from test_training import base_args
 
-from poselab.lightning_cli import run_lightning_cli
-from poselab.wandb_offline import read_run
-from poselab.wandb_resume import RUN_ID_KEY
+from poselab.cli.lightning import run_lightning_cli
+from poselab.wandb.resume import RUN_ID_KEY
 
 
 def _folders(tmp: Path) -> set[Path]:

@@ -44,7 +44,7 @@ from typing import Any, Literal
 import pytorch_lightning as pl
 import torch
 
-from poselab import safe_io, wandb_utils
+from poselab import safe_io
 from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.data.datamodule import dataset_label
@@ -60,6 +60,7 @@ from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_vi
 from poselab.metrics import DEFAULT_JDR, check_jdr_definition
 from poselab.results.schema import ResultKey
 from poselab.scale import run_scale
+from poselab.wandb.runs import logger_meta
 
 
 class AttackEvaluation(pl.Callback):
@@ -353,7 +354,7 @@ class AttackEvaluation(pl.Callback):
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **({"wandb": w} if (w := wandb_utils.logger_meta(trainer.loggers)) else {}),  # W&B group, id
+            **({"wandb": w} if (w := logger_meta(trainer.loggers)) else {}),  # W&B group, id
         }
 
 

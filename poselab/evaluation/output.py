@@ -52,7 +52,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
 
     wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger)]
     if wandb_loggers:
-        from poselab.wandb_utils import log_run_report
+        from poselab.wandb.log import log_run_report
 
         try:  # the results are written: W&B can no longer lose them, nor end the run
             log_run_report(wandb_loggers[0].experiment, rows, report, meta["config"].get("jdr_definition"))

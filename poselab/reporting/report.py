@@ -227,16 +227,18 @@ def log_to_wandb(
     report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
 ) -> Any:
     """Log the tables and figures of ``report`` to one W&B run (job_type ``report``) in ``group`` (None: the
-    group the compared runs were logged in, :func:`~poselab.wandb_utils.group_of`); the run or None."""
-    from poselab import wandb_utils
+    group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or None."""
+    from poselab.wandb import log as wandb_log
+    from poselab.wandb.naming import group_of
+    from poselab.wandb.runs import finish_run, init_run
 
     if group is None:
-        group, warning = wandb_utils.group_of([r.meta for r in report.runs])
+        group, warning = group_of([r.meta for r in report.runs])
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
     models = sorted({r.model for r in report.runs})
     datasets = sorted({r.dataset for r in report.runs})
-    run = wandb_utils.init_run(
+    run = init_run(
         "report",
         group=group,
         name=f"report-{group}",
@@ -248,17 +250,17 @@ def log_to_wandb(
         return None
     try:
         for table in report.tables:
-            wandb_utils.log_table(run, f"tables/{table.name}", table.columns, table.rows)
-        wandb_utils.log_report_runs(run, report.runs)
-        wandb_utils.log_images(run, report.figures)
+            wandb_log.log_table(run, f"tables/{table.name}", table.columns, table.rows)
+        wandb_log.log_report_runs(run, report.runs)
+        wandb_log.log_images(run, report.figures)
         for key, (xs, ys, keys) in curves(report.cells).items():
-            wandb_utils.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
+            wandb_log.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
         run.summary["warnings"] = "\n".join(report.warnings)
         run.summary["findings"] = "\n".join(report.findings)
     except Exception as err:  # noqa: BLE001 - the local report is already written
         print(f"warning: W&B logging failed ({type(err).__name__}: {err})", file=sys.stderr)
     finally:
-        wandb_utils.finish_run(run)
+        finish_run(run)
     return run
 
 

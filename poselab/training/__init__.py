@@ -1,1 +1,2 @@
-"""Training-time callbacks: adversarial training."""
+"""Training-time callbacks: checkpoints, reseeding, channels-last (:mod:`.callbacks`) and adversarial
+training (:mod:`.adversarial`)."""

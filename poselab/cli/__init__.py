@@ -1,10 +1,12 @@
-"""``poselab`` command line: ``poselab fit|validate|test|predict`` (LightningCLI) plus tools.
+"""``poselab`` command line: ``poselab fit|validate|test|predict`` (LightningCLI: :mod:`.lightning`), tools.
 
 Sub-commands:
     fit, validate, test, predict   Lightning's own CLI (``--config``, ``--print_config``, overrides)
     preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
     report                         compare saved attack results of several runs
     dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
+
+Run as the console script ``poselab`` or as ``python -m poselab.cli``.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
     "report": "poselab.reporting.report:main",
-    "dashboard": "poselab.dashboard:main",
+    "dashboard": "poselab.wandb.publish:main",
 }
 
 
@@ -33,11 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in TOOLS:
         return _run_tool(TOOLS[argv[0]], argv[1:])
-    from poselab.lightning_cli import run_lightning_cli
+    from poselab.cli.lightning import run_lightning_cli
 
     run_lightning_cli(argv)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

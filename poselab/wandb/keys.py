@@ -13,8 +13,8 @@ Design (docs/WANDB.md): every attack run (one model on one dataset, ``job_type``
   ``results.csv`` (plus ``view_set``), one column per metric (numbers, None where a metric does not apply) and
   ``n``. W&B concatenates the tables of the selected runs into one sortable, plottable table.
 
-Keys and columns come from :mod:`poselab.results.schema`; the dashboard (:mod:`poselab.dashboard`) builds its
-panels from the same functions, so logged keys and panels cannot drift apart.
+Keys and columns come from :mod:`poselab.results.schema`; the dashboard (:mod:`poselab.wandb.dashboard`)
+builds its panels from the same functions, so logged keys and panels cannot drift apart.
 
 Extension point: an experiment whose x axis is neither ``eps`` nor ``iterations`` (e.g. corruption severity)
 registers it with :func:`register_x_axis`; anything else (new attacks, new experiment names listed in

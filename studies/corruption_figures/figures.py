@@ -1,6 +1,7 @@
 """Example grid of every corruption at every severity on one synthetic test view.
 
-    python -m poselab.corruptions.figures --out docs/results/corruptions/examples.png [--size 128]
+    python -m studies.corruption_figures.figures --out docs/results/corruptions/examples.png \
+        [--size 128] [--sample 0]
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def examples_figure(image: torch.Tensor, joints_2d: torch.Tensor, path: str | Pa
 def main(argv: Sequence[str] | None = None) -> int:
     from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 
-    p = argparse.ArgumentParser(prog="python -m poselab.corruptions.figures",
+    p = argparse.ArgumentParser(prog="python -m studies.corruption_figures.figures",
                                 description=__doc__.split("\n")[0])
     p.add_argument("--out", default="docs/results/corruptions/examples.png")
     p.add_argument("--size", type=int, default=128, help="image side (px) of the rendered view")

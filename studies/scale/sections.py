@@ -1,4 +1,4 @@
-"""Three more sections of the scale study (:mod:`poselab.reporting.scale`), each left out without its rows
+"""Three more sections of the scale study (:mod:`studies.scale.report`), each left out without its rows
 (:data:`SECTIONS`: ``tables.md`` then names it and the grid that fills it):
 
 1. **Targeted attacks across scales** (``configs/attack/scale_targeted.yaml``): per scale and model the
@@ -27,7 +27,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.scale import (
+from poselab.reporting.strength import has_strong_attacks, percent_worse
+from poselab.results.files import save_figure, write_csv
+from poselab.results.reader import RunResults
+from poselab.results.schema import FAILED, TARGET_MPJPE, TARGETED_EXPERIMENTS
+from poselab.scale import depth_of, parse_scale, scale_order
+from studies.scale.points import (
     SERIES,
     Part,
     ScalePoint,
@@ -40,11 +45,6 @@ from poselab.reporting.scale import (
     vulnerability_order,
     yes_no,
 )
-from poselab.reporting.strength import has_strong_attacks, percent_worse
-from poselab.results.files import save_figure, write_csv
-from poselab.results.reader import RunResults
-from poselab.results.schema import FAILED, TARGET_MPJPE, TARGETED_EXPERIMENTS
-from poselab.scale import depth_of, parse_scale, scale_order
 
 TARGETED_CSV = "scale_targeted.csv"
 STRONG_CSV = "scale_strong.csv"
@@ -104,7 +104,7 @@ def _mean(values: Sequence[float]) -> float:
 
 def targeted_points(runs: Mapping[str, Sequence[RunResults]]) -> list[TargetedPoint]:
     """Every (scale, model, targeted experiment, target setting, eps) with a :data:`TARGETED_SERIES` row, in
-    the scale grid's runs (:func:`~poselab.reporting.scale.grid_runs`). Averaged targets
+    the scale grid's runs (:func:`~studies.scale.points.grid_runs`). Averaged targets
     (:data:`AVERAGED_TARGETS`) give one point: the mean of the targets' distances (clean: NaN unless every
     target has an iteration-0 row)."""
     attack, iterations = TARGETED_SERIES
@@ -225,7 +225,7 @@ STRONG_COLUMNS = ("scale", "model", "eps", "n", "clean_mpjpe", *(f"{a}_{it}" for
 
 @dataclass(frozen=True)
 class StrongPoint(ScalePoint):
-    """A :class:`~poselab.reporting.scale.ScalePoint` of the stronger evaluation with ``failed``: the number
+    """A :class:`~studies.scale.points.ScalePoint` of the stronger evaluation with ``failed``: the number
     of samples whose pose failed under the attack (the multi-view model's triangulation; they are left out
     of ``adv_mpjpe`` and ``n``), NaN for models that report none."""
 
@@ -235,7 +235,7 @@ class StrongPoint(ScalePoint):
 def strong_points(runs: Mapping[str, Sequence[RunResults]]) -> list[StrongPoint]:
     """Every (scale, model, :data:`STRONG_SERIES` entry, eps > 0) point of the runs of the stronger
     evaluation (:func:`~poselab.reporting.strength.has_strong_attacks`) with every view attacked
-    (:func:`~poselab.reporting.scale.run_points`), against that run's own clean row; per (scale, model, eps)
+    (:func:`~studies.scale.points.run_points`), against that run's own clean row; per (scale, model, eps)
     in :data:`STRONG_SERIES` order."""
     points = [p for scale, scale_runs in runs.items() for run in scale_runs if has_strong_attacks(run.cells)
               for p in run_points(scale, run, STRONG_SERIES, StrongPoint, eps_first=True,
@@ -358,7 +358,7 @@ def axis_pairs(scales: Iterable[str]) -> list[tuple[str, str, str]]:
 
 def axis_rows(points: Sequence[ScalePoint], eps: float = AXES_EPS) -> list[dict[str, Any]]:
     """One row (:data:`AXES_COLUMNS`) per axis pair (:func:`axis_pairs`), model and untargeted series
-    (:data:`~poselab.reporting.scale.SERIES`) at ``eps`` that both scales have: the MPJPE ratio
+    (:data:`~studies.scale.points.SERIES`) at ``eps`` that both scales have: the MPJPE ratio
     adversarial / clean and the JDR drop (NaN without JDR) at each scale and their change (to - from)."""
     by = {(p.scale, p.model, p.attack, p.iterations, p.eps): p for p in points}
     models = sorted({p.model for p in points}, key=model_rank)
@@ -472,7 +472,7 @@ SECTIONS = (TARGETED, STRONG, AXES, SCATTER)
 
 def _csv_part(section: Section, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], markdown: str
               ) -> list[Part]:
-    """``section`` as a :class:`~poselab.reporting.scale.Part` that writes ``rows`` to its one CSV; [] without
+    """``section`` as a :class:`~studies.scale.points.Part` that writes ``rows`` to its one CSV; [] without
     rows."""
     if not rows:
         return []
@@ -483,7 +483,7 @@ def _csv_part(section: Section, rows: Sequence[Mapping[str, Any]], columns: Sequ
 def section_parts(runs: Mapping[str, Sequence[RunResults]], points: Sequence[ScalePoint]) -> list[Part]:
     """The :data:`SECTIONS` that have rows, in their order, each with its markdown for ``tables.md`` and its
     writer (:data:`TARGETED_CSV`, :data:`STRONG_CSV`, :data:`AXES_CSV`, :data:`SCATTER_PNG`). ``points``: the
-    scale grid's points (:func:`~poselab.reporting.scale.scale_points`)."""
+    scale grid's points (:func:`~studies.scale.points.scale_points`)."""
     targeted = targeted_points(runs)
     strong = strong_points(runs)
     axes = axis_rows(points)

@@ -1,6 +1,6 @@
 """Realism check of the procedural pose prior against real motion capture (the shipped CMU clip).
 
-    python -m poselab.data.motion.realism --out docs/results/motion     # realism.png + realism.md
+    python -m studies.motion_realism.realism --out docs/results/motion     # realism.png + realism.md
 
 Both sides are measured the same way, from 17-joint world positions (z up, mm):
 

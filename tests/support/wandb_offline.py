@@ -8,7 +8,7 @@ piece) holding ``wandb.proto.wandb_internal_pb2.Record`` messages. wandb 0.31 sh
 it (its sync is in the Go core), so this module decodes the container and leaves the messages to wandb's
 protobuf classes. Used by the tests, and handy to check a run before ``wandb sync``::
 
-    python -m poselab.wandb_offline runs/wandb/wandb/offline-run-*/    # keys, step metrics, config
+    python tests/support/wandb_offline.py runs/wandb/wandb/offline-run-*/    # keys, step metrics, config
 """
 
 from __future__ import annotations
@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m poselab.wandb_offline",
+        prog="python tests/support/wandb_offline.py",
         description="Show what an offline W&B run holds (keys, step metrics).",
     )
     parser.add_argument("runs", nargs="+", help="offline-run-* folders or run-*.wandb files")

@@ -1,0 +1,94 @@
+"""How ``poselab fit|validate|test|predict`` reports a user's mistake: one line
+``poselab[ <subcommand>]: error: ...`` and an exit status instead of a traceback (:func:`reported`), with
+jsonargparse's multi-line messages reduced to their informative lines. Genuine bugs keep their traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from poselab.models.checkpoint import CheckpointError
+from poselab.safe_io import LockedError, NotWritableError, ResultsNotSavedError
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A configuration key or value that the CLI does not accept."""
+
+
+_NOISE = ("Given value", "Expected a <class 'NoneType'>", "Subtypes:", "Errors:", "Does not validate against")
+
+
+def _config_message(err: BaseException) -> str:
+    """jsonargparse's (multi-line) message reduced to its informative lines."""
+    lines = [ln.strip(" -") for ln in str(err).splitlines()]
+    return "; ".join(ln for ln in lines if ln and not ln.startswith(_NOISE))
+
+
+def _user_error(err: BaseException) -> BaseException | None:
+    """The data or attack-config error behind ``err`` (itself, or the cause jsonargparse wrapped), else None.
+
+    Only poselab's own error types count (:class:`~poselab.data.errors.DataError`,
+    :class:`~poselab.evaluation.specs.AttackConfigError`), so genuine bugs keep their traceback; only
+    generic wrappers (plain ``ValueError``/``TypeError``, as jsonargparse raises when a class given in a
+    config fails to instantiate) are looked through.
+    """
+    from poselab.data.errors import DataError
+    from poselab.evaluation.specs import AttackConfigError
+
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, (DataError, AttackConfigError)):
+            return current
+        if type(current) not in (ValueError, TypeError):
+            return None
+        current = current.__cause__
+    return None
+
+
+def _user_message(err: BaseException) -> str:
+    """A data/attack error's message (a DataLoader worker's traceback reduced to the original one)."""
+    from poselab.data.errors import worker_message
+
+    return worker_message(str(err), type(err))
+
+
+def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool) -> T:
+    """``build()``, with a user's mistake reported as one line and exit status 2.
+
+    A bad config key/value (:class:`ConfigError`, also jsonargparse's ``argparse.ArgumentError``) or a
+    missing, corrupt or foreign checkpoint (:class:`~poselab.models.checkpoint.CheckpointError`):
+    ``poselab: error: ...``. An unwritable or locked output folder: ``poselab <subcommand>: error: ...``
+    (exit status 1 when results could not be saved). Data and attack-config errors (:func:`_user_error`):
+    ``poselab <subcommand>: error: ...``. With ``exit_on_error`` False the error itself is raised.
+    """
+    try:
+        try:
+            return build()
+        except argparse.ArgumentError as err:
+            raise ConfigError(f"bad configuration: {_config_message(err)}") from None
+    except (ConfigError, CheckpointError) as err:
+        if not exit_on_error:
+            raise
+        print(f"poselab: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (NotWritableError, LockedError, ResultsNotSavedError) as err:
+        if not exit_on_error:
+            raise
+        prog = f"poselab {subcommand}" if subcommand else "poselab"
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        raise SystemExit(1 if isinstance(err, ResultsNotSavedError) else 2) from None
+    except (ValueError, TypeError) as err:  # DataError/AttackConfigError are ValueErrors
+        user = _user_error(err)
+        if user is None:
+            raise
+        if not exit_on_error:
+            raise user from None
+        prog = f"poselab {subcommand}" if subcommand else "poselab"
+        print(f"{prog}: error: {_user_message(user)}", file=sys.stderr)
+        raise SystemExit(2) from None

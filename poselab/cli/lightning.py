@@ -1,0 +1,276 @@
+"""LightningCLI wiring for ``poselab fit|validate|test|predict``.
+
+Composition (what ``make train`` runs)::
+
+    poselab fit --config configs/model/<model>.yaml --config configs/data/<data>.yaml \\
+                --config configs/trainer/<trainer>.yaml [overrides, e.g. --trainer.max_steps 10]
+
+Later arguments override earlier ones, so a trainer config can resize the model and the data
+(``model.init_args.backbone``, ``data.image_size``). Added on top of Lightning's own arguments:
+
+* ``checkpoint.*``: :class:`PoseCheckpoint` (``runs/checkpoints/<model>.ckpt`` best by ``val/mpjpe``,
+  ``runs/checkpoints/<model>-last.ckpt`` last, also every ``checkpoint.last_every_n_train_steps`` steps;
+  only ``--checkpoint.dirpath checkpoints`` replaces the shipped files);
+  ``--ckpt_path last`` resumes from the latter, also mid-epoch (resumable training loader, RNGs reseeded
+  from the step: same final state as an uninterrupted run).
+* ``run.*``: logging (W&B offline by default under ``runs/wandb``, plus a CSV log under ``runs/csv``).
+
+Checkpoints given with ``--ckpt_path`` are checked first (``weights_only=True``, model name), so a
+corrupt file or another model's checkpoint is one clear error.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import RichProgressBar
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+from poselab.cli.checks import (
+    check_accelerator,
+    check_image_size,
+    class_path_of,
+    has_attack_callback,
+    model_class_of,
+    model_name_of,
+)
+from poselab.cli.errors import ConfigError, reported
+from poselab.models import MODELS
+from poselab.models.base import PoseModel
+from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters, read_checkpoint
+from poselab.plugins import import_plugins
+from poselab.scale import run_scale, scaled_name
+from poselab.training.callbacks import ChannelsLast, PoseCheckpoint, ReseedEachEpoch
+from poselab.wandb.naming import DEFAULT_GROUP
+
+
+@dataclass
+class RunOptions:
+    """Logging options (``run.*`` in configs).
+
+    Args:
+        wandb: add a W&B logger (offline unless ``offline: false`` or ``WANDB_MODE=online``).
+        offline: keep W&B offline (runs under ``<save_dir>/wandb``; sync later with ``wandb sync``).
+        save_dir: root folder of W&B and CSV logs.
+        group: W&B group (the experiment name).
+        name: run name (default ``<model>-<dataset>-train``).
+        channels_last: convert the model to ``channels_last`` memory format (GPU speed-up).
+        threads: torch CPU threads (None: torch's default); 1 avoids thread thrashing on shared CPUs.
+        allow_untrained: let ``poselab test`` with an ``AttackEvaluation`` callback run without
+            ``--ckpt_path`` (attacks a freshly initialised network; refused by default).
+        allow_image_size_mismatch: only warn (instead of refusing) when ``--ckpt_path``'s training image
+            size differs from ``data.image_size``.
+        plugins: modules to import before the configs are used (e.g. one registering your own attacks,
+            :mod:`poselab.plugins`).
+    """
+
+    wandb: bool = True
+    offline: bool = True
+    save_dir: str = "runs"
+    group: str = DEFAULT_GROUP
+    name: str | None = None
+    channels_last: bool = False
+    threads: int | None = None
+    allow_untrained: bool = False
+    allow_image_size_mismatch: bool = False
+    plugins: list[str] = field(default_factory=list)
+
+
+class PoseLightningCLI(LightningCLI):
+    """LightningCLI with poselab's checkpointing, loggers and checkpoint checks."""
+
+    #: W&B run id recorded in ``fit --ckpt_path``'s checkpoint: the training run resumes that W&B run.
+    _resume_run_id: str | None = None
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        from poselab.evaluation.callback import AttackEvaluation
+        from poselab.training.adversarial import AdversarialTraining
+
+        parser.add_lightning_class_args(PoseCheckpoint, "checkpoint")
+        # Named, optional callbacks: each config sets its own key, so they compose (unlike a
+        # trainer.callbacks list, which the last --config replaces).
+        named: tuple[tuple[type, str], ...] = (
+            (AttackEvaluation, "attack_evaluation"), (AdversarialTraining, "adversarial_training"))
+        for cls, key in named:
+            parser.add_lightning_class_args(cls, key, subclass_mode=True, required=False)
+        parser.add_class_arguments(RunOptions, "run")
+
+    def before_instantiate_classes(self) -> None:
+        """The multi-view model always sees every view: switch off the data's random single view."""
+        cfg = self.config.get(self.subcommand) if self.subcommand else self.config
+        try:
+            import_plugins(cfg.get("run", {}).get("plugins") or [])
+        except ValueError as err:
+            raise ConfigError(f"run.plugins: {err}") from None
+        threads = cfg.get("run", {}).get("threads")
+        if threads:
+            torch.set_num_threads(int(threads))
+        data = cfg.get("data")
+        if data is not None and "train_random_view" in data and data["train_random_view"]:
+            if getattr(model_class_of(cfg.get("model")), "multiview", False):
+                data["train_random_view"] = False
+
+    def instantiate_trainer(self, **kwargs: Any) -> pl.Trainer:
+        trainer_cfg = self._get(self.config_init, "trainer", default={}) or {}
+        if trainer_cfg.get("logger") in (None, True):
+            kwargs["logger"] = self._make_loggers()
+        if trainer_cfg.get("enable_progress_bar") is False:  # no rich bar then
+            defaults = self.trainer_defaults.get("callbacks", [])
+            callbacks = [c for c in defaults if not isinstance(c, RichProgressBar)]
+            self.trainer_defaults = {**self.trainer_defaults, "callbacks": callbacks}
+        trainer = super().instantiate_trainer(**kwargs)
+        from poselab.wandb.resume import RecordRunId
+
+        trainer.callbacks.append(RecordRunId())  # full checkpoints record the W&B run id (resume)
+        if self._get(self.config_init, "run").channels_last:
+            trainer.callbacks.append(ChannelsLast())
+        return trainer
+
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> pl.Trainer:
+        """The named callbacks that a config sets (``attack_evaluation``, ...); the others are None."""
+        return super()._instantiate_trainer(config, [c for c in callbacks if c is not None])
+
+    def _make_loggers(self) -> list:
+        from pytorch_lightning.loggers import CSVLogger
+        from pytorch_lightning.utilities import rank_zero_only
+
+        from poselab import safe_io
+        from poselab.wandb.naming import job_type_for, wandb_mode
+        from poselab.wandb.runs import make_logger
+
+        run = self._get(self.config_init, "run")
+        model_name = getattr(self.model, "name", type(self.model).__name__)
+        dataset = self._dataset_name()
+        scale = run_scale(self.model, self.datamodule)
+        # runs/csv/<model>[-<scale>]/version_<n>: runs of two scales never share a version folder; two runs
+        # started at once never share one either (rank 0 reserves it; other ranks write no CSV)
+        csv_root, name = Path(run.save_dir) / "csv", scaled_name(model_name, scale)
+        rank0 = getattr(rank_zero_only, "rank", 0) == 0
+        version = safe_io.reserve_version(csv_root / name) if rank0 else None
+        loggers: list = [CSVLogger(str(csv_root), name=name, version=version)]
+        if run.wandb:
+            os.environ["WANDB_MODE"] = wandb_mode(run.offline)
+            config = self.config.get(self.subcommand) if self.subcommand else self.config
+            loggers.append(
+                make_logger(
+                    job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
+                    dataset=dataset, name=run.name, config=config,
+                    scale=scale,
+                    save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
+                    run_id=self._resume_run_id,
+                )
+            )
+        return loggers
+
+    def _dataset_name(self) -> str | None:
+        from poselab.data.datamodule import dataset_label
+
+        return dataset_label(self.datamodule)
+
+    def _finish_wandb(self) -> None:
+        """Close the W&B run so the next run in this process starts a fresh one."""
+        from pytorch_lightning.loggers import WandbLogger
+
+        if any(isinstance(lg, WandbLogger) for lg in self.trainer.loggers):
+            from poselab.wandb.runs import finish_active_run
+
+            finish_active_run()
+
+    def after_fit(self) -> None:
+        self._finish_wandb()
+        ckpt = next((c for c in self.trainer.callbacks if isinstance(c, PoseCheckpoint)), None)
+        if ckpt is not None and self.trainer.is_global_zero:
+            print(f"poselab fit: checkpoints written to {ckpt.dirpath}/ (best: "
+                  f"{ckpt.best_model_path or '-'}, last: {ckpt.last_model_path or '-'})")
+
+    def after_validate(self) -> None:
+        self._finish_wandb()
+
+    def after_test(self) -> None:
+        self._finish_wandb()
+
+    def after_predict(self) -> None:
+        self._finish_wandb()
+
+    # ------------------------------------------------------------------ checkpoint checks
+    def _parse_ckpt_path(self) -> None:
+        """Check the run (accelerator, attack without checkpoint) and ``--ckpt_path`` (``last`` ->
+        ``<dirpath>/<model>-last.ckpt``, model, image size) before Lightning reads it; the first hook after
+        parsing, before any class is instantiated."""
+        sub = self.config.get("subcommand")
+        cfg = self.config.get(sub) if sub else None
+        if cfg is not None:
+            check_accelerator(cfg.get("trainer") or {})
+            if sub == "test" and cfg.get("ckpt_path") is None and has_attack_callback(cfg) \
+                    and not (cfg.get("run") or {}).get("allow_untrained"):
+                raise ConfigError("ckpt_path: an attack evaluation needs a trained model: pass --ckpt_path "
+                                  "checkpoints/<model>.ckpt (or --run.allow_untrained true to attack an "
+                                  "untrained network on purpose)")
+        if cfg is None or cfg.get("ckpt_path") is None:
+            return
+        expected = model_name_of(cfg.get("model"))
+        path = cfg["ckpt_path"]
+        if path == "last":
+            path = str(Path(cfg["checkpoint"]["dirpath"]) / f"{expected}-last.ckpt")
+            cfg["ckpt_path"] = path
+        ckpt = read_checkpoint(path, expected_model=expected)
+        check_image_size(ckpt, path, cfg)
+        if sub == "fit":
+            from poselab.wandb.resume import run_id_of
+
+            self._resume_run_id = run_id_of(ckpt)
+        # Lightning's own _parse_ckpt_path hands the checkpoint's ``_class_path`` to jsonargparse, which
+        # imports whatever module it names: instead the class is the one named on the command line, and the
+        # checkpoint only supplies plain-data arguments of it (checked_hyper_parameters).
+        class_path, cls = class_path_of(cfg.get("model")), model_class_of(cfg.get("model"))
+        if cls is None:
+            raise CheckpointError(f"checkpoint {path}: the model class {class_path!r} could not be resolved")
+        hparams = checked_hyper_parameters(ckpt, path, cls,
+                                           {f"poselab.models.{cls.__name__}" for cls in MODELS.values()}
+                                           | {class_path})
+        if hparams:
+            self.config = self.parser.parse_object(
+                {sub: {"model": {"class_path": class_path, "init_args": hparams}}}, self.config)
+
+
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def run_lightning_cli(
+    argv: list[str] | None = None, run: bool = True, exit_on_error: bool = True
+) -> PoseLightningCLI:
+    """Run ``fit|validate|test|predict`` with poselab's configs; returns the CLI object.
+
+    A bad config key/value (:class:`~poselab.cli.errors.ConfigError`) or a missing, corrupt or foreign
+    ``--ckpt_path`` (:class:`~poselab.models.checkpoint.CheckpointError`) is reported as one
+    ``poselab: error: ...`` line with exit status 2, or raised when ``exit_on_error`` is False. So are data
+    errors (a missing Human3.6M root, labels or image: :class:`~poselab.data.errors.DataError`, also when
+    raised in a DataLoader worker) and bad attack settings of the ``AttackEvaluation`` callback
+    (:class:`~poselab.evaluation.specs.AttackConfigError`, also when wrapped by jsonargparse), as
+    ``poselab <subcommand>: error: ...``; with ``exit_on_error`` False the error itself is raised
+    (:func:`poselab.cli.errors.reported`).
+    """
+    import sys
+
+    from poselab.data.datamodule import PoseDataModule
+
+    torch.set_float32_matmul_precision("high")
+    args = None if argv is not None and list(argv) == sys.argv[1:] else argv
+    given = list(sys.argv[1:] if argv is None else argv)
+    subcommand = next((a for a in given if a in SUBCOMMANDS), None)
+    return reported(lambda: PoseLightningCLI(
+        PoseModel,
+        PoseDataModule,
+        subclass_mode_model=True,
+        seed_everything_default=0,
+        trainer_defaults={"callbacks": [RichProgressBar(leave=True), ReseedEachEpoch()]},
+        save_config_kwargs={"overwrite": True},
+        parser_kwargs={"exit_on_error": False},
+        args=args,
+        run=run,
+    ), subcommand, exit_on_error)

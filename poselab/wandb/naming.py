@@ -1,0 +1,170 @@
+"""W&B run naming and grouping, so that W&B's own UI compares poselab runs.
+
+Conventions (every poselab run follows them):
+
+* ``project``  = ``poselab`` (or ``$WANDB_PROJECT``)
+* ``group``    = the experiment / sweep name (all runs of one comparison share it)
+* ``job_type`` = ``train`` | ``attack`` | ``report``
+* ``tags``     = model name and dataset name (plus extras)
+* ``name``     = ``<model>-<dataset>-<job_type>`` (+ ``-<suffix>``)
+* ``config``   = the full run config, flattened to dotted keys, once (not again unprefixed)
+* results      = per-point history under model-independent keys with ``eps`` / ``iterations`` as step
+  metrics, and one numeric table (:func:`poselab.wandb.log.log_results`, :mod:`poselab.wandb.keys`;
+  docs/WANDB.md)
+
+The report run joins the group recorded in the results it compares (:func:`group_of`); a training run
+resumed from its last checkpoint continues its W&B run (:mod:`poselab.wandb.resume`).
+
+Runs are offline by default (under ``runs/wandb``); ``WANDB_MODE=online`` (or ``offline=False``)
+goes online. Online without an API key (``WANDB_API_KEY`` or a ``.netrc`` entry for the W&B host) runs
+offline from the start (:func:`wandb_mode`; starting runs: :mod:`poselab.wandb.runs`).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+JOB_TYPES = ("train", "attack", "report")
+DEFAULT_DIR = "runs/wandb"
+DEFAULT_PROJECT = "poselab"
+#: Group of runs that name none (``run.group`` of the CLI; ``poselab report`` on results that record none).
+DEFAULT_GROUP = "baselines"
+
+
+def wandb_mode(offline: bool | None = None) -> str:
+    """``$WANDB_MODE`` if set, else ``offline`` (default) or ``online`` when ``offline`` is False; ``online``
+    without an API key becomes ``offline`` (one warning, ``$WANDB_MODE`` set to it)."""
+    env = os.environ.get("WANDB_MODE")
+    mode = env if env else ("online" if offline is False else "offline")
+    if mode == "online" and not has_api_key():
+        warnings.warn("W&B: WANDB_MODE=online but no API key is configured (WANDB_API_KEY or `wandb login`); "
+                      "logging offline instead (upload later with `wandb sync`)", stacklevel=2)
+        os.environ["WANDB_MODE"] = mode = "offline"
+    return mode
+
+
+def has_api_key() -> bool:
+    """Whether a W&B API key is configured: ``$WANDB_API_KEY`` or a ``.netrc`` entry (``$NETRC`` or
+    ``~/.netrc``) for the W&B host (``$WANDB_BASE_URL``, default api.wandb.ai). Reads no network."""
+    import netrc
+    from urllib.parse import urlparse
+
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or "api.wandb.ai"
+    path = Path(os.environ.get("NETRC") or Path.home() / ".netrc")
+    try:
+        auth = netrc.netrc(str(path)).authenticators(host)
+    except (OSError, netrc.NetrcParseError):
+        return False
+    return bool(auth and auth[2])
+
+
+def run_name(
+    job_type: str, model: str | None = None, dataset: str | None = None, suffix: str | None = None
+) -> str:
+    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None."""
+    check_job_type(job_type)
+    return "-".join(p for p in (model, dataset, job_type, suffix) if p)
+
+
+def job_type_for(subcommand: str | None) -> str:
+    """W&B job_type of a ``poselab`` sub-command: fit/validate -> ``train``, test/predict -> ``attack``
+    (the attack evaluation runs in ``poselab test``), report -> ``report``."""
+    mapping = {"fit": "train", "validate": "train", "test": "attack", "predict": "attack", "report": "report"}
+    if subcommand not in mapping:
+        raise ValueError(f"no W&B job_type for sub-command {subcommand!r}; expected one of {list(mapping)}")
+    return mapping[subcommand]
+
+
+def check_job_type(job_type: str) -> str:
+    if job_type not in JOB_TYPES:
+        raise ValueError(f"job_type must be one of {JOB_TYPES}, got {job_type!r}")
+    return job_type
+
+
+def flatten_config(config: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested mappings / sequences / jsonargparse Namespaces -> ``{"a.b.0": value}`` with plain values."""
+    if hasattr(config, "as_dict"):
+        config = config.as_dict()
+    elif hasattr(config, "__dict__") and not isinstance(config, type) and not _is_plain(config):
+        config = vars(config)
+    out: dict[str, Any] = {}
+    if isinstance(config, Mapping):
+        items = [(str(k), v) for k, v in config.items()]
+    elif isinstance(config, list | tuple):
+        items = [(str(i), v) for i, v in enumerate(config)]
+    else:
+        return {prefix or "value": config if _is_plain(config) else str(config)}
+    if not items and prefix:
+        return {prefix: config if isinstance(config, Mapping) else list(config)}
+    for key, value in items:
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, Mapping | list | tuple) or hasattr(value, "as_dict"):
+            out.update(flatten_config(value, name))
+        else:
+            out[name] = value if _is_plain(value) else str(value)
+    return out
+
+
+def _is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+def run_kwargs(
+    job_type: str,
+    *,
+    group: str,
+    model: str | None = None,
+    dataset: str | None = None,
+    config: Any = None,
+    name: str | None = None,
+    tags: Sequence[str] = (),
+    save_dir: str | Path = DEFAULT_DIR,
+    project: str | None = None,
+    offline: bool | None = None,
+    scale: str | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``wandb.init`` following the conventions above.
+
+    ``scale`` (:mod:`poselab.scale`, e.g. ``r18-128``) becomes a tag and ``config["scale"]``.
+
+    ``dir`` is created; everything else is plain data, so the same dict also feeds
+    :class:`pytorch_lightning.loggers.WandbLogger` (see :func:`make_logger`).
+    """
+    check_job_type(job_type)
+    if not group:
+        raise ValueError("group (the experiment or sweep name) must be a non-empty string")
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    all_tags = list(dict.fromkeys(t for t in (model, dataset, scale, *tags) if t))
+    return {
+        "project": project or os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT),
+        "group": group,
+        "job_type": job_type,
+        "name": name or run_name(job_type, model, dataset),
+        "tags": all_tags,
+        "config": {**(flatten_config(config) if config is not None else {}),
+                   **({"scale": scale} if scale else {})},
+        "dir": str(save_dir),
+        "mode": wandb_mode(offline),
+    }
+
+
+def group_of(metas: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
+    """The W&B group that results with metadata ``metas`` were logged in (``meta["wandb"]["group"]``):
+    (group, None) when they agree; the most common one and a warning when they differ; :data:`DEFAULT_GROUP`
+    and a warning when none records one."""
+    from collections import Counter
+
+    groups = Counter(str(g) for m in metas if (g := (m.get("wandb") or {}).get("group")))
+    if not groups:
+        return DEFAULT_GROUP, (f"no W&B group recorded in the results (written before it was recorded, or "
+                               f"without W&B): using {DEFAULT_GROUP!r} (--group to choose)")
+    group = groups.most_common(1)[0][0]
+    if len(groups) == 1:
+        return group, None
+    return group, f"results come from W&B groups {sorted(groups)}: using {group!r} (--group to choose)"

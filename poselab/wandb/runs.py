@@ -1,0 +1,141 @@
+"""Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`.
+
+Helpers never block a run: W&B failures become warnings. An online ``wandb.init`` that fails (no network:
+after ``INIT_TIMEOUT_S``) is retried offline - one warning each, never a traceback; ``wandb sync`` uploads
+the offline run later.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from poselab.wandb.naming import run_kwargs
+
+#: Seconds wandb.init may take before we give up (it never blocks a run for long).
+INIT_TIMEOUT_S = 60
+
+
+def _fallback_warning(err: BaseException) -> None:
+    first = str(err).splitlines()[0] if str(err) else ""
+    warnings.warn(f"W&B: online start failed ({type(err).__name__}: {first}); logging offline instead"
+                  " (upload later with `wandb sync`)", stacklevel=3)
+
+
+def make_logger(job_type: str, *, group: str, run_id: str | None = None, **kwargs: Any):
+    """A Lightning ``WandbLogger`` named and grouped by the conventions (arguments of :func:`run_kwargs`).
+
+    ``run_id``: resume that W&B run (same id; a training run resumed from its last checkpoint, see
+    :mod:`poselab.wandb.resume`) instead of starting a new one. When ``config`` is given it is the run's
+    whole config (dotted keys, e.g. ``model.init_args.lr``), so Lightning's automatic hyper-parameter logging
+    (the same values again, unprefixed: ``lr``, ``backbone``, ...) is skipped by this logger.
+
+    Example, in a LightningCLI subclass or script::
+
+        trainer = pl.Trainer(logger=make_logger("train", group="baselines", model="regression",
+                                                dataset="synthetic", config=cli.config))
+    """
+    from pytorch_lightning.loggers import WandbLogger
+
+    kw = run_kwargs(job_type, group=group, **kwargs)
+    kw["save_dir"] = kw.pop("dir")
+    kw["settings"] = _settings()
+    if run_id:
+        kw["id"] = run_id  # WandbLogger passes resume="allow"
+    logger = _fallback_logger_class(WandbLogger)(**kw)
+    logger.full_config = kwargs.get("config") is not None
+    return logger
+
+
+def _fallback_logger_class(base: type) -> type:
+    """``WandbLogger`` whose run falls back to offline (then to none) when ``wandb.init`` fails."""
+    from pytorch_lightning.loggers.logger import DummyExperiment
+
+    class OfflineFallbackWandbLogger(base):  # type: ignore[misc, valid-type]
+        full_config = False  # the run config given at init already holds every hyper-parameter
+
+        def log_hyperparams(self, params: Any) -> None:
+            if not self.full_config:
+                base.log_hyperparams(self, params)
+
+        @property
+        def experiment(self):  # noqa: ANN202 - a wandb Run
+            try:
+                return base.experiment.fget(self)
+            except Exception as err:  # noqa: BLE001 - W&B must never end a run
+                self._experiment = None
+                if self._wandb_init.get("mode") != "offline":
+                    _fallback_warning(err)
+                    self._wandb_init["mode"] = os.environ["WANDB_MODE"] = "offline"
+                    try:
+                        return base.experiment.fget(self)
+                    except Exception as err2:  # noqa: BLE001
+                        err = err2
+                warnings.warn(f"W&B run could not start ({type(err).__name__}: {err}); continuing without it",
+                              stacklevel=2)
+                self._experiment = DummyExperiment()
+                return self._experiment
+
+    return OfflineFallbackWandbLogger
+
+
+def _settings():
+    import wandb
+
+    return wandb.Settings(init_timeout=INIT_TIMEOUT_S, silent=True, x_disable_stats=True)
+
+
+def init_run(job_type: str, *, group: str, **kwargs: Any):
+    """Start a W&B run by the conventions; returns it, or None (with a warning) if W&B fails."""
+    kw = run_kwargs(job_type, group=group, **kwargs)
+    try:
+        import wandb
+
+        try:
+            return wandb.init(reinit="create_new", settings=_settings(), **kw)
+        except Exception as err:  # noqa: BLE001 - online start failed (no network, ...): retry offline
+            if kw["mode"] == "offline":
+                raise
+            _fallback_warning(err)
+            kw["mode"] = os.environ["WANDB_MODE"] = "offline"
+            return wandb.init(reinit="create_new", settings=_settings(), **kw)
+    except Exception as err:  # noqa: BLE001 - logging must never stop a run
+        warnings.warn(
+            f"W&B run could not start ({type(err).__name__}: {err}); continuing without it", stacklevel=2
+        )
+        return None
+
+
+def logger_meta(loggers: Sequence[Any]) -> dict[str, Any] | None:
+    """Project, group, run id and name of the first ``WandbLogger`` in ``loggers`` (None without one), for
+    the results' metadata: ``poselab report`` joins that group, ``poselab dashboard`` shows it. Starts
+    nothing (the id is None when the run never started)."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    logger = next((lg for lg in loggers if isinstance(lg, WandbLogger)), None)
+    if logger is None:
+        return None
+    init = getattr(logger, "_wandb_init", {})
+    version = logger.version
+    return {"project": init.get("project"), "group": init.get("group"), "name": init.get("name"),
+            "run_id": version if isinstance(version, str) else None}
+
+
+def finish_run(run: Any) -> None:
+    """Finish a run returned by :func:`init_run` (None is fine); failures become warnings."""
+    if run is None:
+        return
+    try:
+        run.finish()
+    except Exception as err:  # noqa: BLE001
+        warnings.warn(f"W&B run did not finish cleanly ({type(err).__name__}: {err})", stacklevel=2)
+
+
+def finish_active_run() -> None:
+    """Finish the process's active W&B run, if any (the next run in this process starts fresh)."""
+    import wandb
+
+    if wandb.run is not None:
+        wandb.finish()

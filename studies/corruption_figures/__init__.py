@@ -1,0 +1,1 @@
+"""The example grid of every corruption at every severity (README.md)."""
