@@ -243,3 +243,12 @@ def test_the_checked_hyper_parameters_of_a_shipped_checkpoint_rebuild_the_model(
         hparams = checked_hyper_parameters(ckpt, name, cls, {f"poselab.models.{cls.__name__}"})
         assert hparams and "_class_path" not in hparams and "_instantiator" not in hparams
         assert load_model(ROOT / f"checkpoints/{name}.ckpt").hparams["backbone"] == hparams["backbone"]
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_alpha_ratio_in_attack_yaml(tmp_path, value):
+    # alpha_ratio <= 0 is False for NaN: NaN used to run to the end with NaN rows and exit status 0
+    bad = attack_yaml(tmp_path, "alpha_ratio: 0.125", f"alpha_ratio: {value}")
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(bad)),
+                     "alpha_ratio must be a finite number > 0")
+    assert not (tmp_path / "results").exists()

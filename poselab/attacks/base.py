@@ -20,6 +20,7 @@ uses. A new attack subclasses :class:`Attack`, overrides a hook and registers it
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -32,6 +33,14 @@ Output = Tensor | Mapping[str, Tensor]
 PoseFn = Callable[[Tensor], Output]
 #: Called as ``observer(t, x_t, output_t)`` at the recorded iteration counts t (outputs detached).
 Observer = Callable[[int, Tensor, Output], None]
+
+
+def _finite(value: Any) -> bool:
+    """True for a finite real number (NaN and inf fail every range check written as a comparison)."""
+    try:
+        return not isinstance(value, bool) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def detach_output(out: Output) -> Output:
@@ -179,16 +188,16 @@ class Attack:
         random_start: bool = False,
     ) -> None:
         steps = (self.fixed_steps or 10) if steps is None else steps
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0 pixels, got {eps}")
-        if int(steps) != steps or steps < 1:
+        if not _finite(eps) or eps < 0:
+            raise ValueError(f"eps must be a finite number >= 0 pixels, got {eps!r}")
+        if not _finite(steps) or int(steps) != steps or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps}")
         if self.fixed_steps is not None and steps != self.fixed_steps:
             raise ValueError(f"{self.name} runs exactly {self.fixed_steps} step(s), got steps={steps}")
-        if alpha is not None and alpha <= 0:
-            raise ValueError(f"alpha must be > 0 pixels, got {alpha}")
-        if alpha_ratio <= 0:
-            raise ValueError(f"alpha_ratio must be > 0, got {alpha_ratio}")
+        if alpha is not None and (not _finite(alpha) or alpha <= 0):
+            raise ValueError(f"alpha must be a finite number > 0 pixels, got {alpha!r}")
+        if not _finite(alpha_ratio) or alpha_ratio <= 0:
+            raise ValueError(f"alpha_ratio must be a finite number > 0, got {alpha_ratio!r}")
         if targeted is not None and self.goal is not None and targeted != self.goal:
             raise ValueError(f"{self.name} is {'a targeted' if self.goal else 'an untargeted'} attack")
         if self.norm not in NORMS:
@@ -253,8 +262,8 @@ class Attack:
             raise ValueError(f"images must be (N, V, 3, H, W), got {tuple(images.shape)}")
         n, v = images.shape[:2]
         eps_t = per_sample(self.eps if eps is None else eps, n, images.dim(), images)
-        if (eps_t < 0).any():
-            raise ValueError("eps must be >= 0 pixels")
+        if ((eps_t < 0) | ~torch.isfinite(eps_t)).any():  # one device sync
+            raise ValueError("eps must be finite and >= 0 pixels")
         alpha_t = (
             per_sample(self.alpha, n, images.dim(), images) if self.alpha is not None
             else self.alpha_ratio * eps_t

@@ -80,8 +80,17 @@ class Ensemble(Attack):
     def __init__(self, *args, members: Sequence[Member] | None = None, square_factor: int = 5,
                  seed: int = 0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if isinstance(square_factor, bool) or not isinstance(square_factor, int) or square_factor < 1:
+            raise ValueError(f"square_factor must be an integer >= 1 (queries per iteration), "
+                             f"got {square_factor!r}")
         self.members = list(members) if members is not None else default_members(
             self.targeted, self.loss_name, square_factor)
+        if not self.members:
+            raise ValueError("members must list at least one attack (None: the default members)")
+        for m in self.members:
+            if (not isinstance(m, Member) or isinstance(m.steps_factor, bool)
+                    or not isinstance(m.steps_factor, int) or m.steps_factor < 1):
+                raise ValueError(f"members must be Member(attack, loss, steps_factor >= 1), got {m!r}")
         self.labels = [m.label(self.loss_name) for m in self.members]
         self.attacks = []
         for m in self.members:

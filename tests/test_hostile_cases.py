@@ -1,0 +1,56 @@
+"""Hostile values through the Python API: one clear error naming the value, before any work."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from poselab.attacks import get_attack
+from poselab.attacks.ensemble import Ensemble
+from poselab.evaluation.options import check_options
+from poselab.evaluation.specs import AttackConfigError, ExperimentSpec
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 0.0, "0.1"])
+def test_alpha_ratio_must_be_finite_and_positive(value):
+    with pytest.raises(AttackConfigError, match="alpha_ratio must be a finite number > 0"):
+        check_options(value, 64, None, None, 1, 1)
+
+
+@pytest.mark.parametrize("up", [(math.nan, 0, 1), (0, math.inf, 1), (0, 0, 0), (0, 1), "z"])
+def test_rotation_axis_must_be_finite_and_non_zero(up):
+    with pytest.raises(AttackConfigError, match="up must be a non-zero axis of 3 finite numbers"):
+        ExperimentSpec(kind="rotation", attack="igsm_t", eps=[8], iterations=[10], up=up)
+
+
+@pytest.mark.parametrize("name", ["fgsm", "igsm_u", "pgd", "apgd", "square", "ensemble"])
+@pytest.mark.parametrize("kwargs, words", [
+    ({"eps": math.nan}, "eps must be a finite number >= 0"),
+    ({"eps": math.inf}, "eps must be a finite number >= 0"),
+    ({"alpha_ratio": math.nan}, "alpha_ratio must be a finite number > 0"),
+    ({"alpha": math.inf}, "alpha must be a finite number > 0"),
+])
+def test_attacks_refuse_non_finite_budgets(name, kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        get_attack(name)(**kwargs)
+
+
+def test_attack_call_refuses_a_nan_eps():
+    import torch
+
+    attack = get_attack("apgd")(eps=8.0, steps=2)
+    images = torch.zeros(2, 1, 3, 8, 8)
+    with pytest.raises(ValueError, match="eps must be finite and >= 0"):
+        attack(lambda x: x.flatten(1)[:, :3].reshape(-1, 1, 3), images, torch.zeros(2, 1, 3),
+               eps=torch.tensor([1.0, math.nan]))
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"members": []}, "members must list at least one attack"),
+    ({"square_factor": 0}, "square_factor must be an integer >= 1"),
+    ({"square_factor": 2.5}, "square_factor must be an integer >= 1"),
+])
+def test_ensemble_refuses_empty_or_bad_members(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        Ensemble(eps=8.0, steps=2, **kwargs)
