@@ -243,6 +243,8 @@ class PoseLightningCLI(LightningCLI):
         from poselab import safe_io, wandb_utils
 
         run = self._get(self.config_init, "run")
+        if getattr(rank_zero_only, "rank", 0) == 0:  # one line, not a traceback from deep in a logger
+            safe_io.check_writable(run.save_dir, "runs folder (run.save_dir)")
         model_name = getattr(self.model, "name", type(self.model).__name__)
         dataset = self._dataset_name()
         scale = run_scale(self.model, self.datamodule)
@@ -317,7 +319,7 @@ class PoseLightningCLI(LightningCLI):
         if path == "last":
             path = str(Path(cfg["checkpoint"]["dirpath"]) / f"{expected}-last.ckpt")
             cfg["ckpt_path"] = path
-        ckpt = read_checkpoint(path, expected_model=expected)
+        ckpt = read_checkpoint(path, expected_model=expected, lightning=True)
         _check_image_size(ckpt, path, cfg)
         if sub == "fit":
             from poselab.wandb_resume import run_id_of

@@ -252,3 +252,45 @@ def test_non_finite_alpha_ratio_in_attack_yaml(tmp_path, value):
     assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(bad)),
                      "alpha_ratio must be a finite number > 0")
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("change, words", [
+    ("no_version", ["is not a Lightning checkpoint (no 'pytorch-lightning_version')"]),
+    ("hidden", ["has hyper-parameter hidden='abc', but RegressionModel takes int"]),
+])
+def test_checkpoint_without_lightning_version_or_with_a_wrong_typed_hyper_parameter(tmp_path, change, words):
+    # before: Lightning's loader raised a bare KeyError; a string for an int was jsonargparse's noise
+    path = _hostile_checkpoint(tmp_path, **({"hidden": "abc"} if change == "hidden" else {}))
+    if change == "no_version":
+        ckpt = torch.load(path, weights_only=True)
+        del ckpt["pytorch-lightning_version"]
+        torch.save(ckpt, path)
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--ckpt_path", str(path)), str(path),
+                     *words, prog="poselab")
+
+
+def test_runs_folder_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run_test(tmp_path, "regression", "synthetic", "--run.save_dir", str(blocker / "runs"))
+    assert_one_error(proc, f"runs folder (run.save_dir) {blocker / 'runs'} is not writable")
+
+
+def test_plugin_given_as_a_path_or_raising_at_import(tmp_path):
+    (tmp_path / "boom_plugin.py").write_text("raise RuntimeError('boom')\n")
+    for plugin, words in (("../evil", "is not a dotted module name"),
+                          ("boom_plugin", "failed while being imported: RuntimeError: boom")):
+        proc = subprocess.run(
+            [PY, "-m", "poselab.cli", "test", "--config", str(ROOT / "configs/model/regression.yaml"),
+             "--config", str(ROOT / "configs/data/synthetic.yaml"), "--run.wandb", "false",
+             "--run.save_dir", str(tmp_path / "runs"), "--run.plugins", f"[{plugin}]"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert_one_error(proc, f"run.plugins: plug-in {plugin!r}", words, prog="poselab")
+
+
+def test_a_checkpoint_of_another_model_names_the_file_its_model_and_the_configs(tmp_path):
+    ckpt = str(ROOT / "checkpoints/volumetric.ckpt")
+    proc = run_test(tmp_path, "regression", "synthetic", "--ckpt_path", ckpt)
+    line = assert_one_error(proc, f"{ckpt} holds a 'volumetric' model, but the model config asks for a "
+                                  "'regression' model", "configs/model/volumetric.yaml", prog="poselab")
+    assert "expected" not in line

@@ -54,3 +54,47 @@ def test_attack_call_refuses_a_nan_eps():
 def test_ensemble_refuses_empty_or_bad_members(kwargs, words):
     with pytest.raises(ValueError, match=words):
         Ensemble(eps=8.0, steps=2, **kwargs)
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "/tmp/x.py", ".rel", "a..b", "", "x.py/", 3])
+def test_plugin_names_with_path_syntax_are_refused(name):
+    from poselab.plugins import import_plugins
+
+    with pytest.raises(ValueError, match="is not a dotted module name"):
+        import_plugins([name])
+
+
+def test_a_plugin_that_raises_is_one_error_naming_it(tmp_path, monkeypatch):
+    from poselab.plugins import import_plugins
+
+    (tmp_path / "raising_plugin.py").write_text("raise KeyError('no such thing')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match="plug-in 'raising_plugin' failed while being imported: KeyError"):
+        import_plugins(["raising_plugin"])
+
+
+@pytest.mark.parametrize("hparams, words", [
+    ({"hidden": "abc"}, "hidden='abc', but RegressionModel takes int"),
+    ({"hidden": True}, "hidden=True, but RegressionModel takes int"),
+    ({"lr": "fast"}, "lr='fast', but RegressionModel takes float"),
+    ({"backbone": 3}, "backbone=3, but RegressionModel takes str"),
+])
+def test_wrong_typed_checkpoint_hyper_parameters_are_one_error(hparams, words):
+    from poselab.models import RegressionModel
+    from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters
+
+    ckpt = {"hyper_parameters": {"hidden": 512, "lr": 1e-3, **hparams}}
+    with pytest.raises(CheckpointError, match=words.replace("(", r"\(")):
+        checked_hyper_parameters(ckpt, "x.ckpt", RegressionModel)
+    assert checked_hyper_parameters({"hyper_parameters": {"lr": 1, "hidden": 8}}, "x.ckpt", RegressionModel)
+
+
+def test_a_checkpoint_without_the_lightning_version_is_one_error(tmp_path):
+    import torch
+
+    from poselab.models.checkpoint import CheckpointError, read_checkpoint
+
+    torch.save({"state_dict": {}, "poselab_model": "regression"}, tmp_path / "x.ckpt")
+    assert read_checkpoint(tmp_path / "x.ckpt")["poselab_model"] == "regression"  # enough for load_model
+    with pytest.raises(CheckpointError, match="no 'pytorch-lightning_version'"):
+        read_checkpoint(tmp_path / "x.ckpt", lightning=True)
