@@ -294,3 +294,35 @@ def test_a_checkpoint_of_another_model_names_the_file_its_model_and_the_configs(
     line = assert_one_error(proc, f"{ckpt} holds a 'volumetric' model, but the model config asks for a "
                                   "'regression' model", "configs/model/volumetric.yaml", prog="poselab")
     assert "expected" not in line
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("threads: 2 ", "threads: 1000 ", ["threads must be at most", "the CPUs this process may use", "1000"]),
+    ("max_samples: 16", "max_samples: 16\n    run_name: ../../x",
+     ["run_name must be one folder name", "../../x"]),
+    ("iterations: [1, 10]", "iterations: [10000]", ["model passes (forward + backward) per attacked image",
+                                                    "allow_long_grid: true"]),
+])
+def test_silently_accepted_options_are_refused(tmp_path, old, new, words):
+    bad = attack_yaml(tmp_path, old, new)
+    if "10000" in new:  # 1021 eps x 10000 iterations
+        eps = [i / 4 for i in range(1021)]
+        bad.write_text(bad.read_text().replace("eps: [0, 0.5, 2, 8, 32]", f"eps: {eps}", 1))
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(bad)), *words)
+    assert not (tmp_path / "results").exists() and not (tmp_path.parent / "x").exists()
+
+
+def test_the_cost_is_printed_before_the_first_attack(tmp_path):
+    tiny = tmp_path / "tiny.yaml"  # FGSM and IGSM 2 at one eps: 3 passes per image, 2 images
+    tiny.write_text(f"""attack_evaluation:
+  class_path: poselab.evaluation.callback.AttackEvaluation
+  init_args:
+    out_dir: {tmp_path / 'results'}
+    examples: 0
+    experiments: [{{kind: untargeted, eps: [0, 1], iterations: [1, 2]}}]
+""")
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(tiny))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "attack cost: 3 model passes (forward + backward) per attacked image, about 6 for 2 images" \
+        in proc.stdout
+    assert proc.stdout.index("attack cost:") < proc.stdout.index("Adversarial evaluation of")

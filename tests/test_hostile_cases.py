@@ -98,3 +98,65 @@ def test_a_checkpoint_without_the_lightning_version_is_one_error(tmp_path):
     assert read_checkpoint(tmp_path / "x.ckpt")["poselab_model"] == "regression"  # enough for load_model
     with pytest.raises(CheckpointError, match="no 'pytorch-lightning_version'"):
         read_checkpoint(tmp_path / "x.ckpt", lightning=True)
+
+
+def test_threads_beyond_the_cpus_available_are_refused():
+    from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics, available_cpus
+
+    most = max(available_cpus(), DEFAULT_THREADS)
+    assert DeterministicNumerics(most).threads == most and DeterministicNumerics(DEFAULT_THREADS)
+    with pytest.raises(ValueError, match=f"threads must be at most {most} .the CPUs this process may use"):
+        DeterministicNumerics(1000)
+
+
+@pytest.mark.parametrize("what", ["run_name", "model_name", "dataset_name"])
+@pytest.mark.parametrize("name", ["../../x", "a/b", "..", ".", "", "a\\b", "/abs"])
+def test_results_folder_names_with_path_syntax_are_refused(what, name):
+    from poselab.evaluation.callback import AttackEvaluation
+
+    with pytest.raises(AttackConfigError, match=f"{what} must be one folder name"):
+        AttackEvaluation([{"kind": "untargeted", "eps": [0, 8], "iterations": [1]}], **{what: name})
+
+
+def test_a_huge_grid_is_refused_with_its_cost_unless_allowed():
+    from poselab.evaluation.callback import AttackEvaluation
+    from poselab.evaluation.cost import cost_line
+
+    huge = [{"kind": "untargeted", "attack": "igsm_u", "eps": [i / 4 for i in range(1021)],
+             "iterations": [10000]}]
+    with pytest.raises(AttackConfigError, match="about 10,200,000 model passes .* per attacked image, more "
+                                                "than 1,000,000: .*allow_long_grid: true"):
+        AttackEvaluation(huge)
+    assert AttackEvaluation(huge, allow_long_grid=True)._cost == 1020 * 10000
+    assert cost_line(676, 16) == ("attack cost: 676 model passes (forward + backward) per attacked image, "
+                                  "about 10,816 for 16 images")
+
+
+def test_the_shipped_grids_stay_far_below_the_cost_bound():
+    from pathlib import Path
+
+    import yaml
+
+    from poselab.evaluation.cost import MAX_PASSES_PER_IMAGE, check_cost
+    from poselab.evaluation.specs import experiments_from_config
+
+    costs = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "configs/attack").glob("*.yaml")):
+        args = yaml.safe_load(path.read_text())["attack_evaluation"]["init_args"]
+        costs[path.stem] = check_cost(experiments_from_config(args["experiments"]))
+    assert costs["quick"] == 676 and costs["paper"] == 1572 and costs["strong"] == 3600  # ensemble: 7/step
+    assert max(costs.values()) * 100 < MAX_PASSES_PER_IMAGE
+
+
+def test_progress_after_a_resume_counts_the_batches_done_before():
+    import io
+
+    from poselab.evaluation.progress import AttackProgress
+
+    specs = [ExperimentSpec(kind="untargeted", eps=[0, 8], iterations=[1, 10])]
+    progress = AttackProgress(specs, batches=4, stream=io.StringIO(), min_interval_s=0.0, done_batches=2)
+    progress.begin()
+    first, last = progress.experiment_done(2, 0), progress.experiment_done(3, 0)
+    assert first.startswith("attack progress:  75% (batch 3/4, 2 before the resume, untargeted done)")
+    assert last.startswith("attack progress: 100% (batch 4/4, 2 before the resume")
+    assert last.endswith("ETA 0:00")

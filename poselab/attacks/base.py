@@ -156,6 +156,7 @@ class Attack:
         norm: perturbation norm, a key of :data:`NORMS` ("linf" or "l2").
         fixed_steps: the only iteration count the attack runs (FGSM: 1), None for iterative attacks.
         goal: True (targeted only), False (untargeted only) or None (either, set per instance).
+        passes_per_step: model passes per image and step at most (an ensemble runs several attacks).
 
     Args:
         eps: default budget in pixels (0..255 scale), >= 0.
@@ -174,6 +175,8 @@ class Attack:
     norm: ClassVar[str] = "linf"
     fixed_steps: ClassVar[int | None] = None
     goal: ClassVar[bool | None] = None
+    #: Model passes per image and step (forward + backward, or forward only), at most: the cost estimate.
+    passes_per_step: ClassVar[int] = 1
 
     def __init__(
         self,

@@ -76,6 +76,8 @@ class Ensemble(Attack):
     """
 
     name = "ensemble"
+    #: the default members: two APGD runs and Square's 5 queries (forward passes only) per step
+    passes_per_step = 7
 
     def __init__(self, *args, members: Sequence[Member] | None = None, square_factor: int = 5,
                  seed: int = 0, **kwargs) -> None:

@@ -18,6 +18,18 @@ def positive_finite(name: str, value: Any) -> float:
     return float(value)
 
 
+def check_folder_name(name: Any, what: str) -> Any:
+    """``name`` when it is None or one plain folder name; :class:`AttackConfigError` for a path (``/``,
+    ``\\``), ``.``/``..`` or an empty name, which would put the results outside ``out_dir``."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(
+            c in name for c in ("/", "\\", "\0")):
+        raise AttackConfigError(f"{what} must be one folder name (no '/', '\\', '..'; results go to "
+                                f"out_dir/{what}), got {name!r}")
+    return name
+
+
 def check_options(alpha_ratio: float, max_batch: Any, max_batches: int | None, max_samples: int | None,
                   save_every: int | None, examples: int) -> None:
     """Raise :class:`AttackConfigError` naming the first bad option (see ``AttackEvaluation``'s arguments)."""
