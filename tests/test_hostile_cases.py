@@ -160,3 +160,25 @@ def test_progress_after_a_resume_counts_the_batches_done_before():
     assert first.startswith("attack progress:  75% (batch 3/4, 2 before the resume, untargeted done)")
     assert last.startswith("attack progress: 100% (batch 4/4, 2 before the resume")
     assert last.endswith("ETA 0:00")
+
+
+@pytest.mark.parametrize("attack", ["../model/regression", "../attack/quick", "/etc/passwd"])
+def test_make_attack_eval_refuses_attack_names_with_a_slash(attack):
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
+    proc = subprocess.run(["make", "-s", "-o", ".venv/.installed", "attack-eval", f"ATTACK={attack}"],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert (f"error: unknown ATTACK='{attack}'; expected quick, paper or a configs/attack/*.yaml name"
+            in proc.stderr)
+    assert "poselab" not in proc.stdout
+
+
+def test_the_ensemble_tells_its_steps_and_the_square_queries_per_step():
+    text = repr(Ensemble(eps=8.0, steps=10, square_factor=5))
+    assert text.startswith("Ensemble(steps=10: APGD(") and "Square(eps=8.0, queries=50," in text
+    assert text.endswith("[5 per step])")

@@ -102,7 +102,10 @@ class Ensemble(Attack):
                                     loss=m.loss, **seeded))
 
     def __repr__(self) -> str:
-        return f"Ensemble({', '.join(map(repr, self.attacks))})"
+        """The steps and, per member, how many of its own steps (Square: queries) one step is."""
+        parts = [repr(a) + (f" [{m.steps_factor} per step]" if m.steps_factor != 1 else "")
+                 for m, a in zip(self.members, self.attacks)]
+        return f"Ensemble(steps={self.steps}: {', '.join(parts)})"
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
