@@ -37,6 +37,9 @@ from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters,
 from poselab.plugins import import_plugins
 from poselab.scale import run_scale, scaled_name
 from poselab.wandb_utils import DEFAULT_GROUP
+from poselab.yaml_limits import install_jsonargparse_limit
+
+install_jsonargparse_limit()  # configs whose aliases expand beyond yaml_limits.MAX_NODES: refused
 
 
 class PoseCheckpoint(ModelCheckpoint):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -182,3 +183,49 @@ def test_the_ensemble_tells_its_steps_and_the_square_queries_per_step():
     text = repr(Ensemble(eps=8.0, steps=10, square_factor=5))
     assert text.startswith("Ensemble(steps=10: APGD(") and "Square(eps=8.0, queries=50," in text
     assert text.endswith("[5 per step])")
+
+
+def _alias_bomb(levels: int = 6, width: int = 9) -> str:
+    """A few hundred bytes of YAML whose aliases expand to ``width ** levels`` strings."""
+    lines = [f"a0: &a0 [{', '.join(['lol'] * width)}]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]" for i in range(1, levels)]
+    return "\n".join(lines) + f"\ntrainer:\n  max_epochs: 1\nbomb: *a{levels - 1}\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_quickly_and_real_configs_load_as_before():
+    import time
+    from pathlib import Path
+
+    import yaml
+
+    from poselab.yaml_limits import YAMLTooLargeError, safe_load
+
+    bomb = _alias_bomb()
+    assert len(bomb) < 600
+    start = time.perf_counter()
+    with pytest.raises(YAMLTooLargeError, match="expands to more than 50,000 nodes"):
+        safe_load(bomb)
+    assert time.perf_counter() - start < 2.0
+    with pytest.raises(YAMLTooLargeError, match="recursive alias"):
+        safe_load("a: &a [1, *a]\n")
+    for path in (Path(__file__).resolve().parents[1] / "configs").rglob("*.yaml"):
+        assert safe_load(path.read_text()) == yaml.safe_load(path.read_text()), path
+    assert len(safe_load(f"eps: {[i / 4 for i in range(1021)]}\n")["eps"]) == 1021
+
+
+def test_a_yaml_alias_bomb_given_as_a_config_is_one_error_within_seconds(tmp_path):
+    import time
+
+    from poselab.data.config import data_kwargs
+    from poselab.lightning_cli import ConfigError, run_lightning_cli
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_alias_bomb())
+    root = Path(__file__).resolve().parents[1]
+    start = time.perf_counter()
+    with pytest.raises(ConfigError, match="expands to more than 50,000 nodes through its aliases"):
+        run_lightning_cli(["test", "--config", str(root / "configs/model/regression.yaml"),
+                           "--config", str(bomb), "--run.wandb", "false"], exit_on_error=False)
+    assert time.perf_counter() - start < 10.0  # 44 s and 1.2 GB before
+    with pytest.raises(ValueError, match="is not valid YAML: YAML document expands"):
+        data_kwargs([bomb])
