@@ -67,7 +67,7 @@ ATTACK_ARGS ?=
 attack-eval: $(VENV)/.installed check-scale
 	@if [ "$(MODEL)" != all ] && [ -z "$(filter $(MODEL),$(ATTACK_MODELS))" ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected all or one of: $(ATTACK_MODELS)" >&2; exit 2; fi
-	@if [ ! -f configs/attack/$(ATTACK).yaml ]; then \
+	@if [ -n "$(findstring /,$(ATTACK))" ] || [ ! -f configs/attack/$(ATTACK).yaml ]; then \
 	  echo "error: unknown ATTACK='$(ATTACK)'; expected quick, paper or a configs/attack/*.yaml name" >&2; exit 2; fi
 	@if [ -n "$(findstring /,$(TRAINER))" ] || [ ! -f configs/trainer/$(TRAINER).yaml ]; then \
 	  echo "error: unknown TRAINER='$(TRAINER)'; expected one of: $(TRAINERS)" >&2; exit 2; fi

@@ -11,11 +11,26 @@ import importlib
 from collections.abc import Sequence
 
 
+def check_plugin_name(name: object) -> str:
+    """``name`` when it is a dotted module name (``my_attacks``, ``pkg.attacks``), else ValueError: a path
+    (``../x``, ``a/b.py``) or a relative import is never a plug-in name."""
+    if not isinstance(name, str) or not name or not all(part.isidentifier() for part in name.split(".")):
+        raise ValueError(f"plug-in {name!r} is not a dotted module name (e.g. my_attacks or pkg.attacks; "
+                         "put its folder on PYTHONPATH instead of giving a path)")
+    return name
+
+
 def import_plugins(modules: Sequence[str]) -> None:
-    """Import each module by its dotted name; ValueError naming the one that cannot be imported."""
+    """Import each module by its dotted name; ValueError naming the one that is no module name, cannot be
+    imported or fails while importing (its exception type and first message line)."""
     for name in modules:
+        check_plugin_name(name)
         try:
             importlib.import_module(name)
         except ImportError as err:
             raise ValueError(f"plug-in {name!r} cannot be imported ({err}); is its folder on PYTHONPATH?"
+                             ) from None
+        except Exception as err:  # noqa: BLE001 - the plug-in's own code failed: one line naming it
+            first = str(err).splitlines()[0] if str(err) else ""
+            raise ValueError(f"plug-in {name!r} failed while being imported: {type(err).__name__}: {first}"
                              ) from None

@@ -243,3 +243,86 @@ def test_the_checked_hyper_parameters_of_a_shipped_checkpoint_rebuild_the_model(
         hparams = checked_hyper_parameters(ckpt, name, cls, {f"poselab.models.{cls.__name__}"})
         assert hparams and "_class_path" not in hparams and "_instantiator" not in hparams
         assert load_model(ROOT / f"checkpoints/{name}.ckpt").hparams["backbone"] == hparams["backbone"]
+
+
+@pytest.mark.parametrize("value", [".nan", ".inf", "-.inf"])
+def test_non_finite_alpha_ratio_in_attack_yaml(tmp_path, value):
+    # alpha_ratio <= 0 is False for NaN: NaN used to run to the end with NaN rows and exit status 0
+    bad = attack_yaml(tmp_path, "alpha_ratio: 0.125", f"alpha_ratio: {value}")
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(bad)),
+                     "alpha_ratio must be a finite number > 0")
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("change, words", [
+    ("no_version", ["is not a Lightning checkpoint (no 'pytorch-lightning_version')"]),
+    ("hidden", ["has hyper-parameter hidden='abc', but RegressionModel takes int"]),
+])
+def test_checkpoint_without_lightning_version_or_with_a_wrong_typed_hyper_parameter(tmp_path, change, words):
+    # before: Lightning's loader raised a bare KeyError; a string for an int was jsonargparse's noise
+    path = _hostile_checkpoint(tmp_path, **({"hidden": "abc"} if change == "hidden" else {}))
+    if change == "no_version":
+        ckpt = torch.load(path, weights_only=True)
+        del ckpt["pytorch-lightning_version"]
+        torch.save(ckpt, path)
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--ckpt_path", str(path)), str(path),
+                     *words, prog="poselab")
+
+
+def test_runs_folder_that_cannot_be_written(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    proc = run_test(tmp_path, "regression", "synthetic", "--run.save_dir", str(blocker / "runs"))
+    assert_one_error(proc, f"runs folder (run.save_dir) {blocker / 'runs'} is not writable")
+
+
+def test_plugin_given_as_a_path_or_raising_at_import(tmp_path):
+    (tmp_path / "boom_plugin.py").write_text("raise RuntimeError('boom')\n")
+    for plugin, words in (("../evil", "is not a dotted module name"),
+                          ("boom_plugin", "failed while being imported: RuntimeError: boom")):
+        proc = subprocess.run(
+            [PY, "-m", "poselab.cli", "test", "--config", str(ROOT / "configs/model/regression.yaml"),
+             "--config", str(ROOT / "configs/data/synthetic.yaml"), "--run.wandb", "false",
+             "--run.save_dir", str(tmp_path / "runs"), "--run.plugins", f"[{plugin}]"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert_one_error(proc, f"run.plugins: plug-in {plugin!r}", words, prog="poselab")
+
+
+def test_a_checkpoint_of_another_model_names_the_file_its_model_and_the_configs(tmp_path):
+    ckpt = str(ROOT / "checkpoints/volumetric.ckpt")
+    proc = run_test(tmp_path, "regression", "synthetic", "--ckpt_path", ckpt)
+    line = assert_one_error(proc, f"{ckpt} holds a 'volumetric' model, but the model config asks for a "
+                                  "'regression' model", "configs/model/volumetric.yaml", prog="poselab")
+    assert "expected" not in line
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("threads: 2 ", "threads: 1000 ", ["threads must be at most", "the CPUs this process may use", "1000"]),
+    ("max_samples: 16", "max_samples: 16\n    run_name: ../../x",
+     ["run_name must be one folder name", "../../x"]),
+    ("iterations: [1, 10]", "iterations: [10000]", ["model passes (forward + backward) per attacked image",
+                                                    "allow_long_grid: true"]),
+])
+def test_silently_accepted_options_are_refused(tmp_path, old, new, words):
+    bad = attack_yaml(tmp_path, old, new)
+    if "10000" in new:  # 1021 eps x 10000 iterations
+        eps = [i / 4 for i in range(1021)]
+        bad.write_text(bad.read_text().replace("eps: [0, 0.5, 2, 8, 32]", f"eps: {eps}", 1))
+    assert_one_error(run_test(tmp_path, "regression", "synthetic", "--config", str(bad)), *words)
+    assert not (tmp_path / "results").exists() and not (tmp_path.parent / "x").exists()
+
+
+def test_the_cost_is_printed_before_the_first_attack(tmp_path):
+    tiny = tmp_path / "tiny.yaml"  # FGSM and IGSM 2 at one eps: 3 passes per image, 2 images
+    tiny.write_text(f"""attack_evaluation:
+  class_path: poselab.evaluation.callback.AttackEvaluation
+  init_args:
+    out_dir: {tmp_path / 'results'}
+    examples: 0
+    experiments: [{{kind: untargeted, eps: [0, 1], iterations: [1, 2]}}]
+""")
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(tiny))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "attack cost: 3 model passes (forward + backward) per attacked image, about 6 for 2 images" \
+        in proc.stdout
+    assert proc.stdout.index("attack cost:") < proc.stdout.index("Adversarial evaluation of")

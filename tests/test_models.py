@@ -290,8 +290,9 @@ def test_checkpoint_round_trip_and_clear_errors(tmp_path):
     with torch.no_grad():
         assert torch.allclose(loaded(batch["images"].float(), batch)["pose"],
                               model(batch["images"].float(), batch)["pose"])
-    with pytest.raises(CheckpointError, match=r"heatmap_depth.ckpt holds a 'heatmap_depth' model, expected "
-                                              r"a 'volumetric' model"):
+    with pytest.raises(CheckpointError, match=r"heatmap_depth.ckpt holds a 'heatmap_depth' model, but the "
+                                              r"model config asks for a 'volumetric' model: give a "
+                                              r"volumetric checkpoint, or the heatmap_depth model config"):
         read_checkpoint(path, expected_model="volumetric")
     bad = tmp_path / "corrupt.ckpt"
     bad.write_bytes(b"not a checkpoint at all")

@@ -170,3 +170,71 @@ def test_shipped_clip_is_rigid_under_forward_kinematics():
     np.testing.assert_allclose(
         rot @ np.swapaxes(rot, -1, -2), np.broadcast_to(np.eye(3), rot.shape), atol=1e-9
     )
+
+
+# ------------------------------------------------------------------------------ the clip builder
+def _source(tmp_path, mutate=lambda t: t, name="source.bvh"):
+    """A CMU source (the shipped clip's text, 688 frames) after ``mutate``."""
+    from poselab.data.motion.bvh import read_text
+
+    path = tmp_path / name
+    path.write_bytes(mutate(read_text(CLIP_FILE)).encode("utf-8"))
+    return path
+
+
+def _deep(text: str) -> str:
+    """Text whose hierarchy nests 5000 joints (a recursion bomb for a recursive parser)."""
+    head = "HIERARCHY\nROOT r\n{\nOFFSET 0 0 0\nCHANNELS 3 Xrotation Yrotation Zrotation\n"
+    body = "".join(f"JOINT j{i}\n{{\nOFFSET 0 1 0\n" for i in range(5000)) + "}\n" * 5001
+    return head + body + "MOTION\nFrames: 1\nFrame Time: 0.1\n0 0 0\n"
+
+
+def _nan_channel(text: str) -> str:
+    head, motion = text.split("MOTION", 1)
+    lines = motion.splitlines()
+    values = lines[5].split()
+    values[4] = "nan"
+    lines[5] = " ".join(values)
+    return head + "MOTION" + "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (_deep, "nested 64 deep"),
+    (lambda t: t.replace("OFFSET", "OFSET", 3), "expected 'OFFSET'"),
+    (lambda t: t[: len(t) * 3 // 4], "frames x 96 channels need"),  # truncated inside the motion
+    (_nan_channel, "motion data holds NaN or inf (frame 2, channel 4)"),
+    (lambda t: t.replace("Hips", "Hüfte", 1), "not an ASCII BVH file (byte"),
+    (lambda t: t.replace("LeftHand", "LeftPaw"), "not a CMU skeleton: marker of l_wrist names joints absent"),
+])
+def test_the_clip_builder_validates_everything_before_writing(tmp_path, capsys, mutate, words):
+    from poselab.data.motion.cmu import main
+
+    out = tmp_path / "clip.bvh.gz"
+    out.write_bytes(b"the shipped clip")
+    with pytest.raises(SystemExit) as info:
+        main(["--source", str(_source(tmp_path, mutate)), "--out", str(out)])
+    assert info.value.code == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("error: ") and words in err[0], err
+    assert out.read_bytes() == b"the shipped clip" and [p.name for p in tmp_path.iterdir()
+                                                        if p.name.startswith(".")] == []
+
+
+def test_the_clip_builder_writes_a_valid_source_atomically_and_caps_sizes(tmp_path, capsys):
+    from poselab.data.motion import cmu
+    from poselab.data.motion.bvh import read_text
+
+    out = tmp_path / "clip.bvh.gz"
+    cmu.main(["--source", str(_source(tmp_path)), "--out", str(out)])
+    assert load_bvh(out).num_frames == len(range(1, 688, 4)) and "172 frames" in capsys.readouterr().out
+    with pytest.raises(BVHError, match="larger than .* MiB of BVH text"):
+        read_text(out, max_bytes=1000)
+    with pytest.raises(BVHError, match="cannot be read"):
+        (tmp_path / "bad.bvh.gz").write_bytes(b"\x1f\x8bnot gzip")
+        read_text(tmp_path / "bad.bvh.gz")
+    cmu.MAX_CLIP_BYTES, saved = 1000, cmu.MAX_CLIP_BYTES
+    try:
+        with pytest.raises(cmu.DataError, match="more than .* MiB .MAX_CLIP_BYTES"):
+            cmu.write_clip(_source(tmp_path), out)
+    finally:
+        cmu.MAX_CLIP_BYTES = saved

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -540,3 +541,74 @@ def test_explicit_view_subsets_get_their_own_columns_never_merged(tmp_path):
     assert cell(t2, "1.0", "triangulation it=10 views=2 set=1+3") == 9999.0
     first2 = value(40.0, "multiview", "mpjpe", 1.0, 10, 2, "")
     assert cell(t2, "1.0", "triangulation it=10 views=2 set=first") == first2
+
+
+# ------------------------------------------------------------------------------ damaged results files
+def _both_files(folder: Path, rows: list[dict], meta: dict | None = None) -> None:
+    """results.csv and results.json of the same rows, as the attack evaluation writes them."""
+    from poselab.results.files import csv_text
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.csv").write_text(csv_text(rows, RESULT_COLUMNS))
+    meta = {"model": rows[0]["model"], "dataset": "synthetic", "config": {}, **(meta or {})}
+    (folder / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}))
+
+
+def test_a_cut_off_or_shifted_results_csv_is_refused_not_shown(tmp_path, capsys):
+    rows = results_rows("regression", 60.0)
+    rows[-1]["value"] = 959.4
+    _both_files(tmp_path / "good", rows)
+    assert build_report([tmp_path / "good"], tmp_path / "r").runs  # as written: read
+    text = (tmp_path / "good/results.csv").read_text()
+    cases = {
+        # cut off inside the last value: 95 of 959.4 (with and without results.json beside it)
+        "cut": (text[: text.rindex("959.4") + 2], "does not end with a newline: the file was cut off"),
+        "cut_newline": (text[: text.rindex("959.4") + 2] + "\n", "row 24 has fewer fields than its header"),
+        "edited": (text.replace("959.4", "95.0"), "row 24 value '95.0' differs from results.json's 959.4"),
+        "extra": (text.replace("igsm_u,", "igsm_u,,", 1), "has more fields than its header (11)"),
+        "fewer": (text.replace(",8\n", "\n", 1), "has fewer fields than its header"),
+        "rows": (text[: text.rindex("regression,")], "results.csv has 23 rows but results.json 24"),
+    }
+    for name, (damaged, words) in cases.items():
+        folder = tmp_path / name
+        _both_files(folder, rows)
+        (folder / "results.csv").write_text(damaged)
+        if name == "cut":
+            (folder / "results.json").unlink()
+        with pytest.raises(ResultsError, match=re.escape(words)):
+            build_report([folder], tmp_path / f"r-{name}")
+        assert main([str(folder), "--out", str(tmp_path / f"m-{name}"), "--no-wandb"]) == 2
+        err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+        assert len(err) == 1 and words in err[0] and name in err[0]
+
+
+def test_negative_and_duplicate_rows_are_refused_and_non_finite_values_flagged(tmp_path):
+    rows = results_rows("regression", 60.0)
+    negative = [dict(r) for r in rows]
+    negative[3]["value"] = -5.0
+    write_results(tmp_path / "neg", "regression", 60.0)
+    (tmp_path / "neg/results.csv").unlink()
+    (tmp_path / "neg/results.json").write_text(json.dumps({"meta": {}, "rows": negative}))
+    with pytest.raises(ResultsError, match="results.json row 4: mpjpe value -5 / n 8 is negative"):
+        load_runs([tmp_path / "neg"])
+    _both_files(tmp_path / "dup", [*rows, rows[5]])
+    with pytest.raises(ResultsError, match="results.csv row 25: the same cell as row 6"):
+        load_runs([tmp_path / "dup"])
+    nan_rows = [dict(r) for r in rows]
+    nan_rows[5]["value"], nan_rows[6]["value"] = float("nan"), float("inf")
+    write_results(tmp_path / "nan", "regression", 60.0)
+    (tmp_path / "nan/results.csv").write_text(
+        (tmp_path / "nan/results.csv").read_text().replace(f",{rows[5]['value']},8", ",nan,8", 1)
+        .replace(f",{rows[6]['value']},8", ",inf,8", 1))
+    report = build_report([tmp_path / "nan"], tmp_path / "r")
+    assert any(w.startswith("regression: 2 value(s) are NaN or inf") for w in report.warnings)
+
+
+def test_runs_of_different_scales_are_compared_with_a_warning(tmp_path):
+    _both_files(tmp_path / "a", results_rows("regression", 60.0), {"scale": "tiny-64"})
+    _both_files(tmp_path / "b", results_rows("volumetric", 50.0), {"scale": "r18-128"})
+    report = build_report([tmp_path / "a", tmp_path / "b"], tmp_path / "r")
+    assert ("the compared runs differ in scale (regression tiny-64, volumetric r18-128): their numbers are "
+            "not comparable (poselab.scale)") in report.warnings
+    same = build_report([tmp_path / "a"], tmp_path / "r1")
+    assert not any("scale" in w for w in same.warnings)

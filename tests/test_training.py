@@ -135,7 +135,8 @@ def test_clear_errors_for_unknown_model_bad_key_and_wrong_checkpoint(tmp_path):
 
     wrong = tmp_path / "wrong.ckpt"
     torch.save({"state_dict": {}, "poselab_model": "volumetric", "hyper_parameters": {}}, wrong)
-    with pytest.raises(CheckpointError, match="wrong.ckpt holds a 'volumetric' model, expected a 'regr"):
+    with pytest.raises(CheckpointError, match="wrong.ckpt holds a 'volumetric' model, but the model "
+                                              "config asks for a 'regr"):
         run_lightning_cli(["test", *base_args("regression", tmp_path), "--ckpt_path", str(wrong)],
                           exit_on_error=False)
     corrupt = tmp_path / "corrupt.ckpt"

@@ -20,6 +20,7 @@ uses. A new attack subclasses :class:`Attack`, overrides a hook and registers it
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -32,6 +33,14 @@ Output = Tensor | Mapping[str, Tensor]
 PoseFn = Callable[[Tensor], Output]
 #: Called as ``observer(t, x_t, output_t)`` at the recorded iteration counts t (outputs detached).
 Observer = Callable[[int, Tensor, Output], None]
+
+
+def _finite(value: Any) -> bool:
+    """True for a finite real number (NaN and inf fail every range check written as a comparison)."""
+    try:
+        return not isinstance(value, bool) and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
 
 
 def detach_output(out: Output) -> Output:
@@ -147,6 +156,7 @@ class Attack:
         norm: perturbation norm, a key of :data:`NORMS` ("linf" or "l2").
         fixed_steps: the only iteration count the attack runs (FGSM: 1), None for iterative attacks.
         goal: True (targeted only), False (untargeted only) or None (either, set per instance).
+        passes_per_step: model passes per image and step at most (an ensemble runs several attacks).
 
     Args:
         eps: default budget in pixels (0..255 scale), >= 0.
@@ -165,6 +175,8 @@ class Attack:
     norm: ClassVar[str] = "linf"
     fixed_steps: ClassVar[int | None] = None
     goal: ClassVar[bool | None] = None
+    #: Model passes per image and step (forward + backward, or forward only), at most: the cost estimate.
+    passes_per_step: ClassVar[int] = 1
 
     def __init__(
         self,
@@ -179,16 +191,16 @@ class Attack:
         random_start: bool = False,
     ) -> None:
         steps = (self.fixed_steps or 10) if steps is None else steps
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0 pixels, got {eps}")
-        if int(steps) != steps or steps < 1:
+        if not _finite(eps) or eps < 0:
+            raise ValueError(f"eps must be a finite number >= 0 pixels, got {eps!r}")
+        if not _finite(steps) or int(steps) != steps or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps}")
         if self.fixed_steps is not None and steps != self.fixed_steps:
             raise ValueError(f"{self.name} runs exactly {self.fixed_steps} step(s), got steps={steps}")
-        if alpha is not None and alpha <= 0:
-            raise ValueError(f"alpha must be > 0 pixels, got {alpha}")
-        if alpha_ratio <= 0:
-            raise ValueError(f"alpha_ratio must be > 0, got {alpha_ratio}")
+        if alpha is not None and (not _finite(alpha) or alpha <= 0):
+            raise ValueError(f"alpha must be a finite number > 0 pixels, got {alpha!r}")
+        if not _finite(alpha_ratio) or alpha_ratio <= 0:
+            raise ValueError(f"alpha_ratio must be a finite number > 0, got {alpha_ratio!r}")
         if targeted is not None and self.goal is not None and targeted != self.goal:
             raise ValueError(f"{self.name} is {'a targeted' if self.goal else 'an untargeted'} attack")
         if self.norm not in NORMS:
@@ -253,8 +265,8 @@ class Attack:
             raise ValueError(f"images must be (N, V, 3, H, W), got {tuple(images.shape)}")
         n, v = images.shape[:2]
         eps_t = per_sample(self.eps if eps is None else eps, n, images.dim(), images)
-        if (eps_t < 0).any():
-            raise ValueError("eps must be >= 0 pixels")
+        if ((eps_t < 0) | ~torch.isfinite(eps_t)).any():  # one device sync
+            raise ValueError("eps must be finite and >= 0 pixels")
         alpha_t = (
             per_sample(self.alpha, n, images.dim(), images) if self.alpha is not None
             else self.alpha_ratio * eps_t

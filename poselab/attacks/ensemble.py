@@ -76,12 +76,23 @@ class Ensemble(Attack):
     """
 
     name = "ensemble"
+    #: the default members: two APGD runs and Square's 5 queries (forward passes only) per step
+    passes_per_step = 7
 
     def __init__(self, *args, members: Sequence[Member] | None = None, square_factor: int = 5,
                  seed: int = 0, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        if isinstance(square_factor, bool) or not isinstance(square_factor, int) or square_factor < 1:
+            raise ValueError(f"square_factor must be an integer >= 1 (queries per iteration), "
+                             f"got {square_factor!r}")
         self.members = list(members) if members is not None else default_members(
             self.targeted, self.loss_name, square_factor)
+        if not self.members:
+            raise ValueError("members must list at least one attack (None: the default members)")
+        for m in self.members:
+            if (not isinstance(m, Member) or isinstance(m.steps_factor, bool)
+                    or not isinstance(m.steps_factor, int) or m.steps_factor < 1):
+                raise ValueError(f"members must be Member(attack, loss, steps_factor >= 1), got {m!r}")
         self.labels = [m.label(self.loss_name) for m in self.members]
         self.attacks = []
         for m in self.members:
@@ -91,7 +102,10 @@ class Ensemble(Attack):
                                     loss=m.loss, **seeded))
 
     def __repr__(self) -> str:
-        return f"Ensemble({', '.join(map(repr, self.attacks))})"
+        """The steps and, per member, how many of its own steps (Square: queries) one step is."""
+        parts = [repr(a) + (f" [{m.steps_factor} per step]" if m.steps_factor != 1 else "")
+                 for m, a in zip(self.members, self.attacks)]
+        return f"Ensemble(steps={self.steps}: {', '.join(parts)})"
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:

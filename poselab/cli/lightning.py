@@ -47,6 +47,9 @@ from poselab.plugins import import_plugins
 from poselab.scale import run_scale, scaled_name
 from poselab.training.callbacks import ChannelsLast, PoseCheckpoint, ReseedEachEpoch
 from poselab.wandb.naming import DEFAULT_GROUP
+from poselab.yaml_limits import install_jsonargparse_limit
+
+install_jsonargparse_limit()  # configs whose aliases expand beyond yaml_limits.MAX_NODES: refused
 
 
 @dataclass
@@ -144,6 +147,8 @@ class PoseLightningCLI(LightningCLI):
         from poselab.wandb.runs import make_logger
 
         run = self._get(self.config_init, "run")
+        if getattr(rank_zero_only, "rank", 0) == 0:  # one line, not a traceback from deep in a logger
+            safe_io.check_writable(run.save_dir, "runs folder (run.save_dir)")
         model_name = getattr(self.model, "name", type(self.model).__name__)
         dataset = self._dataset_name()
         scale = run_scale(self.model, self.datamodule)
@@ -218,7 +223,7 @@ class PoseLightningCLI(LightningCLI):
         if path == "last":
             path = str(Path(cfg["checkpoint"]["dirpath"]) / f"{expected}-last.ckpt")
             cfg["ckpt_path"] = path
-        ckpt = read_checkpoint(path, expected_model=expected)
+        ckpt = read_checkpoint(path, expected_model=expected, lightning=True)
         check_image_size(ckpt, path, cfg)
         if sub == "fit":
             from poselab.wandb.resume import run_id_of

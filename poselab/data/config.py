@@ -30,12 +30,14 @@ def data_kwargs(paths: Sequence[str | Path]) -> dict[str, Any]:
     """
     import yaml
 
+    from poselab.yaml_limits import safe_load
+
     merged: dict[str, Any] = {}
     for path in map(Path, paths):
         if not path.is_file():
             raise ValueError(f"data config not found: {path}")
         try:
-            cfg = yaml.safe_load(path.read_text()) or {}
+            cfg = safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
             raise ValueError(f"data config {path} is not valid YAML: {err}") from None
         if not isinstance(cfg, Mapping):

@@ -51,8 +51,9 @@ from poselab.data.datamodule import dataset_label
 from poselab.distributed import destroy_process_group_at_exit
 from poselab.evaluation import state as partial
 from poselab.evaluation.cells import CellMetrics
+from poselab.evaluation.cost import check_cost, cost_line
 from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics
-from poselab.evaluation.options import check_options
+from poselab.evaluation.options import check_folder_name, check_options
 from poselab.evaluation.output import finish_run
 from poselab.evaluation.progress import AttackProgress
 from poselab.evaluation.runner import Example, RunContext, run_experiment
@@ -90,7 +91,9 @@ class AttackEvaluation(pl.Callback):
         threads: torch CPU threads while attacking (default 2; null: leave as is). Float sums depend on
             the thread count, and attacked triangulations amplify that, so it is fixed for identical
             results.csv on any core count; GPU kernels are made deterministic too
-            (:mod:`poselab.evaluation.determinism`).
+            (:mod:`poselab.evaluation.determinism`). At most the CPUs available (or 2).
+        allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` model passes
+            per attacked image (refused otherwise; the cost is printed before the first attack).
     """
 
     def __init__(
@@ -111,6 +114,7 @@ class AttackEvaluation(pl.Callback):
         resume: bool = True,
         jdr_definition: str = DEFAULT_JDR,
         threads: int | None = DEFAULT_THREADS,
+        allow_long_grid: bool = False,
     ) -> None:
         super().__init__()
         try:
@@ -119,6 +123,10 @@ class AttackEvaluation(pl.Callback):
             raise AttackConfigError(str(err)) from None
         check_options(alpha_ratio, max_batch, max_batches, max_samples, save_every, examples)
         self.specs: list[ExperimentSpec] = experiments_from_config(experiments)
+        self._cost = check_cost(self.specs, allow_long_grid)  # passes per attacked image, bounded
+        for value, what in ((run_name, "run_name"), (model_name, "model_name"),
+                            (dataset_name, "dataset_name")):
+            check_folder_name(value, what)
         try:
             self._numerics = DeterministicNumerics(threads)
         except ValueError as err:
@@ -179,6 +187,7 @@ class AttackEvaluation(pl.Callback):
             run_dir = self._out(trainer, pl_module)
             safe_io.check_writable(run_dir, "attack results folder")
             self._lock = safe_io.RunLock(run_dir).acquire()
+            print(cost_line(self._cost, self._images(trainer)), flush=True)
         if counts:
             self._start(trainer, pl_module, counts[0])
 
@@ -274,7 +283,7 @@ class AttackEvaluation(pl.Callback):
             for i, spec in enumerate(specs):
                 run_experiment(spec, b, ctx)
                 if progress is not None:  # one line per experiment with an ETA (rank 0)
-                    progress.experiment_done(batch_idx - self.resumed.get(dataloader_idx, 0), i)
+                    progress.experiment_done(batch_idx, i)
 
     def _save_partial(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         assert self.cell_metrics is not None
@@ -306,10 +315,24 @@ class AttackEvaluation(pl.Callback):
             n = _len(self._loaders[dataloader_idx]) if dataloader_idx < len(self._loaders) else None
             limit = trainer.num_test_batches[dataloader_idx] if trainer.num_test_batches else None
             known = [x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")]
-            left = max(int(min(known)) - self.resumed.get(dataloader_idx, 0), 1) if known else None
-            self._progress_bar = AttackProgress(specs, left)
+            done = self.resumed.get(dataloader_idx, 0)
+            total = max(int(min(known)), done + 1) if known else None
+            self._progress_bar = AttackProgress(specs, total, done_batches=done)
             self._progress_bar.begin()
         return self._progress_bar
+
+    def _images(self, trainer: pl.Trainer) -> int | None:
+        """Images the run attacks (first dataloader; None when its size is unknown)."""
+        if not self._loaders:
+            return None
+        loader = self._loaders[0]
+        n = _len(loader)
+        limit = trainer.num_test_batches[0] if trainer.num_test_batches else None
+        batches = [x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")]
+        size = getattr(loader, "batch_size", None)
+        if not batches or not size:
+            return None
+        return int(min(batches)) * min(size, self.max_samples or size)
 
     def _max_batch(self) -> MaxBatch:
         """The sweeps' ``max_batch``: the fixed integer, or the remembered adaptive size."""

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 from poselab.evaluation.specs import AttackConfigError
 
 
+def positive_finite(name: str, value: Any) -> float:
+    """``value`` as a float when it is a finite number > 0, else :class:`AttackConfigError` naming ``name``
+    (``value <= 0`` alone lets NaN through: every comparison with NaN is False)."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
+            or value <= 0):
+        raise AttackConfigError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_folder_name(name: Any, what: str) -> Any:
+    """``name`` when it is None or one plain folder name; :class:`AttackConfigError` for a path (``/``,
+    ``\\``), ``.``/``..`` or an empty name, which would put the results outside ``out_dir``."""
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(
+            c in name for c in ("/", "\\", "\0")):
+        raise AttackConfigError(f"{what} must be one folder name (no '/', '\\', '..'; results go to "
+                                f"out_dir/{what}), got {name!r}")
+    return name
+
+
 def check_options(alpha_ratio: float, max_batch: Any, max_batches: int | None, max_samples: int | None,
                   save_every: int | None, examples: int) -> None:
     """Raise :class:`AttackConfigError` naming the first bad option (see ``AttackEvaluation``'s arguments)."""
-    if alpha_ratio <= 0:
-        raise AttackConfigError(f"alpha_ratio must be > 0, got {alpha_ratio}")
+    positive_finite("alpha_ratio", alpha_ratio)
     if max_batch is not None and max_batch != "auto" and (
             isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1):
         raise AttackConfigError(f"max_batch must be an integer >= 1, 'auto' or null, got {max_batch!r}")

@@ -174,6 +174,10 @@ class ExperimentSpec:
                       f"{self.iterations}, eps {self.eps}")
         if any(not math.isfinite(a) for a in self.angles):
             raise err(f"{kind}: angles must be finite degrees, got {self.angles}")
+        if (isinstance(self.up, (str, bytes)) or not isinstance(self.up, Sequence) or len(self.up) != 3
+                or not all(isinstance(u, numbers.Real) and not isinstance(u, bool) and math.isfinite(u)
+                           for u in self.up) or not any(self.up)):
+            raise err(f"{kind}: up must be a non-zero axis of 3 finite numbers, got {self.up!r}")
         self.attack = self._check_attacks(self.attack)
         try:
             get_loss(self.loss)

@@ -155,11 +155,9 @@ class PoseModel(pl.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         found = checkpoint.get("poselab_model")
         if found != self.name:
-            from poselab.models.checkpoint import CheckpointError
+            from poselab.models.checkpoint import CheckpointError, model_mismatch
 
-            raise CheckpointError(
-                f"checkpoint holds a {found or 'non-poselab'} model, expected a {self.name!r} model"
-            )
+            raise CheckpointError(model_mismatch(None, found, self.name))
 
     # ------------------------------------------------------------------ validation images
     def predicted_2d(self, out: dict[str, Tensor], batch: Batch) -> Tensor:

@@ -13,14 +13,20 @@ import torch
 #: Python types a checkpoint's hyper-parameter may hold and a model parameter may declare (plain data only:
 #: jsonargparse imports the module a string names when a parameter is typed as a class or callable).
 _PLAIN = (type(None), bool, int, float, str)
+#: The key Lightning writes into every checkpoint (its migration step needs it to restore one).
+LIGHTNING_VERSION = "pytorch-lightning_version"
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, or holds another model."""
 
 
-def read_checkpoint(path: str | Path, expected_model: str | None = None) -> dict[str, Any]:
+def read_checkpoint(path: str | Path, expected_model: str | None = None, lightning: bool = False
+                    ) -> dict[str, Any]:
     """Load a Lightning checkpoint safely (tensors and plain data only) onto the CPU.
+
+    ``lightning``: the checkpoint goes on to Lightning's own restore (``--ckpt_path``), which needs the
+    version key Lightning writes into every checkpoint.
 
     Raises:
         CheckpointError: naming the file, when it is missing, cannot be unpickled safely, is not a
@@ -42,10 +48,19 @@ def read_checkpoint(path: str | Path, expected_model: str | None = None) -> dict
     if found is None:
         raise CheckpointError(f"checkpoint {path} is not a poselab model checkpoint (no 'poselab_model')")
     if expected_model is not None and found != expected_model:
-        raise CheckpointError(
-            f"checkpoint {path} holds a {found!r} model, expected a {expected_model!r} model"
-        )
+        raise CheckpointError(model_mismatch(path, found, expected_model))
+    if lightning and not isinstance(ckpt.get(LIGHTNING_VERSION), str):  # Lightning raises a bare KeyError
+        raise CheckpointError(f"checkpoint {path} is not a Lightning checkpoint (no '{LIGHTNING_VERSION}')")
     return ckpt
+
+
+def model_mismatch(path: str | Path | None, found: str | None, wanted: str) -> str:
+    """The message for a checkpoint of model ``found`` given where the model config asks for ``wanted``."""
+    holder = "the checkpoint" if path is None else f"checkpoint {path}"
+    found_text = repr(found) if found else "no poselab"
+    return (f"{holder} holds a {found_text} model, but the model config asks for a {wanted!r} model: give a "
+            f"{wanted} checkpoint" + (f", or the {found} model config (configs/model/{found}.yaml, "
+                                      f"MODEL={found})" if found else ""))
 
 
 def _plain_value(value: Any) -> bool:
@@ -59,6 +74,26 @@ def _plain_annotation(hint: Any) -> bool:
     if origin in (typing.Union, types.UnionType, list, tuple):
         return all(_plain_annotation(a) for a in typing.get_args(hint) if a is not Ellipsis)
     return hint in _PLAIN
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    """Whether plain ``value`` is of the plain annotation ``hint`` (an int fits float, a bool only bool)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        if origin is tuple and args and Ellipsis not in args:
+            return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
+        return all(_fits(v, args[0]) for v in value) if args else True
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is type(None):
+        return value is None
+    return isinstance(value, hint)
 
 
 def checked_hyper_parameters(ckpt: dict[str, Any], path: str | Path, cls: type,
@@ -96,7 +131,14 @@ def checked_hyper_parameters(ckpt: dict[str, Any], path: str | Path, cls: type,
             raise CheckpointError(f"checkpoint {path} has hyper-parameter {key}={value!r}: only plain "
                                   "values (numbers, strings, booleans, None, lists of them) are read from a "
                                   "checkpoint")
+        if not _fits(value, hints[key]):
+            raise CheckpointError(f"checkpoint {path} has hyper-parameter {key}={value!r}, but "
+                                  f"{cls.__name__} takes {_hint_name(hints[key])}")
     return hparams
+
+
+def _hint_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
 
 
 def load_model(path: str | Path, expected_model: str | None = None, map_location: str = "cpu"):

@@ -8,6 +8,7 @@ attack: the report only reads ``results.csv`` (or ``results.json``) and the opti
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -151,16 +152,56 @@ def _parse_corruption(row: dict[str, Any], experiment: str, where: str) -> dict[
 
 
 def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    """The rows of a csv file whose header has ``columns``; ValueError for a file cut off (no final newline)
+    or a row with more or fewer fields than the header (a stray comma shifts every later value)."""
     with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path.name}: missing columns {missing}")
-        return list(reader)
+        text = f.read()
+    if text and not text.endswith("\n"):
+        raise ValueError(f"{path.name} does not end with a newline: the file was cut off (its last value may "
+                         "be truncated)")
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(f"{path.name}: missing columns {missing}")
+    rows = list(reader)
+    for i, row in enumerate(rows):
+        if None in row or None in row.values():
+            more = None in row
+            raise ValueError(f"{path.name} row {i + 1} has {'more' if more else 'fewer'} fields than its "
+                             f"header ({len(reader.fieldnames or [])}): a {'stray' if more else 'missing'} "
+                             "separator shifts its values")
+    return rows
+
+
+def _same(a: Any, b: Any) -> bool:
+    """A csv field and a results.json value are the same (numbers compared as floats; null = NaN/inf)."""
+    if b is None or (isinstance(b, (int, float)) and not isinstance(b, bool)):
+        try:
+            x = float(a)
+        except (TypeError, ValueError):
+            return a in ("", None) and b is None
+        return (not math.isfinite(x)) if b is None else x == float(b)
+    return str(a if a is not None else "") == str(b if b is not None else "")
+
+
+def cross_check(csv_rows: Sequence[Mapping[str, Any]], json_rows: Sequence[Any]) -> None:
+    """ValueError when ``results.csv`` and ``results.json`` (written together from the same rows) disagree:
+    a different row count or the first differing value, naming the row and the column."""
+    if len(csv_rows) != len(json_rows):
+        raise ValueError(f"{RESULTS_CSV} has {len(csv_rows)} rows but {RESULTS_JSON} {len(json_rows)}: "
+                         "one of them was cut off or edited")
+    for i, (c, j) in enumerate(zip(csv_rows, json_rows)):
+        if not isinstance(j, Mapping):
+            return  # reported by the row parser
+        for col in COLUMNS:
+            if col in j and not _same(c.get(col), j[col]):
+                raise ValueError(f"{RESULTS_CSV} row {i + 1} {col} {c.get(col)!r} differs from "
+                                 f"{RESULTS_JSON}'s {j[col]!r}: one of them was cut off or edited")
 
 
 def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -> list[Cell]:
-    cells = []
+    cells: list[Cell] = []
+    seen: dict[tuple[Any, ...], int] = {}
     for i, row in enumerate(rows):
         where = f"{source} row {i + 1}"
         if not isinstance(row, Mapping):
@@ -175,8 +216,43 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
             n = int(float(row.get("n") or 0))
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{where}: bad value/n ({err})") from None
-        cells.append(Cell(run=label, metric=metric, value=value, n=n, **setting))
+        if value < 0 or n < 0:  # errors (mm), rates and counts are never negative
+            raise ValueError(f"{where}: {metric} value {value:g} / n {n} is negative")
+        cell = Cell(run=label, metric=metric, value=value, n=n, **setting)
+        key = _cell_key(cell)
+        if key in seen:
+            raise ValueError(f"{where}: the same cell as row {seen[key] + 1} ({_describe(cell)})")
+        seen[key] = i
+        cells.append(cell)
     return cells
+
+
+def _cell_key(cell: Cell) -> tuple[Any, ...]:
+    """What identifies a cell within a run: its setting (every axis) and metric."""
+    return tuple(v for k, v in vars(cell).items() if k not in ("run", "value", "n"))
+
+
+def _describe(cell: Cell) -> str:
+    skip = ("run", "value", "n")
+    return ", ".join(f"{k} {v!r}" for k, v in vars(cell).items() if k not in skip and v != "")
+
+
+def value_warnings(run: RunResults) -> list[str]:
+    """One warning per run with non-finite values (NaN: no sample reached the cell, or a diverged run)."""
+    bad = [c for c in run.cells if not math.isfinite(c.value)]
+    if not bad:
+        return []
+    return [f"{run.label}: {len(bad)} value(s) are NaN or inf, e.g. {_describe(bad[0])}: {bad[0].value}"]
+
+
+def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
+    """A warning when the compared runs were made at different model scales (results.json ``scale``)."""
+    scales = {r.label: r.meta.get("scale") for r in runs}
+    if len({s for s in scales.values()}) <= 1:
+        return []
+    listed = ", ".join(f"{label} {scale or 'unknown'}" for label, scale in scales.items())
+    return [f"the compared runs differ in scale ({listed}): their numbers are not comparable "
+            "(poselab.scale)"]
 
 
 def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
@@ -194,7 +270,10 @@ def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]
         meta = dict(data.get("meta") or {})
     csv_path = folder / RESULTS_CSV
     if csv_path.is_file():
-        return _read_csv(csv_path, COLUMNS), meta, RESULTS_CSV
+        rows = _read_csv(csv_path, COLUMNS)
+        if data is not None:
+            cross_check(rows, data.get("rows", []))
+        return rows, meta, RESULTS_CSV
     if data is not None:
         return list(data.get("rows", [])), meta, RESULTS_JSON
     raise ValueError(f"no {' or '.join(RESULT_FILES)} found")
@@ -390,10 +469,11 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
 
     Runs without any row of an experiment do not take part in it (monocular models have no
     multiview rows). Clean rows (:func:`~poselab.results.schema.is_clean`) always stay. Returns (cells,
-    warnings), one warning per run and experiment naming what was dropped.
+    warnings): runs of different scales, runs with NaN/inf values, and one warning per run and experiment
+    naming what was dropped.
     """
     cells: list[Cell] = []
-    warnings: list[str] = []
+    warnings: list[str] = [*scale_warnings(runs), *(w for r in runs for w in value_warnings(r))]
     for exp in EXPERIMENTS:
         per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
         per_run = {k: v for k, v in per_run.items() if v}

@@ -18,6 +18,8 @@ The axes stay the file's (CMU files: y up, the character facing +z in the rest p
 from __future__ import annotations
 
 import gzip
+import math
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,11 @@ from poselab.data.errors import DataError, DataNotFoundError
 ROTATIONS = ("Xrotation", "Yrotation", "Zrotation")
 POSITIONS = ("Xposition", "Yposition", "Zposition")
 CHANNEL_NAMES = ROTATIONS + POSITIONS
+#: Largest BVH text read (bytes, after decompression): 8x the full CMU 01_01 capture (2 MB); parsing holds
+#: about 20x the text in memory (a 45 MB file took 0.93 GB).
+MAX_BVH_BYTES = 16 * 2**20
+#: Deepest joint chain and most joints accepted (CMU: depth 9, 38 joints with end sites).
+MAX_DEPTH, MAX_JOINTS = 64, 1024
 
 
 class BVHError(DataError):
@@ -106,9 +113,12 @@ class _Tokens:
         line = self.line()
         token = self.next(what)
         try:
-            return float(token)
+            value = float(token)
         except ValueError:
             raise BVHError(f"BVH line {line}: expected a number for {what}, got {token!r}") from None
+        if not math.isfinite(value):
+            raise BVHError(f"BVH line {line}: expected a finite number for {what}, got {token!r}")
+        return value
 
 
 def parse_bvh(text: str) -> BVH:
@@ -119,7 +129,10 @@ def parse_bvh(text: str) -> BVH:
     offsets: list[tuple[float, float, float]] = []
     channels: list[tuple[str, ...]] = []
 
-    def joint_body(name: str, parent: int) -> None:
+    def joint_body(name: str, parent: int, depth: int = 0) -> None:
+        if depth >= MAX_DEPTH or len(names) >= MAX_JOINTS:
+            raise BVHError(f"BVH line {tok.line()}: joint {name} is nested {depth} deep or the file has more "
+                           f"than {MAX_JOINTS} joints; at most depth {MAX_DEPTH} and {MAX_JOINTS} joints")
         index = len(names)
         names.append(name)
         parents.append(parent)
@@ -148,7 +161,7 @@ def parse_bvh(text: str) -> BVH:
             line = tok.line()
             word = tok.next("JOINT, End Site or '}'")
             if word == "JOINT":
-                joint_body(tok.next("a joint name"), index)
+                joint_body(tok.next("a joint name"), index, depth + 1)
             elif word == "End":
                 tok.expect("Site")
                 names.append(f"{name}_end")
@@ -192,6 +205,10 @@ def parse_bvh(text: str) -> BVH:
         motion = np.array(values, dtype=np.float64).reshape(int(frames), n_channels)
     except ValueError as err:
         raise BVHError(f"BVH: motion data holds a value that is not a number ({err})") from None
+    if not np.isfinite(motion).all():
+        frame, column = (int(i) for i in np.argwhere(~np.isfinite(motion))[0])
+        raise BVHError(f"BVH: motion data holds NaN or inf (frame {frame}, channel {column}); every channel "
+                       "value must be a finite number")
     return BVH(
         names=tuple(names),
         parents=tuple(parents),
@@ -202,15 +219,25 @@ def parse_bvh(text: str) -> BVH:
     )
 
 
-def read_text(path: str | Path) -> str:
-    """Text of a ``.bvh`` or gzip-compressed ``.bvh.gz`` file; a missing file is a DataNotFoundError."""
+def read_text(path: str | Path, max_bytes: int = MAX_BVH_BYTES) -> str:
+    """Text of a ``.bvh`` or gzip-compressed ``.bvh.gz`` file (ASCII, at most ``max_bytes`` after
+    decompression); a missing file is a DataNotFoundError, any other fault one BVHError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"BVH file not found: {path}")
-    if path.suffix == ".gz":
-        with gzip.open(path, "rt", encoding="ascii") as fh:
-            return fh.read()
-    return path.read_text(encoding="ascii")
+    try:
+        with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as fh:
+            data = fh.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        raise BVHError(f"{path}: cannot be read ({type(err).__name__}: {err})") from None
+    if len(data) > max_bytes:
+        raise BVHError(f"{path}: larger than {max_bytes / 2**20:g} MiB of BVH text (MAX_BVH_BYTES); "
+                       "split the capture or raise the limit")
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError as err:
+        raise BVHError(f"{path}: not an ASCII BVH file (byte {err.start} is {data[err.start]:#04x})"
+                       ) from None
 
 
 def load_bvh(path: str | Path) -> BVH:

@@ -36,13 +36,24 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
+import os
+import tempfile
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from poselab.data.errors import DataError
-from poselab.data.motion.bvh import BVH, forward_kinematics, load_bvh, read_text, subsample_text
+from poselab.data.motion.bvh import (
+    BVH,
+    BVHError,
+    forward_kinematics,
+    load_bvh,
+    parse_bvh,
+    read_text,
+    subsample_text,
+)
 from poselab.data.motion.retarget import (
     Y_UP_TO_Z_UP,
     Marker,
@@ -58,6 +69,8 @@ from poselab.skeleton import JOINT_NAMES, joint_index
 CLIP_FILE = Path(__file__).parent / "data" / "cmu_01_01_30hz.bvh.gz"
 CLIP_NAME = "cmu_01_01"
 SOURCE_STEP, SOURCE_START = 4, 1
+#: Largest clip written (gzip bytes): 20x the shipped one (0.19 MB).
+MAX_CLIP_BYTES = 4 * 2**20
 
 _HEAD_FORWARD = (0.0, 0.0, 1.0)  # CMU units in the head's frame (rest pose faces +z)
 #: poselab joint name -> where it sits on the CMU skeleton (see the module docstring)
@@ -126,20 +139,62 @@ def capture_bone_lengths(path: str = str(CLIP_FILE)) -> np.ndarray:
     return np.median(bone_lengths(clip_joints(path)), axis=0)
 
 
+def clip_bytes(source: str | Path) -> bytes:
+    """The shipped clip's bytes built from ``source``, validated completely first: the whole source parses
+    (every frame of its ``Frames:`` count, finite numbers, ASCII, at most ``MAX_BVH_BYTES``), the clip
+    holds every :data:`SOURCE_STEP`-th frame of it and the CMU joints of :data:`CMU_MARKERS` with finite
+    positions, and it compresses to at most :data:`MAX_CLIP_BYTES`. One :class:`DataError` per fault."""
+    text = read_text(source)
+    try:
+        full = parse_bvh(text)
+        clip = parse_bvh(subsample_text(text, SOURCE_STEP, SOURCE_START))
+    except BVHError as err:
+        raise BVHError(f"{source}: {err}") from None
+    expected = len(range(SOURCE_START, full.num_frames, SOURCE_STEP))
+    if clip.num_frames != expected or expected == 0:
+        raise DataError(f"{source}: the clip would hold {clip.num_frames} frames, expected {expected} "
+                        f"(every {SOURCE_STEP}th of the source's {full.num_frames} from frame "
+                        f"{SOURCE_START})")
+    try:
+        joints = capture_joints(clip)
+    except KeyError as err:
+        raise DataError(f"{source}: not a CMU skeleton: {err.args[0]}") from None
+    if not np.isfinite(joints).all():
+        raise DataError(f"{source}: forward kinematics gives non-finite joint positions")
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
+        gz.write(subsample_text(text, SOURCE_STEP, SOURCE_START).encode("ascii"))
+    data = buf.getvalue()
+    if len(data) > MAX_CLIP_BYTES:
+        raise DataError(f"{source}: the clip would take {len(data) / 2**20:.1f} MiB compressed, more than "
+                        f"{MAX_CLIP_BYTES / 2**20:g} MiB (MAX_CLIP_BYTES; the shipped one takes 0.2 MiB)")
+    return data
+
+
 def write_clip(source: str | Path, out: str | Path = CLIP_FILE) -> Path:
     """Write the shipped clip: every :data:`SOURCE_STEP`-th frame of ``source`` from :data:`SOURCE_START`,
-    gzip-compressed with a fixed timestamp (the same bytes on every run)."""
-    text = subsample_text(read_text(source), SOURCE_STEP, SOURCE_START)
+    gzip-compressed with a fixed timestamp (the same bytes on every run). Nothing is written unless the
+    whole source is valid (:func:`clip_bytes`); the file is replaced atomically (a temporary file beside it,
+    then a rename), so a failure leaves the old clip as it was."""
+    data = clip_bytes(source)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with (
-        open(tmp, "wb") as fh,
-        gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0) as gz,
-    ):
-        gz.write(text.encode("ascii"))
-    tmp.replace(out)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
         out = write_clip(args.source, args.out)
     except DataError as err:
         parser.exit(2, f"error: {err}\n")
+    except OSError as err:
+        parser.exit(2, f"error: cannot write {args.out}: {err.strerror or err}\n")
     print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB, {clip_joints(str(out)).shape[0]} frames)")
 
 
