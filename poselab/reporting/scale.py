@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from poselab.reporting.strength import has_strong_attacks
-from poselab.results.files import atomic_write, save_figure, write_csv
 from poselab.results.reader import ResultsError, RunResults, discover, read_run
 from poselab.results.schema import CLEAN, JDR, MPJPE, TABLES_MD
+from poselab.safe_io import atomic_write, save_figure, write_csv
 from poselab.scale import parse_scale, scale_order
 
 #: Untargeted attack series compared across scales: (attack, iterations).

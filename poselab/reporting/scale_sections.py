@@ -41,9 +41,9 @@ from poselab.reporting.scale import (
     yes_no,
 )
 from poselab.reporting.strength import has_strong_attacks, percent_worse
-from poselab.results.files import save_figure, write_csv
 from poselab.results.reader import RunResults
 from poselab.results.schema import FAILED, TARGET_MPJPE, TARGETED_EXPERIMENTS
+from poselab.safe_io import save_figure, write_csv
 from poselab.scale import depth_of, parse_scale, scale_order
 
 TARGETED_CSV = "scale_targeted.csv"
