@@ -19,7 +19,7 @@ from poselab.distributed import destroy_process_group_at_exit
 from poselab.geometry import backproject, project
 from poselab.metrics import JDR, MPJPE, PMPJPE
 from poselab.models.visualize import save_png, skeleton_panel
-from poselab.skeleton import NUM_JOINTS, PELVIS
+from poselab.skeleton import PELVIS
 
 Batch = dict[str, Any]
 
@@ -187,12 +187,6 @@ class PoseModel(pl.LightningModule):
                                      caption=["red: predicted, green: ground truth"])
                 except Exception as err:  # noqa: BLE001 - images must never stop training
                     self.print(f"warning: could not log validation images ({err})")
-
-
-def check_joints(pose: Tensor) -> None:
-    """Raise if a pose tensor is not (..., 17, 3)."""
-    if pose.shape[-2:] != (NUM_JOINTS, 3):
-        raise ValueError(f"expected poses (..., {NUM_JOINTS}, 3), got {tuple(pose.shape)}")
 
 
 def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from poselab.skeleton import BONES
@@ -60,8 +59,3 @@ def save_png(panel: np.ndarray, path: str | Path) -> Path:
     if not cv2.imwrite(str(path), np.ascontiguousarray(panel[..., ::-1])):
         raise OSError(f"could not write {path}")
     return path
-
-
-def as_uint8(x: Tensor) -> Tensor:
-    """Clamp float images to 0..255 uint8."""
-    return x.detach().clamp(0, 255).round().to(torch.uint8)
