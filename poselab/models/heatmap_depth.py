@@ -1,57 +1,44 @@
 """(c) 2D heat maps (soft-argmax) + per-joint depth maps read out under the heat map."""
 
-from __future__ import annotations
-
 from torch import Tensor
 
-from poselab.models.backbones import build_backbone
 from poselab.models.base import (
     POSE_SCALE,
+    BackboneModel,
     Batch,
-    PoseModel,
     check_images,
     lift_to_camera,
     loss_2d_depth,
+    model_config,
     views_valid,
 )
 from poselab.models.heads import DeconvHead, cells_to_pixels, num_deconv_for, soft_argmax_2d
 from poselab.skeleton import NUM_JOINTS
 
 
-class HeatmapDepthModel(PoseModel):
+@model_config
+class HeatmapDepthModel(BackboneModel):
     """Backbone -> deconv head -> J heat maps + J depth maps (in units of ``POSE_SCALE``).
 
     Each joint's root-relative depth is its depth map averaged under its softmax-normalised heat map;
     (u, v, depth) is lifted to 3D with the crop camera and the ground-truth root depth.
 
     Args:
-        backbone, backbone_width, backbone_weights: see :func:`~poselab.models.backbones.build_backbone`.
         heatmap_stride: image pixels per heat-map cell.
         deconv_channels: channels of the deconvolution layers.
+        (others: see :class:`~poselab.models.base.BackboneModel`)
     """
 
     name = "heatmap_depth"
     multiview = False
 
-    def __init__(
-        self,
-        backbone: str = "tiny",
-        backbone_width: int = 32,
-        backbone_weights: str | None = None,
-        heatmap_stride: int = 4,
-        deconv_channels: int = 256,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        warmup_steps: int = 50,
-        schedule: str = "cosine",
-        num_val_images: int = 4,
-    ) -> None:
-        super().__init__(lr, weight_decay, warmup_steps, schedule, num_val_images)
-        self.save_hyperparameters()
-        self.backbone = build_backbone(backbone, backbone_width, backbone_weights)
-        n = num_deconv_for(self.backbone.stride, heatmap_stride)
-        self.head = DeconvHead(self.backbone.out_channels, 2 * NUM_JOINTS, n, deconv_channels)
-        self.heatmap_stride = heatmap_stride
+    heatmap_stride: int = 4
+    deconv_channels: int = 256
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        n = num_deconv_for(self.backbone.stride, self.heatmap_stride)
+        self.head = DeconvHead(self.backbone.out_channels, 2 * NUM_JOINTS, n, self.deconv_channels)
 
     def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:
         """images (B, V, 3, H, W) 0..255 -> pose (B, V, J, 3) root-relative camera mm,
