@@ -1,5 +1,5 @@
 """``PoseModel``: the LightningModule base shared by the four baselines; ``BackboneModel``: one on a poselab
-image backbone.
+image backbone; ``HeatmapModel``: one with a deconvolution head drawing maps.
 
 Subclasses implement :meth:`PoseModel.forward` (the MODEL INTERFACE of docs/ARCHITECTURE.md),
 :meth:`PoseModel.loss` and, for multi-view models, :meth:`PoseModel.pose_target`. The base does the
@@ -25,6 +25,7 @@ from poselab.distributed import destroy_process_group_at_exit
 from poselab.geometry import backproject, project
 from poselab.metrics import JDR, MPJPE, PMPJPE
 from poselab.models.backbones import build_backbone
+from poselab.models.heads import DeconvHead, num_deconv_for
 from poselab.models.visualize import save_png, skeleton_panel
 from poselab.skeleton import PELVIS
 
@@ -222,6 +223,25 @@ class BackboneModel(PoseModel):
 del BackboneModel.backbone
 
 
+@model_config
+class HeatmapModel(BackboneModel):
+    """A :class:`BackboneModel` with a deconvolution head (:meth:`deconv_head`) drawing maps.
+
+    Args:
+        heatmap_stride: image pixels per map cell (4: 64 x 64 maps at 256 px).
+        deconv_channels: channels of the deconvolution layers.
+        (others: see :class:`BackboneModel`)
+    """
+
+    heatmap_stride: int = 4
+    deconv_channels: int = 256
+
+    def deconv_head(self, maps: int) -> DeconvHead:
+        """Backbone features -> ``maps`` maps, one cell per ``heatmap_stride`` image pixels."""
+        n = num_deconv_for(self.backbone.stride, self.heatmap_stride)
+        return DeconvHead(self.backbone.out_channels, maps, n, self.deconv_channels)
+
+
 def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
     """Crop px (B, V, J, 2) + root-relative depths (B, V, J) mm -> root-relative camera pose (B, V, J, 3) mm.
 
@@ -242,6 +262,14 @@ def views_valid(batch: Batch, b: int, v: int, device: torch.device) -> Tensor:
     if present is None:
         return torch.ones(b, v, dtype=torch.bool, device=device)
     return present.to(device=device, dtype=torch.bool).expand(b, v)
+
+
+def lifted_output(uv: Tensor, depth: Tensor, batch: Batch) -> dict[str, Tensor]:
+    """A monocular model's output from crop px ``uv`` (B, V, J, 2) and root-relative depths (B, V, J) mm:
+    those, ``pose`` (B, V, J, 3) lifted with the crop camera (:func:`lift_to_camera`) and ``valid`` (B, V)."""
+    b, v = uv.shape[:2]
+    return {"pose": lift_to_camera(uv, depth, batch), "joints_2d": uv, "depth": depth,
+            "valid": views_valid(batch, b, v, uv.device)}
 
 
 def loss_2d_depth(out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:

@@ -4,41 +4,33 @@ from torch import Tensor
 
 from poselab.models.base import (
     POSE_SCALE,
-    BackboneModel,
     Batch,
+    HeatmapModel,
     check_images,
-    lift_to_camera,
+    lifted_output,
     loss_2d_depth,
     model_config,
-    views_valid,
 )
-from poselab.models.heads import DeconvHead, cells_to_pixels, num_deconv_for, soft_argmax_2d
+from poselab.models.heads import cells_to_pixels, soft_argmax_2d
 from poselab.skeleton import NUM_JOINTS
 
 
 @model_config
-class HeatmapDepthModel(BackboneModel):
+class HeatmapDepthModel(HeatmapModel):
     """Backbone -> deconv head -> J heat maps + J depth maps (in units of ``POSE_SCALE``).
 
     Each joint's root-relative depth is its depth map averaged under its softmax-normalised heat map;
     (u, v, depth) is lifted to 3D with the crop camera and the ground-truth root depth.
 
-    Args:
-        heatmap_stride: image pixels per heat-map cell.
-        deconv_channels: channels of the deconvolution layers.
-        (others: see :class:`~poselab.models.base.BackboneModel`)
+    Args: see :class:`~poselab.models.base.HeatmapModel`.
     """
 
     name = "heatmap_depth"
     multiview = False
 
-    heatmap_stride: int = 4
-    deconv_channels: int = 256
-
     def __post_init__(self) -> None:
         super().__post_init__()
-        n = num_deconv_for(self.backbone.stride, self.heatmap_stride)
-        self.head = DeconvHead(self.backbone.out_channels, 2 * NUM_JOINTS, n, self.deconv_channels)
+        self.head = self.deconv_head(2 * NUM_JOINTS)
 
     def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:
         """images (B, V, 3, H, W) 0..255 -> pose (B, V, J, 3) root-relative camera mm,
@@ -49,9 +41,7 @@ class HeatmapDepthModel(BackboneModel):
         coords, probs = soft_argmax_2d(heatmaps)
         uv = cells_to_pixels(coords, self.heatmap_stride).view(b, v, NUM_JOINTS, 2)
         depth = (probs * depthmaps.float()).sum(dim=(-2, -1)).view(b, v, NUM_JOINTS) * POSE_SCALE
-        pose = lift_to_camera(uv, depth, batch)
-        valid = views_valid(batch, b, v, images.device)
-        return {"pose": pose, "joints_2d": uv, "depth": depth, "valid": valid}
+        return lifted_output(uv, depth, batch)
 
     def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         return loss_2d_depth(out, batch)

@@ -4,38 +4,33 @@ import torch
 from torch import Tensor, nn
 
 from poselab.geometry import projection_matrix, triangulate_dlt, undistort_pixels
-from poselab.models.base import POSE_SCALE, BackboneModel, Batch, check_images, model_config
-from poselab.models.heads import DeconvHead, cells_to_pixels, num_deconv_for, soft_argmax_2d
+from poselab.models.base import POSE_SCALE, Batch, HeatmapModel, check_images, model_config
+from poselab.models.heads import cells_to_pixels, soft_argmax_2d
 from poselab.skeleton import NUM_JOINTS
 
 
 @model_config
-class TriangulationModel(BackboneModel):
+class TriangulationModel(HeatmapModel):
     """Soft-argmax 2D joints + confidences in every view -> undistort -> weighted DLT -> world pose.
 
     Args:
-        heatmap_stride: image pixels per heat-map cell.
-        deconv_channels: channels of the deconvolution layers.
         use_confidences: weight each view's equations by a learnt confidence in (0, 1) per joint
             (learnable-triangulation "algebraic"); False: plain DLT with unit weights.
         loss_2d_weight, loss_3d_weight: weights of the per-view 2D L1 (units of the crop width) and
             the triangulated 3D L1 (m, invalid or non-finite joints masked out).
-        (others: see :class:`~poselab.models.base.BackboneModel`)
+        (others: see :class:`~poselab.models.base.HeatmapModel`)
     """
 
     name = "triangulation"
     multiview = True
 
-    heatmap_stride: int = 4
-    deconv_channels: int = 256
     use_confidences: bool = True
     loss_2d_weight: float = 1.0
     loss_3d_weight: float = 0.01
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        n = num_deconv_for(self.backbone.stride, self.heatmap_stride)
-        self.head = DeconvHead(self.backbone.out_channels, NUM_JOINTS, n, self.deconv_channels)
+        self.head = self.deconv_head(NUM_JOINTS)
         self.confidence = None
         if self.use_confidences:
             pooled = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())

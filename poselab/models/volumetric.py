@@ -2,44 +2,30 @@
 
 from torch import Tensor
 
-from poselab.models.base import (
-    BackboneModel,
-    Batch,
-    check_images,
-    lift_to_camera,
-    loss_2d_depth,
-    model_config,
-    views_valid,
-)
-from poselab.models.heads import DeconvHead, bins_to_depth, cells_to_pixels, num_deconv_for, soft_argmax_3d
+from poselab.models.base import Batch, HeatmapModel, check_images, lifted_output, loss_2d_depth, model_config
+from poselab.models.heads import bins_to_depth, cells_to_pixels, soft_argmax_3d
 from poselab.skeleton import NUM_JOINTS
 
 
 @model_config
-class VolumetricModel(BackboneModel):
+class VolumetricModel(HeatmapModel):
     """Backbone -> deconv head -> J x D x h x w volumes -> (u, v) crop px + root-relative depth -> 3D.
 
     Args:
-        heatmap_stride: image pixels per heat-map cell (4: 64 x 64 maps at 256 px).
-        deconv_channels: channels of the deconvolution layers.
         depth_bins: D, depth bins spanning ``[-depth_range, +depth_range]`` mm around the root.
         depth_range: half-extent of the depth axis (mm).
-        (others: see :class:`~poselab.models.base.BackboneModel`)
+        (others: see :class:`~poselab.models.base.HeatmapModel`)
     """
 
     name = "volumetric"
     multiview = False
 
-    heatmap_stride: int = 4
-    deconv_channels: int = 256
     depth_bins: int = 64
     depth_range: float = 1000.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        n = num_deconv_for(self.backbone.stride, self.heatmap_stride)
-        channels = NUM_JOINTS * self.depth_bins
-        self.head = DeconvHead(self.backbone.out_channels, channels, n, self.deconv_channels)
+        self.head = self.deconv_head(NUM_JOINTS * self.depth_bins)
 
     def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:
         """images (B, V, 3, H, W) 0..255 -> pose (B, V, J, 3) root-relative camera mm,
@@ -50,9 +36,7 @@ class VolumetricModel(BackboneModel):
         coords, _ = soft_argmax_3d(volumes)
         uv = cells_to_pixels(coords[..., :2], self.heatmap_stride).view(b, v, NUM_JOINTS, 2)
         depth = bins_to_depth(coords[..., 2], self.depth_bins, self.depth_range).view(b, v, NUM_JOINTS)
-        pose = lift_to_camera(uv, depth, batch)
-        valid = views_valid(batch, b, v, images.device)
-        return {"pose": pose, "joints_2d": uv, "depth": depth, "valid": valid}
+        return lifted_output(uv, depth, batch)
 
     def loss(self, out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
         return loss_2d_depth(out, batch)
