@@ -2,9 +2,9 @@
 saves.
 
 * :func:`atomic_write` (text or bytes), :func:`write_csv`, :func:`save_figure` (matplotlib, PNG),
-  :func:`atomic_save` (``torch.save``) and :func:`atomic_path` (any writer that takes a path): temp file in
-  the same folder + ``os.replace``; the file gets the usual ``0666 & ~umask`` mode (0644 with umask 022),
-  not ``mkstemp``'s 0600.
+  :func:`save_png` (an RGB array), :func:`atomic_save` (``torch.save``) and :func:`atomic_path` (any writer
+  that takes a path): temp file in the same folder + ``os.replace``; the file gets the usual
+  ``0666 & ~umask`` mode (0644 with umask 022), not ``mkstemp``'s 0600.
 * :func:`check_writable`: create a folder and prove a file can be written there *before* minutes of work.
 * :func:`try_save`: run a save; a failure (``OSError``, or the ``RuntimeError`` that ``torch.save`` raises
   on a full disk) becomes one warning and the run goes on.
@@ -99,6 +99,17 @@ def save_figure(fig: Any, path: str | Path, **savefig: Any) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", **savefig)
     return atomic_write(path, buf.getvalue())
+
+
+def save_png(rgb: Any, path: str | Path) -> Path:
+    """Write an RGB uint8 array (H, W, 3) as PNG atomically (encoded in memory by OpenCV)."""
+    import cv2
+    import numpy as np
+
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise OSError(f"could not encode {path} as PNG")
+    return atomic_write(path, png.tobytes())
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
@@ -249,4 +260,4 @@ class RunLock:
 
 __all__ = ["LockedError", "NotWritableError", "ResultsNotSavedError", "RunLock", "SAVE_ERRORS", "atomic_path",
            "atomic_save", "atomic_write", "check_writable", "file_mode", "reserve_version",
-           "save_figure", "try_save", "write_csv"]
+           "save_figure", "save_png", "try_save", "write_csv"]

@@ -19,7 +19,8 @@ from poselab.models.heads import (
     soft_argmax_2d,
     soft_argmax_3d,
 )
-from poselab.models.visualize import save_png, skeleton_panel
+from poselab.models.visualize import skeleton_panel
+from poselab.safe_io import save_png
 from poselab.skeleton import NUM_JOINTS
 
 TINY = {"backbone": "tiny", "backbone_width": 8}

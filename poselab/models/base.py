@@ -26,7 +26,8 @@ from poselab.geometry import backproject, project
 from poselab.metrics import JDR, MPJPE, PMPJPE
 from poselab.models.backbones import build_backbone
 from poselab.models.heads import DeconvHead, num_deconv_for
-from poselab.models.visualize import save_png, skeleton_panel
+from poselab.models.visualize import skeleton_panel
+from poselab.safe_io import save_png
 from poselab.skeleton import PELVIS
 
 Batch = dict[str, Any]

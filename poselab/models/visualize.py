@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from torch import Tensor
 
@@ -48,14 +46,3 @@ def skeleton_panel(images: Tensor, pred_2d: Tensor, gt_2d: Tensor, size: int = 1
         _draw(bgr, pred.detach().cpu().numpy() + 0.5 - 0.5 / scale, RED, scale)
         tiles.append(bgr[..., ::-1])
     return np.ascontiguousarray(np.concatenate(tiles, axis=1))
-
-
-def save_png(panel: np.ndarray, path: str | Path) -> Path:
-    """Write an RGB uint8 image as PNG, creating folders."""
-    import cv2
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(panel[..., ::-1])):
-        raise OSError(f"could not write {path}")
-    return path

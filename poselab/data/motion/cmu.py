@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import io
 from functools import cache
 from pathlib import Path
 
@@ -52,6 +53,7 @@ from poselab.data.motion.retarget import (
     rescale_bones,
 )
 from poselab.data.synthetic.pose import ANKLE_HEIGHT, make_subject
+from poselab.safe_io import atomic_write
 from poselab.skeleton import JOINT_NAMES, joint_index
 
 #: the shipped clip: CMU 01_01, every 4th frame (30 Hz) from frame 1
@@ -130,16 +132,10 @@ def write_clip(source: str | Path, out: str | Path = CLIP_FILE) -> Path:
     """Write the shipped clip: every :data:`SOURCE_STEP`-th frame of ``source`` from :data:`SOURCE_START`,
     gzip-compressed with a fixed timestamp (the same bytes on every run)."""
     text = subsample_text(read_text(source), SOURCE_STEP, SOURCE_START)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with (
-        open(tmp, "wb") as fh,
-        gzip.GzipFile(filename="", mode="wb", fileobj=fh, compresslevel=9, mtime=0) as gz,
-    ):
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
         gz.write(text.encode("ascii"))
-    tmp.replace(out)
-    return out
+    return atomic_write(out, buf.getvalue())
 
 
 def main(argv: list[str] | None = None) -> None:
