@@ -1,9 +1,10 @@
-"""Writing results without losing them: one home for atomic writes, writability checks, run locks and
-tolerant saves.
+"""Writing files without losing them: the one atomic writer, writability checks, run locks and tolerant
+saves.
 
-* :func:`atomic_write_text` / :func:`atomic_write_bytes` / :func:`atomic_save` (``torch.save``) /
-  :func:`atomic_path` (any writer that takes a path): temp file in the same folder + ``os.replace``; the
-  file gets the usual ``0666 & ~umask`` mode (0644 with umask 022), not ``mkstemp``'s 0600.
+* :func:`atomic_write` (text or bytes), :func:`write_csv`, :func:`save_figure` (matplotlib, PNG),
+  :func:`save_png` (an RGB array), :func:`atomic_save` (``torch.save``) and :func:`atomic_path` (any writer
+  that takes a path): temp file in the same folder + ``os.replace``; the file gets the usual
+  ``0666 & ~umask`` mode (0644 with umask 022), not ``mkstemp``'s 0600.
 * :func:`check_writable`: create a folder and prove a file can be written there *before* minutes of work.
 * :func:`try_save`: run a save; a failure (``OSError``, or the ``RuntimeError`` that ``torch.save`` raises
   on a full disk) becomes one warning and the run goes on.
@@ -14,6 +15,8 @@ tolerant saves.
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import os
 import socket
@@ -22,7 +25,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,16 +73,43 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        f.write(data)
+def atomic_write(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (bytes, or text as UTF-8 with newlines as given) to ``path`` atomically (see
+    :func:`atomic_path`); the folder is created. Returns the path."""
+    with atomic_path(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8", newline="")
+    return Path(path)
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8, newlines as given) to ``path`` atomically (see :func:`atomic_path`)."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
-        f.write(text)
+def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> Path:
+    """Write rows as CSV atomically: a header, then ``columns`` of each row (other keys ignored), "\\n"
+    line ends."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write(path, buf.getvalue())
+
+
+def save_figure(fig: Any, path: str | Path, **savefig: Any) -> Path:
+    """Save a matplotlib figure as PNG atomically (rendered in memory, then :func:`atomic_write`)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", **savefig)
+    return atomic_write(path, buf.getvalue())
+
+
+def save_png(rgb: Any, path: str | Path) -> Path:
+    """Write an RGB uint8 array (H, W, 3) as PNG atomically (encoded in memory by OpenCV)."""
+    import cv2
+    import numpy as np
+
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise OSError(f"could not encode {path} as PNG")
+    return atomic_write(path, png.tobytes())
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
@@ -229,5 +259,5 @@ class RunLock:
 
 
 __all__ = ["LockedError", "NotWritableError", "ResultsNotSavedError", "RunLock", "SAVE_ERRORS", "atomic_path",
-           "atomic_save", "atomic_write_bytes", "atomic_write_text", "check_writable", "file_mode",
-           "try_save"]
+           "atomic_save", "atomic_write", "check_writable", "file_mode", "reserve_version",
+           "save_figure", "save_png", "try_save", "write_csv"]

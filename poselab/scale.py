@@ -11,13 +11,8 @@ exported checkpoints in ``checkpoints/<scale>/<model>.ckpt`` (the default ``tiny
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
-#: The default scale: the tiny CNN at 64 px (configs/trainer/cpu.yaml, checkpoints/<model>.ckpt).
-DEFAULT_SCALE = "tiny-64"
-#: Where the overlays of each named scale live.
-SCALE_CONFIGS = Path("configs/scale")
 _NAME = re.compile(r"^(tiny|r\d+)-(\d+)$")
 
 

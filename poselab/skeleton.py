@@ -32,7 +32,6 @@ JOINT_NAMES: tuple[str, ...] = (
 PARENTS: tuple[int, ...] = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
 
 PELVIS = 0
-THORAX = 8
 NECK = 8  # the neck base (thorax) — JDR head size is |head_top - neck|
 HEAD_TOP = 10
 

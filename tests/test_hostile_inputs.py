@@ -26,7 +26,6 @@ from poselab.evaluation import state as resume
 from poselab.evaluation.callback import AttackEvaluation
 from poselab.evaluation.progress import AttackProgress
 from poselab.evaluation.specs import MAX_ITERATIONS, AttackConfigError, ExperimentSpec
-from poselab.results import files as results_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = [{"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},
@@ -86,14 +85,14 @@ def test_unwritable_results_folder_fails_before_any_attack(tmp_path, attacks) ->
 
 def test_failed_final_write_prints_the_tables_keeps_the_state_and_a_rerun_saves(
         tmp_path, monkeypatch, capsys, straight, attacks) -> None:
-    real = results_files.atomic_write
+    real = safe_io.atomic_write
 
     def no_space(path, text):
         if Path(path).name == "results.csv":
             raise OSError(errno.ENOSPC, "No space left on device")
-        real(path, text)
+        return real(path, text)
 
-    monkeypatch.setattr(results_files, "atomic_write", no_space)
+    monkeypatch.setattr(safe_io, "atomic_write", no_space)
     with pytest.raises(safe_io.ResultsNotSavedError) as info:
         _run(tmp_path)
     out = tmp_path / "run"
@@ -105,7 +104,7 @@ def test_failed_final_write_prints_the_tables_keeps_the_state_and_a_rerun_saves(
     assert (out / resume.PARTIAL_DIR / "rank0.pt").exists()  # the attacked batches are not lost
     assert not (out / ".lock").exists()
     n_attacks = len(attacks)
-    monkeypatch.setattr(results_files, "atomic_write", real)
+    monkeypatch.setattr(safe_io, "atomic_write", real)
     _run(tmp_path)  # disk freed: the same command writes the results without attacking again
     assert (out / "results.csv").read_text() == straight
     assert len(attacks) == n_attacks

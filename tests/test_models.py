@@ -9,7 +9,7 @@ import torch
 from attack_toys import make_batch
 
 from poselab.geometry import projection_matrix, triangulate_dlt, undistort_pixels
-from poselab.models import MODELS, CheckpointError, get_model_class, load_model, read_checkpoint
+from poselab.models import MODELS, CheckpointError, PoseModel, get_model_class, load_model, read_checkpoint
 from poselab.models.backbones import PixelNormalize, build_backbone
 from poselab.models.base import lift_to_camera, root_relative
 from poselab.models.heads import (
@@ -19,7 +19,8 @@ from poselab.models.heads import (
     soft_argmax_2d,
     soft_argmax_3d,
 )
-from poselab.models.visualize import save_png, skeleton_panel
+from poselab.models.visualize import skeleton_panel
+from poselab.safe_io import save_png
 from poselab.skeleton import NUM_JOINTS
 
 TINY = {"backbone": "tiny", "backbone_width": 8}
@@ -280,6 +281,35 @@ def _save(model, path, name=None):
             "poselab_model": name or model.name}
     torch.save(ckpt, path)
     return path
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_constructor_arguments_are_flat_typed_and_saved_as_hyper_parameters(name):
+    """The shared arguments (declared once, as dataclass fields of the bases) and the model's own: one flat
+    keyword signature that LightningCLI validates, saved as flat hyper-parameters with their values."""
+    import inspect
+
+    from jsonargparse import ArgumentError, ArgumentParser
+
+    cls = MODELS[name]
+    params = list(inspect.signature(cls.__init__).parameters)[1:]
+    assert params[:8] == ["lr", "weight_decay", "warmup_steps", "schedule", "num_val_images", "backbone",
+                          "backbone_width", "backbone_weights"]
+    defaults = {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+    model = cls(backbone_width=8, lr=0.5, num_val_images=0)
+    assert list(model.hparams) == params
+    assert model.hparams["lr"] == 0.5 and model.hparams["backbone"] == "tiny"
+    assert isinstance(model.backbone, torch.nn.Module) and model.lr == 0.5 and hash(model)
+    parser = ArgumentParser(exit_on_error=False)  # as LightningCLI builds it: subclasses of PoseModel
+    parser.add_subclass_arguments(PoseModel, "model")
+    path = f"{cls.__module__}.{cls.__name__}"
+    parsed = parser.parse_args(["--model", path, "--model.init_args.warmup_steps", "7"]).model.init_args
+    assert parsed.as_dict() == {**defaults, "warmup_steps": 7}
+    for arg in ("warmup_steps", "backbone_width"):
+        with pytest.raises(ArgumentError, match=arg):
+            parser.parse_args(["--model", path, f"--model.init_args.{arg}", "many"])
+    with pytest.raises(ValueError, match="schedule must be"):
+        cls(schedule="linear")
 
 
 def test_checkpoint_round_trip_and_clear_errors(tmp_path):

@@ -546,10 +546,10 @@ def test_explicit_view_subsets_get_their_own_columns_never_merged(tmp_path):
 # ------------------------------------------------------------------------------ damaged results files
 def _both_files(folder: Path, rows: list[dict], meta: dict | None = None) -> None:
     """results.csv and results.json of the same rows, as the attack evaluation writes them."""
-    from poselab.results.files import csv_text
+    from poselab.safe_io import write_csv
 
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.csv").write_text(csv_text(rows, RESULT_COLUMNS))
+    write_csv(folder / "results.csv", rows, RESULT_COLUMNS)
     meta = {"model": rows[0]["model"], "dataset": "synthetic", "config": {}, **(meta or {})}
     (folder / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}))
 

@@ -26,8 +26,8 @@ def _mode(path: Path) -> int:
 def test_atomic_writers_respect_the_umask(tmp_path: Path, umask: int, expected: int) -> None:
     old = os.umask(umask)
     try:
-        safe_io.atomic_write_text(tmp_path / "a" / "t.csv", "x,y\n")
-        safe_io.atomic_write_bytes(tmp_path / "b.bin", b"\x00\x01")
+        safe_io.atomic_write(tmp_path / "a" / "t.csv", "x,y\n")
+        safe_io.atomic_write(tmp_path / "b.bin", b"\x00\x01")
         safe_io.atomic_save({"w": torch.ones(2)}, tmp_path / "s.pt")
     finally:
         os.umask(old)
@@ -42,7 +42,7 @@ def test_atomic_writers_respect_the_umask(tmp_path: Path, umask: int, expected: 
 
 def test_a_failed_atomic_write_keeps_the_old_file(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
-    safe_io.atomic_write_text(path, "old\n")
+    safe_io.atomic_write(path, "old\n")
     with pytest.raises(RuntimeError, match="disk full"), safe_io.atomic_path(path) as tmp:
         tmp.write_text("half")
         raise RuntimeError("disk full")

@@ -16,9 +16,9 @@ from torch import Tensor, nn
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.metrics import MPJPE as MPJPEMetric
 from poselab.reporting.tables import Table
-from poselab.results.files import save_figure
 from poselab.results.reader import JointCell
 from poselab.results.schema import CLEAN, JOINT, JOINT_MPJPE, MPJPE, attack_names
+from poselab.safe_io import save_figure
 from poselab.skeleton import BONES, JOINT_NAMES
 
 #: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).

@@ -33,8 +33,9 @@ from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.metrics import MPJPE as MPJPEMetric
 from poselab.paths import project_path
 from poselab.reporting.tables import Table
-from poselab.results.files import save_figure, write_transfer_csv
+from poselab.results.files import write_transfer_csv
 from poselab.results.schema import MPJPE
+from poselab.safe_io import save_figure
 
 
 def craft(model: nn.Module, batch: Mapping[str, Any], attack: Attack) -> Tensor:

@@ -82,8 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset, data_kwargs
     from poselab.reporting.corruption import mce_tables
     from poselab.reporting.run_report import write_run_report
-    from poselab.results.files import atomic_write, write_results
+    from poselab.results.files import write_results
     from poselab.results.reader import run_from_rows
+    from poselab.safe_io import atomic_write
 
     p = argparse.ArgumentParser(prog="python -m poselab.corruptions.evaluate",
                                 description=__doc__.split("\n")[0])

@@ -15,21 +15,14 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-_MASK = (1 << 64) - 1
-
-
-def _splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
+from poselab.hashing import splitmix64
 
 
 def image_seed(seed: int, corruption: str, sample: int, view: int) -> int:
     """A 63-bit seed of one image from (seed, corruption name, sample index, view index)."""
-    h = _splitmix64(int(seed) & _MASK)
+    h = splitmix64(int(seed))
     for part in (zlib.crc32(corruption.encode()), int(sample), int(view)):
-        h = _splitmix64(h ^ (part & _MASK))
+        h = splitmix64(h ^ part)  # splitmix64 takes its state modulo 2^64
     return h >> 1
 
 

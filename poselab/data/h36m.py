@@ -297,7 +297,7 @@ class Human36M(Dataset):
         """Camera indices of sample ``index``: the chosen views, or one present view from (seed, index)."""
         if not self.random_view:
             return self.views
-        from poselab.data.synthetic.dataset import mix
+        from poselab.hashing import mix
 
         here = [c for c, p in zip(self.views, self.present[index]) if p]
         return [here[mix(self.seed, index, 17) % len(here)]]

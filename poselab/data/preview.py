@@ -124,12 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"poselab preview-data: error: {err}", file=sys.stderr)
         return 2
-    import cv2
+    from poselab.safe_io import save_png
 
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), np.ascontiguousarray(grid[..., ::-1])):
-        print(f"poselab preview-data: error: could not write {out}", file=sys.stderr)
+    try:
+        save_png(grid, out)
+    except OSError as err:
+        print(f"poselab preview-data: error: could not write {out} ({err})", file=sys.stderr)
         return 2
     print(f"wrote {out} ({len(samples)} samples x {grid.shape[1] // (args.tile + 4)} views)")
     return 0

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from poselab.data.synthetic.dataset import mix
+from poselab.hashing import mix
 
 
 class EpochSampler(DistributedSampler):

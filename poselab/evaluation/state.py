@@ -7,7 +7,7 @@ torchmetrics states of every results cell (``metric.metric_state``: torchmetrics
 collected so far, the adaptive chunk size and a *fingerprint* of everything the numbers depend on
 (experiments, alpha, max_samples, max_batches, random_start, model/dataset names, a digest of the
 weights, world size, test loaders' lengths and batch sizes). A state is only resumed when its fingerprint
-equals the current one. Files are written atomically (:func:`poselab.results.files.atomic_write`).
+equals the current one. Files are written atomically (:mod:`poselab.safe_io`).
 """
 
 from __future__ import annotations
@@ -170,8 +170,8 @@ class PartialState:
 
     def save_progress(self, rows: list[dict[str, Any]]) -> None:
         """Rank 0's local rows so far as ``results.partial.csv`` (a progress view, never resumed from)."""
-        from poselab.results.files import write_csv
         from poselab.results.schema import columns_of
+        from poselab.safe_io import write_csv
 
         write_csv(self.run_dir / PARTIAL_CSV, rows, columns_of(rows))
 

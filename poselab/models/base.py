@@ -1,15 +1,21 @@
-"""``PoseModel``: the LightningModule base shared by the four baselines.
+"""``PoseModel``: the LightningModule base shared by the four baselines; ``BackboneModel``: one on a poselab
+image backbone; ``HeatmapModel``: one with a deconvolution head drawing maps.
 
 Subclasses implement :meth:`PoseModel.forward` (the MODEL INTERFACE of docs/ARCHITECTURE.md),
 :meth:`PoseModel.loss` and, for multi-view models, :meth:`PoseModel.pose_target`. The base does the
 training/validation/test loops, metrics, optimiser and validation images.
+
+Constructor arguments are dataclass fields: a model declares only its own, typed, and builds its layers in
+``__post_init__`` (after ``super().__post_init__()``); it inherits the shared ones. Its ``__init__`` is
+still flat keyword arguments, which LightningCLI (``--model.init_args.X``), ``save_hyperparameters`` and a
+checkpoint's ``hyper_parameters`` see. The model modules do not postpone annotations, so that the fields
+hold real types (jsonargparse's ``--model.help`` shows and checks them).
 """
 
-from __future__ import annotations
-
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytorch_lightning as pl
 import torch
@@ -18,8 +24,11 @@ from torch import Tensor
 from poselab.distributed import destroy_process_group_at_exit
 from poselab.geometry import backproject, project
 from poselab.metrics import JDR, MPJPE, PMPJPE
-from poselab.models.visualize import save_png, skeleton_panel
-from poselab.skeleton import NUM_JOINTS, PELVIS
+from poselab.models.backbones import build_backbone
+from poselab.models.heads import DeconvHead, num_deconv_for
+from poselab.models.visualize import skeleton_panel
+from poselab.safe_io import save_png
+from poselab.skeleton import PELVIS
 
 Batch = dict[str, Any]
 
@@ -41,6 +50,12 @@ def check_images(images: Tensor) -> tuple[int, int]:
     return images.shape[0], images.shape[1]
 
 
+#: How models declare their constructor arguments: keyword-only dataclass fields, no generated ``__eq__``
+#: (modules must stay hashable) nor ``__repr__`` (``nn.Module``'s is kept).
+model_config = dataclass(eq=False, repr=False, kw_only=True)
+
+
+@model_config
 class PoseModel(pl.LightningModule):
     """Base of every poselab pose model.
 
@@ -53,26 +68,21 @@ class PoseModel(pl.LightningModule):
     """
 
     #: registry name, also the checkpoint file name ``checkpoints/<name>.ckpt``
-    name: str = "base"
+    name: ClassVar[str] = "base"
     #: True when ``forward`` triangulates all views into one world pose
-    multiview: bool = False
+    multiview: ClassVar[bool] = False
 
-    def __init__(
-        self,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        warmup_steps: int = 50,
-        schedule: str = "cosine",
-        num_val_images: int = 4,
-    ) -> None:
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 50
+    schedule: str = "cosine"
+    num_val_images: int = 4
+
+    def __post_init__(self) -> None:
         super().__init__()
-        if schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.warmup_steps = warmup_steps
-        self.schedule = schedule
-        self.num_val_images = num_val_images
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        self.save_hyperparameters()  # every field, flat (LightningCLI passes its own parsed arguments)
         for stage in ("val", "test"):
             setattr(self, f"{stage}_mpjpe", MPJPE())
             setattr(self, f"{stage}_pmpjpe", PMPJPE())
@@ -187,10 +197,48 @@ class PoseModel(pl.LightningModule):
                     self.print(f"warning: could not log validation images ({err})")
 
 
-def check_joints(pose: Tensor) -> None:
-    """Raise if a pose tensor is not (..., 17, 3)."""
-    if pose.shape[-2:] != (NUM_JOINTS, 3):
-        raise ValueError(f"expected poses (..., {NUM_JOINTS}, 3), got {tuple(pose.shape)}")
+@model_config
+class BackboneModel(PoseModel):
+    """A :class:`PoseModel` on a poselab image backbone, built as ``self.backbone``.
+
+    Args:
+        backbone: ``tiny`` or ``resnet18/34/50/101/152``.
+        backbone_width: channels of the tiny CNN's first stage.
+        backbone_weights: optional local ImageNet weights for a ResNet (never downloaded).
+        (others: see :class:`PoseModel`)
+    """
+
+    backbone: str = "tiny"
+    backbone_width: int = 32
+    backbone_weights: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.backbone = build_backbone(self.backbone, self.backbone_width, self.backbone_weights)
+
+
+# The field's class-level default would hide the ``backbone`` submodule (nn.Module finds submodules only when
+# normal attribute lookup fails); __init__ keeps its own copy of the default.
+del BackboneModel.backbone
+
+
+@model_config
+class HeatmapModel(BackboneModel):
+    """A :class:`BackboneModel` with a deconvolution head (:meth:`deconv_head`) drawing maps.
+
+    Args:
+        heatmap_stride: image pixels per map cell (4: 64 x 64 maps at 256 px).
+        deconv_channels: channels of the deconvolution layers.
+        (others: see :class:`BackboneModel`)
+    """
+
+    heatmap_stride: int = 4
+    deconv_channels: int = 256
+
+    def deconv_head(self, maps: int) -> DeconvHead:
+        """Backbone features -> ``maps`` maps, one cell per ``heatmap_stride`` image pixels."""
+        n = num_deconv_for(self.backbone.stride, self.heatmap_stride)
+        return DeconvHead(self.backbone.out_channels, maps, n, self.deconv_channels)
 
 
 def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
@@ -213,6 +261,14 @@ def views_valid(batch: Batch, b: int, v: int, device: torch.device) -> Tensor:
     if present is None:
         return torch.ones(b, v, dtype=torch.bool, device=device)
     return present.to(device=device, dtype=torch.bool).expand(b, v)
+
+
+def lifted_output(uv: Tensor, depth: Tensor, batch: Batch) -> dict[str, Tensor]:
+    """A monocular model's output from crop px ``uv`` (B, V, J, 2) and root-relative depths (B, V, J) mm:
+    those, ``pose`` (B, V, J, 3) lifted with the crop camera (:func:`lift_to_camera`) and ``valid`` (B, V)."""
+    b, v = uv.shape[:2]
+    return {"pose": lift_to_camera(uv, depth, batch), "joints_2d": uv, "depth": depth,
+            "valid": views_valid(batch, b, v, uv.device)}
 
 
 def loss_2d_depth(out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:

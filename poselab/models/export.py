@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from poselab.models.checkpoint import CheckpointError, read_checkpoint
+from poselab.safe_io import atomic_path
 
 STORAGE_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 #: Checkpoint entries an exported file keeps.
@@ -69,15 +70,11 @@ def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16",
     out = {k: ckpt[k] for k in KEPT_KEYS if k in ckpt}
     out["state_dict"] = to_storage(ckpt["state_dict"], STORAGE_DTYPES[storage])
     out[STORAGE_KEY] = storage
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + ".tmp")
-    torch.save(out, tmp)
-    size_mb = tmp.stat().st_size / 1e6
-    if max_mb is not None and size_mb > max_mb:
-        tmp.unlink()
-        raise ValueError(f"{dst} would be {size_mb:.1f} MB > --max-mb {max_mb:g} (not written)")
-    tmp.replace(dst)  # never a half-written file under the final name
+    with atomic_path(dst) as tmp:  # never a half-written file under the final name
+        torch.save(out, tmp)
+        size_mb = tmp.stat().st_size / 1e6
+        if max_mb is not None and size_mb > max_mb:  # raising leaves dst as it was
+            raise ValueError(f"{dst} would be {size_mb:.1f} MB > --max-mb {max_mb:g} (not written)")
     return out
 
 

@@ -1,61 +1,40 @@
 """(d) Multi-view: a shared 2D heat-map net per view + differentiable algebraic triangulation."""
 
-from __future__ import annotations
-
 import torch
 from torch import Tensor, nn
 
 from poselab.geometry import projection_matrix, triangulate_dlt, undistort_pixels
-from poselab.models.backbones import build_backbone
-from poselab.models.base import POSE_SCALE, Batch, PoseModel, check_images
-from poselab.models.heads import DeconvHead, cells_to_pixels, num_deconv_for, soft_argmax_2d
+from poselab.models.base import POSE_SCALE, Batch, HeatmapModel, check_images, model_config
+from poselab.models.heads import cells_to_pixels, soft_argmax_2d
 from poselab.skeleton import NUM_JOINTS
 
 
-class TriangulationModel(PoseModel):
+@model_config
+class TriangulationModel(HeatmapModel):
     """Soft-argmax 2D joints + confidences in every view -> undistort -> weighted DLT -> world pose.
 
     Args:
-        backbone, backbone_width, backbone_weights: see :func:`~poselab.models.backbones.build_backbone`.
-        heatmap_stride: image pixels per heat-map cell.
-        deconv_channels: channels of the deconvolution layers.
         use_confidences: weight each view's equations by a learnt confidence in (0, 1) per joint
             (learnable-triangulation "algebraic"); False: plain DLT with unit weights.
         loss_2d_weight, loss_3d_weight: weights of the per-view 2D L1 (units of the crop width) and
             the triangulated 3D L1 (m, invalid or non-finite joints masked out).
+        (others: see :class:`~poselab.models.base.HeatmapModel`)
     """
 
     name = "triangulation"
     multiview = True
 
-    def __init__(
-        self,
-        backbone: str = "tiny",
-        backbone_width: int = 32,
-        backbone_weights: str | None = None,
-        heatmap_stride: int = 4,
-        deconv_channels: int = 256,
-        use_confidences: bool = True,
-        loss_2d_weight: float = 1.0,
-        loss_3d_weight: float = 0.01,
-        lr: float = 1e-3,
-        weight_decay: float = 1e-4,
-        warmup_steps: int = 50,
-        schedule: str = "cosine",
-        num_val_images: int = 4,
-    ) -> None:
-        super().__init__(lr, weight_decay, warmup_steps, schedule, num_val_images)
-        self.save_hyperparameters()
-        self.backbone = build_backbone(backbone, backbone_width, backbone_weights)
-        n = num_deconv_for(self.backbone.stride, heatmap_stride)
-        self.head = DeconvHead(self.backbone.out_channels, NUM_JOINTS, n, deconv_channels)
+    use_confidences: bool = True
+    loss_2d_weight: float = 1.0
+    loss_3d_weight: float = 0.01
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.head = self.deconv_head(NUM_JOINTS)
         self.confidence = None
-        if use_confidences:
+        if self.use_confidences:
             pooled = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
             self.confidence = nn.Sequential(pooled, nn.Linear(self.backbone.out_channels, NUM_JOINTS))
-        self.heatmap_stride = heatmap_stride
-        self.loss_2d_weight = loss_2d_weight
-        self.loss_3d_weight = loss_3d_weight
 
     def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:
         """images (B, V, 3, H, W) 0..255, V >= 2 -> pose (B, J, 3) world mm, valid (B, J),

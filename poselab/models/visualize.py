@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import torch
 from torch import Tensor
 
 from poselab.skeleton import BONES
@@ -49,19 +46,3 @@ def skeleton_panel(images: Tensor, pred_2d: Tensor, gt_2d: Tensor, size: int = 1
         _draw(bgr, pred.detach().cpu().numpy() + 0.5 - 0.5 / scale, RED, scale)
         tiles.append(bgr[..., ::-1])
     return np.ascontiguousarray(np.concatenate(tiles, axis=1))
-
-
-def save_png(panel: np.ndarray, path: str | Path) -> Path:
-    """Write an RGB uint8 image as PNG, creating folders."""
-    import cv2
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), np.ascontiguousarray(panel[..., ::-1])):
-        raise OSError(f"could not write {path}")
-    return path
-
-
-def as_uint8(x: Tensor) -> Tensor:
-    """Clamp float images to 0..255 uint8."""
-    return x.detach().clamp(0, 255).round().to(torch.uint8)

@@ -119,7 +119,7 @@ def plot_severity(rows: Sequence[Any], runs: Sequence[str], path: str | Path) ->
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from poselab.results.files import save_figure
+    from poselab.safe_io import save_figure
 
     wide = [r for r in wide_rows(rows) if r[MPJPE] != ""]
     runs = [r for r in runs if any(w["model"] == r or w["model"].startswith(f"{r} [") for w in wide)]
@@ -335,7 +335,7 @@ def plot_corruption_vs_attack(cells: Sequence[Any], runs: Sequence[str],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from poselab.results.files import save_figure
+    from poselab.safe_io import save_figure
 
     wide = [r for r in wide_rows(cells) if r[MPJPE] != "" and r["model"] in runs]
     fig, axes = plt.subplots(1, 2 if attacks else 1, figsize=(10 if attacks else 5, 3.8), dpi=100,

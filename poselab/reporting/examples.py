@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from poselab.results.files import save_figure
+from poselab.safe_io import save_figure
 
 
 def save_example(example: Any, path: str | Path, amplify: float | None = None) -> Path:

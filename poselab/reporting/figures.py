@@ -19,9 +19,9 @@ from poselab.reporting.tables import (  # noqa: E402
     series_label,
     varying_axes,
 )
-from poselab.results.files import save_figure  # noqa: E402
 from poselab.results.reader import Cell  # noqa: E402
 from poselab.results.schema import JDR, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
+from poselab.safe_io import save_figure  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from poselab.results.files import save_figure  # noqa: E402
+from poselab.safe_io import save_figure  # noqa: E402
 
 
 def overview_png(

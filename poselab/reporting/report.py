@@ -32,9 +32,9 @@ from poselab.plugins import import_plugins
 from poselab.reporting.corruption import corruption_section, severity_tables
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
-from poselab.results.files import atomic_write
 from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
 from poselab.results.schema import MPJPE, TABLES_MD
+from poselab.safe_io import atomic_write
 
 
 @dataclass

@@ -170,7 +170,7 @@ def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from poselab.results.files import save_figure
+    from poselab.safe_io import save_figure
 
     runs = list(dict.fromkeys(r[0] for r in main.rows))
     cols = main.columns[3:-1]

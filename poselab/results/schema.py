@@ -122,14 +122,6 @@ class ResultKey(Setting):
     metric: str
 
 
-def same_value(a: Any, b: Any) -> bool:
-    """Equality of CSV/in-memory values: numerically when both parse as numbers, else as strings."""
-    try:
-        return float(a) == float(b)
-    except (TypeError, ValueError):
-        return str(a) == str(b)
-
-
 def attack_names() -> tuple[str, ...]:
     """Valid ``attack`` values: ``clean`` and every registered attack."""
     from poselab.attacks.registry import attack_names as registered
@@ -210,17 +202,3 @@ def row_of(model: str, dataset: str, key: ResultKey, value: float, n: int) -> di
             "eps": key.eps, "iterations": key.iterations, "attacked_views": key.attacked_views,
             VIEW_SET: key.view_set, "target": key.target, CORRUPTION: key.corruption, SEVERITY: key.severity,
             "metric": key.metric, "value": value, "n": int(n)}
-
-
-def attacked_series(rows: Iterable[Mapping[str, Any]], experiment: str, with_zero: bool = False
-                    ) -> list[tuple[int, str, str]]:
-    """(iterations, attack, label) of the attacked series of an experiment's rows, by iteration count: the
-    label is the count, followed by the attack name where several attacks share that count. Iteration 0
-    (the clean input) only ``with_zero`` (targeted experiments)."""
-    rows = [r for r in rows if r["experiment"] == experiment and r["attack"] != CLEAN]
-    its = sorted({int(float(r["iterations"])) for r in rows} - (set() if with_zero else {0}))
-    out = []
-    for it in its:
-        attacks = list(dict.fromkeys(r["attack"] for r in rows if int(float(r["iterations"])) == it))
-        out += [(it, a, str(it) if len(attacks) == 1 else f"{it} {a}") for a in attacks]
-    return out

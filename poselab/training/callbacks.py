@@ -120,7 +120,7 @@ class ReseedEachEpoch(pl.Callback):
 
         import numpy as np
 
-        from poselab.data.synthetic.dataset import mix
+        from poselab.hashing import mix
 
         seed = mix(getattr(self, "base_seed", 0), trainer.global_step, 41) & 0xFFFFFFFF
         random.seed(seed)

@@ -29,9 +29,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from poselab.results.files import atomic_write, save_figure, write_csv
 from poselab.results.reader import ResultsError, RunResults
 from poselab.results.schema import MPJPE, TABLES_MD
+from poselab.safe_io import atomic_write, save_figure, write_csv
 from poselab.scale import parse_scale, scale_order
 from studies.scale.points import (
     MODEL_ORDER,

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from poselab.reporting.strength import has_strong_attacks, percent_worse
-from poselab.results.files import save_figure, write_csv
 from poselab.results.reader import RunResults
 from poselab.results.schema import FAILED, TARGET_MPJPE, TARGETED_EXPERIMENTS
+from poselab.safe_io import save_figure, write_csv
 from poselab.scale import depth_of, parse_scale, scale_order
 from studies.scale.points import (
     SERIES,

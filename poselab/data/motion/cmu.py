@@ -37,8 +37,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -63,6 +61,7 @@ from poselab.data.motion.retarget import (
     rescale_bones,
 )
 from poselab.data.synthetic.pose import ANKLE_HEIGHT, make_subject
+from poselab.safe_io import atomic_write
 from poselab.skeleton import JOINT_NAMES, joint_index
 
 #: the shipped clip: CMU 01_01, every 4th frame (30 Hz) from frame 1
@@ -175,26 +174,8 @@ def write_clip(source: str | Path, out: str | Path = CLIP_FILE) -> Path:
     """Write the shipped clip: every :data:`SOURCE_STEP`-th frame of ``source`` from :data:`SOURCE_START`,
     gzip-compressed with a fixed timestamp (the same bytes on every run). Nothing is written unless the
     whole source is valid (:func:`clip_bytes`); the file is replaced atomically (a temporary file beside it,
-    then a rename), so a failure leaves the old clip as it was."""
-    data = clip_bytes(source)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    then a rename: :func:`poselab.safe_io.atomic_write`), so a failure leaves the old clip as it was."""
+    return atomic_write(out, clip_bytes(source))
 
 
 def main(argv: list[str] | None = None) -> None:

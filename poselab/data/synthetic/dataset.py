@@ -26,6 +26,7 @@ from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_wo
 from poselab.data.synthetic.render import extra_points, lighting, part_colours, render_view
 from poselab.data.synthetic.rig import Rig, h36m_like_rig
 from poselab.geometry import crop_intrinsics, project, world_to_camera
+from poselab.hashing import mix
 from poselab.skeleton import NUM_JOINTS
 
 #: Margin around the projected joints, as a fraction of the box side, plus the body's half-width.
@@ -33,16 +34,6 @@ BOX_MARGIN = 0.08
 BODY_HALF_WIDTH = 160.0  # mm, added around the joints so limbs and head stay inside the crop
 #: Sources of the poses: the procedural prior, or the shipped CMU motion capture clip.
 MOTIONS = ("procedural", "cmu")
-
-
-def mix(*values: int) -> int:
-    """A deterministic 63-bit hash of integers (splitmix64 rounds); no global state."""
-    h = 0x9E3779B97F4A7C15
-    for v in values:
-        h = (h ^ (int(v) & 0xFFFFFFFFFFFFFFFF)) * 0xBF58476D1CE4E5B9 & 0xFFFFFFFFFFFFFFFF
-        h = (h ^ (h >> 31)) * 0x94D049BB133111EB & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 29
-    return h & 0x7FFFFFFFFFFFFFFF
 
 
 def golden_stride(n: int) -> int:
