@@ -64,12 +64,30 @@ def _box_matrix(size_in: int, size_out: int) -> Tensor:
     return m
 
 
+def box_segments(size_in: int, size_out: int) -> tuple[Tensor, Tensor]:
+    """Pillow's BOX down-sampling along one axis as segment means (size_in >= size_out): the box
+    (0..size_out-1) each input pixel falls in (size_in,), and 1 / the pixel count of each box (size_out,),
+    float64 (the boxes of ``box_resize_matrix`` partition the axis)."""
+    m = _box_matrix(size_in, size_out)
+    return m.argmax(dim=0), 1.0 / (m != 0).sum(dim=1).double()
+
+
 def pixelate(images: Tensor, severity: int) -> Tensor:
     """Box-average to int(c H) x int(c W) (Pillow's BOX), then nearest-neighbour back to H x W (Pillow's
-    NEAREST = pixel-centre rule, torch 'nearest-exact'); c = PIXELATE[severity-1]; (N, 3, H, W)."""
+    NEAREST = pixel-centre rule, torch 'nearest-exact'); c = PIXELATE[severity-1]; (N, 3, H, W). The box
+    sums are segment sums on a CPU (each input row and column is added once into its box), products with
+    the resize matrices elsewhere."""
     c = PIXELATE[check_severity(severity) - 1]
-    h, w = images.shape[-2:]
-    mh = box_resize_matrix(h, int(h * c), images.device, images.dtype)
-    mw = box_resize_matrix(w, int(w * c), images.device, images.dtype)
-    small = torch.einsum("ih,nchw,jw->ncij", mh, images, mw)
+    n, ch, h, w = images.shape
+    rows, inv_h = box_segments(h, int(h * c))
+    cols, inv_w = box_segments(w, int(w * c))
+    dev = images.device
+    if dev.type == "cpu":
+        tall = images.new_zeros(n, ch, len(inv_h), w).index_add_(2, rows.to(dev), images)
+        small = tall.new_zeros(n, ch, len(inv_h), len(inv_w)).index_add_(3, cols.to(dev), tall)
+        small *= (inv_h[:, None] * inv_w[None, :]).to(small)
+    else:  # index_add_ adds atomically (in any order) on a GPU: the resize matrices keep it deterministic
+        mh = box_resize_matrix(h, len(inv_h), dev, images.dtype)
+        mw = box_resize_matrix(w, len(inv_w), dev, images.dtype)
+        small = torch.einsum("ih,nchw,jw->ncij", mh, images, mw)
     return clip255(F.interpolate(small, size=(h, w), mode="nearest-exact"))
