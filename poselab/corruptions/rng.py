@@ -63,13 +63,17 @@ class ImageRNG:
 
     def rand(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Uniform [0, 1) draws (N, *shape); successive calls continue each image's stream."""
-        return torch.stack([torch.rand(shape, generator=g, device=self.device, dtype=dtype)
-                            for g in self.generators])
+        out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
+        for row, g in zip(out, self.generators):
+            torch.rand(shape, generator=g, out=row)  # each image's draws written in place (no stacking copy)
+        return out
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Standard normal draws (N, *shape)."""
-        return torch.stack([torch.randn(shape, generator=g, device=self.device, dtype=dtype)
-                            for g in self.generators])
+        out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
+        for row, g in zip(out, self.generators):
+            torch.randn(shape, generator=g, out=row)
+        return out
 
     def poisson(self, rates: Tensor) -> Tensor:
         """Poisson draws with the given rates (N, ...), same shape."""
