@@ -64,12 +64,17 @@ def _box_matrix(size_in: int, size_out: int) -> Tensor:
     return m
 
 
-def box_segments(size_in: int, size_out: int) -> tuple[Tensor, Tensor]:
-    """Pillow's BOX down-sampling along one axis as segment means (size_in >= size_out): the box
-    (0..size_out-1) each input pixel falls in (size_in,), and 1 / the pixel count of each box (size_out,),
-    float64 (the boxes of ``box_resize_matrix`` partition the axis)."""
+@functools.lru_cache(maxsize=64)
+def box_segments(size_in: int, size_out: int) -> tuple[Tensor, Tensor] | None:
+    """Pillow's BOX down-sampling along one axis as segment means: the box (0..size_out-1) each input pixel
+    falls in (size_in,), size_out for a pixel that rounding leaves out of every box, and 1 / the pixel
+    count of each box (size_out,), float64; None when rounding puts a pixel in two boxes."""
     m = _box_matrix(size_in, size_out)
-    return m.argmax(dim=0), 1.0 / (m != 0).sum(dim=1).double()
+    covered = (m != 0).sum(dim=0)
+    if int(covered.max()) > 1:
+        return None
+    box = torch.where(covered == 1, m.argmax(dim=0), size_out)
+    return box, 1.0 / (m != 0).sum(dim=1).double()
 
 
 def pixelate(images: Tensor, severity: int) -> Tensor:
@@ -79,15 +84,36 @@ def pixelate(images: Tensor, severity: int) -> Tensor:
     the resize matrices elsewhere."""
     c = PIXELATE[check_severity(severity) - 1]
     n, ch, h, w = images.shape
-    rows, inv_h = box_segments(h, int(h * c))
-    cols, inv_w = box_segments(w, int(w * c))
+    oh, ow = int(h * c), int(w * c)
+    rows, cols = box_segments(h, oh), box_segments(w, ow)
     dev = images.device
-    if dev.type == "cpu":
-        tall = images.new_zeros(n, ch, len(inv_h), w).index_add_(2, rows.to(dev), images)
-        small = tall.new_zeros(n, ch, len(inv_h), len(inv_w)).index_add_(3, cols.to(dev), tall)
-        small *= (inv_h[:, None] * inv_w[None, :]).to(small)
+    if dev.type == "cpu" and rows is not None and cols is not None:
+        # one extra box collects the pixels in no box, then is dropped
+        tall = images.new_zeros(n, ch, oh + 1, w).index_add_(2, rows[0].to(dev), images)[:, :, :oh]
+        small = tall.new_zeros(n, ch, oh, ow + 1).index_add_(3, cols[0].to(dev), tall)[..., :ow]
+        small = small * (rows[1][:, None] * cols[1][None, :]).to(small)
     else:  # index_add_ adds atomically (in any order) on a GPU: the resize matrices keep it deterministic
-        mh = box_resize_matrix(h, len(inv_h), dev, images.dtype)
-        mw = box_resize_matrix(w, len(inv_w), dev, images.dtype)
+        mh = box_resize_matrix(h, oh, dev, images.dtype)
+        mw = box_resize_matrix(w, ow, dev, images.dtype)
         small = torch.einsum("ih,nchw,jw->ncij", mh, images, mw)
-    return clip255(F.interpolate(small, size=(h, w), mode="nearest-exact"))
+    # nearest-neighbour copies pixels: clipping the small image first gives the same result
+    return nearest_exact(clip255(small), h, w)
+
+
+def nearest_exact(small: Tensor, h: int, w: int) -> Tensor:
+    """Resize (N, C, h', w') to (N, C, h, w) by Pillow's NEAREST rule (source pixel floor((i + 0.5) h' / h),
+    torch's 'nearest-exact'). Images up to 128 x 128 px copy columns then rows by index, 5x faster on a
+    CPU than ``interpolate`` there; larger ones, where the output's memory traffic dominates, interpolate."""
+    if small.device.type != "cpu" or h * w > 128 * 128:
+        return F.interpolate(small, size=(h, w), mode="nearest-exact")
+    n, c, sh, sw = small.shape
+    cols, rows = _nearest_index(sw, w), _nearest_index(sh, h)
+    return small.gather(3, cols.expand(n, c, sh, w)).index_select(2, rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _nearest_index(size_in: int, size_out: int) -> Tensor:
+    """The source index of each output pixel as torch's 'nearest-exact' computes it (float32 rounding
+    included): resize the indices themselves."""
+    ramp = torch.arange(size_in, dtype=torch.float32).view(1, 1, -1)
+    return F.interpolate(ramp, size=size_out, mode="nearest-exact").view(-1).long()
