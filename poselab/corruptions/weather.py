@@ -27,30 +27,47 @@ def plasma_fractal(n: int, mapsize: int, wibbledecay: float, uniform: Uniform, d
     diamond step, each ``wibble * U(-wibble, wibble)``). ``mapsize`` must be a power of two."""
     if mapsize < 2 or mapsize & (mapsize - 1):
         raise ValueError(f"mapsize must be a power of two >= 2, got {mapsize}")
-    # the grid of the current step (n, k, k), k = mapsize / step, grows to (n, 2k, 2k) per level by
-    # interleaving the new points with it (contiguous arrays instead of strided writes into the map)
+    # the grid of the current step (n, k, k), k = mapsize / step, grows to (n, 2k, 2k) per level: the new
+    # points are written straight into their places of the finer grid (n, k, 2, k, 2): point (2i + a,
+    # 2j + b) is the old grid for a, b = 0, 0, the square step's for 1, 1, the diamond steps' for 0, 1
+    # and 1, 0. The arithmetic is the package's, operation for operation (rolls become shifted adds).
     grid = torch.zeros(n, 1, 1, dtype=torch.float64, device=device)
     step, wibble = mapsize, 100.0
 
-    def wibbled_mean(a: Tensor) -> Tensor:
-        u = uniform(*a.shape[1:]).to(a)
-        return a / 4 + wibble * (-wibble + 2 * wibble * u)
+    def wibbled_mean(a: Tensor, out: Tensor) -> Tensor:
+        """out = a / 4 + wibble * (-wibble + 2 wibble u); ``a`` is a scratch array."""
+        r = uniform(*a.shape[1:]).to(a) * (2 * wibble)
+        r.add_(-wibble).mul_(wibble)
+        return torch.add(a.div_(4), r, out=out)
 
     while step >= 2:
         ul = grid
-        square = ul + torch.roll(ul, -1, dims=1)
-        square = square + torch.roll(square, -1, dims=2)
-        dr = wibbled_mean(square)
-        lt = wibbled_mean(dr + torch.roll(dr, 1, dims=1) + ul + torch.roll(ul, -1, dims=2))
-        tt = wibbled_mean(dr + torch.roll(dr, 1, dims=2) + ul + torch.roll(ul, -1, dims=1))
         k = ul.shape[-1]
-        # point (2i + a, 2j + b) of the finer grid: a, b = 0, 0: ul; 0, 1: lt; 1, 0: tt; 1, 1: dr
-        grid = torch.stack([torch.stack([ul, lt], dim=-1), torch.stack([tt, dr], dim=-1)], dim=2)
-        grid = grid.reshape(n, 2 * k, 2 * k)
+        finer = ul.new_empty(n, k, 2, k, 2)
+        finer[:, :, 0, :, 0] = ul
+        square = _add_rolled(ul, ul, -1, 1, torch.empty_like(ul))
+        square = _add_rolled(square, square, -1, 2, torch.empty_like(ul))
+        dr = wibbled_mean(square, finer[:, :, 1, :, 1])
+        lt = _add_rolled(dr, dr, 1, 1, torch.empty_like(ul)).add_(ul)
+        wibbled_mean(_add_rolled(lt, ul, -1, 2, lt), finer[:, :, 0, :, 1])
+        tt = _add_rolled(dr, dr, 1, 2, torch.empty_like(ul)).add_(ul)
+        wibbled_mean(_add_rolled(tt, ul, -1, 1, tt), finer[:, :, 1, :, 0])
+        grid = finer.view(n, 2 * k, 2 * k)
         step //= 2
         wibble /= wibbledecay
     m = grid - grid.amin(dim=(1, 2), keepdim=True)
     return m / m.amax(dim=(1, 2), keepdim=True)
+
+
+def _add_rolled(a: Tensor, b: Tensor, shift: int, dim: int, out: Tensor) -> Tensor:
+    """``out = a + torch.roll(b, shift, dim)`` for shift +-1, without materialising the roll; ``out`` may
+    be ``a`` (in place) but not ``b``."""
+    size = a.shape[dim]
+    lo, hi = (0, 1) if shift == -1 else (1, 0)  # where the bulk of out and of b start along dim
+    torch.add(a.narrow(dim, lo, size - 1), b.narrow(dim, hi, size - 1), out=out.narrow(dim, lo, size - 1))
+    edge, wrap = (size - 1, 0) if shift == -1 else (0, size - 1)
+    torch.add(a.narrow(dim, edge, 1), b.narrow(dim, wrap, 1), out=out.narrow(dim, edge, 1))
+    return out
 
 
 def fog_from_fractal(images: Tensor, severity: int, fractal: Tensor) -> Tensor:
