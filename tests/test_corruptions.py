@@ -118,6 +118,47 @@ def test_jpeg_matches_pillow(image, severity):
     assert np.abs(a - image).mean() == pytest.approx(ref_err, rel=0.1)
 
 
+@pytest.mark.parametrize("angle", [-45.0, -44.9, -12.3, 0.0, 30.0, 45.0])
+def test_motion_blur_equals_reference_across_the_angle_range(image, angle):
+    """The padding and FFT cover only the rows and columns the taps of MOTION_ANGLE reach: its ends
+    included, on a non-square crop, every tap lands as in the package."""
+    crop = np.ascontiguousarray(image[:96, :160])
+    radius, sigma = blur.MOTION_BLUR[4]
+    b = np.clip(ic.corruptions._motion_blur(crop, radius=radius, sigma=sigma, angle=angle), 0, 255)
+    a = ours(crop, blur.motion_blur, 5, torch.tensor([angle]), 1.0)
+    assert np.abs(a - b).max() < 1e-2
+
+
+@pytest.mark.parametrize("size", [(97, 130), (64, 64), (33, 200)])
+def test_pixelate_segment_sums_equal_the_resize_matrices(size):
+    """The CPU path (segment sums, index up-sampling) equals the resize-matrix product and torch's
+    nearest-exact, also where rounding leaves a pixel out of every box (97 px at 0.6)."""
+    x = torch.rand(2, 3, *size, generator=torch.Generator().manual_seed(0)) * 255
+    h, w = size
+    for severity in SEV:
+        c = digital.PIXELATE[severity - 1]
+        mh = digital.box_resize_matrix(h, int(h * c))
+        mw = digital.box_resize_matrix(w, int(w * c))
+        small = torch.einsum("ih,nchw,jw->ncij", mh, x, mw).clamp(0, 255)
+        expected = torch.nn.functional.interpolate(small, size=size, mode="nearest-exact")
+        assert (digital.pixelate(x, severity) - expected).abs().max() < 1e-3
+        assert torch.equal(digital.nearest_exact(small, h, w), expected)
+
+
+@pytest.mark.parametrize("name", ["gaussian_noise", "shot_noise", "impulse_noise", "fog", "motion_blur"])
+def test_random_corruptions_do_not_depend_on_the_thread_count(name):
+    x = torch.rand(5, 3, 48, 40, generator=torch.Generator().manual_seed(2)) * 255
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = corrupt(x, name, 3, seed=4, samples=range(5))
+        torch.set_num_threads(3)
+        three = corrupt(x, name, 3, seed=4, samples=range(5))
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, three)
+
+
 def _gray(value: int, size: int = 224) -> np.ndarray:
     return np.full((size, size, 3), value, dtype=np.uint8)
 

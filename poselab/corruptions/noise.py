@@ -7,6 +7,7 @@ as in imagecorruptions, so outputs match the package in distribution, not pixel 
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from poselab.corruptions.base import check_severity, clip255
@@ -38,7 +39,6 @@ def impulse_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
     """Salt and pepper: each pixel channel is set, with probability c = IMPULSE_NOISE[severity-1], to 255 or
     0 (equally likely), as ``skimage.util.random_noise(mode='s&p')``; (N, 3, H, W)."""
     c = IMPULSE_NOISE[check_severity(severity) - 1]
-    flipped = rng.rand(*images.shape[1:]) <= c
-    salted = rng.rand(*images.shape[1:]) <= 0.5
-    out = images.masked_fill(flipped & salted, 255.0)
-    return clip255(out.masked_fill(flipped & ~salted, 0.0))
+    draws = rng.rand(2, *images.shape[1:])  # per image: the flip draws, then the salt draws
+    flipped, salted = draws[:, 0] <= c, draws[:, 1] <= 0.5
+    return clip255(torch.where(flipped, salted.to(images.dtype) * 255.0, images))

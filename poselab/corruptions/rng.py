@@ -9,8 +9,11 @@ which makes severity curves monotone and comparisons between models less noisy.
 
 from __future__ import annotations
 
+import functools
+import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import Tensor
@@ -56,16 +59,40 @@ class ImageRNG:
 
     def rand(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Uniform [0, 1) draws (N, *shape); successive calls continue each image's stream."""
-        return torch.stack([torch.rand(shape, generator=g, device=self.device, dtype=dtype)
-                            for g in self.generators])
+        out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
+        # each image's draws written in place (no stacking copy)
+        self._each(lambda i: torch.rand(shape, generator=self.generators[i], out=out[i]))
+        return out
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Standard normal draws (N, *shape)."""
-        return torch.stack([torch.randn(shape, generator=g, device=self.device, dtype=dtype)
-                            for g in self.generators])
+        out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
+        self._each(lambda i: torch.randn(shape, generator=self.generators[i], out=out[i]))
+        return out
 
     def poisson(self, rates: Tensor) -> Tensor:
         """Poisson draws with the given rates (N, ...), same shape."""
         if rates.shape[0] != len(self):
             raise ValueError(f"rates has {rates.shape[0]} images, the RNG {len(self)}")
-        return torch.stack([torch.poisson(r, generator=g) for r, g in zip(rates, self.generators)])
+        out = torch.empty_like(rates)
+        self._each(lambda i: out[i].copy_(torch.poisson(rates[i], generator=self.generators[i])))
+        return out
+
+    def _each(self, draw: Callable[[int], object]) -> None:
+        """Run ``draw(i)`` for every image: on a CPU in up to ``torch.get_num_threads()`` threads (the draws
+        are serial per generator and release the GIL; each image keeps its own stream, so the numbers do
+        not depend on the thread count), on a GPU in turn (the kernels are asynchronous there)."""
+        workers = min(torch.get_num_threads(), len(self)) if self.device.type == "cpu" else 1
+        if workers <= 1:
+            for i in range(len(self)):
+                draw(i)
+            return
+        chunks = [range(k, len(self), workers) for k in range(workers)]
+        list(_pool(workers, os.getpid()).map(lambda idx: [draw(i) for i in idx], chunks))
+
+
+@functools.lru_cache(maxsize=4)
+def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
+    """A thread pool per worker count and process (a forked child, e.g. a DataLoader worker, does not
+    inherit its parent's threads, so it gets its own pool), created on first use and kept."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poselab-rng")
