@@ -421,12 +421,12 @@ def _user_error(err: BaseException) -> BaseException | None:
     """The data or attack-config error behind ``err`` (itself, or the cause jsonargparse wrapped), else None.
 
     Only poselab's own error types count (:class:`~poselab.data.errors.DataError`,
-    :class:`~poselab.evaluation.specs.AttackConfigError`), so genuine bugs keep their traceback; only
+    :class:`~poselab.experiments.base.AttackConfigError`), so genuine bugs keep their traceback; only
     generic wrappers (plain ``ValueError``/``TypeError``, as jsonargparse raises when a class given in a
     config fails to instantiate) are looked through.
     """
     from poselab.data.errors import DataError
-    from poselab.evaluation.specs import AttackConfigError
+    from poselab.experiments.base import AttackConfigError
 
     seen: set[int] = set()
     current: BaseException | None = err
@@ -457,7 +457,7 @@ def run_lightning_cli(
     line with exit status 2, or raised when ``exit_on_error`` is False. So are data errors (a missing
     Human3.6M root, labels or image: :class:`~poselab.data.errors.DataError`, also when raised in a
     DataLoader worker) and bad attack settings of the ``AttackEvaluation`` callback
-    (:class:`~poselab.evaluation.specs.AttackConfigError`, also when wrapped by jsonargparse), as
+    (:class:`~poselab.experiments.base.AttackConfigError`, also when wrapped by jsonargparse), as
     ``poselab <subcommand>: error: ...``; with ``exit_on_error`` False the error itself is raised.
     """
     import argparse

@@ -18,7 +18,7 @@ from test_data_h36m import CAMERAS, build_tree
 from torch.utils.data import DataLoader, Dataset
 
 from poselab.data.errors import DataError, DataNotFoundError, worker_message
-from poselab.evaluation.specs import AttackConfigError, ExperimentSpec
+from poselab.experiments import AttackConfigError, build_experiment
 from poselab.lightning_cli import run_lightning_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -191,7 +191,7 @@ def test_error_types_keep_the_builtin_ones():
     assert issubclass(DataNotFoundError, FileNotFoundError) and issubclass(DataNotFoundError, ValueError)
     assert issubclass(DataError, ValueError) and issubclass(AttackConfigError, ValueError)
     with pytest.raises(AttackConfigError, match="eps must be a list of numbers"):
-        ExperimentSpec(kind="untargeted", eps="big")
+        build_experiment(kind="untargeted", eps="big")
 
 
 def test_in_process_callers_get_the_error_itself(tmp_path):

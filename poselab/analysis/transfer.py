@@ -200,7 +200,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
     """The first bad command-line value as one line naming the option and its valid range (None: all fine)."""
     import math
 
-    from poselab.evaluation.specs import MAX_EPS, MAX_ITERATIONS
+    from poselab.experiments.adversarial import MAX_EPS, MAX_ITERATIONS
 
     if not (math.isfinite(args.eps) and 0 < args.eps <= MAX_EPS):
         return f"--eps must be a budget in (0, {MAX_EPS:g}] px, got {args.eps}"

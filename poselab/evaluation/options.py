@@ -1,10 +1,10 @@
-"""Checks of the attack evaluation's run options (the experiments are checked by :mod:`.specs`)."""
+"""Checks of the attack evaluation's run options (each experiment kind checks its own options)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from poselab.evaluation.specs import AttackConfigError
+from poselab.experiments.base import AttackConfigError
 
 
 def check_options(alpha_ratio: float, max_batch: Any, max_batches: int | None, max_samples: int | None,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from poselab import safe_io
-from poselab.evaluation.state import PARTIAL_DIR
+from poselab.experiments.state import PARTIAL_DIR
 from poselab.results.files import write_results
 from poselab.results.schema import JOINT, JOINT_MPJPE
 from poselab.skeleton import JOINT_NAMES

@@ -18,14 +18,14 @@ from poselab.results.reader import Cell
 from poselab.results.schema import (
     AXES,
     CLEAN,
-    EXPERIMENT_AXES,
     FAILED,
     JDR,
     MPJPE,
     PMPJPE,
     TARGET_MPJPE,
-    TARGETED_EXPERIMENTS,
     VIEW_SET,
+    experiment_axes,
+    is_targeted,
 )
 from poselab.safe_io import atomic_path
 
@@ -154,7 +154,7 @@ def _fmt_cell(v: Any, digits: int) -> str:
 
 
 def _zero_axis(experiment: str) -> str:
-    return "iterations" if experiment in TARGETED_EXPERIMENTS else "eps"
+    return "iterations" if is_targeted(experiment) else "eps"
 
 
 def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
@@ -200,7 +200,7 @@ def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
     ``attack`` is left out when the other axes already determine it (e.g. fgsm = 1 iteration).
     """
     experiments = {c.experiment for c in cells}
-    axes = [a for a in AXES if all(a in EXPERIMENT_AXES[e] for e in experiments)]
+    axes = [a for a in AXES if all(a in experiment_axes(e) for e in experiments)]
     out = [a for a in axes if a not in exclude and len({getattr(c, a) for c in cells}) > 1]
     if "attack" in out:
         rest = [a for a in axes if a != "attack"]
@@ -230,7 +230,7 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     if not sel:
         return None
     varying = varying_axes(sel, exclude=(spec.row_axis,))
-    shown = [a for a in ALWAYS_SHOWN if a in EXPERIMENT_AXES[spec.experiment] and a != spec.row_axis]
+    shown = [a for a in ALWAYS_SHOWN if a in experiment_axes(spec.experiment) and a != spec.row_axis]
     col_axes = [a for a in AXES if a in varying or a in shown]
     row_keys = sorted({getattr(c, spec.row_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
     columns: list[tuple[str, tuple]] = []
@@ -285,7 +285,7 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
     if not shared:
         return None
     strongest = max(shared, key=lambda s: (s[1], s[2], str(s)))
-    label = " ".join(axis_label(a, v) for a, v in zip(EXPERIMENT_AXES["untargeted"], strongest))
+    label = " ".join(axis_label(a, v) for a, v in zip(experiment_axes("untargeted"), strongest))
     rows: list[list[Any]] = []
     for r in runs:
         clean = next(

@@ -21,8 +21,6 @@ from poselab.results.schema import (
     COLUMNS,
     CORRUPTION,
     CORRUPTION_EXPERIMENT,
-    EXPERIMENT_AXES,
-    EXPERIMENTS,
     JOINT,
     JOINT_MPJPE,
     METRICS,
@@ -39,6 +37,8 @@ from poselab.results.schema import (
     Setting,
     attack_names,
     corruption_names,
+    experiment_axes,
+    experiment_names,
     is_clean,
     is_metric,
 )
@@ -66,8 +66,8 @@ class RunSetting(Setting):
         return tuple(getattr(self, a) for a in AXES)
 
     def key(self) -> tuple[Any, ...]:
-        """The grid key along the axes that matter for its experiment (:data:`EXPERIMENT_AXES`)."""
-        return tuple(getattr(self, a) for a in EXPERIMENT_AXES[self.experiment])
+        """The grid key along the axes that matter for its experiment (:func:`experiment_axes`)."""
+        return tuple(getattr(self, a) for a in experiment_axes(self.experiment))
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,10 @@ def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         raise ValueError(f"{where}: missing field {err.args[0]!r}") from None
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: bad value ({err})") from None
-    if out["experiment"] not in EXPERIMENTS:
-        raise ValueError(f"{where}: unknown experiment {out['experiment']!r}, expected one of {EXPERIMENTS}")
+    if out["experiment"] not in experiment_names():
+        raise ValueError(f"{where}: unknown experiment {out['experiment']!r}, expected one of "
+                         f"{experiment_names()}; a kind registered by your own module is known once that "
+                         "module is imported (poselab report --plugin MODULE)")
     if out["attack"] not in attack_names():
         raise ValueError(f"{where}: unknown attack {out['attack']!r}, expected 'clean' or a registered "
                          f"attack {attack_names()[1:]}; an attack registered by your own module is known "
@@ -394,7 +396,7 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
     """
     cells: list[Cell] = []
     warnings: list[str] = []
-    for exp in EXPERIMENTS:
+    for exp in experiment_names():
         per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
         per_run = {k: v for k, v in per_run.items() if v}
         if not per_run:
@@ -404,7 +406,7 @@ def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
         for label, run_cells in per_run.items():
             dropped = grids[label] - shared
             if dropped:
-                what = _describe_dropped(dropped, shared, EXPERIMENT_AXES[exp])
+                what = _describe_dropped(dropped, shared, experiment_axes(exp))
                 warnings.append(f"{exp}: dropped from {label!r} {what}")
             cells.extend(c for c in run_cells if is_clean(c) or c.key() in shared)
     return cells, warnings

@@ -7,7 +7,7 @@ torchmetrics states of every results cell (``metric.metric_state``: torchmetrics
 collected so far, the adaptive chunk size and a *fingerprint* of everything the numbers depend on
 (experiments, alpha, max_samples, max_batches, random_start, model/dataset names, a digest of the
 weights, world size, test loaders' lengths and batch sizes). A state is only resumed when its fingerprint
-equals the current one. Files are written atomically (:func:`poselab.results.files.atomic_write`).
+equals the current one. Files are written atomically (:mod:`poselab.safe_io`).
 """
 
 from __future__ import annotations
@@ -167,13 +167,6 @@ class PartialState:
     def save(self, metrics: nn.ModuleDict, done: dict[int, int], auto_batch: int | None) -> None:
         save_state(self.path, {"fingerprint": self.fingerprint, "done": dict(done),
                                "metrics": metric_states(metrics), "auto_batch": auto_batch})
-
-    def save_progress(self, rows: list[dict[str, Any]]) -> None:
-        """Rank 0's local rows so far as ``results.partial.csv`` (a progress view, never resumed from)."""
-        from poselab.results.files import write_csv
-        from poselab.results.schema import columns_of
-
-        write_csv(self.run_dir / PARTIAL_CSV, rows, columns_of(rows))
 
     def save_examples(self, examples: list[Any]) -> None:
         fields = ("clean", "adversarial", "pred_2d", "gt_2d")
