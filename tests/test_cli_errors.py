@@ -163,7 +163,7 @@ def test_unwritable_or_locked_results_folder(tmp_path):
     (["--batches", "0"], "--batches must be an integer >= 1, got 0"),
 ])
 def test_transfer_bad_values(capsys, args, words):
-    from poselab.analysis.transfer import main
+    from poselab.evaluation.transfer import main
 
     assert main(["--model", "regression", "--data-args", '{"test_size": 2}', *args]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]

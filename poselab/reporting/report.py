@@ -80,7 +80,7 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     report.cells = expand_clean(cells)
     report.tables += severity_tables(cells)  # common corruptions, when the runs have them
     if transfer:
-        from poselab.analysis.transfer import transfer_tables
+        from poselab.reporting.transfer import transfer_tables
 
         report.tables.extend(transfer_tables(transfer))
     return report
@@ -96,10 +96,10 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages
     (mCE of the corruption rows against the run ``corruption_baseline``, default ``regression`` or the first
     run)."""
-    from poselab.analysis.per_joint import increase_table, increases_by_run, plot_skeletons
-    from poselab.analysis.transfer import plot_transfer
     from poselab.reporting.figures import plot_figures
     from poselab.reporting.overview import overview_png
+    from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
+    from poselab.reporting.transfer import plot_transfer
 
     report = report_tables(runs, transfer)
     report.out = out = Path(out)
