@@ -16,11 +16,11 @@ own clean input. Readers look the rule up by experiment name (:mod:`poselab.expe
 from __future__ import annotations
 
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from poselab.experiments.keys import AXES, CLEAN, ResultKey
+from poselab.experiments.keys import AXES, CLEAN, CORRUPTION, ResultKey
 
 if TYPE_CHECKING:
     from poselab.experiments.runner import RunContext
@@ -105,6 +105,11 @@ class Experiment:
     def clean_key(cls, metric: str) -> ResultKey:
         """The clean row of ``metric`` (untargeted kinds, see the module rules)."""
         return ResultKey(cls.name, CLEAN, 0.0, 0, cls.clean_views, "", metric)
+
+    @classmethod
+    def is_clean_row(cls, get: Callable[[str], Any]) -> bool:
+        """Whether a row (``get(column)`` reads it) is this kind's clean row: attack clean, no corruption."""
+        return get("attack") == CLEAN and not get(CORRUPTION)
 
     @classmethod
     def clean_covers(cls, eps: float, iterations: int) -> bool:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from poselab.experiments.keys import CLEAN, CORRUPTION, ResultKey
-from poselab.experiments.registry import get_experiment
+from poselab.experiments.base import Experiment
+from poselab.experiments.keys import ResultKey
+from poselab.experiments.registry import experiment_names, get_experiment
 
 
 def is_targeted(experiment: str) -> bool:
@@ -34,6 +35,8 @@ def clean_covers(experiment: str, eps: float, iterations: int) -> bool:
 
 
 def is_clean(row: Any) -> bool:
-    """Whether a row (mapping) or cell/key (attributes) is a clean row: attack ``clean`` and no corruption."""
+    """Whether a row (mapping) or cell/key (attributes) is its kind's clean row (built in: attack ``clean``
+    and no corruption, :meth:`~poselab.experiments.base.Experiment.is_clean_row`)."""
     get = row.get if isinstance(row, Mapping) else lambda k, d=None: getattr(row, k, d)
-    return get("attack") == CLEAN and not get(CORRUPTION)
+    kind = get("experiment")
+    return (get_experiment(kind) if kind in experiment_names() else Experiment).is_clean_row(get)
