@@ -8,6 +8,7 @@ attack: the report only reads ``results.csv`` (or ``results.json``) and the opti
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -42,6 +43,7 @@ from poselab.results.schema import (
     is_clean,
     is_metric,
 )
+from poselab.skeleton import JOINT_NAMES
 
 #: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
 RESULT_COLUMNS = COLUMNS
@@ -236,6 +238,19 @@ def run_from_rows(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
     cells = _rows_to_cells(rows, name, source)
     joints = _joint_cells(per_joint, name)
     return RunResults(Path(path), model, dataset, name, dict(meta), cells, joints)
+
+
+def run_of(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], joints: Sequence[tuple[Mapping, Any]],
+           path: str | Path, label: str) -> RunResults:
+    """A run from the engine's own rows in memory (:func:`~poselab.results.schema.row_of`: typed, every
+    column) and (row, per-joint MPJPE (J,) mm) pairs, nothing parsed: a run's report of its own results."""
+    fields = [f.name for f in dataclasses.fields(Setting)]
+    cells = [Cell(run=label, metric=r["metric"], value=float(r["value"]), n=int(r["n"]),
+                  **{f: r[f] for f in fields}) for r in rows]
+    joint_cells = [JointCell(run=label, joint=name, mpjpe=float(v), **{f: r[f] for f in fields})
+                   for r, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
+    return RunResults(Path(path), str(meta["model"]), str(meta["dataset"]), label, dict(meta), cells,
+                      joint_cells)
 
 
 def _joint_cells(rows: Iterable[Mapping[str, Any]], label: str) -> list[JointCell]:
