@@ -30,7 +30,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     """
     from poselab.reporting.report import report_tables, tables_markdown
     from poselab.reporting.run_report import write_run_report
-    from poselab.results.reader import run_of
+    from poselab.results.runs import run_of
 
     per_joint = [{**row, JOINT: name, JOINT_MPJPE: v}
                  for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]

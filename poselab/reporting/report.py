@@ -33,7 +33,8 @@ from poselab.reporting.corruption import corruption_section, severity_tables
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.files import atomic_write
-from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
+from poselab.results.reader import ResultsError, load_all
+from poselab.results.runs import Cell, RunResults, align, recorded_jdr_definition
 from poselab.results.schema import MPJPE, TABLES_MD
 
 

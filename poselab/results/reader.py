@@ -8,17 +8,16 @@ attack: the report only reads ``results.csv`` (or ``results.json``) and the opti
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from poselab.results.runs import Cell, JointCell, RunResults
 from poselab.results.schema import (
-    AXES,
     COLUMNS,
     CORRUPTION,
     CORRUPTION_EXPERIMENT,
@@ -35,77 +34,18 @@ from poselab.results.schema import (
     TRANSFER_CSV,
     VIEW_SET,
     WORST_PREFIX,
-    Setting,
     attack_names,
     corruption_names,
-    experiment_axes,
     experiment_names,
-    is_clean,
     is_metric,
 )
-from poselab.skeleton import JOINT_NAMES
 
 #: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
 RESULT_COLUMNS = COLUMNS
 
 
-#: The JDR definition of result files written before the definition was recorded (the only one then).
-LEGACY_JDR = "head_thorax"
-
-
 class ResultsError(ValueError):
     """A results folder is missing or malformed; the message names the folder."""
-
-
-@dataclass(frozen=True)
-class RunSetting(Setting):
-    """A setting (:class:`~poselab.results.schema.Setting`) of the run labelled ``run``."""
-
-    run: str
-
-    def setting(self) -> tuple[Any, ...]:
-        """The grid key (attack, eps, iterations, attacked_views, target)."""
-        return tuple(getattr(self, a) for a in AXES)
-
-    def key(self) -> tuple[Any, ...]:
-        """The grid key along the axes that matter for its experiment (:func:`experiment_axes`)."""
-        return tuple(getattr(self, a) for a in experiment_axes(self.experiment))
-
-
-@dataclass(frozen=True)
-class Cell(RunSetting):
-    """One metric value at a setting: metric, value (mm / fraction / count), samples ``n``."""
-
-    metric: str
-    value: float
-    n: int = 0
-
-
-@dataclass(frozen=True)
-class JointCell(RunSetting):
-    """Per-joint MPJPE (mm) of one run at one setting."""
-
-    joint: str
-    mpjpe: float
-
-
-@dataclass
-class RunResults:
-    """Everything read from one results folder. ``label`` names the run in tables and figures."""
-
-    path: Path
-    model: str
-    dataset: str
-    label: str
-    meta: dict[str, Any]
-    cells: list[Cell]
-    joints: list[JointCell] = field(default_factory=list)
-
-
-def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
-    """The JDR definition a results.json ``meta`` records (:data:`LEGACY_JDR` for files from before)."""
-    config = meta.get("config") or {}
-    return str(config.get("jdr_definition") or LEGACY_JDR)
 
 
 def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -240,19 +180,6 @@ def run_from_rows(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
     return RunResults(Path(path), model, dataset, name, dict(meta), cells, joints)
 
 
-def run_of(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], joints: Sequence[tuple[Mapping, Any]],
-           path: str | Path, label: str) -> RunResults:
-    """A run from the engine's own rows in memory (:func:`~poselab.results.schema.row_of`: typed, every
-    column) and (row, per-joint MPJPE (J,) mm) pairs, nothing parsed: a run's report of its own results."""
-    fields = [f.name for f in dataclasses.fields(Setting)]
-    cells = [Cell(run=label, metric=r["metric"], value=float(r["value"]), n=int(r["n"]),
-                  **{f: r[f] for f in fields}) for r in rows]
-    joint_cells = [JointCell(run=label, joint=name, mpjpe=float(v), **{f: r[f] for f in fields})
-                   for r, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
-    return RunResults(Path(path), str(meta["model"]), str(meta["dataset"]), label, dict(meta), cells,
-                      joint_cells)
-
-
 def _joint_cells(rows: Iterable[Mapping[str, Any]], label: str) -> list[JointCell]:
     out = []
     for i, row in enumerate(rows):
@@ -383,45 +310,3 @@ def _relabel(run: RunResults, label: str) -> RunResults:
         [replace(c, run=label) for c in run.cells],
         [replace(j, run=label) for j in run.joints],
     )
-
-
-def _describe_dropped(dropped: set[tuple], shared: set[tuple], axes: Sequence[str]) -> str:
-    """Axis values present in ``dropped`` settings but never in ``shared`` ones, else a count."""
-    parts = []
-    for i, axis in enumerate(axes):
-        only = sorted({s[i] for s in dropped} - {s[i] for s in shared}, key=str)
-        if only:
-            parts.append(f"{axis} {', '.join(_fmt(v) for v in only)}")
-    detail = "; ".join(parts) if parts else "settings not run by the other models"
-    return f"{len(dropped)} setting(s) ({detail})"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return repr(v) if v == "" else str(v)
-
-
-def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
-    """Cells of all runs restricted, per experiment, to the settings every run of it shares.
-
-    Runs without any row of an experiment do not take part in it (monocular models have no
-    multiview rows). Clean rows (:func:`~poselab.results.schema.is_clean`) always stay. Returns (cells,
-    warnings), one warning per run and experiment naming what was dropped.
-    """
-    cells: list[Cell] = []
-    warnings: list[str] = []
-    for exp in experiment_names():
-        per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
-        per_run = {k: v for k, v in per_run.items() if v}
-        if not per_run:
-            continue
-        grids = {k: {c.key() for c in v if not is_clean(c)} for k, v in per_run.items()}
-        shared = set.intersection(*grids.values())
-        for label, run_cells in per_run.items():
-            dropped = grids[label] - shared
-            if dropped:
-                what = _describe_dropped(dropped, shared, experiment_axes(exp))
-                warnings.append(f"{exp}: dropped from {label!r} {what}")
-            cells.extend(c for c in run_cells if is_clean(c) or c.key() in shared)
-    return cells, warnings
