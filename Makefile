@@ -105,7 +105,7 @@ dashboard: $(VENV)/.installed
 #   make transfer TRANSFER_ARGS="--eps 2 --steps 10 --batches 32"
 TRANSFER_ARGS ?=
 transfer: $(VENV)/.installed
-	$(PY) -m poselab.analysis.transfer --model regression --model volumetric --model heatmap_depth \
+	$(PY) -m poselab.evaluation.transfer --model regression --model volumetric --model heatmap_depth \
 	  --eps 8 --steps 10 --batches 16 --out $(RESULTS)/transfer $(TRANSFER_ARGS)
 
 # Plain vs adversarial fine-tuning of one shipped checkpoint (same data, seed and steps), then the
@@ -118,7 +118,7 @@ adv-compare: $(VENV)/.installed
 	case "$$m" in regression|volumetric|heatmap_depth) ;; \
 	  *) echo "error: adv-compare takes a monocular MODEL (regression, volumetric, heatmap_depth), got '$$m'" >&2; \
 	     exit 2;; esac; \
-	$(PY) -m poselab.analysis.adv_compare --model $$m --init checkpoints/$$m.ckpt --lr 5e-4 --steps 400 \
+	$(PY) -m poselab.evaluation.adv_compare --model $$m --init checkpoints/$$m.ckpt --lr 5e-4 --steps 400 \
 	  --batch-size 32 --eps 4 --adv-steps 3 --fraction 0.5 --attack-eps 2,8 --attack-iterations 1,10 \
 	  --max-batches 4 --out $(RESULTS)/adv_compare $(ADV_ARGS)
 

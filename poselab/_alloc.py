@@ -11,7 +11,7 @@ again: hundreds of thousands of minor page faults per sweep on a CPU, which canc
 
 the same as ``MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=1073741824`` at start-up. Cost: the
 process keeps up to 1 GiB of freed memory resident (its resident size stays near its peak). It is called
-by the command-line entry points (``poselab``, ``python -m poselab.analysis.transfer|adv_compare``) and
+by the command-line entry points (``poselab``, ``python -m poselab.evaluation.transfer|adv_compare``) and
 the benchmarks, never on ``import poselab``. It is skipped (nothing changed) when
 
 * ``POSELAB_MALLOPT=0`` (or ``off``/``false``/``no``) is set in the environment,

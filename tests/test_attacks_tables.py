@@ -28,7 +28,7 @@ def _write(folder: Path, rows, meta=None) -> Path:
         w.writeheader()
         w.writerows(rows)
     if meta is not None:
-        (folder / "results.json").write_text(json.dumps({"meta": meta, "rows": []}))
+        (folder / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}))  # as the writer does
     return folder
 
 

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 import poselab.evaluation.callback as callback_module
 from poselab.evaluation.callback import AttackEvaluation
-from poselab.evaluation.state import load_metric_states, metric_states
+from poselab.experiments.state import load_metric_states, metric_states
 
 GRID = [  # small: the whole module runs in seconds
     {"kind": "untargeted", "eps": [0, 8], "iterations": [1, 2]},
@@ -156,7 +156,7 @@ def test_resume_false_and_save_every(tmp_path: Path, attacked: list[int]) -> Non
 
 
 def test_metric_states_round_trip() -> None:
-    from poselab.evaluation.runner import make_metric
+    from poselab.experiments.runner import make_metric
 
     torch.manual_seed(0)
     src, dst = torch.nn.ModuleDict(), torch.nn.ModuleDict()

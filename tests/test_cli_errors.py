@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from poselab.cli.lightning import run_lightning_cli
 from poselab.data.errors import DataError, DataNotFoundError, worker_message
-from poselab.evaluation.specs import AttackConfigError, ExperimentSpec
+from poselab.experiments import AttackConfigError, build_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -163,7 +163,7 @@ def test_unwritable_or_locked_results_folder(tmp_path):
     (["--batches", "0"], "--batches must be an integer >= 1, got 0"),
 ])
 def test_transfer_bad_values(capsys, args, words):
-    from poselab.analysis.transfer import main
+    from poselab.evaluation.transfer import main
 
     assert main(["--model", "regression", "--data-args", '{"test_size": 2}', *args]) == 2
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
@@ -191,7 +191,7 @@ def test_error_types_keep_the_builtin_ones():
     assert issubclass(DataNotFoundError, FileNotFoundError) and issubclass(DataNotFoundError, ValueError)
     assert issubclass(DataError, ValueError) and issubclass(AttackConfigError, ValueError)
     with pytest.raises(AttackConfigError, match="eps must be a list of numbers"):
-        ExperimentSpec(kind="untargeted", eps="big")
+        build_experiment(kind="untargeted", eps="big")
 
 
 def test_in_process_callers_get_the_error_itself(tmp_path):

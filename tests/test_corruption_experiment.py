@@ -10,10 +10,10 @@ from attack_toys import quiet_trainer
 
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.data.sample import select_views
-from poselab.evaluation.cells import CellMetrics
-from poselab.evaluation.corruption import CorruptionExperiment
-from poselab.evaluation.runner import RunContext, run_experiment
-from poselab.evaluation.specs import AttackConfigError, experiments_from_config
+from poselab.experiments import AttackConfigError, build_experiments
+from poselab.experiments.cells import CellMetrics
+from poselab.experiments.corruption import CorruptionExperiment
+from poselab.experiments.runner import RunContext, run_experiment
 from poselab.metrics import mpjpe
 from poselab.models import load_model
 from poselab.results.schema import columns_of
@@ -58,9 +58,9 @@ def test_config_errors_name_the_field():
         ({"eps": [1]}, "unknown corruption experiment option(s) ['eps']"),
     ):
         with pytest.raises(AttackConfigError, match=None) as err:
-            experiments_from_config([{"kind": "corruption", **cfg}])
+            build_experiments([{"kind": "corruption", **cfg}])
         assert words in str(err.value)
-    spec = experiments_from_config([{"kind": "corruption"}])[0]
+    spec = build_experiments([{"kind": "corruption"}])[0]
     assert (
         isinstance(spec, CorruptionExperiment)
         and len(spec.corruptions) == 11
@@ -69,7 +69,7 @@ def test_config_errors_name_the_field():
     with pytest.raises(AttackConfigError, match="corrupted_views \\[5\\] exceed the views"):
         CorruptionExperiment(corrupted_views=[5]).check_views(4, multiview=True)
     with pytest.raises(AttackConfigError, match="unknown experiment kind 'corrupt'.*corruption"):
-        experiments_from_config([{"kind": "corrupt"}])
+        build_experiments([{"kind": "corrupt"}])
 
 
 def test_rows_columns_clean_reference_and_one_camera(batch, models):

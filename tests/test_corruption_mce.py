@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from poselab.corruptions.mce import (
+from poselab.results.mce import (
     corruption_errors,
     mce,
     relative_corruption_errors,

@@ -2,7 +2,7 @@
 
 The shipped triangulation checkpoint under a 4-view IGSM attack amplifies float rounding. Before the
 thread count was pinned during attacks (``AttackEvaluation(threads=2)``, see
-:mod:`poselab.evaluation.determinism`) its eps = 32 MPJPE on these 4 samples was 44,205 mm with 1 torch
+:mod:`poselab.experiments.determinism`) its eps = 32 MPJPE on these 4 samples was 44,205 mm with 1 torch
 thread and 68,397 mm with 3 (measured). Two runs that start with different thread counts (as on machines
 with different core counts) must agree.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import yaml
 
-from poselab.evaluation.determinism import DeterministicNumerics
+from poselab.experiments.determinism import DeterministicNumerics
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,14 +7,15 @@ import torch
 from attack_toys import ToyTriangulation, make_batch
 
 from poselab.attacks import IGSMU, attack_mode, clone_tensors, eps_sweep
-from poselab.evaluation.runner import RunContext, run_experiment, view_mask
-from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, view_setting
+from poselab.experiments import AttackConfigError, build_experiment
+from poselab.experiments.adversarial import view_setting
+from poselab.experiments.runner import RunContext, run_experiment, view_mask
 from poselab.reporting.report import report_tables, tables_markdown
 from poselab.results.reader import run_from_rows
 
 
 def test_views_accept_counts_and_subsets_and_encode_them() -> None:
-    spec = ExperimentSpec(kind="multiview", attacked_views=[2, [3, 1], [0]], eps=[0, 4], iterations=[1])
+    spec = build_experiment(kind="multiview", attacked_views=[2, [3, 1], [0]], eps=[0, 4], iterations=[1])
     assert spec.attacked_views == [2, [1, 3], [0]]  # subsets sorted
     assert [view_setting(v) for v in spec.attacked_views] == [(2, ""), (2, "1+3"), (1, "0")]
     assert view_mask([1, 3], 4).tolist() == [False, True, False, True]
@@ -42,19 +43,19 @@ def test_views_accept_counts_and_subsets_and_encode_them() -> None:
 )
 def test_bad_view_subsets_raise_clear_errors(views, match) -> None:
     with pytest.raises(AttackConfigError, match=match):
-        ExperimentSpec(kind="multiview", attacked_views=views)
+        build_experiment(kind="multiview", attacked_views=views)
 
 
 def test_subset_needs_enough_views_in_the_data() -> None:
     """View counts and indices are checked against the data's views, not a default."""
-    spec = ExperimentSpec(kind="multiview", attacked_views=[[0, 3]])
-    check_views(spec, 4, multiview=True)
+    spec = build_experiment(kind="multiview", attacked_views=[[0, 3]])
+    spec.check_views(4, multiview=True)
     with pytest.raises(AttackConfigError, match=r"outside 0\.\.2, the test data has 3 views"):
-        check_views(spec, 3, multiview=True)
-    spec = ExperimentSpec(kind="multiview", attacked_views=[1, 5])
-    check_views(spec, 5, multiview=True)
+        spec.check_views(3, multiview=True)
+    spec = build_experiment(kind="multiview", attacked_views=[1, 5])
+    spec.check_views(5, multiview=True)
     with pytest.raises(AttackConfigError, match="need 5 views, but the test data has 4 views"):
-        check_views(spec, 4, multiview=True)
+        spec.check_views(4, multiview=True)
 
 
 def test_unattacked_views_of_a_subset_stay_bit_identical() -> None:
@@ -75,7 +76,7 @@ def test_unattacked_views_of_a_subset_stay_bit_identical() -> None:
 def test_run_experiment_reports_subset_rows_and_keeps_other_views() -> None:
     model = ToyTriangulation().eval()
     batch = make_batch(2)
-    spec = ExperimentSpec(kind="multiview", attacked_views=[[1, 3], 2], eps=[0, 8], iterations=[1, 2])
+    spec = build_experiment(kind="multiview", attacked_views=[[1, 3], 2], eps=[0, 8], iterations=[1, 2])
     got: dict = {}
     sink: list = []
     ctx = RunContext(model=model, update=lambda cell, *args: got.setdefault(cell, args), max_batch=None,
@@ -88,7 +89,7 @@ def test_run_experiment_reports_subset_rows_and_keeps_other_views() -> None:
     # the example panel shows the last views entry (first 2 views): 2, 3 untouched; then check the subset
     assert all(torch.equal(ex.adversarial[2:], ex.clean[2:]) for ex in sink)
     sink.clear()
-    spec = ExperimentSpec(kind="multiview", attacked_views=[[1, 3]], eps=[8], iterations=[2])
+    spec = build_experiment(kind="multiview", attacked_views=[[1, 3]], eps=[8], iterations=[2])
     with attack_mode(model):
         run_experiment(spec, clone_tensors(batch), ctx)
     assert len(sink) == 2 and "views=1+3" in sink[0].title

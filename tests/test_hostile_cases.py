@@ -10,7 +10,7 @@ import pytest
 from poselab.attacks import get_attack
 from poselab.attacks.ensemble import Ensemble
 from poselab.evaluation.options import check_options
-from poselab.evaluation.specs import AttackConfigError, ExperimentSpec
+from poselab.experiments import AttackConfigError, build_experiment
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 0.0, "0.1"])
@@ -22,7 +22,7 @@ def test_alpha_ratio_must_be_finite_and_positive(value):
 @pytest.mark.parametrize("up", [(math.nan, 0, 1), (0, math.inf, 1), (0, 0, 0), (0, 1), "z"])
 def test_rotation_axis_must_be_finite_and_non_zero(up):
     with pytest.raises(AttackConfigError, match="up must be a non-zero axis of 3 finite numbers"):
-        ExperimentSpec(kind="rotation", attack="igsm_t", eps=[8], iterations=[10], up=up)
+        build_experiment(kind="rotation", attack="igsm_t", eps=[8], iterations=[10], up=up)
 
 
 @pytest.mark.parametrize("name", ["fgsm", "igsm_u", "pgd", "apgd", "square", "ensemble"])
@@ -102,7 +102,7 @@ def test_a_checkpoint_without_the_lightning_version_is_one_error(tmp_path):
 
 
 def test_threads_beyond_the_cpus_available_are_refused():
-    from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics, available_cpus
+    from poselab.experiments.determinism import DEFAULT_THREADS, DeterministicNumerics, available_cpus
 
     most = max(available_cpus(), DEFAULT_THREADS)
     assert DeterministicNumerics(most).threads == most and DeterministicNumerics(DEFAULT_THREADS)
@@ -139,12 +139,12 @@ def test_the_shipped_grids_stay_far_below_the_cost_bound():
     import yaml
 
     from poselab.evaluation.cost import MAX_PASSES_PER_IMAGE, check_cost
-    from poselab.evaluation.specs import experiments_from_config
+    from poselab.experiments import build_experiments
 
     costs = {}
     for path in sorted((Path(__file__).resolve().parents[1] / "configs/attack").glob("*.yaml")):
         args = yaml.safe_load(path.read_text())["attack_evaluation"]["init_args"]
-        costs[path.stem] = check_cost(experiments_from_config(args["experiments"]))
+        costs[path.stem] = check_cost(build_experiments(args["experiments"]))
     assert costs["quick"] == 676 and costs["paper"] == 1572 and costs["strong"] == 3600  # ensemble: 7/step
     assert max(costs.values()) * 100 < MAX_PASSES_PER_IMAGE
 
@@ -152,9 +152,9 @@ def test_the_shipped_grids_stay_far_below_the_cost_bound():
 def test_progress_after_a_resume_counts_the_batches_done_before():
     import io
 
-    from poselab.evaluation.progress import AttackProgress
+    from poselab.experiments.progress import AttackProgress
 
-    specs = [ExperimentSpec(kind="untargeted", eps=[0, 8], iterations=[1, 10])]
+    specs = [build_experiment(kind="untargeted", eps=[0, 8], iterations=[1, 10])]
     progress = AttackProgress(specs, batches=4, stream=io.StringIO(), min_interval_s=0.0, done_batches=2)
     progress.begin()
     first, last = progress.experiment_done(2, 0), progress.experiment_done(3, 0)

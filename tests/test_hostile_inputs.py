@@ -22,10 +22,11 @@ from torch.utils.data import DataLoader
 
 from poselab import safe_io
 from poselab.evaluation import callback as callback_module
-from poselab.evaluation import state as resume
 from poselab.evaluation.callback import AttackEvaluation
-from poselab.evaluation.progress import AttackProgress
-from poselab.evaluation.specs import MAX_ITERATIONS, AttackConfigError, ExperimentSpec
+from poselab.experiments import AttackConfigError, build_experiment
+from poselab.experiments import state as resume
+from poselab.experiments.adversarial import MAX_ITERATIONS
+from poselab.experiments.progress import AttackProgress
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = [{"kind": "untargeted", "eps": [0, 2, 8], "iterations": [1, 3]},
@@ -154,21 +155,22 @@ def test_results_files_get_the_umask_mode(tmp_path) -> None:
 ])
 def test_bad_eps_and_iterations_are_one_clear_error(change, words) -> None:
     with pytest.raises(AttackConfigError) as info:
-        ExperimentSpec(**{"kind": "untargeted", "eps": [0, 8], "iterations": [1, 10], **change})
+        build_experiment(**{"kind": "untargeted", "eps": [0, 8], "iterations": [1, 10], **change})
     assert words in str(info.value) and "\n" not in str(info.value)
 
 
 def test_valid_edge_values_are_accepted() -> None:
-    assert ExperimentSpec(kind="camera_swap", eps=[8], iterations=[0]).iterations == [0]  # clean target error
-    assert ExperimentSpec(kind="untargeted", eps=[0, 255], iterations=[2.0, MAX_ITERATIONS]).iterations == \
-        [2, MAX_ITERATIONS]
+    swap = build_experiment(kind="camera_swap", eps=[8], iterations=[0])
+    assert swap.iterations == [0]  # clean target error
+    spec = build_experiment(kind="untargeted", eps=[0, 255], iterations=[2.0, MAX_ITERATIONS])
+    assert spec.iterations == [2, MAX_ITERATIONS]
     with pytest.raises(AttackConfigError, match="angles must be finite"):
-        ExperimentSpec(kind="rotation", eps=[8], iterations=[2], angles=[math.inf])
+        build_experiment(kind="rotation", eps=[8], iterations=[2], angles=[math.inf])
 
 
 # ------------------------------------------------------------------------------------------ progress
 def test_attack_progress_lines_have_an_eta(tmp_path, capsys) -> None:
-    specs = [ExperimentSpec(**s) for s in SMALL]
+    specs = [build_experiment(**s) for s in SMALL]
     progress = AttackProgress(specs, batches=2, min_interval_s=0.0)
     progress.begin()
     lines = [progress.experiment_done(b, i) for b in range(2) for i in range(2)]

@@ -29,7 +29,7 @@ def test_defaults_point_into_the_source_tree_not_the_cwd(tmp_path, monkeypatch) 
 def test_transfer_runs_from_another_folder_with_its_defaults(tmp_path) -> None:
     """The transfer CLI's default data configs and checkpoints folder are found from a foreign cwd."""
     env = {k: v for k, v in os.environ.items() if k != "POSELAB_HOME"}
-    proc = subprocess.run([sys.executable, "-m", "poselab.analysis.transfer", "--model", "regression",
+    proc = subprocess.run([sys.executable, "-m", "poselab.evaluation.transfer", "--model", "regression",
                            "--eps", "2", "--steps", "1", "--batches", "1", "--batch-size", "2",
                            "--out", str(tmp_path / "out")],
                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)

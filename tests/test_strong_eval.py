@@ -10,9 +10,9 @@ from poselab.attacks.ensemble import WINNER_KEY, member_labels
 from poselab.attacks.sweep import index_batch
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.data.sample import select_views
-from poselab.evaluation.cells import CellMetrics
-from poselab.evaluation.runner import RunContext, run_experiment
-from poselab.evaluation.specs import ExperimentSpec
+from poselab.experiments import Experiment, build_experiment
+from poselab.experiments.cells import CellMetrics
+from poselab.experiments.runner import RunContext, run_experiment
 from poselab.models import load_model
 from poselab.results.schema import worst_metric
 
@@ -89,7 +89,7 @@ def test_ensemble_is_the_per_sample_worst_case_and_respects_view_masks(shipped) 
     assert (adv - images).abs().max() <= 8 + 1e-4 and adv.min() >= 0 and adv.max() <= 255
 
 
-def _rows(spec: ExperimentSpec, model, batch) -> dict[tuple[str, str], float]:
+def _rows(spec: Experiment, model, batch) -> dict[tuple[str, str], float]:
     batch = index_batch(batch, torch.arange(2), batch["images"].shape[0])  # 2 samples: fast
     cells = CellMetrics([spec], multiview=False, num_views=batch["images"].shape[1])
     with attack_mode(model):
@@ -102,13 +102,13 @@ def test_ensemble_rows_through_the_runner(shipped) -> None:
     """Untargeted: robust MPJPE/P-MPJPE >= every member's; targeted: the best reach <= every member's; the
     ``worst:<member>`` rows are shares that sum to 1."""
     model, batch = shipped
-    unt = _rows(ExperimentSpec(kind="untargeted", attack=["apgd", "square", "ensemble"], eps=[0, 8],
+    unt = _rows(build_experiment(kind="untargeted", attack=["apgd", "square", "ensemble"], eps=[0, 8],
                                iterations=[2]), model, batch)
     for m in ("mpjpe", "pmpjpe"):
         assert unt[("ensemble", m)] >= max(unt[("apgd", m)], unt[("square", m)]) - 1e-4
     shares = [unt[("ensemble", worst_metric(label))] for label in member_labels(False, "mpjpe")]
     assert sum(shares) == pytest.approx(1.0) and all(0 <= s <= 1 for s in shares)
-    rot = _rows(ExperimentSpec(kind="rotation", attack=["apgd", "square", "ensemble"], eps=[8],
+    rot = _rows(build_experiment(kind="rotation", attack=["apgd", "square", "ensemble"], eps=[8],
                                iterations=[2], angles=[30]), model, batch)
     assert rot[("ensemble", "target_mpjpe")] <= min(rot[("apgd", "target_mpjpe")],
                                                     rot[("square", "target_mpjpe")]) + 1e-4
@@ -121,10 +121,10 @@ def test_strong_config_compares_igsm_apgd_and_the_ensemble_at_10_and_100_iterati
 
     import yaml
 
-    from poselab.evaluation.specs import experiments_from_config
+    from poselab.experiments import build_experiments
 
     cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/attack/strong.yaml").read_text())
-    specs = experiments_from_config(cfg["attack_evaluation"]["init_args"]["experiments"])
+    specs = build_experiments(cfg["attack_evaluation"]["init_args"]["experiments"])
     assert {s.kind for s in specs} == {"untargeted", "multiview"}
     for spec in specs:
         assert dict(spec.attack_plan()) == {"igsm_u": [10, 100], "apgd": [10, 100], "ensemble": [10, 100]}

@@ -8,12 +8,14 @@ import pytest
 import torch
 from attack_toys import ToyMonocular, ToyTriangulation, make_batch
 
-from poselab.analysis.transfer import craft, main, transfer_matrix, transfer_tables, write_transfer_csv
 from poselab.attacks.igsm import IGSMU
 from poselab.attacks.sweep import eps_sweep
 from poselab.data.sample import select_views
+from poselab.evaluation.transfer import craft, main, transfer_matrix
 from poselab.metrics import MPJPE
 from poselab.reporting.report import build_report
+from poselab.reporting.transfer import transfer_tables
+from poselab.results.files import write_transfer_csv
 
 
 def models() -> dict[str, ToyMonocular]:
@@ -136,7 +138,7 @@ def test_cli_writes_transfer_csv(tmp_path, capsys):
 
 def test_transfer_progress_counts_real_work(monkeypatch, capsys):
     """The bar advances once per (batch, source model) attack, after it ran - not over a prepared list."""
-    import poselab.analysis.transfer as transfer
+    import poselab.evaluation.transfer as transfer
 
     crafted: list[int] = []
     real = transfer.craft

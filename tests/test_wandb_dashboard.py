@@ -4,6 +4,7 @@ offline, and the W&B report is built but not sent (its project lookup stubbed)."
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -217,10 +218,12 @@ def test_the_reader_refuses_other_files_and_corrupt_chunks(tmp_path):
 
 # ----------------------------------------------------------------------------- the report run's group
 def _with_group(folder: Path, group: str | None, project: str = "poselab") -> None:
-    data = {"meta": {"model": folder.name, "dataset": "synthetic", "config": {}}, "rows": []}
+    with (folder / "results.csv").open(newline="") as f:  # the same rows, as the writer keeps both files
+        rows = list(csv.DictReader(f))
+    data = {"meta": {"model": folder.name, "dataset": "synthetic", "config": {}}, "rows": rows}
     if group:
         data["meta"]["wandb"] = {"project": project, "group": group, "name": "x", "run_id": "abc"}
-    (folder / "results.json").write_text(json.dumps(data))  # meta only: results.csv holds the rows
+    (folder / "results.json").write_text(json.dumps(data))
 
 
 def test_report_run_joins_the_group_of_the_runs_it_compares(tmp_path, monkeypatch, capsys):

@@ -32,12 +32,12 @@ def _user_error(err: BaseException) -> BaseException | None:
     """The data or attack-config error behind ``err`` (itself, or the cause jsonargparse wrapped), else None.
 
     Only poselab's own error types count (:class:`~poselab.data.errors.DataError`,
-    :class:`~poselab.evaluation.specs.AttackConfigError`), so genuine bugs keep their traceback; only
+    :class:`~poselab.experiments.base.AttackConfigError`), so genuine bugs keep their traceback; only
     generic wrappers (plain ``ValueError``/``TypeError``, as jsonargparse raises when a class given in a
     config fails to instantiate) are looked through.
     """
     from poselab.data.errors import DataError
-    from poselab.evaluation.specs import AttackConfigError
+    from poselab.experiments.base import AttackConfigError
 
     seen: set[int] = set()
     current: BaseException | None = err

@@ -256,7 +256,7 @@ def run_lightning_cli(
     ``poselab: error: ...`` line with exit status 2, or raised when ``exit_on_error`` is False. So are data
     errors (a missing Human3.6M root, labels or image: :class:`~poselab.data.errors.DataError`, also when
     raised in a DataLoader worker) and bad attack settings of the ``AttackEvaluation`` callback
-    (:class:`~poselab.evaluation.specs.AttackConfigError`, also when wrapped by jsonargparse), as
+    (:class:`~poselab.experiments.base.AttackConfigError`, also when wrapped by jsonargparse), as
     ``poselab <subcommand>: error: ...``; with ``exit_on_error`` False the error itself is raised
     (:func:`poselab.cli.errors.reported`).
     """

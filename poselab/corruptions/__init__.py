@@ -2,8 +2,8 @@
 
 ``corrupt(images, name, severity, seed=..., samples=..., views=...)`` applies one corruption of
 :data:`CORRUPTION_NAMES` at severity 1..5, on the images' device, deterministically per (seed, sample,
-view). ``poselab.corruptions.mce`` holds the corruption-error (mCE) metrics and
-``python -m poselab.corruptions.evaluate`` a standalone evaluation of checkpoints on corrupted data.
+view). The corruption-error (mCE) metrics are :mod:`poselab.results.mce`; the experiment that runs them
+is :mod:`poselab.experiments.corruption`.
 """
 
 from poselab.corruptions.base import REFERENCE_SIZE, SEVERITIES

@@ -13,7 +13,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from poselab.corruptions import blur, digital, jpeg, noise, occlusion, weather
+import poselab.corruptions.blur as blur
+import poselab.corruptions.digital as digital
+import poselab.corruptions.jpeg as jpeg
+import poselab.corruptions.noise as noise
+import poselab.corruptions.occlusion as occlusion
+import poselab.corruptions.weather as weather
 from poselab.corruptions.base import (
     REFERENCE_SIZE,
     SEVERITIES,

@@ -2,10 +2,9 @@
 
 Its hooks only orchestrate; the work lives in one module each:
 
-* :mod:`poselab.evaluation.specs`   the experiments (kind, attack names, eps, iterations, views), validated;
-* :mod:`poselab.evaluation.runner`  one experiment on one batch (eps-batched sweeps of registered attacks);
-* :mod:`poselab.evaluation.cells`   one torchmetrics accumulator per results cell, synchronised across ranks;
-* :mod:`poselab.evaluation.state`   the crash-safe partial state (resume, fingerprint);
+* :mod:`poselab.experiments`        the experiment kinds (registered classes: options, cells, run on a batch);
+* :mod:`poselab.experiments.cells`  one torchmetrics accumulator per results cell, synchronised across ranks;
+* :mod:`poselab.experiments.state`  the crash-safe partial state (resume, fingerprint);
 * :mod:`poselab.evaluation.output` the end of the run: the results files (:mod:`poselab.results`), the
   run's own report (:mod:`poselab.reporting.run_report`: the report of one run) and its W&B logging.
 
@@ -49,17 +48,20 @@ from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.data.datamodule import dataset_label
 from poselab.distributed import destroy_process_group_at_exit
-from poselab.evaluation import state as partial
-from poselab.evaluation.cells import CellMetrics
 from poselab.evaluation.cost import check_cost, cost_line
-from poselab.evaluation.determinism import DEFAULT_THREADS, DeterministicNumerics
 from poselab.evaluation.options import check_folder_name, check_options
 from poselab.evaluation.output import finish_run
-from poselab.evaluation.progress import AttackProgress
-from poselab.evaluation.runner import Example, RunContext, run_experiment
-from poselab.evaluation.specs import AttackConfigError, ExperimentSpec, check_views, experiments_from_config
+from poselab.experiments import state as partial
+from poselab.experiments.base import AttackConfigError, Experiment
+from poselab.experiments.cells import CellMetrics
+from poselab.experiments.determinism import DEFAULT_THREADS, DeterministicNumerics
+from poselab.experiments.keys import ResultKey
+from poselab.experiments.progress import AttackProgress
+from poselab.experiments.registry import build_experiments
+from poselab.experiments.runner import Example, RunContext, run_experiment
 from poselab.metrics import DEFAULT_JDR, check_jdr_definition
-from poselab.results.schema import ResultKey
+from poselab.results.schema import columns_of
+from poselab.safe_io import write_csv
 from poselab.scale import run_scale
 from poselab.wandb.runs import logger_meta
 
@@ -68,8 +70,8 @@ class AttackEvaluation(pl.Callback):
     """Adversarial evaluation at test time.
 
     Args:
-        experiments: list of experiment dicts (see :class:`~poselab.evaluation.specs.ExperimentSpec`:
-            kind untargeted/multiview/camera_swap/rotation, attack, eps, iterations, attacked_views, ...).
+        experiments: list of experiment dicts, each with a registered ``kind`` (:mod:`poselab.experiments`:
+            untargeted/multiview/camera_swap/rotation/corruption) and that kind's options.
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
         max_batch: largest number of images rows (eps x targets x samples) per forward pass; None or
             "auto": adaptive, all rows at once and on out-of-memory errors half as many, remembering the
@@ -91,7 +93,7 @@ class AttackEvaluation(pl.Callback):
         threads: torch CPU threads while attacking (default 2; null: leave as is). Float sums depend on
             the thread count, and attacked triangulations amplify that, so it is fixed for identical
             results.csv on any core count; GPU kernels are made deterministic too
-            (:mod:`poselab.evaluation.determinism`). At most the CPUs available (or 2).
+            (:mod:`poselab.experiments.determinism`). At most the CPUs available (or 2).
         allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` model passes
             per attacked image (refused otherwise; the cost is printed before the first attack).
     """
@@ -122,7 +124,7 @@ class AttackEvaluation(pl.Callback):
         except ValueError as err:
             raise AttackConfigError(str(err)) from None
         check_options(alpha_ratio, max_batch, max_batches, max_samples, save_every, examples)
-        self.specs: list[ExperimentSpec] = experiments_from_config(experiments)
+        self.specs: list[Experiment] = build_experiments(experiments)
         self._cost = check_cost(self.specs, allow_long_grid)  # passes per attacked image, bounded
         for value, what in ((run_name, "run_name"), (model_name, "model_name"),
                             (dataset_name, "dataset_name")):
@@ -261,7 +263,7 @@ class AttackEvaluation(pl.Callback):
     def _check_views(self, num_views: int, multiview: bool) -> None:
         for spec in self.specs:
             if spec.applies_to(multiview):
-                check_views(spec, num_views, multiview)
+                spec.check_views(num_views, multiview)
 
     def _attack_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int,
                       dataloader_idx: int) -> None:
@@ -292,7 +294,8 @@ class AttackEvaluation(pl.Callback):
                    self.auto_batch.size if self.auto_batch is not None else None)
         self._since_save = 0
         if trainer.is_global_zero:  # progress view: rank 0's local metrics only (no collective here)
-            state.save_progress(self.cell_metrics.local_rows(*self._names(trainer, pl_module)))
+            rows = self.cell_metrics.local_rows(*self._names(trainer, pl_module))
+            write_csv(state.run_dir / partial.PARTIAL_CSV, rows, columns_of(rows))  # never resumed from
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
                 joints: list, worst_samples: list[dict[str, Any]]) -> None:
@@ -306,7 +309,7 @@ class AttackEvaluation(pl.Callback):
         assert self._state is not None
         return self._state
 
-    def _progress(self, trainer: pl.Trainer, specs: list[ExperimentSpec], dataloader_idx: int
+    def _progress(self, trainer: pl.Trainer, specs: list[Experiment], dataloader_idx: int
                   ) -> AttackProgress | None:
         """The run's :class:`AttackProgress` (rank 0; created at the first attacked batch)."""
         if not trainer.is_global_zero:

@@ -1,4 +1,4 @@
-"""Checks of the attack evaluation's run options (the experiments are checked by :mod:`.specs`)."""
+"""Checks of the attack evaluation's run options (each experiment kind checks its own options)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 import numbers
 from typing import Any
 
-from poselab.evaluation.specs import AttackConfigError
+from poselab.experiments.base import AttackConfigError
 
 
 def positive_finite(name: str, value: Any) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from poselab import safe_io
-from poselab.evaluation.state import PARTIAL_DIR
+from poselab.experiments.state import PARTIAL_DIR
 from poselab.results.files import write_results
 from poselab.results.schema import JOINT, JOINT_MPJPE
 from poselab.skeleton import JOINT_NAMES
@@ -30,11 +30,11 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     """
     from poselab.reporting.report import report_tables, tables_markdown
     from poselab.reporting.run_report import write_run_report
-    from poselab.results.reader import run_from_rows
+    from poselab.results.runs import run_of
 
     per_joint = [{**row, JOINT: name, JOINT_MPJPE: v}
                  for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
-    run = run_from_rows(rows, meta, per_joint, out, meta["model"])  # the same run the reader would give
+    run = run_of(rows, meta, joints, out, meta["model"])  # the rows in memory, nothing written or parsed
     try:  # a failed final write: print the tables, say where they could not go, keep .partial
         write_results(out, rows, meta, per_joint, worst_samples)
         report = write_run_report(run, examples)

@@ -139,26 +139,3 @@ def checked_hyper_parameters(ckpt: dict[str, Any], path: str | Path, cls: type,
 
 def _hint_name(hint: Any) -> str:
     return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
-
-
-def load_model(path: str | Path, expected_model: str | None = None, map_location: str = "cpu"):
-    """Rebuild a :class:`~poselab.models.base.PoseModel` from a poselab checkpoint, in eval mode."""
-    from poselab.models import MODELS
-
-    ckpt = read_checkpoint(path, expected_model)
-    cls = MODELS.get(ckpt["poselab_model"])
-    if cls is None:
-        raise CheckpointError(f"checkpoint {path} holds unknown model {ckpt['poselab_model']!r}")
-    hparams = checked_hyper_parameters(ckpt, path, cls, {f"poselab.models.{cls.__name__}"})
-    if hparams.get("backbone_weights"):  # the checkpoint's own weights replace them; the file may be gone
-        hparams["backbone_weights"] = None
-    try:
-        model = cls(**hparams)
-    except (TypeError, ValueError) as err:
-        raise CheckpointError(f"checkpoint {path} has hyper-parameters unfit for {cls.__name__}: {err}") \
-            from None
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as err:
-        raise CheckpointError(f"checkpoint {path} does not fit {cls.__name__}: {err}") from None
-    return model.to(map_location).eval()

@@ -1,13 +1,13 @@
 """Corruption robustness in the reports: per-run tables and curves, and beside adversarial robustness.
 
-Reads results rows of the ``corruption`` experiment (:mod:`poselab.evaluation.corruption`):
+Reads results rows of the ``corruption`` experiment (:mod:`poselab.experiments.corruption`):
 
 * any number of runs (a run's own report is the report of that run): :func:`severity_tables` (error per
   corruption, mean over severities; error per severity, mean over corruptions) and :func:`plot_severity`
   (MPJPE vs severity);
 * :func:`corruption_section` — per metric the error per corruption
   (mean over severities), mCE and relative mCE against a named baseline run
-  (:mod:`poselab.corruptions.mce`, Hendrycks & Dietterich 2019), a table ranking every run under
+  (:mod:`poselab.results.mce`, Hendrycks & Dietterich 2019), a table ranking every run under
   corruptions and under attacks with Kendall's tau between the rankings, and a figure of both.
 
 A run is compared on its *whole input corrupted*: its largest ``attacked_views`` (all views of a
@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poselab.corruptions.mce import summarise
 from poselab.corruptions.registry import get_corruption
 from poselab.reporting.tables import Table
+from poselab.results.mce import summarise
 from poselab.results.reader import ResultsError
 from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, JDR, MPJPE, PMPJPE
 
@@ -62,7 +62,7 @@ def _records(rows: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def wide_rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """Rows in the wide form of :func:`poselab.corruptions.mce.summarise`: one per (model, corruption,
+    """Rows in the wide form of :func:`poselab.results.mce.summarise`: one per (model, corruption,
     severity) with a value per metric; "model" is the run, or "run [k of V views]" for a view count k below
     the run's largest V (the clean row is repeated for each)."""
     recs = _records(rows)

@@ -32,7 +32,8 @@ from poselab.plugins import import_plugins
 from poselab.reporting.corruption import corruption_section, severity_tables
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
-from poselab.results.reader import Cell, ResultsError, RunResults, align, load_all, recorded_jdr_definition
+from poselab.results.reader import ResultsError, load_all
+from poselab.results.runs import Cell, RunResults, align, recorded_jdr_definition
 from poselab.results.schema import MPJPE, TABLES_MD
 from poselab.safe_io import atomic_write
 
@@ -80,7 +81,7 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     report.cells = expand_clean(cells)
     report.tables += severity_tables(cells)  # common corruptions, when the runs have them
     if transfer:
-        from poselab.analysis.transfer import transfer_tables
+        from poselab.reporting.transfer import transfer_tables
 
         report.tables.extend(transfer_tables(transfer))
     return report
@@ -96,10 +97,10 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages
     (mCE of the corruption rows against the run ``corruption_baseline``, default ``regression`` or the first
     run)."""
-    from poselab.analysis.per_joint import increase_table, increases_by_run, plot_skeletons
-    from poselab.analysis.transfer import plot_transfer
     from poselab.reporting.figures import plot_figures
     from poselab.reporting.overview import overview_png
+    from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
+    from poselab.reporting.transfer import plot_transfer
 
     report = report_tables(runs, transfer)
     report.out = out = Path(out)

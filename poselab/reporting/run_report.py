@@ -17,7 +17,7 @@ from poselab.results.reader import RunResults
 
 
 def write_run_report(run: RunResults, examples: Sequence[Any] = ()) -> Report:
-    """Write the report of one run (its results as :func:`~poselab.results.reader.run_from_rows` or
+    """Write the report of one run (its results as :func:`~poselab.results.reader.run_of` or
     :func:`~poselab.results.reader.read_run` give them, labelled by the model's name) and its example panels
     into its folder ``run.path``; the report's ``figures`` include the examples as ``example_NN``."""
     out = Path(run.path)

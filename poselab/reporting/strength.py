@@ -17,7 +17,7 @@ from typing import Any
 
 from poselab.reporting.tables import Table
 from poselab.results.reader import Cell
-from poselab.results.schema import CLEAN, MPJPE, PMPJPE, TARGET_MPJPE, TARGETED_EXPERIMENTS
+from poselab.results.schema import CLEAN, MPJPE, PMPJPE, TARGET_MPJPE, is_targeted
 
 #: The paper's attacks and the stronger ones, in column order; the strongest is the last one present.
 PAPER_ATTACKS = ("fgsm", "igsm_u", "igsm_t")
@@ -63,7 +63,7 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
     sel: list[Cell] = []
     for run in runs:
         if targeted:
-            sel += [c for c in cells if c.run == run and c.experiment in TARGETED_EXPERIMENTS
+            sel += [c for c in cells if c.run == run and is_targeted(c.experiment)
                     and c.metric == metric]
         elif (main := _main_experiment(cells, run)) is not None:
             exp, views = main

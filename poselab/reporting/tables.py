@@ -18,14 +18,16 @@ from poselab.results.reader import Cell
 from poselab.results.schema import (
     AXES,
     CLEAN,
-    EXPERIMENT_AXES,
+    CORRUPTION_EXPERIMENT,
     FAILED,
     JDR,
     MPJPE,
     PMPJPE,
     TARGET_MPJPE,
-    TARGETED_EXPERIMENTS,
     VIEW_SET,
+    experiment_axes,
+    get_experiment,
+    is_targeted,
 )
 from poselab.safe_io import atomic_path
 
@@ -154,7 +156,7 @@ def _fmt_cell(v: Any, digits: int) -> str:
 
 
 def _zero_axis(experiment: str) -> str:
-    return "iterations" if experiment in TARGETED_EXPERIMENTS else "eps"
+    return "iterations" if is_targeted(experiment) else "eps"
 
 
 def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
@@ -164,7 +166,8 @@ def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
     attacked_views) series; targeted: the 0-iteration point of each (attack, eps) series with the
     same target. Existing attacked cells are never overwritten; a clean cell with no series stays.
     """
-    out = [c for c in cells if c.attack != CLEAN]
+    attacked = [c for c in cells if c.attack != CLEAN]
+    out = list(attacked)
     have = {(c.run, c.experiment, c.metric, c.setting()) for c in out}
     for c in cells:
         if c.attack != CLEAN:
@@ -172,7 +175,7 @@ def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
         axis = _zero_axis(c.experiment)
         series = {
             o.setting()
-            for o in out
+            for o in attacked
             if (o.run, o.experiment, o.metric) == (c.run, c.experiment, c.metric)
             and (axis == "eps" or o.target == c.target)
         }
@@ -200,7 +203,7 @@ def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
     ``attack`` is left out when the other axes already determine it (e.g. fgsm = 1 iteration).
     """
     experiments = {c.experiment for c in cells}
-    axes = [a for a in AXES if all(a in EXPERIMENT_AXES[e] for e in experiments)]
+    axes = [a for a in AXES if all(a in experiment_axes(e) for e in experiments)]
     out = [a for a in axes if a not in exclude and len({getattr(c, a) for c in cells}) > 1]
     if "attack" in out:
         rest = [a for a in axes if a != "attack"]
@@ -230,7 +233,7 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     if not sel:
         return None
     varying = varying_axes(sel, exclude=(spec.row_axis,))
-    shown = [a for a in ALWAYS_SHOWN if a in EXPERIMENT_AXES[spec.experiment] and a != spec.row_axis]
+    shown = [a for a in ALWAYS_SHOWN if a in experiment_axes(spec.experiment) and a != spec.row_axis]
     col_axes = [a for a in AXES if a in varying or a in shown]
     row_keys = sorted({getattr(c, spec.row_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
     columns: list[tuple[str, tuple]] = []
@@ -257,13 +260,24 @@ def build_table(spec: TableSpec, cells: Sequence[Cell], runs: Sequence[str]) -> 
     return Table(spec.name, spec.title, header, rows, spec.metric, marks, note)
 
 
+def _other_specs(cells: Sequence[Cell]) -> list[TableSpec]:
+    """One table per metric of each registered kind without a paper table or its own section (corruption):
+    rows along the kind's ``x_axis``."""
+    covered = {s.experiment for s in TABLE_SPECS} | {CORRUPTION_EXPERIMENT}
+    found = dict.fromkeys((c.experiment, c.metric) for c in cells if c.experiment not in covered)
+    return [TableSpec(f"{e}_{m}", f"{e}: {METRIC_NAMES.get(m, m)} ({METRIC_UNITS.get(m, m)})", e, m,
+                      get_experiment(e).x_axis)
+            for e, m in found]
+
+
 def build_tables(cells: Sequence[Cell], runs: Sequence[str],
                  jdr_definitions: Mapping[str, str] | None = None) -> list[Table]:
     """All paper tables that have data, from aligned (not yet expanded) cells; the JDR table's title
     names the JDR definition of each run (``jdr_definitions``: run label -> a name of
     :data:`poselab.metrics.JDR_DEFINITIONS`)."""
     expanded = expand_clean(cells)
-    tables = [t for spec in TABLE_SPECS if (t := build_table(spec, expanded, runs)) is not None]
+    specs = (*TABLE_SPECS, *_other_specs(cells))
+    tables = [t for spec in specs if (t := build_table(spec, expanded, runs)) is not None]
     for t in tables:
         if t.metric == JDR and jdr_definitions:
             named = sorted(set(jdr_definitions.values()))
@@ -285,7 +299,7 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
     if not shared:
         return None
     strongest = max(shared, key=lambda s: (s[1], s[2], str(s)))
-    label = " ".join(axis_label(a, v) for a, v in zip(EXPERIMENT_AXES["untargeted"], strongest))
+    label = " ".join(axis_label(a, v) for a, v in zip(experiment_axes("untargeted"), strongest))
     rows: list[list[Any]] = []
     for r in runs:
         clean = next(

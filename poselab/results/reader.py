@@ -13,17 +13,15 @@ import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from poselab.results.runs import Cell, JointCell, RunResults, describe
 from poselab.results.schema import (
-    AXES,
     COLUMNS,
     CORRUPTION,
     CORRUPTION_EXPERIMENT,
-    EXPERIMENT_AXES,
-    EXPERIMENTS,
     JOINT,
     JOINT_MPJPE,
     METRICS,
@@ -37,10 +35,9 @@ from poselab.results.schema import (
     TRANSFER_CSV,
     VIEW_SET,
     WORST_PREFIX,
-    Setting,
     attack_names,
     corruption_names,
-    is_clean,
+    experiment_names,
     is_metric,
 )
 
@@ -48,63 +45,8 @@ from poselab.results.schema import (
 RESULT_COLUMNS = COLUMNS
 
 
-#: The JDR definition of result files written before the definition was recorded (the only one then).
-LEGACY_JDR = "head_thorax"
-
-
 class ResultsError(ValueError):
     """A results folder is missing or malformed; the message names the folder."""
-
-
-@dataclass(frozen=True)
-class RunSetting(Setting):
-    """A setting (:class:`~poselab.results.schema.Setting`) of the run labelled ``run``."""
-
-    run: str
-
-    def setting(self) -> tuple[Any, ...]:
-        """The grid key (attack, eps, iterations, attacked_views, target)."""
-        return tuple(getattr(self, a) for a in AXES)
-
-    def key(self) -> tuple[Any, ...]:
-        """The grid key along the axes that matter for its experiment (:data:`EXPERIMENT_AXES`)."""
-        return tuple(getattr(self, a) for a in EXPERIMENT_AXES[self.experiment])
-
-
-@dataclass(frozen=True)
-class Cell(RunSetting):
-    """One metric value at a setting: metric, value (mm / fraction / count), samples ``n``."""
-
-    metric: str
-    value: float
-    n: int = 0
-
-
-@dataclass(frozen=True)
-class JointCell(RunSetting):
-    """Per-joint MPJPE (mm) of one run at one setting."""
-
-    joint: str
-    mpjpe: float
-
-
-@dataclass
-class RunResults:
-    """Everything read from one results folder. ``label`` names the run in tables and figures."""
-
-    path: Path
-    model: str
-    dataset: str
-    label: str
-    meta: dict[str, Any]
-    cells: list[Cell]
-    joints: list[JointCell] = field(default_factory=list)
-
-
-def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
-    """The JDR definition a results.json ``meta`` records (:data:`LEGACY_JDR` for files from before)."""
-    config = meta.get("config") or {}
-    return str(config.get("jdr_definition") or LEGACY_JDR)
 
 
 def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
@@ -122,8 +64,10 @@ def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
         raise ValueError(f"{where}: missing field {err.args[0]!r}") from None
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: bad value ({err})") from None
-    if out["experiment"] not in EXPERIMENTS:
-        raise ValueError(f"{where}: unknown experiment {out['experiment']!r}, expected one of {EXPERIMENTS}")
+    if out["experiment"] not in experiment_names():
+        raise ValueError(f"{where}: unknown experiment {out['experiment']!r}, expected one of "
+                         f"{experiment_names()}; a kind registered by your own module is known once that "
+                         "module is imported (poselab report --plugin MODULE)")
     if out["attack"] not in attack_names():
         raise ValueError(f"{where}: unknown attack {out['attack']!r}, expected 'clean' or a registered "
                          f"attack {attack_names()[1:]}; an attack registered by your own module is known "
@@ -221,7 +165,7 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
         cell = Cell(run=label, metric=metric, value=value, n=n, **setting)
         key = _cell_key(cell)
         if key in seen:
-            raise ValueError(f"{where}: the same cell as row {seen[key] + 1} ({_describe(cell)})")
+            raise ValueError(f"{where}: the same cell as row {seen[key] + 1} ({describe(cell)})")
         seen[key] = i
         cells.append(cell)
     return cells
@@ -230,29 +174,6 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
 def _cell_key(cell: Cell) -> tuple[Any, ...]:
     """What identifies a cell within a run: its setting (every axis) and metric."""
     return tuple(v for k, v in vars(cell).items() if k not in ("run", "value", "n"))
-
-
-def _describe(cell: Cell) -> str:
-    skip = ("run", "value", "n")
-    return ", ".join(f"{k} {v!r}" for k, v in vars(cell).items() if k not in skip and v != "")
-
-
-def value_warnings(run: RunResults) -> list[str]:
-    """One warning per run with non-finite values (NaN: no sample reached the cell, or a diverged run)."""
-    bad = [c for c in run.cells if not math.isfinite(c.value)]
-    if not bad:
-        return []
-    return [f"{run.label}: {len(bad)} value(s) are NaN or inf, e.g. {_describe(bad[0])}: {bad[0].value}"]
-
-
-def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
-    """A warning when the compared runs were made at different model scales (results.json ``scale``)."""
-    scales = {r.label: r.meta.get("scale") for r in runs}
-    if len({s for s in scales.values()}) <= 1:
-        return []
-    listed = ", ".join(f"{label} {scale or 'unknown'}" for label, scale in scales.items())
-    return [f"the compared runs differ in scale ({listed}): their numbers are not comparable "
-            "(poselab.scale)"]
 
 
 def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
@@ -445,46 +366,3 @@ def _relabel(run: RunResults, label: str) -> RunResults:
         [replace(c, run=label) for c in run.cells],
         [replace(j, run=label) for j in run.joints],
     )
-
-
-def _describe_dropped(dropped: set[tuple], shared: set[tuple], axes: Sequence[str]) -> str:
-    """Axis values present in ``dropped`` settings but never in ``shared`` ones, else a count."""
-    parts = []
-    for i, axis in enumerate(axes):
-        only = sorted({s[i] for s in dropped} - {s[i] for s in shared}, key=str)
-        if only:
-            parts.append(f"{axis} {', '.join(_fmt(v) for v in only)}")
-    detail = "; ".join(parts) if parts else "settings not run by the other models"
-    return f"{len(dropped)} setting(s) ({detail})"
-
-
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return repr(v) if v == "" else str(v)
-
-
-def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
-    """Cells of all runs restricted, per experiment, to the settings every run of it shares.
-
-    Runs without any row of an experiment do not take part in it (monocular models have no
-    multiview rows). Clean rows (:func:`~poselab.results.schema.is_clean`) always stay. Returns (cells,
-    warnings): runs of different scales, runs with NaN/inf values, and one warning per run and experiment
-    naming what was dropped.
-    """
-    cells: list[Cell] = []
-    warnings: list[str] = [*scale_warnings(runs), *(w for r in runs for w in value_warnings(r))]
-    for exp in EXPERIMENTS:
-        per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
-        per_run = {k: v for k, v in per_run.items() if v}
-        if not per_run:
-            continue
-        grids = {k: {c.key() for c in v if not is_clean(c)} for k, v in per_run.items()}
-        shared = set.intersection(*grids.values())
-        for label, run_cells in per_run.items():
-            dropped = grids[label] - shared
-            if dropped:
-                what = _describe_dropped(dropped, shared, EXPERIMENT_AXES[exp])
-                warnings.append(f"{exp}: dropped from {label!r} {what}")
-            cells.extend(c for c in run_cells if is_clean(c) or c.key() in shared)
-    return cells, warnings

@@ -9,11 +9,11 @@ A results row is one metric value at one *setting* of one run::
 
 Rules:
 
-* **The clean row.** Untargeted experiments (``untargeted``, ``multiview``) write one row per metric
-  with attack ``clean``, eps 0, iterations 0 (attacked_views 1, or 0 for ``multiview``); it stands for
-  the eps-0 (and iteration-0) point of every attacked series, which are never written themselves
-  (:func:`clean_covers`). Targeted experiments have no clean row: their iteration-0 point is the
-  attack's own clean input.
+* **The clean row.** Each experiment kind states it (:mod:`poselab.experiments.base`; by name:
+  :mod:`poselab.experiments.clean`, re-exported here): untargeted kinds write one row per metric with
+  attack ``clean``, eps 0, iterations 0 standing for the eps-0 point of every attacked series; targeted
+  kinds have none.
+* **Keys and metric names** are the engine's (:mod:`poselab.experiments.keys`, re-exported here).
 * **Attack names** are ``clean`` plus the names registered in :mod:`poselab.attacks.registry`
   (:func:`attack_names`), so a new attack's rows are valid rows.
 * **Corruptions.** Rows of the ``corruption`` experiment (common corruptions, no adversarial attack:
@@ -27,8 +27,36 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from poselab.experiments.clean import clean_covers, clean_key, clean_views, is_clean, is_targeted
+from poselab.experiments.corruption import CORRUPTION_EXPERIMENT
+from poselab.experiments.keys import (
+    AXES,
+    CLEAN,
+    CORRUPTION,
+    FAILED,
+    JDR,
+    METRICS,
+    MPJPE,
+    PMPJPE,
+    SEVERITY,
+    TARGET_MPJPE,
+    VIEW_SET,
+    WORST_PREFIX,
+    ResultKey,
+    Setting,
+    is_metric,
+    row_of,
+    worst_member,
+    worst_metric,
+)
+from poselab.experiments.registry import experiment_names, get_experiment
+
+__all__ = ["AXES", "CLEAN", "CORRUPTION", "CORRUPTION_EXPERIMENT", "FAILED", "JDR", "METRICS", "MPJPE",
+           "PMPJPE", "SEVERITY", "TARGET_MPJPE", "VIEW_SET", "WORST_PREFIX", "ResultKey", "Setting",
+           "clean_covers", "clean_key", "clean_views", "experiment_names", "get_experiment", "is_clean",
+           "is_metric", "is_targeted", "row_of", "worst_member", "worst_metric"]
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -45,11 +73,6 @@ RESULT_FILES = (RESULTS_CSV, RESULTS_JSON)
 #: The columns of ``results.csv`` without the optional ``view_set``.
 COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
            "metric", "value", "n")
-#: Optional column after ``attacked_views``: the attacked view indices ("0+2") of explicit view subsets.
-VIEW_SET = "view_set"
-#: Optional columns after ``target`` (rows of the ``corruption`` experiment): corruption name, severity 1..5.
-CORRUPTION = "corruption"
-SEVERITY = "severity"
 #: Columns of ``per_joint.csv`` after the setting: the joint's name and its MPJPE (mm). The file's own column
 #: name, equal to the :data:`MPJPE` metric's by choice, not by rule.
 JOINT = "joint"
@@ -59,67 +82,15 @@ PER_JOINT_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterati
                      "target", JOINT, JOINT_MPJPE)
 TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
 
-#: Experiments of adversarial attacks (:class:`poselab.evaluation.specs.ExperimentSpec`).
-ATTACK_EXPERIMENTS = ("untargeted", "multiview", "camera_swap", "rotation")
-#: The common-corruption experiment (:mod:`poselab.evaluation.corruption`).
-CORRUPTION_EXPERIMENT = "corruption"
-EXPERIMENTS = (*ATTACK_EXPERIMENTS, CORRUPTION_EXPERIMENT)
-#: Experiments that push the pose to a target (no clean row; iteration 0 is the clean point).
-TARGETED_EXPERIMENTS = ("camera_swap", "rotation")
-#: Metric: MPJPE after aligning the root (pelvis), Protocol 1 (mm).
-MPJPE = "mpjpe"
-#: Metric: MPJPE after a similarity (Procrustes) alignment, Protocol 2 (mm).
-PMPJPE = "pmpjpe"
-#: Metric: joint detection rate of the 2D joints (fraction 0..1).
-JDR = "jdr"
-#: Metric: MPJPE of the prediction to the attack's target, targeted experiments (mm).
-TARGET_MPJPE = "target_mpjpe"
-#: Metric: samples whose pose failed, e.g. a triangulation that failed or is not finite (count).
-FAILED = "failed"
-#: The ``metric`` values of results rows (besides ``worst:<member>``, :data:`WORST_PREFIX`).
-METRICS = (MPJPE, PMPJPE, JDR, TARGET_MPJPE, FAILED)
-#: Metric family of the ``ensemble`` attack's rows: ``worst:<member>`` is the fraction of samples for which
-#: that member attack gave the worst case (by the experiment's loss); one row per member and setting.
-WORST_PREFIX = "worst:"
-CLEAN = "clean"
-#: The grid axes of a setting, in display order (``view_set``: "" unless an explicit view subset).
-AXES = ("attack", "eps", "iterations", "attacked_views", VIEW_SET, "target")
-#: Axes compared across runs per experiment. A multi-view model attacked in an untargeted/targeted
-#: experiment attacks all its views (attacked_views = V), a monocular one 1: same setting.
-EXPERIMENT_AXES: dict[str, tuple[str, ...]] = {
-    "untargeted": ("attack", "eps", "iterations"),
-    "multiview": ("attack", "eps", "iterations", "attacked_views", VIEW_SET),
-    "camera_swap": ("attack", "eps", "iterations", "target"),
-    "rotation": ("attack", "eps", "iterations", "target"),
-    CORRUPTION_EXPERIMENT: (CORRUPTION, SEVERITY),  # every corrupted-view count of a run stays
-}
+#: The built-in targeted kinds, in registration order (a kind's own ``targeted`` is the rule).
+TARGETED_EXPERIMENTS = tuple(n for n in experiment_names() if get_experiment(n).targeted)
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`).
-
-    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
-    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
-    Corruption rows also have ``corruption`` and ``severity`` (keyword-only; "" and 0 for every other row).
-    """
-
-    experiment: str
-    attack: str
-    eps: float
-    iterations: int
-    attacked_views: int
-    target: str
-    view_set: str = field(default="", kw_only=True)
-    corruption: str = field(default="", kw_only=True)
-    severity: int = field(default=0, kw_only=True)
-
-
-@dataclass(frozen=True)
-class ResultKey(Setting):
-    """The key of one results row of a run (``metric`` in :data:`METRICS`)."""
-
-    metric: str
+def experiment_axes(experiment: str) -> tuple[str, ...]:
+    """The axes compared across runs for an experiment kind (its class's ``axes``). A multi-view model
+    attacked in an untargeted/targeted experiment attacks all its views (attacked_views = V), a monocular
+    one 1: same setting."""
+    return get_experiment(experiment).axes
 
 
 def attack_names() -> tuple[str, ...]:
@@ -134,47 +105,6 @@ def corruption_names() -> tuple[str, ...]:
     from poselab.corruptions.registry import CORRUPTION_NAMES
 
     return CORRUPTION_NAMES
-
-
-def is_clean(row: Any) -> bool:
-    """Whether a row (mapping) or cell/key (attributes) is a clean row: attack ``clean`` and no corruption."""
-    get = row.get if isinstance(row, Mapping) else lambda k, d=None: getattr(row, k, d)
-    return get("attack") == CLEAN and not get(CORRUPTION)
-
-
-def worst_metric(member: str) -> str:
-    """The metric name of a member's share of the per-sample worst cases: ``worst:<member>``."""
-    return f"{WORST_PREFIX}{member}"
-
-
-def worst_member(metric: str) -> str | None:
-    """The member label of a ``worst:<member>`` metric, None for other metrics."""
-    return metric[len(WORST_PREFIX):] or None if metric.startswith(WORST_PREFIX) else None
-
-
-def is_metric(name: str) -> bool:
-    """Whether ``name`` is a valid ``metric`` value: one of :data:`METRICS` or ``worst:<member>``."""
-    return name in METRICS or worst_member(name) is not None
-
-
-def is_targeted(experiment: str) -> bool:
-    return experiment in TARGETED_EXPERIMENTS
-
-
-def clean_views(experiment: str) -> int:
-    """``attacked_views`` of an experiment's clean row: 0 for ``multiview`` and ``corruption`` (no view
-    attacked or corrupted), else 1."""
-    return 0 if experiment in ("multiview", CORRUPTION_EXPERIMENT) else 1
-
-
-def clean_key(experiment: str, metric: str) -> ResultKey:
-    """The clean row of an untargeted experiment (see the module rules)."""
-    return ResultKey(experiment, CLEAN, 0.0, 0, clean_views(experiment), "", metric)
-
-
-def clean_covers(experiment: str, eps: float, iterations: int) -> bool:
-    """Whether the clean row stands for this setting (untargeted experiments, eps 0 or iteration 0)."""
-    return not is_targeted(experiment) and (eps == 0 or iterations == 0)
 
 
 def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -194,11 +124,3 @@ def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 def per_joint_columns(columns: Iterable[str]) -> list[str]:
     """``per_joint.csv`` columns of a results file with ``columns``: its setting columns, joint, mpjpe."""
     return [c for c in columns if c not in ("metric", "value", "n")] + [JOINT, JOINT_MPJPE]
-
-
-def row_of(model: str, dataset: str, key: ResultKey, value: float, n: int) -> dict[str, Any]:
-    """A results row (dict with every column incl. ``view_set``, ``corruption``, ``severity``) of one key."""
-    return {"model": model, "dataset": dataset, "experiment": key.experiment, "attack": key.attack,
-            "eps": key.eps, "iterations": key.iterations, "attacked_views": key.attacked_views,
-            VIEW_SET: key.view_set, "target": key.target, CORRUPTION: key.corruption, SEVERITY: key.severity,
-            "metric": key.metric, "value": value, "n": int(n)}

@@ -212,7 +212,7 @@ def _others(inputs: Inputs) -> list[Section]:
 def _transfer(inputs: Inputs) -> list[Section]:
     if not inputs.transfer:
         return []
-    from poselab.analysis.transfer import transfer_tables
+    from poselab.reporting.transfer import transfer_tables
 
     panels = [
         Panel("table", t.title, (f"tables/{t.name}",), runs="report")

@@ -17,8 +17,8 @@ Keys and columns come from :mod:`poselab.results.schema`; the dashboard (:mod:`p
 builds its panels from the same functions, so logged keys and panels cannot drift apart.
 
 Extension point: an experiment whose x axis is neither ``eps`` nor ``iterations`` (e.g. corruption severity)
-registers it with :func:`register_x_axis`; anything else (new attacks, new experiment names listed in
-``schema.EXPERIMENT_AXES``) needs nothing here.
+registers it with :func:`register_x_axis`; anything else (new attacks, new registered experiment kinds,
+whose class names its ``axes`` and ``x_axis``) needs nothing here.
 """
 
 from __future__ import annotations
@@ -33,13 +33,14 @@ from poselab.results.schema import (
     COLUMNS,
     CORRUPTION,
     CORRUPTION_EXPERIMENT,
-    EXPERIMENT_AXES,
     METRICS,
     SEVERITY,
     VIEW_SET,
     clean_covers,
+    experiment_axes,
+    experiment_names,
+    get_experiment,
     is_clean,
-    is_targeted,
 )
 
 Row = Mapping[str, Any]
@@ -70,9 +71,8 @@ def x_axis(experiment: str) -> tuple[str, str]:
     """(step metric, results column) of an experiment's line plots."""
     if experiment in _X_AXES:
         return _X_AXES[experiment]
-    if experiment == CORRUPTION_EXPERIMENT:
-        return (SEVERITY, SEVERITY)  # 0 = the clean row
-    return (ITERATIONS, "iterations") if is_targeted(experiment) else (EPS, "eps")
+    column = get_experiment(experiment).x_axis if experiment in experiment_names() else EPS
+    return (column, column)  # eps, iterations (targeted kinds) or severity (0 = the clean row)
 
 
 def step_metrics() -> list[str]:
@@ -92,7 +92,8 @@ _AXIS_LABEL = {"iterations": "it", "attacked_views": "v", "eps": "eps"}
 def series_axes(experiment: str) -> tuple[str, ...]:
     """The axes naming a series of ``experiment`` (its compared axes without the x axis)."""
     _, column = x_axis(experiment)
-    return tuple(a for a in EXPERIMENT_AXES.get(experiment, AXES) if a != column)
+    axes = experiment_axes(experiment) if experiment in experiment_names() else AXES
+    return tuple(a for a in axes if a != column)
 
 
 def series_label(row: Row) -> str:

@@ -15,15 +15,8 @@ from typing import Any, TextIO
 
 
 def work_units(spec: Any) -> float:
-    """Relative cost of one experiment on one batch: (eps > 0) x settings x longest attack run (>= 1); an
-    experiment with its own ``work_units()`` (the corruption experiment) tells it."""
-    if hasattr(spec, "work_units"):
-        return float(spec.work_units())
-    eps = max(1, sum(1 for e in spec.eps if e > 0))
-    steps = max(1, max(spec.iterations))
-    settings = {"multiview": len(spec.attacked_views), "camera_swap": len(spec.target_cameras),
-                "rotation": len(spec.angles)}.get(spec.kind, 1)
-    return float(eps * settings * steps)
+    """Relative cost of one experiment on one batch: its ``work_units()``, else 1."""
+    return float(spec.work_units()) if hasattr(spec, "work_units") else 1.0
 
 
 def _clock(seconds: float) -> str:

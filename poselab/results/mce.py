@@ -9,7 +9,7 @@ MPJPE or P-MPJPE in mm, or 1 - JDR):
 
 The paper's baseline is AlexNet and its error the top-1 error; here the baseline is a named model of
 the comparison (the baseline's own mCE is 1). Pure functions on tensors; ``summarise`` applies them to
-the rows written by ``python -m poselab.corruptions.evaluate``.
+the rows of the ``corruption`` experiment (:mod:`poselab.experiments.corruption`).
 """
 
 from __future__ import annotations

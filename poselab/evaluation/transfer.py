@@ -6,7 +6,7 @@ minus B's clean MPJPE (mm). The diagonal A->A is the white-box result for A.
 Results are written as ``transfer.csv`` (columns :data:`TRANSFER_COLUMNS`) into a results folder,
 where ``poselab report`` picks them up. Command line::
 
-    python -m poselab.analysis.transfer --model regression --model volumetric --model heatmap_depth \
+    python -m poselab.evaluation.transfer --model regression --model volumetric --model heatmap_depth \
         --eps 8 --steps 10 --batches 4 --out results/transfer
 
 (``--model NAME`` loads ``NAME.ckpt`` from ``--checkpoints`` (default: the shipped ``checkpoints/``);
@@ -32,10 +32,8 @@ from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.metrics import MPJPE as MPJPEMetric
 from poselab.paths import project_path
-from poselab.reporting.tables import Table
+from poselab.reporting.transfer import transfer_tables
 from poselab.results.files import write_transfer_csv
-from poselab.results.schema import MPJPE
-from poselab.safe_io import save_figure
 
 
 def craft(model: nn.Module, batch: Mapping[str, Any], attack: Attack) -> Tensor:
@@ -114,64 +112,6 @@ def transfer_matrix(
     return rows
 
 
-def _settings(rows: Sequence[Mapping[str, Any]]) -> list[tuple[float, int]]:
-    return sorted({(float(r["eps"]), int(r["iterations"])) for r in rows})
-
-
-def transfer_tables(rows: Sequence[Mapping[str, Any]]) -> list[Table]:
-    """One matrix per (eps, iterations): rows = source (crafted on), columns = target (evaluated on),
-    values = MPJPE increase (mm)."""
-    tables = []
-    for eps, it in _settings(rows):
-        sel = [r for r in rows if (float(r["eps"]), int(r["iterations"])) == (eps, it)]
-        names = list(dict.fromkeys([r["source"] for r in sel] + [r["target"] for r in sel]))
-        value = {(r["source"], r["target"]): float(r["increase"]) for r in sel}
-        table_rows = [[f"crafted on {s}"] + [value.get((s, t)) for t in names] for s in names]
-        tables.append(
-            Table(
-                f"transfer_eps{eps:g}_it{it}",
-                f"Transfer: MPJPE increase (mm) on the column model, eps={eps:g} px, {it} it",
-                ["source \\ target"] + [f"on {t}" for t in names],
-                table_rows,
-                MPJPE,
-            )
-        )
-    return tables
-
-
-def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
-    """Heat map(s) of the transfer matrix, one panel per (eps, iterations)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tables = transfer_tables(rows)
-    if not tables:
-        raise ValueError("no transfer rows to draw")
-    fig, axes = plt.subplots(1, len(tables), figsize=(6.0 * len(tables), 5.4), squeeze=False)
-    for ax, table in zip(axes[0], tables):
-        names = [c.removeprefix("on ") for c in table.columns[1:]]
-        data = [[float("nan") if v is None else v for v in row[1:]] for row in table.rows]
-        im = ax.imshow(data, cmap="Reds")
-        for i, row in enumerate(data):
-            for j, v in enumerate(row):
-                top = max((x for r in data for x in r if x == x), default=0.0)
-                color = "white" if top > 0 and v > 0.6 * top else "black"
-                ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8, color=color)
-        ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-        ax.set_yticks(range(len(names)), names, fontsize=8)
-        ax.set_xlabel("evaluated on")
-        ax.set_ylabel("crafted on")
-        ax.set_title(table.title.split(", ", 1)[1], fontsize=9)
-        fig.colorbar(im, ax=ax, label="MPJPE increase (mm)", shrink=0.8)
-    fig.suptitle("Transfer attacks", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
-
-
 def _load(spec: str) -> Any:
     module, _, attr = spec.rpartition(".")
     if not module:
@@ -201,7 +141,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
     """The first bad command-line value as one line naming the option and its valid range (None: all fine)."""
     import math
 
-    from poselab.evaluation.specs import MAX_EPS, MAX_ITERATIONS
+    from poselab.experiments.adversarial import MAX_EPS, MAX_ITERATIONS
 
     if not (math.isfinite(args.eps) and 0 < args.eps <= MAX_EPS):
         return f"--eps must be a budget in (0, {MAX_EPS:g}] px, got {args.eps}"
@@ -224,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_allocator()  # glibc thresholds for CPU attack sweeps (POSELAB_MALLOPT=0 disables)
     parser = argparse.ArgumentParser(
-        prog="python -m poselab.analysis.transfer", description=__doc__.split("\n")[0]
+        prog="python -m poselab.evaluation.transfer", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
         "--model",

@@ -1,13 +1,14 @@
-"""Standalone corruption evaluation of checkpoints: a command-line wrapper over the evaluation engine.
+"""Standalone corruption evaluation of checkpoints: a command line over the evaluation engine.
 
-Runs the ``corruption`` experiment of the evaluation engine (:mod:`poselab.evaluation.corruption`: the
-same cells, metrics and corrupted pixels as ``poselab test`` with ``kind: corruption``) on each model
-without Lightning, writes one results folder per model, ``<out>/<model>-<dataset>/`` (``results.csv``,
-``results.json``, ``per_joint.csv``, ``tables.md``: the callback's files, which ``poselab report``
-reads), then the mCE tables of all models against ``--baseline`` (:mod:`poselab.reporting.corruption`)
-to ``<out>/corruptions.md`` and the terminal. Command line::
+Runs the ``corruption`` experiment (:mod:`poselab.experiments.corruption`: the same cells, metrics and
+corrupted pixels as ``poselab test`` with ``kind: corruption``) on each model without Lightning
+(:func:`poselab.experiments.evaluate.evaluate`) and ends each run as the callback does
+(:func:`poselab.evaluation.output.finish_run`: ``results.csv``, ``results.json``, ``per_joint.csv``, the run's
+report), one folder per model, ``<out>/<model>-<dataset>/``; then the mCE tables of all models against
+``--baseline`` (:func:`poselab.reporting.corruption.mce_tables`) to ``<out>/corruptions.md`` and the
+terminal. Command line::
 
-    python -m poselab.corruptions.evaluate --model regression --model volumetric --model heatmap_depth \
+    python -m poselab.evaluation.corruptions --model regression --model volumetric --model heatmap_depth \
         --model triangulation --samples 128 --out results/corruptions
 
 (``--model NAME`` loads ``checkpoints/NAME.ckpt``, ``NAME=PATH.ckpt`` any poselab checkpoint; data:
@@ -19,7 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -28,43 +29,21 @@ import torch
 from torch import nn
 
 from poselab.corruptions.registry import CORRUPTION_NAMES
-from poselab.evaluation.cells import CellMetrics
-from poselab.evaluation.corruption import CorruptionExperiment
-from poselab.evaluation.runner import RunContext, run_experiment
+from poselab.evaluation.output import finish_run
+from poselab.experiments.corruption import CorruptionExperiment
+from poselab.experiments.evaluate import evaluate
 from poselab.metrics import DEFAULT_JDR
-from poselab.results.schema import JOINT, JOINT_MPJPE
-from poselab.skeleton import JOINT_NAMES
 
 
-def evaluate_model(model: nn.Module, batches: Iterable[Mapping[str, Any]], spec: CorruptionExperiment, *,
-                   name: str, dataset: str = "", jdr_definition: str = DEFAULT_JDR
-                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Results rows and per-joint rows of ``model`` (eval mode) under ``spec`` on collated ``batches``
-    (multi-view sample dicts), through the engine's cells and runner (one process)."""
-    metrics: CellMetrics | None = None
-    with torch.no_grad():
-        for batch in batches:
-            if metrics is None:
-                multiview = bool(getattr(model, "multiview", False))
-                metrics = CellMetrics([spec], multiview, batch["images"].shape[1], jdr_definition)
-            run_experiment(spec, batch, RunContext(model=model, update=metrics.update))
-    if metrics is None:
-        raise ValueError("no test batch to evaluate")
-    rows, joints = metrics.collect(None, 1, name, dataset)
-    per_joint = [{**row, JOINT: j, JOINT_MPJPE: v}
-                 for row, values in joints for j, v in zip(JOINT_NAMES, values.tolist())]
-    return rows, per_joint
-
-
-def _load_model(spec: str) -> tuple[str, nn.Module]:
+def _load_model(spec: str) -> tuple[str, str, nn.Module]:
     from poselab.models import load_model
     from poselab.paths import checkpoint_path
 
     name, sep, path = spec.partition("=")
     if not name:
         raise ValueError(f"--model expects NAME or NAME=CKPT, got {spec!r}")
-    return name, load_model(path if sep else checkpoint_path(name),
-                            expected_model=None if sep else name).eval()
+    path = path if sep else str(checkpoint_path(name))
+    return name, path, load_model(path, expected_model=None if sep else name).eval()
 
 
 def _list(text: str, what: str) -> list[Any]:
@@ -81,12 +60,10 @@ def _list(text: str, what: str) -> list[Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset, data_kwargs
     from poselab.reporting.corruption import mce_tables
-    from poselab.reporting.run_report import write_run_report
-    from poselab.results.files import write_results
-    from poselab.results.reader import run_from_rows
     from poselab.safe_io import atomic_write
+    from poselab.scale import model_scale
 
-    p = argparse.ArgumentParser(prog="python -m poselab.corruptions.evaluate",
+    p = argparse.ArgumentParser(prog="python -m poselab.evaluation.corruptions",
                                 description=__doc__.split("\n")[0])
     p.add_argument("--model", action="append", required=True,
                    help="NAME (checkpoints/NAME.ckpt) or NAME=CKPT; repeat per model")
@@ -123,7 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = [s.partition("=")[0] for s in args.model]
         if args.baseline is not None and args.baseline not in names:
             raise ValueError(f"--baseline {args.baseline!r} is not one of the models ({', '.join(names)})")
-        models = dict(_load_model(s) for s in args.model)
+        loaded = [_load_model(s) for s in args.model]
+        checkpoints = {name: path for name, path, _ in loaded}
+        models = {name: model for name, _, model in loaded}
         for model in models.values():
             spec.check_views(len(dataset.views_of(0)), bool(getattr(model, "multiview", False)))
     except (ValueError, KeyError, OSError, TypeError, json.JSONDecodeError) as err:
@@ -136,15 +115,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
     all_rows: list[dict[str, Any]] = []
     for name, model in models.items():
-        rows, per_joint = evaluate_model(model, tqdm(loader, desc=f"corruptions: {name}"), spec, name=name,
-                                         dataset=dataset_name)
-        folder = Path(args.out) / f"{name}-{dataset_name}"
-        meta = {"model": name, "dataset": dataset_name, "checkpoint": "", "created":
-                datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        rows, joints = evaluate(model, tqdm(loader, desc=f"corruptions: {name}"), [spec], name=name,
+                                dataset=dataset_name)
+        meta = {"model": name, "dataset": dataset_name,
+                "scale": model_scale(model, dataset[0]["images"].shape[-1]), "checkpoint": checkpoints[name],
                 "config": {"experiments": [spec.to_dict()], "jdr_definition": DEFAULT_JDR,
-                           "samples": args.samples, "tool": "poselab.corruptions.evaluate"}}
-        write_results(folder, rows, meta, per_joint)
-        write_run_report(run_from_rows(rows, meta, per_joint, folder, name))
+                           "samples": args.samples, "tool": "poselab.evaluation.corruptions"},
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        folder = Path(args.out) / f"{name}-{dataset_name}"
+        error = finish_run(folder, rows, joints, meta, (), print_tables=False)
+        if error is not None:
+            raise error
         all_rows += rows
     summary = "\n\n".join(t.to_markdown() for t in mce_tables(all_rows, args.baseline or next(iter(models))))
     path = atomic_write(Path(args.out) / "corruptions.md", summary + "\n")

@@ -9,9 +9,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from poselab.evaluation.runner import make_metric
-from poselab.evaluation.specs import ExperimentSpec
-from poselab.results.schema import FAILED, JDR, MPJPE, ResultKey, row_of, worst_member
+from poselab.experiments.base import Experiment
+from poselab.experiments.keys import FAILED, JDR, MPJPE, ResultKey, row_of, worst_member
+from poselab.experiments.runner import make_metric
 
 
 class CellMetrics(nn.Module):
@@ -20,7 +20,7 @@ class CellMetrics(nn.Module):
     ``metrics`` is a ``ModuleDict`` keyed ``m0, m1, ...`` in cell order (the order of the results rows).
     """
 
-    def __init__(self, specs: Sequence[ExperimentSpec] = (), multiview: bool = False, num_views: int = 1,
+    def __init__(self, specs: Sequence[Experiment] = (), multiview: bool = False, num_views: int = 1,
                  jdr_definition: str | None = None) -> None:
         super().__init__()
         self.metrics = nn.ModuleDict()

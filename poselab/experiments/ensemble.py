@@ -15,7 +15,7 @@ from torch import Tensor
 from torchmetrics import Metric
 
 from poselab.attacks.ensemble import WINNER_KEY, Ensemble, member_labels, worst_key
-from poselab.results.schema import worst_member, worst_metric
+from poselab.experiments.keys import worst_member, worst_metric
 
 
 def extra_metrics(attack: str, targeted: bool, loss: str) -> tuple[str, ...]:

@@ -17,15 +17,14 @@ model's 2D joints (models without them write no JDR row) and failed triangulatio
 The images are corrupted on the model's device by :func:`poselab.corruptions.corrupt` (batched torch),
 per (seed, corruption, dataset index, camera id), so every model, batch size and rank sees the same
 pixels. Mean over severities and mCE against a baseline model are computed from the rows by
-:mod:`poselab.reporting.corruption` (``poselab report``).
+:mod:`poselab.results.mce` (``poselab report``).
 """
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -33,18 +32,13 @@ from torch import Tensor
 from poselab.corruptions.base import SEVERITIES
 from poselab.corruptions.registry import CORRUPTION_NAMES, corrupt, get_corruption
 from poselab.data.sample import select_views
-from poselab.evaluation.runner import RunContext, _add_examples, update_metrics, view_mask
-from poselab.evaluation.specs import AttackConfigError, from_options
-from poselab.results.schema import (
-    CLEAN,
-    CORRUPTION_EXPERIMENT,
-    FAILED,
-    JDR,
-    MPJPE,
-    PMPJPE,
-    ResultKey,
-    clean_key,
-)
+from poselab.experiments.base import AttackConfigError, Experiment, is_int, views_where
+from poselab.experiments.keys import CLEAN, CORRUPTION, FAILED, JDR, MPJPE, PMPJPE, SEVERITY, ResultKey
+from poselab.experiments.registry import register_experiment
+from poselab.experiments.runner import RunContext, add_examples, update_metrics, view_mask
+
+#: The kind's name, the ``experiment`` of its rows.
+CORRUPTION_EXPERIMENT = "corruption"
 
 #: ``corrupted_views`` words: all views of the data, or one (the first) view.
 VIEW_WORDS = {"all": None, "one": 1}
@@ -58,8 +52,9 @@ def corrupt_batch(images: Tensor, batch: Mapping[str, Any], name: str, severity:
                    joints_2d=batch["joints_2d"].float(), view_mask=None if mask is None else mask.cpu())
 
 
+@register_experiment
 @dataclass
-class CorruptionExperiment:
+class CorruptionExperiment(Experiment):
     """The ``corruption`` experiment, validated on construction (:class:`AttackConfigError` naming the field).
 
     Args:
@@ -70,6 +65,12 @@ class CorruptionExperiment:
         input_views: view indices (0-based) fed to monocular models.
         seed: corruption seed (draws per seed, corruption, sample and camera; severities share them).
     """
+
+    name: ClassVar[str] = CORRUPTION_EXPERIMENT
+    clean_views: ClassVar[int] = 0
+    axes: ClassVar[tuple[str, ...]] = (CORRUPTION, SEVERITY)  # every corrupted-view count of a run stays
+    x_axis: ClassVar[str] = SEVERITY
+    what: ClassVar[str] = f"{CORRUPTION_EXPERIMENT} experiment"
 
     kind: str = CORRUPTION_EXPERIMENT
     corruptions: list[str] | str = "all"
@@ -97,36 +98,23 @@ class CorruptionExperiment:
         self.corruptions = list(names)
         sev = self.severities
         if (isinstance(sev, (str, bytes)) or not isinstance(sev, Sequence) or not sev
-                or not all(_is_int(s) and int(s) in SEVERITIES for s in sev) or len(set(sev)) != len(sev)):
+                or not all(is_int(s) and int(s) in SEVERITIES for s in sev) or len(set(sev)) != len(sev)):
             raise err(f"{kind}: severities must be a non-empty list of distinct integers in 1..5, "
                       f"got {sev!r}")
         self.severities = sorted(int(s) for s in sev)
         views = self.corrupted_views
         if isinstance(views, (str, bytes)) or not isinstance(views, Sequence) or not views or not all(
-                (isinstance(v, str) and v in VIEW_WORDS) or (_is_int(v) and v >= 1) for v in views):
+                (isinstance(v, str) and v in VIEW_WORDS) or (is_int(v) and v >= 1) for v in views):
             raise err(f"{kind}: corrupted_views must be a non-empty list of 'all', 'one' or view counts "
                       f">= 1, got {views!r}")
-        self.corrupted_views = [int(v) if _is_int(v) else str(v) for v in views]
+        self.corrupted_views = [int(v) if is_int(v) else str(v) for v in views]
         if (isinstance(self.input_views, (str, bytes)) or not isinstance(self.input_views, Sequence)
-                or not self.input_views or not all(_is_int(v) and v >= 0 for v in self.input_views)):
+                or not self.input_views or not all(is_int(v) and v >= 0 for v in self.input_views)):
             raise err(f"{kind}: input_views must be a non-empty list of 0-based view indices, "
                       f"got {self.input_views!r}")
         self.input_views = [int(v) for v in self.input_views]
-        if not _is_int(self.seed):
+        if not is_int(self.seed):
             raise err(f"{kind}: seed must be an integer, got {self.seed!r}")
-
-    @classmethod
-    def from_config(cls, cfg: Mapping[str, Any]) -> CorruptionExperiment:
-        return from_options(cls, cfg, f"{CORRUPTION_EXPERIMENT} experiment")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    targeted = False
-
-    def applies_to(self, multiview: bool) -> bool:
-        """Defined for every model."""
-        return True
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
         return (MPJPE, PMPJPE, JDR, FAILED) if multiview else (MPJPE, PMPJPE, JDR)
@@ -141,17 +129,21 @@ class CorruptionExperiment:
     def cells(self, multiview: bool, num_views: int) -> list[ResultKey]:
         """Every results row of this experiment for a model on data with ``num_views`` views."""
         metrics = self.metric_names(multiview)
-        out = [clean_key(self.kind, m) for m in metrics]
+        out = [self.clean_key(m) for m in metrics]
         for k in self.view_counts(multiview, num_views):
             for c in self.corruptions:
                 for s in self.severities:
-                    out += [ResultKey(self.kind, CLEAN, 0.0, 0, k, "", m, corruption=c, severity=s)
-                            for m in metrics]
+                    out += self.keys(metrics, k, c, s)
         return out
+
+    def keys(self, metrics: Sequence[str], views: int, corruption: str, severity: int) -> list[ResultKey]:
+        """The results keys of one corrupted setting (``views`` corrupted views fed to the model)."""
+        return [ResultKey(self.kind, CLEAN, 0.0, 0, views, "", m, corruption=corruption, severity=severity)
+                for m in metrics]
 
     def check_views(self, num_views: int, multiview: bool) -> None:
         """:class:`AttackConfigError` when the data's ``num_views`` cannot serve the experiment."""
-        where = f"the test data has {num_views} view{'s' if num_views != 1 else ''}"
+        where = views_where(num_views)
         if multiview:
             if num_views < 2:
                 raise AttackConfigError(f"{self.kind}: multi-view models need 2 views, but {where}")
@@ -168,37 +160,30 @@ class CorruptionExperiment:
         models count every ``corrupted_views`` entry though they run one."""
         return 0.4 * len(self.corruptions) * len(self.severities) * len(self.corrupted_views)
 
-
-def run_corruption(spec: CorruptionExperiment, batch: Mapping[str, Any], ctx: RunContext) -> None:
-    """Run the corruption experiment on one batch: the clean row and every (corrupted views, corruption,
-    severity), each one forward pass of the corrupted batch, reported through ``ctx.update``."""
-    model = ctx.model
-    multiview = bool(getattr(model, "multiview", False))
-    num_views = batch["images"].shape[1]
-    spec.check_views(num_views, multiview)
-    sub = dict(batch) if multiview else select_views(batch, spec.input_views)
-    images = sub["images"].float()
-    gt = model.pose_target(sub)
-    metrics = spec.metric_names(multiview)
-    size = images.shape[-1]
-    want_images = ctx.example_sink is not None and ctx.examples > 0
-    with torch.no_grad():
-        clean = model(images, sub)
-        update_metrics(ctx.update, [clean_key(spec.kind, m) for m in metrics], clean, gt, None, sub, size)
-        for k in spec.view_counts(multiview, num_views):
-            mask = view_mask(k, images.shape[1]) if multiview else None
-            for c in spec.corruptions:
-                for s in spec.severities:
-                    x = corrupt_batch(images, sub, c, s, spec.seed, mask)
-                    out = model(x, sub)
-                    cells = [ResultKey(spec.kind, CLEAN, 0.0, 0, k, "", m, corruption=c, severity=s)
-                             for m in metrics]
-                    update_metrics(ctx.update, cells, out, gt, None, sub, size)
-                    if want_images and s == spec.severities[-1] and c == spec.corruptions[0]:
-                        title = f"{spec.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
-                        _add_examples(ctx, title, images, x, out, sub)
-                        want_images = False
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    def run(self, batch: Mapping[str, Any], ctx: RunContext) -> None:
+        """The clean row and every (corrupted views, corruption, severity), each one forward pass of the
+        corrupted batch, reported through ``ctx.update``."""
+        model = ctx.model
+        multiview = bool(getattr(model, "multiview", False))
+        num_views = batch["images"].shape[1]
+        self.check_views(num_views, multiview)
+        sub = dict(batch) if multiview else select_views(batch, self.input_views)
+        images = sub["images"].float()
+        gt = model.pose_target(sub)
+        metrics = self.metric_names(multiview)
+        size = images.shape[-1]
+        want_images = ctx.want_images
+        with torch.no_grad():
+            clean = model(images, sub)
+            update_metrics(ctx.update, [self.clean_key(m) for m in metrics], clean, gt, None, sub, size)
+            for k in self.view_counts(multiview, num_views):
+                mask = view_mask(k, images.shape[1]) if multiview else None
+                for c in self.corruptions:
+                    for s in self.severities:
+                        x = corrupt_batch(images, sub, c, s, self.seed, mask)
+                        out = model(x, sub)
+                        update_metrics(ctx.update, self.keys(metrics, k, c, s), out, gt, None, sub, size)
+                        if want_images and s == self.severities[-1] and c == self.corruptions[0]:
+                            title = f"{self.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
+                            add_examples(ctx, title, images, x, out, sub)
+                            want_images = False

@@ -168,13 +168,6 @@ class PartialState:
         save_state(self.path, {"fingerprint": self.fingerprint, "done": dict(done),
                                "metrics": metric_states(metrics), "auto_batch": auto_batch})
 
-    def save_progress(self, rows: list[dict[str, Any]]) -> None:
-        """Rank 0's local rows so far as ``results.partial.csv`` (a progress view, never resumed from)."""
-        from poselab.results.schema import columns_of
-        from poselab.safe_io import write_csv
-
-        write_csv(self.run_dir / PARTIAL_CSV, rows, columns_of(rows))
-
     def save_examples(self, examples: list[Any]) -> None:
         fields = ("clean", "adversarial", "pred_2d", "gt_2d")
         items = [{"title": ex.title, **{f: getattr(ex, f).detach().cpu() for f in fields}} for ex in examples]

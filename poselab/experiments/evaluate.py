@@ -1,0 +1,35 @@
+"""The engine without Lightning: experiments on a model over batches, to results rows (one process)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from poselab.experiments.base import Experiment
+from poselab.experiments.cells import CellMetrics
+from poselab.experiments.runner import RunContext
+from poselab.metrics import DEFAULT_JDR
+
+
+def evaluate(model: nn.Module, batches: Iterable[Mapping[str, Any]], experiments: Sequence[Experiment], *,
+             name: str, dataset: str = "", jdr_definition: str = DEFAULT_JDR
+             ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Tensor]]]:
+    """Results rows of ``model`` (eval mode) under ``experiments`` on collated ``batches`` (multi-view sample
+    dicts) and the per-joint MPJPE (J,) mm of each ``mpjpe`` row, through the engine's cells and runs.
+    Gradients are off: for experiments without an attack (``corruption``)."""
+    metrics: CellMetrics | None = None
+    with torch.no_grad():
+        for batch in batches:
+            if metrics is None:
+                multiview = bool(getattr(model, "multiview", False))
+                metrics = CellMetrics(experiments, multiview, batch["images"].shape[1], jdr_definition)
+                specs = [s for s in experiments if s.applies_to(multiview)]
+            ctx = RunContext(model=model, update=metrics.update)
+            for spec in specs:
+                spec.run(batch, ctx)
+    if metrics is None:
+        raise ValueError("no test batch to evaluate")
+    return metrics.collect(None, 1, name, dataset)

@@ -1,0 +1,141 @@
+"""What every experiment's run shares: the run context, metric factories, attack construction, reporting
+model outputs to results cells, and example panels.
+
+A kind's :meth:`~poselab.experiments.base.Experiment.run` hands each results cell's metric arguments to
+``ctx.update(key, *args)`` (:func:`update_metrics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from poselab.attacks.base import Attack
+from poselab.attacks.registry import get_attack
+from poselab.attacks.sweep import MakeFn, MaxBatch
+from poselab.experiments.ensemble import WorstShare, metric_inputs
+from poselab.experiments.keys import FAILED, JDR, MPJPE, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
+
+#: ``update(key, *metric_args)``: one metric update of one results cell.
+Update = Callable[..., None]
+
+
+def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
+    """A fresh torchmetrics accumulator for a metric name of :data:`~poselab.experiments.keys.METRICS` (JDR
+    under ``jdr_definition``, one of :data:`poselab.metrics.JDR_DEFINITIONS`; default the published one)."""
+    from poselab import metrics as M
+
+    factory: dict[str, Callable[[], nn.Module]] = {
+        MPJPE: M.MPJPE, PMPJPE: M.PMPJPE, TARGET_MPJPE: M.TargetMPJPE, FAILED: M.FailureCount,
+        JDR: lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
+    }
+    return WorstShare() if worst_member(name) else factory[name]()
+
+
+def view_mask(choice: int | list[int], num_views: int, device: torch.device | None = None) -> Tensor:
+    """bool (num_views,): the views an ``attacked_views`` entry perturbs (the first k, or the listed ones)."""
+    if isinstance(choice, int):
+        return torch.arange(num_views, device=device) < choice
+    mask = torch.zeros(num_views, dtype=torch.bool, device=device)
+    mask[list(choice)] = True
+    return mask
+
+
+@dataclass
+class Example:
+    """One example for the image panel: float images (V, 3, H, W) 0..255 and 2D joints (V, J, 2) px."""
+
+    title: str
+    clean: Tensor
+    adversarial: Tensor
+    pred_2d: Tensor
+    gt_2d: Tensor
+
+
+@dataclass
+class RunContext:
+    """What a run needs besides the experiment: the model and how to report."""
+
+    model: nn.Module
+    update: Update
+    alpha_ratio: float = 0.125
+    max_batch: MaxBatch = None
+    examples: int = 0
+    example_sink: list[Example] | None = None
+    random_start: bool = False
+
+    @property
+    def want_images(self) -> bool:
+        return self.example_sink is not None and self.examples > 0
+
+
+def make_attack(name: str, record: Sequence[int], targeted: bool, ctx: RunContext, loss: str) -> Attack:
+    """The registered attack ``name`` sized for the recorded iteration counts (fixed-step attacks: theirs)."""
+    cls = get_attack(name)
+    if cls.fixed_steps is not None:
+        return cls(targeted=targeted, loss=loss, alpha_ratio=ctx.alpha_ratio)
+    start = {"random_start": True} if ctx.random_start else {}  # else the attack's own default (PGD: on)
+    return cls(steps=max(max(record), 1), alpha_ratio=ctx.alpha_ratio, targeted=targeted, loss=loss, **start)
+
+
+def model_fn(model: nn.Module) -> MakeFn:
+    return lambda b: (lambda x: model(x, b))
+
+
+def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str, Tensor], truth: Tensor,
+                   target: Tensor | None, rows: Mapping[str, Any], image_size: int) -> None:
+    """Hand one model output to the metric of each cell (its ``metric`` says which arguments): ``truth``
+    and ``target`` poses as the output's ``pose``, ``rows`` the batch rows (2D joints, ``view_valid``),
+    ``image_size`` the crop side in px (qiu2019 JDR). JDR is skipped for outputs without ``joints_2d``."""
+    pose = out["pose"]
+    valid = out.get("valid")
+    for cell in cells:
+        m = cell.metric
+        if m in (MPJPE, PMPJPE):
+            pose_m, valid_m = metric_inputs(out, m)  # the ensemble's per-sample worst by m, else the output's
+            update(cell, pose_m, truth, valid_m)
+        elif m == TARGET_MPJPE:
+            update(cell, pose, target, valid)
+        elif m == JDR and out.get("joints_2d") is not None:  # (pred, target, valid views, crop px)
+            update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"), image_size)
+        elif m == FAILED:
+            update(cell, valid, pose)
+
+
+def example_eps(eps: Sequence[float], preferred: float = 8.0) -> int:
+    """Index of the eps shown in example panels: the largest <= ``preferred`` px, else the smallest."""
+    below = [i for i, e in enumerate(eps) if e <= preferred]
+    return max(below, key=lambda i: eps[i]) if below else min(range(len(eps)), key=lambda i: eps[i])
+
+
+def _joints_2d_for_drawing(out: Mapping[str, Tensor], sub: Mapping[str, Any]) -> Tensor:
+    """2D joints (B, V, J, 2) of an output: the model's own, else its pose projected (GT root for mono)."""
+    from poselab.geometry import project, project_world
+
+    if "joints_2d" in out and out["joints_2d"] is not None:
+        return out["joints_2d"]
+    pose = out["pose"]
+    if pose.dim() == 3:  # world pose of a multi-view model
+        return project_world(pose[:, None], sub["R"], sub["t"], sub["K"], sub["dist"])
+    root = sub["joints_cam"][:, :, :1, :]
+    return project(pose + root, sub["K"], sub["dist"])
+
+
+def add_examples(ctx: RunContext, title: str, clean: Tensor, adv: Tensor, out: Mapping[str, Tensor],
+                 sub: Mapping[str, Any]) -> None:
+    """Append the first ``ctx.examples`` samples of a batch to the example panels."""
+    assert ctx.example_sink is not None
+    pred_2d = _joints_2d_for_drawing(out, sub)
+    for i in range(min(ctx.examples, clean.shape[0])):
+        ctx.example_sink.append(Example(title=f"{title} #{i}", clean=clean[i].detach().cpu(),
+                                        adversarial=adv[i].detach().cpu(), pred_2d=pred_2d[i].detach().cpu(),
+                                        gt_2d=sub["joints_2d"][i].detach().cpu()))
+
+
+def run_experiment(experiment: Any, batch: Mapping[str, Any], ctx: RunContext) -> None:
+    """Run one experiment (:class:`~poselab.experiments.base.Experiment`) on a batch: ``experiment.run``."""
+    experiment.run(batch, ctx)

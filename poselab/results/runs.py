@@ -1,0 +1,151 @@
+"""A run's results as cells (one metric value at one setting), and runs aligned for comparison.
+
+The reader (:mod:`poselab.results.reader`) builds runs from results folders, :func:`run_of` from the engine's
+rows in memory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from poselab.results.schema import AXES, Setting, experiment_axes, experiment_names, is_clean
+from poselab.skeleton import JOINT_NAMES
+
+#: The JDR definition of result files written before the definition was recorded (the only one then).
+LEGACY_JDR = "head_thorax"
+
+
+@dataclass(frozen=True)
+class RunSetting(Setting):
+    """A setting (:class:`~poselab.results.schema.Setting`) of the run labelled ``run``."""
+
+    run: str
+
+    def setting(self) -> tuple[Any, ...]:
+        """The grid key (attack, eps, iterations, attacked_views, target)."""
+        return tuple(getattr(self, a) for a in AXES)
+
+    def key(self) -> tuple[Any, ...]:
+        """The grid key along the axes that matter for its experiment (:func:`experiment_axes`)."""
+        return tuple(getattr(self, a) for a in experiment_axes(self.experiment))
+
+
+@dataclass(frozen=True)
+class Cell(RunSetting):
+    """One metric value at a setting: metric, value (mm / fraction / count), samples ``n``."""
+
+    metric: str
+    value: float
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class JointCell(RunSetting):
+    """Per-joint MPJPE (mm) of one run at one setting."""
+
+    joint: str
+    mpjpe: float
+
+
+@dataclass
+class RunResults:
+    """Everything read from one results folder. ``label`` names the run in tables and figures."""
+
+    path: Path
+    model: str
+    dataset: str
+    label: str
+    meta: dict[str, Any]
+    cells: list[Cell]
+    joints: list[JointCell] = field(default_factory=list)
+
+
+def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
+    """The JDR definition a results.json ``meta`` records (:data:`LEGACY_JDR` for files from before)."""
+    config = meta.get("config") or {}
+    return str(config.get("jdr_definition") or LEGACY_JDR)
+
+
+def run_of(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], joints: Sequence[tuple[Mapping, Any]],
+           path: str | Path, label: str) -> RunResults:
+    """A run from the engine's own rows in memory (:func:`~poselab.results.schema.row_of`: typed, every
+    column) and (row, per-joint MPJPE (J,) mm) pairs, nothing parsed: a run's report of its own results."""
+    fields = [f.name for f in dataclasses.fields(Setting)]
+    cells = [Cell(run=label, metric=r["metric"], value=float(r["value"]), n=int(r["n"]),
+                  **{f: r[f] for f in fields}) for r in rows]
+    joint_cells = [JointCell(run=label, joint=name, mpjpe=float(v), **{f: r[f] for f in fields})
+                   for r, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
+    return RunResults(Path(path), str(meta["model"]), str(meta["dataset"]), label, dict(meta), cells,
+                      joint_cells)
+
+
+def _describe_dropped(dropped: set[tuple], shared: set[tuple], axes: Sequence[str]) -> str:
+    """Axis values present in ``dropped`` settings but never in ``shared`` ones, else a count."""
+    parts = []
+    for i, axis in enumerate(axes):
+        only = sorted({s[i] for s in dropped} - {s[i] for s in shared}, key=str)
+        if only:
+            parts.append(f"{axis} {', '.join(_fmt(v) for v in only)}")
+    detail = "; ".join(parts) if parts else "settings not run by the other models"
+    return f"{len(dropped)} setting(s) ({detail})"
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    return repr(v) if v == "" else str(v)
+
+
+def describe(cell: Cell) -> str:
+    """A cell's setting and metric in words (for messages)."""
+    skip = ("run", "value", "n")
+    return ", ".join(f"{k} {v!r}" for k, v in vars(cell).items() if k not in skip and v != "")
+
+
+def value_warnings(run: RunResults) -> list[str]:
+    """One warning per run with non-finite values (NaN: no sample reached the cell, or a diverged run)."""
+    bad = [c for c in run.cells if not math.isfinite(c.value)]
+    if not bad:
+        return []
+    return [f"{run.label}: {len(bad)} value(s) are NaN or inf, e.g. {describe(bad[0])}: {bad[0].value}"]
+
+
+def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
+    """A warning when the compared runs were made at different model scales (results.json ``scale``)."""
+    scales = {r.label: r.meta.get("scale") for r in runs}
+    if len({s for s in scales.values()}) <= 1:
+        return []
+    listed = ", ".join(f"{label} {scale or 'unknown'}" for label, scale in scales.items())
+    return [f"the compared runs differ in scale ({listed}): their numbers are not comparable "
+            "(poselab.scale)"]
+
+
+def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
+    """Cells of all runs restricted, per experiment, to the settings every run of it shares.
+
+    Runs without any row of an experiment do not take part in it (monocular models have no
+    multiview rows). Clean rows (:func:`~poselab.results.schema.is_clean`) always stay. Returns (cells,
+    warnings): runs of different scales, runs with NaN/inf values, and one warning per run and experiment
+    naming what was dropped.
+    """
+    cells: list[Cell] = []
+    warnings: list[str] = [*scale_warnings(runs), *(w for r in runs for w in value_warnings(r))]
+    for exp in experiment_names():
+        per_run = {r.label: [c for c in r.cells if c.experiment == exp] for r in runs}
+        per_run = {k: v for k, v in per_run.items() if v}
+        if not per_run:
+            continue
+        grids = {k: {c.key() for c in v if not is_clean(c)} for k, v in per_run.items()}
+        shared = set.intersection(*grids.values())
+        for label, run_cells in per_run.items():
+            dropped = grids[label] - shared
+            if dropped:
+                what = _describe_dropped(dropped, shared, experiment_axes(exp))
+                warnings.append(f"{exp}: dropped from {label!r} {what}")
+            cells.extend(c for c in run_cells if is_clean(c) or c.key() in shared)
+    return cells, warnings
