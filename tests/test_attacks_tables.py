@@ -7,7 +7,8 @@ import csv
 import json
 from pathlib import Path
 
-from poselab.reporting.report import main, report_tables, tables_markdown
+from poselab.cli.report import main
+from poselab.reporting.report import report_tables, tables_markdown
 from poselab.results.reader import run_from_rows
 
 

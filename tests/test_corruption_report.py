@@ -7,8 +7,9 @@ import random
 
 import pytest
 
+from poselab.cli.report import main
 from poselab.reporting.corruption import kendall_tau
-from poselab.reporting.report import build_report, main
+from poselab.reporting.report import build_report
 from poselab.results.files import write_results
 from poselab.results.schema import ResultKey, clean_key, row_of
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from poselab.reporting.report import build_report, main
+from poselab.cli.report import main
+from poselab.reporting.report import build_report
 from poselab.results.reader import PER_JOINT_COLUMNS, RESULT_COLUMNS, ResultsError, load_runs
 from poselab.skeleton import JOINT_NAMES
 

@@ -227,7 +227,7 @@ def _with_group(folder: Path, group: str | None, project: str = "poselab") -> No
 
 
 def test_report_run_joins_the_group_of_the_runs_it_compares(tmp_path, monkeypatch, capsys):
-    from poselab.reporting.report import main
+    from poselab.cli.report import main
 
     monkeypatch.setenv("WANDB_MODE", "offline")
     for model, base, group in (("regression", 60.0, "sweep7"), ("volumetric", 45.0, "sweep7")):

@@ -15,7 +15,7 @@ import sys
 
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
-    "report": "poselab.reporting.report:main",
+    "report": "poselab.cli.report:main",
     "dashboard": "poselab.wandb.publish:main",
 }
 

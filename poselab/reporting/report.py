@@ -1,7 +1,5 @@
-"""``poselab report``: compare the saved attack results of several runs (never re-runs attacks).
-
-    poselab report RESULTS_FOLDER [RESULTS_FOLDER ...] --out reports/latest [--group NAME] [--no-wandb]
-                   [--print] [--plugin MODULE]
+"""The report comparing the saved attack results of several runs (never re-runs attacks), behind
+``poselab report`` (:mod:`poselab.cli.report`).
 
 Each argument is a results folder (``results.csv``/``results.json``, optional ``per_joint.csv`` and
 ``transfer.csv``) or a parent of such folders. Writes into ``--out``:
@@ -15,20 +13,16 @@ Each argument is a results folder (``results.csv``/``results.json``, optional ``
   ranking under corruptions vs attacks with Kendall's tau, stated in the summary)
 
 Grids that differ between runs are aligned on what they share; a warning names what was dropped.
-The tables and figures are also logged to one W&B run (job_type ``report``, in the group the compared runs
-were logged in), offline by default.
+The command also logs the tables and figures to one W&B run (:mod:`poselab.wandb.report`).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poselab.plugins import import_plugins
 from poselab.reporting.corruption import corruption_section, severity_tables
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
@@ -224,89 +218,9 @@ def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[floa
     return out
 
 
-def log_to_wandb(
-    report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
-) -> Any:
-    """Log the tables and figures of ``report`` to one W&B run (job_type ``report``) in ``group`` (None: the
-    group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or None."""
-    from poselab.wandb import log as wandb_log
-    from poselab.wandb.naming import group_of
-    from poselab.wandb.runs import finish_run, init_run
-
-    if group is None:
-        group, warning = group_of([r.meta for r in report.runs])
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
-    models = sorted({r.model for r in report.runs})
-    datasets = sorted({r.dataset for r in report.runs})
-    run = init_run(
-        "report",
-        group=group,
-        name=f"report-{group}",
-        tags=[*models, *datasets],
-        config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
-        save_dir=save_dir,
-    )
-    if run is None:
-        return None
-    try:
-        for table in report.tables:
-            wandb_log.log_table(run, f"tables/{table.name}", table.columns, table.rows)
-        wandb_log.log_report_runs(run, report.runs)
-        wandb_log.log_images(run, report.figures)
-        for key, (xs, ys, keys) in curves(report.cells).items():
-            wandb_log.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
-        run.summary["warnings"] = "\n".join(report.warnings)
-        run.summary["findings"] = "\n".join(report.findings)
-    except Exception as err:  # noqa: BLE001 - the local report is already written
-        print(f"warning: W&B logging failed ({type(err).__name__}: {err})", file=sys.stderr)
-    finally:
-        finish_run(run)
-    return run
-
-
 def _shown(path: str | Path) -> str:
     """``path`` relative to the working directory when it lies below it (reports stay portable)."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="poselab report", description="Compare saved attack results of runs."
-    )
-    parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
-    parser.add_argument(
-        "--out", default="reports/latest", help="report folder to write (default: %(default)s)"
-    )
-    parser.add_argument("--group", default=None, help="W&B group of the summary run (default: the group the "
-                        "compared runs were logged in, from their results.json)")
-    parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
-    parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
-    parser.add_argument("--print", action="store_true", help="also print the tables (markdown)")
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import MODULE first (e.g. one that registers your own attacks); repeatable")
-    parser.add_argument("--corruption-baseline", default=None,
-                        help="run whose corruption errors are the mCE denominator "
-                        "(default: regression, else the first run)")
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
-        import_plugins(args.plugin)
-        report = build_report(args.paths, args.out, args.corruption_baseline)
-    except ValueError as err:  # ResultsError is one: the folder or plug-in is named
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for w in report.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    if not args.no_wandb:
-        log_to_wandb(report, args.group, args.paths, args.wandb_dir)
-    if args.print:
-        print(tables_markdown(report))
-    print(f"wrote {report.out / 'report.md'} ({len(report.tables)} tables, {len(report.figures)} figures)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,57 @@
+"""``poselab report``: compare the saved attack results of several runs (never re-runs attacks).
+
+    poselab report RESULTS_FOLDER [RESULTS_FOLDER ...] --out reports/latest [--group NAME] [--no-wandb]
+                   [--print] [--plugin MODULE]
+
+Writes the report of :mod:`poselab.reporting.report` into ``--out`` and logs it to one W&B run
+(:mod:`poselab.wandb.report`; job_type ``report``, in the group the compared runs were logged in).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from poselab.plugins import import_plugins
+from poselab.reporting.report import build_report, tables_markdown
+from poselab.wandb.report import log_report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="poselab report", description="Compare saved attack results of runs."
+    )
+    parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
+    parser.add_argument(
+        "--out", default="reports/latest", help="report folder to write (default: %(default)s)"
+    )
+    parser.add_argument("--group", default=None, help="W&B group of the summary run (default: the group the "
+                        "compared runs were logged in, from their results.json)")
+    parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
+    parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
+    parser.add_argument("--print", action="store_true", help="also print the tables (markdown)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first (e.g. one that registers your own attacks); repeatable")
+    parser.add_argument("--corruption-baseline", default=None,
+                        help="run whose corruption errors are the mCE denominator "
+                        "(default: regression, else the first run)")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        import_plugins(args.plugin)
+        report = build_report(args.paths, args.out, args.corruption_baseline)
+    except ValueError as err:  # ResultsError is one: the folder or plug-in is named
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if not args.no_wandb:
+        log_report(report, args.group, args.paths, args.wandb_dir)
+    if args.print:
+        print(tables_markdown(report))
+    print(f"wrote {report.out / 'report.md'} ({len(report.tables)} tables, {len(report.figures)} figures)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

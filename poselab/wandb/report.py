@@ -1,0 +1,51 @@
+"""A report (:class:`poselab.reporting.report.Report`) as one W&B run: job_type ``report``, in the group the
+compared runs were logged in, offline by default."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from poselab.reporting.report import Report, curves
+from poselab.wandb import log as wandb_log
+from poselab.wandb.naming import group_of
+from poselab.wandb.runs import finish_run, init_run
+
+
+def log_report(
+    report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
+) -> Any:
+    """Log the tables and figures of ``report`` to one W&B run (job_type ``report``) in ``group`` (None: the
+    group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or None."""
+    if group is None:
+        group, warning = group_of([r.meta for r in report.runs])
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+    models = sorted({r.model for r in report.runs})
+    datasets = sorted({r.dataset for r in report.runs})
+    run = init_run(
+        "report",
+        group=group,
+        name=f"report-{group}",
+        tags=[*models, *datasets],
+        config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
+        save_dir=save_dir,
+    )
+    if run is None:
+        return None
+    try:
+        for table in report.tables:
+            wandb_log.log_table(run, f"tables/{table.name}", table.columns, table.rows)
+        wandb_log.log_report_runs(run, report.runs)
+        wandb_log.log_images(run, report.figures)
+        for key, (xs, ys, keys) in curves(report.cells).items():
+            wandb_log.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")
+        run.summary["warnings"] = "\n".join(report.warnings)
+        run.summary["findings"] = "\n".join(report.findings)
+    except Exception as err:  # noqa: BLE001 - the local report is already written
+        print(f"warning: W&B logging failed ({type(err).__name__}: {err})", file=sys.stderr)
+    finally:
+        finish_run(run)
+    return run
