@@ -374,3 +374,23 @@ def test_checkpoint_loads_without_the_backbone_weights_file_it_started_from(tmp_
     loaded = load_model(path, expected_model="regression")
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
+
+
+def test_a_user_model_with_its_own_init_saves_its_init_arguments() -> None:
+    # written as docs/EXTENDING.md shows: a plain __init__, not dataclass fields
+    from poselab.models.base import PoseModel
+    from poselab.models.heads import RegressionHead
+
+    class MyModel(PoseModel):
+        name = "my_model"
+
+        def __init__(self, hidden: int = 256, lr: float = 1e-3) -> None:
+            super().__init__(lr=lr)
+            self.save_hyperparameters()
+            self.head = RegressionHead(8, 51, hidden)
+
+    model = MyModel(hidden=32, lr=5e-4)
+    assert dict(model.hparams) == {"hidden": 32, "lr": 5e-4}
+    assert model.lr == 5e-4
+    rebuilt = MyModel(**model.hparams)  # as a checkpoint rebuilds it
+    assert rebuilt.head.mlp[1].out_features == 32 and rebuilt.lr == 5e-4

@@ -12,6 +12,7 @@ checkpoint's ``hyper_parameters`` see. The model modules do not postpone annotat
 hold real types (jsonargparse's ``--model.help`` shows and checks them).
 """
 
+import inspect
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,21 @@ class PoseModel(pl.LightningModule):
             setattr(self, f"{stage}_mpjpe", MPJPE())
             setattr(self, f"{stage}_pmpjpe", PMPJPE())
             setattr(self, f"{stage}_jdr", JDR())
+
+    def save_hyperparameters(self, *args: Any, ignore: Any = None, frame: Any = None,
+                             logger: bool = True) -> None:
+        """Lightning's, but a subclass that writes its own ``__init__`` instead of fields (a user's model)
+        gets that ``__init__``'s arguments saved, as for any LightningModule: Lightning would store only the
+        dataclass fields, and a checkpoint would then rebuild the model with defaults."""
+        init = type(self).__init__
+        code = getattr(init, "__code__", None)
+        if not args and code is not None and code.co_filename != "<string>":  # not dataclass-generated
+            frame = frame or inspect.currentframe().f_back
+            if frame.f_code is not code:  # __post_init__ on the way: the subclass's own call saves them
+                return
+            names = [n for n in inspect.signature(init).parameters if n != "self"]
+            args = ({n: frame.f_locals[n] for n in names if n in frame.f_locals},)
+        super().save_hyperparameters(*args, ignore=ignore, frame=frame, logger=logger)
 
     # ------------------------------------------------------------------ interface (subclasses)
     def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:  # pragma: no cover
