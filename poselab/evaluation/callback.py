@@ -20,17 +20,8 @@ Lightning runs ``test`` under ``torch.inference_mode``; the callback re-enables 
 (``inference_mode(False)`` + ``enable_grad``) and clones the batch, so no trainer setting is needed.
 Model weights are frozen (``requires_grad=False``) and the model is in eval mode while attacking.
 
-Example (YAML; ``attack_evaluation`` is a named callback, composed with any other config)::
-
-    attack_evaluation:
-      out_dir: results
-      max_batches: 2
-      experiments:
-        - {kind: untargeted, attack: [fgsm, igsm_u], eps: [0, 1, 4, 16], iterations: [1, 10]}
-        - {kind: multiview, attack: [fgsm, igsm_u], eps: [0, 4, 16], iterations: [1, 10],
-           attacked_views: [1, 2, 4]}
-        - {kind: camera_swap, attack: igsm_t, eps: [8], iterations: [0, 20, 100], target_cameras: [2, 3, 4]}
-        - {kind: rotation, attack: igsm_t, eps: [8], iterations: [10, 100], angles: [10, 30]}
+Configured as the named callback ``attack_evaluation`` (composed with any other config): see
+``configs/attack/quick.yaml`` and docs/CONFIGURATION.md.
 """
 
 from __future__ import annotations
