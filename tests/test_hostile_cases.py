@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,7 +70,8 @@ def test_a_plugin_that_raises_is_one_error_naming_it(tmp_path, monkeypatch):
     from poselab.plugins import import_plugins
 
     (tmp_path / "raising_plugin.py").write_text("raise KeyError('no such thing')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    # sys.path by hand: syspath_prepend fails once some test has imported pkg_resources
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
     with pytest.raises(ValueError, match="plug-in 'raising_plugin' failed while being imported: KeyError"):
         import_plugins(["raising_plugin"])
 
