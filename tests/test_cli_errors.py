@@ -326,3 +326,35 @@ def test_the_cost_is_printed_before_the_first_attack(tmp_path):
     assert "attack cost: 3 model passes (forward + backward) per attacked image, about 6 for 2 images" \
         in proc.stdout
     assert proc.stdout.index("attack cost:") < proc.stdout.index("Adversarial evaluation of")
+
+
+def test_sigterm_exits_non_zero_keeps_the_partial_state_and_a_rerun_finishes(tmp_path):
+    import os
+    import signal
+    import time
+
+    grid = attack_yaml(tmp_path, "max_batches: 1", "max_batches: 4")
+    args = [PY, "-m", "poselab.cli", "test", "--config", str(ROOT / "configs/model/regression.yaml"),
+            "--config", str(ROOT / "configs/data/synthetic.yaml"),
+            "--config", str(ROOT / "configs/trainer/cpu.yaml"), "--config", str(grid),
+            "--ckpt_path", str(ROOT / "checkpoints/regression.ckpt"), "--run.wandb", "false",
+            "--run.save_dir", str(tmp_path / "runs"), "--trainer.limit_test_batches", "4",
+            "--trainer.enable_progress_bar", "false", "--data.test_size", "8", "--data.val_batch_size", "2",
+            "--data.num_workers", "0"]
+    proc = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    lines = []
+    deadline = time.monotonic() + 240
+    for line in proc.stderr:  # SIGTERM once the first batch is done
+        lines.append(line)
+        if "attack progress" in line and "batch 1/" in line and "rotation done" in line:
+            os.kill(proc.pid, signal.SIGTERM)
+            break
+        assert time.monotonic() < deadline, "".join(lines)
+    err = "".join(lines) + proc.stderr.read()
+    assert proc.wait(timeout=240) == 143, err
+    assert "poselab test: stopped by SIGTERM" in err and "re-run the same command to resume" in err
+    run_dir = tmp_path / "results" / "regression-synthetic"
+    assert (run_dir / ".partial" / "rank0.pt").is_file() and not (run_dir / "results.csv").exists()
+    again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert (run_dir / "results.csv").is_file() and "resum" in again.stderr.lower()

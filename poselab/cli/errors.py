@@ -58,6 +58,10 @@ def _user_message(err: BaseException) -> str:
     return worker_message(str(err), type(err))
 
 
+#: Exit status of a run stopped by SIGTERM (128 + 15, as a shell reports a process killed by it).
+SIGTERM_EXIT = 143
+
+
 def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool) -> T:
     """``build()``, with a user's mistake reported as one line and exit status 2.
 
@@ -65,13 +69,22 @@ def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool
     missing, corrupt or foreign checkpoint (:class:`~poselab.models.checkpoint.CheckpointError`):
     ``poselab: error: ...``. An unwritable or locked output folder: ``poselab <subcommand>: error: ...``
     (exit status 1 when results could not be saved). Data and attack-config errors (:func:`_user_error`):
-    ``poselab <subcommand>: error: ...``. With ``exit_on_error`` False the error itself is raised.
+    ``poselab <subcommand>: error: ...``. SIGTERM: one line and :data:`SIGTERM_EXIT`, never 0. With
+    ``exit_on_error`` False the error itself is raised.
     """
+    from pytorch_lightning.utilities.exceptions import SIGTERMException
+
     try:
         try:
             return build()
         except argparse.ArgumentError as err:
             raise ConfigError(f"bad configuration: {_config_message(err)}") from None
+    except SIGTERMException:  # Lightning stops after the current batch and exits 0, as if it had finished
+        prog = f"poselab {subcommand}" if subcommand else "poselab"
+        print(f"{prog}: stopped by SIGTERM after the current batch; nothing after it ran. An attack "
+              "evaluation keeps its partial state (saved every save_every batches in <results>/.partial): "
+              "re-run the same command to resume", file=sys.stderr)
+        raise SystemExit(SIGTERM_EXIT) from None
     except (ConfigError, CheckpointError) as err:
         if not exit_on_error:
             raise
