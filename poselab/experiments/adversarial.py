@@ -286,6 +286,17 @@ class AttackExperiment(Experiment):
             raise AttackConfigError(f"{self.kind}: {name} {views} out of range, {where} (indices 0.."
                                     f"{num_views - 1})")
 
+    def inputs(self, batch: Mapping[str, Any], ctx: RunContext
+               ) -> tuple[Any, bool, int, dict[str, Any], Tensor, Tensor]:
+        """(model, multiview, number of views, the model's input batch, its float images, the ground truth)
+        of one batch, its views checked first."""
+        model = ctx.model
+        multiview = bool(getattr(model, "multiview", False))
+        num_views = batch["images"].shape[1]
+        self.check_views(num_views, multiview)
+        sub = self.model_input(batch, multiview)
+        return model, multiview, num_views, sub, sub["images"].float(), model.pose_target(sub)
+
     def model_input(self, batch: Mapping[str, Any], multiview: bool) -> dict[str, Any]:
         """The batch rows the model sees: every view for multi-view models, else the monocular views."""
         return dict(batch) if multiview else select_views(batch, self.monocular_views()[1])
@@ -308,13 +319,7 @@ class TargetedExperiment(AttackExperiment):
         raise NotImplementedError
 
     def run(self, batch: Mapping[str, Any], ctx: RunContext) -> None:
-        model = ctx.model
-        multiview = bool(getattr(model, "multiview", False))
-        num_views = batch["images"].shape[1]
-        self.check_views(num_views, multiview)
-        sub = self.model_input(batch, multiview)
-        images = sub["images"].float()
-        gt = model.pose_target(sub)
+        model, multiview, num_views, sub, images, gt = self.inputs(batch, ctx)
         tgts = self.targets(batch, sub, gt, multiview)
         names = self.target_names()
         b, n_t = images.shape[0], len(tgts)  # rows target-major

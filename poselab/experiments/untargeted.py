@@ -33,13 +33,7 @@ class UntargetedExperiment(AttackExperiment):
         return None
 
     def run(self, batch: Mapping[str, Any], ctx: RunContext) -> None:
-        model = ctx.model
-        multiview = bool(getattr(model, "multiview", False))
-        num_views = batch["images"].shape[1]
-        self.check_views(num_views, multiview)
-        sub = self.model_input(batch, multiview)
-        images = sub["images"].float()
-        gt = model.pose_target(sub)
+        model, multiview, num_views, sub, images, gt = self.inputs(batch, ctx)
         with torch.no_grad():
             clean = model(images, sub)
         self.report(ctx, [self.clean_key(m) for m in self.metric_names(multiview)], clean, gt, None, sub)
