@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from support.cli import tiny_attack_test
 from torch import Tensor
 
 from poselab.attacks import Attack, attack_names, get_attack, register_attack, unregister_attack
@@ -123,21 +124,9 @@ def test_attack_of_a_user_module_runs_in_separate_test_and_report_processes(tmp_
         "from poselab.attacks.igsm import IGSMU\n"
         "class Mine(IGSMU):\n    name = 'mine'\n"
         "register_attack(Mine)\n")
-    attack_cfg = yaml.safe_load((ROOT / "configs/attack/quick.yaml").read_text())
-    attack_cfg["attack_evaluation"]["init_args"].update(
-        out_dir=str(tmp_path / "results"), max_samples=2, examples=0,
-        experiments=[{"kind": "untargeted", "attack": "mine", "eps": [0, 8], "iterations": [2]}])
-    (tmp_path / "attack.yaml").write_text(yaml.safe_dump(attack_cfg))
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    configs = ["model/regression.yaml", "data/synthetic.yaml", "trainer/cpu.yaml"]
-    test = [sys.executable, "-m", "poselab.cli", "test",
-            *[a for c in configs for a in ("--config", str(ROOT / "configs" / c))],
-            "--config", str(tmp_path / "attack.yaml"),
-            "--ckpt_path", str(ROOT / "checkpoints/regression.ckpt"),
-            "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
-            "--trainer.default_root_dir", str(tmp_path / "runs"), "--trainer.limit_test_batches", "1",
-            "--trainer.enable_progress_bar", "false", "--data.test_size", "2", "--data.val_batch_size", "2",
-            "--data.num_workers", "0"]
+    test = tiny_attack_test(tmp_path, [{"kind": "untargeted", "attack": "mine", "eps": [0, 8],
+                                        "iterations": [2]}])
     unknown = subprocess.run(test, capture_output=True, text=True, env=env, timeout=300)
     assert unknown.returncode == 2 and "unknown attack 'mine'" in unknown.stderr, unknown.stderr[-2000:]
     missing = subprocess.run([*test, "--run.plugins", "[no_such_module]"], capture_output=True, text=True,

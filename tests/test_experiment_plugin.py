@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import yaml
+from support.cli import tiny_attack_test
 
 from poselab.experiments import (
     AttackConfigError,
@@ -120,22 +120,10 @@ def test_clean_row_rule_is_the_kinds_own() -> None:
 def test_kind_of_a_user_module_runs_through_poselab_test_and_report(tmp_path: Path) -> None:
     """``poselab test`` and ``poselab report`` as their own processes, each importing the user's module."""
     (tmp_path / "my_kinds.py").write_text(TOY_KIND)
-    attack_cfg = yaml.safe_load((ROOT / "configs/attack/quick.yaml").read_text())
-    attack_cfg["attack_evaluation"]["init_args"].update(
-        out_dir=str(tmp_path / "results"), max_samples=2, examples=0,
-        experiments=[{"kind": "toy_brightness", "offsets": [16, 128]},
-                     {"kind": "untargeted", "attack": "fgsm", "eps": [0, 8], "iterations": [1]}])
-    (tmp_path / "attack.yaml").write_text(yaml.safe_dump(attack_cfg))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    configs = ["model/regression.yaml", "data/synthetic.yaml", "trainer/cpu.yaml"]
-    test = [sys.executable, "-m", "poselab.cli", "test",
-            *[a for c in configs for a in ("--config", str(ROOT / "configs" / c))],
-            "--config", str(tmp_path / "attack.yaml"),
-            "--ckpt_path", str(ROOT / "checkpoints/regression.ckpt"),
-            "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
-            "--trainer.default_root_dir", str(tmp_path / "runs"), "--trainer.limit_test_batches", "1",
-            "--trainer.enable_progress_bar", "false", "--data.test_size", "2", "--data.val_batch_size", "2",
-            "--data.num_workers", "0"]
+    test = tiny_attack_test(tmp_path, [{"kind": "toy_brightness", "offsets": [16, 128]},
+                                       {"kind": "untargeted", "attack": "fgsm", "eps": [0, 8],
+                                        "iterations": [1]}])
     unknown = subprocess.run(test, capture_output=True, text=True, env=env, timeout=300)
     assert unknown.returncode == 2 and "unknown experiment kind 'toy_brightness'" in unknown.stderr
     done = subprocess.run([*test, "--run.plugins", "[my_kinds]"], capture_output=True, text=True, env=env,
