@@ -26,7 +26,6 @@ Configured as the named callback ``attack_evaluation`` (composed with any other 
 
 from __future__ import annotations
 
-import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -195,13 +194,13 @@ class AttackEvaluation(pl.Callback):
         self._attack_batch(trainer, pl_module, batch, batch_idx, dataloader_idx)
         self.done[dataloader_idx] = batch_idx + 1
         self._since_save += 1
-        try:  # a failed save (disk full, ...) must not end hours of attacks: warn and go on
-            if self.save_every is not None and batch_idx == 0 and self.example_list:
-                self._saved_state().save_examples(self.example_list)
-            if self.save_every is not None and self._since_save >= self.save_every:
-                self._save_partial(trainer, pl_module)
-        except safe_io.SAVE_ERRORS as err:  # torch.save raises RuntimeError on a full disk
-            warnings.warn(f"attack evaluation: could not save the partial state: {err}", stacklevel=2)
+        # a failed save (disk full, ...) must not end hours of attacks: warn and go on; the example panels and
+        # the metric state are saved apart, so a failed panel save never skips the state save
+        if self.save_every is not None and batch_idx == 0 and self.example_list:
+            state = self._saved_state()
+            safe_io.try_save(lambda: state.save_examples(self.example_list), "the example panels")
+        if self.save_every is not None and self._since_save >= self.save_every:
+            safe_io.try_save(lambda: self._save_partial(trainer, pl_module), "the partial state")
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.cell_metrics is None:  # no test batch at all
