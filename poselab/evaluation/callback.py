@@ -65,7 +65,9 @@ class AttackEvaluation(pl.Callback):
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
         max_batch: largest number of images rows (eps x targets x samples) per forward pass; None or
             "auto": adaptive, all rows at once and on out-of-memory errors half as many, remembering the
-            size that worked for later batches (logged once, rank 0). Results do not depend on it.
+            size that worked for later batches (logged once, rank 0). It changes the float summation order
+            of batched kernels, which iterative attacks can amplify: keep it fixed to reproduce a results.csv
+            exactly (measured tolerance: docs/ROBUSTNESS.md).
         max_batches: attack only the first N test batches (None: all).
         max_samples: attack only the first N samples of each test batch (None: all).
         out_dir: results root; files go to ``out_dir/run_name``.
