@@ -67,8 +67,3 @@ def model_class_of(model_cfg: Any) -> type | None:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError):
         return None
-
-
-def model_name_of(model_cfg: Any) -> str | None:
-    """Registry name of the model class in a parsed ``model`` config (None if it cannot be told)."""
-    return getattr(model_class_of(model_cfg), "name", None)

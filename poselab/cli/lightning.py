@@ -37,7 +37,6 @@ from poselab.cli.checks import (
     class_path_of,
     has_attack_callback,
     model_class_of,
-    model_name_of,
 )
 from poselab.cli.errors import ConfigError, reported
 from poselab.models import MODELS
@@ -218,7 +217,8 @@ class PoseLightningCLI(LightningCLI):
                                   "untrained network on purpose)")
         if cfg is None or cfg.get("ckpt_path") is None:
             return
-        expected = model_name_of(cfg.get("model"))
+        class_path, cls = class_path_of(cfg.get("model")), model_class_of(cfg.get("model"))
+        expected = getattr(cls, "name", None)
         path = cfg["ckpt_path"]
         if path == "last":
             path = str(Path(cfg["checkpoint"]["dirpath"]) / f"{expected}-last.ckpt")
@@ -232,11 +232,10 @@ class PoseLightningCLI(LightningCLI):
         # Lightning's own _parse_ckpt_path hands the checkpoint's ``_class_path`` to jsonargparse, which
         # imports whatever module it names: instead the class is the one named on the command line, and the
         # checkpoint only supplies plain-data arguments of it (checked_hyper_parameters).
-        class_path, cls = class_path_of(cfg.get("model")), model_class_of(cfg.get("model"))
         if cls is None:
             raise CheckpointError(f"checkpoint {path}: the model class {class_path!r} could not be resolved")
         hparams = checked_hyper_parameters(ckpt, path, cls,
-                                           {f"poselab.models.{cls.__name__}" for cls in MODELS.values()}
+                                           {f"poselab.models.{m.__name__}" for m in MODELS.values()}
                                            | {class_path})
         if hparams:
             self.config = self.parser.parse_object(
