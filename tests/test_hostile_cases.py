@@ -104,9 +104,10 @@ def test_a_checkpoint_without_the_lightning_version_is_one_error(tmp_path):
 
 
 def test_threads_beyond_the_cpus_available_are_refused():
-    from poselab.experiments.determinism import DEFAULT_THREADS, DeterministicNumerics, available_cpus
+    from poselab.cpus import usable_cpus
+    from poselab.experiments.determinism import DEFAULT_THREADS, DeterministicNumerics
 
-    most = max(available_cpus(), DEFAULT_THREADS)
+    most = max(usable_cpus(), DEFAULT_THREADS)
     assert DeterministicNumerics(most).threads == most and DeterministicNumerics(DEFAULT_THREADS)
     with pytest.raises(ValueError, match=f"threads must be at most {most} .the CPUs this process may use"):
         DeterministicNumerics(1000)

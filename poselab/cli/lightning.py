@@ -39,6 +39,7 @@ from poselab.cli.checks import (
     model_class_of,
 )
 from poselab.cli.errors import ConfigError, reported
+from poselab.cpus import usable_cpus
 from poselab.models import MODELS
 from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters, read_checkpoint
@@ -62,7 +63,9 @@ class RunOptions:
         group: W&B group (the experiment name).
         name: run name (default ``<model>-<dataset>-train``).
         channels_last: convert the model to ``channels_last`` memory format (GPU speed-up).
-        threads: torch CPU threads (None: torch's default); 1 avoids thread thrashing on shared CPUs.
+        threads: torch CPU threads (None: the CPUs this process may use, :func:`poselab.cpus.usable_cpus`:
+            its affinity mask capped by a cgroup quota, where torch's default counts every core of the
+            machine); 1 avoids thread thrashing on shared CPUs.
         allow_untrained: let ``poselab test`` with an ``AttackEvaluation`` callback run without
             ``--ckpt_path`` (attacks a freshly initialised network; refused by default).
         allow_image_size_mismatch: only warn (instead of refusing) when ``--ckpt_path``'s training image
@@ -109,8 +112,8 @@ class PoseLightningCLI(LightningCLI):
             import_plugins(cfg.get("run", {}).get("plugins") or [])
         except ValueError as err:
             raise ConfigError(f"run.plugins: {err}") from None
-        threads = cfg.get("run", {}).get("threads")
-        if threads:
+        threads = cfg.get("run", {}).get("threads") or usable_cpus()
+        if threads != torch.get_num_threads():
             torch.set_num_threads(int(threads))
         data = cfg.get("data")
         if data is not None and "train_random_view" in data and data["train_random_view"]:

@@ -23,31 +23,26 @@ from typing import Any
 
 import torch
 
+from poselab.cpus import usable_cpus
+
 #: Default torch CPU threads while attacking (the shipped results in docs/results/ were made with 2).
 DEFAULT_THREADS = 2
-
-
-def available_cpus() -> int:
-    """CPUs this process may run on (its affinity mask; ``os.cpu_count()`` where there is none)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 class DeterministicNumerics:
     """Pin the numerics above between :meth:`enter` and :meth:`restore` (both idempotent).
 
     Args:
-        threads: torch intra-op CPU threads while attacking, 1 .. the CPUs available (at least
-            :data:`DEFAULT_THREADS` is accepted anywhere); None leaves the thread count alone
-            (then results depend on the machine's core count).
+        threads: torch intra-op CPU threads while attacking, 1 .. the CPUs usable
+            (:func:`poselab.cpus.usable_cpus`; at least :data:`DEFAULT_THREADS` is accepted anywhere); None
+            leaves the thread count alone (then results depend on the machine's core count). The count is
+            fixed, not taken from the machine, because float sums depend on it.
     """
 
     def __init__(self, threads: int | None = DEFAULT_THREADS) -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise ValueError(f"threads must be an integer >= 1 or null, got {threads!r}")
-        most = max(available_cpus(), DEFAULT_THREADS)
+        most = max(usable_cpus(), DEFAULT_THREADS)
         if threads is not None and threads > most:
             raise ValueError(f"threads must be at most {most} (the CPUs this process may use, or the default "
                              f"{DEFAULT_THREADS}), got {threads}")
