@@ -158,6 +158,14 @@ export-weights: $(VENV)/.installed check-scale
 	$(PY) -m poselab.models.export runs/$(SCALE)/checkpoints/$(MODEL).ckpt $(CKPT_DIR)/$(MODEL).ckpt \
 	  $(if $(wildcard $(SCALE_DIR)/max_mb),--max-mb $(shell cat $(SCALE_DIR)/max_mb)) $(EXPORT_ARGS)
 
+# Rebuild every committed result in docs/results/ from scratch and list the numbers that changed
+# (studies/docs_results/README.md): make docs-results [STUDIES="attack-quick corruptions"] [UPDATE=1]
+STUDIES ?=
+UPDATE ?=
+.PHONY: docs-results
+docs-results: $(VENV)/.installed
+	$(PY) -m studies.docs_results.rebuild $(STUDIES) $(if $(UPDATE),--update)
+
 # Picture of the synthetic data (4 samples x 4 views, 2D skeletons over): make preview [PREVIEW_ARGS="--tile 256"]
 # writes runs/preview.png (untracked); DOCS=1 replaces the README's figure, the tracked docs/preview.png.
 PREVIEW_ARGS ?=
