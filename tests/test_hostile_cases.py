@@ -233,3 +233,35 @@ def test_a_yaml_alias_bomb_given_as_a_config_is_one_error_within_seconds(tmp_pat
     assert time.perf_counter() - start < 10.0  # 44 s and 1.2 GB before
     with pytest.raises(ValueError, match="is not valid YAML: YAML document expands"):
         data_kwargs([bomb])
+
+
+def test_a_write_stopped_by_the_file_size_limit_is_one_line(capsys):
+    """`ulimit -f` below a DataLoader batch: torch's shared-memory error (made for real in a child process
+    under RLIMIT_FSIZE) is recognised, and `reported` turns it into one line and exit status 1."""
+    import subprocess
+
+    from poselab.cli.errors import _resource_error, reported
+
+    code = ("import resource, signal, torch; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536));\n"
+            "try:\n    torch.empty(10**6).share_memory_()\nexcept RuntimeError as err:\n    print(err)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert "File too large" in out
+    assert _resource_error(RuntimeError(out)) and _resource_error(OSError(28, "No space left on device"))
+    assert _resource_error(RuntimeError("shape mismatch")) is None
+
+    def fail() -> None:
+        try:
+            raise OSError(27, "File too large")
+        except OSError as err:
+            raise RuntimeError("DataLoader worker (pid 1) failed") from err
+
+    with pytest.raises(SystemExit) as stop:
+        reported(fail, "test", exit_on_error=True)
+    assert stop.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("poselab test: error: a write was stopped by a resource")
+    assert "ulimit -f" in err and "--data.num_workers 0" in err
+    with pytest.raises(RuntimeError, match="shape"):  # a genuine bug keeps its traceback
+        reported(lambda: (_ for _ in ()).throw(RuntimeError("shape mismatch")), "test", exit_on_error=True)

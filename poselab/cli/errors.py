@@ -5,6 +5,7 @@ jsonargparse's multi-line messages reduced to their informative lines. Genuine b
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -58,6 +59,28 @@ def _user_message(err: BaseException) -> str:
     return worker_message(str(err), type(err))
 
 
+#: errno values (and their strerror texts, as torch's shared-memory errors carry them) of a write that a
+#: resource limit stopped: the file size limit (``ulimit -f``), a full disk, a disk quota.
+_LIMITS = {errno.EFBIG: "File too large", errno.ENOSPC: "No space left on device",
+           errno.EDQUOT: "Disk quota exceeded"}
+
+
+def _resource_error(err: BaseException) -> str | None:
+    """The message of a write stopped by a resource limit in ``err``'s chain (OSError errno, or a
+    RuntimeError quoting its strerror: a DataLoader worker's shared-memory batch), else None."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _LIMITS:
+            return str(current)
+        text = str(current)
+        if isinstance(current, (OSError, RuntimeError)) and any(t in text for t in _LIMITS.values()):
+            return text.strip().splitlines()[-1]
+        current = current.__cause__ or current.__context__
+    return None
+
+
 #: Exit status of a run stopped by SIGTERM (128 + 15, as a shell reports a process killed by it).
 SIGTERM_EXIT = 143
 
@@ -69,7 +92,9 @@ def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool
     missing, corrupt or foreign checkpoint (:class:`~poselab.models.checkpoint.CheckpointError`):
     ``poselab: error: ...``. An unwritable or locked output folder: ``poselab <subcommand>: error: ...``
     (exit status 1 when results could not be saved). Data and attack-config errors (:func:`_user_error`):
-    ``poselab <subcommand>: error: ...``. SIGTERM: one line and :data:`SIGTERM_EXIT`, never 0. With
+    ``poselab <subcommand>: error: ...``. A write stopped by ``ulimit -f``, a full disk or a quota (also in
+    a DataLoader worker's shared memory): one line, exit status 1. SIGTERM: one line and
+    :data:`SIGTERM_EXIT`, never 0. With
     ``exit_on_error`` False the error itself is raised.
     """
     from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -96,6 +121,17 @@ def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool
         prog = f"poselab {subcommand}" if subcommand else "poselab"
         print(f"{prog}: error: {err}", file=sys.stderr)
         raise SystemExit(1 if isinstance(err, ResultsNotSavedError) else 2) from None
+    except (OSError, RuntimeError) as err:
+        limit = _resource_error(err)
+        if limit is None or not exit_on_error:
+            raise
+        prog = f"poselab {subcommand}" if subcommand else "poselab"
+        print(f"{prog}: error: a write was stopped by a resource limit ({limit}): the file size limit "
+              "(`ulimit -f`; DataLoader workers pass batches through shared-memory files, so "
+              "--data.num_workers 0 avoids those), a full disk or a quota. An attack evaluation keeps the "
+              "partial state it saved before: free the space or raise the limit, then re-run the same "
+              "command", file=sys.stderr)
+        raise SystemExit(1) from None
     except (ValueError, TypeError) as err:  # DataError/AttackConfigError are ValueErrors
         user = _user_error(err)
         if user is None:
