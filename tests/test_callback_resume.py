@@ -174,3 +174,30 @@ def test_metric_states_round_trip() -> None:
     load_metric_states(dst, metric_states(src))
     for name in src:
         assert torch.equal(src[name].compute(), dst[name].compute())
+
+
+def test_crash_within_a_batch_resumes_at_the_experiment_it_stopped_in(tmp_path: Path, straight: Path,
+                                                                      monkeypatch) -> None:
+    """The shipped grids attack one batch: a crash in its second experiment keeps the first one's metrics
+    (saved after every experiment with save_every 1), and the resumed run attacks only what is left."""
+    calls: list[tuple[int, str]] = []
+    real = callback_module.run_experiment
+
+    def run(spec, batch, ctx, crash: bool = False):
+        calls.append((int(batch["index"][0]), spec.kind))
+        if crash and calls[-1] == (2, "rotation"):
+            raise RuntimeError("simulated crash")
+        return real(spec, batch, ctx)
+
+    monkeypatch.setattr(callback_module, "run_experiment", lambda *a: run(*a, crash=True))
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        _run(tmp_path, _model(), examples=1)
+    assert calls[-2:] == [(2, "untargeted"), (2, "rotation")]
+    calls.clear()
+    monkeypatch.setattr(callback_module, "run_experiment", run)
+    cb = _run(tmp_path, _model(), examples=1)
+    assert calls == [(2, "rotation"), (4, "untargeted"), (4, "rotation"), (6, "untargeted"), (6, "rotation")]
+    assert cb.resumed == {0: 1} and cb.within == {}
+    _same(tmp_path / "run" / "results.csv", straight / "results.csv")
+    _same(tmp_path / "run" / "per_joint.csv", straight / "per_joint.csv", value="mpjpe")
+    assert not (tmp_path / "run" / ".partial").exists()

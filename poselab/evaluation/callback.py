@@ -10,9 +10,11 @@ Its hooks only orchestrate; the work lives in one module each:
 
 The results cells are built from the test data's view count (its dataset's views, else the first batch's).
 Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
-to ``<run dir>/.partial/rank<R>.pt`` and rank 0 writes its local rows so far to ``results.partial.csv``.
-Re-running the same command (``resume: true``) loads the state when its configuration fingerprint matches
-and attacks only the batches not done yet (Lightning still iterates them); a state of another
+to ``<run dir>/.partial/rank<R>.pt`` and rank 0 writes its local rows so far to ``results.partial.csv``;
+with ``save_every: 1`` (the default) also after every experiment within a batch, so a crash in a grid of
+one long batch loses at most the experiment it was running. Re-running the same command (``resume:
+true``) loads the state when its configuration fingerprint matches and attacks only the batches (and, in
+the batch it stopped in, the experiments) not done yet (Lightning still iterates them); a state of another
 configuration is moved to ``.partial-stale/`` with a warning. Both are removed once the final results are
 written.
 
@@ -76,7 +78,8 @@ class AttackEvaluation(pl.Callback):
         examples: example panels per experiment (from the first batch, rank 0).
         random_start: PGD-style random start for the iterative attacks.
         print_tables: print the markdown tables at the end of testing.
-        save_every: save the partial state after every N attacked batches (None: never).
+        save_every: save the partial state after every N attacked batches (None: never); 1 also saves it
+            after every experiment within a batch.
         resume: at test start, continue from a saved partial state of the same configuration.
             Exact with ``random_start: false``; with a random start the resumed batches draw other noise.
         jdr_definition: the JDR of the multi-view rows, one of :data:`poselab.metrics.JDR_DEFINITIONS`
@@ -167,6 +170,7 @@ class AttackEvaluation(pl.Callback):
             self._numerics.enter()  # fixed threads, deterministic kernels until teardown
             self.cell_metrics, self._state, self.example_list = None, None, []
             self.done, self.resumed, self._since_save = {}, {}, 0
+            self.within: dict[int, tuple[int, int]] = {}  # dataloader -> (batch, experiments done in it)
             self._progress_bar = None
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -195,14 +199,11 @@ class AttackEvaluation(pl.Callback):
             return  # attacked before the crash: its metrics came from the partial state
         self._attack_batch(trainer, pl_module, batch, batch_idx, dataloader_idx)
         self.done[dataloader_idx] = batch_idx + 1
+        self.within.pop(dataloader_idx, None)
         self._since_save += 1
-        # a failed save (disk full, ...) must not end hours of attacks: warn and go on; the example panels and
-        # the metric state are saved apart, so a failed panel save never skips the state save
-        if self.save_every is not None and batch_idx == 0 and self.example_list:
-            state = self._saved_state()
-            safe_io.try_save(lambda: state.save_examples(self.example_list), "the example panels")
-        if self.save_every is not None and self._since_save >= self.save_every:
-            safe_io.try_save(lambda: self._save_partial(trainer, pl_module), "the partial state")
+        if self.save_every is not None and (self._since_save >= self.save_every or batch_idx == 0):
+            self._save_all(trainer, pl_module, examples=batch_idx == 0,
+                           state=self._since_save >= self.save_every)
 
     def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.cell_metrics is None:  # no test batch at all
@@ -247,6 +248,7 @@ class AttackEvaluation(pl.Callback):
             return
         self.resumed = dict(loaded["done"])
         self.done = dict(self.resumed)
+        self.within = dict(loaded["within"])
         if self.auto_batch is not None and loaded["auto_batch"] is not None:
             self.auto_batch.size = int(loaded["auto_batch"])
         if trainer.is_global_zero and self.examples:
@@ -274,16 +276,33 @@ class AttackEvaluation(pl.Callback):
             self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
             specs = [spec for spec in self.specs if spec.applies_to(multiview)]
             progress = self._progress(trainer, specs, dataloader_idx)
+            batch_of, first = self.within.get(dataloader_idx, (-1, 0))
             for i, spec in enumerate(specs):
+                if batch_of == batch_idx and i < first:
+                    continue  # done before the crash: its metrics came from the partial state
                 run_experiment(spec, b, ctx)
                 if progress is not None:  # one line per experiment with an ETA (rank 0)
                     progress.experiment_done(batch_idx, i)
+                if self.save_every == 1 and i + 1 < len(specs):  # a crash loses at most one experiment
+                    self.within[dataloader_idx] = (batch_idx, i + 1)
+                    self._save_all(trainer, pl_module, examples=sink)
+
+    def _save_all(self, trainer: pl.Trainer, pl_module: pl.LightningModule, examples: bool,
+                  state: bool = True) -> None:
+        """Save the example panels (when ``examples`` and there are some) and the metric state, each on its
+        own: a failed save (disk full, ...) warns and the run goes on, and a failed panel save never skips
+        the state save."""
+        if examples and self.example_list:
+            saved = self._saved_state()
+            safe_io.try_save(lambda: saved.save_examples(self.example_list), "the example panels")
+        if state:
+            safe_io.try_save(lambda: self._save_partial(trainer, pl_module), "the partial state")
 
     def _save_partial(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         assert self.cell_metrics is not None
         state = self._saved_state()
         state.save(self.cell_metrics.metrics, self.done,
-                   self.auto_batch.size if self.auto_batch is not None else None)
+                   self.auto_batch.size if self.auto_batch is not None else None, self.within)
         self._since_save = 0
         if trainer.is_global_zero:  # progress view: rank 0's local metrics only (no collective here)
             rows = self.cell_metrics.local_rows(*self._names(trainer, pl_module))

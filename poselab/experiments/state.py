@@ -3,7 +3,8 @@ crash).
 
 After attacked test batches the callback saves, per rank, ``<run dir>/.partial/rank<R>.pt``: the
 torchmetrics states of every results cell (``metric.metric_state``: torchmetrics keeps its states out of
-``state_dict`` unless made persistent), the number of batches done per dataloader, the example panels
+``state_dict`` unless made persistent), the number of batches done per dataloader (and, for a batch it
+stopped in, the number of its experiments done), the example panels
 collected so far, the adaptive chunk size and a *fingerprint* of everything the numbers depend on
 (experiments, alpha, max_samples, max_batches, random_start, model/dataset names, a digest of the
 weights, world size, test loaders' lengths and batch sizes). A state is only resumed when its fingerprint
@@ -160,12 +161,18 @@ class PartialState:
                            f"starting fresh (old state moved to {stale.parent})")
             return None
         done = {int(k): int(v) for k, v in state["done"].items()}
+        within = {int(k): (int(v[0]), int(v[1])) for k, v in (state.get("within") or {}).items()}
+        more = "".join(f", and {n} experiment(s) of batch {b}" for b, n in within.values())
         rank_zero_info(f"attack evaluation: resuming from {self.path.parent} "
-                       f"({sum(done.values())} batches already attacked)")
-        return {"done": done, "auto_batch": state.get("auto_batch")}
+                       f"({sum(done.values())} batches already attacked{more})")
+        return {"done": done, "within": within, "auto_batch": state.get("auto_batch")}
 
-    def save(self, metrics: nn.ModuleDict, done: dict[int, int], auto_batch: int | None) -> None:
+    def save(self, metrics: nn.ModuleDict, done: dict[int, int], auto_batch: int | None,
+             within: dict[int, tuple[int, int]] | None = None) -> None:
+        """Save the metric states; ``done``: batches done per dataloader; ``within``: per dataloader, the
+        batch it is in and how many of that batch's experiments are done (their metrics included)."""
         save_state(self.path, {"fingerprint": self.fingerprint, "done": dict(done),
+                               "within": {k: list(v) for k, v in (within or {}).items()},
                                "metrics": metric_states(metrics), "auto_batch": auto_batch})
 
     def save_examples(self, examples: list[Any]) -> None:
