@@ -321,10 +321,10 @@ def test_row_with_a_missing_camera_is_kept_and_masked(tmp_path):
     batch = {k: v.unsqueeze(0) for k, v in s.items() if isinstance(v, torch.Tensor)}
     uv = batch["joints_2d"].clone()
     uv[:, 1] = 1e4
-    pose, valid = TriangulationModel.triangulate(uv, torch.ones(1, 4, 17), batch)
+    pose, valid, _ = TriangulationModel.triangulate(uv, torch.ones(1, 4, 17), batch)
     assert valid.all()
     torch.testing.assert_close(pose[0], s["joints_world"], atol=0.5, rtol=0)
-    unmasked, _ = TriangulationModel.triangulate(uv, torch.ones(1, 4, 17), {**batch, "view_valid": None})
+    unmasked, _, _ = TriangulationModel.triangulate(uv, torch.ones(1, 4, 17), {**batch, "view_valid": None})
     assert (unmasked[0] - s["joints_world"]).norm(dim=-1).mean() > 10  # the mask is what made it exact
     # metrics skip it: a monocular model's validity is the mask; random_view never picks it
     from poselab.models.base import views_valid

@@ -391,3 +391,30 @@ def test_gradcheck_projection_triangulation_procrustes():
     tgt = torch.tensor(rng.normal(size=(6, 3)))
     src = torch.tensor(rng.normal(size=(6, 3))).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda s: procrustes_align(s, tgt), (src,))
+
+
+def test_sensitivity_bounds_how_far_2d_changes_move_a_point_and_flags_nearly_parallel_rays():
+    """The sensitivity (mm per px, a first-order bound) covers the movement under random 1e-3 px changes of
+    every 2D input; it is ~10^1..10^2 for a spread rig and > 10^4 for two cameras 1 mm apart."""
+    from poselab.geometry.triangulation import NEAR_DEGENERATE_MM_PER_PX, near_degenerate
+
+    def moved(P, uv):
+        p, valid, sens = triangulate_dlt(P, uv, with_sensitivity=True)
+        d = torch.tensor(rng.uniform(-1e-3, 1e-3, size=uv.shape))
+        return (triangulate_dlt(P, uv + d)[0] - p).norm(dim=-1), valid, sens
+
+    R, t, K = _rig(4)
+    X = torch.tensor(rng.normal(size=(8, 17, 3)) * 500)
+    uv = project_world(X[:, None], R, t, K) + torch.tensor(rng.normal(size=(8, 4, 17, 2)))  # noisy 2D
+    dist, valid, sens = moved(projection_matrix(K, R, t).expand(8, -1, -1, -1), uv)
+    assert valid.all() and sens.shape == (8, 17) and (sens < 0.2 * NEAR_DEGENERATE_MM_PER_PX).all()
+    assert (dist <= 1e-3 * sens).all() and not near_degenerate(sens, valid).any()
+
+    R2 = torch.eye(3, dtype=torch.float64).expand(2, 3, 3)
+    t2 = torch.tensor([[0.0, 0.0, 5000.0], [1.0, 0.0, 5000.0]], dtype=torch.float64)
+    K2 = torch.tensor([[1000.0, 0, 32], [0, 1000.0, 32], [0, 0, 1]], dtype=torch.float64).expand(2, 3, 3)
+    Y = torch.tensor(rng.normal(size=(1, 17, 3)) * 300)
+    dist, valid, sens = moved(projection_matrix(K2, R2, t2)[None], project_world(Y[:, None], R2, t2, K2))
+    assert valid.all() and (sens > 10 * NEAR_DEGENERATE_MM_PER_PX).all() and (dist <= 1e-3 * sens).all()
+    assert near_degenerate(sens, valid).all()
+    assert not near_degenerate(sens, torch.zeros_like(valid)).any()  # a failed one counts as failed, not here

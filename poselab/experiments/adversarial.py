@@ -26,7 +26,7 @@ from poselab.attacks.sweep import eps_sweep, index_batch
 from poselab.data.sample import select_views
 from poselab.experiments.base import AttackConfigError, Experiment, is_int, views_where
 from poselab.experiments.ensemble import extra_metrics, worst_flags
-from poselab.experiments.keys import FAILED, MPJPE, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
+from poselab.experiments.keys import MPJPE, MULTIVIEW_COUNTS, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
 from poselab.experiments.runner import (
     RunContext,
     add_examples,
@@ -234,7 +234,7 @@ class AttackExperiment(Experiment):
 
     # --------------------------------------------------------------------------------- cells
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (MPJPE, PMPJPE, FAILED) if multiview else (MPJPE, PMPJPE)
+        return (MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE)
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
         """The attacked-view settings: all views of a multi-view model, else 1."""
@@ -311,7 +311,7 @@ class TargetedExperiment(AttackExperiment):
     x_axis: ClassVar[str] = "iterations"
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (TARGET_MPJPE, MPJPE, FAILED) if multiview else (TARGET_MPJPE, MPJPE)
+        return (TARGET_MPJPE, MPJPE, *MULTIVIEW_COUNTS) if multiview else (TARGET_MPJPE, MPJPE)
 
     def targets(self, batch: Mapping[str, Any], sub: Mapping[str, Any], gt: Tensor, multiview: bool
                 ) -> list[Tensor]:

@@ -10,7 +10,15 @@ import torch
 from torch import Tensor, nn
 
 from poselab.experiments.base import Experiment
-from poselab.experiments.keys import FAILED, JDR, MPJPE, ResultKey, row_of, worst_member
+from poselab.experiments.keys import (
+    COUNT_METRICS,
+    JDR,
+    MPJPE,
+    NEAR_DEGENERATE,
+    ResultKey,
+    row_of,
+    worst_member,
+)
 from poselab.experiments.runner import make_metric
 
 
@@ -45,7 +53,7 @@ class CellMetrics(nn.Module):
 
     @staticmethod
     def _count(cell: ResultKey, metric: nn.Module) -> Tensor:
-        return metric.total if cell.metric == FAILED else metric.count
+        return metric.total if cell.metric in COUNT_METRICS else metric.count
 
     def local_rows(self, model: str, dataset: str) -> list[dict[str, Any]]:
         """This rank's rows so far (no collective, no cached result): the progress view."""
@@ -101,5 +109,6 @@ class CellMetrics(nn.Module):
 
 
 def _given(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows without the JDR cells no batch updated (a model without 2D joints, corruption experiment)."""
-    return [r for r in rows if not (r["metric"] == JDR and r["n"] == 0)]
+    """Rows without the cells no batch updated: JDR of a model without 2D joints, near-degenerate counts of
+    a multi-view model that does not report its DLT's rounding shift."""
+    return [r for r in rows if not (r["metric"] in (JDR, NEAR_DEGENERATE) and r["n"] == 0)]

@@ -33,7 +33,16 @@ from poselab.corruptions.base import SEVERITIES
 from poselab.corruptions.registry import CORRUPTION_NAMES, corrupt, get_corruption
 from poselab.data.sample import select_views
 from poselab.experiments.base import AttackConfigError, Experiment, is_int, views_where
-from poselab.experiments.keys import CLEAN, CORRUPTION, FAILED, JDR, MPJPE, PMPJPE, SEVERITY, ResultKey
+from poselab.experiments.keys import (
+    CLEAN,
+    CORRUPTION,
+    JDR,
+    MPJPE,
+    MULTIVIEW_COUNTS,
+    PMPJPE,
+    SEVERITY,
+    ResultKey,
+)
 from poselab.experiments.registry import register_experiment
 from poselab.experiments.runner import RunContext, add_examples, update_metrics, view_mask
 
@@ -117,7 +126,7 @@ class CorruptionExperiment(Experiment):
             raise err(f"{kind}: seed must be an integer, got {self.seed!r}")
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (MPJPE, PMPJPE, JDR, FAILED) if multiview else (MPJPE, PMPJPE, JDR)
+        return (MPJPE, PMPJPE, JDR, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE, JDR)
 
     def view_counts(self, multiview: bool, num_views: int) -> list[int]:
         """The corrupted-view counts of a model (monocular: 1), in config order without repeats."""

@@ -19,8 +19,16 @@ JDR = "jdr"
 TARGET_MPJPE = "target_mpjpe"
 #: Metric: samples whose pose failed, e.g. a triangulation that failed or is not finite (count).
 FAILED = "failed"
+#: Metric: valid triangulations that are near-degenerate: a thousandth of a pixel in the 2D joints can move
+#: some joint by more than a millimetre (:data:`poselab.geometry.triangulation.NEAR_DEGENERATE_MM_PER_PX`;
+#: count; multi-view models whose output has the DLT's ``sensitivity``).
+NEAR_DEGENERATE = "near_degenerate"
 #: The ``metric`` values of results rows (besides ``worst:<member>``, :data:`WORST_PREFIX`).
-METRICS = (MPJPE, PMPJPE, JDR, TARGET_MPJPE, FAILED)
+METRICS = (MPJPE, PMPJPE, JDR, TARGET_MPJPE, FAILED, NEAR_DEGENERATE)
+#: Metrics that count samples (their row's ``n`` is every sample seen), and the ones every multi-view cell
+#: of an experiment carries next to its errors.
+COUNT_METRICS = (FAILED, NEAR_DEGENERATE)
+MULTIVIEW_COUNTS = (FAILED, NEAR_DEGENERATE)
 #: Metric family of the ``ensemble`` attack's rows: ``worst:<member>`` is the fraction of samples for which
 #: that member attack gave the worst case (by the experiment's loss); one row per member and setting.
 WORST_PREFIX = "worst:"

@@ -1,6 +1,7 @@
 """``multiview`` (multi-view models): the first k of the views attacked (k in ``attacked_views``), or an
 explicit subset of view indices (``[0, 2]``; results column ``view_set`` "0+2", attacked_views 2); JDR of the
-per-view 2D joints (all views), MPJPE P1/P2 of the triangulation, failed triangulations."""
+per-view 2D joints (all views), MPJPE P1/P2 of the triangulation, failed and near-degenerate
+triangulations."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from torch import Tensor
 
 from poselab.experiments.adversarial import ViewChoice
 from poselab.experiments.base import AttackConfigError, views_where
-from poselab.experiments.keys import FAILED, JDR, MPJPE, PMPJPE, VIEW_SET
+from poselab.experiments.keys import JDR, MPJPE, MULTIVIEW_COUNTS, PMPJPE, VIEW_SET
 from poselab.experiments.registry import register_experiment
 from poselab.experiments.runner import view_mask
 from poselab.experiments.untargeted import UntargetedExperiment
@@ -36,7 +37,7 @@ class MultiviewExperiment(UntargetedExperiment):
             raise AttackConfigError(f"multiview: attacked views must be >= 1, got {self.attacked_views}")
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (JDR, MPJPE, PMPJPE, FAILED) if multiview else (JDR, MPJPE, PMPJPE)
+        return (JDR, MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (JDR, MPJPE, PMPJPE)
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
         return list(self.attacked_views)

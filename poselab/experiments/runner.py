@@ -18,7 +18,17 @@ from poselab.attacks.base import Attack
 from poselab.attacks.registry import get_attack
 from poselab.attacks.sweep import MakeFn, MaxBatch
 from poselab.experiments.ensemble import WorstShare, metric_inputs
-from poselab.experiments.keys import FAILED, JDR, MPJPE, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
+from poselab.experiments.keys import (
+    FAILED,
+    JDR,
+    MPJPE,
+    NEAR_DEGENERATE,
+    PMPJPE,
+    TARGET_MPJPE,
+    ResultKey,
+    worst_member,
+)
+from poselab.geometry.triangulation import near_degenerate
 
 #: ``update(key, *metric_args)``: one metric update of one results cell.
 Update = Callable[..., None]
@@ -31,6 +41,7 @@ def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
 
     factory: dict[str, Callable[[], nn.Module]] = {
         MPJPE: M.MPJPE, PMPJPE: M.PMPJPE, TARGET_MPJPE: M.TargetMPJPE, FAILED: M.FailureCount,
+        NEAR_DEGENERATE: M.FailureCount,
         JDR: lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
     }
     return WorstShare() if worst_member(name) else factory[name]()
@@ -104,6 +115,9 @@ def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str,
             update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"), image_size)
         elif m == FAILED:
             update(cell, valid, pose)
+        elif m == NEAR_DEGENERATE and (shift := out.get("sensitivity")) is not None and valid is not None \
+                and valid.shape == shift.shape:  # (B, J) each
+            update(cell, ~near_degenerate(shift, valid))
 
 
 def example_eps(eps: Sequence[float], preferred: float = 8.0) -> int:

@@ -30,6 +30,8 @@ a point is **valid** iff
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -68,7 +70,8 @@ def triangulate_dlt(
     points_2d: Tensor,
     weights: Tensor | None = None,
     rank_tol: float = 1e-7,
-) -> tuple[Tensor, Tensor]:
+    with_sensitivity: bool = False,
+) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
     """Triangulate points seen in V >= 2 views (see the module docstring for the validity rule).
 
     Args:
@@ -80,8 +83,13 @@ def triangulate_dlt(
         rank_tol: a point is flagged invalid when its two smallest singular values are within
             this relative gap (the system does not pin down a unique point).
 
+        with_sensitivity: also return the sensitivity (..., J) mm per px: a first-order bound on how far the
+            point moves when each voting 2D coordinate moves by one pixel (the null vector moves by up to
+            |dA| / (s_3 - s_4), mapped back to mm); large for nearly parallel rays or nearly singular views.
+
     Returns:
-        points (..., J, 3) in the frame of ``proj`` (mm), and a bool validity flag (..., J).
+        points (..., J, 3) in the frame of ``proj`` (mm), a bool validity flag (..., J), and with
+        ``with_sensitivity`` the sensitivity (..., J) mm/px (inf where the system has no unique point).
     """
     if proj.shape[-2:] != (3, 4):
         raise ValueError(f"proj must be (..., V, 3, 4), got {tuple(proj.shape)}")
@@ -144,4 +152,23 @@ def triangulate_dlt(
     n_views = votes.sum(dim=-2)
     valid = inputs_ok & finite_rows & (n_views >= 2) & well_posed & at_finite & in_front.all(-2)
     valid = valid & torch.isfinite(points).all(dim=-1)
-    return points, valid
+    if not with_sensitivity:
+        return points, valid
+    tiny = torch.finfo(S.dtype).tiny
+    row_norm = (Pc[..., 2, :].norm(dim=-1) * w_safe).square().sum(dim=-2).mul(2).sqrt()  # |dA|/px (..., J)
+    y_norm = (Y_h[..., :3] / w_safe_div.unsqueeze(-1)).norm(dim=-1)
+    sens = scale.squeeze(-1) * row_norm / gap.clamp_min(tiny) * (1 + y_norm) / w.abs().clamp_min(tiny)
+    sens = torch.where(well_posed & torch.isfinite(sens), sens, torch.full_like(sens, math.inf))
+    return points, valid, sens.detach()
+
+
+#: A valid triangulated point is *near-degenerate* when a thousandth of a pixel in its 2D inputs can move it
+#: by more than a millimetre (sensitivity above this, mm per px): last-bit differences of the 2D network
+#: (another CPU, thread count or batch size) then show in its 3D error. A spread four-camera rig: ~10^1..10^2.
+NEAR_DEGENERATE_MM_PER_PX = 1000.0
+
+
+def near_degenerate(sensitivity: Tensor, valid: Tensor) -> Tensor:
+    """Bool (...,) per sample from per-joint ``sensitivity`` (..., J) mm/px and ``valid`` (..., J): a valid
+    triangulation with some joint above :data:`NEAR_DEGENERATE_MM_PER_PX`."""
+    return valid.all(dim=-1) & (sensitivity > NEAR_DEGENERATE_MM_PER_PX).any(dim=-1)

@@ -19,9 +19,11 @@ from poselab.results.schema import (
     AXES,
     CLEAN,
     CORRUPTION_EXPERIMENT,
+    COUNT_METRICS,
     FAILED,
     JDR,
     MPJPE,
+    NEAR_DEGENERATE,
     PMPJPE,
     TARGET_MPJPE,
     VIEW_SET,
@@ -31,13 +33,15 @@ from poselab.results.schema import (
 )
 from poselab.safe_io import atomic_path
 
-METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count"}
+METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count",
+                NEAR_DEGENERATE: "count"}
 METRIC_NAMES = {
     MPJPE: "MPJPE P1",
     PMPJPE: "MPJPE P2",
     TARGET_MPJPE: "MPJPE to target",
     JDR: "JDR",
     FAILED: "failed triangulations",
+    NEAR_DEGENERATE: "near-degenerate triangulations",
 }
 
 
@@ -83,6 +87,13 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         "eps",
     ),
     TableSpec(
+        "t2_multiview_near_degenerate",
+        "Table 2d: multi-view, near-degenerate triangulations (count: 0.001 px moves a joint > 1 mm)",
+        "multiview",
+        NEAR_DEGENERATE,
+        "eps",
+    ),
+    TableSpec(
         "t3_camera_swap",
         "Table 3: targeted camera swap, MPJPE to target (mm)",
         "camera_swap",
@@ -123,7 +134,7 @@ class Table:
     digits: dict[str, int] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
-        digits = 3 if self.metric == JDR else 0 if self.metric == FAILED else 1
+        digits = 3 if self.metric == JDR else 0 if self.metric in COUNT_METRICS else 1
         places = [self.digits.get(c, digits) for c in self.columns[1:]]
         head = "| " + " | ".join(self.columns) + " |"
         sep = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(self.columns))) + "|"

@@ -35,10 +35,12 @@ from poselab.experiments.keys import (
     AXES,
     CLEAN,
     CORRUPTION,
+    COUNT_METRICS,
     FAILED,
     JDR,
     METRICS,
     MPJPE,
+    NEAR_DEGENERATE,
     PMPJPE,
     SEVERITY,
     TARGET_MPJPE,
@@ -53,10 +55,11 @@ from poselab.experiments.keys import (
 )
 from poselab.experiments.registry import experiment_names, get_experiment
 
-__all__ = ["AXES", "CLEAN", "CORRUPTION", "CORRUPTION_EXPERIMENT", "FAILED", "JDR", "METRICS", "MPJPE",
-           "PMPJPE", "SEVERITY", "TARGET_MPJPE", "VIEW_SET", "WORST_PREFIX", "ResultKey", "Setting",
-           "clean_covers", "clean_key", "clean_views", "experiment_names", "get_experiment", "is_clean",
-           "is_metric", "is_targeted", "row_of", "worst_member", "worst_metric"]
+__all__ = ["AXES", "CLEAN", "CORRUPTION", "CORRUPTION_EXPERIMENT", "COUNT_METRICS", "FAILED", "JDR",
+           "METRICS", "MPJPE", "NEAR_DEGENERATE", "PMPJPE", "SEVERITY", "TARGET_MPJPE", "VIEW_SET",
+           "WORST_PREFIX", "ResultKey", "Setting", "clean_covers", "clean_key", "clean_views",
+           "experiment_names", "get_experiment", "is_clean", "is_metric", "is_targeted", "row_of",
+           "worst_member", "worst_metric"]
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"

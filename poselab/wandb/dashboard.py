@@ -30,7 +30,7 @@ from typing import Any
 
 from poselab.reporting.strength import STRONG_ATTACKS
 from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS
-from poselab.results.schema import FAILED, JDR, MPJPE, PMPJPE, TARGET_MPJPE, is_clean
+from poselab.results.schema import FAILED, JDR, MPJPE, NEAR_DEGENERATE, PMPJPE, TARGET_MPJPE, is_clean
 from poselab.wandb import keys as wr
 
 Row = Mapping[str, Any]
@@ -144,7 +144,7 @@ _TARGETED = "Lower = the attacker moved the pose closer to the target."
 EXPERIMENT_SECTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "untargeted": ("Untargeted attacks (monocular): MPJPE P1 / P2 vs ε", (MPJPE, PMPJPE),
                    "One line per model; one panel per attack and iteration count."),
-    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε", (JDR, MPJPE, FAILED),
+    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε", (JDR, MPJPE, FAILED, NEAR_DEGENERATE),
                   "One panel per attack, iteration count and number of attacked views (suffix _v<k>); "
                   "failed = triangulations that failed (count)."),
     "camera_swap": ("Targeted camera swap: MPJPE to target vs iterations", (TARGET_MPJPE,), _TARGETED),
