@@ -162,8 +162,9 @@ class ToyTriangulation(pl.LightningModule):
         xs = torch.arange(w, dtype=images.dtype, device=images.device)
         ys = torch.arange(h, dtype=images.dtype, device=images.device)
         j2d = torch.stack([(prob.sum(-2) * xs).sum(-1), (prob.sum(-1) * ys).sum(-1)], -1)
-        pose, valid = triangulate_dlt(projection_matrix(batch["K"], batch["R"], batch["t"]), j2d)
-        return {"pose": pose, "joints_2d": j2d, "valid": valid}
+        pose, valid, sens = triangulate_dlt(projection_matrix(batch["K"], batch["R"], batch["t"]), j2d,
+                                            with_sensitivity=True)
+        return {"pose": pose, "joints_2d": j2d, "valid": valid, "sensitivity": sens}
 
     def pose_target(self, batch: dict) -> Tensor:
         return batch["joints_world"]

@@ -80,8 +80,8 @@ def test_rows_columns_clean_reference_and_one_camera(batch, models):
     tri = rows_of(models["triangulation"], [batch], spec, "triangulation")
     # regression: clean + 2 corruptions x 2 severities, MPJPE P1/P2; no 2D joints -> no JDR rows
     assert len(reg) == 2 * 5 and {r["metric"] for r in reg} == {"mpjpe", "pmpjpe"}
-    # triangulation: clean + 2 view counts x 4 settings, with JDR and failed triangulations
-    assert len(tri) == 4 * (1 + 2 * 4) and {r["attacked_views"] for r in tri} == {0, 1, 4}
+    # triangulation: clean + 2 view counts x 4 settings, with JDR, failed and near-degenerate triangulations
+    assert len(tri) == 5 * (1 + 2 * 4) and {r["attacked_views"] for r in tri} == {0, 1, 4}
     assert all(
         r["experiment"] == "corruption" and r["attack"] == "clean" and r["eps"] == 0 for r in reg + tri
     )

@@ -21,19 +21,22 @@ from poselab.results.schema import (
     columns_of,
     per_joint_columns,
 )
+from poselab.results.tolerance import tolerance_statement
 
 
 def write_results(out: str | Path, rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any],
                   per_joint: Sequence[Mapping[str, Any]] = (), worst_samples: Sequence[Mapping[str, Any]] = ()
                   ) -> None:
-    """``results.csv``, ``results.json`` (meta + rows, non-finite values as null), ``per_joint.csv`` and,
+    """``results.csv``, ``results.json`` (meta + rows, non-finite values as null; meta gets the cross-machine
+    tolerance table of :mod:`poselab.results.tolerance` unless it has one), ``per_joint.csv`` and,
     when an ensemble ran, ``worst_samples.csv`` (which member attack was worst for each sample)."""
     out = Path(out)
     columns = columns_of(rows)
     safe_io.write_csv(out / RESULTS_CSV, rows, columns)
     json_rows = [{c: (r[c] if c != "value" or math.isfinite(r[c]) else None) for c in columns} for r in rows]
+    meta = {**meta, "tolerance": meta.get("tolerance") or tolerance_statement()}
     safe_io.atomic_write(out / RESULTS_JSON,
-                         json.dumps({"meta": dict(meta), "rows": json_rows}, indent=1) + "\n")
+                         json.dumps({"meta": meta, "rows": json_rows}, indent=1) + "\n")
     safe_io.write_csv(out / PER_JOINT_CSV, per_joint, per_joint_columns(columns))
     if worst_samples:
         safe_io.write_csv(out / WORST_SAMPLES_CSV, worst_samples, WORST_SAMPLE_COLUMNS)

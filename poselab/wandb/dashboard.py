@@ -144,9 +144,11 @@ _TARGETED = "Lower = the attacker moved the pose closer to the target."
 EXPERIMENT_SECTIONS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "untargeted": ("Untargeted attacks (monocular): MPJPE P1 / P2 vs ε", (MPJPE, PMPJPE),
                    "One line per model; one panel per attack and iteration count."),
-    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε", (JDR, MPJPE, FAILED, NEAR_DEGENERATE),
+    "multiview": ("Multi-view attacks: JDR and triangulated MPJPE vs ε",
+                  (JDR, MPJPE, FAILED, NEAR_DEGENERATE),
                   "One panel per attack, iteration count and number of attacked views (suffix _v<k>); "
-                  "failed = triangulations that failed (count)."),
+                  "failed = triangulations that failed, near_degenerate = valid ones that 0.001 px can move "
+                  "by > 1 mm (counts)."),
     "camera_swap": ("Targeted camera swap: MPJPE to target vs iterations", (TARGET_MPJPE,), _TARGETED),
     "rotation": ("Targeted rotation: MPJPE to target vs iterations", (TARGET_MPJPE,), _TARGETED),
 }
