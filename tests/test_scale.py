@@ -244,9 +244,9 @@ def test_make_attack_eval_writes_and_reports_where_attack_out_says(tmp_path):
                          (("ATTACK=strong", f"ATTACK_OUT={tmp_path}/mine"), f"{tmp_path}/mine")):
         proc = _make("-n", "attack-eval", "MODEL=regression", *args)
         run = " ".join(proc.stdout.replace("\\\n", " ").split())  # one line, single spaces
-        assert proc.returncode == 0 and run.count("bin/poselab test ") == 1
-        assert f"--attack_evaluation.init_args.out_dir {folder} " in run
-        assert f"echo {folder}/$m-synthetic; done) --out {folder}/report-synthetic " in run
+        assert proc.returncode == 0 and run.count("bin/poselab attack-eval ") == 1
+        assert f"--attack_evaluation.init_args.out_dir {folder} " in run + " "
+        assert f"--report {folder}/report-synthetic --results '{folder}/{{model}}-synthetic' " in run
 
 
 # ----------------------------------------------------------------------------- the scale-study report

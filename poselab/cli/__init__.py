@@ -3,6 +3,7 @@
 Sub-commands:
     fit, validate, test, predict   Lightning's own CLI (``--config``, ``--print_config``, overrides)
     preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
+    attack-eval                    ``test`` of several models in one process, then their report
     report                         compare saved attack results of several runs
     dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
 
@@ -16,6 +17,7 @@ import sys
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
     "report": "poselab.cli.report:main",
+    "attack-eval": "poselab.cli.attack_eval:main",
     "dashboard": "poselab.wandb.publish:main",
 }
 
