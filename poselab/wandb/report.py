@@ -1,5 +1,5 @@
-"""A report (:class:`poselab.reporting.report.Report`) as one W&B run: job_type ``report``, in the group the
-compared runs were logged in, offline by default."""
+"""A report (:class:`poselab.reporting.report.Report`) as W&B runs: one per grid (job_type ``report``), in the
+group that grid's runs were logged in, offline by default."""
 
 from __future__ import annotations
 
@@ -16,9 +16,19 @@ from poselab.wandb.runs import finish_run, init_run
 
 def log_report(
     report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
+) -> list[Any]:
+    """Log ``report`` to W&B: each grid's report (``report.sections``, else the report itself) as one run
+    (:func:`log_grid_report`); the runs (None where W&B failed)."""
+    sections = report.sections or [report]
+    return [log_grid_report(s, group, inputs, save_dir) for s in sections]
+
+
+def log_grid_report(
+    report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
 ) -> Any:
-    """Log the tables and figures of ``report`` to one W&B run (job_type ``report``) in ``group`` (None: the
-    group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or None."""
+    """Log the tables and figures of one grid's ``report`` to one W&B run (job_type ``report``) in ``group``
+    (None: the group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or
+    None."""
     if group is None:
         group, warning = group_of([r.meta for r in report.runs])
         if warning:
