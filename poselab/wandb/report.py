@@ -10,7 +10,7 @@ from typing import Any
 
 from poselab.reporting.report import Report, curves
 from poselab.wandb import log as wandb_log
-from poselab.wandb.naming import group_of
+from poselab.wandb.naming import DEFAULT_GROUP, group_of, run_name, stamp
 from poselab.wandb.runs import finish_run, init_run
 
 
@@ -30,7 +30,7 @@ def log_grid_report(
     (None: the group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or
     None."""
     if group is None:
-        group, warning = group_of([r.meta for r in report.runs])
+        group, warning = group_of([r.meta for r in report.runs], report.grid or DEFAULT_GROUP)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
     models = sorted({r.model for r in report.runs})
@@ -38,8 +38,9 @@ def log_grid_report(
     run = init_run(
         "report",
         group=group,
-        name=f"report-{group}",
+        name=run_name("report", suffix=f"{report.grid or group}-{stamp()}"),
         tags=[*models, *datasets],
+        grid=report.grid or group,
         config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
         save_dir=save_dir,
     )
