@@ -32,8 +32,9 @@ lint: $(VENV)/.installed
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
 # [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...] [ATTACK_OUT=<folder>]`. Runs `poselab test` with
 # configs/trainer/$(TRAINER).yaml and configs/attack/$(ATTACK).yaml per model (each run writes its own report
-# into results/attack-$(ATTACK)/<model>-$(DATA)/), then writes and prints the report comparing all evaluated
-# models (results/attack-$(ATTACK)/report-$(DATA)/). Model hyper-parameters come from the checkpoint,
+# into results/attack-$(ATTACK)/<model>-$(DATA)/, its tables not printed), then writes and prints the report
+# comparing all evaluated models (results/attack-$(ATTACK)/report-$(DATA)/: every table printed once) and logs
+# it to W&B in the runs' group (the grid). Model hyper-parameters come from the checkpoint,
 # the data sizes (image_size) from the trainer config: pick the TRAINER the checkpoints were trained with.
 MODEL ?= all
 ATTACK ?= quick
@@ -79,10 +80,10 @@ attack-eval: $(VENV)/.installed check-scale
 	  $(VENV)/bin/poselab test --config configs/model/$$m.yaml --config configs/data/$(DATA).yaml \
 	    --config configs/trainer/$(TRAINER).yaml $(SCALE_CONFIG) --config configs/attack/$(ATTACK).yaml \
 	    --ckpt_path $(CKPT_DIR)/$$m.ckpt --attack_evaluation.init_args.out_dir $(ATTACK_OUT) \
-	    $(ATTACK_ARGS); \
+	    --attack_evaluation.init_args.print_tables false $(ATTACK_ARGS); \
 	done; \
 	$(PY) -m poselab.cli report $$(for m in $$models; do echo $(ATTACK_OUT)/$$m-$(DATA); done) \
-	  --out $(ATTACK_OUT)/report-$(DATA) --no-wandb --print
+	  --out $(ATTACK_OUT)/report-$(DATA) --print
 
 # Compare saved attack results (never re-runs attacks): make report RESULTS="results" REPORT_OUT=reports/latest
 RESULTS ?= results

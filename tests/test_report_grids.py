@@ -129,3 +129,17 @@ def test_grid_names_keep_folders_apart_when_their_configs_differ(tmp_path):
     write_results(other, _untargeted("volumetric", 50.0, {("igsm_u", 1): 10.0}), _meta("volumetric", STRONG))
     names = list(grid_names(load_runs([root])))
     assert len(names) == 2 and all(n.startswith("grid-") for n in names)
+
+
+def test_make_attack_eval_prints_each_table_once_and_logs_the_report_to_wandb():
+    """The runs write their tables without printing them; the report step prints them all, once, and logs to
+    W&B (in the group recorded in the runs' results: their grid)."""
+    from test_scale import _make
+
+    proc = _make("-n", "attack-eval", "MODEL=all", "ATTACK=quick")
+    run = " ".join(proc.stdout.replace("\\\n", " ").split())
+    assert proc.returncode == 0 and run.count("bin/poselab test ") == 1  # one command line, in a loop
+    test_cmd = run.split("bin/poselab test ", 1)[1].split(";", 1)[0]
+    assert "--attack_evaluation.init_args.print_tables false" in test_cmd
+    report_cmd = run.split("poselab.cli report ", 1)[1]
+    assert "--print" in report_cmd and "--no-wandb" not in report_cmd
