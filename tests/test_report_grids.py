@@ -13,7 +13,8 @@ from poselab.results.files import write_results
 from poselab.results.runs import grid_names, grid_of
 from poselab.results.schema import ResultKey, clean_key, row_of
 
-QUICK = [{"kind": "untargeted", "attack": "igsm_u", "eps": [2.0, 8.0], "iterations": [1, 10]}]
+QUICK = [{"kind": "untargeted", "attack": "igsm_u", "eps": [2.0, 8.0], "iterations": [1, 10],
+          "input_views": [0]}]
 STRONG = [{"kind": "untargeted", "attack": "apgd", "eps": [2.0, 8.0], "iterations": [100]}]
 CORRUPT = [{"kind": "corruption", "corruptions": ["fog", "gaussian_noise"], "severities": [1, 2]}]
 
@@ -101,6 +102,10 @@ def test_one_model_at_three_grids_gives_three_sections_and_no_self_comparison(on
         assert next(csv.reader(f))[3:5] == ["igsm_u 100", "apgd 100"]
     # every table printed once: Table 1 of quick and of strong, each under its grid
     assert printed.count("Table 1a") == 2
+    # the clean error says what it covers, beside Lightning's test/mpjpe
+    t1 = next(t for t in report.sections[1].tables if t.name == "t1_untargeted_mpjpe")
+    assert "eps 0 = the clean error of the attacked inputs: regression camera 1, 16 samples" in t1.note
+    assert "Lightning's test/mpjpe averages every view of every test batch" in t1.to_markdown()
 
 
 def test_two_models_of_one_grid_are_compared_and_a_third_grid_stays_apart(one_model, tmp_path):

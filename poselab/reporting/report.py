@@ -107,7 +107,8 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
     report = Report(Path("."), list(runs), warnings=warnings, aligned=cells)
-    report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs})
+    report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs},
+                                 {r.label: r.meta for r in runs})
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
