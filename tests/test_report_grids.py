@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from poselab.cli.report import main
 from poselab.reporting.report import build_report
 from poselab.results.files import write_results
 from poselab.results.runs import grid_names, grid_of
@@ -16,6 +18,7 @@ from poselab.results.schema import ResultKey, clean_key, row_of
 QUICK = [{"kind": "untargeted", "attack": "igsm_u", "eps": [2.0, 8.0], "iterations": [1, 10],
           "input_views": [0]}]
 STRONG = [{"kind": "untargeted", "attack": "apgd", "eps": [2.0, 8.0], "iterations": [100]}]
+ROOT = Path(__file__).resolve().parents[1]
 CORRUPT = [{"kind": "corruption", "corruptions": ["fog", "gaussian_noise"], "severities": [1, 2]}]
 
 
@@ -75,10 +78,18 @@ def test_grid_of_prefers_the_preset_then_the_config_then_the_folder():
     assert grid_of({}, "x") == "unknown"
 
 
-def test_one_model_at_three_grids_gives_three_sections_and_no_self_comparison(one_model, tmp_path, capsys):
+def test_make_report_over_one_model_at_three_grids_gives_three_sections_and_no_self_comparison(one_model,
+                                                                                               tmp_path):
+    if shutil.which("make") is None:
+        pytest.skip("make not installed")
     out = tmp_path / "report"
-    assert main([str(one_model), "--out", str(out), "--no-wandb", "--print"]) == 0
-    printed = capsys.readouterr().out
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this source tree's poselab
+    proc = subprocess.run(["make", "--no-print-directory", "-o", ".venv/.installed", "report",
+                           f"RESULTS={one_model}", f"REPORT_OUT={out}", "REPORT_ARGS=--no-wandb --print"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    printed = proc.stdout
+    assert f"wrote {out / 'report.md'} (3 grids (corruptions, quick, strong): " in printed
     report = build_report([one_model], tmp_path / "again")
     assert [s.grid for s in report.sections] == ["corruptions", "quick", "strong"]
     for s in report.sections:
