@@ -15,10 +15,10 @@ from poselab.results.files import write_results
 from poselab.results.runs import grid_names, grid_of
 from poselab.results.schema import ResultKey, clean_key, row_of
 
+ROOT = Path(__file__).resolve().parents[1]
 QUICK = [{"kind": "untargeted", "attack": "igsm_u", "eps": [2.0, 8.0], "iterations": [1, 10],
           "input_views": [0]}]
 STRONG = [{"kind": "untargeted", "attack": "apgd", "eps": [2.0, 8.0], "iterations": [100]}]
-ROOT = Path(__file__).resolve().parents[1]
 CORRUPT = [{"kind": "corruption", "corruptions": ["fog", "gaussian_noise"], "severities": [1, 2]}]
 
 
