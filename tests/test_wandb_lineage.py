@@ -55,6 +55,7 @@ def test_checkpoint_to_robustness_lineage_groups_and_summaries(tmp_path):
     back = read_run(folder, wait_s=20)
     assert back.group == "mini" and back.job_type == "attack"
     assert "mini" in back.tags and back.config["grid"] == "mini"
+    assert re.fullmatch(r"regression-synthetic-attack-\d{8}-\d{6}", back.name)
     (used,) = back.inputs()
     assert (used["type"], used["name"]) == ("model", "ckpt-regression-tiny-32")
     assert used["entries"] == {"model.ckpt": ckpt.resolve().as_uri()}  # by reference: nothing copied
@@ -67,3 +68,13 @@ def test_checkpoint_to_robustness_lineage_groups_and_summaries(tmp_path):
     assert files <= set(results["entries"]) and not any(e.startswith(".partial") for e in results["entries"])
     meta = json.loads((out / "results.json").read_text())["meta"]
     assert meta["wandb"]["group"] == "mini" and meta["wandb"]["name"] == back.name
+
+    before = _folders(tmp_path)  # the user's group: the grid stays in tags and config
+    grid_config = str(tmp_path / "attack" / "mini.yaml")
+    run_lightning_cli(["test", *base_args("regression", tmp_path), "--config", grid_config,
+                       "--ckpt_path", str(ckpt), "--run.group", "mine"], exit_on_error=False)
+    (folder,) = _folders(tmp_path) - before
+    again = read_run(folder, wait_s=20)
+    assert again.group == "mine" and "mini" in again.tags and again.config["grid"] == "mini"
+    assert again.name != back.name  # unique per invocation
+    assert [a["name"] for a in again.outputs("results")] == ["results-mini-regression-synthetic"]

@@ -166,9 +166,10 @@ class PoseLightningCLI(LightningCLI):
             os.environ["WANDB_MODE"] = wandb_mode(run.offline)
             config = self.config.get(self.subcommand) if self.subcommand else self.config
             job_type = job_type_for(self.subcommand or "fit")
+            grid = self._grid(job_type, config)
             loggers.append(
                 make_logger(
-                    job_type, group=run.group or self._grid(job_type, config), model=model_name,
+                    job_type, group=run.group or grid, grid=grid, model=model_name,
                     dataset=dataset, name=run.name or self._resume_run_name, config=config,
                     scale=scale,
                     save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
@@ -186,10 +187,9 @@ class PoseLightningCLI(LightningCLI):
         if job_type != "attack":
             return train_group(files)
         callback = self._get(self.config_init, "attack_evaluation")
-        preset = getattr(callback, "preset", None)
-        if isinstance(preset, dict) or hasattr(preset, "get"):
-            preset = preset.get("name")
-        return attack_group(getattr(preset, "name", preset), files, getattr(callback, "out_dir", None))
+        preset = getattr(callback, "preset", None)  # a name, or a mapping / object holding one
+        name = preset.get("name") if hasattr(preset, "get") else getattr(preset, "name", preset)
+        return attack_group(str(name) if name else None, files, getattr(callback, "out_dir", None))
 
     def _dataset_name(self) -> str | None:
         from poselab.data.datamodule import dataset_label

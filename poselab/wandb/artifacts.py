@@ -8,7 +8,7 @@
   its content digest, so the checkpoint file a training run logged and the one an attack run evaluates are
   the same version: W&B shows training run -> checkpoint -> attack run.
 * An attack run logs its results folder as its output, a ``results`` artifact
-  (:func:`log_results_folder`, ``results-<group>-<folder>``).
+  (:func:`log_results_folder`, ``results-<grid>-<folder>``).
 
 Offline (the default), ``run.use_artifact`` refuses to run; the input is then written as the record
 ``use_artifact`` writes online for a new artifact (logged, used once committed), so ``wandb sync`` records
@@ -42,9 +42,9 @@ def checkpoint_artifact_name(model: str, scale: str | None = None) -> str:
     return _safe("-".join(p for p in ("ckpt", model, scale) if p))
 
 
-def results_artifact_name(group: str | None, folder: str | Path) -> str:
-    """``results-<group>-<results folder name>``, e.g. ``results-quick-regression-synthetic``."""
-    return _safe("-".join(p for p in ("results", group, Path(folder).name) if p))
+def results_artifact_name(grid: str | None, folder: str | Path) -> str:
+    """``results-<grid>-<results folder name>``, e.g. ``results-quick-regression-synthetic``."""
+    return _safe("-".join(p for p in ("results", grid, Path(folder).name) if p))
 
 
 def _checkpoint(path: str | Path, name: str, reference: bool, metadata: dict[str, Any]) -> Any:
@@ -102,11 +102,13 @@ def log_results_folder(run: Any, folder: str | Path, name: str, metadata: dict[s
 
 def log_attack_lineage(run: Any, meta: dict[str, Any], folder: str | Path) -> None:
     """An attack run's lineage: the checkpoint it evaluated (``meta["checkpoint"]``) as input, its results
-    folder as output (names from ``meta["model"]``, ``meta["scale"]`` and the run's group)."""
+    folder as output (names from ``meta["model"]``, ``meta["scale"]`` and the run's grid, else its group)."""
     scale = meta.get("scale")
     use_checkpoint(run, meta.get("checkpoint") or "", checkpoint_artifact_name(str(meta["model"]), scale),
                    {"model": meta["model"], "scale": scale})
-    group = getattr(run, "group", None)
-    log_results_folder(run, folder, results_artifact_name(group if isinstance(group, str) else None, folder),
+    config, group = getattr(run, "config", None), getattr(run, "group", None)
+    grid = config.get("grid") if hasattr(config, "get") else None
+    grid = grid if isinstance(grid, str) else group if isinstance(group, str) else None
+    log_results_folder(run, folder, results_artifact_name(grid, folder),
                        {"model": meta["model"], "dataset": meta.get("dataset"), "scale": scale,
                         "checkpoint": meta.get("checkpoint") or None})
