@@ -240,8 +240,8 @@ def test_report_run_joins_the_group_of_the_runs_it_compares(tmp_path, monkeypatc
     (folder,) = (tmp_path / "w").rglob("offline-run-*")
     back = read_run(folder, wait_s=20)
     assert (back.group, back.job_type) == ("sweep7", "report")
-    assert re.fullmatch(r"report-res-\d{8}-\d{6}", back.name)  # the grid (results folder parent), the time
-    assert back.config["grid"] == "res" and "res" in back.tags
+    assert re.fullmatch(r"report-sweep7-\d{8}-\d{6}", back.name)  # the group, the time
+    assert back.config["grid"] == "res" and "res" in back.tags  # the results' grid (their folder's parent)
     table = back.table("results")
     assert table["columns"] == ["run", *wr.TABLE_COLUMNS]
     assert {d[0] for d in table["data"]} == {"regression", "volumetric"}

@@ -38,7 +38,7 @@ def log_grid_report(
     run = init_run(
         "report",
         group=group,
-        name=run_name("report", suffix=f"{report.grid or group}-{stamp()}"),
+        name=run_name("report", suffix=f"{group}-{stamp()}"),
         tags=[*models, *datasets],
         grid=report.grid or group,
         config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
