@@ -32,9 +32,10 @@ lint: $(VENV)/.installed
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
 # [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...] [ATTACK_OUT=<folder>]`. Runs `poselab test` with
 # configs/trainer/$(TRAINER).yaml and configs/attack/$(ATTACK).yaml per model, all in one process
-# (`poselab attack-eval`: the imports are paid once; each run writes its own report
-# into results/attack-$(ATTACK)/<model>-$(DATA)/), then writes and prints the report comparing all evaluated
-# models (results/attack-$(ATTACK)/report-$(DATA)/). Model hyper-parameters come from the checkpoint,
+# (`poselab attack-eval`: the imports are paid once; each run writes its own report into
+# results/attack-$(ATTACK)/<model>-$(DATA)/, its tables not printed), then writes and prints the report
+# comparing all evaluated models (results/attack-$(ATTACK)/report-$(DATA)/: every table printed once) and logs
+# it to W&B in the runs' group (the grid). Model hyper-parameters come from the checkpoint,
 # the data sizes (image_size) from the trainer config: pick the TRAINER the checkpoints were trained with.
 MODEL ?= all
 ATTACK ?= quick
@@ -77,11 +78,11 @@ attack-eval: $(VENV)/.installed check-scale
 	  (train it: make train MODEL=$$m SCALE=$(SCALE) SHIP=1)" >&2; exit 2; }; done; \
 	echo "== attack-eval: $$models ($(ATTACK), $(DATA), scale $(or $(SCALE),tiny-64)), one process"; \
 	$(VENV)/bin/poselab attack-eval $$(for m in $$models; do echo --model $$m; done) \
-	  --report $(ATTACK_OUT)/report-$(DATA) --results '$(ATTACK_OUT)/{model}-$(DATA)' \
-	  --report-arg=--no-wandb --report-arg=--print \
+	  --report $(ATTACK_OUT)/report-$(DATA) --results '$(ATTACK_OUT)/{model}-$(DATA)' --report-arg=--print \
 	  -- --config 'configs/model/{model}.yaml' --config configs/data/$(DATA).yaml \
 	  --config configs/trainer/$(TRAINER).yaml $(SCALE_CONFIG) --config configs/attack/$(ATTACK).yaml \
-	  --ckpt_path '$(CKPT_DIR)/{model}.ckpt' --attack_evaluation.init_args.out_dir $(ATTACK_OUT) $(ATTACK_ARGS)
+	  --ckpt_path '$(CKPT_DIR)/{model}.ckpt' --attack_evaluation.init_args.out_dir $(ATTACK_OUT) \
+	  --attack_evaluation.init_args.print_tables false $(ATTACK_ARGS)
 
 # Compare saved attack results (never re-runs attacks): make report RESULTS="results" REPORT_OUT=reports/latest
 RESULTS ?= results

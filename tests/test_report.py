@@ -425,8 +425,10 @@ def test_wandb_run_kwargs_follow_the_conventions(tmp_path, monkeypatch):
         save_dir=tmp_path / "w",
     )
     assert kw["group"] == "sweep1" and kw["job_type"] == "attack"
-    assert kw["tags"] == ["regression", "synthetic"] and kw["name"] == "regression-synthetic-attack"
-    assert kw["config"] == {"model.lr": 0.001, "model.layers.0": 1, "model.layers.1": 2, "seed": 3}
+    assert kw["tags"] == ["regression", "synthetic", "sweep1"]  # the group is the grid unless told else
+    assert re.fullmatch(r"regression-synthetic-attack-\d{8}-\d{6}", kw["name"])  # unique per invocation
+    assert kw["config"] == {"model.lr": 0.001, "model.layers.0": 1, "model.layers.1": 2, "seed": 3,
+                            "grid": "sweep1"}
     assert kw["mode"] == "offline" and (tmp_path / "w").is_dir()
     monkeypatch.setenv("WANDB_MODE", "disabled")
     assert wu.run_kwargs("train", group="g", save_dir=tmp_path)["mode"] == "disabled"
@@ -443,7 +445,7 @@ def test_wandb_logger_is_grouped_and_offline(tmp_path, monkeypatch):
     logger = wu.make_logger("train", group="exp", model="volumetric", dataset="h36m", save_dir=tmp_path)
     init = logger._wandb_init
     assert (init["group"], init["job_type"], init["mode"]) == ("exp", "train", "offline")
-    assert init["tags"] == ["volumetric", "h36m"] and init["name"] == "volumetric-h36m-train"
+    assert init["tags"] == ["volumetric", "h36m", "exp"] and init["name"].startswith("volumetric-h36m-train-")
 
 
 def test_wandb_failure_never_stops_a_run(tmp_path, monkeypatch):
@@ -515,6 +517,18 @@ def test_wandb_curves_hold_the_input_values(three_runs, tmp_path):
     assert ys[1] == [value(45.0, "u", "mpjpe", 0, 0, 1, "")] + [
         value(45.0, "u", "mpjpe", e, 10, 1, "") for e in EPS
     ]
+
+
+def test_default_groups_name_the_grid():
+    from poselab.wandb.naming import attack_group, train_group
+
+    files = ["configs/model/regression.yaml", "configs/trainer/cpu.yaml", "configs/attack/strong.yaml"]
+    assert attack_group("paper", files, "results/attack-quick") == "paper"  # the preset first
+    assert attack_group(None, files, "results/attack-quick") == "strong"  # then the attack config
+    assert attack_group(None, files[:2], "results/attack-quick") == "quick"  # then the results root
+    assert attack_group(None, files[:2], "results") == "attack"
+    assert train_group(files) == "train-cpu" and train_group(["configs/trainer/smoke.yaml"]) == "train-smoke"
+    assert train_group([]) == "train"
 
 
 def test_job_type_follows_the_subcommand():

@@ -398,10 +398,10 @@ def test_wandb_run_kwargs_carry_the_scale_as_tag_and_config(tmp_path):
 
     kw = run_kwargs("attack", group="scale-study", model="regression", dataset="synthetic", scale="r18-128",
                     config={"a": 1}, save_dir=tmp_path)
-    assert kw["tags"] == ["regression", "synthetic", "r18-128"]
-    assert kw["config"] == {"a": 1, "scale": "r18-128"}
+    assert kw["tags"] == ["regression", "synthetic", "r18-128", "scale-study"]  # + the grid (the group)
+    assert kw["config"] == {"a": 1, "scale": "r18-128", "grid": "scale-study"}
     plain = run_kwargs("attack", group="g", model="regression", save_dir=tmp_path)
-    assert "scale" not in plain["config"] and plain["tags"] == ["regression"]
+    assert "scale" not in plain["config"] and plain["tags"] == ["regression", "g"]
 
 
 #: Per scale: corrupted / clean MPJPE of regression and volumetric (clean 50 mm; see _fake_corruptions).

@@ -51,7 +51,7 @@ def test_strength_table_ratio_ranking_and_figure(tmp_path: Path) -> None:
     assert main(["report", str(tmp_path / "results"), "--out", str(out), "--wandb-dir", wandb_dir]) == 0
     table = _table(out, "strength_mpjpe")
     assert table[0] == ["run", "eps", "clean", "igsm_u 10", "igsm_u 100", "apgd 100", "ensemble 100",
-                        "% worse"]
+                        "% worse (100 it.)"]  # no stronger attack at 10 iterations: one budget
     rows = {(r[0], float(r[1])): r for r in table[1:]}
     vol8 = rows[("volumetric untargeted", 8.0)]
     assert float(vol8[2]) == 68.0 and float(vol8[6]) == 650.0
@@ -67,7 +67,8 @@ def test_strength_table_ratio_ranking_and_figure(tmp_path: Path) -> None:
     report = (out / "report.md").read_text()
     assert "figures/strength.png" in report and (out / "figures" / "strength.png").stat().st_size > 1000
     assert "ranking changes at eps 2, 8" in report
-    assert "+12 % to +67 % more MPJPE" in report  # regression eps 2: 140/125; volumetric eps 8: 650/390
+    assert ("At 100 iterations, the strongest attack finds +12 % to +67 % more MPJPE than the paper's "
+            "(ensemble 100 vs igsm_u 100)") in report  # regression eps 2: 140/125; volumetric eps 8: 650/390
     logged = list((tmp_path / "wandb").rglob("tables/strength_mpjpe*.table.json"))  # the offline W&B run
     assert logged and "650" in logged[0].read_text()
 
@@ -89,3 +90,34 @@ def test_worst_member_rows_are_read_and_unknown_metric_families_rejected(tmp_pat
         assert "unknown metric 'worst:'" in str(err)
     else:
         raise AssertionError("an empty worst: member must be rejected")
+
+
+def test_the_gap_at_the_papers_budget_and_failed_triangulations(tmp_path: Path) -> None:
+    """APGD at 10 iterations beside IGSM-U at 10: a gap column per budget; settings with failed
+    triangulations marked "*" as in the paper tables."""
+    from poselab.reporting.report import build_report
+
+    rows = [row_of("triangulation", "synthetic", clean_key("multiview", m), v, 8)
+            for m, v in (("mpjpe", 40.0), ("failed", 0.0))]
+    values = {("igsm_u", 10): (748.0, 2), ("apgd", 10): (1205.0, 0), ("igsm_u", 100): (800.0, 0),
+              ("apgd", 100): (1300.0, 3)}
+    for (attack, it), (mpjpe, failed) in values.items():
+        for views, scale in ((4, 1.0), (1, 0.5)):  # one attacked view of four: not the strength rows
+            for m, v in (("mpjpe", mpjpe * scale), ("failed", failed + (views == 1))):
+                key = ResultKey("multiview", attack, 8.0, it, views, "", m)
+                rows.append(row_of("triangulation", "synthetic", key, v, 8))
+    (tmp_path / "res" / "tri").mkdir(parents=True)
+    write_results(tmp_path / "res" / "tri", rows, {"model": "triangulation", "dataset": "synthetic"})
+    report = build_report([tmp_path / "res"], tmp_path / "report")
+    table = next(t for t in report.tables if t.name == "strength_mpjpe")
+    assert table.columns == ["run", "eps", "clean", "igsm_u 10", "igsm_u 100", "apgd 10", "apgd 100",
+                             "% worse (10 it.)", "% worse (100 it.)"]
+    (row,) = table.rows
+    assert row[3:7] == [748.0, 800.0, 1205.0, 1300.0]
+    assert row[7] == 100 * (1205 / 748 - 1) and row[8] == 100 * (1300 / 800 - 1)  # +61 %, +62.5 %
+    assert table.marks == {(0, 3), (0, 6)}  # IGSM-U 10 and APGD 100 had failed triangulations (4 views)
+    md = table.to_markdown()
+    assert "| 748.0* |" in md and "| 1300.0* |" in md and "every triangulation failed" in md
+    assert "10 it.: apgd 10 vs igsm_u 10; 100 it.: apgd 100 vs igsm_u 100" in table.title
+    page = (tmp_path / "report" / "report.md").read_text()
+    assert "At 10 iterations, the strongest attack finds +61 % to +61 % more MPJPE" in page

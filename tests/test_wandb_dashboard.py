@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -238,7 +239,9 @@ def test_report_run_joins_the_group_of_the_runs_it_compares(tmp_path, monkeypatc
     )
     (folder,) = (tmp_path / "w").rglob("offline-run-*")
     back = read_run(folder, wait_s=20)
-    assert (back.group, back.job_type, back.name) == ("sweep7", "report", "report-sweep7")
+    assert (back.group, back.job_type) == ("sweep7", "report")
+    assert re.fullmatch(r"report-sweep7-\d{8}-\d{6}", back.name)  # the group, the time
+    assert back.config["grid"] == "res" and "res" in back.tags  # the results' grid (their folder's parent)
     table = back.table("results")
     assert table["columns"] == ["run", *wr.TABLE_COLUMNS]
     assert {d[0] for d in table["data"]} == {"regression", "volumetric"}
@@ -398,3 +401,19 @@ def test_stronger_attack_and_corruption_sections_plot_logged_keys():
     corr = next(sec for sec in dash.sections if sec.name.startswith("Common corruptions"))
     assert [(p.keys, p.x) for p in corr.panels] == [(("corruption/mpjpe/fog_v1",), "severity")]
     assert dash.keys() <= set(wr.step_definitions(rows))
+
+
+def test_every_series_a_targeted_attack_logs_has_a_panel():
+    """Targeted runs log the MPJPE to the ground truth beside the distance to the target: both get panels."""
+    from poselab.results.schema import ResultKey, row_of
+    from poselab.wandb.dashboard import Inputs, build_dashboard
+
+    keys = [ResultKey(kind, "igsm_t", 8.0, it, 1, target, metric)
+            for kind, target in (("camera_swap", "cam2"), ("rotation", "rot30"))
+            for metric in ("target_mpjpe", "mpjpe") for it in (0, 10)]
+    rows = [row_of("regression", "synthetic", k, 50.0 + k.iterations, 8) for k in keys]
+    rows = [{**r, "run": "regression"} for r in rows]
+    dash = build_dashboard(Inputs(tuple(rows)), "g", project="p")
+    logged = set(wr.step_definitions(rows))
+    assert {k.split("/")[1] for k in logged} == {"target_mpjpe", "mpjpe"}
+    assert dash.keys() == logged

@@ -46,7 +46,6 @@ from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters,
 from poselab.plugins import import_plugins
 from poselab.scale import run_scale, scaled_name
 from poselab.training.callbacks import ChannelsLast, PoseCheckpoint, ReseedEachEpoch
-from poselab.wandb.naming import DEFAULT_GROUP
 from poselab.yaml_limits import install_jsonargparse_limit
 
 install_jsonargparse_limit()  # configs whose aliases expand beyond yaml_limits.MAX_NODES: refused
@@ -60,8 +59,9 @@ class RunOptions:
         wandb: add a W&B logger (offline unless ``offline: false`` or ``WANDB_MODE=online``).
         offline: keep W&B offline (runs under ``<save_dir>/wandb``; sync later with ``wandb sync``).
         save_dir: root folder of W&B and CSV logs.
-        group: W&B group (the experiment name).
-        name: run name (default ``<model>-<dataset>-train``).
+        group: W&B group (default: the grid, :mod:`poselab.wandb.naming`: an attack run's preset or attack
+            config name, e.g. ``quick``; a training run's ``train-<trainer config>``).
+        name: run name (default ``<model>-<dataset>-<job_type>-<UTC time>``, unique per invocation).
         channels_last: convert the model to ``channels_last`` memory format (GPU speed-up).
         threads: torch CPU threads (None: the CPUs this process may use, :func:`poselab.cpus.usable_cpus`:
             its affinity mask capped by a cgroup quota, where torch's default counts every core of the
@@ -77,7 +77,7 @@ class RunOptions:
     wandb: bool = True
     offline: bool = True
     save_dir: str = "runs"
-    group: str = DEFAULT_GROUP
+    group: str | None = None
     name: str | None = None
     channels_last: bool = False
     threads: int | None = None
@@ -91,6 +91,7 @@ class PoseLightningCLI(LightningCLI):
 
     #: W&B run id recorded in ``fit --ckpt_path``'s checkpoint: the training run resumes that W&B run.
     _resume_run_id: str | None = None
+    _resume_run_name: str | None = None
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         from poselab.evaluation.callback import AttackEvaluation
@@ -132,6 +133,10 @@ class PoseLightningCLI(LightningCLI):
         from poselab.wandb.resume import RecordRunId
 
         trainer.callbacks.append(RecordRunId())  # full checkpoints record the W&B run id (resume)
+        if self.subcommand == "fit" and trainer.loggers:  # warm-up + cosine: the learning rate per step
+            from pytorch_lightning.callbacks import LearningRateMonitor
+
+            trainer.callbacks.append(LearningRateMonitor(logging_interval="step"))
         if self._get(self.config_init, "run").channels_last:
             trainer.callbacks.append(ChannelsLast())
         return trainer
@@ -163,16 +168,31 @@ class PoseLightningCLI(LightningCLI):
         if run.wandb:
             os.environ["WANDB_MODE"] = wandb_mode(run.offline)
             config = self.config.get(self.subcommand) if self.subcommand else self.config
+            job_type = job_type_for(self.subcommand or "fit")
+            grid = self._grid(job_type, config)
             loggers.append(
                 make_logger(
-                    job_type_for(self.subcommand or "fit"), group=run.group, model=model_name,
-                    dataset=dataset, name=run.name, config=config,
+                    job_type, group=run.group or grid, grid=grid, model=model_name,
+                    dataset=dataset, name=run.name or self._resume_run_name, config=config,
                     scale=scale,
                     save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
                     run_id=self._resume_run_id,
                 )
             )
         return loggers
+
+    def _grid(self, job_type: str, config: Any) -> str:
+        """The run's grid, its default W&B group (:func:`~poselab.wandb.naming.attack_group`,
+        :func:`~poselab.wandb.naming.train_group`)."""
+        from poselab.wandb.naming import attack_group, train_group
+
+        files = list((config.get("config") if hasattr(config, "get") else None) or [])
+        if job_type != "attack":
+            return train_group(files)
+        callback = self._get(self.config_init, "attack_evaluation")
+        preset = getattr(callback, "preset", None)  # a name, or a mapping / object holding one
+        name = preset.get("name") if hasattr(preset, "get") else getattr(preset, "name", preset)
+        return attack_group(str(name) if name else None, files, getattr(callback, "out_dir", None))
 
     def _dataset_name(self) -> str | None:
         from poselab.data.datamodule import dataset_label
@@ -229,9 +249,9 @@ class PoseLightningCLI(LightningCLI):
         ckpt = read_checkpoint(path, expected_model=expected, lightning=True)
         check_image_size(ckpt, path, cfg)
         if sub == "fit":
-            from poselab.wandb.resume import run_id_of
+            from poselab.wandb.resume import run_id_of, run_name_of
 
-            self._resume_run_id = run_id_of(ckpt)
+            self._resume_run_id, self._resume_run_name = run_id_of(ckpt), run_name_of(ckpt)
         # Lightning's own _parse_ckpt_path hands the checkpoint's ``_class_path`` to jsonargparse, which
         # imports whatever module it names: instead the class is the one named on the command line, and the
         # checkpoint only supplies plain-data arguments of it (checked_hyper_parameters).

@@ -3,8 +3,9 @@
     poselab report RESULTS_FOLDER [RESULTS_FOLDER ...] --out reports/latest [--group NAME] [--no-wandb]
                    [--print] [--plugin MODULE]
 
-Writes the report of :mod:`poselab.reporting.report` into ``--out`` and logs it to one W&B run
-(:mod:`poselab.wandb.report`; job_type ``report``, in the group the compared runs were logged in).
+Writes the report of :mod:`poselab.reporting.report` into ``--out`` (one report per grid when the results
+hold several) and logs each grid's report to one W&B run (:mod:`poselab.wandb.report`; job_type ``report``,
+in the group the compared runs were logged in).
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log_report(report, args.group, args.paths, args.wandb_dir)
     if args.print:
         print(tables_markdown(report))
-    print(f"wrote {report.out / 'report.md'} ({len(report.tables)} tables, {len(report.figures)} figures)")
+    sections = report.sections or [report]
+    tables, figures = sum(len(s.tables) for s in sections), sum(len(s.figures) for s in sections)
+    grids = f"{len(sections)} grids ({', '.join(s.grid for s in sections)}): " if report.sections else ""
+    print(f"wrote {report.out / 'report.md'} ({grids}{tables} tables, {figures} figures)")
     return 0
 
 

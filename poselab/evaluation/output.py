@@ -1,4 +1,5 @@
-"""The end of an attack evaluation (rank 0): results files, the run's own report, printed tables, W&B.
+"""The end of an attack evaluation (rank 0): results files, the run's own report, printed tables, W&B (the
+results, and the lineage: the evaluated checkpoint as the run's input, the results folder as its output).
 
 Nothing is lost: when the final write fails (full disk, read-only folder) the tables are printed, marked
 NOT SAVED, and the returned error tells the caller to keep its partial state; W&B failures only warn,
@@ -52,10 +53,13 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
 
     wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger)]
     if wandb_loggers:
+        from poselab.wandb.artifacts import log_attack_lineage
         from poselab.wandb.log import log_run_report
 
         try:  # the results are written: W&B can no longer lose them, nor end the run
-            log_run_report(wandb_loggers[0].experiment, rows, report, meta["config"].get("jdr_definition"))
+            run = wandb_loggers[0].experiment
+            log_run_report(run, rows, report, meta["config"].get("jdr_definition"))
+            log_attack_lineage(run, meta, out)  # checkpoint in, results folder out
         except Exception as err:  # noqa: BLE001
             warnings.warn(f"attack evaluation: W&B logging failed ({type(err).__name__}: {err}); the "
                           f"results are in {out}", stacklevel=2)

@@ -180,9 +180,10 @@ class CorruptionSection:
     findings: list[str] = field(default_factory=list)
 
 
-def mce_tables(rows: Sequence[Any], baseline: str) -> list[Table]:
+def mce_tables(rows: Sequence[Any], baseline: str, compare: bool = True) -> list[Table]:
     """Per metric: each model's clean error, error per corruption (mean over severities), mean, mCE and
-    relative mCE against ``baseline`` (mCE noise / other when both families are present)."""
+    relative mCE against ``baseline`` (mCE noise / other when both families are present); ``compare``
+    False (one run: its mCE vs itself would be 1): without the mCE columns."""
     tables = []
     for metric, title, have in _by_metric(rows):
         base = baseline if any(r["model"] == baseline for r in have) else have[0]["model"]
@@ -190,15 +191,20 @@ def mce_tables(rows: Sequence[Any], baseline: str) -> list[Table]:
         names = [k.removeprefix("mean_") for k in table[0] if k.startswith("mean_")]
         noise = [n for n in names if get_corruption(n).family == "noise"]
         other = [n for n in names if n not in noise]
-        groups = {"mCE noise": noise, "mCE other": other} if noise and other else {}
+        groups = {"mCE noise": noise, "mCE other": other} if noise and other and compare else {}
         by_group = {g: {r["model"]: r["mce"] for r in summarise(have, base, metric, sub)}
                     for g, sub in groups.items()}
         columns = ["model", "clean", *names, "mean", "mCE", "rel. mCE", *groups]
         body = [[r["model"], r["clean"], *(r[f"mean_{n}"] for n in names),
                  _mean(r[f"mean_{n}"] for n in names), r["mce"], r["relative_mce"],
                  *(by_group[g].get(r["model"]) for g in groups)] for r in table]
-        tables.append(Table(f"corruption_{metric}", f"Common corruptions: {title}, mean over severities; "
-                            f"mCE and relative mCE vs {base}", columns, body, metric,
+        title = f"Common corruptions: {title}, mean over severities"
+        if compare:
+            title += f"; mCE and relative mCE vs {base}"
+        else:
+            keep = [i for i, c in enumerate(columns) if c not in ("mCE", "rel. mCE")]
+            columns, body = [columns[i] for i in keep], [[r[i] for i in keep] for r in body]
+        tables.append(Table(f"corruption_{metric}", title, columns, body, metric,
                             digits={c: 3 for c in ("mCE", "rel. mCE", *groups)}))
     return tables
 
@@ -280,10 +286,12 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
         raise ResultsError(f"corruption baseline {baseline!r} is not a run with corruption rows "
                          f"({', '.join(with_rows)})")
     base = baseline or ("regression" if "regression" in with_rows else with_rows[0])
-    section = CorruptionSection(tables=mce_tables(cells, base))
+    section = CorruptionSection(tables=mce_tables(cells, base, compare=len(with_rows) >= 2))
     severity = plot_severity(cells, with_rows, Path(figures_dir) / "corruption_severity.png")
     if severity is not None:
         section.figures["corruption_severity"] = severity
+    if len(with_rows) < 2:  # mCE and rankings compare runs: none with one
+        return section
     p1 = next(t for t in section.tables if t.metric == MPJPE)
     ci = p1.columns.index
     corr = {row[0]: (row[ci("mean")], row[ci("mCE")], row[ci("rel. mCE")])
@@ -291,9 +299,8 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
     attacks, desc = attack_scores(cells, with_rows)
     figure = Path(figures_dir) / "corruption_vs_attack.png"
     section.figures["corruption_vs_attack"] = plot_corruption_vs_attack(cells, with_rows, attacks, figure)
-    if not attacks or len(with_rows) < 2:
-        why = desc if not attacks else "one run"
-        section.findings.append(f"Corruption vs attack ranking: not compared ({why}).")
+    if not attacks:
+        section.findings.append(f"Corruption vs attack ranking: not compared ({desc}).")
         return section
     mce_rank = _ranks({r: corr[r][1] for r in with_rows})
     rel_rank = _ranks({r: corr[r][2] for r in with_rows})

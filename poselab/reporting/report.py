@@ -12,8 +12,13 @@ Each argument is a results folder (``results.csv``/``results.json``, optional ``
   runs with ``corruption`` rows the corruption figure (:mod:`poselab.reporting.corruption`: mCE tables,
   ranking under corruptions vs attacks with Kendall's tau, stated in the summary)
 
-Grids that differ between runs are aligned on what they share; a warning names what was dropped.
-The command also logs the tables and figures to one W&B run (:mod:`poselab.wandb.report`).
+Runs are compared only within their grid (:func:`~poselab.results.runs.grid_of`: the preset, or the grid
+config): results of several grids (quick, strong, corruptions) give one section per grid, each a report of
+its own in ``--out/<grid>/`` (and ``transfer/`` for transfer rows), indexed by ``--out/report.md``; one
+model's runs at two grids are never put side by side as if they were two models. Comparisons (rankings,
+mCE, summary lines naming the most robust run) appear only where a grid holds two or more runs. Within a
+grid, settings that differ between runs are aligned on what they share; a warning names what was dropped.
+The command also logs each grid's report to one W&B run in that grid's group (:mod:`poselab.wandb.report`).
 """
 
 from __future__ import annotations
@@ -26,8 +31,8 @@ from typing import Any
 from poselab.reporting.corruption import corruption_section, severity_tables
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
-from poselab.results.reader import ResultsError, load_all
-from poselab.results.runs import Cell, RunResults, align, recorded_jdr_definition
+from poselab.results.reader import ResultsError, label_runs, load_all
+from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
 from poselab.results.schema import MPJPE, TABLES_MD
 from poselab.safe_io import atomic_write
 
@@ -46,6 +51,10 @@ class Report:
     findings: list[str] = field(default_factory=list)
     #: the same aligned cells before that expansion (clean rows as written)
     aligned: list[Cell] = field(default_factory=list)
+    #: the grid the runs belong to (:func:`~poselab.results.runs.grid_of`); "" for a report of several grids
+    grid: str = ""
+    #: a report of several grids: one report per grid (written in ``out/<grid>/``), this one the index
+    sections: list[Report] = field(default_factory=list)
 
 
 def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
@@ -58,7 +67,39 @@ def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseli
     runs, transfer = load_all(paths)
     if not runs and not transfer:
         raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
-    return write_report(runs, transfer, out, corruption_baseline)
+    return write_grid_reports(runs, transfer, out, corruption_baseline)
+
+
+def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
+                       corruption_baseline: str | None = None) -> Report:
+    """The report of ``runs`` compared within their grids (:func:`~poselab.results.runs.grid_names`): one
+    grid (or none) -> :func:`write_report` into ``out``; several -> one report per grid in ``out/<grid>/``
+    (runs relabelled within it), transfer rows in ``out/transfer/``, and an index page ``out/report.md``
+    (``tables.md``: every grid's tables under its heading). Returns the index, its ``sections`` the grids."""
+    grids = grid_names(runs)
+    if len(grids) <= 1:
+        report = write_report(runs, transfer, out, corruption_baseline)
+        report.grid = next(iter(grids), "")
+        return report
+    out = Path(out)
+    baselines = {name: corruption_baseline for name, rs in grids.items()
+                 if corruption_baseline in {r.label for r in label_runs(rs)}}
+    if corruption_baseline is not None and not baselines:
+        baselines = dict.fromkeys(grids, corruption_baseline)  # names the missing run (ResultsError)
+    index = Report(out, list(runs))
+    for name, grid_runs in grids.items():
+        section = write_report(label_runs(grid_runs), [], out / name, baselines.get(name))
+        section.grid = name
+        index.sections.append(section)
+    if transfer:
+        section = write_report([], transfer, out / "transfer")
+        section.grid = "transfer"
+        index.sections.append(section)
+    index.warnings = [f"{s.grid}: {w}" for s in index.sections for w in s.warnings]
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / TABLES_MD, tables_markdown(index))
+    atomic_write(out / "report.md", render_index(index))
+    return index
 
 
 def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]] = ()) -> Report:
@@ -66,7 +107,8 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
     report = Report(Path("."), list(runs), warnings=warnings, aligned=cells)
-    report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs})
+    report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs},
+                                 {r.label: r.meta for r in runs})
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
@@ -82,7 +124,10 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
 
 
 def tables_markdown(report: Report) -> str:
-    """All tables of a report as one markdown document."""
+    """All tables of a report as one markdown document (a report of several grids: each grid's under its
+    heading)."""
+    if report.sections:
+        return "\n".join(f"## Grid {s.grid}\n\n{tables_markdown(s)}" for s in report.sections)
     return "\n\n".join(t.to_markdown() for t in report.tables) + "\n" if report.tables else "(no results)\n"
 
 
@@ -182,6 +227,26 @@ def render_markdown(report: Report) -> str:
     lines += ["## Tables", ""]
     for table in report.tables:
         lines += [table.to_markdown(), ""]
+    return "\n".join(lines)
+
+
+def render_index(index: Report) -> str:
+    """The page of a report of several grids: per grid its runs, summary and overview, linking its report."""
+    lines = ["# poselab robustness report", "",
+             f"Results of {len(index.sections)} grids. Runs are compared only within their grid (the same "
+             "attacks and settings); one model's runs at two grids are never put side by side.", ""]
+    for s in index.sections:
+        folder = s.out.relative_to(index.out).as_posix()
+        lines += [f"## Grid {s.grid}", "", f"Report: [{folder}/report.md]({folder}/report.md)", ""]
+        if s.runs:
+            lines += ["| label | model | dataset | folder | settings |", "|---|---|---|---|---:|"]
+            lines += [f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |"
+                      for r in s.runs]
+            lines.append("")
+        summary = summarize(s.tables) + s.findings
+        lines += [f"- {line}" for line in summary] + ([""] if summary else [])
+        if (s.out / "overview.png").is_file():
+            lines += [f"![{s.grid}]({folder}/overview.png)", ""]
     return "\n".join(lines)
 
 

@@ -3,8 +3,10 @@
 From saved results (never re-runs attacks). Per run and eps, the untargeted error (``untargeted``; a
 multi-view model's ``multiview`` experiment with the most attacked views) under every iteration count of
 the paper's attacks (FGSM / IGSM) and of the stronger ones (APGD, Square, the per-sample worst-case
-``ensemble``), how much (%) the strongest attack's error exceeds IGSM's at the same iteration count,
-and whether the runs' ranking (most robust first) under the paper's attack survives under the strongest one.
+``ensemble``), how much (%) the strongest attack's error exceeds IGSM's at each iteration budget both ran
+(the paper's 10 as well as 100: ``% worse (N it.)``; the last one is the headline), cells with failed
+triangulations marked "*" as in the paper tables, and whether the runs' ranking (most robust first) under
+the paper's attack survives under the strongest one.
 Targeted rotation / camera swap rows: the distance to the target (lower = stronger attack), same columns.
 """
 
@@ -15,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.tables import Table
+from poselab.reporting.tables import FAILED_NOTE, Table
 from poselab.results.reader import Cell
-from poselab.results.schema import CLEAN, MPJPE, PMPJPE, TARGET_MPJPE, is_targeted
+from poselab.results.schema import CLEAN, FAILED, MPJPE, PMPJPE, TARGET_MPJPE, is_targeted
 
 #: The paper's attacks and the stronger ones, in column order; the strongest is the last one present.
 PAPER_ATTACKS = ("fgsm", "igsm_u", "igsm_t")
@@ -56,10 +58,45 @@ def percent_worse(strong: float | None, paper: float | None, targeted: bool = Fa
     return 100.0 * ((paper / strong if targeted else strong / paper) - 1.0)
 
 
+#: Header prefix of the gap columns: ``% worse (10 it.)``.
+GAP = "% worse"
+#: Where a strength table's title lists the attacks each gap column compares.
+_SAME_BUDGET = "same budget ("
+
+
+def gap_column(iterations: int) -> str:
+    """The header of the gap column at an iteration budget."""
+    return f"{GAP} ({iterations} it.)"
+
+
+def attack_columns(table: Table) -> list[str]:
+    """The attack columns of a strength table (``<attack> <iterations>``), paper attacks first."""
+    return [c for c in table.columns[3:] if not c.startswith(GAP)]
+
+
+def gap_columns(table: Table) -> list[str]:
+    """The gap columns of a strength table, by iteration budget; the last is the headline."""
+    return [c for c in table.columns if c.startswith(GAP)]
+
+
+def _budgets(cols: Sequence[tuple[str, int]]) -> list[tuple[int, tuple[str, int], tuple[str, int]]]:
+    """Per iteration budget that a stronger attack and a paper attack other than FGSM both ran: (budget, the
+    strongest attack there, the paper attack there), by budget."""
+    out = []
+    for it in sorted({p[1] for p in cols}):
+        strong = [p for p in cols if p[1] == it and p[0] in STRONG_ATTACKS]
+        paper = [p for p in cols if p[1] == it and p[0] in PAPER_ATTACKS and p[0] != "fgsm"]
+        if strong and paper:
+            out.append((it, strong[-1], paper[-1]))
+    return out
+
+
 def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJPE,
                    targeted: bool = False) -> Table | None:
-    """One row per run, experiment, target and eps: the headline metric under each attack/iteration count,
-    and ``% worse``: the strongest attack's value vs IGSM's at the same iteration count (None: no data)."""
+    """One row per run, experiment, target and eps: the metric under each attack/iteration count, and per
+    iteration budget both ran ``% worse (N it.)``: the strongest attack's value vs IGSM's at N iterations
+    (None: no data; without a shared budget, the strongest attack vs the paper's last column). Values whose
+    setting had failed triangulations are marked "*" (:data:`~poselab.reporting.tables.FAILED_NOTE`)."""
     sel: list[Cell] = []
     for run in runs:
         if targeted:
@@ -74,31 +111,40 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
     paper = [p for p in cols if p[0] in PAPER_ATTACKS]
     if not strong or not paper:
         return None
-    best = strong[-1]
-    same_it = next((p for p in reversed(paper) if p[1] == best[1] and p[0] != "fgsm"), paper[-1])
+    budgets = _budgets(cols) or [(strong[-1][1], strong[-1], paper[-1])]
     value = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): c.value for c in sel}
+    views = {(c.run, c.experiment): c.attacked_views for c in sel if c.attack != CLEAN}
+    failed = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): c.value for c in cells
+              if c.metric == FAILED and views.get((c.run, c.experiment)) == c.attacked_views}
     clean = {(c.run, c.experiment): c.value for c in sel if c.attack == CLEAN}
     rows: list[list[Any]] = []
+    marks: set[tuple[int, int]] = set()
     for key in sorted({(c.run, c.experiment, c.target, c.eps) for c in sel if c.attack != CLEAN},
                       key=lambda k: (runs.index(k[0]), k[1], k[2], k[3])):
         run, exp, target, eps = key
         vals = [value.get((*key, *p)) for p in cols]
-        ratio = percent_worse(value.get((*key, *best)), value.get((*key, *same_it)), targeted)
+        gaps = [percent_worse(value.get((*key, *best)), value.get((*key, *base)), targeted)
+                for _, best, base in budgets]
+        marks |= {(len(rows), 3 + j) for j, p in enumerate(cols)
+                  if (failed.get((*key, *p)) or 0) > 0 and vals[j] is not None and not math.isnan(vals[j])}
         label = f"{run} {exp}" + (f" {target}" if target else "")
-        rows.append([label, eps, clean.get((run, exp)), *vals, ratio])
+        rows.append([label, eps, clean.get((run, exp)), *vals, *gaps])
     what = "distance to the target" if targeted else {MPJPE: "MPJPE P1", PMPJPE: "P-MPJPE P2"}[metric]
     name = f"strength_{'targeted' if targeted else metric}"
-    title = (f"Paper attacks vs stronger ones: {what} (mm) per run and eps; '% worse' = "
-             f"{best[0]} {best[1]} it. vs {same_it[0]} {same_it[1]} it."
+    pairs = "; ".join(f"{it} it.: {best[0]} {best[1]} vs {base[0]} {base[1]}" for it, best, base in budgets)
+    title = (f"Paper attacks vs stronger ones: {what} (mm) per run and eps; '{GAP}' = the strongest attack "
+             f"vs the paper's at the {_SAME_BUDGET}{pairs})"
              + (" (IGSM distance / strongest distance)" if targeted else ""))
-    header = ["run", "eps", "clean", *[f"{a} {it}" for a, it in cols], "% worse"]
-    return Table(name, title, header, rows, metric)
+    header = ["run", "eps", "clean", *[f"{a} {it}" for a, it in cols],
+              *(gap_column(it) for it, _, _ in budgets)]
+    note = FAILED_NOTE if any(k[1] == "multiview" for k in failed) else ""
+    return Table(name, title, header, rows, metric, marks, note)
 
 
 def ranking(table: Table) -> list[dict[str, Any]]:
     """Per eps: the runs ordered from most to least robust under each attack column of an untargeted
     strength table, for the paper's attack at the strongest attack's iteration count and the strongest."""
-    cols = table.columns[3:-1]
+    cols = attack_columns(table)
     best = cols[-1]
     paper = next((c for c in reversed(cols) if c.split()[0] in PAPER_ATTACKS
                   and c.split()[1] == best.split()[1] and not c.startswith("fgsm")), None)
@@ -135,11 +181,16 @@ def strength_summary(tables: Sequence[Table]) -> list[str]:
     lines = []
     main = next((t for t in tables if t.name == MAIN_TABLE), None)
     if main is not None:
-        ratios = [r[-1] for r in main.rows if r[-1] is not None]
-        if ratios:
-            lines.append(f"The strongest attack ({main.columns[-2]}) finds {min(ratios):+.0f} % to "
-                         f"{max(ratios):+.0f} % more MPJPE than the paper's attack at the same iterations "
-                         f"({main.title.split('= ')[-1]}).")
+        listed = main.title.split(_SAME_BUDGET, 1)[-1].split(")", 1)[0]
+        pairs = dict(p.split(": ", 1) for p in listed.split("; ") if ": " in p)
+        for col in gap_columns(main):
+            i = main.columns.index(col)
+            ratios = [r[i] for r in main.rows if r[i] is not None]
+            if ratios:
+                budget = col[len(GAP):].strip(" ()")
+                lines.append(f"At {budget.replace('it.', 'iterations')}, the strongest attack finds "
+                             f"{min(ratios):+.0f} % to {max(ratios):+.0f} % more MPJPE than the paper's "
+                             f"({pairs.get(budget, budget)}).")
     rank = next((t for t in tables if t.name == "strength_ranking"), None)
     if rank is not None:
         kept = [r[0] for r in rank.rows if r[3] == "yes"]
@@ -173,7 +224,7 @@ def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
     from poselab.safe_io import save_figure
 
     runs = list(dict.fromkeys(r[0] for r in main.rows))
-    cols = main.columns[3:-1]
+    cols = attack_columns(main)
     fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs) + 1.5, 3.2), squeeze=False)
     for ax, run in zip(axes[0], runs):
         rows = sorted((r for r in main.rows if r[0] == run), key=lambda r: r[1])

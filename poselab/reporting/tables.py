@@ -281,14 +281,56 @@ def _other_specs(cells: Sequence[Cell]) -> list[TableSpec]:
             for e, m in found]
 
 
+#: Experiments whose tables start at the clean error (eps 0), and what Lightning's own test metric covers.
+CLEAN_TABLES = ("untargeted", "multiview")
+LIGHTNING_TEST = "Lightning's test/mpjpe averages every view of every test batch"
+
+
+def _views_fed(meta: Mapping[str, Any], experiment: str) -> str:
+    """The views an experiment fed the model, from a results.json ``meta`` (cameras numbered from 1)."""
+    if experiment == "multiview":
+        return "all views"
+    specs = [s for s in (meta.get("config") or {}).get("experiments") or []
+             if isinstance(s, Mapping) and s.get("kind") == experiment]
+    views = specs[0].get("input_views") if specs else None
+    if not views:
+        return "views not recorded"
+    cams = ", ".join(str(int(v) + 1) for v in views)
+    return f"camera{'s' if len(views) > 1 else ''} {cams}"
+
+
+def clean_note(cells: Sequence[Cell], experiment: str, metas: Mapping[str, Mapping[str, Any]]) -> str:
+    """What the eps-0 (clean) row of an experiment's table covers, per run: the views fed and the samples
+    (``n`` of the clean cells), beside what Lightning's printed ``test/mpjpe`` covers ("" without clean
+    cells)."""
+    parts = []
+    for run, meta in metas.items():
+        clean = [c for c in cells if c.run == run and c.experiment == experiment and c.attack == CLEAN
+                 and c.metric != FAILED]
+        if clean:
+            parts.append(f"{run} {_views_fed(meta, experiment)}, {clean[0].n} samples")
+    if not parts:
+        return ""
+    return f"eps 0 = the clean error of the attacked inputs: {'; '.join(parts)} ({LIGHTNING_TEST})."
+
+
 def build_tables(cells: Sequence[Cell], runs: Sequence[str],
-                 jdr_definitions: Mapping[str, str] | None = None) -> list[Table]:
+                 jdr_definitions: Mapping[str, str] | None = None,
+                 metas: Mapping[str, Mapping[str, Any]] | None = None) -> list[Table]:
     """All paper tables that have data, from aligned (not yet expanded) cells; the JDR table's title
     names the JDR definition of each run (``jdr_definitions``: run label -> a name of
-    :data:`poselab.metrics.JDR_DEFINITIONS`)."""
+    :data:`poselab.metrics.JDR_DEFINITIONS`); with ``metas`` (run label -> results.json meta) the tables
+    that start at the clean error say which views and samples it covers (:func:`clean_note`)."""
     expanded = expand_clean(cells)
     specs = (*TABLE_SPECS, *_other_specs(cells))
-    tables = [t for spec in specs if (t := build_table(spec, expanded, runs)) is not None]
+    tables = []
+    for spec in specs:
+        if (t := build_table(spec, expanded, runs)) is None:
+            continue
+        if metas is not None and spec.experiment in CLEAN_TABLES \
+                and (note := clean_note(cells, spec.experiment, metas)):
+            t.note = f"{t.note}\n\n{note}" if t.note else note
+        tables.append(t)
     for t in tables:
         if t.metric == JDR and jdr_definitions:
             named = sorted(set(jdr_definitions.values()))

@@ -330,7 +330,7 @@ def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[s
     """
     folders = discover(paths)
     transfer = [row for f in folders for row in read_transfer(f)]
-    runs = _label_runs([read_run(f) for f in folders if any((f / r).is_file() for r in RESULT_FILES)])
+    runs = label_runs([read_run(f) for f in folders if any((f / r).is_file() for r in RESULT_FILES)])
     return runs, transfer
 
 
@@ -340,7 +340,9 @@ def load_runs(paths: Sequence[str | Path]) -> list[RunResults]:
     return load_all(paths)[0]
 
 
-def _label_runs(runs: list[RunResults]) -> list[RunResults]:
+def label_runs(runs: Sequence[RunResults]) -> list[RunResults]:
+    """``runs`` relabelled: the model name, ``model/folder`` when several runs share a model, with the
+    parent folder too when that is still ambiguous."""
     counts: dict[str, int] = {}
     for r in runs:
         counts[r.model] = counts.get(r.model, 0) + 1

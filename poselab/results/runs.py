@@ -7,6 +7,8 @@ rows in memory.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +71,61 @@ def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
     """The JDR definition a results.json ``meta`` records (:data:`LEGACY_JDR` for files from before)."""
     config = meta.get("config") or {}
     return str(config.get("jdr_definition") or LEGACY_JDR)
+
+
+#: What a results.json ``meta["config"]`` holds that makes two runs' numbers comparable per sample: the
+#: grid itself and how the attacks step (not the sample count, batching or threads).
+GRID_CONFIG_KEYS = ("experiments", "alpha_ratio", "random_start")
+#: Prefix of the results folders' parent that ``make attack-eval`` writes (``results/attack-quick``).
+GRID_FOLDER_PREFIX = "attack-"
+
+
+def grid_of(meta: Mapping[str, Any], folder: str | Path | None = None) -> str:
+    """The grid (preset) a run belongs to: runs of one grid are compared, runs of different grids never.
+
+    ``meta["preset"]["name"]`` when the run records its preset; else ``grid-<8 hex>``, a fingerprint of
+    the grid config in ``meta["config"]`` (:data:`GRID_CONFIG_KEYS`); else the name of the results
+    folder's parent without ``attack-`` (``results/attack-quick/regression-synthetic`` -> ``quick``); else
+    ``unknown``. Readable names for fingerprints: :func:`grid_names`.
+    """
+    preset = meta.get("preset")
+    if isinstance(preset, Mapping) and preset.get("name"):
+        return str(preset["name"])
+    config = meta.get("config")
+    if isinstance(config, Mapping) and config.get("experiments"):
+        grid = {k: config.get(k) for k in GRID_CONFIG_KEYS}
+        text = json.dumps(grid, sort_keys=True, default=str)
+        return "grid-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return folder_grid(folder) or "unknown"
+
+
+def folder_grid(folder: str | Path | None) -> str | None:
+    """The grid a results folder's parent names (``.../attack-quick/<run>`` -> ``quick``); None at root."""
+    if folder is None:
+        return None
+    parent = Path(folder).parent.name
+    return parent.removeprefix(GRID_FOLDER_PREFIX) or None
+
+
+def grid_names(runs: Sequence[RunResults]) -> dict[str, list[RunResults]]:
+    """Runs by grid (:func:`grid_of`), in first-seen order, each grid under a readable name: a fingerprint
+    (``grid-<hex>``) is shown as its runs' parent-folder name (:func:`folder_grid`) when they share one
+    that no other grid has, else as the fingerprint."""
+    by_id: dict[str, list[RunResults]] = {}
+    for r in runs:
+        by_id.setdefault(grid_of(r.meta, r.path), []).append(r)
+    folder_names = {gid: {folder_grid(r.path) for r in rs} for gid, rs in by_id.items()}
+    out: dict[str, list[RunResults]] = {}
+    for gid, rs in by_id.items():
+        names = folder_names[gid]
+        name = gid
+        if gid.startswith("grid-") and len(names) == 1 and None not in names:
+            candidate = next(iter(names))
+            others = {n for g, ns in folder_names.items() if g != gid for n in ns} | set(by_id)
+            if candidate not in others:
+                name = candidate
+        out[name] = rs
+    return out
 
 
 def run_of(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], joints: Sequence[tuple[Mapping, Any]],

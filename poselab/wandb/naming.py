@@ -3,10 +3,13 @@
 Conventions (every poselab run follows them):
 
 * ``project``  = ``poselab`` (or ``$WANDB_PROJECT``)
-* ``group``    = the experiment / sweep name (all runs of one comparison share it)
+* ``group``    = the user's ``run.group``, else the grid: an attack run's preset or attack config
+  (:func:`attack_group`: ``quick``, ``strong``, ...; its report runs join it), a training run's trainer
+  config (:func:`train_group`: ``train-cpu``, ``train-smoke``, ...)
 * ``job_type`` = ``train`` | ``attack`` | ``report``
-* ``tags``     = model name and dataset name (plus extras)
-* ``name``     = ``<model>-<dataset>-<job_type>`` (+ ``-<suffix>``)
+* ``tags``     = model name, dataset name, scale and grid (plus extras); ``config["grid"]`` the grid
+* ``name``     = ``<model>-<dataset>-<job_type>-<UTC time>``: unique per invocation, so a re-run adds a
+  run beside the earlier one (W&B cannot replace a run; delete the old one in the UI to keep one)
 * ``config``   = the full run config, flattened to dotted keys, once (not again unprefixed)
 * results      = per-point history under model-independent keys with ``eps`` / ``iterations`` as step
   metrics, and one numeric table (:func:`poselab.wandb.log.log_results`, :mod:`poselab.wandb.keys`;
@@ -25,14 +28,54 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from poselab.results.runs import folder_grid
 
 JOB_TYPES = ("train", "attack", "report")
 DEFAULT_DIR = "runs/wandb"
 DEFAULT_PROJECT = "poselab"
-#: Group of runs that name none (``run.group`` of the CLI; ``poselab report`` on results that record none).
+#: Group of runs whose grid is unknown (``poselab report`` on results that record no group and no grid).
 DEFAULT_GROUP = "baselines"
+#: The config folders whose file names name a grid (``configs/attack/quick.yaml``) or a training setup.
+ATTACK_CONFIGS, TRAINER_CONFIGS = "attack", "trainer"
+
+
+def stamp(now: datetime | None = None) -> str:
+    """The UTC time of a run's start as ``YYYYmmdd-HHMMSS``: what makes a run name unique per invocation."""
+    return (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
+
+
+def _config_stem(config_files: Sequence[Any], folder: str) -> str | None:
+    """The name of the last ``--config`` file inside a folder named ``folder`` (None without one)."""
+    stems = [Path(str(f)).stem for f in config_files if Path(str(f)).parent.name == folder]
+    return stems[-1] if stems else None
+
+
+def attack_group(preset: str | None = None, config_files: Sequence[Any] = (), out_dir: str | None = None
+                 ) -> str:
+    """The grid an attack run belongs to, its default W&B group: the preset's name, else the attack config
+    it was given (``configs/attack/quick.yaml`` -> ``quick``), else its results root
+    (``results/attack-quick`` -> ``quick``, :func:`~poselab.results.runs.folder_grid`), else ``attack``."""
+    if preset:
+        return str(preset)
+    stem = _config_stem(config_files, ATTACK_CONFIGS)
+    if stem:
+        return stem
+    if out_dir:
+        name = folder_grid(Path(out_dir) / "run")
+        if name and Path(out_dir).name != name:  # only a root named attack-<grid> names a grid
+            return name
+    return "attack"
+
+
+def train_group(config_files: Sequence[Any] = ()) -> str:
+    """A training run's default W&B group: ``train-<trainer config>`` (``configs/trainer/smoke.yaml`` ->
+    ``train-smoke``: smoke runs never land beside real ones), else ``train``."""
+    stem = _config_stem(config_files, TRAINER_CONFIGS)
+    return f"train-{stem}" if stem else "train"
 
 
 def wandb_mode(offline: bool | None = None) -> str:
@@ -67,7 +110,8 @@ def has_api_key() -> bool:
 def run_name(
     job_type: str, model: str | None = None, dataset: str | None = None, suffix: str | None = None
 ) -> str:
-    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None."""
+    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None (suffix: :func:`stamp`, for a
+    name unique per invocation)."""
     check_job_type(job_type)
     return "-".join(p for p in (model, dataset, job_type, suffix) if p)
 
@@ -128,10 +172,13 @@ def run_kwargs(
     project: str | None = None,
     offline: bool | None = None,
     scale: str | None = None,
+    grid: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments for ``wandb.init`` following the conventions above.
 
-    ``scale`` (:mod:`poselab.scale`, e.g. ``r18-128``) becomes a tag and ``config["scale"]``.
+    ``scale`` (:mod:`poselab.scale`, e.g. ``r18-128``) and ``grid`` (``quick``, ``train-cpu``, ...; default
+    the group) become tags and ``config["scale"]``, ``config["grid"]``. ``name`` defaults to
+    ``<model>-<dataset>-<job_type>-<UTC time>``.
 
     ``dir`` is created; everything else is plain data, so the same dict also feeds
     :class:`pytorch_lightning.loggers.WandbLogger` (see :func:`make_logger`).
@@ -140,30 +187,31 @@ def run_kwargs(
     if not group:
         raise ValueError("group (the experiment or sweep name) must be a non-empty string")
     Path(save_dir).mkdir(parents=True, exist_ok=True)
-    all_tags = list(dict.fromkeys(t for t in (model, dataset, scale, *tags) if t))
+    grid = grid or group
+    all_tags = list(dict.fromkeys(t for t in (model, dataset, scale, grid, *tags) if t))
     return {
         "project": project or os.environ.get("WANDB_PROJECT", DEFAULT_PROJECT),
         "group": group,
         "job_type": job_type,
-        "name": name or run_name(job_type, model, dataset),
+        "name": name or run_name(job_type, model, dataset, stamp()),
         "tags": all_tags,
         "config": {**(flatten_config(config) if config is not None else {}),
-                   **({"scale": scale} if scale else {})},
+                   **({"scale": scale} if scale else {}), "grid": grid},
         "dir": str(save_dir),
         "mode": wandb_mode(offline),
     }
 
 
-def group_of(metas: Sequence[Mapping[str, Any]]) -> tuple[str, str | None]:
+def group_of(metas: Sequence[Mapping[str, Any]], default: str = DEFAULT_GROUP) -> tuple[str, str | None]:
     """The W&B group that results with metadata ``metas`` were logged in (``meta["wandb"]["group"]``):
-    (group, None) when they agree; the most common one and a warning when they differ; :data:`DEFAULT_GROUP`
-    and a warning when none records one."""
+    (group, None) when they agree; the most common one and a warning when they differ; ``default`` (the
+    results' grid, else :data:`DEFAULT_GROUP`) and a warning when none records one."""
     from collections import Counter
 
     groups = Counter(str(g) for m in metas if (g := (m.get("wandb") or {}).get("group")))
     if not groups:
-        return DEFAULT_GROUP, (f"no W&B group recorded in the results (written before it was recorded, or "
-                               f"without W&B): using {DEFAULT_GROUP!r} (--group to choose)")
+        return default, (f"no W&B group recorded in the results (written before it was recorded, or "
+                         f"without W&B): using {default!r} (--group to choose)")
     group = groups.most_common(1)[0][0]
     if len(groups) == 1:
         return group, None

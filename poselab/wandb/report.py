@@ -1,5 +1,5 @@
-"""A report (:class:`poselab.reporting.report.Report`) as one W&B run: job_type ``report``, in the group the
-compared runs were logged in, offline by default."""
+"""A report (:class:`poselab.reporting.report.Report`) as W&B runs: one per grid (job_type ``report``), in the
+group that grid's runs were logged in, offline by default."""
 
 from __future__ import annotations
 
@@ -10,17 +10,27 @@ from typing import Any
 
 from poselab.reporting.report import Report, curves
 from poselab.wandb import log as wandb_log
-from poselab.wandb.naming import group_of
+from poselab.wandb.naming import DEFAULT_GROUP, group_of, run_name, stamp
 from poselab.wandb.runs import finish_run, init_run
 
 
 def log_report(
     report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
+) -> list[Any]:
+    """Log ``report`` to W&B: each grid's report (``report.sections``, else the report itself) as one run
+    (:func:`log_grid_report`); the runs (None where W&B failed)."""
+    sections = report.sections or [report]
+    return [log_grid_report(s, group, inputs, save_dir) for s in sections]
+
+
+def log_grid_report(
+    report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
 ) -> Any:
-    """Log the tables and figures of ``report`` to one W&B run (job_type ``report``) in ``group`` (None: the
-    group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or None."""
+    """Log the tables and figures of one grid's ``report`` to one W&B run (job_type ``report``) in ``group``
+    (None: the group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or
+    None."""
     if group is None:
-        group, warning = group_of([r.meta for r in report.runs])
+        group, warning = group_of([r.meta for r in report.runs], report.grid or DEFAULT_GROUP)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
     models = sorted({r.model for r in report.runs})
@@ -28,8 +38,9 @@ def log_report(
     run = init_run(
         "report",
         group=group,
-        name=f"report-{group}",
+        name=run_name("report", suffix=f"{group}-{stamp()}"),
         tags=[*models, *datasets],
+        grid=report.grid or group,
         config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
         save_dir=save_dir,
     )

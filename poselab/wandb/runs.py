@@ -1,5 +1,10 @@
 """Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`.
 
+A training run's logger (job_type ``train``) summarises the validation errors by their best value
+(:data:`SUMMARIES`: the runs table shows the best ``val/mpjpe``, not the last) and, when training ends
+successfully, logs the best and last checkpoint files as versions of the run's ``model`` artifact
+(aliases ``best``, ``last``; :mod:`poselab.wandb.artifacts`).
+
 Helpers never block a run: W&B failures become warnings. An online ``wandb.init`` that fails (no network:
 after ``INIT_TIMEOUT_S``) is retried offline - one warning each, never a traceback; ``wandb sync`` uploads
 the offline run later.
@@ -16,6 +21,10 @@ from poselab.wandb.naming import run_kwargs
 
 #: Seconds wandb.init may take before we give up (it never blocks a run for long).
 INIT_TIMEOUT_S = 60
+#: Validation metrics summarised by their best value (``define_metric(..., summary=...)``).
+SUMMARIES = {"val/mpjpe": "min", "val/pmpjpe": "min", "val/jdr": "max"}
+#: Lightning's step metric of every logged key (WandbLogger's ``*`` glob); an exact definition replaces it.
+LIGHTNING_STEP = "trainer/global_step"
 
 
 def _fallback_warning(err: BaseException) -> None:
@@ -39,6 +48,8 @@ def make_logger(job_type: str, *, group: str, run_id: str | None = None, **kwarg
     """
     from pytorch_lightning.loggers import WandbLogger
 
+    from poselab.wandb.artifacts import checkpoint_artifact_name
+
     kw = run_kwargs(job_type, group=group, **kwargs)
     kw["save_dir"] = kw.pop("dir")
     kw["settings"] = _settings()
@@ -46,22 +57,61 @@ def make_logger(job_type: str, *, group: str, run_id: str | None = None, **kwarg
         kw["id"] = run_id  # WandbLogger passes resume="allow"
     logger = _fallback_logger_class(WandbLogger)(**kw)
     logger.full_config = kwargs.get("config") is not None
+    if job_type == "train":
+        model, scale = kwargs.get("model") or "model", kwargs.get("scale")
+        logger.checkpoint_artifact = checkpoint_artifact_name(model, scale)
+        logger.summaries = SUMMARIES
     return logger
 
 
 def _fallback_logger_class(base: type) -> type:
     """``WandbLogger`` whose run falls back to offline (then to none) when ``wandb.init`` fails."""
     from pytorch_lightning.loggers.logger import DummyExperiment
+    from pytorch_lightning.utilities import rank_zero_only
 
     class OfflineFallbackWandbLogger(base):  # type: ignore[misc, valid-type]
         full_config = False  # the run config given at init already holds every hyper-parameter
+        #: the model artifact of the checkpoints (None: checkpoints are not logged)
+        checkpoint_artifact: str | None = None
+        #: metric -> its summary (``define_metric``), defined once the run starts
+        summaries: dict[str, str] = {}
+        _defined = False
 
         def log_hyperparams(self, params: Any) -> None:
             if not self.full_config:
                 base.log_hyperparams(self, params)
 
+        def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
+            base.after_save_checkpoint(self, checkpoint_callback)
+            if self.checkpoint_artifact:  # logged once training ends (finalize)
+                self._checkpoint_callbacks[id(checkpoint_callback)] = checkpoint_callback
+
+        @rank_zero_only
+        def finalize(self, status: str) -> None:
+            if status != "success" or not self.checkpoint_artifact or self._experiment is None \
+                    or isinstance(self._experiment, DummyExperiment):
+                return
+            from poselab.wandb.artifacts import log_checkpoints
+
+            for cb in self._checkpoint_callbacks.values():
+                try:
+                    log_checkpoints(self._experiment, [(cb.best_model_path, ["best"]),
+                                                       (cb.last_model_path, ["last"])],
+                                    self.checkpoint_artifact, {"monitor": cb.monitor, "mode": cb.mode,
+                                                               "best_score": _plain(cb.best_model_score)})
+                except Exception as err:  # noqa: BLE001 - the files are written; W&B must never end a run
+                    warnings.warn(f"W&B: checkpoints not logged ({type(err).__name__}: {err})", stacklevel=2)
+
         @property
         def experiment(self):  # noqa: ANN202 - a wandb Run
+            run = self._start()
+            if self.summaries and not self._defined and not isinstance(run, DummyExperiment):
+                self._defined = True
+                for key, summary in self.summaries.items():  # exact names: keep Lightning's step metric
+                    run.define_metric(key, step_metric=LIGHTNING_STEP, summary=summary)
+            return run
+
+        def _start(self):  # noqa: ANN202 - a wandb Run
             try:
                 return base.experiment.fget(self)
             except Exception as err:  # noqa: BLE001 - W&B must never end a run
@@ -79,6 +129,11 @@ def _fallback_logger_class(base: type) -> type:
                 return self._experiment
 
     return OfflineFallbackWandbLogger
+
+
+def _plain(value: Any) -> float | None:
+    """A checkpoint score (tensor or None) as a number for artifact metadata."""
+    return None if value is None else float(value)
 
 
 def _settings():

@@ -8,7 +8,7 @@ piece) holding ``wandb.proto.wandb_internal_pb2.Record`` messages. wandb 0.31 sh
 it (its sync is in the Go core), so this module decodes the container and leaves the messages to wandb's
 protobuf classes. Used by the tests, and handy to check a run before ``wandb sync``::
 
-    python tests/support/wandb_offline.py runs/wandb/wandb/offline-run-*/    # keys, step metrics, config
+    python tests/support/wandb_offline.py runs/wandb/wandb/offline-run-*/    # keys, step metrics, artifacts
 """
 
 from __future__ import annotations
@@ -83,6 +83,20 @@ class OfflineRun:
     summary: dict[str, Any] = field(default_factory=dict)
     #: metric definitions: name (or glob) -> {"step_metric": ..., "hidden": ..., "glob": bool, ...}
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: artifacts the run logged: {"type", "name", "aliases", "digest" (of the content: the same files give
+    #: the same digest, hence the same version), "entries": {path: reference ("" for a file)},
+    #: "metadata", "input"}; ``input``: logged to be used once committed (``use_artifact`` of a new
+    #: artifact, an input of the run), else an output; plus one {"type", "name", "input": True} per
+    #: ``use_artifact`` record of an existing artifact
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+
+    def inputs(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The artifacts the run used (of type ``kind``, default any)."""
+        return [a for a in self.artifacts if a["input"] and kind in (None, a["type"])]
+
+    def outputs(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The artifacts the run produced (of type ``kind``, default any)."""
+        return [a for a in self.artifacts if not a["input"] and kind in (None, a["type"])]
 
     def step_metric(self, key: str) -> str | None:
         """The step metric W&B uses for ``key``: its exact definition, else the first matching glob."""
@@ -174,6 +188,18 @@ def _decode(path: Path) -> OfflineRun:
                     if getattr(m.summary, s, False)
                 ],
             }
+        elif kind == "artifact":
+            a = record.artifact
+            run.artifacts.append({
+                "type": a.type, "name": a.name, "aliases": list(a.aliases), "input": bool(a.use_after_commit),
+                "digest": a.digest,
+                "entries": {e.path: e.ref for e in a.manifest.contents},
+                "metadata": json.loads(a.metadata) if a.metadata else {},
+            })
+        elif kind == "use_artifact":
+            u = record.use_artifact
+            run.artifacts.append({"type": u.type, "name": u.name, "aliases": [], "input": True, "digest": "",
+                                  "entries": {}, "metadata": {}})
         elif kind == "exit":
             run.complete = True
     run.config.pop("_wandb", None)
@@ -185,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(
         prog="python tests/support/wandb_offline.py",
-        description="Show what an offline W&B run holds (keys, step metrics).",
+        description="Show what an offline W&B run holds (keys, step metrics, artifacts).",
     )
     parser.add_argument("runs", nargs="+", help="offline-run-* folders or run-*.wandb files")
     args = parser.parse_args(argv)
@@ -202,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         for key in sorted(run.keys()):
             print(f"  {key}  (x: {run.step_metric(key) or '_step'})")
+        for a in run.artifacts:
+            print(f"  {'input' if a['input'] else 'output'} artifact {a['type']} {a['name']} "
+                  f"{a['aliases']} ({len(a['entries'])} files)")
     return 0
 
 
