@@ -5,6 +5,7 @@ Sub-commands:
     preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
     report                         compare saved attack results of several runs
     dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
+    leaderboard                    rank evaluated models by robust MPJPE with CIs; claim files
 
 Run as the console script ``poselab`` or as ``python -m poselab.cli``.
 """
@@ -17,6 +18,7 @@ TOOLS = {
     "preview-data": "poselab.data.preview:main",
     "report": "poselab.cli.report:main",
     "dashboard": "poselab.wandb.publish:main",
+    "leaderboard": "poselab.cli.leaderboard:main",
 }
 
 

@@ -25,13 +25,14 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
                worst_samples: Sequence[dict[str, Any]] = (),
                samples: Sequence[tuple[dict[str, Any], Any]] = ()) -> safe_io.ResultsNotSavedError | None:
     """Write ``results.csv/json``, ``per_joint.csv`` (``worst_samples.csv`` after an ensemble,
-    ``per_sample.csv`` given ``samples``) and the run's report into ``out``, print its tables
+    ``per_sample.csv`` given ``samples``), ``claim.json`` and the run's report into ``out``, print its tables
     and log it to the first W&B logger of ``loggers``. ``joints``: (row, per-joint MPJPE tensor (J,)) pairs;
     ``samples``: (row, per-sample values) pairs, from which every row gets its CI (in place, the caller's
     rows carry it) and results.json ``meta["ci"]`` says how.
 
     Returns the error to raise when the files could not be written (the tables were printed), else None.
     """
+    from poselab.reporting.leaderboard import write_claim
     from poselab.reporting.report import report_tables, tables_markdown
     from poselab.reporting.run_report import write_run_report
     from poselab.results.runs import run_of
@@ -46,6 +47,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     run = run_of(rows, meta, joints, out, meta["model"])  # the rows in memory, nothing written or parsed
     try:  # a failed final write: print the tables, say where they could not go, keep .partial
         write_results(out, rows, meta, per_joint, worst_samples, samples)
+        write_claim(out, rows, meta)
         report = write_run_report(run, examples)
     except safe_io.SAVE_ERRORS as err:
         print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")
