@@ -101,3 +101,29 @@ def test_cli_writes_markdown_csv_and_claims(tmp_path: Path) -> None:
 def test_cli_names_a_bad_folder(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["leaderboard", str(tmp_path / "missing"), "--out", str(tmp_path), "--no-wandb"]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_report_shows_the_ci_and_says_what_is_not_resolved(tmp_path: Path) -> None:
+    from poselab.reporting.report import build_report
+
+    res = tmp_path / "results"
+    _mono(res, "alpha", 50.0, (100.0, 95.0, 105.0))  # fgsm eps 8: 200 [190, 210]
+    _mono(res, "beta", 55.0, (103.0, 98.0, 108.0))  # 206 [196, 216]: overlaps alpha
+    _mono(res, "gamma", 60.0, (150.0, 140.0, 160.0))  # 300 [280, 320]: resolved
+    report = build_report([res], tmp_path / "report")
+    (robust,) = [t for t in report.tables if t.name == "robustness"]
+    assert robust.columns[4:] == ["attacked ci_low", "attacked ci_high", "n"]
+    assert robust.rows[0] == ["alpha", 50.0, 200.0, 150.0, 190.0, 210.0, 8]
+    text = (tmp_path / "report" / "report.md").read_text()
+    assert "**alpha** (200.0 mm), not resolved from beta (95 % CIs overlap)." in text
+    # older files without CIs: the table and the sentence as before
+    old = tmp_path / "old"
+    for model in ("alpha", "gamma"):
+        folder = _mono(old, model, 50.0, (100.0, 95.0, 105.0))
+        lines = (folder / "results.csv").read_text().splitlines()  # drop ci_low, ci_high
+        (folder / "results.csv").write_text("".join(",".join(x.split(",")[:-2]) + "\n" for x in lines))
+        (folder / "results.json").unlink()
+    report = build_report([old], tmp_path / "report-old")
+    (robust,) = [t for t in report.tables if t.name == "robustness"]
+    assert robust.columns == ["run", "clean", "attacked", "increase"]
+    assert "not resolved" not in (tmp_path / "report-old" / "report.md").read_text()
