@@ -56,21 +56,24 @@ def test_rank_ties_where_cis_overlap_flags_and_fallback(tmp_path: Path) -> None:
     _mono(tmp_path, "alpha", 50.0, (100.0, 95.0, 105.0), flags=[{"flag": "zero_gradients", "triggered": True},
                                                                  {"flag": "train_mode", "triggered": False}])
     _mono(tmp_path, "beta", 55.0, (103.0, 98.0, 108.0))  # overlaps alpha: same rank
-    _mono(tmp_path, "gamma", 60.0, (150.0, 140.0, 160.0), preset=False)  # resolved: rank 3
+    _mono(tmp_path, "gamma", 60.0, (150.0, 140.0, 160.0))  # resolved from both: rank 3
+    _mono(tmp_path, "delta", 60.0, (150.0, 140.0, 160.0), preset=False)  # no headline: its own setting
     _multi(tmp_path)
     rows = leaderboard_rows(load_runs([tmp_path]))
     by = {r["model"]: r for r in rows}
-    assert [r["model"] for r in rows] == ["alpha", "beta", "gamma", "triangulation"]
-    # gamma 300 [280, 320] and triangulation 300 [250, 350] overlap too: both third
-    assert [by[m]["rank"] for m in ("alpha", "beta", "gamma", "triangulation")] == [1, 1, 3, 3]
+    assert [by[m]["rank"] for m in ("alpha", "beta", "gamma")] == [1, 1, 3]
     assert by["alpha"]["robust_mpjpe"] == 100.0 and by["alpha"]["headline_source"] == FROM_PRESET
     assert (by["alpha"]["robust_ci_low"], by["alpha"]["robust_ci_high"], by["alpha"]["n"]) == (95.0, 105.0, 8)
     assert by["alpha"]["clean_p1"] == 50.0 and by["alpha"]["clean_p2"] == pytest.approx(40.0)
     assert by["alpha"]["flags"] == "zero_gradients" and by["beta"]["flags"] == ""
     assert by["alpha"]["preset"] == "standard" and by["alpha"]["preset_version"] == "1"
-    # no preset headline: the largest eps, then most iterations (fgsm eps 8 here)
-    assert by["gamma"]["headline_source"] == FALLBACK and by["gamma"]["robust_mpjpe"] == 300.0
-    assert by["gamma"]["rank"] == 3
+    # no preset headline: the largest eps, then most iterations (fgsm eps 8 here); ranks compare one setting,
+    # so delta and the multi-view model are ranked alone at theirs
+    assert by["delta"]["headline_source"] == FALLBACK and by["delta"]["robust_mpjpe"] == 300.0
+    assert by["delta"]["headline"] == "untargeted fgsm eps=8 it=1" and by["delta"]["rank"] == 1
+    assert len({r["headline"] for r in rows}) == 3 and by["triangulation"]["rank"] == 1
+    same = [r["model"] for r in rows if r["headline"] == by["alpha"]["headline"]]
+    assert same == ["alpha", "beta", "gamma"]
     # multi-view: every view attacked at the largest eps; the JDR drop is clean minus attacked
     tri = by["triangulation"]
     assert tri["robust_mpjpe"] == 300.0 and tri["clean_p1"] == 30.0

@@ -3,8 +3,8 @@
     poselab leaderboard RESULTS_FOLDER [RESULTS_FOLDER ...] --out DIR [--claims] [--no-wandb] [--print]
 
 Writes ``leaderboard.md`` and ``leaderboard.csv`` (:mod:`poselab.reporting.leaderboard`) into ``--out`` and
-logs the table to one W&B run (job_type ``leaderboard``; offline unless W&B is set online, as every poselab
-run). ``--claims`` also rebuilds each folder's ``claim.json`` from its results.
+logs the table to one W&B run (job_type ``report``, named ``leaderboard-<group>``; offline unless W&B is set
+online, as every poselab run). ``--claims`` also rebuilds each folder's ``claim.json`` from its results.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ def _log(rows: list[dict], group: str, inputs: Sequence[str], save_dir: str) -> 
     from poselab.wandb.log import log_table
     from poselab.wandb.runs import finish_run, init_run
 
-    run = init_run("leaderboard", group=group, name=f"leaderboard-{group}", config={"inputs": list(inputs)},
-                   save_dir=save_dir)
+    run = init_run("report", group=group, name=f"leaderboard-{group}", tags=["leaderboard"],
+                   config={"inputs": list(inputs)}, save_dir=save_dir)
     if run is None:
         return
     try:

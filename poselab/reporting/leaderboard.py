@@ -2,8 +2,8 @@
 
 One leaderboard row per results folder (a model under a preset): clean MPJPE P1/P2, the robust MPJPE at the
 preset's headline setting with its 95 % CI and n, the JDR drop of multi-view models, mCE when corruption
-rows exist, and the triggered sanity flags. Rows are ranked by robust MPJPE; models whose CIs overlap share
-a rank (:func:`poselab.results.statistics.rank_resolved`).
+rows exist, and the triggered sanity flags. Rows are ranked by robust MPJPE among the rows of the same
+headline setting; models whose CIs overlap share a rank (:func:`poselab.results.statistics.rank_resolved`).
 
 The headline setting is results.json ``meta["preset"]["headline"]`` (experiment, attack, eps, iterations)
 when the run names one, else the row of the largest eps, then most iterations, of the run's untargeted
@@ -140,8 +140,9 @@ def mce_by_run(runs: Sequence[RunResults]) -> dict[str, float]:
 
 
 def leaderboard_rows(runs: Sequence[RunResults]) -> list[dict[str, Any]]:
-    """One row per run (:data:`LEADERBOARD_COLUMNS`), best first: ranked by robust MPJPE, a shared rank
-    where the CIs overlap; runs without a robust MPJPE come last, unranked."""
+    """One row per run (:data:`LEADERBOARD_COLUMNS`), grouped by headline setting (ranks compare runs at the
+    same setting only), best first: ranked by robust MPJPE, a shared rank where the CIs overlap; runs without
+    a robust MPJPE come last, unranked."""
     mce = mce_by_run(runs)
     rows = []
     for run in runs:
@@ -160,9 +161,12 @@ def leaderboard_rows(runs: Sequence[RunResults]) -> list[dict[str, Any]]:
             "folder": str(run.path), "_cell": head,
         })
     ranked = [r for r in rows if r["_cell"] is not None and math.isfinite(r["robust_mpjpe"])]
-    for r, rank in zip(ranked, rank_resolved([r["_cell"] for r in ranked], lambda c: c.value)):
-        r["rank"] = rank
-    rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["robust_mpjpe"] or 0.0, r["model"]))
+    for setting in dict.fromkeys(r["headline"] for r in ranked):  # ranks compare one setting only
+        group = [r for r in ranked if r["headline"] == setting]
+        for r, rank in zip(group, rank_resolved([r["_cell"] for r in group], lambda c: c.value)):
+            r["rank"] = rank
+    rows.sort(key=lambda r: (r["rank"] is None, r["headline"], r["rank"] or 0, r["robust_mpjpe"] or 0.0,
+                             r["model"]))
     return [{k: v for k, v in r.items() if k != "_cell"} for r in rows]
 
 
@@ -193,9 +197,12 @@ def leaderboard_table(rows: Sequence[Mapping[str, Any]]) -> Table:
              r["clean_p1"], r["clean_p2"], _ci_text(r), r["n"],
              r["headline"] + (" (fallback)" if r["headline_source"] == FALLBACK else ""),
              r["jdr_drop"], r["mce"], r["flags"] or "–"] for r in rows]
-    tied = any(sum(1 for q in rows if q["rank"] == r["rank"]) > 1 for r in rows if r["rank"] is not None)
-    note = ("Ranked by robust MPJPE P1 (mm); models whose 95 % bootstrap CIs overlap share a rank (their "
-            "difference is not resolved)." + (" Equal ranks: not resolved." if tied else "")
+    ranks = [(r["headline"], r["rank"]) for r in rows if r["rank"] is not None]
+    tied = len(set(ranks)) < len(ranks)
+    settings = len({h for h, _ in ranks})
+    note = ("Ranked by robust MPJPE P1 (mm)" + (", among the rows of one setting" if settings > 1 else "")
+            + "; models whose 95 % bootstrap CIs overlap share a rank (their difference is not resolved)."
+            + (" Equal ranks: not resolved." if tied else "")
             + ' "(fallback)": the run names no preset headline; its largest eps and most iterations.')
     return Table("leaderboard", "Leaderboard: robust MPJPE P1 (mm) at the preset's headline setting", columns,
                  body, MPJPE, note=note, digits={"JDR drop": 3, "mCE": 3})
