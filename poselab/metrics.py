@@ -3,9 +3,16 @@
 All accumulators keep sum/count states (``dist_reduce_fx="sum"``) so they reduce exactly across
 processes. Samples flagged invalid (``valid=False``) or with non-finite predictions are skipped by
 the error metrics and counted in ``n_invalid`` (the paper prints "-" for failed triangulations).
+
+With ``per_sample=True`` they also keep each counted sample's value (:class:`PerSample`: ``cat`` states,
+gathered across processes) keyed by (dataset index, view), sorted by that key after :meth:`compute`, so
+the values come out in the same order on any number of processes.
 """
 
 from __future__ import annotations
+
+import math
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -89,6 +96,85 @@ def joints_detected_as(pred_2d: Tensor, target_2d: Tensor, definition: str = DEF
     return (pred_2d - target_2d).norm(dim=-1) <= 0.5 * float(image_size) / 10.0
 
 
+# ----------------------------------------------------------------------------- per-sample values
+
+
+class PerSample(NamedTuple):
+    """Per-sample values of one accumulator, sorted by (index, view, value): float64 tensors (N,) each.
+
+    ``index``: the sample's dataset index (-1 when the batch had none); ``view``: its position among the
+    leading dims after the batch dim (the view of a per-view pose, 0 for a per-sample one); ``value``: the
+    sample's metric value (mean over joints; 0/1 for failure and worst-case flags).
+    """
+
+    index: torch.Tensor
+    view: torch.Tensor
+    value: torch.Tensor
+
+
+#: The ``cat`` states holding :class:`PerSample` fields (the partial state saves them like the sums).
+SAMPLE_STATES = ("sample_index", "sample_view", "sample_value")
+
+
+def sample_keys(lead: tuple[int, ...], index: Tensor | None, device: torch.device | None = None
+                ) -> tuple[Tensor, Tensor]:
+    """(index, view) float64 (N,) of the N = prod(lead) samples of poses shaped (*lead, J, D), flattened in
+    order: the dataset index of each leading row (``index`` (lead[0],); -1 everywhere when None) repeated over
+    the other leading dims, and the position within them (the view)."""
+    rows = lead[0] if lead else 1
+    rest = math.prod(lead[1:]) if len(lead) > 1 else 1
+    if index is None:
+        idx = torch.full((rows,), -1.0, dtype=torch.float64, device=device)
+    else:
+        idx = torch.as_tensor(index).reshape(-1).to(device=device, dtype=torch.float64)
+        if idx.numel() != rows:
+            raise ValueError(f"index has {idx.numel()} entries for {rows} batch rows")
+    view = torch.arange(rest, dtype=torch.float64, device=device).repeat(rows)
+    return idx.repeat_interleave(rest), view
+
+
+def sort_samples(index: Tensor, view: Tensor, value: Tensor) -> PerSample:
+    """:class:`PerSample` sorted by (index, view, value): one order whatever the processes' split."""
+    order = torch.argsort(value, stable=True)
+    order = order[torch.argsort(view[order], stable=True)]
+    order = order[torch.argsort(index[order], stable=True)]
+    return PerSample(index[order], view[order], value[order])
+
+
+def _cat(state: Tensor | list[Tensor]) -> Tensor:
+    """A ``cat`` state as one float64 tensor (a list before synchronisation, a tensor after)."""
+    parts = state if isinstance(state, list) else [state]
+    parts = [p.reshape(-1).to(torch.float64) for p in parts]
+    return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
+
+
+class PerSampleValues:
+    """Mixin of a torchmetrics ``Metric``: optional per-sample ``cat`` states (:data:`SAMPLE_STATES`).
+
+    :meth:`_keep_samples` in ``compute`` (which torchmetrics runs on the states synchronised across
+    processes) sets :attr:`sorted_samples`, the sorted :class:`PerSample` of all processes.
+    """
+
+    per_sample: bool = False
+    sorted_samples: PerSample | None = None
+
+    def _add_sample_states(self, per_sample: bool) -> None:
+        self.per_sample = per_sample
+        if per_sample:
+            for name in SAMPLE_STATES:
+                self.add_state(name, [], dist_reduce_fx="cat")  # type: ignore[attr-defined]
+
+    def _record(self, index: Tensor, view: Tensor, value: Tensor) -> None:
+        """Append samples (float64 (N,) each; empty tensors too, so every process holds a state)."""
+        if self.per_sample:
+            for name, t in zip(SAMPLE_STATES, (index, view, value)):
+                getattr(self, name).append(t.detach().reshape(-1).to(torch.float64))
+
+    def _keep_samples(self) -> None:
+        if self.per_sample:
+            self.sorted_samples = sort_samples(*(_cat(getattr(self, name)) for name in SAMPLE_STATES))
+
+
 # ----------------------------------------------------------------------------- accumulators
 
 
@@ -112,26 +198,31 @@ def _flatten(pred: Tensor, target: Tensor, valid: Tensor | None, dims: int) -> t
     return pred, target, ok
 
 
-class _JointAverage(Metric):
-    """Mean of a per-joint quantity over valid samples, with per-joint breakdown and failure count."""
+class _JointAverage(PerSampleValues, Metric):
+    """Mean of a per-joint quantity over valid samples, with per-joint breakdown and failure count, and
+    (``per_sample``) each valid sample's mean over joints keyed by (dataset index, view)."""
 
     is_differentiable = False
     higher_is_better = False
     full_state_update = False
     dims = 3
 
-    def __init__(self, num_joints: int = NUM_JOINTS, **kwargs) -> None:
+    def __init__(self, num_joints: int = NUM_JOINTS, per_sample: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.num_joints = num_joints
         self.add_state("sum_per_joint", torch.zeros(num_joints, dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("count", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("n_invalid", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self._add_sample_states(per_sample)
 
     def _per_joint(self, pred: Tensor, target: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def update(self, pred: Tensor, target: Tensor, valid: Tensor | None = None) -> None:
-        """pred, target: (..., J, D); valid: optional bool (...,) or (..., J)."""
+    def update(self, pred: Tensor, target: Tensor, valid: Tensor | None = None, *,
+               index: Tensor | None = None) -> None:
+        """pred, target: (..., J, D); valid: optional bool (...,) or (..., J); index: the dataset index of
+        each row of the first dim (per-sample values; None: -1)."""
+        lead = tuple(pred.shape[:-2])
         pred, target, ok = _flatten(pred.detach(), target.detach(), valid, self.dims)
         if pred.shape[-2] != self.num_joints:
             raise ValueError(f"expected {self.num_joints} joints, got {pred.shape[-2]}")
@@ -140,9 +231,14 @@ class _JointAverage(Metric):
             values = self._per_joint(pred[ok].double(), target[ok].double())
             self.sum_per_joint += values.sum(dim=0)
             self.count += ok.sum()
+        if self.per_sample:
+            idx, view = sample_keys(lead, index, ok.device)
+            empty = torch.zeros(0, dtype=torch.float64, device=ok.device)
+            self._record(idx[ok], view[ok], values.mean(dim=-1) if ok.any() else empty)
 
     def compute(self) -> Tensor:
         """Average over all valid samples and joints (NaN if there were none)."""
+        self._keep_samples()
         return self.sum_per_joint.sum() / (self.count * self.num_joints)
 
     def compute_per_joint(self) -> Tensor:
@@ -197,13 +293,14 @@ class JDR(_JointAverage):
         self._update_size: float | None = None
 
     def update(self, pred: Tensor, target: Tensor, valid: Tensor | None = None,
-               image_size: float | None = None) -> None:
-        """pred, target (..., J, 2) px; valid: optional bool (...,), e.g. present views; image_size: px."""
+               image_size: float | None = None, *, index: Tensor | None = None) -> None:
+        """pred, target (..., J, 2) px; valid: optional bool (...,), e.g. present views; image_size: px;
+        index: dataset index per row of the first dim."""
         size = image_size if image_size is not None else self.image_size
         if self.threshold is None and self.definition == "qiu2019" and not (size is not None and size > 0):
             raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {size!r}")
         self._update_size = size
-        super().update(pred, target, valid)
+        super().update(pred, target, valid, index=index)
 
     def _per_joint(self, pred: Tensor, target: Tensor) -> Tensor:
         if self.threshold is not None:
@@ -211,25 +308,28 @@ class JDR(_JointAverage):
         return joints_detected_as(pred, target, self.definition, self._update_size).double()
 
 
-class FailureCount(Metric):
-    """Number of failed (invalid or non-finite) predictions, e.g. triangulations, and the total seen."""
+class FailureCount(PerSampleValues, Metric):
+    """Number of failed (invalid or non-finite) predictions, e.g. triangulations, and the total seen;
+    (``per_sample``) each sample's 1 (failed) or 0 keyed by (dataset index, view)."""
 
     is_differentiable = False
     higher_is_better = False
     full_state_update = False
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, per_sample: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.add_state("failed", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
+        self._add_sample_states(per_sample)
 
-    def update(self, valid: Tensor, pred: Tensor | None = None) -> None:
+    def update(self, valid: Tensor, pred: Tensor | None = None, *, index: Tensor | None = None) -> None:
         """Count failures.
 
         Args:
             valid: bool per sample (...,); with ``pred`` it may also be per joint (..., J), and a
                 sample then fails if any of its joints does.
             pred: optional poses (..., J, 3); a sample with a non-finite coordinate fails too.
+            index: the dataset index of each row of the first dim (per-sample values).
         """
         valid = torch.as_tensor(valid).bool()
         if pred is not None:
@@ -240,6 +340,9 @@ class FailureCount(Metric):
             valid = valid & torch.isfinite(pred).all(dim=(-1, -2))
         self.failed += (~valid).sum()
         self.total += valid.numel()
+        if self.per_sample:
+            self._record(*sample_keys(tuple(valid.shape), index, valid.device), (~valid).reshape(-1))
 
     def compute(self) -> Tensor:
+        self._keep_samples()
         return self.failed

@@ -54,7 +54,7 @@ def test_monocular_results_files_tables_and_offline_wandb(tmp_path: Path) -> Non
     assert len(meta["rows"]) == len(rows) == len(cb.cells)
     assert {r["experiment"] for r in rows} == {"untargeted", "camera_swap", "rotation"}  # mono: no multiview
     assert set(rows[0]) == {"model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
-                            "target", "metric", "value", "n"}
+                            "target", "metric", "value", "n", "ci_low", "ci_high"}
     clean = [r for r in rows if r["attack"] == "clean" and r["metric"] == "mpjpe"]
     assert len(clean) == 1 and int(clean[0]["n"]) == 6  # 2 batches x max_samples
     fgsm8 = next(r for r in rows if r["attack"] == "fgsm" and r["eps"] == "8.0" and r["metric"] == "mpjpe")
@@ -138,7 +138,15 @@ def test_ddp_two_processes_give_the_same_tables(tmp_path: Path, kind: str) -> No
     trainer.test(model, dataloaders=DataLoader(data, batch_size=2))
     ddp, single = _rows(tmp_path / "ddp" / "run"), _rows(tmp_path / "single" / "run")
     assert len(ddp) == len(single)
+    floats = ("value", "ci_low", "ci_high")
     for a, b in zip(ddp, single):
+        same = [k for k in a if k not in floats]
+        assert [a[k] for k in same] == [b[k] for k in same]
+        for k in floats:  # the CI resamples the per-sample values in one order (dataset index) on any ranks
+            assert float(a[k]) == pytest.approx(float(b[k]), rel=1e-5, abs=1e-6, nan_ok=True)
+    ps_ddp, ps_single = (_csv(tmp_path / d / "run" / "per_sample.csv") for d in ("ddp", "single"))
+    assert len(ps_ddp) == len(ps_single) > 0  # the same samples in the same order, gathered from 2 ranks
+    for a, b in zip(ps_ddp, ps_single):
         assert {k: v for k, v in a.items() if k != "value"} == {k: v for k, v in b.items() if k != "value"}
         assert float(a["value"]) == pytest.approx(float(b["value"]), rel=1e-5, abs=1e-6)
     assert (tmp_path / "ddp" / "run" / "tables.md").read_text() == (

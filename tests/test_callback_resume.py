@@ -119,6 +119,7 @@ def test_crash_then_resume_gives_the_straight_run_results(tmp_path: Path, straig
     assert cb.resumed == {0: done} and cb.done == {0: 4}
     _same(out / "results.csv", straight / "results.csv")
     _same(out / "per_joint.csv", straight / "per_joint.csv", value="mpjpe")
+    _same(out / "per_sample.csv", straight / "per_sample.csv")  # the per-sample values were kept too
     assert len(list((out / "examples").glob("*.png"))) == len(list((straight / "examples").glob("*.png"))) > 0
     assert not (out / ".partial").exists() and not (out / "results.partial.csv").exists()
 
@@ -170,10 +171,12 @@ def test_metric_states_round_trip() -> None:
         elif name == "jdr":
             metric.update(pred[..., :2], target[..., :2], valid, image_size=256)
         else:
-            metric.update(pred, target, valid)
+            metric.update(pred, target, valid, index=torch.arange(5))
     load_metric_states(dst, metric_states(src))
     for name in src:
         assert torch.equal(src[name].compute(), dst[name].compute())
+        for a, b in zip(src[name].sorted_samples, dst[name].sorted_samples):  # per-sample values kept
+            assert torch.equal(a, b)
 
 
 def test_crash_within_a_batch_resumes_at_the_experiment_it_stopped_in(tmp_path: Path, straight: Path,

@@ -79,7 +79,7 @@ def test_run_experiment_reports_subset_rows_and_keeps_other_views() -> None:
     spec = build_experiment(kind="multiview", attacked_views=[[1, 3], 2], eps=[0, 8], iterations=[1, 2])
     got: dict = {}
     sink: list = []
-    ctx = RunContext(model=model, update=lambda cell, *args: got.setdefault(cell, args), max_batch=None,
+    ctx = RunContext(model=model, update=lambda cell, *args, **kw: got.setdefault(cell, args), max_batch=None,
                      examples=2, example_sink=sink)
     with attack_mode(model):
         run_experiment(spec, clone_tensors(batch), ctx)

@@ -6,6 +6,7 @@ Sub-commands:
     attack-eval                    ``test`` of several models in one process, then their report
     report                         compare saved attack results of several runs
     dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
+    leaderboard                    rank evaluated models by robust MPJPE with CIs; claim files
 
 Run as the console script ``poselab`` or as ``python -m poselab.cli``.
 """
@@ -19,6 +20,7 @@ TOOLS = {
     "report": "poselab.cli.report:main",
     "attack-eval": "poselab.cli.attack_eval:main",
     "dashboard": "poselab.wandb.publish:main",
+    "leaderboard": "poselab.cli.leaderboard:main",
 }
 
 

@@ -211,7 +211,8 @@ class AttackEvaluation(pl.Callback):
         model, dataset = self._names(trainer, pl_module)
         rows, joints = self.cell_metrics.collect(trainer.strategy, trainer.world_size, model, dataset)
         if trainer.is_global_zero:
-            self._finish(trainer, pl_module, rows, joints, self.cell_metrics.worst_samples(model, dataset))
+            self._finish(trainer, pl_module, rows, joints, self.cell_metrics.worst_samples(model, dataset),
+                         self.cell_metrics.sample_values())
             if self.write_error is None:
                 self._saved_state().clear()  # final results written (no rank saves any more)
         trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
@@ -309,11 +310,11 @@ class AttackEvaluation(pl.Callback):
             write_csv(state.run_dir / partial.PARTIAL_CSV, rows, columns_of(rows))  # never resumed from
 
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
-                joints: list, worst_samples: list[dict[str, Any]]) -> None:
-        self.rows = rows
+                joints: list, worst_samples: list[dict[str, Any]], samples: list) -> None:
+        self.rows = rows  # finish_run adds each row's CI (in place)
         out = self.result_dir = self._out(trainer, pl_module)
         self.write_error = finish_run(out, rows, joints, self._meta(trainer, pl_module), self.example_list,
-                                      trainer.loggers, self.print_tables, worst_samples)
+                                      trainer.loggers, self.print_tables, worst_samples, samples)
 
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:

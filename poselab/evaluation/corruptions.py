@@ -115,15 +115,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
     all_rows: list[dict[str, Any]] = []
     for name, model in models.items():
+        samples: list = []
         rows, joints = evaluate(model, tqdm(loader, desc=f"corruptions: {name}"), [spec], name=name,
-                                dataset=dataset_name)
+                                dataset=dataset_name, samples=samples)
         meta = {"model": name, "dataset": dataset_name,
                 "scale": model_scale(model, dataset[0]["images"].shape[-1]), "checkpoint": checkpoints[name],
                 "config": {"experiments": [spec.to_dict()], "jdr_definition": DEFAULT_JDR,
                            "samples": args.samples, "tool": "poselab.evaluation.corruptions"},
                 "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         folder = Path(args.out) / f"{name}-{dataset_name}"
-        error = finish_run(folder, rows, joints, meta, (), print_tables=False)
+        error = finish_run(folder, rows, joints, meta, (), print_tables=False, samples=samples)
         if error is not None:
             raise error
         all_rows += rows

@@ -1,5 +1,6 @@
-"""The end of an attack evaluation (rank 0): results files, the run's own report, printed tables, W&B (the
-results, and the lineage: the evaluated checkpoint as the run's input, the results folder as its output).
+"""The end of an attack evaluation (rank 0): each row's CI, results files (per-sample values and the claim
+file included), the run's own report, printed tables, W&B (the results, and the lineage: the evaluated
+checkpoint as the run's input, the results folder as its output).
 
 Nothing is lost: when the final write fails (full disk, read-only folder) the tables are printed, marked
 NOT SAVED, and the returned error tells the caller to keep its partial state; W&B failures only warn,
@@ -22,22 +23,32 @@ from poselab.skeleton import JOINT_NAMES
 
 def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[str, Any],
                examples: Sequence[Any], loggers: Sequence[Any] = (), print_tables: bool = True,
-               worst_samples: Sequence[dict[str, Any]] = ()) -> safe_io.ResultsNotSavedError | None:
-    """Write ``results.csv/json``, ``per_joint.csv`` (and ``worst_samples.csv`` after an ensemble) and the
-    run's report into ``out``, print its tables and log it to the first W&B logger of ``loggers``.
-    ``joints``: (row, per-joint MPJPE tensor (J,)) pairs.
+               worst_samples: Sequence[dict[str, Any]] = (),
+               samples: Sequence[tuple[dict[str, Any], Any]] = ()) -> safe_io.ResultsNotSavedError | None:
+    """Write ``results.csv/json``, ``per_joint.csv`` (``worst_samples.csv`` after an ensemble,
+    ``per_sample.csv`` given ``samples``), ``claim.json`` and the run's report into ``out``, print its tables
+    and log it to the first W&B logger of ``loggers``. ``joints``: (row, per-joint MPJPE tensor (J,)) pairs;
+    ``samples``: (row, per-sample values) pairs, from which every row gets its CI (in place, the caller's
+    rows carry it) and results.json ``meta["ci"]`` says how.
 
     Returns the error to raise when the files could not be written (the tables were printed), else None.
     """
+    from poselab.reporting.leaderboard import write_claim
     from poselab.reporting.report import report_tables, tables_markdown
     from poselab.reporting.run_report import write_run_report
     from poselab.results.runs import run_of
+    from poselab.results.statistics import add_ci, ci_meta
+
+    if samples:
+        add_ci(rows, samples)
+        meta = {**meta, "ci": ci_meta()}
 
     per_joint = [{**row, JOINT: name, JOINT_MPJPE: v}
                  for row, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
     run = run_of(rows, meta, joints, out, meta["model"])  # the rows in memory, nothing written or parsed
     try:  # a failed final write: print the tables, say where they could not go, keep .partial
-        write_results(out, rows, meta, per_joint, worst_samples)
+        write_results(out, rows, meta, per_joint, worst_samples, samples)
+        write_claim(out, rows, meta)
         report = write_run_report(run, examples)
     except safe_io.SAVE_ERRORS as err:
         print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} (NOT SAVED)\n")

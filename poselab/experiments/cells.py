@@ -20,6 +20,7 @@ from poselab.experiments.keys import (
     worst_member,
 )
 from poselab.experiments.runner import make_metric
+from poselab.metrics import PerSample
 
 
 class CellMetrics(nn.Module):
@@ -41,10 +42,12 @@ class CellMetrics(nn.Module):
                 self.cells[key] = cell
                 self.metrics[key] = make_metric(cell.metric, jdr_definition)
         self._key_of = {cell: key for key, cell in self.cells.items()}
+        #: (row, per-sample values over all ranks) of the rows of the last :meth:`collect`
+        self._samples: list[tuple[dict[str, Any], PerSample]] = []
 
-    def update(self, cell: ResultKey, *args: Any) -> None:
+    def update(self, cell: ResultKey, *args: Any, **kwargs: Any) -> None:
         """Add one batch to a cell's metric (arguments as the metric's ``update``)."""
-        self.metrics[self._key_of[cell]].update(*args)
+        self.metrics[self._key_of[cell]].update(*args, **kwargs)
 
     def reset(self) -> None:
         with torch.inference_mode(False):  # Lightning tests in inference mode: keep normal tensors
@@ -68,12 +71,15 @@ class CellMetrics(nn.Module):
                 ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Tensor]]]:
         """Rows of every cell over all ranks (collective: every rank calls it), and the per-joint MPJPE
         (J,) mm of each ``mpjpe`` row; the metrics are reset."""
-        values, local_n, per_joint = [], [], []
+        values, local_n, per_joint, samples = [], [], [], []
         for key, cell in self.cells.items():
             metric = self.metrics[key]
             with warnings.catch_warnings():  # a JDR cell of a model without 2D joints is never updated
                 warnings.filterwarnings("ignore", message=".*before the ``update`` method.*")
                 values.append(float(metric.compute()))  # torchmetrics syncs across processes here
+            kept = getattr(metric, "sorted_samples", None)  # set by compute: all ranks, sorted
+            samples.append(PerSample(*(t.cpu() for t in kept)) if kept is not None else None)
+            metric.sorted_samples = None
             local_n.append(self._count(cell, metric))
             if cell.metric == MPJPE:
                 per_joint.append(metric.sum_per_joint.clone())
@@ -89,7 +95,15 @@ class CellMetrics(nn.Module):
         for row, count in zip(rows, n.tolist()):
             if row["metric"] == MPJPE:
                 joints.append((row, pj[len(joints)] / max(count, 1)))
-        return _given(rows), joints
+        given = _given(rows)
+        kept = {id(r) for r in given}
+        self._samples = [(r, s) for r, s in zip(rows, samples) if s is not None and id(r) in kept]
+        return given, joints
+
+    def sample_values(self) -> list[tuple[dict[str, Any], PerSample]]:
+        """After :meth:`collect`: (row, its per-sample values over all ranks, sorted by dataset index, view
+        and value) of each row it returned, in row order."""
+        return list(self._samples)
 
     def worst_samples(self, model: str, dataset: str) -> list[dict[str, Any]]:
         """After :meth:`collect`: per ``ensemble`` setting and sample (dataset index, all ranks), the member

@@ -16,6 +16,7 @@ from torchmetrics import Metric
 
 from poselab.attacks.ensemble import WINNER_KEY, Ensemble, member_labels, worst_key
 from poselab.experiments.keys import worst_member, worst_metric
+from poselab.metrics import PerSampleValues, sample_keys
 
 
 def extra_metrics(attack: str, targeted: bool, loss: str) -> tuple[str, ...]:
@@ -25,14 +26,16 @@ def extra_metrics(attack: str, targeted: bool, loss: str) -> tuple[str, ...]:
     return tuple(worst_metric(label) for label in member_labels(targeted, loss))
 
 
-class WorstShare(Metric):
+class WorstShare(PerSampleValues, Metric):
     """Fraction of samples for which one member of the ensemble gave the worst case (``total``: samples), and
-    the dataset indices of those samples (``samples``, gathered across processes like the counts)."""
+    the dataset indices of those samples (``samples``, gathered across processes like the counts); with
+    ``per_sample`` each sample's 1 (this member gave its worst case) or 0."""
 
     full_state_update = False
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, per_sample: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
+        self._add_sample_states(per_sample)
         self.add_state("hits", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("total", torch.zeros((), dtype=torch.float64), dist_reduce_fx="sum")
         self.add_state("samples", [], dist_reduce_fx="cat")
@@ -51,8 +54,11 @@ class WorstShare(Metric):
         if index is not None:
             idx = torch.as_tensor(index).reshape(-1).to(is_worst.device)
             self.samples.append(idx[is_worst].to(device=self.hits.device, dtype=torch.int64))
+        if self.per_sample:
+            self._record(*sample_keys(tuple(is_worst.shape), index, self.hits.device), is_worst.reshape(-1))
 
     def compute(self) -> Tensor:
+        self._keep_samples()
         won = [s.reshape(-1) for s in (self.samples if isinstance(self.samples, list) else [self.samples])]
         self.won = sorted(int(i) for i in torch.cat(won).tolist()) if won else []
         return self.hits / self.total if self.total > 0 else torch.tensor(float("nan"), dtype=torch.float64)

@@ -11,14 +11,16 @@ from torch import Tensor, nn
 from poselab.experiments.base import Experiment
 from poselab.experiments.cells import CellMetrics
 from poselab.experiments.runner import RunContext
-from poselab.metrics import DEFAULT_JDR
+from poselab.metrics import DEFAULT_JDR, PerSample
 
 
 def evaluate(model: nn.Module, batches: Iterable[Mapping[str, Any]], experiments: Sequence[Experiment], *,
-             name: str, dataset: str = "", jdr_definition: str = DEFAULT_JDR
+             name: str, dataset: str = "", jdr_definition: str = DEFAULT_JDR,
+             samples: list[tuple[dict[str, Any], PerSample]] | None = None
              ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Tensor]]]:
     """Results rows of ``model`` (eval mode) under ``experiments`` on collated ``batches`` (multi-view sample
-    dicts) and the per-joint MPJPE (J,) mm of each ``mpjpe`` row, through the engine's cells and runs.
+    dicts) and the per-joint MPJPE (J,) mm of each ``mpjpe`` row, through the engine's cells and runs; a
+    ``samples`` list is extended with (row, its per-sample values) pairs.
     Gradients are off: for experiments without an attack (``corruption``)."""
     metrics: CellMetrics | None = None
     with torch.no_grad():
@@ -32,4 +34,7 @@ def evaluate(model: nn.Module, batches: Iterable[Mapping[str, Any]], experiments
                 spec.run(batch, ctx)
     if metrics is None:
         raise ValueError("no test batch to evaluate")
-    return metrics.collect(None, 1, name, dataset)
+    rows, joints = metrics.collect(None, 1, name, dataset)
+    if samples is not None:
+        samples.extend(metrics.sample_values())
+    return rows, joints

@@ -30,21 +30,23 @@ from poselab.experiments.keys import (
 )
 from poselab.geometry.triangulation import near_degenerate
 
-#: ``update(key, *metric_args)``: one metric update of one results cell.
+#: ``update(key, *metric_args, index=...)``: one metric update of one results cell (``index``: the batch rows'
+#: dataset indices, keys of the per-sample values).
 Update = Callable[..., None]
 
 
 def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
     """A fresh torchmetrics accumulator for a metric name of :data:`~poselab.experiments.keys.METRICS` (JDR
-    under ``jdr_definition``, one of :data:`poselab.metrics.JDR_DEFINITIONS`; default the published one)."""
+    under ``jdr_definition``, one of :data:`poselab.metrics.JDR_DEFINITIONS`; default the published one),
+    keeping its per-sample values (:class:`poselab.metrics.PerSample`)."""
     from poselab import metrics as M
 
-    factory: dict[str, Callable[[], nn.Module]] = {
+    factory: dict[str, Callable[..., nn.Module]] = {
         MPJPE: M.MPJPE, PMPJPE: M.PMPJPE, TARGET_MPJPE: M.TargetMPJPE, FAILED: M.FailureCount,
         NEAR_DEGENERATE: M.FailureCount,
-        JDR: lambda: M.JDR(definition=jdr_definition or M.DEFAULT_JDR),
+        JDR: lambda **kw: M.JDR(definition=jdr_definition or M.DEFAULT_JDR, **kw),
     }
-    return WorstShare() if worst_member(name) else factory[name]()
+    return (WorstShare if worst_member(name) else factory[name])(per_sample=True)
 
 
 def view_mask(choice: int | list[int], num_views: int, device: torch.device | None = None) -> Tensor:
@@ -101,23 +103,25 @@ def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str,
                    target: Tensor | None, rows: Mapping[str, Any], image_size: int) -> None:
     """Hand one model output to the metric of each cell (its ``metric`` says which arguments): ``truth``
     and ``target`` poses as the output's ``pose``, ``rows`` the batch rows (2D joints, ``view_valid``),
-    ``image_size`` the crop side in px (qiu2019 JDR). JDR is skipped for outputs without ``joints_2d``."""
+    ``image_size`` the crop side in px (qiu2019 JDR), ``rows["index"]`` (when present) the dataset indices
+    keying the per-sample values. JDR is skipped for outputs without ``joints_2d``."""
     pose = out["pose"]
     valid = out.get("valid")
+    index = rows.get("index")
     for cell in cells:
         m = cell.metric
         if m in (MPJPE, PMPJPE):
             pose_m, valid_m = metric_inputs(out, m)  # the ensemble's per-sample worst by m, else the output's
-            update(cell, pose_m, truth, valid_m)
+            update(cell, pose_m, truth, valid_m, index=index)
         elif m == TARGET_MPJPE:
-            update(cell, pose, target, valid)
+            update(cell, pose, target, valid, index=index)
         elif m == JDR and out.get("joints_2d") is not None:  # (pred, target, valid views, crop px)
-            update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"), image_size)
+            update(cell, out["joints_2d"], rows["joints_2d"], rows.get("view_valid"), image_size, index=index)
         elif m == FAILED:
-            update(cell, valid, pose)
+            update(cell, valid, pose, index=index)
         elif m == NEAR_DEGENERATE and (shift := out.get("sensitivity")) is not None and valid is not None \
                 and valid.shape == shift.shape:  # (B, J) each
-            update(cell, ~near_degenerate(shift, valid))
+            update(cell, ~near_degenerate(shift, valid), index=index)
 
 
 def example_eps(eps: Sequence[float], preferred: float = 8.0) -> int:

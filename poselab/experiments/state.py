@@ -3,8 +3,8 @@ crash).
 
 After attacked test batches the callback saves, per rank, ``<run dir>/.partial/rank<R>.pt``: the
 torchmetrics states of every results cell (``metric.metric_state``: torchmetrics keeps its states out of
-``state_dict`` unless made persistent), the number of batches done per dataloader (and, for a batch it
-stopped in, the number of its experiments done), the example panels
+``state_dict`` unless made persistent; the per-sample values included), the number of batches done per
+dataloader (and, for a batch it stopped in, the number of its experiments done), the example panels
 collected so far, the adaptive chunk size and a *fingerprint* of everything the numbers depend on
 (experiments, alpha, max_samples, max_batches, random_start, model/dataset names, a digest of the
 weights, world size, test loaders' lengths and batch sizes). A state is only resumed when its fingerprint
@@ -24,8 +24,9 @@ from torch import nn
 
 from poselab import safe_io
 
-#: bump when the saved layout changes (part of the fingerprint: old files are never mixed in)
-VERSION = 1
+#: bump when the saved layout changes (part of the fingerprint: old files are never mixed in); 2: the
+#: per-sample ``cat`` states (:data:`poselab.metrics.SAMPLE_STATES`)
+VERSION = 2
 PARTIAL_DIR = ".partial"
 STALE_DIR = ".partial-stale"
 PARTIAL_CSV = "results.partial.csv"
@@ -62,7 +63,8 @@ def fingerprint_diff(saved: str, current: str) -> list[str]:
 
 
 def metric_states(metrics: nn.ModuleDict) -> dict[str, dict[str, Any]]:
-    """CPU copies of every metric's states (tensor states only; list states are copied element-wise)."""
+    """CPU copies of every metric's states: tensor states, and list (``cat``) states as a list of one tensor
+    (their parts concatenated: the per-sample values stay one tensor per state however many batches)."""
     out: dict[str, dict[str, Any]] = {}
     for key, metric in metrics.items():
         states: dict[str, Any] = {}
@@ -70,7 +72,7 @@ def metric_states(metrics: nn.ModuleDict) -> dict[str, dict[str, Any]]:
             if isinstance(value, torch.Tensor):
                 states[name] = value.detach().cpu().clone()
             else:
-                states[name] = [v.detach().cpu().clone() for v in value]
+                states[name] = [torch.cat([v.detach().cpu().reshape(-1) for v in value])] if value else []
         out[key] = {"states": states, "update_count": int(getattr(metric, "_update_count", 0))}
     return out
 

@@ -33,7 +33,8 @@ from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.reader import ResultsError, label_runs, load_all
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
-from poselab.results.schema import MPJPE, TABLES_MD
+from poselab.results.schema import CI_HIGH, CI_LOW, MPJPE, TABLES_MD
+from poselab.results.statistics import has_ci, resolved
 from poselab.safe_io import atomic_write
 
 
@@ -264,8 +265,21 @@ def summarize(tables: Sequence[Table]) -> list[str]:
         best = min(rows, key=lambda r: r[3])
         lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm).")
     best = min(robust.rows, key=lambda r: r[2])
-    lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm).")
+    lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm)"
+                 + _unresolved(best, robust.rows) + ".")
     return lines + strength_summary(tables)
+
+
+def _unresolved(best: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
+    """", not resolved from X, Y (95 % CIs overlap)" when the robustness rows carry CIs and some other run's
+    attacked MPJPE CI overlaps the best's, else ""."""
+    if len(best) < 6:
+        return ""
+    ci = {r[0]: {CI_LOW: r[4], CI_HIGH: r[5]} for r in rows}
+    if not has_ci(ci[best[0]]):
+        return ""
+    tied = [r[0] for r in rows if r[0] != best[0] and not resolved(ci[best[0]], ci[r[0]])]
+    return f", not resolved from {', '.join(tied)} (95 % CIs overlap)" if tied else ""
 
 
 def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[float]], list[str]]]:

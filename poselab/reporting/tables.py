@@ -17,6 +17,8 @@ from typing import Any
 from poselab.results.reader import Cell
 from poselab.results.schema import (
     AXES,
+    CI_HIGH,
+    CI_LOW,
     CLEAN,
     CORRUPTION_EXPERIMENT,
     COUNT_METRICS,
@@ -31,6 +33,7 @@ from poselab.results.schema import (
     get_experiment,
     is_targeted,
 )
+from poselab.results.statistics import has_ci
 from poselab.safe_io import atomic_path
 
 METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count",
@@ -110,6 +113,9 @@ TABLE_SPECS: tuple[TableSpec, ...] = (
         mark_failed=True,
     ),
 )
+
+#: The robustness table's columns after run, clean, attacked, increase when its runs have CIs.
+ROBUST_CI_COLUMNS = ("attacked ci_low", "attacked ci_high", "n")
 
 #: Axes every column label names, even when they take one value (a table says how many iterations / views).
 ALWAYS_SHOWN = ("iterations", "attacked_views")
@@ -365,14 +371,18 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
         )
         if clean is None:
             clean = next((c.value for c in sel if c.run == r and c.eps == 0), None)
-        robust = next((c.value for c in sel if c.run == r and c.key() == strongest), None)
-        if robust is None:
+        cell = next((c for c in sel if c.run == r and c.key() == strongest), None)
+        if cell is None:
             continue
-        rows.append([r, clean, robust, None if clean is None else robust - clean])
+        rows.append([r, clean, cell.value, None if clean is None else cell.value - clean,
+                     cell.ci_low, cell.ci_high, cell.n])
+    with_ci = any(has_ci({CI_LOW: row[4], CI_HIGH: row[5]}) for row in rows)
     return Table(
         "robustness",
-        f"Clean vs robust error: untargeted MPJPE P1 (mm), attacked = {label}",
-        ["run", "clean", "attacked", "increase"],
-        rows,
+        f"Clean vs robust error: untargeted MPJPE P1 (mm), attacked = {label}"
+        + (", with the 95 % bootstrap CI of the attacked MPJPE and its samples" if with_ci else ""),
+        ["run", "clean", "attacked", "increase", *(ROBUST_CI_COLUMNS if with_ci else ())],
+        rows if with_ci else [row[:4] for row in rows],  # files without CIs: the table as before
         MPJPE,
+        digits={"n": 0},
     )

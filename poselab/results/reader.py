@@ -19,6 +19,9 @@ from typing import Any
 
 from poselab.results.runs import Cell, JointCell, RunResults, describe
 from poselab.results.schema import (
+    CI_COLUMNS,
+    CI_HIGH,
+    CI_LOW,
     COLUMNS,
     CORRUPTION,
     CORRUPTION_EXPERIMENT,
@@ -137,7 +140,7 @@ def cross_check(csv_rows: Sequence[Mapping[str, Any]], json_rows: Sequence[Any])
     for i, (c, j) in enumerate(zip(csv_rows, json_rows)):
         if not isinstance(j, Mapping):
             return  # reported by the row parser
-        for col in COLUMNS:
+        for col in (*COLUMNS, *CI_COLUMNS):
             if col in j and not _same(c.get(col), j[col]):
                 raise ValueError(f"{RESULTS_CSV} row {i + 1} {col} {c.get(col)!r} differs from "
                                  f"{RESULTS_JSON}'s {j[col]!r}: one of them was cut off or edited")
@@ -162,7 +165,8 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
             raise ValueError(f"{where}: bad value/n ({err})") from None
         if value < 0 or n < 0:  # errors (mm), rates and counts are never negative
             raise ValueError(f"{where}: {metric} value {value:g} / n {n} is negative")
-        cell = Cell(run=label, metric=metric, value=value, n=n, **setting)
+        low, high = _parse_ci(row, where)
+        cell = Cell(run=label, metric=metric, value=value, n=n, ci_low=low, ci_high=high, **setting)
         key = _cell_key(cell)
         if key in seen:
             raise ValueError(f"{where}: the same cell as row {seen[key] + 1} ({describe(cell)})")
@@ -171,9 +175,21 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
     return cells
 
 
+def _parse_ci(row: Mapping[str, Any], where: str) -> tuple[float, float]:
+    """The optional CI columns (NaN when absent or empty: files from before, n < 2); ValueError naming a
+    bad or reversed pair."""
+    try:
+        low, high = (math.nan if row.get(c) in (None, "") else float(row[c]) for c in CI_COLUMNS)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: bad {CI_LOW}/{CI_HIGH} ({err})") from None
+    if low > high:
+        raise ValueError(f"{where}: {CI_LOW} {low:g} is above {CI_HIGH} {high:g}")
+    return low, high
+
+
 def _cell_key(cell: Cell) -> tuple[Any, ...]:
     """What identifies a cell within a run: its setting (every axis) and metric."""
-    return tuple(v for k, v in vars(cell).items() if k not in ("run", "value", "n"))
+    return tuple(v for k, v in vars(cell).items() if k not in ("run", "value", "n", CI_LOW, CI_HIGH))
 
 
 def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poselab.results.schema import AXES, Setting, experiment_axes, experiment_names, is_clean
+from poselab.results.schema import (
+    AXES,
+    CI_HIGH,
+    CI_LOW,
+    Setting,
+    experiment_axes,
+    experiment_names,
+    is_clean,
+)
 from poselab.skeleton import JOINT_NAMES
 
 #: The JDR definition of result files written before the definition was recorded (the only one then).
@@ -39,11 +47,14 @@ class RunSetting(Setting):
 
 @dataclass(frozen=True)
 class Cell(RunSetting):
-    """One metric value at a setting: metric, value (mm / fraction / count), samples ``n``."""
+    """One metric value at a setting: metric, value (mm / fraction / count), samples ``n`` and the 95 %
+    bootstrap CI of the value (NaN: not recorded, files from before, or n < 2)."""
 
     metric: str
     value: float
     n: int = 0
+    ci_low: float = math.nan
+    ci_high: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,7 @@ def run_of(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], joints: S
     column) and (row, per-joint MPJPE (J,) mm) pairs, nothing parsed: a run's report of its own results."""
     fields = [f.name for f in dataclasses.fields(Setting)]
     cells = [Cell(run=label, metric=r["metric"], value=float(r["value"]), n=int(r["n"]),
+                  ci_low=float(r.get(CI_LOW, math.nan)), ci_high=float(r.get(CI_HIGH, math.nan)),
                   **{f: r[f] for f in fields}) for r in rows]
     joint_cells = [JointCell(run=label, joint=name, mpjpe=float(v), **{f: r[f] for f in fields})
                    for r, values in joints for name, v in zip(JOINT_NAMES, values.tolist())]
@@ -160,7 +172,7 @@ def _fmt(v: Any) -> str:
 
 def describe(cell: Cell) -> str:
     """A cell's setting and metric in words (for messages)."""
-    skip = ("run", "value", "n")
+    skip = ("run", "value", "n", CI_LOW, CI_HIGH)
     return ", ".join(f"{k} {v!r}" for k, v in vars(cell).items() if k not in skip and v != "")
 
 

@@ -22,6 +22,9 @@ Rules:
   corrupted views fed to the model. Its clean row has corruption "" and severity 0 (attacked_views 0).
   The two columns are written (after ``target``) only when a row has a corruption; other rows hold ""
   and 0 there.
+* **Uncertainty.** Rows written with their per-sample values carry ``ci_low, ci_high`` after ``n``: the 95 %
+  bootstrap CI of the value (:mod:`poselab.results.statistics`); ``per_sample.csv`` holds the values. Files
+  written before have neither, and are read as rows without a CI.
 """
 
 from __future__ import annotations
@@ -70,12 +73,31 @@ TABLES_MD = "tables.md"
 WORST_SAMPLES_CSV = "worst_samples.csv"
 WORST_SAMPLE_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
                         "view_set", "target", "index", "worst")
+#: The per-sample values of every results row (:data:`PER_SAMPLE_COLUMNS`): their mean is the row's value
+#: (their sum for ``failed`` rows, whose value is a count).
+PER_SAMPLE_CSV = "per_sample.csv"
+#: The columns of ``per_sample.csv`` after the row's setting and metric: the sample's dataset index (-1:
+#: unknown), its view (position among the model's per-view outputs; 0 for a per-sample pose) and its value.
+SAMPLE_INDEX = "index"
+SAMPLE_VIEW = "view"
+SAMPLE_VALUE = "value"
+#: The claim file of an evaluated model (:mod:`poselab.reporting.leaderboard`): what was evaluated, how,
+#: and its headline numbers.
+CLAIM_JSON = "claim.json"
+#: The leaderboard's files (``poselab leaderboard --out DIR``).
+LEADERBOARD_MD = "leaderboard.md"
+LEADERBOARD_CSV = "leaderboard.csv"
 #: Files that make a folder a results folder (results.csv preferred by the reader).
 RESULT_FILES = (RESULTS_CSV, RESULTS_JSON)
 
 #: The columns of ``results.csv`` without the optional ``view_set``.
 COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views", "target",
            "metric", "value", "n")
+#: Optional columns after ``n``: the 95 % bootstrap CI of ``value`` (same unit; NaN for n < 2), written when
+#: the rows carry them (every run since they exist), absent from older files.
+CI_LOW = "ci_low"
+CI_HIGH = "ci_high"
+CI_COLUMNS = (CI_LOW, CI_HIGH)
 #: Columns of ``per_joint.csv`` after the setting: the joint's name and its MPJPE (mm). The file's own column
 #: name, equal to the :data:`MPJPE` metric's by choice, not by rule.
 JOINT = "joint"
@@ -111,10 +133,13 @@ def corruption_names() -> tuple[str, ...]:
 
 
 def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """The results columns: :data:`COLUMNS`, plus ``view_set`` when a row attacked an explicit view subset
-    and ``corruption, severity`` when a row has a corruption (other files keep the original columns)."""
+    """The results columns: :data:`COLUMNS`, plus ``view_set`` when a row attacked an explicit view subset,
+    ``corruption, severity`` when a row has a corruption and :data:`CI_COLUMNS` when a row has its CI
+    (other files keep the original columns)."""
     rows = list(rows)
     columns = list(COLUMNS)
+    if any(CI_LOW in r for r in rows):
+        columns += CI_COLUMNS
     if any(r.get(CORRUPTION) for r in rows):
         i = columns.index("target") + 1
         columns[i:i] = [CORRUPTION, SEVERITY]
@@ -126,4 +151,11 @@ def columns_of(rows: Iterable[Mapping[str, Any]]) -> list[str]:
 
 def per_joint_columns(columns: Iterable[str]) -> list[str]:
     """``per_joint.csv`` columns of a results file with ``columns``: its setting columns, joint, mpjpe."""
-    return [c for c in columns if c not in ("metric", "value", "n")] + [JOINT, JOINT_MPJPE]
+    return [c for c in columns if c not in ("metric", "value", "n", *CI_COLUMNS)] + [JOINT, JOINT_MPJPE]
+
+
+def per_sample_columns(columns: Iterable[str]) -> list[str]:
+    """``per_sample.csv`` columns of a results file with ``columns``: its setting columns and metric, then
+    index, view, value."""
+    return [c for c in columns if c not in ("value", "n", *CI_COLUMNS)] + [SAMPLE_INDEX, SAMPLE_VIEW,
+                                                                             SAMPLE_VALUE]

@@ -1,0 +1,103 @@
+"""Uncertainty of results cells: a seeded percentile bootstrap CI of the mean, and whether two cells differ.
+
+Pure functions on numbers (numpy). The CI resamples the per-sample values of a cell (``per_sample.csv``)
+exactly as ``scipy.stats.bootstrap(..., method="percentile", rng=np.random.default_rng(seed))`` does: the
+same index draws in the same order (in batches of rows, which draw the same stream), the mean of each
+resample and the linear-interpolated quantiles, so the two agree to float rounding (tests/test_statistics.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from poselab.results.schema import CI_HIGH, CI_LOW, COUNT_METRICS
+
+#: The defaults of every results CI: 95 % two-sided, 2000 resamples (Monte-Carlo error of the bounds well
+#: under their width), seed 0 (every cell draws the same stream: the same samples give the same CI).
+LEVEL = 0.95
+RESAMPLES = 2000
+SEED = 0
+#: Index draws per batch (rows x samples): bounds the memory of large cells, not the result.
+_BATCH_DRAWS = 4_000_000
+
+
+def bootstrap_ci(values: Sequence[float] | np.ndarray, level: float = LEVEL, resamples: int = RESAMPLES,
+                 seed: int = SEED) -> tuple[float, float]:
+    """(low, high) percentile bootstrap CI of the mean of ``values`` (N,) at ``level`` (two-sided); NaN for
+    fewer than 2 values (one sample says nothing about its spread)."""
+    x = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not 0 < level < 1 or resamples < 1:
+        raise ValueError(f"level must be in (0, 1) and resamples >= 1, got {level}, {resamples}")
+    n = x.size
+    if n < 2:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    rows = max(1, _BATCH_DRAWS // n)
+    means = []
+    for k in range(0, resamples, rows):
+        i = rng.integers(0, n, (min(rows, resamples - k), n))
+        means.append(np.mean(x[i], axis=-1))
+    alpha = (1 - level) / 2
+    low, high = np.quantile(np.concatenate(means), [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def cell_ci(metric: str, values: Sequence[float] | np.ndarray, **kwargs: Any) -> tuple[float, float]:
+    """The CI of a results cell from its per-sample values: of the mean, or of the count for the count metrics
+    (``failed``, ``near_degenerate``: the value is a number of samples, n x the CI of the rate)."""
+    low, high = bootstrap_ci(values, **kwargs)
+    scale = len(values) if metric in COUNT_METRICS else 1
+    return low * scale, high * scale
+
+
+def add_ci(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[dict[str, Any], Any]], **kwargs: Any
+           ) -> None:
+    """Set ``ci_low``/``ci_high`` of every row in place: :func:`cell_ci` of its per-sample values (``pairs``:
+    (row, values with ``value`` (N,)), rows matched by identity), NaN for a row without them."""
+    values = {id(row): samples.value for row, samples in pairs}
+    for row in rows:
+        x = values.get(id(row))
+        values_x = None if x is None else np.asarray(x, np.float64)
+        row[CI_LOW], row[CI_HIGH] = (math.nan, math.nan) if x is None else cell_ci(row["metric"], values_x,
+                                                                                     **kwargs)
+
+
+def ci_meta(level: float = LEVEL, resamples: int = RESAMPLES, seed: int = SEED) -> dict[str, Any]:
+    """How the CI columns were computed (results.json ``meta["ci"]``)."""
+    return {"method": "percentile bootstrap of the mean", "level": level, "resamples": resamples,
+            "seed": seed}
+
+
+def has_ci(row: Mapping[str, Any] | Any) -> bool:
+    """Whether a row (dict) or cell (attributes ``ci_low``/``ci_high``) carries a finite CI."""
+    low, high = _bounds(row)
+    return math.isfinite(low) and math.isfinite(high)
+
+
+def resolved(a: Mapping[str, Any] | Any, b: Mapping[str, Any] | Any) -> bool:
+    """Whether two cells differ by more than their CIs: both have a CI and the intervals do not overlap.
+    A pair without CIs (older results) is not resolved."""
+    if not (has_ci(a) and has_ci(b)):
+        return False
+    (la, ha), (lb, hb) = _bounds(a), _bounds(b)
+    return ha < lb or hb < la
+
+
+def _bounds(row: Mapping[str, Any] | Any) -> tuple[float, float]:
+    get = row.get if isinstance(row, Mapping) else (lambda k, d=None: getattr(row, k, d))
+    try:
+        return float(get(CI_LOW, math.nan)), float(get(CI_HIGH, math.nan))
+    except (TypeError, ValueError):
+        return math.nan, math.nan
+
+
+def rank_resolved(items: Sequence[Any], value: Callable[[Any], float], lower_is_better: bool = True
+                  ) -> list[int]:
+    """Rank of each item (input order): 1 + the number of items better by ``value`` *and* :func:`resolved`
+    from it. Items whose CIs overlap the best's share rank 1, and so on; without CIs every rank is 1."""
+    sign = 1.0 if lower_is_better else -1.0
+    return [1 + sum(1 for b in items if sign * value(b) < sign * value(a) and resolved(a, b)) for a in items]
