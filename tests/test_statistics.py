@@ -174,18 +174,20 @@ def _check_per_sample_means(folder: Path) -> set[str]:
     assert len(by_row) == len(rows)
     for r in rows:
         values = by_row[tuple(r[k] for k in key)]
-        assert len(values) == int(r["n"]) or r["metric"] == "failed"
-        got = sum(values) if r["metric"] == "failed" else float(np.mean(values))
+        count = r["metric"] in ("failed", "near_degenerate")
+        assert len(values) == int(r["n"]) or count
+        got = sum(values) if count else float(np.mean(values))
         assert got == pytest.approx(float(r["value"]), rel=1e-6, abs=1e-9)
-        if len(values) > 1 and r["metric"] != "failed":
+        if len(values) > 1 and not count:
             assert float(r["ci_low"]) <= float(r["value"]) <= float(r["ci_high"])
             assert (float(r["ci_low"]), float(r["ci_high"])) == pytest.approx(S.bootstrap_ci(values))
     return {r["metric"] for r in rows}
 
 
 def test_per_sample_file_means_equal_the_results_rows_shipped_models(tmp_path: Path) -> None:
-    """MPJPE and P-MPJPE (regression), and MPJPE, P-MPJPE, JDR and failures (triangulation): the mean of
-    each row's per-sample values is its value; the CI is the bootstrap of those values."""
+    """MPJPE and P-MPJPE (regression), and MPJPE, P-MPJPE, JDR, failed and near-degenerate counts
+    (triangulation): the mean of each row's per-sample values is its value (counts: the sum); the CI is the
+    bootstrap of those values."""
     import hashlib
     import json
 
@@ -193,7 +195,7 @@ def test_per_sample_file_means_equal_the_results_rows_shipped_models(tmp_path: P
     mono = _evaluate("regression", [{"kind": "untargeted", **fgsm}], tmp_path, ckpt=True)
     assert _check_per_sample_means(mono) == {"mpjpe", "pmpjpe"}
     multi = _evaluate("triangulation", [{"kind": "multiview", **fgsm, "attacked_views": [4]}], tmp_path)
-    assert _check_per_sample_means(multi) == {"mpjpe", "pmpjpe", "jdr", "failed"}
+    assert _check_per_sample_means(multi) == {"mpjpe", "pmpjpe", "jdr", "failed", "near_degenerate"}
     meta = json.loads((mono / "results.json").read_text())["meta"]
     assert meta["ci"] == S.ci_meta()
     claim = json.loads((mono / "claim.json").read_text())
