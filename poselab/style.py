@@ -1,9 +1,9 @@
 """The one visual style of poselab's figures and image panels (matplotlib reports, OpenCV crops).
 
-* Series: :func:`series_styles` gives every series of a panel its own (colour, line style, marker); with more
-  series than colours the line style changes with each pass through the palette, so no two series of a panel
-  look alike. Lines are layered: the first drawn is the widest, with the largest marker, so a series that lies
-  exactly under a later one still shows as a coloured rim around it.
+* Series: :func:`series_styles` gives every series of a panel its own (colour, marker) pair, and a line style
+  that changes with each pass through the palette (or carries a meaning given by the caller), so no two
+  series of a panel look alike. Lines are layered: the first drawn is the widest, with the largest marker,
+  so a series that lies exactly under a later one still shows as a coloured rim around it.
 * Skeletons: one colour per role (ground truth, clean and adversarial prediction, attack target), the same in
   the Matplotlib example panels (:data:`SKELETON_COLORS`) and the OpenCV crops (:func:`skeleton_rgb`).
 * Text on images: :func:`put_label` draws once, on a filled box: no outline pass, whose glyph advance can
@@ -29,9 +29,10 @@ LINESTYLES: tuple[str, ...] = ("-", "--", ":", "-.")
 MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
 
 #: Skeleton roles -> colour: ground truth, prediction on the clean image, on the adversarial (or corrupted)
-#: image, and the attack's target pose.
+#: image, the attack's target pose, and a prediction where there is no attack (validation images).
 SKELETON_COLORS: dict[str, str] = {"ground truth": "#00c800", "clean prediction": "#1e90ff",
-                                   "adversarial prediction": "#ff2020", "target": "#ff00ff"}
+                                   "adversarial prediction": "#ff2020", "target": "#ff00ff",
+                                   "prediction": "#ff2020"}
 #: Preview skeletons: the subject's right limbs, left limbs, spine and head (RGB 0..255).
 LIMB_RGB: dict[str, tuple[int, int, int]] = {"right": (255, 140, 0), "left": (40, 120, 255),
                                              "centre": (255, 255, 255)}
@@ -62,24 +63,17 @@ class SeriesStyle:
 def series_styles(n: int, linestyles: Sequence[str] | None = None) -> list[SeriesStyle]:
     """``n`` distinct styles for the series of one panel, in drawing order.
 
-    Series ``i`` gets colour ``i % 10``, marker ``i % 7`` and line style ``i // 10`` (or ``linestyles[i]``
-    when given: a meaning such as dashed = the paper's attacks; a clash with an earlier series then moves on
-    to the next line style). Widths and marker sizes shrink with ``i`` (3 -> 1.2 pt, 8 -> 3.5 pt) so exactly
+    Series ``i`` gets colour ``i % 10``, marker ``i % 7`` (so (colour, marker) never repeats below 70
+    series) and line style ``i // 10`` (or ``linestyles[i]`` when given: a meaning such as dashed = the
+    paper's attacks). Widths and marker sizes shrink with ``i`` (2.6 -> 1.2 pt, 7 -> 3.5 pt) so that exactly
     overlapping series stay visible.
     """
-    out: list[SeriesStyle] = []
-    seen: set[tuple[str, str]] = set()
+    out = []
     for i in range(n):
-        color = PALETTE[i % len(PALETTE)]
         ls = linestyles[i] if linestyles is not None else LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)]
-        k = LINESTYLES.index(ls) if ls in LINESTYLES else 0
-        while (color, ls) in seen:
-            k += 1
-            ls = LINESTYLES[k % len(LINESTYLES)]
-        seen.add((color, ls))
         frac = i / (n - 1) if n > 1 else 0.0
-        out.append(SeriesStyle(color, ls, MARKERS[i % len(MARKERS)], linewidth=round(3.0 - 1.8 * frac, 2),
-                               markersize=round(8.0 - 4.5 * frac, 2)))
+        out.append(SeriesStyle(PALETTE[i % len(PALETTE)], ls, MARKERS[i % len(MARKERS)],
+                               linewidth=round(2.6 - 1.4 * frac, 2), markersize=round(7.0 - 3.5 * frac, 2)))
     return out
 
 
@@ -102,13 +96,13 @@ def eps_axis(ax: Any, ticks: Iterable[float], label: str = "eps (px, 0..255 scal
     ax.set_xlabel(label, fontsize=LABEL_SIZE)
 
 
-def spans_decades(values: Iterable[float], decades: float = 1.5) -> bool:
+def spans_decades(values: Iterable[float], decades: float = 1.0) -> bool:
     """Whether positive finite ``values`` span at least ``decades`` powers of ten (max / min)."""
     vals = [v for v in values if v is not None and math.isfinite(v) and v > 0]
     return len(vals) >= 2 and math.log10(max(vals) / min(vals)) >= decades
 
 
-def log_if_spans_decades(ax: Any, values: Iterable[float], axis: str = "y", decades: float = 1.5) -> bool:
+def log_if_spans_decades(ax: Any, values: Iterable[float], axis: str = "y", decades: float = 1.0) -> bool:
     """Make ``axis`` logarithmic when ``values`` span ``decades`` or more; returns whether it did."""
     if not spans_decades(values, decades):
         return False
