@@ -135,7 +135,7 @@ def plot_skeletons(
     values = [v for inc in increases.values() for v in inc.values()]
     vmin, vmax = min(0.0, min(values)), max(values) if max(values) > 0 else 1.0
     xy = torch.tensor(CANONICAL_POSE_2D)
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs) + 1.2, 5.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs) + 1.2, 5.6), squeeze=False)
     sc = None
     for k, (ax, run) in enumerate(zip(axes[0], runs)):
         for child, parent in BONES:
@@ -154,14 +154,20 @@ def plot_skeletons(
             zorder=2,
         )
         for i in idx:  # the subject's right is on the left of the picture: its labels go left
-            left = float(xy[i, 0]) < 0
+            x, y = float(xy[i, 0]), float(xy[i, 1])
             text = f"{JOINT_NAMES[i]} {inc[JOINT_NAMES[i]]:.0f}" if k == 0 else f"{inc[JOINT_NAMES[i]]:.0f}"
-            ax.annotate(text, (float(xy[i, 0]), float(xy[i, 1])), xytext=(-7 if left else 7, 0),
-                        textcoords="offset points", ha="right" if left else "left", va="center", fontsize=6)
+            if x == 0 and y == 0:  # the pelvis, between the hips: below
+                where = {"xytext": (0, -9), "ha": "center", "va": "top"}
+            elif x == 0:  # the spine and head: above right, clear of the shoulders' labels
+                where = {"xytext": (6, 5), "ha": "left", "va": "bottom"}
+            else:
+                side = -1 if x < 0 else 1
+                where = {"xytext": (8 * side, 0), "ha": "right" if side < 0 else "left", "va": "center"}
+            ax.annotate(text, (x, y), textcoords="offset points", fontsize=7, **where)
         title = run if settings is None or run not in settings else f"{run}\n{setting_label(settings[run])}"
         ax.set_title(title, fontsize=style.PANEL_TITLE_SIZE)
         ax.set_aspect("equal")
-        ax.set_xlim(-700, 700)
+        ax.set_xlim(-720, 720)
         ax.margins(y=0.05)
         ax.axis("off")
     cbar = fig.colorbar(sc, ax=axes[0].tolist(), shrink=0.8)
