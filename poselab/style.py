@@ -77,6 +77,26 @@ def series_styles(n: int, linestyles: Sequence[str] | None = None) -> list[Serie
     return out
 
 
+def grouped_styles(groups: Sequence[int]) -> list[list[SeriesStyle]]:
+    """Styles for series in groups (e.g. the runs of a figure, each with its settings): ``groups[g]`` members
+    in group ``g``. One colour per group and one (line style, marker) per member, so a reader tells the run by
+    colour and the setting by line style; groups with more than 4 members fall back to
+    :func:`series_styles` over every series."""
+    if max(groups, default=0) > len(LINESTYLES) or len(groups) > len(PALETTE):
+        flat = iter(series_styles(sum(groups)))
+        return [[next(flat) for _ in range(n)] for n in groups]
+    layered = iter(series_styles(sum(groups)))  # widths and marker sizes by drawing order
+    out = []
+    for g, n in enumerate(groups):
+        row = []
+        for m in range(n):
+            w = next(layered)
+            row.append(SeriesStyle(PALETTE[g], LINESTYLES[m], MARKERS[m % len(MARKERS)], w.linewidth,
+                                   w.markersize))
+        out.append(row)
+    return out
+
+
 def plot_series(ax: Any, xs: Sequence[float], ys: Sequence[float], style: SeriesStyle, label: str) -> None:
     """One series: a line with markers, or markers alone when it has fewer than 3 points (two points joined
     by a line suggest a trend that was not measured)."""
@@ -102,11 +122,23 @@ def spans_decades(values: Iterable[float], decades: float = 1.0) -> bool:
     return len(vals) >= 2 and math.log10(max(vals) / min(vals)) >= decades
 
 
+def log_axis(ax: Any, axis: str = "y") -> None:
+    """A logarithmic axis labelled in plain numbers (50, 100, 200, 500, 1000), not powers of ten."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    target.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
 def log_if_spans_decades(ax: Any, values: Iterable[float], axis: str = "y", decades: float = 1.0) -> bool:
-    """Make ``axis`` logarithmic when ``values`` span ``decades`` or more; returns whether it did."""
+    """Make ``axis`` logarithmic (:func:`log_axis`) when ``values`` span ``decades`` or more; returns whether
+    it did."""
     if not spans_decades(values, decades):
         return False
-    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    log_axis(ax, axis)
     return True
 
 

@@ -85,6 +85,19 @@ def test_series_styles_are_distinct(n: int) -> None:
     assert widths == sorted(widths, reverse=True)
 
 
+@pytest.mark.parametrize("groups", [[1, 1, 1], [3, 3, 3], [2, 4], [6, 1], [1] * 12])
+def test_grouped_styles_are_distinct_and_colour_the_group_when_they_can(groups) -> None:
+    from poselab.style import grouped_styles
+
+    styles = grouped_styles(groups)
+    flat = [s for row in styles for s in row]
+    assert [len(row) for row in styles] == groups
+    assert len({(s.color, s.linestyle, s.marker) for s in flat}) == len(flat)
+    if max(groups) <= 4 and len(groups) <= 10:
+        assert all(len({s.color for s in row}) == 1 for row in styles)
+        assert len({row[0].color for row in styles}) == len(groups)
+
+
 def test_series_styles_keep_a_meaning_of_line_style() -> None:
     dashed = ["--", "--", "-", "-", "-", "-", "--", "--", "--", "--", "--", "--"]
     styles = series_styles(len(dashed), dashed)

@@ -97,7 +97,12 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
     panels = sorted({getattr(c, spec.panel_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
     series_axes = varying_axes(sel, exclude=(spec.panel_axis, spec.x_axis))
     series = _series(sel, runs, series_axes)
-    styles = dict(zip(series, style.series_styles(len(series))))
+    by_run = {run: [k for k in series if k[0] == run] for run in dict.fromkeys(r for r, _ in series)}
+    if len(by_run) > 1:  # the run by colour, its settings by line style and marker
+        grouped = style.grouped_styles([len(v) for v in by_run.values()])
+        styles = {k: st for keys, sts in zip(by_run.values(), grouped) for k, st in zip(keys, sts)}
+    else:
+        styles = dict(zip(series, style.series_styles(len(series))))
     fig, axes = plt.subplots(
         len(metrics),
         len(panels),
@@ -135,7 +140,7 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
             elif i == len(metrics) - 1:
                 ax.set_xlabel(X_LABELS[spec.x_axis], fontsize=style.LABEL_SIZE)
             if log:
-                ax.set_yscale("log")
+                style.log_axis(ax)
             title = axis_label(spec.panel_axis, panel) if spec.panel_axis != "target" else str(panel)
             unit = METRIC_UNITS[metric] + (", log scale" if log else "")
             style.panel(ax, title, ylabel=f"{METRIC_NAMES[metric]} ({unit})" if j == 0 else None)
