@@ -195,7 +195,7 @@ def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
             style.plot_series(ax, [p[0] for p in pts], [p[1] for p in pts], st, col)
         style.eps_axis(ax, [0.0, *(r[1] for r in rows)])
         if log:
-            ax.set_yscale("log")
+            style.log_axis(ax)
         style.panel(ax, run, ylabel=f"MPJPE P1 (mm{', log scale' if log else ''})" if j == 0 else None)
     style.figure_legend(fig, axes.flat, title="attack, iterations")
     fig.suptitle("Paper attacks (dashed) vs stronger ones (solid): untargeted MPJPE P1 (mm) vs eps (px)",
