@@ -11,7 +11,7 @@ from support.import_graph import ROOT, cycles, import_graph, part, part_graph
 #: Top-level parts of poselab, lowest first; a part may import parts of its own layer or below.
 LAYERS: list[set[str]] = [
     {"poselab", "skeleton", "geometry", "paths", "hashing", "safe_io", "_alloc", "distributed", "plugins",
-     "cpus", "yaml_limits"},
+     "cpus", "yaml_limits", "style"},
     {"data", "models", "metrics", "scale"},
     {"attacks", "corruptions"},
     {"experiments", "training"},

@@ -5,7 +5,8 @@ Usage::
     poselab preview-data --out preview.png [--data configs/data/synthetic.yaml] [--samples 3]
                          [--image-size 256] [--split test] [--seed 0]
 
-Right limbs are drawn orange, left limbs blue, the spine and head white.
+Right limbs are drawn orange, left limbs blue, the spine and head white (:mod:`poselab.style`); each tile
+is labelled with subject, action, frame and camera.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from poselab.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS
+from poselab.style import LIMB_RGB, put_label
 
-_RIGHT, _LEFT, _CENTRE = (255, 140, 0), (40, 120, 255), (255, 255, 255)  # RGB
+_RIGHT, _LEFT, _CENTRE = LIMB_RGB["right"], LIMB_RGB["left"], LIMB_RGB["centre"]
 
 
 def draw_skeleton(image: np.ndarray, joints_2d: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -55,8 +57,7 @@ def preview_grid(samples: list[dict], tile: int = 256) -> np.ndarray:
             img = cv2.resize(img, (tile, tile), interpolation=interp)
             img = cv2.addWeighted(img, 0.4, draw_skeleton(img.copy(), joints[v], scale), 0.6, 0.0)
             label = f"{s['subject']} {s['action']} f{s['frame']} cam{int(s['camera_ids'][v]) + 1}"
-            cv2.putText(img, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(img, label, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
+            put_label(img, label, (2, 2))  # one pass on a filled box: reads the same with any OpenCV
             tiles.append(np.pad(img, ((2, 2), (2, 2), (0, 0))))
         rows.append(np.concatenate(tiles, axis=1))
     return np.concatenate(rows, axis=0)

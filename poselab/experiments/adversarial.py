@@ -345,7 +345,10 @@ class TargetedExperiment(AttackExperiment):
                         self.report(ctx, keys, out, big_gt[sl], target[sl], rows)
             if ctx.want_images:
                 t, ie = max(record), example_eps(self.eps)
+                last = index_batch(big, torch.arange((n_t - 1) * b, n_t * b), n_t * b)
+                with torch.no_grad():
+                    clean_out = model(big_images[-b:], last)
                 add_examples(ctx, f"{self.kind} {name} eps={self.eps[ie]:g} it={t} target={names[-1]}",
                              big_images[-b:], res.adversarial[ie, -b:],
-                             {kk: v[ie, -b:] for kk, v in res.outputs[t].items()},
-                             index_batch(big, torch.arange((n_t - 1) * b, n_t * b), n_t * b))
+                             {kk: v[ie, -b:] for kk, v in res.outputs[t].items()}, last,
+                             clean_out=clean_out, truth=big_gt[-b:], target=target[-b:])

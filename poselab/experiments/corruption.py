@@ -194,5 +194,5 @@ class CorruptionExperiment(Experiment):
                         update_metrics(ctx.update, self.keys(metrics, k, c, s), out, gt, None, sub, size)
                         if want_images and s == self.severities[-1] and c == self.corruptions[0]:
                             title = f"{self.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
-                            add_examples(ctx, title, images, x, out, sub)
+                            add_examples(ctx, title, images, x, out, sub, clean_out=clean, truth=gt)
                             want_images = False

@@ -60,13 +60,18 @@ def view_mask(choice: int | list[int], num_views: int, device: torch.device | No
 
 @dataclass
 class Example:
-    """One example for the image panel: float images (V, 3, H, W) 0..255 and 2D joints (V, J, 2) px."""
+    """One example for the image panel: float images (V, 3, H, W) 0..255 and 2D joints (V, J, 2) px: the
+    ground truth, the prediction on the adversarial (or corrupted) image and, when known, on the clean image
+    and the attack's target; ``mpjpe``: (clean, adversarial) MPJPE of this sample in mm, when known."""
 
     title: str
     clean: Tensor
     adversarial: Tensor
     pred_2d: Tensor
     gt_2d: Tensor
+    clean_2d: Tensor | None = None
+    target_2d: Tensor | None = None
+    mpjpe: tuple[float, float] | None = None
 
 
 @dataclass
@@ -143,15 +148,31 @@ def _joints_2d_for_drawing(out: Mapping[str, Tensor], sub: Mapping[str, Any]) ->
     return project(pose + root, sub["K"], sub["dist"])
 
 
+def _sample_mpjpe(pose: Tensor, truth: Tensor) -> Tensor:
+    """(B,) MPJPE (mm) per sample of poses (B, [V,] J, 3): the mean joint distance over joints and views."""
+    return (pose.double() - truth.double()).norm(dim=-1).flatten(1).mean(1)
+
+
 def add_examples(ctx: RunContext, title: str, clean: Tensor, adv: Tensor, out: Mapping[str, Tensor],
-                 sub: Mapping[str, Any]) -> None:
-    """Append the first ``ctx.examples`` samples of a batch to the example panels."""
+                 sub: Mapping[str, Any], clean_out: Mapping[str, Tensor] | None = None,
+                 truth: Tensor | None = None, target: Tensor | None = None) -> None:
+    """Append the first ``ctx.examples`` samples of a batch to the example panels: ``out`` the model's output
+    on ``adv``, ``clean_out`` on ``clean`` (drawn too when given), ``truth`` the ground-truth pose (for the
+    examples' MPJPE), ``target`` the attack's target pose, drawn when given (both like the output's pose)."""
     assert ctx.example_sink is not None
     pred_2d = _joints_2d_for_drawing(out, sub)
+    clean_2d = _joints_2d_for_drawing(clean_out, sub) if clean_out is not None else None
+    target_2d = _joints_2d_for_drawing({"pose": target}, sub) if target is not None else None
+    errors = None
+    if truth is not None and clean_out is not None:
+        errors = torch.stack([_sample_mpjpe(clean_out["pose"], truth), _sample_mpjpe(out["pose"], truth)], 1)
     for i in range(min(ctx.examples, clean.shape[0])):
-        ctx.example_sink.append(Example(title=f"{title} #{i}", clean=clean[i].detach().cpu(),
-                                        adversarial=adv[i].detach().cpu(), pred_2d=pred_2d[i].detach().cpu(),
-                                        gt_2d=sub["joints_2d"][i].detach().cpu()))
+        ctx.example_sink.append(Example(
+            title=f"{title} #{i}", clean=clean[i].detach().cpu(), adversarial=adv[i].detach().cpu(),
+            pred_2d=pred_2d[i].detach().cpu(), gt_2d=sub["joints_2d"][i].detach().cpu(),
+            clean_2d=None if clean_2d is None else clean_2d[i].detach().cpu(),
+            target_2d=None if target_2d is None else target_2d[i].detach().cpu(),
+            mpjpe=None if errors is None else (float(errors[i, 0]), float(errors[i, 1]))))
 
 
 def run_experiment(experiment: Any, batch: Mapping[str, Any], ctx: RunContext) -> None:

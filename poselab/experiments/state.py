@@ -178,8 +178,8 @@ class PartialState:
                                "metrics": metric_states(metrics), "auto_batch": auto_batch})
 
     def save_examples(self, examples: list[Any]) -> None:
-        fields = ("clean", "adversarial", "pred_2d", "gt_2d")
-        items = [{"title": ex.title, **{f: getattr(ex, f).detach().cpu() for f in fields}} for ex in examples]
+        items = [{k: v.detach().cpu() if isinstance(v, torch.Tensor) else v for k, v in vars(ex).items()}
+                 for ex in examples]
         save_state(self.run_dir / PARTIAL_DIR / "examples.pt",
                    {"fingerprint": self.fingerprint, "examples": items})
 

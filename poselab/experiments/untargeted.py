@@ -58,4 +58,4 @@ class UntargetedExperiment(AttackExperiment):
             ie = example_eps(eps)
             title = f"{self.kind} {name} eps={eps[ie]:g} it={t}" + (f" views={shown}" if shown else "")
             out = {kk: v[ie] for kk, v in res.outputs[t].items()}
-            add_examples(ctx, title, images, res.adversarial[ie], out, sub)
+            add_examples(ctx, title, images, res.adversarial[ie], out, sub, clean_out=clean, truth=gt)

@@ -200,7 +200,11 @@ class PoseModel(pl.LightningModule):
         pred = self.predicted_2d(out, batch)[:, :1].flatten(0, 1)[:n]  # first view of each sample
         gt = batch["joints_2d"].float()[:, :1].flatten(0, 1)[:n]
         images = batch["images"][:, :1].flatten(0, 1)[:n]
-        panel = skeleton_panel(images, pred, gt)
+        err = (out["pose"].detach().float() - self.pose_target(batch)).norm(dim=-1)  # (B, [V,] J) mm
+        err = (err[:, 0] if err.dim() == 3 else err).mean(-1)[:n]  # first view's (monocular) or the pose's
+        panel = skeleton_panel(images, pred, gt,  # short enough for one 192 px crop
+                               caption=f"epoch {self.current_epoch}: MPJPE {float(err.nanmean()):.1f} mm",
+                               tile_labels=[f"MPJPE {float(e):.0f} mm" for e in err])
         first = self.loggers[0] if self.loggers else None  # not trainer.log_dir: it is a collective
         run_dir = Path(getattr(first, "log_dir", None) or self.trainer.default_root_dir)
         save_png(panel, run_dir / "val_images" / f"epoch{self.current_epoch:03d}.png")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,48 +112,46 @@ def severity_tables(rows: Sequence[Any]) -> list[Table]:
 
 
 def plot_severity(rows: Sequence[Any], runs: Sequence[str], path: str | Path) -> Path | None:
-    """Figure: MPJPE P1 vs severity (0 = clean), one panel per run, one line per corruption (and corrupted
-    view count); None without corruption rows."""
+    """Figure: MPJPE P1 vs severity (0 = clean), one panel per run, one line per corruption (its own colour
+    and marker in every panel), solid with every view corrupted, dashed with only some (a multi-view run's
+    "k of V views" rows); None without corruption rows."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from poselab.safe_io import save_figure
+    from poselab import style
 
     wide = [r for r in wide_rows(rows) if r[MPJPE] != ""]
     runs = [r for r in runs if any(w["model"] == r or w["model"].startswith(f"{r} [") for w in wide)]
     if not runs:
         return None
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs) + 1.5, 3.6), dpi=100, squeeze=False,
+    names = list(dict.fromkeys(r["corruption"] for r in wide if r["corruption"] != CLEAN))
+    base = dict(zip(names, style.series_styles(len(names), ["-"] * len(names))))
+    ncols = min(len(runs), 2)  # two panels a row: readable beside the long legend
+    nrows = -(-len(runs) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.8 * ncols + 0.8, 3.6 * nrows), dpi=100, squeeze=False,
                              sharey=True)
-    for ax, run in zip(axes[0], runs):
+    for ax in axes.flat[len(runs):]:
+        ax.set_visible(False)
+    partial = False
+    for j, (ax, run) in enumerate(zip(axes.flat, runs)):
         mine = [r for r in wide if r["model"] == run or r["model"].startswith(f"{run} [")]
         sevs = [0] + sorted({r["severity"] for r in mine if r["corruption"] != CLEAN})
         for model in dict.fromkeys(r["model"] for r in mine):
             err = _errors(mine, model, MPJPE)
             clean = err.get((CLEAN, 0), math.nan)
-            style = "-" if model == run else "--"
-            names = dict.fromkeys(r["corruption"] for r in mine if r["corruption"] != CLEAN)
-            for i, name in enumerate(names):
+            partial |= model != run
+            for name in dict.fromkeys(r["corruption"] for r in mine if r["corruption"] != CLEAN):
                 ys = [clean if sev == 0 else err.get((name, sev), math.nan) for sev in sevs]
-                ax.plot(sevs, ys, style, marker="o", ms=3, color=f"C{i % 10}",
-                        label=name + model[len(run):])
-        ax.set_title(run, fontsize=9)
-        ax.set_xlabel("severity (0 = clean)")
-        ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel("MPJPE P1 (mm)")
-    handles: dict[str, Any] = {}
-    for ax in axes.flat:
-        for h, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, h)
-    fig.legend(list(handles.values()), list(handles), loc="center left", bbox_to_anchor=(1.0, 0.5),
-               fontsize=7)
-    fig.suptitle("Common corruptions: MPJPE P1 vs severity (dashed: only some views corrupted)", fontsize=10)
+                st = base[name] if model == run else replace(base[name], linestyle="--")
+                style.plot_series(ax, sevs, ys, st, name + model[len(run):])
+        style.panel(ax, run, "severity (0 = clean)", "MPJPE P1 (mm)" if j % ncols == 0 else None)
+    style.figure_legend(fig, axes.flat, title="corruption")
+    fig.suptitle("Common corruptions: MPJPE P1 (mm) vs severity"
+                 + (" (dashed: only some views corrupted)" if partial else ""), fontsize=style.TITLE_SIZE)
     fig.tight_layout()
-    out = save_figure(fig, path, bbox_inches="tight")
-    plt.close(fig)
-    return out
+    return style.save(fig, path)
 
 
 def _errors(wide: Sequence[Mapping[str, Any]], model: str, metric: str) -> dict[tuple[str, int], float]:
@@ -336,17 +334,19 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
 def plot_corruption_vs_attack(cells: Sequence[Any], runs: Sequence[str],
                               attacks: Mapping[str, tuple[float, float]], path: str | Path) -> Path:
     """Figure: MPJPE P1 vs severity (mean over corruptions, whole input corrupted) per run, and mean
-    corrupted MPJPE vs mean attacked MPJPE per run (when attack scores are given)."""
+    corrupted MPJPE vs mean attacked MPJPE per run (when attack scores are given); each run has one colour
+    and marker in both panels."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from poselab.safe_io import save_figure
+    from poselab import style
 
     wide = [r for r in wide_rows(cells) if r[MPJPE] != "" and r["model"] in runs]
-    fig, axes = plt.subplots(1, 2 if attacks else 1, figsize=(10 if attacks else 5, 3.8), dpi=100,
+    fig, axes = plt.subplots(1, 2 if attacks else 1, figsize=(11 if attacks else 5.5, 4.2), dpi=100,
                              squeeze=False)
+    styles = dict(zip(runs, style.series_styles(len(runs))))
     ax = axes[0, 0]
     points = {}
     for run in runs:
@@ -354,24 +354,21 @@ def plot_corruption_vs_attack(cells: Sequence[Any], runs: Sequence[str],
         names = list(dict.fromkeys(c for c, s in err if c != CLEAN))
         sevs = sorted({s for c, s in err if c != CLEAN})
         ys = [err.get((CLEAN, 0), math.nan)] + [_mean(err.get((c, s)) for c in names) for s in sevs]
-        ax.plot([0, *sevs], ys, marker="o", label=run)
+        style.plot_series(ax, [0, *sevs], ys, styles[run], run)
         points[run] = _mean(ys[1:])
-    ax.set_xlabel("severity (0 = clean)")
-    ax.set_ylabel("MPJPE P1 (mm), mean over corruptions")
-    ax.set_title("Common corruptions", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    style.panel(ax, "Common corruptions: MPJPE P1 (mm) vs severity", "severity (0 = clean)",
+                "MPJPE P1 (mm), mean over corruptions")
+    ax.legend(fontsize=style.LEGEND_SIZE)
     if attacks:
         ax = axes[0, 1]
         for run in runs:
-            ax.scatter(attacks[run][1], points[run], s=30)
-            ax.annotate(run, (attacks[run][1], points[run]), fontsize=7, xytext=(4, 4),
+            st = styles[run]
+            ax.plot([attacks[run][1]], [points[run]], linestyle="none", marker=st.marker, markersize=8,
+                    color=st.color, label=f"_{run}")  # named by its annotation
+            ax.annotate(run, (attacks[run][1], points[run]), fontsize=style.TICK_SIZE, xytext=(5, 5),
                         textcoords="offset points")
-        ax.set_xlabel("MPJPE P1 under attacks (mm), mean over shared settings")
-        ax.set_ylabel("MPJPE P1 under corruptions (mm), mean")
-        ax.set_title("Corruption vs adversarial robustness (lower left = more robust)", fontsize=9)
-        ax.grid(alpha=0.3)
+        style.panel(ax, "Corruption vs adversarial robustness (lower left = more robust)",
+                    "MPJPE P1 under attacks (mm), mean over shared settings",
+                    "MPJPE P1 under corruptions (mm), mean")
     fig.tight_layout()
-    out = save_figure(fig, path)
-    plt.close(fig)
-    return out
+    return style.save(fig, path)

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from poselab import style  # noqa: E402
 from poselab.reporting.tables import (  # noqa: E402
     METRIC_NAMES,
     METRIC_UNITS,
@@ -21,7 +22,9 @@ from poselab.reporting.tables import (  # noqa: E402
 )
 from poselab.results.reader import Cell  # noqa: E402
 from poselab.results.schema import JDR, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
-from poselab.safe_io import save_figure  # noqa: E402
+
+#: The x axes' labels.
+X_LABELS = {"eps": "eps (px, 0..255 scale)", "iterations": "attack iterations"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class FigureSpec:
 FIGURE_SPECS: tuple[FigureSpec, ...] = (
     FigureSpec(
         "untargeted_mpjpe",
-        "Untargeted, monocular: MPJPE vs eps (one panel per iteration count)",
+        "Untargeted attacks on monocular models: MPJPE P1 and P2 (mm) vs eps (px), one panel per iteration "
+        "count",
         "untargeted",
         (MPJPE, PMPJPE),
         "iterations",
@@ -47,7 +51,8 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "multiview",
-        "Multi-view: JDR and MPJPE vs eps (one panel per number of attacked views)",
+        "Multi-view attacks: JDR (fraction) and MPJPE P1 (mm) vs eps (px), one panel per number of attacked "
+        "views",
         "multiview",
         (JDR, MPJPE),
         "attacked_views",
@@ -55,7 +60,7 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "camera_swap",
-        "Camera swap: MPJPE to target vs iterations (one panel per target camera)",
+        "Targeted camera swap: MPJPE to the target (mm) vs iterations, one panel per target camera",
         "camera_swap",
         (TARGET_MPJPE,),
         "target",
@@ -63,7 +68,7 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "rotation",
-        "Rotation: MPJPE to target vs iterations (one panel per rotation)",
+        "Targeted rotation: MPJPE to the rotated target (mm) vs iterations, one panel per rotation",
         "rotation",
         (TARGET_MPJPE,),
         "target",
@@ -72,69 +77,81 @@ FIGURE_SPECS: tuple[FigureSpec, ...] = (
 )
 
 
+def _series(sel: Sequence[Cell], runs: Sequence[str], axes: Sequence[str]) -> list[tuple[str, tuple]]:
+    """(run, values of ``axes``) of every series in ``sel``: runs in order, then the values naturally."""
+    return sorted({(c.run, tuple(getattr(c, a) for a in axes)) for c in sel},
+                  key=lambda k: (runs.index(k[0]) if k[0] in runs else len(runs), natural(k[1])))
+
+
 def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], path: Path) -> Path | None:
-    """Draw ``spec`` from expanded cells into ``path`` (PNG); None if there is nothing to draw."""
+    """Draw ``spec`` from expanded cells into ``path`` (PNG); None if there is nothing to draw.
+
+    Every series (run x the other varying axes) has one style across the figure (:mod:`poselab.style`), so
+    the figure's one legend matches every panel. Errors in mm that span decades get a log axis; a panel
+    whose series have at most 2 points each shows them as markers beside each other, not joined by lines.
+    """
     sel = [c for c in cells if c.experiment == spec.experiment and c.metric in spec.metrics]
     metrics = [m for m in spec.metrics if any(c.metric == m for c in sel)]
     if not metrics:
         return None
     panels = sorted({getattr(c, spec.panel_axis) for c in sel}, key=lambda v: (isinstance(v, str), v))
     series_axes = varying_axes(sel, exclude=(spec.panel_axis, spec.x_axis))
+    series = _series(sel, runs, series_axes)
+    by_run = {run: [k for k in series if k[0] == run] for run in dict.fromkeys(r for r, _ in series)}
+    if len(by_run) > 1:  # the run by colour, its settings by line style and marker
+        grouped = style.grouped_styles([len(v) for v in by_run.values()])
+        styles = {k: st for keys, sts in zip(by_run.values(), grouped) for k, st in zip(keys, sts)}
+    else:
+        styles = dict(zip(series, style.series_styles(len(series))))
     fig, axes = plt.subplots(
         len(metrics),
         len(panels),
-        figsize=(3.6 * len(panels) + 1.5, 3.0 * len(metrics)),
+        figsize=(4.2 * len(panels) + 0.8, 3.4 * len(metrics) + 0.6),
         squeeze=False,
         sharex=True,
     )
-    colors = {run: f"C{i % 10}" for i, run in enumerate(runs)}
-    styles = ["-", "--", ":", "-."]
     for i, metric in enumerate(metrics):
+        row = [c for c in sel if c.metric == metric]
+        log = METRIC_UNITS[metric] == "mm" and style.spans_decades(c.value for c in row)
         for j, panel in enumerate(panels):
             ax = axes[i][j]
-            here = [c for c in sel if c.metric == metric and getattr(c, spec.panel_axis) == panel]
-            keys = sorted({(c.run, tuple(getattr(c, a) for a in series_axes)) for c in here},
-                          key=lambda k: (runs.index(k[0]) if k[0] in runs else len(runs), natural(k[1])))
+            here = [c for c in row if getattr(c, spec.panel_axis) == panel]
+            keys = [k for k in series if any(c.run == k[0] and _key(c, series_axes) == k[1] for c in here)]
+            xs = sorted({getattr(c, spec.x_axis) for c in here})
+            few = all(len({getattr(c, spec.x_axis) for c in here if (c.run, _key(c, series_axes)) == k}) <= 2
+                      for k in keys)
             for k, (run, key) in enumerate(keys):
-                pts = sorted(
-                    (getattr(c, spec.x_axis), c.value)
-                    for c in here
-                    if c.run == run and tuple(getattr(c, a) for a in series_axes) == key
-                )
-                ax.plot(
-                    [p[0] for p in pts],
-                    [p[1] for p in pts],
-                    styles[k % len(styles)],
-                    marker="o",
-                    ms=3,
-                    color=colors.get(run, "k"),
-                    label=series_label(run, series_axes, key),
-                )
-            if spec.x_axis == "eps":
-                ax.set_xscale("symlog", linthresh=0.25)
-                ticks = sorted({getattr(c, spec.x_axis) for c in here})
-                ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=8)
-                ax.minorticks_off()
-            ax.set_title(
-                axis_label(spec.panel_axis, panel) if spec.panel_axis != "target" else str(panel), fontsize=9
-            )
-            ax.grid(alpha=0.3)
-            if j == 0:
-                ax.set_ylabel(f"{METRIC_NAMES[metric]} ({METRIC_UNITS[metric]})")
-            if i == len(metrics) - 1:
-                ax.set_xlabel("eps (px)" if spec.x_axis == "eps" else spec.x_axis)
-    legend: dict[str, object] = {}
-    for ax in axes.flat:
-        for h, label in zip(*ax.get_legend_handles_labels()):
-            legend.setdefault(label, h)
-    fig.legend(
-        list(legend.values()), list(legend.keys()), loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8
-    )
-    fig.suptitle(spec.title, fontsize=10)
+                pts = sorted((getattr(c, spec.x_axis), c.value) for c in here
+                             if c.run == run and _key(c, series_axes) == key)
+                label = series_label(run, series_axes, key)
+                if few:  # a dot plot: x positions are categories, the series side by side
+                    off = (k - (len(keys) - 1) / 2) * 0.6 / max(len(keys), 1)
+                    ax.plot([xs.index(p[0]) + off for p in pts], [p[1] for p in pts], label=label,
+                            **{**styles[(run, key)].kwargs, "linestyle": "none", "markersize": 7})
+                else:
+                    style.plot_series(ax, [p[0] for p in pts], [p[1] for p in pts], styles[(run, key)], label)
+            if few:
+                ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs], fontsize=style.TICK_SIZE)
+                ax.set_xlim(-0.6, len(xs) - 0.4)
+                if i == len(metrics) - 1:
+                    ax.set_xlabel(X_LABELS[spec.x_axis], fontsize=style.LABEL_SIZE)
+            elif spec.x_axis == "eps":
+                style.eps_axis(ax, xs, X_LABELS["eps"] if i == len(metrics) - 1 else "")
+            elif i == len(metrics) - 1:
+                ax.set_xlabel(X_LABELS[spec.x_axis], fontsize=style.LABEL_SIZE)
+            if log:
+                style.log_axis(ax)
+            title = axis_label(spec.panel_axis, panel) if spec.panel_axis != "target" else str(panel)
+            unit = METRIC_UNITS[metric] + (", log scale" if log else "")
+            style.panel(ax, title, ylabel=f"{METRIC_NAMES[metric]} ({unit})" if j == 0 else None)
+    style.figure_legend(fig, axes.flat)
+    fig.suptitle(spec.title, fontsize=style.TITLE_SIZE)
     fig.tight_layout()
-    save_figure(fig, path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return style.save(fig, path)
+
+
+def _key(cell: Cell, axes: Sequence[str]) -> tuple:
+    return tuple(getattr(cell, a) for a in axes)
 
 
 def plot_figures(cells: Sequence[Cell], runs: Sequence[str], folder: Path) -> dict[str, Path]:

@@ -1,4 +1,4 @@
-"""One overview PNG of a report (its figures in a grid under a title), for READMEs and quick looks."""
+"""One overview PNG of a report (its figures under a title), for READMEs and quick looks."""
 
 from __future__ import annotations
 
@@ -11,44 +11,54 @@ matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-from poselab.safe_io import save_figure  # noqa: E402
+from poselab import style  # noqa: E402
+
+#: Page width (inches) and the figures' resolution (px per inch, :func:`poselab.style.save`'s): every figure
+#: is shown at its own size, so text reads alike in all of them; rows are filled left to right, and a figure
+#: wider than the page is shrunk to fit.
+WIDTH = 16.0
+FIGURE_DPI = 100
 
 
-def overview_png(
-    figures: Mapping[str, Path], path: Path, title: str, lines: Sequence[str] = (), columns: int = 2
-) -> Path:
-    """Tile the figure PNGs (``columns`` per row) under ``title`` and summary ``lines``; writes ``path``."""
+def pack_rows(widths: Sequence[float], page: float = WIDTH) -> list[list[int]]:
+    """Figures (their widths, in order) grouped into rows whose summed width stays within ``page`` (a wider
+    figure alone)."""
+    rows: list[list[int]] = []
+    for i, w in enumerate(widths):
+        if rows and sum(widths[j] for j in rows[-1]) + w <= page:
+            rows[-1].append(i)
+        else:
+            rows.append([i])
+    return rows
+
+
+def overview_png(figures: Mapping[str, Path], path: Path, title: str, lines: Sequence[str] = ()) -> Path:
+    """Tile the figure PNGs at their own size in rows of the page's width (:func:`pack_rows`), centred,
+    under ``title`` and summary ``lines``; writes ``path``."""
     if not figures:
         raise ValueError("no figures to put in the overview")
-    names = list(figures)
-    images = [mpimg.imread(str(figures[n])) for n in names]
-    rows = -(-len(names) // columns)
-    width = 8.0  # inches per column
-    heights = [
-        max(width * im.shape[0] / im.shape[1] for im in images[r * columns : (r + 1) * columns])
-        for r in range(rows)
-    ]
+    images = [mpimg.imread(str(p)) for p in figures.values()]
+    sizes = []
+    for im in images:  # inches, shrunk to the page's width
+        w, h = im.shape[1] / FIGURE_DPI, im.shape[0] / FIGURE_DPI
+        k = min(1.0, WIDTH / w)
+        sizes.append((w * k, h * k))
+    rows = pack_rows([w for w, _ in sizes])
+    heights = [max(sizes[i][1] for i in row) for row in rows]
     head = 0.7 + 0.3 * len(lines)
-    fig = plt.figure(figsize=(width * columns, sum(heights) + head))
+    fig = plt.figure(figsize=(WIDTH, sum(heights) + head + 0.1 * len(rows)))
     total = fig.get_figheight()
-    grid = fig.add_gridspec(
-        rows,
-        columns,
-        top=1 - head / total,
-        bottom=0,
-        left=0,
-        right=1,
-        height_ratios=heights,
-        hspace=0.02,
-        wspace=0.02,
-    )
     fig.suptitle(title, fontsize=16, y=1 - 0.1 / total, va="top")
     for i, line in enumerate(lines):
         fig.text(0.5, 1 - (0.6 + 0.3 * i) / total, line.replace("**", ""), ha="center", va="top", fontsize=11)
-    for k, image in enumerate(images):
-        ax = fig.add_subplot(grid[k // columns, k % columns])
-        ax.imshow(image)
-        ax.axis("off")
-    save_figure(fig, path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    top = 1 - head / total
+    for row, h in zip(rows, heights):
+        left = (WIDTH - sum(sizes[i][0] for i in row)) / 2
+        for i in row:
+            w, hi = sizes[i]
+            ax = fig.add_axes((left / WIDTH, top - (h + hi) / 2 / total, w / WIDTH, hi / total))
+            ax.imshow(images[i])
+            ax.axis("off")
+            left += w
+        top -= (h + 0.1) / total
+    return style.save(fig, path, dpi=90)

@@ -15,7 +15,6 @@ import torch
 from poselab.reporting.tables import Table
 from poselab.results.reader import JointCell
 from poselab.results.schema import MPJPE
-from poselab.safe_io import save_figure
 from poselab.skeleton import BONES, JOINT_NAMES
 
 #: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).
@@ -121,11 +120,14 @@ def increase_table(increases: Mapping[str, Mapping[str, float]], settings: Mappi
 def plot_skeletons(
     increases: Mapping[str, Mapping[str, float]], path: Path, settings: Mapping[str, Setting] | None = None
 ) -> Path:
-    """One canonical skeleton per run, joints coloured by error increase (mm, shared colour scale)."""
+    """One canonical skeleton per run, joints coloured by error increase (mm, shared colour scale); every
+    joint named in the first panel, its increase (mm) written beside it in every panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from poselab import style
 
     runs = list(increases)
     if not runs:
@@ -133,9 +135,9 @@ def plot_skeletons(
     values = [v for inc in increases.values() for v in inc.values()]
     vmin, vmax = min(0.0, min(values)), max(values) if max(values) > 0 else 1.0
     xy = torch.tensor(CANONICAL_POSE_2D)
-    fig, axes = plt.subplots(1, len(runs), figsize=(2.6 * len(runs) + 1.2, 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs) + 1.2, 5.6), squeeze=False)
     sc = None
-    for ax, run in zip(axes[0], runs):
+    for k, (ax, run) in enumerate(zip(axes[0], runs)):
         for child, parent in BONES:
             ax.plot(xy[[child, parent], 0], xy[[child, parent], 1], color="0.6", lw=2, zorder=1)
         inc = increases[run]
@@ -147,20 +149,30 @@ def plot_skeletons(
             cmap="inferno_r",
             vmin=vmin,
             vmax=vmax,
-            s=90,
+            s=70,
             edgecolors="k",
             zorder=2,
         )
-        top = max(inc, key=inc.get)
-        ti = JOINT_NAMES.index(top)
-        ax.annotate(top, (xy[ti, 0], xy[ti, 1]), xytext=(5, 8), textcoords="offset points", fontsize=7)
+        for i in idx:  # the subject's right is on the left of the picture: its labels go left
+            x, y = float(xy[i, 0]), float(xy[i, 1])
+            text = f"{JOINT_NAMES[i]} {inc[JOINT_NAMES[i]]:.0f}" if k == 0 else f"{inc[JOINT_NAMES[i]]:.0f}"
+            if x == 0 and y == 0:  # the pelvis, between the hips: below
+                where = {"xytext": (0, -9), "ha": "center", "va": "top"}
+            elif x == 0:  # the spine and head: above right, clear of the shoulders' labels
+                where = {"xytext": (6, 5), "ha": "left", "va": "bottom"}
+            else:
+                side = -1 if x < 0 else 1
+                where = {"xytext": (8 * side, 0), "ha": "right" if side < 0 else "left", "va": "center"}
+            ax.annotate(text, (x, y), textcoords="offset points", fontsize=7, **where)
         title = run if settings is None or run not in settings else f"{run}\n{setting_label(settings[run])}"
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=style.PANEL_TITLE_SIZE)
         ax.set_aspect("equal")
-        ax.margins(0.18)
+        ax.set_xlim(-720, 720)
+        ax.margins(y=0.05)
         ax.axis("off")
-    fig.colorbar(sc, ax=axes[0].tolist(), label="MPJPE increase (mm)", shrink=0.8)
-    fig.suptitle("Per-joint vulnerability (subject's right on the left)", fontsize=10, y=1.04)
-    save_figure(fig, path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    cbar = fig.colorbar(sc, ax=axes[0].tolist(), shrink=0.8)
+    cbar.set_label("MPJPE increase (mm)", fontsize=style.LABEL_SIZE)
+    cbar.ax.tick_params(labelsize=style.TICK_SIZE)
+    fig.suptitle("Per-joint vulnerability: MPJPE increase under attack (mm), joint name and increase "
+                 "(subject's right on the left)", fontsize=style.TITLE_SIZE)
+    return style.save(fig, path)

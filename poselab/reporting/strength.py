@@ -212,7 +212,9 @@ def strength_tables(cells: Sequence[Cell], runs: Sequence[str]) -> list[Table]:
 
 
 def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
-    """MPJPE vs eps per run (one panel each): one line per attack column, the clean error at eps 0."""
+    """MPJPE vs eps per run (one panel each): one line per attack column (the paper's dashed, the stronger
+    ones solid; every column its own colour and marker, earlier ones wider so that identical curves, e.g.
+    APGD under the ensemble it is a member of, both show), the clean error at eps 0."""
     main = next((t for t in tables if t.name == MAIN_TABLE), None)
     if main is None:
         return None
@@ -221,31 +223,27 @@ def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from poselab.safe_io import save_figure
+    from poselab import style
 
     runs = list(dict.fromkeys(r[0] for r in main.rows))
     cols = attack_columns(main)
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs) + 1.5, 3.2), squeeze=False)
-    for ax, run in zip(axes[0], runs):
+    styles = style.series_styles(len(cols), ["--" if c.split()[0] in PAPER_ATTACKS else "-" for c in cols])
+    clean_i = main.columns.index("clean")
+    values = [r[i] for r in main.rows for i in [clean_i, *map(main.columns.index, cols)] if r[i] is not None]
+    log = style.spans_decades(values)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.0 * len(runs) + 0.8, 3.8), squeeze=False)
+    for j, (ax, run) in enumerate(zip(axes[0], runs)):
         rows = sorted((r for r in main.rows if r[0] == run), key=lambda r: r[1])
-        for k, col in enumerate(cols):
+        for col, st in zip(cols, styles):
             i = main.columns.index(col)
-            pts = [(0.0, rows[0][2])] + [(r[1], r[i]) for r in rows if r[i] is not None]
-            style = "--" if col.split()[0] in PAPER_ATTACKS else "-"
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, marker="o", ms=3, color=f"C{k}",
-                    label=col)
-        ax.set_xscale("symlog", linthresh=0.5)
-        ticks = [0.0, *sorted({r[1] for r in rows})]
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks], fontsize=8)
-        ax.minorticks_off()
-        ax.set_title(run, fontsize=9)
-        ax.set_xlabel("eps (px)")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("MPJPE P1 (mm)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
-    fig.suptitle("Paper attacks (dashed) vs stronger ones (solid): untargeted MPJPE", fontsize=10)
+            pts = [(0.0, rows[0][clean_i])] + [(r[1], r[i]) for r in rows if r[i] is not None]
+            style.plot_series(ax, [p[0] for p in pts], [p[1] for p in pts], st, col)
+        style.eps_axis(ax, [0.0, *(r[1] for r in rows)])
+        if log:
+            style.log_axis(ax)
+        style.panel(ax, run, ylabel=f"MPJPE P1 (mm{', log scale' if log else ''})" if j == 0 else None)
+    style.figure_legend(fig, axes.flat, title="attack, iterations")
+    fig.suptitle("Paper attacks (dashed) vs stronger ones (solid): untargeted MPJPE P1 (mm) vs eps (px)",
+                 fontsize=style.TITLE_SIZE)
     fig.tight_layout()
-    save_figure(fig, path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return style.save(fig, path)

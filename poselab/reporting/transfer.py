@@ -8,7 +8,6 @@ from typing import Any
 
 from poselab.reporting.tables import Table
 from poselab.results.schema import MPJPE
-from poselab.safe_io import save_figure
 
 
 def _settings(rows: Sequence[Mapping[str, Any]]) -> list[tuple[float, int]]:
@@ -43,6 +42,8 @@ def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from poselab import style
+
     tables = transfer_tables(rows)
     if not tables:
         raise ValueError("no transfer rows to draw")
@@ -62,8 +63,7 @@ def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
         ax.set_ylabel("crafted on")
         ax.set_title(table.title.split(", ", 1)[1], fontsize=9)
         fig.colorbar(im, ax=ax, label="MPJPE increase (mm)", shrink=0.8)
-    fig.suptitle("Transfer attacks", fontsize=10)
+    fig.suptitle("Transfer attacks: MPJPE increase (mm) of the column model, images crafted on the row model",
+                 fontsize=style.TITLE_SIZE)
     fig.tight_layout()
-    save_figure(fig, path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return style.save(fig, path)

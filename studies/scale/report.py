@@ -140,8 +140,10 @@ def plot(points: Sequence[ScalePoint], metric: str, out: Path) -> Path:
     import matplotlib.pyplot as plt
 
     scales = sorted({p.scale for p in points}, key=scale_order)
-    styles = ["-", "--", ":", "-."]
-    colours = {m: f"C{i}" for i, m in enumerate(MODEL_ORDER)}
+    from poselab.style import LINESTYLES, PALETTE
+
+    styles = LINESTYLES
+    colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(MODEL_ORDER)}
     fig, axes = plt.subplots(1, len(SERIES), figsize=(5.5 * len(SERIES), 4), squeeze=False)
     for ax, (attack, iterations) in zip(axes[0], SERIES, strict=True):
         for si, scale in enumerate(scales):

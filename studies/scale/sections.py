@@ -438,7 +438,9 @@ def plot_scale_vs_clean(points: Sequence[ScalePoint], out: Path, eps: float = AX
     scales = sorted({p.scale for p in chosen}, key=scale_order)
     models = sorted({p.model for p in chosen}, key=model_rank)
     markers = {m: "osD^v"[min(model_rank(m), 4)] for m in models}  # fixed per model of MODEL_ORDER
-    colours = {s: f"C{i}" for i, s in enumerate(scales)}
+    from poselab.style import PALETTE
+
+    colours = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(scales)}
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for p in chosen:
         ax.scatter(p.clean_mpjpe, p.mpjpe_ratio, marker=markers[p.model], color=colours[p.scale], s=45)
