@@ -41,15 +41,24 @@ from poselab.distributed import destroy_process_group_at_exit
 from poselab.evaluation.cost import check_cost, cost_line
 from poselab.evaluation.options import check_folder_name, check_options
 from poselab.evaluation.output import finish_run
+from poselab.evaluation.presets import (
+    FROM_PRESET,
+    FromPreset,
+    Preset,
+    load_preset,
+    overrides,
+    resolve_options,
+)
 from poselab.experiments import state as partial
 from poselab.experiments.base import AttackConfigError, Experiment
 from poselab.experiments.cells import CellMetrics
-from poselab.experiments.determinism import DEFAULT_THREADS, DeterministicNumerics
+from poselab.experiments.determinism import DeterministicNumerics
 from poselab.experiments.keys import ResultKey
 from poselab.experiments.progress import AttackProgress
 from poselab.experiments.registry import build_experiments
 from poselab.experiments.runner import Example, RunContext, run_experiment
-from poselab.metrics import DEFAULT_JDR, check_jdr_definition
+from poselab.metrics import check_jdr_definition
+from poselab.results import meta as meta_keys
 from poselab.results.schema import columns_of
 from poselab.safe_io import write_csv
 from poselab.scale import run_scale
@@ -58,6 +67,12 @@ from poselab.wandb.runs import logger_meta
 
 class AttackEvaluation(pl.Callback):
     """Adversarial evaluation at test time.
+
+    The options that change the numbers (``experiments``, ``alpha_ratio``, ``max_batch``, ``max_batches``,
+    ``max_samples``, ``random_start``, ``jdr_definition``, ``threads``) default to ``"preset"``: the value of
+    ``preset``, else the built-in default (:data:`poselab.evaluation.presets.DEFAULTS`; ``experiments`` must
+    then be given). An option given explicitly overrides the preset's (results.json records it under
+    ``preset.overrides``).
 
     Args:
         experiments: list of experiment dicts, each with a registered ``kind`` (:mod:`poselab.experiments`:
@@ -88,31 +103,47 @@ class AttackEvaluation(pl.Callback):
             (:mod:`poselab.experiments.determinism`). At most the CPUs available (or 2).
         allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` model passes
             per attacked image (refused otherwise; the cost is printed before the first attack).
+        preset: a named preset (:func:`poselab.evaluation.presets.preset_names`: quick, paper, standard,
+            corruptions, full) or the path of a preset YAML file: it supplies the options above that are
+            left at ``"preset"``; results.json's meta records ``preset: {name, version, headline,
+            overrides}``.
     """
 
     def __init__(
         self,
-        experiments: list[dict[str, Any]],
-        alpha_ratio: float = 0.125,
-        max_batch: int | Literal["auto"] | None = 256,
-        max_batches: int | None = None,
-        max_samples: int | None = None,
+        experiments: list[dict[str, Any]] | FromPreset = FROM_PRESET,
+        alpha_ratio: float | FromPreset = FROM_PRESET,
+        max_batch: int | Literal["auto"] | None | FromPreset = FROM_PRESET,
+        max_batches: int | None | FromPreset = FROM_PRESET,
+        max_samples: int | None | FromPreset = FROM_PRESET,
         out_dir: str = "results",
         run_name: str | None = None,
         model_name: str | None = None,
         dataset_name: str | None = None,
         examples: int = 1,
-        random_start: bool = False,
+        random_start: bool | FromPreset = FROM_PRESET,
         print_tables: bool = True,
         save_every: int | None = 1,
         resume: bool = True,
-        jdr_definition: str = DEFAULT_JDR,
-        threads: int | None = DEFAULT_THREADS,
+        jdr_definition: str | FromPreset = FROM_PRESET,
+        threads: int | None | FromPreset = FROM_PRESET,
         allow_long_grid: bool = False,
+        preset: str | None = None,
     ) -> None:
         super().__init__()
+        #: the preset (None: the grid given option by option)
+        self.preset: Preset | None = load_preset(preset) if preset is not None else None
+        options = resolve_options(self.preset, {
+            "experiments": experiments, "alpha_ratio": alpha_ratio, "max_batch": max_batch,
+            "max_batches": max_batches, "max_samples": max_samples, "random_start": random_start,
+            "jdr_definition": jdr_definition, "threads": threads})
+        experiments, alpha_ratio, max_batch, max_batches, max_samples, random_start, threads = (
+            options[k] for k in ("experiments", "alpha_ratio", "max_batch", "max_batches", "max_samples",
+                                 "random_start", "threads"))
+        #: the options given explicitly that differ from the preset's (recorded in results.json)
+        self.overrides = overrides(self.preset, options) if self.preset is not None else {}
         try:
-            self.jdr_definition = check_jdr_definition(jdr_definition)
+            self.jdr_definition = check_jdr_definition(options["jdr_definition"])
         except ValueError as err:
             raise AttackConfigError(str(err)) from None
         check_options(alpha_ratio, max_batch, max_batches, max_samples, save_every, examples)
@@ -293,8 +324,9 @@ class AttackEvaluation(pl.Callback):
                 joints: list, worst_samples: list[dict[str, Any]]) -> None:
         self.rows = rows
         out = self.result_dir = self._out(trainer, pl_module)
-        self.write_error = finish_run(out, rows, joints, self._meta(trainer, pl_module), self.example_list,
-                                      trainer.loggers, self.print_tables, worst_samples)
+        meta = self._meta(trainer, pl_module, rows)
+        self.write_error = finish_run(out, rows, joints, meta, self.example_list, trainer.loggers,
+                                      self.print_tables, worst_samples)
 
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:
@@ -363,7 +395,8 @@ class AttackEvaluation(pl.Callback):
         dataset = self.dataset_name or dataset_label(getattr(trainer, "datamodule", None))
         return str(model), str(dataset or "unknown")
 
-    def _meta(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+    def _meta(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]]
+              ) -> dict[str, Any]:
         model, dataset = self._names(trainer, pl_module)
         return {
             "model": model,
@@ -371,6 +404,8 @@ class AttackEvaluation(pl.Callback):
             "scale": run_scale(pl_module, getattr(trainer, "datamodule", None)),  # poselab.scale
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
+            **({meta_keys.PRESET: {**self.preset.record(_multiview(pl_module)), "overrides": self.overrides}}
+               if self.preset is not None else {}),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **({"wandb": w} if (w := logger_meta(trainer.loggers)) else {}),  # W&B group, id
         }
