@@ -201,3 +201,11 @@ def test_the_attack_configs_name_a_preset_and_hold_only_run_options() -> None:
         init = config["attack_evaluation"]["init_args"]
         assert init["preset"] in preset_names()
         assert not set(init) & set(OPTIONS), (grid, set(init) & set(OPTIONS))  # the grid lives in the preset
+
+
+def test_an_unknown_preset_on_the_command_line_is_one_error_line(tmp_path: Path) -> None:
+    from test_cli_errors import assert_one_error, run_test
+
+    proc = run_test(tmp_path, "regression", "synthetic", "--config", str(ROOT / "configs/attack/quick.yaml"),
+                    "--attack_evaluation.init_args.preset", "fast")
+    assert_one_error(proc, "unknown preset 'fast'", "corruptions, full, paper, quick, standard")

@@ -38,6 +38,7 @@ from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.data.datamodule import dataset_label
 from poselab.distributed import destroy_process_group_at_exit
+from poselab.evaluation.checks import sanity_flags, start_checks
 from poselab.evaluation.cost import check_cost, cost_line
 from poselab.evaluation.options import check_folder_name, check_options
 from poselab.evaluation.output import finish_run
@@ -59,6 +60,7 @@ from poselab.experiments.registry import build_experiments
 from poselab.experiments.runner import Example, RunContext, run_experiment
 from poselab.metrics import check_jdr_definition
 from poselab.results import meta as meta_keys
+from poselab.results.meta import Flag
 from poselab.results.schema import columns_of
 from poselab.safe_io import write_csv
 from poselab.scale import run_scale
@@ -183,6 +185,8 @@ class AttackEvaluation(pl.Callback):
         self._loaders: list = []
         self._lock: safe_io.RunLock | None = None
         self._progress_bar: AttackProgress | None = None
+        #: the sanity flags of the first attacked batch (rank 0; poselab.evaluation.checks)
+        self._start_flags: list[Flag] | None = None
         #: set when the final results could not be written (the tables were printed instead)
         self.write_error: BaseException | None = None
 
@@ -198,7 +202,7 @@ class AttackEvaluation(pl.Callback):
             self._numerics.enter()  # fixed threads, deterministic kernels until teardown
             self.cell_metrics, self._state, self.example_list = None, None, []
             self.done, self.resumed, self._since_save = {}, {}, 0
-            self._progress_bar = None
+            self._progress_bar, self._start_flags = None, None
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Check the experiments' views against the test data before any attack work; start when the
@@ -303,6 +307,8 @@ class AttackEvaluation(pl.Callback):
                              example_sink=self.example_list if sink and self.examples else None,
                              random_start=self.random_start)
             self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
+            if self._start_flags is None and trainer.is_global_zero:  # a few passes on the first batch
+                self._start_flags = start_checks(pl_module, b, self.specs)
             specs = [spec for spec in self.specs if spec.applies_to(multiview)]
             progress = self._progress(trainer, specs, dataloader_idx)
             for i, spec in enumerate(specs):
@@ -406,6 +412,7 @@ class AttackEvaluation(pl.Callback):
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
             **({meta_keys.PRESET: {**self.preset.record(_multiview(pl_module)), "overrides": self.overrides}}
                if self.preset is not None else {}),
+            meta_keys.FLAGS: sanity_flags(self._start_flags, rows),  # poselab.evaluation.checks
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **({"wandb": w} if (w := logger_meta(trainer.loggers)) else {}),  # W&B group, id
         }

@@ -30,6 +30,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     """
     from poselab.reporting.report import report_tables, tables_markdown
     from poselab.reporting.run_report import write_run_report
+    from poselab.reporting.sanity import flags_text
     from poselab.results.runs import run_of
 
     per_joint = [{**row, JOINT: name, JOINT_MPJPE: v}
@@ -48,6 +49,8 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     if print_tables:
         print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
         print(tables_markdown(report))
+    if flags := flags_text(meta):  # the sanity flags, once (poselab.evaluation.checks)
+        print(flags)
     from pytorch_lightning.loggers import WandbLogger
 
     wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger)]
