@@ -61,7 +61,7 @@ def test_the_five_presets_are_packaged_and_load() -> None:
     standard = load_preset("standard")
     assert standard.headline_for(False) == {"experiment": "untargeted", "attack": "ensemble", "eps": 8.0,
                                             "iterations": 100, "metric": "mpjpe"}
-    assert standard.options["max_batches"] * standard.options["max_samples"] == 128
+    assert standard.options["max_batches"] * standard.options["max_samples"] == 64
 
 
 def test_presets_are_package_data() -> None:
