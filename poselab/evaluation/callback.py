@@ -6,7 +6,10 @@ Its hooks only orchestrate; the work lives in one module each:
 * :mod:`poselab.experiments.cells`  one torchmetrics accumulator per results cell, synchronised across ranks;
 * :mod:`poselab.experiments.state`  the crash-safe partial state (resume, fingerprint);
 * :mod:`poselab.evaluation.output` the end of the run: the results files (:mod:`poselab.results`), the
-  run's own report (:mod:`poselab.reporting.run_report`: the report of one run) and its W&B logging.
+  run's own report (:mod:`poselab.reporting.run_report`: the report of one run) and its W&B logging;
+* :mod:`poselab.evaluation.presets` the named grids (``preset``); :mod:`poselab.evaluation.checks` the
+  sanity flags (a few passes on the first attacked batch, rank 0, and the final rows; results.json
+  ``meta.flags``).
 
 The results cells are built from the test data's view count (its dataset's views, else the first batch's).
 Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
