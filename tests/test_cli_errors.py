@@ -55,9 +55,19 @@ def assert_one_error(proc: subprocess.CompletedProcess, *words: str, prog: str =
     return errors[0]
 
 
+def quick_written_out() -> str:
+    """configs/attack/quick.yaml with the ``quick`` preset's options written out in its ``init_args`` (the
+    grid option by option, as the preset gives it)."""
+    preset = (ROOT / "poselab/evaluation/preset_files/quick.yaml").read_text().split("\noptions:\n", 1)[1]
+    options = "".join("  " + line for line in preset.splitlines(keepends=True))
+    quick = (ROOT / "configs/attack/quick.yaml").read_text()
+    return re.sub(r"^    preset: quick.*\n", lambda _: options, quick, count=1, flags=re.M)
+
+
 def attack_yaml(tmp: Path, old: str, new: str) -> Path:
-    """configs/attack/quick.yaml with ``old`` replaced by ``new`` (once at least), results under ``tmp``."""
-    text = (ROOT / "configs/attack/quick.yaml").read_text()
+    """configs/attack/quick.yaml, its preset's options written out, with ``old`` replaced by ``new`` (once at
+    least), results under ``tmp``."""
+    text = quick_written_out()
     assert old in text
     text = text.replace(old, new).replace("out_dir: results/attack-quick", f"out_dir: {tmp / 'results'}")
     path = tmp / "attack.yaml"

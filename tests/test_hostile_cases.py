@@ -142,12 +142,14 @@ def test_the_shipped_grids_stay_far_below_the_cost_bound():
     import yaml
 
     from poselab.evaluation.cost import MAX_PASSES_PER_IMAGE, check_cost
+    from poselab.evaluation.presets import load_preset
     from poselab.experiments import build_experiments
 
     costs = {}
     for path in sorted((Path(__file__).resolve().parents[1] / "configs/attack").glob("*.yaml")):
         args = yaml.safe_load(path.read_text())["attack_evaluation"]["init_args"]
-        costs[path.stem] = check_cost(build_experiments(args["experiments"]))
+        experiments = args.get("experiments") or load_preset(args["preset"]).options["experiments"]
+        costs[path.stem] = check_cost(build_experiments(experiments))
     assert costs["quick"] == 676 and costs["paper"] == 1572 and costs["strong"] == 3600  # ensemble: 7/step
     assert max(costs.values()) * 100 < MAX_PASSES_PER_IMAGE
 

@@ -121,10 +121,12 @@ def test_strong_config_compares_igsm_apgd_and_the_ensemble_at_10_and_100_iterati
 
     import yaml
 
+    from poselab.evaluation.presets import load_preset
     from poselab.experiments import build_experiments
 
     cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs/attack/strong.yaml").read_text())
-    specs = build_experiments(cfg["attack_evaluation"]["init_args"]["experiments"])
+    preset = load_preset(cfg["attack_evaluation"]["init_args"]["preset"])
+    specs = build_experiments(preset.options["experiments"])
     assert {s.kind for s in specs} == {"untargeted", "multiview"}
     for spec in specs:
         assert dict(spec.attack_plan()) == {"igsm_u": [10, 100], "apgd": [10, 100], "ensemble": [10, 100]}

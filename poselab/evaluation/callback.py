@@ -6,7 +6,10 @@ Its hooks only orchestrate; the work lives in one module each:
 * :mod:`poselab.experiments.cells`  one torchmetrics accumulator per results cell, synchronised across ranks;
 * :mod:`poselab.experiments.state`  the crash-safe partial state (resume, fingerprint);
 * :mod:`poselab.evaluation.output` the end of the run: the results files (:mod:`poselab.results`), the
-  run's own report (:mod:`poselab.reporting.run_report`: the report of one run) and its W&B logging.
+  run's own report (:mod:`poselab.reporting.run_report`: the report of one run) and its W&B logging;
+* :mod:`poselab.evaluation.presets` the named grids (``preset``); :mod:`poselab.evaluation.checks` the
+  sanity flags (a few passes on the first attacked batch, rank 0, and the final rows; results.json
+  ``meta.flags``).
 
 The results cells are built from the test data's view count (its dataset's views, else the first batch's).
 Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
@@ -40,18 +43,29 @@ from poselab.attacks.base import attack_mode, clone_tensors
 from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.data.datamodule import dataset_label
 from poselab.distributed import destroy_process_group_at_exit
+from poselab.evaluation.checks import sanity_flags, start_checks
 from poselab.evaluation.cost import check_cost, cost_line
 from poselab.evaluation.options import check_folder_name, check_options
 from poselab.evaluation.output import finish_run
+from poselab.evaluation.presets import (
+    FROM_PRESET,
+    FromPreset,
+    Preset,
+    load_preset,
+    overrides,
+    resolve_options,
+)
 from poselab.experiments import state as partial
 from poselab.experiments.base import AttackConfigError, Experiment
 from poselab.experiments.cells import CellMetrics
-from poselab.experiments.determinism import DEFAULT_THREADS, DeterministicNumerics
+from poselab.experiments.determinism import DeterministicNumerics
 from poselab.experiments.keys import ResultKey
 from poselab.experiments.progress import AttackProgress
 from poselab.experiments.registry import build_experiments
 from poselab.experiments.runner import Example, RunContext, run_experiment
-from poselab.metrics import DEFAULT_JDR, check_jdr_definition
+from poselab.metrics import check_jdr_definition
+from poselab.results import meta as meta_keys
+from poselab.results.meta import Flag
 from poselab.results.schema import columns_of
 from poselab.safe_io import write_csv
 from poselab.scale import run_scale
@@ -60,6 +74,12 @@ from poselab.wandb.runs import logger_meta
 
 class AttackEvaluation(pl.Callback):
     """Adversarial evaluation at test time.
+
+    The options that change the numbers (``experiments``, ``alpha_ratio``, ``max_batch``, ``max_batches``,
+    ``max_samples``, ``random_start``, ``jdr_definition``, ``threads``) default to ``"preset"``: the value of
+    ``preset``, else the built-in default (:data:`poselab.evaluation.presets.DEFAULTS`; ``experiments`` must
+    then be given). An option given explicitly overrides the preset's (results.json records it under
+    ``preset.overrides``).
 
     Args:
         experiments: list of experiment dicts, each with a registered ``kind`` (:mod:`poselab.experiments`:
@@ -91,31 +111,47 @@ class AttackEvaluation(pl.Callback):
             (:mod:`poselab.experiments.determinism`). At most the CPUs available (or 2).
         allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` model passes
             per attacked image (refused otherwise; the cost is printed before the first attack).
+        preset: a named preset (:func:`poselab.evaluation.presets.preset_names`: quick, paper, standard,
+            corruptions, full) or the path of a preset YAML file: it supplies the options above that are
+            left at ``"preset"``; results.json's meta records ``preset: {name, version, headline,
+            overrides}``.
     """
 
     def __init__(
         self,
-        experiments: list[dict[str, Any]],
-        alpha_ratio: float = 0.125,
-        max_batch: int | Literal["auto"] | None = 256,
-        max_batches: int | None = None,
-        max_samples: int | None = None,
+        experiments: list[dict[str, Any]] | FromPreset = FROM_PRESET,
+        alpha_ratio: float | FromPreset = FROM_PRESET,
+        max_batch: int | Literal["auto"] | None | FromPreset = FROM_PRESET,
+        max_batches: int | None | FromPreset = FROM_PRESET,
+        max_samples: int | None | FromPreset = FROM_PRESET,
         out_dir: str = "results",
         run_name: str | None = None,
         model_name: str | None = None,
         dataset_name: str | None = None,
         examples: int = 1,
-        random_start: bool = False,
+        random_start: bool | FromPreset = FROM_PRESET,
         print_tables: bool = True,
         save_every: int | None = 1,
         resume: bool = True,
-        jdr_definition: str = DEFAULT_JDR,
-        threads: int | None = DEFAULT_THREADS,
+        jdr_definition: str | FromPreset = FROM_PRESET,
+        threads: int | None | FromPreset = FROM_PRESET,
         allow_long_grid: bool = False,
+        preset: str | None = None,
     ) -> None:
         super().__init__()
+        #: the preset (None: the grid given option by option)
+        self.preset: Preset | None = load_preset(preset) if preset is not None else None
+        options = resolve_options(self.preset, {
+            "experiments": experiments, "alpha_ratio": alpha_ratio, "max_batch": max_batch,
+            "max_batches": max_batches, "max_samples": max_samples, "random_start": random_start,
+            "jdr_definition": jdr_definition, "threads": threads})
+        experiments, alpha_ratio, max_batch, max_batches, max_samples, random_start, threads = (
+            options[k] for k in ("experiments", "alpha_ratio", "max_batch", "max_batches", "max_samples",
+                                 "random_start", "threads"))
+        #: the options given explicitly that differ from the preset's (recorded in results.json)
+        self.overrides = overrides(self.preset, options) if self.preset is not None else {}
         try:
-            self.jdr_definition = check_jdr_definition(jdr_definition)
+            self.jdr_definition = check_jdr_definition(options["jdr_definition"])
         except ValueError as err:
             raise AttackConfigError(str(err)) from None
         check_options(alpha_ratio, max_batch, max_batches, max_samples, save_every, examples)
@@ -155,6 +191,8 @@ class AttackEvaluation(pl.Callback):
         self._loaders: list = []
         self._lock: safe_io.RunLock | None = None
         self._progress_bar: AttackProgress | None = None
+        #: the sanity flags of the first attacked batch (rank 0; poselab.evaluation.checks)
+        self._start_flags: list[Flag] | None = None
         #: set when the final results could not be written (the tables were printed instead)
         self.write_error: BaseException | None = None
 
@@ -171,7 +209,7 @@ class AttackEvaluation(pl.Callback):
             self.cell_metrics, self._state, self.example_list = None, None, []
             self.done, self.resumed, self._since_save = {}, {}, 0
             self.within: dict[int, tuple[int, int]] = {}  # dataloader -> (batch, experiments done in it)
-            self._progress_bar = None
+            self._progress_bar, self._start_flags = None, None
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Check the experiments' views against the test data before any attack work; start when the
@@ -275,6 +313,8 @@ class AttackEvaluation(pl.Callback):
                              example_sink=self.example_list if sink and self.examples else None,
                              random_start=self.random_start)
             self._check_views(b["images"].shape[1], multiview)  # every experiment, before attacking
+            if self._start_flags is None and trainer.is_global_zero:  # a few passes on the first batch
+                self._start_flags = start_checks(pl_module, b, self.specs)
             specs = [spec for spec in self.specs if spec.applies_to(multiview)]
             progress = self._progress(trainer, specs, dataloader_idx)
             batch_of, first = self.within.get(dataloader_idx, (-1, 0))
@@ -313,8 +353,9 @@ class AttackEvaluation(pl.Callback):
                 joints: list, worst_samples: list[dict[str, Any]], samples: list) -> None:
         self.rows = rows  # finish_run adds each row's CI (in place)
         out = self.result_dir = self._out(trainer, pl_module)
-        self.write_error = finish_run(out, rows, joints, self._meta(trainer, pl_module), self.example_list,
-                                      trainer.loggers, self.print_tables, worst_samples, samples)
+        meta = self._meta(trainer, pl_module, rows)
+        self.write_error = finish_run(out, rows, joints, meta, self.example_list, trainer.loggers,
+                                      self.print_tables, worst_samples, samples)
 
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:
@@ -383,7 +424,8 @@ class AttackEvaluation(pl.Callback):
         dataset = self.dataset_name or dataset_label(getattr(trainer, "datamodule", None))
         return str(model), str(dataset or "unknown")
 
-    def _meta(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, Any]:
+    def _meta(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]]
+              ) -> dict[str, Any]:
         model, dataset = self._names(trainer, pl_module)
         return {
             "model": model,
@@ -391,6 +433,9 @@ class AttackEvaluation(pl.Callback):
             "scale": run_scale(pl_module, getattr(trainer, "datamodule", None)),  # poselab.scale
             "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
+            **({meta_keys.PRESET: {**self.preset.record(_multiview(pl_module)), "overrides": self.overrides}}
+               if self.preset is not None else {}),
+            meta_keys.FLAGS: sanity_flags(self._start_flags, rows),  # poselab.evaluation.checks
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **({"wandb": w} if (w := logger_meta(trainer.loggers)) else {}),  # W&B group, id
         }

@@ -36,6 +36,7 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     from poselab.reporting.leaderboard import write_claim
     from poselab.reporting.report import report_tables, tables_markdown
     from poselab.reporting.run_report import write_run_report
+    from poselab.reporting.sanity import flags_text
     from poselab.results.runs import run_of
     from poselab.results.statistics import add_ci, ci_meta
 
@@ -60,6 +61,8 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
     if print_tables:
         print(f"\nAdversarial evaluation of {meta['model']} on {meta['dataset']} -> {out}\n")
         print(tables_markdown(report))
+    if flags := flags_text(meta):  # the sanity flags, once (poselab.evaluation.checks)
+        print(flags)
     from pytorch_lightning.loggers import WandbLogger
 
     wandb_loggers = [lg for lg in loggers if isinstance(lg, WandbLogger)]

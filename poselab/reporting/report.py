@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from poselab.reporting.corruption import corruption_section, severity_tables
+from poselab.reporting.sanity import sanity_section
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.results.reader import ResultsError, label_runs, load_all
@@ -213,6 +214,7 @@ def render_markdown(report: Report) -> str:
     summary = summarize(report.tables) + report.findings
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
+    lines += sanity_section(report.runs)  # the runs' sanity flags (poselab.evaluation.checks)
     if report.warnings:
         lines += ["", "## Warnings (grids aligned on what all runs share)", ""]
         lines += [f"- {w}" for w in report.warnings]
