@@ -3,6 +3,7 @@
 Sub-commands:
     fit, validate, test, predict   Lightning's own CLI (``--config``, ``--print_config``, overrides)
     preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
+    evaluate                       evaluate any pose model under an attack preset (poselab.evaluate)
     report                         compare saved attack results of several runs
     dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
 
@@ -15,6 +16,7 @@ import sys
 
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
+    "evaluate": "poselab.cli.evaluate:main",
     "report": "poselab.cli.report:main",
     "dashboard": "poselab.wandb.publish:main",
 }

@@ -136,8 +136,8 @@ def check_image_size(input_size: int | None, datamodule: Any, allow: bool = Fals
 
         warnings.warn(msg + " (allowed by allow_image_size_mismatch)", stacklevel=3)
         return
-    raise ImageSizeMismatchError(f"{msg}: give data at {input_size} px (data_options={{'image_size': "
-                                 f"{input_size}}}) or allow_image_size_mismatch=True to evaluate anyway")
+    raise ImageSizeMismatchError(f"{msg}: give data at {input_size} px, or allow the mismatch explicitly "
+                                 "(allow_image_size_mismatch=True; --allow-image-size-mismatch)")
 
 
 def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", out: str | Path | None = None,

@@ -42,6 +42,10 @@ OUTPUT_SPACES = ("camera", "world")
 Key = str | int | None
 
 
+class AdapterError(ValueError):
+    """A model spec that cannot be loaded, a bad declaration, or an output that does not fit it."""
+
+
 class WeightsError(CheckpointError):
     """A weights file is missing, unsafe to load, or does not fit the network."""
 
@@ -70,14 +74,14 @@ class PoseAdapter(nn.Module):
                  valid_key: Key = None, name: str = "model") -> None:
         super().__init__()
         if output not in OUTPUT_SPACES:
-            raise ValueError(f"output must be one of {', '.join(OUTPUT_SPACES)}, got {output!r}")
+            raise AdapterError(f"output must be one of {', '.join(OUTPUT_SPACES)}, got {output!r}")
         if per_view and output == "world":
-            raise ValueError("per_view needs output 'camera': a world-space model sees every view at once")
+            raise AdapterError("per_view needs output 'camera': a world-space model sees every view at once")
         if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int)
                                        or input_size <= 0):
-            raise ValueError(f"input_size must be a positive number of pixels, got {input_size!r}")
+            raise AdapterError(f"input_size must be a positive number of pixels, got {input_size!r}")
         if not callable(module):
-            raise TypeError(f"module must be an nn.Module or a callable, got {type(module).__name__}")
+            raise AdapterError(f"module must be an nn.Module or a callable, got {type(module).__name__}")
         if isinstance(module, nn.Module):
             self.module = module
         else:
@@ -169,8 +173,8 @@ def as_adapter(model: Any, **declarations: Any) -> PoseAdapter:
     any other module or callable with ``declarations`` (:class:`PoseAdapter`'s keyword arguments)."""
     if isinstance(model, PoseAdapter):
         if declarations:
-            raise TypeError(f"model is already a PoseAdapter: declarations {sorted(declarations)} would be "
-                            "lost")
+            raise AdapterError(f"model is already a PoseAdapter: declarations {sorted(declarations)} "
+                               "would be lost")
         return model
     if isinstance(model, PoseModel):
         return PoseAdapter.from_poselab(model, **declarations)
@@ -183,7 +187,7 @@ def _channels(values: Sequence[float] | None, default: float, what: str) -> Tens
     if t.numel() == 1:
         t = t.expand(3)
     if t.numel() != 3 or not torch.isfinite(t).all() or (what == "std" and (t <= 0).any()):
-        raise ValueError(f"{what} must be 3 finite per-channel values{' > 0' if what == 'std' else ''}, "
+        raise AdapterError(f"{what} must be 3 finite per-channel values{' > 0' if what == 'std' else ''}, "
                          f"got {values!r}")
     return t.reshape(1, 3, 1, 1).clone()
 
@@ -194,36 +198,37 @@ def _entry(raw: Any, key: Key, default: str, required: bool = False) -> Tensor |
         if key is None and required:
             return raw
         if key is not None:
-            raise ValueError(f"the model returned a tensor, but the adapter reads its entry {key!r}")
+            raise AdapterError(f"the model returned a tensor, but the adapter reads its entry {key!r}")
         return None
     if isinstance(raw, Mapping):
         name = default if key is None and required else key
         if name is None:
             return None
         if name not in raw:
-            raise ValueError(f"the model's output has no entry {name!r} (it has: {', '.join(map(str, raw))})")
+            raise AdapterError(f"the model's output has no entry {name!r} (it has: "
+                               f"{', '.join(map(str, raw))})")
         return raw[name]
     if isinstance(raw, (tuple, list)):
         if key is None:
             if required:
-                raise ValueError("the model returned a tuple: declare which entry is the pose "
+                raise AdapterError("the model returned a tuple: declare which entry is the pose "
                                  "(pose_key=0, ...)")
             return None
         return raw[key]
-    raise TypeError(f"the model returned {type(raw).__name__}; expected a tensor, a dict or a tuple")
+    raise AdapterError(f"the model returned {type(raw).__name__}; expected a tensor, a dict or a tuple")
 
 
 def _joints(t: Tensor, dims: int, b: int, v: int, world: bool, what: str) -> Tensor:
     """Module joints (flat ``J * dims`` or ``(J, dims)`` last) -> (B, J, dims) world or (B, V, J, dims)."""
     if not isinstance(t, Tensor):
-        raise TypeError(f"the model's {what} is {type(t).__name__}, expected a tensor")
+        raise AdapterError(f"the model's {what} is {type(t).__name__}, expected a tensor")
     if t.shape[-1] == NUM_JOINTS * dims and (t.dim() < 2 or t.shape[-2:] != (NUM_JOINTS, dims)):
         t = t.unflatten(-1, (NUM_JOINTS, dims))
     lead = (b,) if world else (b, v)
     if t.shape[-2:] != (NUM_JOINTS, dims) or t.shape[:-2].numel() != b * (1 if world else v):
         want = "(B, J, 3) world" if world else f"(B, V, J, {dims}) or (B * V, J, {dims})"
-        raise ValueError(f"the model's {what} is shaped {tuple(t.shape)}; expected {want} with B={b}, V={v}, "
-                         f"J={NUM_JOINTS}")
+        raise AdapterError(f"the model's {what} is shaped {tuple(t.shape)}; expected {want} with B={b}, "
+                           f"V={v}, J={NUM_JOINTS}")
     return t.reshape(*lead, NUM_JOINTS, dims)
 
 
@@ -234,17 +239,17 @@ def load_factory(spec: str) -> Callable[..., Any]:
     module_name, sep, attr = str(spec).partition(":")
     if not sep or not module_name or not attr or not all(p.isidentifier() for p in
                                                           module_name.split(".") + attr.split(".")):
-        raise ValueError(f"model spec {spec!r} is not pkg.module:factory")
+        raise AdapterError(f"model spec {spec!r} is not pkg.module:factory")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as err:
-        raise ValueError(f"model spec {spec!r}: cannot import {module_name} ({err})") from None
+        raise AdapterError(f"model spec {spec!r}: cannot import {module_name} ({err})") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
-            raise ValueError(f"model spec {spec!r}: {module_name} has no {attr!r}")
+            raise AdapterError(f"model spec {spec!r}: {module_name} has no {attr!r}")
         obj = getattr(obj, part)
     if not callable(obj):
-        raise ValueError(f"model spec {spec!r}: {attr} is not callable")
+        raise AdapterError(f"model spec {spec!r}: {attr} is not callable")
     return obj
 
 
@@ -287,8 +292,10 @@ def load_adapter(spec: str, weights: str | Path | None = None, **declarations: A
     describe (:class:`PoseAdapter`'s keyword arguments). ``weights``: a state dict file loaded into the
     network (:func:`load_weights`)."""
     made = load_factory(spec)()
-    if isinstance(made, PoseAdapter) and declarations:
-        raise ValueError(f"model spec {spec!r} returns a PoseAdapter, which declares its own "
+    if not isinstance(made, PoseAdapter):
+        declarations.setdefault("name", spec.partition(":")[0].rpartition(".")[2])
+    elif declarations:
+        raise AdapterError(f"model spec {spec!r} returns a PoseAdapter, which declares its own "
                          f"{', '.join(sorted(declarations))}: give them in the factory, not here")
     adapter = as_adapter(made, **declarations)
     if weights is not None:
