@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--weights", help="state dict file for the factory's network (weights_only=True)")
     m.add_argument("--name", help="model name in results (default: the factory's module name)")
     m.add_argument("--output", choices=("camera", "world"), help="pose space (default camera)")
+    m.add_argument("--units", choices=("mm", "m"), help="units of the 3D pose (default mm)")
     m.add_argument("--per-view", action="store_true", help="call the network on each view as one image")
     m.add_argument("--input-size", type=int, help="crop side in px the network expects")
     m.add_argument("--mean", type=float, nargs=3, help="per-channel mean in 0..1 units")
@@ -62,7 +63,8 @@ def build_model(args: argparse.Namespace) -> Any:
     from poselab.paths import checkpoint_path
 
     declared = {k: v for k, v in {
-        "output": args.output, "input_size": args.input_size, "mean": args.mean, "std": args.std,
+        "output": args.output, "units": args.units, "input_size": args.input_size, "mean": args.mean,
+        "std": args.std,
         "pose_key": _key(args.pose_key), "joints_2d_key": _key(args.joints_2d_key),
         "per_view": args.per_view or None, "takes_batch": args.takes_batch or None, "name": args.name,
     }.items() if v is not None}

@@ -7,6 +7,7 @@ The adapter declares what the engine must know about the network (docs/EXTENDING
 * ``output``: ``"camera"``: 3D joints in each view's camera frame, mm, (B, V, J, 3) (or (N, J, 3) per image
   with ``per_view``), made root-relative by the adapter; ``"world"``: world mm (B, J, 3) of a multi-view model
   that sees every view at once (as the triangulation baseline). ``(..., J * 3)`` outputs are reshaped.
+* ``units``: ``"mm"`` or ``"m"`` (multiplied by 1000) of the 3D pose.
 * ``per_view``: call the network on the views as separate images (B * V, 3, H, W) and reshape back.
 * ``input_size``: the crop side (px) the network was trained on; checked against the data's before a run.
 * ``mean``/``std``: per-channel normalisation in 0..1 units (torchvision's convention); images arrive as
@@ -39,6 +40,8 @@ from poselab.models.checkpoint import CheckpointError
 from poselab.skeleton import NUM_JOINTS
 
 OUTPUT_SPACES = ("camera", "world")
+#: millimetres per unit of the module's 3D pose
+UNITS = {"mm": 1.0, "m": 1000.0}
 Key = str | int | None
 
 
@@ -57,6 +60,7 @@ class PoseAdapter(nn.Module):
     Args:
         module: an ``nn.Module`` (its parameters, eval mode and device follow the adapter) or any callable.
         output: ``"camera"`` or ``"world"`` (module docstring).
+        units: ``"mm"`` or ``"m"`` of the module's 3D pose.
         per_view: call ``module`` on (B * V, 3, H, W) images (camera output only).
         input_size: crop side in px the network expects (None: not checked).
         mean, std: per-channel normalisation in 0..1 units (None and None: 0..255 images unchanged).
@@ -67,14 +71,16 @@ class PoseAdapter(nn.Module):
     """
 
     def __init__(self, module: nn.Module | Callable[..., Any], *,
-                 output: Literal["camera", "world"] = "camera", per_view: bool = False,
-                 input_size: int | None = None,
+                 output: Literal["camera", "world"] = "camera", units: Literal["mm", "m"] = "mm",
+                 per_view: bool = False, input_size: int | None = None,
                  mean: Sequence[float] | None = None, std: Sequence[float] | None = None,
                  takes_batch: bool = False, pose_key: Key = None, joints_2d_key: Key = None,
                  valid_key: Key = None, name: str = "model") -> None:
         super().__init__()
         if output not in OUTPUT_SPACES:
             raise AdapterError(f"output must be one of {', '.join(OUTPUT_SPACES)}, got {output!r}")
+        if units not in UNITS:
+            raise AdapterError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
         if per_view and output == "world":
             raise AdapterError("per_view needs output 'camera': a world-space model sees every view at once")
         if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int)
@@ -87,6 +93,7 @@ class PoseAdapter(nn.Module):
         else:
             self.fn = module  # a plain callable: no parameters of its own here
         self.output, self.per_view, self.input_size = output, bool(per_view), input_size
+        self.units = units
         self.takes_batch, self.name = bool(takes_batch), str(name)
         self.pose_key, self.joints_2d_key, self.valid_key = pose_key, joints_2d_key, valid_key
         self.normalise = mean is not None or std is not None
@@ -153,6 +160,8 @@ class PoseAdapter(nn.Module):
             x = x.flatten(0, 1)
         raw = self.network(x, batch) if self.takes_batch else self.network(x)
         pose = _joints(_entry(raw, self.pose_key, "pose", required=True), 3, b, v, self.multiview, "pose")
+        if self.units != "mm":
+            pose = pose * UNITS[self.units]
         out = {"pose": pose if self.multiview else root_relative(pose)}
         uv = _entry(raw, self.joints_2d_key, "joints_2d")
         if uv is not None:
@@ -164,8 +173,8 @@ class PoseAdapter(nn.Module):
         return out
 
     def extra_repr(self) -> str:
-        return (f"name={self.name!r}, output={self.output!r}, per_view={self.per_view}, "
-                f"input_size={self.input_size}, normalise={self.normalise}")
+        return (f"name={self.name!r}, output={self.output!r}, units={self.units!r}, "
+                f"per_view={self.per_view}, input_size={self.input_size}, normalise={self.normalise}")
 
 
 def as_adapter(model: Any, **declarations: Any) -> PoseAdapter:
