@@ -99,8 +99,10 @@ def test_normalisation_is_applied_inside_to_0_255_images() -> None:
         1, 3, 1, 1)
     assert torch.allclose(net.seen[0], expected, atol=1e-5)
     net.seen.clear()
-    PoseAdapter(net, per_view=True)(images, _batch())  # no normalisation declared: 0..255 unchanged
+    mm = PoseAdapter(net, per_view=True)(images, _batch())["pose"]  # no normalisation: 0..255 unchanged
     assert torch.equal(net.seen[0], images.flatten(0, 1))
+    metres = PoseAdapter(net, per_view=True, units="m")(images, _batch())["pose"]
+    assert torch.allclose(metres, mm * 1000)
 
 
 def test_gradients_reach_the_pixels() -> None:

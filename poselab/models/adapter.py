@@ -252,7 +252,8 @@ def load_factory(spec: str) -> Callable[..., Any]:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as err:
-        raise AdapterError(f"model spec {spec!r}: cannot import {module_name} ({err})") from None
+        raise AdapterError(f"model spec {spec!r}: cannot import {module_name} ({err}); is its folder on "
+                           "PYTHONPATH?") from None
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise AdapterError(f"model spec {spec!r}: {module_name} has no {attr!r}")
