@@ -295,3 +295,15 @@ def test_import_poselab_stays_cheap_and_exposes_evaluate() -> None:
             "assert 'evaluate' in dir(poselab); print('ok')")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert res.stdout.strip() == "ok", res.stderr[-2000:]
+
+
+def test_unknown_preset_and_a_baseline_by_name() -> None:
+    import poselab
+    from poselab.evaluation.api import _checkpoint_adapter
+    from poselab.experiments.base import AttackConfigError
+
+    with pytest.raises(AttackConfigError, match="unknown preset 'nope'; expected one of: .*quick"):
+        poselab.evaluate(_tiny_adapter(24), preset="nope", wandb=False)
+    adapter = _checkpoint_adapter("volumetric")
+    assert adapter.name == "volumetric" and adapter.input_size == 64 and adapter.checkpoint.endswith(
+        "checkpoints/volumetric.ckpt")

@@ -75,9 +75,9 @@ class EvaluatedModel(pl.LightningModule):
             self.log("test/jdr", self.test_jdr, batch_size=bs)
 
 
-def preset_options(name: str) -> dict[str, Any]:
+def _preset_options(name: str) -> dict[str, Any]:
     """The ``AttackEvaluation`` arguments of preset ``name`` (``configs/attack/<name>.yaml``'s
-    ``attack_evaluation.init_args``)."""
+    ``attack_evaluation.init_args``): the one place a preset name is resolved."""
     from poselab.yaml_limits import safe_load
 
     folder = project_path("configs", "attack")
@@ -150,7 +150,8 @@ def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", 
 
     Args:
         model: a :class:`~poselab.models.adapter.PoseAdapter`, a poselab ``PoseModel``, a poselab checkpoint
-            path (``.ckpt``), or a module/callable with the adapter's default declarations.
+            path or a baseline's name (its shipped checkpoint), or a module/callable with the adapter's
+            default declarations.
         data: ``"synthetic"`` / ``"h36m"`` (``configs/data/<name>.yaml`` at the model's input size), YAML
             data config path(s), or a LightningDataModule.
         preset: an attack grid name (``configs/attack/<name>.yaml``); None: give ``experiments=``.
@@ -166,8 +167,8 @@ def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", 
     """
     from poselab.evaluation.callback import AttackEvaluation
 
-    adapter = PoseAdapter.from_checkpoint(model) if isinstance(model, (str, Path)) else as_adapter(model)
-    options = preset_options(preset) if preset is not None else {}
+    adapter = _checkpoint_adapter(model) if isinstance(model, (str, Path)) else as_adapter(model)
+    options = _preset_options(preset) if preset is not None else {}
     options.update(overrides)
     if out is not None:
         options["out_dir"] = str(out)
@@ -199,6 +200,16 @@ def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", 
 
             finish_active_run()
     return list(callback.rows)
+
+
+def _checkpoint_adapter(path: str | Path) -> PoseAdapter:
+    """A poselab checkpoint file, or a baseline's name for its shipped checkpoint."""
+    from poselab.models.registry import MODELS
+    from poselab.paths import checkpoint_path
+
+    if isinstance(path, str) and path in MODELS:
+        return PoseAdapter.from_checkpoint(checkpoint_path(path), path)
+    return PoseAdapter.from_checkpoint(path)
 
 
 def _loggers(module: EvaluatedModel, datamodule: Any, save_dir: Path, wandb: bool, offline: bool, group: str,
