@@ -121,6 +121,8 @@ def test_bad_declarations_and_outputs_are_one_clear_error() -> None:
         PoseAdapter(Recorder(), output="world", per_view=True)
     with pytest.raises(AdapterError, match="output must be one of camera, world"):
         PoseAdapter(Recorder(), output="image")
+    with pytest.raises(AdapterError, match="name must be one folder name"):
+        PoseAdapter(Recorder(), name="../elsewhere")
     with pytest.raises(AdapterError, match="std must be 3"):
         PoseAdapter(Recorder(), std=(1.0, 0.0, 1.0))
     with pytest.raises(AdapterError, match=r"pose is shaped \(2, 3, 17, 3\); expected \(B, J, 3\) world"):

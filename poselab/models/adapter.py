@@ -86,6 +86,9 @@ class PoseAdapter(nn.Module):
         if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int)
                                        or input_size <= 0):
             raise AdapterError(f"input_size must be a positive number of pixels, got {input_size!r}")
+        if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(
+                c in name for c in "/\\\0"):
+            raise AdapterError(f"name must be one folder name (no '/', '\\', '..'), got {name!r}")
         if not callable(module):
             raise AdapterError(f"module must be an nn.Module or a callable, got {type(module).__name__}")
         if isinstance(module, nn.Module):
