@@ -146,7 +146,8 @@ def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", 
              group: str = DEFAULT_GROUP, save_dir: str | Path = "runs", seed: int = 0,
              **overrides: Any) -> list[dict[str, Any]]:
     """Evaluate ``model`` under a preset attack grid; write its results folder, run report and W&B run; return
-    the results rows (rank 0; other DDP ranks get ``[]``).
+    the results rows (rank 0; other DDP ranks get ``[]``, and so does the caller of ``strategy="ddp_spawn"``,
+    whose ranks run in spawned processes: read the results folder then).
 
     Args:
         model: a :class:`~poselab.models.adapter.PoseAdapter`, a poselab ``PoseModel``, a poselab checkpoint
