@@ -309,3 +309,32 @@ def test_unknown_preset_and_a_baseline_by_name() -> None:
     adapter = _checkpoint_adapter("volumetric")
     assert adapter.name == "volumetric" and adapter.input_size == 64 and adapter.checkpoint.endswith(
         "checkpoints/volumetric.ckpt")
+
+
+def test_cli_evaluates_a_factory_with_its_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import csv
+
+    from poselab.cli import main
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "userpkg4.py").write_text(textwrap.dedent("""
+        from torch import nn
+
+        def make():
+            return nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                 nn.Flatten(), nn.Linear(4, 51))
+    """))
+    import userpkg4
+
+    net = userpkg4.make()
+    torch.save(net.state_dict(), tmp_path / "w.pt")
+    (tmp_path / "data.yaml").write_text("data:\n  dataset: synthetic\n  image_size: 24\n  test_size: 4\n"
+                                        "  val_batch_size: 4\n  num_workers: 0\n")
+    assert main(["evaluate", "--model", "userpkg4:make", "--weights", str(tmp_path / "w.pt"), "--per-view",
+                 "--input-size", "24", "--data", str(tmp_path / "data.yaml"), "--preset", "quick",
+                 "--out", str(tmp_path / "r"), "--max-samples", "1", "--no-wandb",
+                 "--save-dir", str(tmp_path / "runs")]) == 0
+    with open(tmp_path / "r" / "userpkg4-synthetic" / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["experiment"] for r in rows} == {"untargeted", "camera_swap", "rotation"}  # the quick grid
+    assert all(r["n"] == "1" for r in rows if r["metric"] == "mpjpe")
