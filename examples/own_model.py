@@ -23,7 +23,7 @@ from poselab.models.adapter import PoseAdapter
 
 MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 #: (crop px, training steps, batch size, attacked samples)
-SIZES = {"default": (64, 100, 16, 4), "tiny": (32, 2, 4, 1)}
+SIZES = {"default": (64, 80, 16, 2), "tiny": (32, 2, 4, 1)}
 #: --tiny replaces the preset's grid by one FGSM point (the whole quick grid: 676 passes per image)
 TINY_GRID = [{"kind": "untargeted", "attack": ["fgsm"], "eps": [0, 8], "iterations": [1]}]
 
