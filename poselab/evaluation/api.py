@@ -187,8 +187,9 @@ def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", 
         **dict(trainer_options or {}),
     }
     trainer_kwargs["callbacks"] = [callback, *trainer_kwargs.get("callbacks", [])]
-    trainer_kwargs.setdefault("logger", _loggers(module, datamodule, Path(save_dir), wandb, offline, group,
-                                                 {"preset": preset, "options": options, "data": str(data)}))
+    if "logger" not in trainer_kwargs:  # absolute: W&B's service may run in another working directory
+        trainer_kwargs["logger"] = _loggers(module, datamodule, Path(save_dir).absolute(), wandb, offline,
+                                            group, {"preset": preset, "options": options, "data": str(data)})
     precision = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("high")  # as poselab test
     try:
