@@ -1,7 +1,7 @@
 """Evaluate your own pose model with poselab: a torchvision ResNet-18 with a linear head (not a poselab
 class), trained briefly in plain PyTorch on poselab's synthetic data, then attacked with ``poselab.evaluate``.
 
-    python examples/own_model.py              # default size: a few minutes on 2 CPU cores
+    python examples/own_model.py              # default size: minutes on a CPU (docs/benchmarks.md)
     python examples/own_model.py --tiny       # seconds: the check that CI runs
 
 Writes the results folder ``<out>/resnet18_own-synthetic/`` (results.csv/json, report.md, figures) and an
