@@ -27,7 +27,7 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check poselab tests benchmarks studies
+	$(VENV)/bin/ruff check poselab tests benchmarks studies examples
 
 # Adversarial evaluation of the shipped checkpoints: `make attack-eval [MODEL=all|regression|...]
 # [ATTACK=quick|paper] [DATA=synthetic|h36m] [TRAINER=cpu|gpu|...] [ATTACK_OUT=<folder>]`. Runs `poselab test` with
@@ -65,8 +65,16 @@ check-scale:
 	  exit 2; fi
 ATTACK_MODELS := regression volumetric heatmap_depth triangulation
 ATTACK_ARGS ?=
+# Your own model (docs/EXTENDING.md): `make attack-eval MODEL_SPEC=pkg.module:factory [WEIGHTS=w.pt]
+# [EVAL_ARGS="--input-size 64 --per-view"]` runs `poselab evaluate` (ATTACK is the preset, DATA the data).
+MODEL_SPEC ?=
+WEIGHTS ?=
+EVAL_ARGS ?=
 .PHONY: attack-eval
 attack-eval: $(VENV)/.installed check-scale
+	@if [ -n "$(MODEL_SPEC)" ]; then \
+	  $(VENV)/bin/poselab evaluate --model $(MODEL_SPEC) $(if $(WEIGHTS),--weights $(WEIGHTS)) --data $(DATA) \
+	    --preset $(ATTACK) --out $(ATTACK_OUT) $(EVAL_ARGS); exit $$?; fi
 	@if [ "$(MODEL)" != all ] && [ -z "$(filter $(MODEL),$(ATTACK_MODELS))" ]; then \
 	  echo "error: unknown MODEL='$(MODEL)'; expected all or one of: $(ATTACK_MODELS)" >&2; exit 2; fi
 	@if [ -n "$(findstring /,$(ATTACK))" ] || [ ! -f configs/attack/$(ATTACK).yaml ]; then \

@@ -9,3 +9,19 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
+
+#: Public names resolved on first use (PEP 562), so that ``import poselab`` stays cheap (no torch, no
+#: Lightning): the one place the package refers upwards, to the top of its layers (docs/ARCHITECTURE.md).
+_LAZY = {"evaluate": "poselab.evaluation.api"}
+
+
+def __getattr__(name: str):  # noqa: ANN202 - the attribute's own type
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'poselab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -4,6 +4,7 @@ Sub-commands:
     fit, validate, test, predict   Lightning's own CLI (``--config``, ``--print_config``, overrides)
     preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
     attack-eval                    ``test`` of several models in one process, then their report
+    evaluate                       evaluate any pose model under an attack preset (poselab.evaluate)
     report                         compare saved attack results of several runs
     dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
     leaderboard                    rank evaluated models by robust MPJPE with CIs; claim files
@@ -17,6 +18,7 @@ import sys
 
 TOOLS = {
     "preview-data": "poselab.data.preview:main",
+    "evaluate": "poselab.cli.evaluate:main",
     "report": "poselab.cli.report:main",
     "attack-eval": "poselab.cli.attack_eval:main",
     "dashboard": "poselab.wandb.publish:main",

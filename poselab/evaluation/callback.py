@@ -431,7 +431,8 @@ class AttackEvaluation(pl.Callback):
             "model": model,
             "dataset": dataset,
             "scale": run_scale(pl_module, getattr(trainer, "datamodule", None)),  # poselab.scale
-            "checkpoint": str(getattr(trainer, "ckpt_path", None) or ""),
+            "checkpoint": str(getattr(trainer, "ckpt_path", None) or getattr(pl_module, "checkpoint", None)
+                              or ""),  # the module's own: poselab.evaluate
             "config": {**self._config(), "max_batch": self.max_batch, "world_size": trainer.world_size},
             **({meta_keys.PRESET: {**self.preset.record(_multiview(pl_module)), "overrides": self.overrides}}
                if self.preset is not None else {}),

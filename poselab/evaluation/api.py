@@ -1,0 +1,227 @@
+"""``poselab.evaluate``: one call that evaluates any pose model (a
+:class:`~poselab.models.adapter.PoseAdapter`, a poselab model, or a module the adapter wraps) on a preset
+attack grid, and returns the results rows.
+
+Lightning runs it underneath, exactly as ``poselab test`` with the ``attack_evaluation`` callback: a thin
+LightningModule around the adapter (clean test metrics as :class:`~poselab.models.base.PoseModel`'s
+``test_step``), :class:`~poselab.evaluation.callback.AttackEvaluation` for the attacks, and the same results
+folder, run report and W&B run (offline by default); ``trainer_options`` such as ``strategy="ddp"`` work as
+for ``poselab test``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+
+from poselab.data.errors import DataError
+from poselab.distributed import destroy_process_group_at_exit
+from poselab.experiments.base import AttackConfigError
+from poselab.metrics import JDR, MPJPE, PMPJPE
+from poselab.models.adapter import PoseAdapter, as_adapter
+from poselab.models.base import Batch
+from poselab.paths import project_path
+
+#: Data names of ``configs/data/<name>.yaml`` that ``data=`` accepts as a word.
+DATA_NAMES = ("synthetic", "h36m")
+
+
+class ImageSizeMismatchError(DataError):
+    """The data's crop size differs from the size the model declares (its numbers would measure something
+    else: a 64 px model on 256 px crops scores several times its error)."""
+
+
+class EvaluatedModel(pl.LightningModule):
+    """The LightningModule ``Trainer.test`` runs: the adapter's forward, ``pose_target``, ``multiview`` and
+    ``name`` (what the callback and the engine read), and the clean test metrics of ``PoseModel``."""
+
+    def __init__(self, adapter: PoseAdapter) -> None:
+        super().__init__()
+        self.adapter = adapter
+        self.name = adapter.name
+        self.multiview = adapter.multiview
+        self.checkpoint = adapter.checkpoint  # recorded in results.json
+        if adapter.hparams:  # a poselab model's backbone names the run's scale (poselab.scale)
+            self.save_hyperparameters(adapter.hparams, logger=False)
+        self.test_mpjpe, self.test_pmpjpe, self.test_jdr = MPJPE(), PMPJPE(), JDR()
+
+    def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:
+        return self.adapter(images, batch)
+
+    def pose_target(self, batch: Batch) -> Tensor:
+        return self.adapter.pose_target(batch)
+
+    def setup(self, stage: str) -> None:
+        destroy_process_group_at_exit()  # gloo (CPU DDP) ranks must not free work while the interpreter exits
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        out = self(batch["images"].float(), batch)
+        target = self.pose_target(batch)
+        bs = batch["images"].shape[0]
+        for metric in ("mpjpe", "pmpjpe"):
+            m = getattr(self, f"test_{metric}")
+            m.update(out["pose"], target, out["valid"])
+            self.log(f"test/{metric}", m, batch_size=bs, prog_bar=metric == "mpjpe")
+        if "joints_2d" in out:
+            self.test_jdr.update(out["joints_2d"], batch["joints_2d"].float(), batch.get("view_valid"),
+                                 image_size=batch["images"].shape[-1])
+            self.log("test/jdr", self.test_jdr, batch_size=bs)
+
+
+def make_datamodule(data: Any, input_size: int | None, options: Mapping[str, Any] | None = None
+                    ) -> pl.LightningDataModule:
+    """The test data: a LightningDataModule as given, or a ``PoseDataModule`` of a data name
+    (:data:`DATA_NAMES`, rendered/cropped at the model's ``input_size``) or of YAML data config paths
+    (later files win), ``options`` applied last."""
+    from poselab.data.config import data_kwargs, is_config
+    from poselab.data.datamodule import PoseDataModule
+
+    if isinstance(data, pl.LightningDataModule):
+        if options:
+            raise DataError("data_options apply to a data name or config, not to a given LightningDataModule")
+        return data
+    if isinstance(data, str) and data in DATA_NAMES:
+        kwargs = data_kwargs([project_path("configs", "data", f"{data}.yaml")])
+        if input_size is not None:
+            kwargs["image_size"] = input_size
+    else:
+        paths = [data] if isinstance(data, (str, Path)) else list(data)
+        if not paths or not all(is_config(str(p)) for p in paths):
+            raise DataError(f"data must be one of {', '.join(DATA_NAMES)}, YAML data config path(s) or a "
+                            f"LightningDataModule, got {data!r}")
+        try:
+            kwargs = data_kwargs(paths)
+        except ValueError as err:
+            raise DataError(str(err)) from None
+    kwargs.update(options or {})
+    try:
+        return PoseDataModule(**kwargs)
+    except TypeError as err:
+        raise DataError(f"bad data option: {err}") from None
+
+
+def check_image_size(input_size: int | None, datamodule: Any, allow: bool = False) -> None:
+    """Refuse data whose ``hparams.image_size`` differs from the model's ``input_size`` (with ``allow``: a
+    warning). Unknown on either side: nothing to check."""
+    hp = getattr(datamodule, "hparams", None) or {}
+    size = hp.get("image_size") if hasattr(hp, "get") else None
+    if input_size is None or size is None or int(size) == int(input_size):
+        return
+    msg = f"the data's image_size is {size} px but the model declares input_size {input_size} px"
+    if allow:
+        import warnings
+
+        warnings.warn(msg + " (allowed by allow_image_size_mismatch)", stacklevel=3)
+        return
+    raise ImageSizeMismatchError(f"{msg}: give data at {input_size} px, or allow the mismatch explicitly "
+                                 "(allow_image_size_mismatch=True; --allow-image-size-mismatch)")
+
+
+def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", out: str | Path | None = None,
+             *, allow_image_size_mismatch: bool = False, data_options: Mapping[str, Any] | None = None,
+             trainer_options: Mapping[str, Any] | None = None, wandb: bool = True, offline: bool = True,
+             group: str | None = None, save_dir: str | Path = "runs", seed: int = 0,
+             **overrides: Any) -> list[dict[str, Any]]:
+    """Evaluate ``model`` under a preset attack grid; write its results folder, run report and W&B run; return
+    the results rows (rank 0; other DDP ranks get ``[]``, and so does the caller of ``strategy="ddp_spawn"``,
+    whose ranks run in spawned processes: read the results folder then).
+
+    Args:
+        model: a :class:`~poselab.models.adapter.PoseAdapter`, a poselab ``PoseModel``, a poselab checkpoint
+            path or a baseline's name (its shipped checkpoint), or a module/callable with the adapter's
+            default declarations.
+        data: ``"synthetic"`` / ``"h36m"`` (``configs/data/<name>.yaml`` at the model's input size), YAML
+            data config path(s), or a LightningDataModule.
+        preset: a named preset (:func:`poselab.evaluation.presets.preset_names`: quick, paper, standard,
+            corruptions, full) or a preset YAML path; None: give ``experiments=``.
+        out: results root (default ``results/attack-<preset>``); files go to ``out/<model>-<dataset>``.
+        allow_image_size_mismatch: warn instead of refusing data at another crop size than the model's.
+        data_options: ``PoseDataModule`` arguments applied last (``test_size``, ``num_workers``, ...).
+        trainer_options: ``pl.Trainer`` arguments (``accelerator``, ``devices``, ``strategy``, ...).
+        wandb, offline, group, save_dir: the W&B run (offline by default, under ``save_dir/wandb``; group: the
+            preset's name unless given) and the CSV log (``save_dir/csv``), as ``poselab test``'s ``run.*``.
+        seed: ``seed_everything`` before the run (``poselab test``'s default 0).
+        **overrides: ``AttackEvaluation`` arguments over the preset's (``max_samples``, ``max_batches``,
+            ``max_batch``, ``experiments``, ``run_name``, ...).
+    """
+    from poselab.evaluation.callback import AttackEvaluation
+
+    adapter = _checkpoint_adapter(model) if isinstance(model, (str, Path)) else as_adapter(model)
+    options: dict[str, Any] = {"preset": str(preset)} if preset is not None else {}
+    options.update(overrides)
+    grid = Path(str(preset)).stem if preset is not None else "custom"
+    options["out_dir"] = str(out) if out is not None else options.get("out_dir", f"results/attack-{grid}")
+    if "experiments" not in options and "preset" not in options:
+        raise AttackConfigError("no attack grid: give a preset name or experiments=[...]")
+    datamodule = make_datamodule(data, adapter.input_size, data_options)
+    check_image_size(adapter.input_size, datamodule, allow_image_size_mismatch)
+    callback = AttackEvaluation(**options)  # checks every option before any work
+    pl.seed_everything(seed, verbose=False)
+    module = EvaluatedModel(adapter)
+    trainer_kwargs: dict[str, Any] = {
+        "accelerator": "auto", "devices": 1, "precision": "32-true", "enable_checkpointing": False,
+        "enable_model_summary": False, "default_root_dir": str(save_dir),
+        "limit_test_batches": callback.max_batches or 1.0,
+        **dict(trainer_options or {}),
+    }
+    trainer_kwargs["callbacks"] = [callback, *trainer_kwargs.get("callbacks", [])]
+    if "logger" not in trainer_kwargs:  # absolute: W&B's service may run in another working directory
+        config = {"preset": preset, "options": options, "data": str(data)}
+        trainer_kwargs["logger"] = _loggers(module, datamodule, Path(save_dir).absolute(), wandb, offline,
+                                            group or grid, config)
+    precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")  # as poselab test
+    try:
+        trainer = pl.Trainer(**trainer_kwargs)
+        trainer.test(module, datamodule=datamodule)
+    finally:
+        torch.set_float32_matmul_precision(precision)
+        if wandb and trainer_kwargs["logger"]:
+            from poselab.wandb.runs import finish_active_run
+
+            finish_active_run()
+    return list(callback.rows)
+
+
+def _checkpoint_adapter(path: str | Path) -> PoseAdapter:
+    """A poselab checkpoint file, or a baseline's name for its shipped checkpoint."""
+    from poselab.models.registry import MODELS
+    from poselab.paths import checkpoint_path
+
+    if isinstance(path, str) and path in MODELS:
+        return PoseAdapter.from_checkpoint(checkpoint_path(path), path)
+    return PoseAdapter.from_checkpoint(path)
+
+
+def _loggers(module: EvaluatedModel, datamodule: Any, save_dir: Path, wandb: bool, offline: bool, group: str,
+             config: dict[str, Any]) -> list:
+    """A CSV log and (``wandb``) a W&B run named and grouped as ``poselab test``'s (job type ``attack``)."""
+    from pytorch_lightning.loggers import CSVLogger
+    from pytorch_lightning.utilities import rank_zero_only
+
+    from poselab import safe_io
+    from poselab.data.datamodule import dataset_label
+    from poselab.scale import run_scale, scaled_name
+    from poselab.wandb.naming import job_type_for, wandb_mode
+    from poselab.wandb.runs import make_logger
+
+    rank0 = getattr(rank_zero_only, "rank", 0) == 0
+    if rank0:
+        safe_io.check_writable(save_dir, "runs folder (save_dir)")
+    scale = run_scale(module, datamodule)
+    csv_root, name = save_dir / "csv", scaled_name(module.name, scale)
+    loggers: list = [CSVLogger(str(csv_root), name=name,
+                               version=safe_io.reserve_version(csv_root / name) if rank0 else None)]
+    if wandb:
+        os.environ["WANDB_MODE"] = wandb_mode(offline)
+        loggers.append(make_logger(job_type_for("test"), group=group, model=module.name,
+                                   dataset=dataset_label(datamodule), config=config, scale=scale,
+                                   save_dir=str(save_dir / "wandb"), offline=offline))
+    return loggers
+
