@@ -284,7 +284,7 @@ def test_evaluate_renders_named_data_at_the_models_size_and_writes_the_run(tmp_p
                             max_samples=2, print_tables=False, trainer_options={"enable_progress_bar": False})
     folder = tmp_path / "r" / "tinynet-synthetic"
     meta = json.loads((folder / "results.json").read_text())
-    assert len(meta["rows"]) == len(rows) and meta["meta"]["wandb"]["group"] == "baselines"
+    assert len(meta["rows"]) == len(rows) and meta["meta"]["wandb"]["group"] == "quick"
     assert (folder / "report.md").is_file() and list((tmp_path / "runs" / "wandb").rglob("run-*.wandb"))
     clean = next(r for r in rows if r["attack"] == "clean" and r["metric"] == "mpjpe")
     assert clean["n"] == 2 and clean["value"] > 0
@@ -304,7 +304,7 @@ def test_unknown_preset_and_a_baseline_by_name() -> None:
     from poselab.evaluation.api import _checkpoint_adapter
     from poselab.experiments.base import AttackConfigError
 
-    with pytest.raises(AttackConfigError, match="unknown preset 'nope'; expected one of: .*quick"):
+    with pytest.raises(AttackConfigError, match="unknown preset 'nope'; expected one of .*quick"):
         poselab.evaluate(_tiny_adapter(24), preset="nope", wandb=False)
     adapter = _checkpoint_adapter("volumetric")
     assert adapter.name == "volumetric" and adapter.input_size == 64 and adapter.checkpoint.endswith(
