@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="a few seconds (CI)")
     parser.add_argument("--out", default="results/own_model", help="results root")
+    parser.add_argument("--samples", type=int, default=None, help="test samples attacked (default 2; tiny 1)")
     args = parser.parse_args(argv)
     size, steps, batch_size, samples = SIZES["tiny" if args.tiny else "default"]
+    samples = args.samples or samples
     torch.manual_seed(0)
     net = make_network()
     train(net, size, steps, batch_size)
