@@ -228,9 +228,9 @@ def test_poselab_test_cli_writes_results_tables_and_offline_wandb_run(tmp_path: 
     (run_file,) = (tmp_path / "runs").rglob("run-*.wandb")  # the results name their W&B run and group
     back = read_run(run_file, wait_s=20)
     recorded = json.loads((out / "results.json").read_text())["meta"]["wandb"]
-    assert recorded == {"project": back.project, "group": "attack", "name": back.name,  # no grid named
+    assert recorded == {"project": back.project, "group": "quick", "name": back.name,  # the preset's name
                         "run_id": back.run_id}
-    assert back.group == "attack" and back.job_type == "attack" and back.name.startswith("regression-")
+    assert back.group == "quick" and back.job_type == "attack" and back.name.startswith("regression-")
 
 
 class _OOMTriangulation(ToyTriangulation):

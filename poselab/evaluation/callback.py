@@ -1,32 +1,17 @@
 """``AttackEvaluation``: a Lightning callback that runs the adversarial experiments during ``poselab test``.
 
-Its hooks only orchestrate; the work lives in one module each:
-
-* :mod:`poselab.experiments`        the experiment kinds (registered classes: options, cells, run on a batch);
-* :mod:`poselab.experiments.cells`  one torchmetrics accumulator per results cell, synchronised across ranks;
-* :mod:`poselab.experiments.state`  the crash-safe partial state (resume, fingerprint);
-* :mod:`poselab.evaluation.output` the end of the run: the results files (:mod:`poselab.results`), the
-  run's own report (:mod:`poselab.reporting.run_report`: the report of one run) and its W&B logging;
-* :mod:`poselab.evaluation.presets` the named grids (``preset``); :mod:`poselab.evaluation.checks` the
-  sanity flags (a few passes on the first attacked batch, rank 0, and the final rows; results.json
-  ``meta.flags``).
-
-The results cells are built from the test data's view count (its dataset's views, else the first batch's).
-Nothing is lost on a crash: after every ``save_every`` attacked batches each rank saves its metric states
-to ``<run dir>/.partial/rank<R>.pt`` and rank 0 writes its local rows so far to ``results.partial.csv``;
-with ``save_every: 1`` (the default) also after every experiment within a batch, so a crash in a grid of
-one long batch loses at most the experiment it was running. Re-running the same command (``resume:
-true``) loads the state when its configuration fingerprint matches and attacks only the batches (and, in
-the batch it stopped in, the experiments) not done yet (Lightning still iterates them); a state of another
-configuration is moved to ``.partial-stale/`` with a warning. Both are removed once the final results are
-written.
+Its hooks only orchestrate; the work lives elsewhere: the experiment kinds (:mod:`poselab.experiments`),
+one accumulator per results cell (:mod:`poselab.experiments.cells`), the crash-safe partial state
+(:mod:`poselab.experiments.state`: saved after every ``save_every`` batches, and with ``save_every: 1``
+after every experiment of a batch; ``resume: true`` continues a state of the same configuration), the grid
+options and presets (:mod:`poselab.evaluation.options`, :mod:`poselab.evaluation.presets`), the sanity
+flags (:mod:`poselab.evaluation.checks`) and the end of the run: results files, run report, W&B
+(:mod:`poselab.evaluation.output`). The results cells are built from the test data's view count.
 
 Lightning runs ``test`` under ``torch.inference_mode``; the callback re-enables gradients locally
 (``inference_mode(False)`` + ``enable_grad``) and clones the batch, so no trainer setting is needed.
 Model weights are frozen (``requires_grad=False``) and the model is in eval mode while attacking.
-
-Configured as the named callback ``attack_evaluation`` (composed with any other config): see
-``configs/attack/quick.yaml`` and docs/CONFIGURATION.md.
+Configured as the named callback ``attack_evaluation``: ``configs/attack/quick.yaml``, docs/EVALUATION.md.
 """
 
 from __future__ import annotations
@@ -44,26 +29,17 @@ from poselab.attacks.sweep import AutoBatch, MaxBatch, index_batch
 from poselab.data.datamodule import dataset_label
 from poselab.distributed import destroy_process_group_at_exit
 from poselab.evaluation.checks import sanity_flags, start_checks
-from poselab.evaluation.cost import check_cost, cost_line
-from poselab.evaluation.options import check_folder_name, check_options
+from poselab.evaluation.cost import cost_line
+from poselab.evaluation.grid import resolve_grid
+from poselab.evaluation.loaders import batches_attacked, images_attacked, loaders_fingerprint, num_views
 from poselab.evaluation.output import finish_run
-from poselab.evaluation.presets import (
-    FROM_PRESET,
-    FromPreset,
-    Preset,
-    load_preset,
-    overrides,
-    resolve_options,
-)
+from poselab.evaluation.presets import FROM_PRESET, FromPreset, Preset
 from poselab.experiments import state as partial
-from poselab.experiments.base import AttackConfigError, Experiment
+from poselab.experiments.base import Experiment
 from poselab.experiments.cells import CellMetrics
-from poselab.experiments.determinism import DeterministicNumerics
 from poselab.experiments.keys import ResultKey
 from poselab.experiments.progress import AttackProgress
-from poselab.experiments.registry import build_experiments
 from poselab.experiments.runner import Example, RunContext, run_experiment
-from poselab.metrics import check_jdr_definition
 from poselab.results import meta as meta_keys
 from poselab.results.meta import Flag
 from poselab.results.schema import columns_of
@@ -139,43 +115,30 @@ class AttackEvaluation(pl.Callback):
         preset: str | None = None,
     ) -> None:
         super().__init__()
-        #: the preset (None: the grid given option by option)
-        self.preset: Preset | None = load_preset(preset) if preset is not None else None
-        options = resolve_options(self.preset, {
+        grid = resolve_grid(preset, {
             "experiments": experiments, "alpha_ratio": alpha_ratio, "max_batch": max_batch,
             "max_batches": max_batches, "max_samples": max_samples, "random_start": random_start,
-            "jdr_definition": jdr_definition, "threads": threads})
-        experiments, alpha_ratio, max_batch, max_batches, max_samples, random_start, threads = (
-            options[k] for k in ("experiments", "alpha_ratio", "max_batch", "max_batches", "max_samples",
-                                 "random_start", "threads"))
-        #: the options given explicitly that differ from the preset's (recorded in results.json)
-        self.overrides = overrides(self.preset, options) if self.preset is not None else {}
-        try:
-            self.jdr_definition = check_jdr_definition(options["jdr_definition"])
-        except ValueError as err:
-            raise AttackConfigError(str(err)) from None
-        check_options(alpha_ratio, max_batch, max_batches, max_samples, save_every, examples)
-        self.specs: list[Experiment] = build_experiments(experiments)
-        self._cost = check_cost(self.specs, allow_long_grid)  # passes per attacked image, bounded
-        for value, what in ((run_name, "run_name"), (model_name, "model_name"),
-                            (dataset_name, "dataset_name")):
-            check_folder_name(value, what)
-        try:
-            self._numerics = DeterministicNumerics(threads)
-        except ValueError as err:
-            raise AttackConfigError(str(err)) from None
-        self.alpha_ratio = alpha_ratio
-        self.max_batch = max_batch
+            "jdr_definition": jdr_definition, "threads": threads}, save_every, examples, allow_long_grid,
+            {"run_name": run_name, "model_name": model_name, "dataset_name": dataset_name})
+        #: the preset (None: the grid given option by option) and the options given that differ from it
+        self.preset: Preset | None = grid.preset
+        self.overrides = grid.overrides
+        self.specs: list[Experiment] = grid.specs
+        self._cost = grid.cost  # passes per attacked image, bounded
+        self._numerics = grid.numerics
+        self.jdr_definition = grid.jdr_definition
+        self.alpha_ratio = grid.alpha_ratio
+        self.max_batch = grid.max_batch
         #: the adaptive chunk size (max_batch None/"auto"), shared by every batch and experiment
-        self.auto_batch: AutoBatch | None = AutoBatch() if max_batch in (None, "auto") else None
-        self.max_batches = max_batches
-        self.max_samples = max_samples
+        self.auto_batch: AutoBatch | None = AutoBatch() if grid.max_batch in (None, "auto") else None
+        self.max_batches = grid.max_batches
+        self.max_samples = grid.max_samples
         self.out_dir = out_dir
         self.run_name = run_name
         self.model_name = model_name
         self.dataset_name = dataset_name
         self.examples = examples
-        self.random_start = random_start
+        self.random_start = grid.random_start
         self.print_tables = print_tables
         self.save_every = save_every
         self.resume = resume
@@ -216,14 +179,16 @@ class AttackEvaluation(pl.Callback):
         data tells its view count."""
         loaders = trainer.test_dataloaders
         self._loaders = list(loaders) if isinstance(loaders, (list, tuple)) else [loaders]
-        counts = [n for dl in self._loaders if (n := _num_views(getattr(dl, "dataset", None))) is not None]
-        for num_views in counts:
-            self._check_views(num_views, _multiview(pl_module))
+        counts = [n for dl in self._loaders if (n := num_views(getattr(dl, "dataset", None))) is not None]
+        for count in counts:
+            self._check_views(count, _multiview(pl_module))
         if trainer.is_global_zero:  # before any attack: a writable folder, one run per folder
             run_dir = self._out(trainer, pl_module)
             safe_io.check_writable(run_dir, "attack results folder")
             self._lock = safe_io.RunLock(run_dir).acquire()
-            print(cost_line(self._cost, self._images(trainer)), flush=True)
+            images = images_attacked(self._loaders, trainer.num_test_batches, self.max_batches,
+                                     self.max_samples)
+            print(cost_line(self._cost, images), flush=True)
         if counts:
             self._start(trainer, pl_module, counts[0])
 
@@ -368,27 +333,14 @@ class AttackEvaluation(pl.Callback):
         if not trainer.is_global_zero:
             return None
         if self._progress_bar is None:
-            n = _len(self._loaders[dataloader_idx]) if dataloader_idx < len(self._loaders) else None
+            loader = self._loaders[dataloader_idx] if dataloader_idx < len(self._loaders) else None
             limit = trainer.num_test_batches[dataloader_idx] if trainer.num_test_batches else None
-            known = [x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")]
+            known = batches_attacked(loader, limit, self.max_batches)
             done = self.resumed.get(dataloader_idx, 0)
-            total = max(int(min(known)), done + 1) if known else None
+            total = max(known, done + 1) if known is not None else None
             self._progress_bar = AttackProgress(specs, total, done_batches=done)
             self._progress_bar.begin()
         return self._progress_bar
-
-    def _images(self, trainer: pl.Trainer) -> int | None:
-        """Images the run attacks (first dataloader; None when its size is unknown)."""
-        if not self._loaders:
-            return None
-        loader = self._loaders[0]
-        n = _len(loader)
-        limit = trainer.num_test_batches[0] if trainer.num_test_batches else None
-        batches = [x for x in (n, limit, self.max_batches) if x is not None and x != float("inf")]
-        size = getattr(loader, "batch_size", None)
-        if not batches or not size:
-            return None
-        return int(min(batches)) * min(size, self.max_samples or size)
 
     def _max_batch(self) -> MaxBatch:
         """The sweeps' ``max_batch``: the fixed integer, or the remembered adaptive size."""
@@ -415,8 +367,7 @@ class AttackEvaluation(pl.Callback):
             **self._config(), "model": model, "dataset": dataset, "multiview": _multiview(pl_module),
             "cells": [repr(c) for c in self.cells.values()], "weights": partial.weights_digest(pl_module),
             "world_size": trainer.world_size,
-            "loaders": [{"batches": _len(loader), "batch_size": getattr(loader, "batch_size", None),
-                         "samples": _len(getattr(loader, "dataset", None))} for loader in self._loaders],
+            "loaders": loaders_fingerprint(self._loaders),
         })
 
     def _names(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> tuple[str, str]:
@@ -444,21 +395,3 @@ class AttackEvaluation(pl.Callback):
 
 def _multiview(pl_module: pl.LightningModule) -> bool:
     return bool(getattr(pl_module, "multiview", False))
-
-
-def _num_views(dataset: Any) -> int | None:
-    """Views per sample of a poselab dataset (``views_of``/``views``); None when it cannot be told cheaply."""
-    try:
-        if hasattr(dataset, "views_of") and len(dataset) > 0:
-            return len(dataset.views_of(0))
-        views = getattr(dataset, "views", None)
-        return len(views) if views is not None else None
-    except (TypeError, IndexError):
-        return None
-
-
-def _len(obj: Any) -> int | None:
-    try:
-        return len(obj)
-    except TypeError:
-        return None

@@ -46,3 +46,4 @@ def check_options(alpha_ratio: float, max_batch: Any, max_batches: int | None, m
         raise AttackConfigError(f"save_every must be an integer >= 1 or null, got {save_every!r}")
     if examples < 0:
         raise AttackConfigError(f"examples must be >= 0, got {examples}")
+
