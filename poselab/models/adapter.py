@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from poselab.models.base import Batch, PoseModel, check_images, root_relative, views_valid
-from poselab.models.checkpoint import CheckpointError
+from poselab.models.checkpoint import CheckpointError, load_safely
 from poselab.skeleton import NUM_JOINTS
 
 OUTPUT_SPACES = ("camera", "world")
@@ -274,14 +274,7 @@ def load_weights(module: nn.Module, path: str | Path) -> None:
             keys/shapes do not fit ``module``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"weights file {path} does not exist")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure is one clear error
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
-        raise WeightsError(f"weights file {path} could not be loaded safely (weights_only=True): "
-                           f"{type(err).__name__}: {first}") from None
+    state = load_safely(path, "weights file", WeightsError)
     if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(isinstance(v, Tensor) for v in state.values()):

@@ -21,6 +21,20 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupt, or holds another model."""
 
 
+def load_safely(path: str | Path, what: str, error: type[Exception] = CheckpointError) -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, or one ``error`` line naming ``what`` and the file
+    (missing, or not loadable without running code: corrupt, not a torch file, a pickled object)."""
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{what} {path} does not exist")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unpickling failure is one clear error
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise error(f"{what} {path} could not be loaded safely (weights_only=True: corrupt, not a torch file "
+                    f"or holding code): {type(err).__name__}: {first}") from None
+
+
 def read_checkpoint(path: str | Path, expected_model: str | None = None, lightning: bool = False
                     ) -> dict[str, Any]:
     """Load a Lightning checkpoint safely (tensors and plain data only) onto the CPU.
@@ -33,15 +47,7 @@ def read_checkpoint(path: str | Path, expected_model: str | None = None, lightni
             poselab checkpoint, or holds a model other than ``expected_model``.
     """
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unpickling failure is one clear error
-        raise CheckpointError(
-            f"checkpoint {path} could not be loaded safely (corrupt or not a torch checkpoint): "
-            f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-        ) from None
+    ckpt = load_safely(path, "checkpoint")
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"checkpoint {path} is not a Lightning checkpoint (no 'state_dict')")
     found = ckpt.get("poselab_model")
