@@ -21,7 +21,8 @@ RUNS = {
 }
 
 
-def _write(root: Path) -> None:
+def _write(root: Path, ci_half_width: float | None = None) -> None:
+    """The runs' results folders; with ``ci_half_width`` every row carries the CI value +- that (mm)."""
     for model, (exp, views, clean, values) in RUNS.items():
         rows = [row_of(model, "synthetic", clean_key(exp, m), clean * (0.8 if m == "pmpjpe" else 1.0), 8)
                 for m in ("mpjpe", "pmpjpe")]
@@ -34,6 +35,9 @@ def _write(root: Path) -> None:
                     for label, share in (("apgd", 0.5), ("apgd_pmpjpe", 0.25), ("square", 0.25)):
                         key = ResultKey(exp, attack, eps, it, views, "", worst_metric(label))
                         rows.append(row_of(model, "synthetic", key, share, 8))
+        if ci_half_width is not None:
+            for r in rows:
+                r["ci_low"], r["ci_high"] = r["value"] - ci_half_width, r["value"] + ci_half_width
         (root / model).mkdir(parents=True)
         meta = {"model": model, "dataset": "synthetic", "checkpoint": "", "config": {}, "created": "now"}
         write_results(root / model, rows, meta)
@@ -71,6 +75,21 @@ def test_strength_table_ratio_ranking_and_figure(tmp_path: Path) -> None:
             "(ensemble 100 vs igsm_u 100)") in report  # regression eps 2: 140/125; volumetric eps 8: 650/390
     logged = list((tmp_path / "wandb").rglob("tables/strength_mpjpe*.table.json"))  # the offline W&B run
     assert logged and "650" in logged[0].read_text()
+
+
+def test_the_ranking_joins_unresolved_neighbours_and_ignores_their_swaps(tmp_path: Path) -> None:
+    """With CIs, neighbours whose CIs overlap are "≈", and the paper's ranking "survives within the CIs"
+    when only such a pair swaps; narrow CIs resolve every pair and the swap counts."""
+    for width, expected in ((20.0, ["triangulation < volumetric ≈ regression",
+                                    "triangulation < regression ≈ volumetric", "yes, within the CIs"]),
+                            (1.0, ["triangulation < volumetric < regression",
+                                   "triangulation < regression < volumetric", "no"])):
+        root, out = tmp_path / f"w{width:g}" / "results", tmp_path / f"w{width:g}" / "report"
+        _write(root, ci_half_width=width)
+        assert main(["report", str(root), "--out", str(out), "--no-wandb"]) == 0
+        ranking = {float(r[0]): r[1:] for r in _table(out, "strength_ranking")[1:]}
+        assert ranking[2.0] == expected  # eps 2: 70 | 115 vs 125 (IGSM-U 100); 90 | 140 vs 160 (ensemble)
+    assert "ranking changes at eps 2" in (out / "report.md").read_text()
 
 
 def test_worst_member_rows_are_read_and_unknown_metric_families_rejected(tmp_path: Path) -> None:

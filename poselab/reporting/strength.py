@@ -113,6 +113,9 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
         return None
     budgets = _budgets(cols) or [(strong[-1][1], strong[-1], paper[-1])]
     value = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): c.value for c in sel}
+    ci = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): (c.ci_low, c.ci_high) for c in sel
+          if math.isfinite(c.ci_low) and math.isfinite(c.ci_high)}
+    cis: dict[tuple[int, str], tuple[float, float]] = {}
     views = {(c.run, c.experiment): c.attacked_views for c in sel if c.attack != CLEAN}
     failed = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): c.value for c in cells
               if c.metric == FAILED and views.get((c.run, c.experiment)) == c.attacked_views}
@@ -128,6 +131,7 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
         marks |= {(len(rows), 3 + j) for j, p in enumerate(cols)
                   if (failed.get((*key, *p)) or 0) > 0 and vals[j] is not None and not math.isnan(vals[j])}
         label = f"{run} {exp}" + (f" {target}" if target else "")
+        cis |= {(len(rows), f"{a} {it}"): ci[(*key, a, it)] for a, it in cols if (*key, a, it) in ci}
         rows.append([label, eps, clean.get((run, exp)), *vals, *gaps])
     what = "distance to the target" if targeted else {MPJPE: "MPJPE P1", PMPJPE: "P-MPJPE P2"}[metric]
     name = f"strength_{'targeted' if targeted else metric}"
@@ -138,12 +142,14 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
     header = ["run", "eps", "clean", *[f"{a} {it}" for a, it in cols],
               *(gap_column(it) for it, _, _ in budgets)]
     note = FAILED_NOTE if any(k[1] == "multiview" for k in failed) else ""
-    return Table(name, title, header, rows, metric, marks, note)
+    return Table(name, title, header, rows, metric, marks, note, cis=cis)
 
 
 def ranking(table: Table) -> list[dict[str, Any]]:
     """Per eps: the runs ordered from most to least robust under each attack column of an untargeted
-    strength table, for the paper's attack at the strongest attack's iteration count and the strongest."""
+    strength table, for the paper's attack at the strongest attack's iteration count and the strongest.
+    Where the table has CIs, neighbours whose 95 % CIs overlap are joined by "≈" instead of "<" (the
+    difference is not resolved), and a reordering counts only when a resolved pair is reversed."""
     cols = attack_columns(table)
     best = cols[-1]
     paper = next((c for c in reversed(cols) if c.split()[0] in PAPER_ATTACKS
@@ -152,15 +158,43 @@ def ranking(table: Table) -> list[dict[str, Any]]:
         return []
     out = []
     for eps in sorted({r[1] for r in table.rows}):
-        rows = [r for r in table.rows if r[1] == eps]
-        def order(col: str, rows=rows) -> list[str]:
+        index = [k for k, r in enumerate(table.rows) if r[1] == eps]
+
+        def order(col: str, index: list[int] = index) -> list[tuple[str, tuple[float, float] | None]]:
             i = table.columns.index(col)
-            ok = [r for r in rows if r[i] is not None and not math.isnan(r[i])]
-            return [r[0].split()[0] for r in sorted(ok, key=lambda r: r[i])]
+            ok = [k for k in index if table.rows[k][i] is not None and not math.isnan(table.rows[k][i])]
+            return [(table.rows[k][0].split()[0], table.cis.get((k, col)))
+                    for k in sorted(ok, key=lambda k: table.rows[k][i])]
         a, b = order(paper), order(best)
-        out.append({"eps": eps, "paper": paper, "strong": best, "paper_order": a, "strong_order": b,
-                    "survives": a == b})
+        names_a, names_b = [n for n, _ in a], [n for n, _ in b]
+        out.append({"eps": eps, "paper": paper, "strong": best, "paper_order": names_a,
+                    "strong_order": names_b, "paper_text": _joined(a), "strong_text": _joined(b),
+                    "survives": names_a == names_b or not _reversed_resolved(a, b)})
     return out
+
+
+def _apart(x: tuple[float, float] | None, y: tuple[float, float] | None) -> bool:
+    """Two CIs that do not overlap (a resolved difference); False without CIs."""
+    return x is not None and y is not None and (x[1] < y[0] or y[1] < x[0])
+
+
+def _joined(order: list[tuple[str, tuple[float, float] | None]]) -> str:
+    """``a < b ≈ c``: "<" between neighbours resolved by their CIs (or when no CIs are known), else "≈"."""
+    text = order[0][0] if order else ""
+    known = any(ci is not None for _, ci in order)
+    for (_, prev), (name, ci) in zip(order, order[1:]):
+        text += (" < " if not known or _apart(prev, ci) else " ≈ ") + name
+    return text
+
+
+def _reversed_resolved(a: list[tuple[str, Any]], b: list[tuple[str, Any]]) -> bool:
+    """Whether a pair ordered one way in ``a`` is ordered the other way in ``b``, resolved in both (without
+    CIs every reversal counts)."""
+    ci_a, ci_b, pos = dict(a), dict(b), {n: k for k, (n, _) in enumerate(b)}
+    known = any(ci is not None for _, ci in a + b)
+    names = [n for n, _ in a if n in pos]
+    return any(pos[x] > pos[y] and (not known or (_apart(ci_a[x], ci_a[y]) and _apart(ci_b[x], ci_b[y])))
+               for i, x in enumerate(names) for y in names[i + 1:])
 
 
 def ranking_table(table: Table) -> Table | None:
@@ -168,8 +202,9 @@ def ranking_table(table: Table) -> Table | None:
     ranks = ranking(table)
     if not ranks or len(ranks[0]["paper_order"]) < 2:
         return None
-    rows = [[r["eps"], " < ".join(r["paper_order"]), " < ".join(r["strong_order"]),
-             "yes" if r["survives"] else "no"] for r in ranks]
+    rows = [[r["eps"], r["paper_text"], r["strong_text"],
+             ("yes" if r["paper_order"] == r["strong_order"] else "yes, within the CIs") if r["survives"]
+             else "no"] for r in ranks]
     what = table.title.split(":")[1].split("(")[0].strip()
     return Table("strength_ranking", f"Ranking of the runs by {what} (most robust first): does the paper's "
                  "ranking survive the stronger evaluation?",
@@ -193,7 +228,7 @@ def strength_summary(tables: Sequence[Table]) -> list[str]:
                              f"({pairs.get(budget, budget)}).")
     rank = next((t for t in tables if t.name == "strength_ranking"), None)
     if rank is not None:
-        kept = [r[0] for r in rank.rows if r[3] == "yes"]
+        kept = [r[0] for r in rank.rows if r[3] != "no"]
         lost = [r[0] for r in rank.rows if r[3] == "no"]
         lines.append("The paper's robustness ranking " + (
             "survives at every eps." if not lost else

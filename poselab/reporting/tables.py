@@ -138,6 +138,8 @@ class Table:
     note: str = ""
     #: decimals of columns that are not in the metric's unit (e.g. ratios), by column name
     digits: dict[str, int] = field(default_factory=dict)
+    #: 95 % CIs (low, high) of cells, by (row index, column name), where the rows' cells carried them
+    cis: dict[tuple[int, str], tuple[float, float]] = field(default_factory=dict)
 
     def to_markdown(self) -> str:
         digits = 3 if self.metric == JDR else 0 if self.metric in COUNT_METRICS else 1
