@@ -3,6 +3,7 @@ spec string as the only import route, and poselab.evaluate's input-size check.""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -220,7 +221,9 @@ def test_a_spec_string_is_the_only_import_route(tmp_path: Path, monkeypatch: pyt
 
 def test_spec_errors_and_declarations_of_a_factory_adapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                            ) -> None:
-    monkeypatch.syspath_prepend(str(tmp_path))
+    # sys.path by hand: syspath_prepend fails once some test has imported pkg_resources
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    importlib.invalidate_caches()
     _user_package(tmp_path, "userpkg2")
     for spec, match in (("no_colon", "is not pkg.module:factory"), ("missing_mod_x:f", "cannot import"),
                         ("userpkg2:nothing", "has no 'nothing'")):
@@ -316,7 +319,9 @@ def test_cli_evaluates_a_factory_with_its_weights(tmp_path: Path, monkeypatch: p
 
     from poselab.cli import main
 
-    monkeypatch.syspath_prepend(str(tmp_path))
+    # sys.path by hand: syspath_prepend fails once some test has imported pkg_resources
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    importlib.invalidate_caches()
     (tmp_path / "userpkg4.py").write_text(textwrap.dedent("""
         from torch import nn
 
