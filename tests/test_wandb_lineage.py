@@ -43,6 +43,7 @@ def test_checkpoint_to_robustness_lineage_groups_and_summaries(tmp_path):
 
     attack = yaml.safe_load((ROOT / "configs/attack/quick.yaml").read_text())
     init = attack["attack_evaluation"]["init_args"]
+    init.pop("preset")  # a loose grid: named after its config file (a preset would name it)
     init.update(out_dir=str(tmp_path / "results"), max_samples=2, examples=0,
                 experiments=[{"kind": "untargeted", "eps": [0, 4], "iterations": [1]}])
     (tmp_path / "attack").mkdir()

@@ -121,23 +121,22 @@ def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool
         prog = f"poselab {subcommand}" if subcommand else "poselab"
         print(f"{prog}: error: {err}", file=sys.stderr)
         raise SystemExit(1 if isinstance(err, ResultsNotSavedError) else 2) from None
-    except (OSError, RuntimeError) as err:
-        limit = _resource_error(err)
-        if limit is None or not exit_on_error:
-            raise
+    except (OSError, RuntimeError, ValueError, TypeError) as err:  # DataError/AttackConfigError: ValueErrors
         prog = f"poselab {subcommand}" if subcommand else "poselab"
-        print(f"{prog}: error: a write was stopped by a resource limit ({limit}): the file size limit "
-              "(`ulimit -f`; DataLoader workers pass batches through shared-memory files, so "
-              "--data.num_workers 0 avoids those), a full disk or a quota. An attack evaluation keeps the "
-              "partial state it saved before: free the space or raise the limit, then re-run the same "
-              "command", file=sys.stderr)
-        raise SystemExit(1) from None
-    except (ValueError, TypeError) as err:  # DataError/AttackConfigError are ValueErrors
-        user = _user_error(err)
+        limit = _resource_error(err) if isinstance(err, (OSError, RuntimeError)) else None
+        if limit is not None:
+            if not exit_on_error:
+                raise
+            print(f"{prog}: error: a write was stopped by a resource limit ({limit}): the file size limit "
+                  "(`ulimit -f`; DataLoader workers pass batches through shared-memory files, so "
+                  "--data.num_workers 0 avoids those), a full disk or a quota. An attack evaluation keeps "
+                  "the partial state it saved before: free the space or raise the limit, then re-run the "
+                  "same command", file=sys.stderr)
+            raise SystemExit(1) from None
+        user = _user_error(err) if isinstance(err, (ValueError, TypeError)) else None
         if user is None:
             raise
         if not exit_on_error:
             raise user from None
-        prog = f"poselab {subcommand}" if subcommand else "poselab"
         print(f"{prog}: error: {_user_message(user)}", file=sys.stderr)
         raise SystemExit(2) from None
