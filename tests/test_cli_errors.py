@@ -1,10 +1,16 @@
 """Bad input at ``poselab test``: one clear ``poselab test: error: ...`` line, exit status 2, no traceback.
 
-Each case runs the real entry point in a subprocess with tiny settings; all fail before any real work.
+Each case runs the ``poselab`` entry point (``poselab.cli.main``) with tiny settings, in this process with
+stdout/stderr captured (:func:`run_cli`); all fail before any real work. The cases that need a process of
+their own (the exit path itself, ``python -m``'s working directory on ``sys.path``, SIGTERM) run a
+subprocess.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
 import json
 import re
 import socket
@@ -28,7 +34,22 @@ _INFO = re.compile(r"^(Seed set to|GPU available|TPU available|HPU available|ðŸ’
                    r"Restoring states|Loaded model weights|LOCAL_RANK)|_pytree\.py.*deprecated")
 
 
-def run_test(tmp: Path, model: str, data: str, *extra: str, ckpt: bool = True) -> subprocess.CompletedProcess:
+def run_cli(argv: list[str]) -> subprocess.CompletedProcess:
+    """``poselab <argv>`` in this process: its exit status and captured stdout/stderr."""
+    from poselab.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+    return subprocess.CompletedProcess(["poselab", *argv], code, out.getvalue(), err.getvalue())
+
+
+def run_test(tmp: Path, model: str, data: str, *extra: str, ckpt: bool = True,
+             subprocess_: bool = False) -> subprocess.CompletedProcess:
+    """``poselab test`` of a shipped model on tiny data (in this process unless ``subprocess_``)."""
     args = ["--config", str(ROOT / f"configs/model/{model}.yaml"),
             "--config", str(ROOT / f"configs/data/{data}.yaml"),
             "--config", str(ROOT / "configs/trainer/cpu.yaml"),
@@ -38,6 +59,8 @@ def run_test(tmp: Path, model: str, data: str, *extra: str, ckpt: bool = True) -
             "--trainer.enable_progress_bar", "false",
             "--data.image_size", "64", "--data.test_size", "2", "--data.val_batch_size", "2",
             "--data.num_workers", "0", *extra]  # extra last: it overrides the defaults above
+    if not subprocess_:
+        return run_cli(["test", *args])
     return subprocess.run([PY, "-m", "poselab.cli", "test", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
 
@@ -77,7 +100,7 @@ def attack_yaml(tmp: Path, old: str, new: str) -> Path:
 
 def test_missing_h36m_root(tmp_path):
     missing = tmp_path / "no-such-h36m"
-    proc = run_test(tmp_path, "regression", "h36m", "--data.root", str(missing))
+    proc = run_test(tmp_path, "regression", "h36m", "--data.root", str(missing), subprocess_=True)
     assert_one_error(proc, "Human3.6M root folder not found", str(missing))
 
 
@@ -223,25 +246,23 @@ def _hostile_checkpoint(tmp: Path, **hparams) -> Path:
 
 
 @pytest.mark.parametrize("hparams, words", [
-    ({"_class_path": "helpers.Evil"}, ["names class 'helpers.Evil'", "instantiates only"]),
-    ({"hidden": {"class_path": "helpers.Evil"}}, ["hyper-parameter hidden=", "only plain values"]),
-    ({"helper": "helpers.Evil"}, ["hyper-parameter 'helper'", "does not take"]),
+    ({"_class_path": "hostile_helpers.Evil"}, ["names class 'hostile_helpers.Evil'", "instantiates only"]),
+    ({"hidden": {"class_path": "hostile_helpers.Evil"}}, ["hyper-parameter hidden=", "only plain values"]),
+    ({"helper": "hostile_helpers.Evil"}, ["hyper-parameter 'helper'", "does not take"]),
 ])
-def test_a_checkpoint_never_makes_poselab_import_a_module(tmp_path, hparams, words):
-    # a module beside the checkpoint, importable from the working directory (``python -m`` puts it on
-    # sys.path): if anything of the checkpoint reached an import, the marker file would be written
+def test_a_checkpoint_never_makes_poselab_import_a_module(tmp_path, monkeypatch, hparams, words):
+    # a module beside the checkpoint, importable (its folder on sys.path, as ``python -m`` puts the working
+    # directory there): if anything of the checkpoint reached an import, the marker file would be written
     marker = tmp_path / "IMPORTED"
-    (tmp_path / "helpers.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nclass Evil:\n    pass\n")
+    (tmp_path / "hostile_helpers.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n"
+                                                 "class Evil:\n    pass\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    importlib.invalidate_caches()
+    assert "hostile_helpers" not in sys.modules
     path = _hostile_checkpoint(tmp_path, **hparams)
-    proc = subprocess.run(
-        [PY, "-m", "poselab.cli", "test", "--config", str(ROOT / "configs/model/regression.yaml"),
-         "--config", str(ROOT / "configs/data/synthetic.yaml"),
-         "--config", str(ROOT / "configs/trainer/cpu.yaml"),
-         "--ckpt_path", str(path), "--run.wandb", "false", "--run.save_dir", str(tmp_path / "runs"),
-         "--data.test_size", "2", "--data.num_workers", "0"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = run_test(tmp_path, "regression", "synthetic", "--ckpt_path", str(path))
     assert_one_error(proc, str(path), *words, prog="poselab")
-    assert not marker.exists()
+    assert not marker.exists() and "hostile_helpers" not in sys.modules
 
 
 def test_the_checked_hyper_parameters_of_a_shipped_checkpoint_rebuild_the_model():
@@ -286,15 +307,13 @@ def test_runs_folder_that_cannot_be_written(tmp_path):
     assert_one_error(proc, f"runs folder (run.save_dir) {blocker / 'runs'} is not writable")
 
 
-def test_plugin_given_as_a_path_or_raising_at_import(tmp_path):
+def test_plugin_given_as_a_path_or_raising_at_import(tmp_path, monkeypatch):
     (tmp_path / "boom_plugin.py").write_text("raise RuntimeError('boom')\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])  # as ``python -m`` run from tmp_path
+    importlib.invalidate_caches()
     for plugin, words in (("../evil", "is not a dotted module name"),
                           ("boom_plugin", "failed while being imported: RuntimeError: boom")):
-        proc = subprocess.run(
-            [PY, "-m", "poselab.cli", "test", "--config", str(ROOT / "configs/model/regression.yaml"),
-             "--config", str(ROOT / "configs/data/synthetic.yaml"), "--run.wandb", "false",
-             "--run.save_dir", str(tmp_path / "runs"), "--run.plugins", f"[{plugin}]"],
-            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        proc = run_test(tmp_path, "regression", "synthetic", "--run.plugins", f"[{plugin}]")
         assert_one_error(proc, f"run.plugins: plug-in {plugin!r}", words, prog="poselab")
 
 
@@ -343,13 +362,13 @@ def test_sigterm_exits_non_zero_keeps_the_partial_state_and_a_rerun_finishes(tmp
     import signal
     import time
 
-    grid = attack_yaml(tmp_path, "max_batches: 1", "max_batches: 4")
+    grid = attack_yaml(tmp_path, "max_batches: 1", "max_batches: 2")
     args = [PY, "-m", "poselab.cli", "test", "--config", str(ROOT / "configs/model/regression.yaml"),
             "--config", str(ROOT / "configs/data/synthetic.yaml"),
             "--config", str(ROOT / "configs/trainer/cpu.yaml"), "--config", str(grid),
             "--ckpt_path", str(ROOT / "checkpoints/regression.ckpt"), "--run.wandb", "false",
-            "--run.save_dir", str(tmp_path / "runs"), "--trainer.limit_test_batches", "4",
-            "--trainer.enable_progress_bar", "false", "--data.test_size", "8", "--data.val_batch_size", "2",
+            "--run.save_dir", str(tmp_path / "runs"), "--trainer.limit_test_batches", "2",
+            "--trainer.enable_progress_bar", "false", "--data.test_size", "4", "--data.val_batch_size", "2",
             "--data.num_workers", "0"]
     proc = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     lines = []
