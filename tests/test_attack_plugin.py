@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from support.cli import tiny_attack_test
+from support.cli import run_cli, tiny_attack_test
 from torch import Tensor
 
 from poselab.attacks import Attack, attack_names, get_attack, register_attack, unregister_attack
@@ -127,10 +127,9 @@ def test_attack_of_a_user_module_runs_in_separate_test_and_report_processes(tmp_
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     test = tiny_attack_test(tmp_path, [{"kind": "untargeted", "attack": "mine", "eps": [0, 8],
                                         "iterations": [2]}])
-    unknown = subprocess.run(test, capture_output=True, text=True, env=env, timeout=300)
+    unknown = run_cli(test)  # the refusals in this process (no plug-in imported here)
     assert unknown.returncode == 2 and "unknown attack 'mine'" in unknown.stderr, unknown.stderr[-2000:]
-    missing = subprocess.run([*test, "--run.plugins", "[no_such_module]"], capture_output=True, text=True,
-                             env=env, timeout=300)
+    missing = run_cli([*test, "--run.plugins", "[no_such_module]"])
     assert missing.returncode == 2 and "run.plugins" in missing.stderr and "no_such_module" in missing.stderr
     done = subprocess.run([*test, "--run.plugins", "[my_attacks]"], capture_output=True, text=True, env=env,
                           timeout=300)

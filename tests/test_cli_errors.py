@@ -8,9 +8,7 @@ subprocess.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
 import json
 import re
 import socket
@@ -20,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from support.cli import run_cli
 from test_data_h36m import CAMERAS, build_tree
 from torch.utils.data import DataLoader, Dataset
 
@@ -32,19 +31,6 @@ PY = sys.executable
 #: Lightning's own informational stderr lines (not part of the error report).
 _INFO = re.compile(r"^(Seed set to|GPU available|TPU available|HPU available|💡 Tip|`Trainer\(|"
                    r"Restoring states|Loaded model weights|LOCAL_RANK)|_pytree\.py.*deprecated")
-
-
-def run_cli(argv: list[str]) -> subprocess.CompletedProcess:
-    """``poselab <argv>`` in this process: its exit status and captured stdout/stderr."""
-    from poselab.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as stop:
-            code = stop.code if isinstance(stop.code, int) else 1
-    return subprocess.CompletedProcess(["poselab", *argv], code, out.getvalue(), err.getvalue())
 
 
 def run_test(tmp: Path, model: str, data: str, *extra: str, ckpt: bool = True,

@@ -1,8 +1,11 @@
-"""A tiny ``poselab test`` attack run as a separate process (the plug-in tests run it with and without
-their user module)."""
+"""Running ``poselab``: a tiny ``poselab test`` attack run's argv (the plug-in tests run it as a separate
+process with and without their user module), and :func:`run_cli`, the entry point in this process."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,3 +31,20 @@ def tiny_attack_test(tmp: Path, experiments: list[dict[str, Any]]) -> list[str]:
             "--trainer.default_root_dir", str(tmp / "runs"), "--trainer.limit_test_batches", "1",
             "--trainer.enable_progress_bar", "false", "--data.test_size", "2", "--data.val_batch_size", "2",
             "--data.num_workers", "0"]
+
+
+def run_cli(argv: list[str]) -> subprocess.CompletedProcess:
+    """``poselab <argv>`` in this process (``poselab.cli.main``): exit status and captured stdout/stderr.
+
+    A ``[python, -m, poselab.cli, ...]`` argv (as :func:`tiny_attack_test` gives) is accepted as well."""
+    from poselab.cli import main
+
+    if argv[1:3] == ["-m", "poselab.cli"]:
+        argv = argv[3:]
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+    return subprocess.CompletedProcess(["poselab", *argv], code, out.getvalue(), err.getvalue())
