@@ -143,6 +143,24 @@ def test_per_sample_file_written_with_the_setting_columns(tmp_path: Path) -> Non
     assert row[CI_LOW] <= row["value"] <= row[CI_HIGH]
 
 
+def test_per_sample_values_read_back_by_cell(tmp_path: Path) -> None:
+    from poselab.results.reader import ResultsError, cell_key, read_samples
+
+    m = MPJPE(per_sample=True)
+    m.update(torch.randn(3, 1, 17, 3) * 40, torch.randn(3, 1, 17, 3) * 40, index=torch.tensor([2, 0, 1]))
+    row = _row("mpjpe", float(m.compute()), 3)
+    write_results(tmp_path, [row], {"model": "m", "dataset": "d"}, per_sample=[(row, m.sorted_samples)])
+    (cell,) = read_run(tmp_path).cells
+    values = read_samples(tmp_path)[cell_key(cell)]
+    assert sorted(values) == [(0, 0), (1, 0), (2, 0)]
+    assert np.mean(list(values.values())) == pytest.approx(cell.value, rel=1e-9)
+    assert read_samples(tmp_path / "nowhere") == {}  # older folders: no per-sample values
+    lines = (tmp_path / PER_SAMPLE_CSV).read_text().splitlines()
+    (tmp_path / PER_SAMPLE_CSV).write_text("\n".join([*lines, lines[-1]]) + "\n")
+    with pytest.raises(ResultsError, match="appears twice"):
+        read_samples(tmp_path)
+
+
 def _evaluate(model_name: str, experiments: list[dict], out: Path, ckpt: bool = False) -> Path:
     import pytorch_lightning as pl
 

@@ -404,15 +404,19 @@ def read_samples(folder: str | Path) -> dict[tuple[Any, ...], dict[tuple[int, in
     if not path.is_file():
         return {}
     out: dict[tuple[Any, ...], dict[tuple[int, int], float]] = {}
+    cells: dict[tuple[Any, ...], dict[tuple[int, int], float]] = {}  # by the row's raw setting: parsed once
+    sample_columns = (SAMPLE_INDEX, SAMPLE_VIEW, SAMPLE_VALUE)
     try:
-        for i, row in enumerate(_read_csv(path, ("metric", SAMPLE_INDEX, SAMPLE_VIEW, SAMPLE_VALUE))):
+        for i, row in enumerate(_read_csv(path, ("metric", *sample_columns))):
             where = f"{PER_SAMPLE_CSV} row {i + 1}"
-            cell = Cell(run="", metric=str(row["metric"]), value=0.0, **_parse_setting(row, where))
+            raw = tuple(v for k, v in row.items() if k not in sample_columns)
+            if raw not in cells:
+                cell = Cell(run="", metric=str(row["metric"]), value=0.0, **_parse_setting(row, where))
+                cells[raw] = out.setdefault(_cell_key(cell), {})
             sample = (int(float(row[SAMPLE_INDEX])), int(float(row[SAMPLE_VIEW])))
-            values = out.setdefault(_cell_key(cell), {})
-            if sample in values:
-                raise ValueError(f"{where}: sample {sample} of {describe(cell)} appears twice")
-            values[sample] = float(row[SAMPLE_VALUE])
+            if sample in cells[raw]:
+                raise ValueError(f"{where}: sample {sample} of cell {raw} appears twice")
+            cells[raw][sample] = float(row[SAMPLE_VALUE])
     except (ValueError, OSError, UnicodeDecodeError) as err:
         raise ResultsError(f"results folder {str(folder)!r}: {err}") from None
     return out
