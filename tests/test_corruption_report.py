@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import random
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from poselab.cli.report import main
@@ -57,10 +59,25 @@ def results(model: str) -> list[dict]:
     return rows
 
 
+def samples(rows: list[dict], spread: float) -> list[tuple[dict, SimpleNamespace]]:
+    """Per-sample values of every row: its 4 samples at value x (1 + spread x (-1, -1/3, 1/3, 1)) (mean: the
+    value), the same pattern in every cell (a hard sample is hard everywhere)."""
+    offsets = np.array([-1.0, -1 / 3, 1 / 3, 1.0])
+    return [(r, SimpleNamespace(index=np.arange(4), view=np.zeros(4, int), value=r["value"] * (1 + spread *
+                                                                                               offsets)))
+            for r in rows]
+
+
+def write_runs(root, spread: float | None) -> None:
+    """Results folders of a, b, t; per-sample values with ``spread`` (None: no per_sample.csv)."""
+    for m in ("a", "b", "t"):
+        rows = results(m)
+        write_results(root / m, rows, {"model": m}, per_sample=samples(rows, spread) if spread else ())
+
+
 @pytest.fixture()
 def report(tmp_path):
-    for m in ("a", "b", "t"):
-        write_results(tmp_path / "results" / m, results(m), {"model": m})
+    write_runs(tmp_path / "results", spread=0.01)  # narrow CIs: every difference resolved
     return build_report([tmp_path / "results"], tmp_path / "report", corruption_baseline="a")
 
 
@@ -94,7 +111,8 @@ def test_ranking_under_corruptions_and_attacks_with_kendall_tau(report):
     assert "under corruptions (mCE, MPJPE P1 vs a) b < a < t; under attacks" in text
     assert "the same ranking, Kendall tau = 1.00" in text
     # relative mCE a < b < t vs attack increase b < a < t: one discordant pair of three
-    assert "relative mCE a < b < t; attack increase b < a < t: Kendall tau = 0.33" in text
+    assert ("relative mCE a < b < t; attack increase b < a < t: a different ranking, Kendall tau = 0.33"
+            in text)
     assert report.figures["corruption_vs_attack"].is_file()
     assert "![corruption_vs_attack]" in text
 
@@ -169,3 +187,32 @@ def test_wandb_run_report_logs_the_corruption_rows_and_figures(tmp_path):
                  and not r.get("corruption"))
     points = {h["severity"]: h[fog[0]] for h in history_rows(rows) if fog[0] in h}
     assert sorted(points) == [0, 1, 2] and points[0] == clean
+
+
+@pytest.mark.parametrize("spread", [0.01, 0.9, None])
+def test_ranking_claims_only_what_the_cis_resolve(tmp_path, spread):
+    """Narrow CIs resolve every difference; wide ones none (ranks shared, '≈'); without per-sample values
+    the aggregates have no CI and no ranking is claimed."""
+    write_runs(tmp_path / "results", spread)
+    report = build_report([tmp_path / "results"], tmp_path / "report", corruption_baseline="a")
+    rank = table(report, "corruption_vs_attack")
+    text = (report.out / "report.md").read_text()
+    ranks = [[rank[m][c] for m in "bat"] for c in ("rank mCE", "rank attacked", "rank increase")]
+    if spread == 0.01:
+        assert ranks == [["1", "2", "3"]] * 3 and "under corruptions (mCE, MPJPE P1 vs a) b < a < t" in text
+    elif spread == 0.9:
+        assert ranks == [["1", "1", "1"]] * 3 and "under corruptions (mCE, MPJPE P1 vs a) b ≈ a ≈ t" in text
+        assert "attack increase b ≈ a ≈ t: no resolved pair reversed" in text  # the 0.33 tau was noise
+    else:
+        assert ranks == [["", "", ""]] * 3 and rank["b"]["mCE CI"] == ""
+        assert "(mCE, MPJPE P1 vs a) not ranked (no CI: no per-sample values)" in text
+        assert "Kendall" not in text.split("Corruptions vs attacks")[1].split("\n")[0]
+    if spread:  # the CI stated is the paired bootstrap of the aggregate over the run's samples
+        from scipy.stats import bootstrap
+
+        x = [np.array(r["value"]) * (1 + spread * np.array([-1.0, -1 / 3, 1 / 3, 1.0])) for r in results("b")
+             if r["experiment"] == "untargeted" and r["attack"] != "clean"]
+        ci = bootstrap(tuple(x), lambda *v, axis=-1: np.mean([np.mean(a, axis=axis) for a in v], axis=0),
+                       paired=True, n_resamples=2000, method="percentile",
+                       rng=np.random.default_rng(0)).confidence_interval
+        assert rank["b"]["attacked CI"] == f"[{ci.low:.3g}, {ci.high:.3g}]"

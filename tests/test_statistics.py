@@ -143,6 +143,24 @@ def test_per_sample_file_written_with_the_setting_columns(tmp_path: Path) -> Non
     assert row[CI_LOW] <= row["value"] <= row[CI_HIGH]
 
 
+def test_per_sample_values_read_back_by_cell(tmp_path: Path) -> None:
+    from poselab.results.reader import ResultsError, cell_key, read_samples
+
+    m = MPJPE(per_sample=True)
+    m.update(torch.randn(3, 1, 17, 3) * 40, torch.randn(3, 1, 17, 3) * 40, index=torch.tensor([2, 0, 1]))
+    row = _row("mpjpe", float(m.compute()), 3)
+    write_results(tmp_path, [row], {"model": "m", "dataset": "d"}, per_sample=[(row, m.sorted_samples)])
+    (cell,) = read_run(tmp_path).cells
+    values = read_samples(tmp_path)[cell_key(cell)]
+    assert sorted(values) == [(0, 0), (1, 0), (2, 0)]
+    assert np.mean(list(values.values())) == pytest.approx(cell.value, rel=1e-9)
+    assert read_samples(tmp_path / "nowhere") == {}  # older folders: no per-sample values
+    lines = (tmp_path / PER_SAMPLE_CSV).read_text().splitlines()
+    (tmp_path / PER_SAMPLE_CSV).write_text("\n".join([*lines, lines[-1]]) + "\n")
+    with pytest.raises(ResultsError, match="appears twice"):
+        read_samples(tmp_path)
+
+
 def _evaluate(model_name: str, experiments: list[dict], out: Path, ckpt: bool = False) -> Path:
     import pytorch_lightning as pl
 
@@ -209,3 +227,35 @@ def test_per_sample_file_means_equal_the_results_rows_shipped_models(tmp_path: P
     assert claim["n"] == 6 and claim["poselab_version"] and claim["preset"] is None
     no_ckpt = json.loads((multi / "claim.json").read_text())
     assert no_ckpt["checkpoint_sha256"] is None and no_ckpt["training_data"] == "unknown"
+
+
+def test_combined_ci_equals_a_paired_scipy_bootstrap_of_the_aggregate() -> None:
+    """An aggregate of cells (weighted sum of their means, e.g. an mCE or an attack increase) over the same
+    samples: the CI of the per-sample combination is scipy's paired bootstrap of the aggregate itself."""
+    rng = np.random.default_rng(5)
+    n, weights = 23, [0.5, 0.25, -1.0]
+    x = [rng.gamma(2.0, 40.0, size=n) for _ in weights]
+    keys = [(i // 2, i % 2) for i in range(n)]  # (dataset index, view), sorted
+    shuffled = rng.permutation(n)  # the order the file lists them in does not matter
+    cells = [{keys[i]: float(v[i]) for i in shuffled} for v in x]
+    got = S.combined_ci(cells, weights, resamples=999, seed=3)
+
+    def aggregate(*xs: np.ndarray, axis: int = -1) -> np.ndarray:
+        return sum(w * np.mean(v, axis=axis) for w, v in zip(weights, xs))
+
+    ref = stats.bootstrap(tuple(x), aggregate, paired=True, n_resamples=999, method="percentile",
+                          rng=np.random.default_rng(3)).confidence_interval
+    assert got == pytest.approx((ref.low, ref.high), rel=1e-9, abs=1e-9)
+    assert got[0] < aggregate(*x) < got[1]
+    # different samples in the cells, or a cell without samples: the aggregate has no CI
+    assert all(math.isnan(v) for v in S.combined_ci([cells[0], {(0, 0): 1.0, (9, 9): 2.0}], [1.0, 1.0]))
+    assert all(math.isnan(v) for v in S.combined_ci([cells[0], {}], [1.0, 1.0]))
+
+
+def test_joined_and_reversed_orders_claim_only_resolved_differences() -> None:
+    narrow = [("a", (1.0, 2.0)), ("b", (3.0, 4.0)), ("c", (3.5, 5.0))]
+    assert S.joined(narrow) == "a < b ≈ c"
+    assert S.joined([(n, None) for n, _ in narrow]) == "a < b < c"  # older files without CIs: as before
+    swapped = [("a", (1.0, 2.0)), ("c", (3.5, 5.0)), ("b", (3.0, 4.0))]
+    assert not S.reversed_resolved(narrow, swapped)  # b and c overlap: not a reversal
+    assert S.reversed_resolved(narrow, [("b", (0.0, 0.5)), ("a", (1.0, 2.0)), ("c", (3.5, 5.0))])

@@ -8,7 +8,9 @@ Reads results rows of the ``corruption`` experiment (:mod:`poselab.experiments.c
 * :func:`corruption_section` — per metric the error per corruption
   (mean over severities), mCE and relative mCE against a named baseline run
   (:mod:`poselab.results.mce`, Hendrycks & Dietterich 2019), a table ranking every run under
-  corruptions and under attacks with Kendall's tau between the rankings, and a figure of both.
+  corruptions and under attacks with Kendall's tau between the rankings, and a figure of both. Each
+  ranked aggregate has a 95 % CI bootstrapped over the run's samples (``per_sample.csv``); runs are
+  ranked only where the CIs resolve them ("≈" where not), and not at all without per-sample values.
 
 A run is compared on its *whole input corrupted*: its largest ``attacked_views`` (all views of a
 multi-view model; the fed view of a monocular one); other view counts (one camera of four corrupted)
@@ -29,8 +31,9 @@ from typing import Any
 from poselab.corruptions.registry import get_corruption
 from poselab.reporting.tables import Table
 from poselab.results.mce import summarise
-from poselab.results.reader import ResultsError
+from poselab.results.reader import ResultsError, cell_key, read_samples
 from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, JDR, MPJPE, PMPJPE
+from poselab.results.statistics import combined_ci, has_ci, joined, rank_resolved, reversed_resolved
 
 #: The corruption metrics, their table titles and value formats.
 METRICS = {MPJPE: "MPJPE P1 (mm)", PMPJPE: "MPJPE P2 (mm)", JDR: "1 - JDR (fraction)"}
@@ -229,11 +232,12 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
     return (conc - disc) / denom if denom else math.nan
 
 
-def attack_scores(cells: Sequence[Any], runs: Sequence[str]) -> tuple[dict[str, tuple[float, float]], str]:
-    """Per run (clean MPJPE P1, mean MPJPE P1 over the untargeted attack settings all runs share with every
-    view attacked) in mm, and a description of those settings; ({}, reason) when they share none."""
-    per_run: dict[str, dict[tuple, float]] = {}
-    clean: dict[str, float] = {}
+def _attack_cells(cells: Sequence[Any], runs: Sequence[str]) -> tuple[dict[str, tuple[Any, list[Any]]], str]:
+    """Per run (its clean MPJPE P1 cell or None, its cells at the untargeted attack settings all runs share
+    with every view attacked, in one order), and a description of those settings; ({}, reason) when they
+    share none."""
+    per_run: dict[str, dict[tuple, Any]] = {}
+    clean: dict[str, Any] = {}
     for r in runs:
         mine = [c for c in cells if _label(c) == r and _get(c, "metric") == MPJPE
                 and _get(c, "experiment") in ("untargeted", "multiview")]
@@ -242,16 +246,15 @@ def attack_scores(cells: Sequence[Any], runs: Sequence[str]) -> tuple[dict[str, 
         exp = "multiview" if any(_get(c, "experiment") == "multiview" for c in mine) else "untargeted"
         mine = [c for c in mine if _get(c, "experiment") == exp]
         full = max(int(_get(c, "attacked_views")) for c in mine)
-        clean_v = [float(_get(c, "value")) for c in mine if _get(c, "attack") == CLEAN]
-        per_run[r] = {(_get(c, "attack"), float(_get(c, "eps")), int(_get(c, "iterations"))):
-                      float(_get(c, "value"))
+        clean_c = [c for c in mine if _get(c, "attack") == CLEAN]
+        per_run[r] = {(_get(c, "attack"), float(_get(c, "eps")), int(_get(c, "iterations"))): c
                       for c in mine if _get(c, "attack") != CLEAN and int(_get(c, "attacked_views")) == full
                       and float(_get(c, "eps")) > 0}
-        if clean_v:
-            clean[r] = clean_v[0]
+        if clean_c:
+            clean[r] = clean_c[0]
     if not per_run:
         return {}, "no untargeted or multi-view attack rows"
-    shared = set.intersection(*(set(v) for v in per_run.values()))
+    shared = sorted(set.intersection(*(set(v) for v in per_run.values())))
     missing = [r for r in runs if r not in per_run]
     if not shared or missing:
         why = "runs without attack rows: " + ", ".join(missing) if missing else "no shared attack setting"
@@ -262,20 +265,100 @@ def attack_scores(cells: Sequence[Any], runs: Sequence[str]) -> tuple[dict[str, 
     desc = (f"mean over {len(shared)} shared settings ({', '.join(attacks)}; "
             f"eps {', '.join(f'{e:g}' for e in eps)} px; iterations {', '.join(map(str, its))}), "
             "all views attacked")
-    return {r: (clean.get(r, math.nan), _mean(per_run[r][k] for k in shared)) for r in runs}, desc
+    return {r: (clean.get(r), [per_run[r][k] for k in shared]) for r in runs}, desc
 
 
-def _ranks(scores: Mapping[str, float]) -> dict[str, int]:
-    """1 = smallest score (most robust)."""
-    order = sorted(scores, key=lambda r: scores[r])
-    return {r: order.index(r) + 1 for r in scores}
+def _value(cell: Any) -> float:
+    return math.nan if cell is None else float(_get(cell, "value"))
+
+
+@dataclass(frozen=True)
+class Score:
+    """A run's aggregate (mm or a ratio) and its 95 % CI (NaN: no CI), as ranked by the comparison."""
+
+    value: float
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+
+
+def _score(value: float, terms: Sequence[tuple[Any, float]], samples: Mapping[tuple, Mapping]) -> Score:
+    """``value`` = sum of weight x cell value over ``terms`` (cell, weight), with the CI of that sum from the
+    cells' per-sample values (:func:`poselab.results.statistics.combined_ci`; none without them)."""
+    got = [samples.get(cell_key(c)) if c is not None else None for c, _ in terms]
+    if not got or any(g is None for g in got):
+        return Score(value)
+    return Score(value, *combined_ci(got, [w for _, w in terms]))
+
+
+def _corruption_terms(cells: Sequence[Any], run: str, base: str) -> dict[str, list[tuple[Any, float]]]:
+    """The corruption aggregates of ``run`` as weighted sums of its MPJPE P1 cells (whole input corrupted):
+    mCE and relative mCE (the baseline's errors as fixed weights); {} when a cell is missing."""
+    def grid(r: str) -> tuple[Any, dict[tuple[str, int], Any]]:
+        mine = [c for c in cells if _label(c) == r and _get(c, "experiment") == CORRUPTION_EXPERIMENT
+                and _get(c, "metric") == MPJPE]
+        full = max((int(_get(c, "attacked_views")) for c in mine if _get(c, "corruption")), default=0)
+        return (next((c for c in mine if not _get(c, "corruption")), None),
+                {(_get(c, "corruption"), int(_get(c, "severity"))): c for c in mine
+                 if _get(c, "corruption") and int(_get(c, "attacked_views")) == full})
+    (clean, mine), (base_clean, theirs) = grid(run), grid(base)
+    if clean is None or base_clean is None or not mine or set(mine) != set(theirs):
+        return {}
+    names = sorted({c for c, _ in mine})
+    ce = {c: _inverse(len(names) * sum(_value(x) for (n, _), x in theirs.items() if n == c)) for c in names}
+    rel = {c: _inverse(len(names) * sum(_value(x) - _value(base_clean) for (n, _), x in theirs.items()
+                                        if n == c)) for c in names}
+    return {"mce": [(x, ce[c]) for (c, _), x in mine.items()],
+            "rel": [(x, rel[c]) for (c, _), x in mine.items()] + [(clean, -sum(rel[c] for c, _ in mine))]}
+
+
+def _inverse(x: float) -> float:
+    return 1 / x if x else math.nan  # a zero baseline sum: that ratio (and its CI) is undefined
+
+
+def _order(scores: Mapping[str, Score]) -> list[tuple[str, Score]]:
+    return sorted(scores.items(), key=lambda item: item[1].value)
+
+
+def _ranked(scores: Mapping[str, Score]) -> tuple[dict[str, int | None], str]:
+    """Ranks (1 = most robust; a shared rank where the CIs do not resolve the difference;
+    :func:`~poselab.results.statistics.rank_resolved`) and the order as text ("a < b ≈ c"); without any CI
+    no ranks and "not ranked (no CI)"."""
+    if not any(has_ci(s) for s in scores.values()):
+        return dict.fromkeys(scores), "not ranked (no CI: no per-sample values)"
+    names = list(scores)
+    ranks = rank_resolved([scores[r] for r in names], lambda s: s.value)
+    return dict(zip(names, ranks)), joined(_order(scores))
+
+
+def _ci_text(score: Score) -> str | None:
+    return f"[{score.ci_low:.3g}, {score.ci_high:.3g}]" if has_ci(score) else None
+
+
+def _compare(a: Mapping[str, Score], b: Mapping[str, Score], ranks_a: Mapping[str, int | None],
+             ranks_b: Mapping[str, int | None]) -> str:
+    """Whether two rankings agree, claiming only resolved differences, with Kendall's tau-b of the ranks
+    (shared ranks are ties)."""
+    if None in ranks_a.values() or None in ranks_b.values():
+        return "not compared (no CIs)"
+    names = list(a)
+    tau = kendall_tau([ranks_a[r] for r in names], [ranks_b[r] for r in names])
+    if reversed_resolved(_order(a), _order(b)):
+        verdict = "a different ranking"
+    elif joined(_order(a)) == joined(_order(b)) and "≈" not in joined(_order(a)):
+        verdict = "the same ranking"
+    else:
+        verdict = "no resolved pair reversed (the same ranking within the CIs)"
+    return f"{verdict}, Kendall tau = " + (f"{tau:.2f}" if math.isfinite(tau) else "undefined (all tied)")
 
 
 def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: str | Path,
-                       baseline: str | None = None) -> CorruptionSection | None:
+                       baseline: str | None = None, folders: Mapping[str, str | Path] | None = None
+                       ) -> CorruptionSection | None:
     """The report's corruption part (None without corruption rows): mCE tables vs ``baseline`` (default
     ``regression`` when present, else the first run with corruption rows), the ranking table under
-    corruptions and attacks with Kendall's tau, and the figure ``corruption_vs_attack``."""
+    corruptions and attacks with Kendall's tau, and the figure ``corruption_vs_attack``. Each ranked
+    aggregate gets a 95 % CI from the per-sample values of the run's folder (``folders``: run -> results
+    folder); runs are ranked only where the CIs resolve them, and not at all without CIs."""
     recs = _records(cells)
     if not recs:
         return None
@@ -294,39 +377,49 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
     ci = p1.columns.index
     corr = {row[0]: (row[ci("mean")], row[ci("mCE")], row[ci("rel. mCE")])
             for row in p1.rows if row[0] in with_rows}
-    attacks, desc = attack_scores(cells, with_rows)
+    found, desc = _attack_cells(cells, with_rows)
+    attacks = {r: (_value(c), _mean(map(_value, xs))) for r, (c, xs) in found.items()}
     figure = Path(figures_dir) / "corruption_vs_attack.png"
     section.figures["corruption_vs_attack"] = plot_corruption_vs_attack(cells, with_rows, attacks, figure)
     if not attacks:
         section.findings.append(f"Corruption vs attack ranking: not compared ({desc}).")
         return section
-    mce_rank = _ranks({r: corr[r][1] for r in with_rows})
-    rel_rank = _ranks({r: corr[r][2] for r in with_rows})
-    adv_rank = _ranks({r: attacks[r][1] for r in with_rows})
-    inc_rank = _ranks({r: attacks[r][1] - attacks[r][0] for r in with_rows})
-    rows = [[r, attacks[r][0], corr[r][0], corr[r][1], mce_rank[r], corr[r][2], rel_rank[r], attacks[r][1],
-             adv_rank[r], attacks[r][1] - attacks[r][0], inc_rank[r]] for r in with_rows]
-    rows.sort(key=lambda row: row[4])
-    tau_abs = kendall_tau([mce_rank[r] for r in with_rows], [adv_rank[r] for r in with_rows])
-    tau_rel = kendall_tau([rel_rank[r] for r in with_rows], [inc_rank[r] for r in with_rows])
+    samples = {r: read_samples(folders[r]) if folders and r in folders else {} for r in with_rows}
+    scores: dict[str, dict[str, Score]] = {k: {} for k in ("mce", "rel", "attacked", "increase")}
+    for r in with_rows:
+        terms = _corruption_terms(cells, r, base)
+        for k, value in zip(("mce", "rel"), corr[r][1:]):
+            scores[k][r] = _score(value, terms.get(k, []), samples[r])
+        clean, xs = found[r]
+        scores["attacked"][r] = _score(attacks[r][1], [(x, 1 / len(xs)) for x in xs], samples[r])
+        scores["increase"][r] = _score(attacks[r][1] - attacks[r][0],
+                                       [(x, 1 / len(xs)) for x in xs] + [(clean, -1.0)], samples[r])
+    (mce_rank, mce_text), (rel_rank, rel_text), (adv_rank, adv_text), (inc_rank, inc_text) = (
+        _ranked(scores[k]) for k in ("mce", "rel", "attacked", "increase"))
+    rows = [[r, attacks[r][0], corr[r][0], corr[r][1], _ci_text(scores["mce"][r]), mce_rank[r], corr[r][2],
+             _ci_text(scores["rel"][r]), rel_rank[r], attacks[r][1], _ci_text(scores["attacked"][r]),
+             adv_rank[r], attacks[r][1] - attacks[r][0], _ci_text(scores["increase"][r]), inc_rank[r]]
+            for r in with_rows]
+    rows.sort(key=lambda row: (row[5] is None, row[5] or 0, row[3]))
+    absolute = _compare(scores["mce"], scores["attacked"], mce_rank, adv_rank)
+    relative = _compare(scores["rel"], scores["increase"], rel_rank, inc_rank)
     section.tables.append(Table(
         "corruption_vs_attack",
         f"Ranking under corruptions (MPJPE P1, mCE vs {base}) and under attacks ({desc}); "
-        f"rank 1 = most robust; Kendall tau (mCE vs attacked MPJPE) = {tau_abs:.2f}, "
-        f"(rel. mCE vs attack increase) = {tau_rel:.2f}",
-        ["run", "clean", "corrupted mean", "mCE", "rank mCE", "rel. mCE", "rank rel. mCE", "attacked mean",
-         "rank attacked", "attack increase", "rank increase"], rows, MPJPE,
+        "rank 1 = most robust, a shared rank where the 95 % bootstrap CIs overlap, none without CIs; "
+        f"mCE vs attacked MPJPE: {absolute}; rel. mCE vs attack increase: {relative}",
+        ["run", "clean", "corrupted mean", "mCE", "mCE CI", "rank mCE", "rel. mCE", "rel. mCE CI",
+         "rank rel. mCE", "attacked mean", "attacked CI", "rank attacked", "attack increase", "increase CI",
+         "rank increase"], rows, MPJPE,
+        note="CIs of the aggregates: percentile bootstrap over samples of each run's per-sample values (mCE "
+             f"with {base}'s errors as fixed weights)." if any(has_ci(s) for s in scores["mce"].values()) else
+             "No CIs (the runs' folders hold no per_sample.csv): the runs are not ranked.",
         digits={"mCE": 3, "rel. mCE": 3, **{c: 0 for c in ("rank mCE", "rank rel. mCE", "rank attacked",
                                                            "rank increase")}}))
-    by = lambda ranks: " < ".join(sorted(with_rows, key=lambda r: ranks[r]))  # noqa: E731
-    verdict = ("the same ranking" if tau_abs == 1 else "the reverse ranking" if tau_abs == -1 else
-               "a different ranking")
     section.findings += [
         f"Corruptions vs attacks ({len(with_rows)} runs): under corruptions (mCE, MPJPE P1 vs {base}) "
-        f"{by(mce_rank)}; under attacks (attacked MPJPE P1, {desc}) {by(adv_rank)}: {verdict}, "
-        f"Kendall tau = {tau_abs:.2f}.",
-        f"Degradation over the clean error: relative mCE {by(rel_rank)}; attack increase {by(inc_rank)}: "
-        f"Kendall tau = {tau_rel:.2f}.",
+        f"{mce_text}; under attacks (attacked MPJPE P1, {desc}) {adv_text}: {absolute}.",
+        f"Degradation over the clean error: relative mCE {rel_text}; attack increase {inc_text}: {relative}.",
     ]
     return section
 

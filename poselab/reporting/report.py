@@ -149,7 +149,8 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     (out / "figures").mkdir(parents=True, exist_ok=True)
     labels = [r.label for r in runs]
     report.figures = plot_figures(report.cells, labels, out / "figures")
-    corrupted = corruption_section(report.aligned, labels, out / "figures", corruption_baseline)
+    corrupted = corruption_section(report.aligned, labels, out / "figures", corruption_baseline,
+                                   {r.label: r.path for r in runs})
     if corrupted is not None:  # common corruptions beside the attacks (poselab.reporting.corruption)
         report.tables += corrupted.tables
         report.figures.update(corrupted.figures)

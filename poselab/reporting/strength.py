@@ -20,6 +20,7 @@ from typing import Any
 from poselab.reporting.tables import FAILED_NOTE, Table
 from poselab.results.reader import Cell
 from poselab.results.schema import CLEAN, FAILED, MPJPE, PMPJPE, TARGET_MPJPE, is_targeted
+from poselab.results.statistics import joined, reversed_resolved
 
 #: The paper's attacks and the stronger ones, in column order; the strongest is the last one present.
 PAPER_ATTACKS = ("fgsm", "igsm_u", "igsm_t")
@@ -168,33 +169,9 @@ def ranking(table: Table) -> list[dict[str, Any]]:
         a, b = order(paper), order(best)
         names_a, names_b = [n for n, _ in a], [n for n, _ in b]
         out.append({"eps": eps, "paper": paper, "strong": best, "paper_order": names_a,
-                    "strong_order": names_b, "paper_text": _joined(a), "strong_text": _joined(b),
-                    "survives": names_a == names_b or not _reversed_resolved(a, b)})
+                    "strong_order": names_b, "paper_text": joined(a), "strong_text": joined(b),
+                    "survives": names_a == names_b or not reversed_resolved(a, b)})
     return out
-
-
-def _apart(x: tuple[float, float] | None, y: tuple[float, float] | None) -> bool:
-    """Two CIs that do not overlap (a resolved difference); False without CIs."""
-    return x is not None and y is not None and (x[1] < y[0] or y[1] < x[0])
-
-
-def _joined(order: list[tuple[str, tuple[float, float] | None]]) -> str:
-    """``a < b ≈ c``: "<" between neighbours resolved by their CIs (or when no CIs are known), else "≈"."""
-    text = order[0][0] if order else ""
-    known = any(ci is not None for _, ci in order)
-    for (_, prev), (name, ci) in zip(order, order[1:]):
-        text += (" < " if not known or _apart(prev, ci) else " ≈ ") + name
-    return text
-
-
-def _reversed_resolved(a: list[tuple[str, Any]], b: list[tuple[str, Any]]) -> bool:
-    """Whether a pair ordered one way in ``a`` is ordered the other way in ``b``, resolved in both (without
-    CIs every reversal counts)."""
-    ci_a, ci_b, pos = dict(a), dict(b), {n: k for k, (n, _) in enumerate(b)}
-    known = any(ci is not None for _, ci in a + b)
-    names = [n for n, _ in a if n in pos]
-    return any(pos[x] > pos[y] and (not known or (_apart(ci_a[x], ci_a[y]) and _apart(ci_b[x], ci_b[y])))
-               for i, x in enumerate(names) for y in names[i + 1:])
 
 
 def ranking_table(table: Table) -> Table | None:

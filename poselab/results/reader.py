@@ -30,9 +30,13 @@ from poselab.results.schema import (
     METRICS,
     PER_JOINT_COLUMNS,
     PER_JOINT_CSV,
+    PER_SAMPLE_CSV,
     RESULT_FILES,
     RESULTS_CSV,
     RESULTS_JSON,
+    SAMPLE_INDEX,
+    SAMPLE_VALUE,
+    SAMPLE_VIEW,
     SEVERITY,
     TRANSFER_COLUMNS,
     TRANSFER_CSV,
@@ -384,3 +388,35 @@ def _relabel(run: RunResults, label: str) -> RunResults:
         [replace(c, run=label) for c in run.cells],
         [replace(j, run=label) for j in run.joints],
     )
+
+
+def cell_key(cell: Cell) -> tuple[Any, ...]:
+    """What identifies a cell within a run (every setting axis and the metric): the key of
+    :func:`read_samples`."""
+    return _cell_key(cell)
+
+
+def read_samples(folder: str | Path) -> dict[tuple[Any, ...], dict[tuple[int, int], float]]:
+    """The per-sample values of a results folder's ``per_sample.csv`` by cell (:func:`cell_key`):
+    {(dataset index, view): value}; {} without the file. :class:`ResultsError` naming the folder when it is
+    malformed or holds a sample twice."""
+    path = Path(folder) / PER_SAMPLE_CSV
+    if not path.is_file():
+        return {}
+    out: dict[tuple[Any, ...], dict[tuple[int, int], float]] = {}
+    cells: dict[tuple[Any, ...], dict[tuple[int, int], float]] = {}  # by the row's raw setting: parsed once
+    sample_columns = (SAMPLE_INDEX, SAMPLE_VIEW, SAMPLE_VALUE)
+    try:
+        for i, row in enumerate(_read_csv(path, ("metric", *sample_columns))):
+            where = f"{PER_SAMPLE_CSV} row {i + 1}"
+            raw = tuple(v for k, v in row.items() if k not in sample_columns)
+            if raw not in cells:
+                cell = Cell(run="", metric=str(row["metric"]), value=0.0, **_parse_setting(row, where))
+                cells[raw] = out.setdefault(_cell_key(cell), {})
+            sample = (int(float(row[SAMPLE_INDEX])), int(float(row[SAMPLE_VIEW])))
+            if sample in cells[raw]:
+                raise ValueError(f"{where}: sample {sample} of cell {raw} appears twice")
+            cells[raw][sample] = float(row[SAMPLE_VALUE])
+    except (ValueError, OSError, UnicodeDecodeError) as err:
+        raise ResultsError(f"results folder {str(folder)!r}: {err}") from None
+    return out

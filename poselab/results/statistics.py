@@ -80,7 +80,8 @@ def has_ci(row: Mapping[str, Any] | Any) -> bool:
 
 def resolved(a: Mapping[str, Any] | Any, b: Mapping[str, Any] | Any) -> bool:
     """Whether two cells differ by more than their CIs: both have a CI and the intervals do not overlap.
-    A pair without CIs (older results) is not resolved."""
+    A pair without CIs (older results) is not resolved. A cell is a row (dict), an object with ``ci_low``/
+    ``ci_high`` or a bare (low, high); None has no CI."""
     if not (has_ci(a) and has_ci(b)):
         return False
     (la, ha), (lb, hb) = _bounds(a), _bounds(b)
@@ -88,6 +89,8 @@ def resolved(a: Mapping[str, Any] | Any, b: Mapping[str, Any] | Any) -> bool:
 
 
 def _bounds(row: Mapping[str, Any] | Any) -> tuple[float, float]:
+    if isinstance(row, tuple | list):  # a bare (low, high)
+        return (float(row[0]), float(row[1])) if len(row) == 2 else (math.nan, math.nan)
     get = row.get if isinstance(row, Mapping) else (lambda k, d=None: getattr(row, k, d))
     try:
         return float(get(CI_LOW, math.nan)), float(get(CI_HIGH, math.nan))
@@ -101,3 +104,41 @@ def rank_resolved(items: Sequence[Any], value: Callable[[Any], float], lower_is_
     from it. Items whose CIs overlap the best's share rank 1, and so on; without CIs every rank is 1."""
     sign = 1.0 if lower_is_better else -1.0
     return [1 + sum(1 for b in items if sign * value(b) < sign * value(a) and resolved(a, b)) for a in items]
+
+
+def combined_ci(cells: Sequence[Mapping[Any, float]], weights: Sequence[float], **kwargs: Any
+                ) -> tuple[float, float]:
+    """CI of an aggregate of cells ``sum_k weights[k] * mean(cells[k])`` (a mean over severities, an mCE
+    with the baseline's errors as fixed weights, a difference), each cell given as its per-sample values
+    {sample key: value}: :func:`bootstrap_ci` of the per-sample combination ``sum_k weights[k] * x_k`` (its
+    mean is the aggregate; resampling samples resamples every cell alike, as a paired
+    ``scipy.stats.bootstrap`` does). NaN when a cell has none or the cells do not hold the same samples:
+    the aggregate then has no CI."""
+    if not cells or len(cells) != len(weights) or any(not c for c in cells):
+        return math.nan, math.nan
+    keys = sorted(cells[0])
+    if any(c.keys() != cells[0].keys() for c in cells[1:]):
+        return math.nan, math.nan
+    x = sum(w * np.array([c[k] for k in keys], np.float64) for c, w in zip(cells, weights))
+    return bootstrap_ci(x, **kwargs)
+
+
+def joined(order: Sequence[tuple[str, Any]]) -> str:
+    """``a < b ≈ c`` of names in order (best first) with their CIs (as :func:`resolved` takes them): "<"
+    between neighbours whose difference is resolved, "≈" where it is not; "<" throughout when no item has a
+    CI (older results, as before CIs existed)."""
+    text = order[0][0] if order else ""
+    known = any(has_ci(ci) for _, ci in order)
+    for (_, prev), (name, ci) in zip(order, order[1:]):
+        text += (" < " if not known or resolved(prev, ci) else " ≈ ") + name
+    return text
+
+
+def reversed_resolved(a: Sequence[tuple[str, Any]], b: Sequence[tuple[str, Any]]) -> bool:
+    """Whether two orders (name, CI) disagree: a pair ordered one way in ``a`` is ordered the other way in
+    ``b``, resolved in both (without any CI every reversal counts)."""
+    ci_a, ci_b, pos = dict(a), dict(b), {n: k for k, (n, _) in enumerate(b)}
+    known = any(has_ci(ci) for _, ci in [*a, *b])
+    names = [n for n, _ in a if n in pos]
+    return any(pos[x] > pos[y] and (not known or (resolved(ci_a[x], ci_a[y]) and resolved(ci_b[x], ci_b[y])))
+               for i, x in enumerate(names) for y in names[i + 1:])
