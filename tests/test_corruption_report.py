@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from poselab.cli.report import main
-from poselab.reporting.corruption import kendall_tau
+from poselab.reporting.corruption_vs_attack import kendall_tau
 from poselab.reporting.report import build_report
 from poselab.results.files import write_results
 from poselab.results.schema import ResultKey, clean_key, row_of

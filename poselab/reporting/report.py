@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from poselab.reporting.corruption import corruption_section, severity_tables
+from poselab.reporting.corruption import severity_tables
+from poselab.reporting.corruption_vs_attack import corruption_section
 from poselab.reporting.sanity import sanity_section
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
