@@ -1,24 +1,11 @@
-"""The report comparing the saved attack results of several runs (never re-runs attacks), behind
-``poselab report`` (:mod:`poselab.cli.report`).
+"""The report comparing the saved results of several runs (never re-runs attacks), behind ``poselab report``.
 
-Each argument is a results folder (``results.csv``/``results.json``, optional ``per_joint.csv`` and
-``transfer.csv``) or a parent of such folders. Writes into ``--out``:
-
-* ``report.md``      everything below, embedded
-* ``tables.md``      the paper's four tables for all runs side by side, robustness, per-joint, transfer
-* ``tables/*.csv``   the same tables at full precision
-* ``figures/*.png``  MPJPE vs eps per iteration count, multi-view JDR/MPJPE per attacked views,
-  camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix, and for
-  runs with ``corruption`` rows the corruption figure (:mod:`poselab.reporting.corruption`: mCE tables,
-  ranking under corruptions vs attacks with Kendall's tau, stated in the summary)
-
-Runs are compared only within their grid (:func:`~poselab.results.runs.grid_of`: the preset, or the grid
-config): results of several grids (quick, strong, corruptions) give one section per grid, each a report of
-its own in ``--out/<grid>/`` (and ``transfer/`` for transfer rows), indexed by ``--out/report.md``; one
-model's runs at two grids are never put side by side as if they were two models. Comparisons (rankings,
-mCE, summary lines naming the most robust run) appear only where a grid holds two or more runs. Within a
-grid, settings that differ between runs are aligned on what they share; a warning names what was dropped.
-The command also logs each grid's report to one W&B run in that grid's group (:mod:`poselab.wandb.report`).
+Each argument is a results folder or a parent of such folders. Writes into ``--out``: ``report.md`` (runs,
+summary, sanity checks, warnings, figures, tables), ``tables.md``, ``tables/*.csv`` (full precision),
+``figures/*.png`` and ``overview.png``. Runs are compared only within their grid
+(:func:`~poselab.results.runs.grid_of`): several grids give one report each in ``--out/<grid>/`` (and
+``transfer/`` for transfer rows), indexed by ``--out/report.md``. Within a grid, settings that differ between
+runs are aligned on what they share; a warning names what was dropped.
 """
 
 from __future__ import annotations
@@ -32,6 +19,7 @@ from poselab.reporting.corruption import corruption_section, severity_tables
 from poselab.reporting.sanity import sanity_section
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
+from poselab.reporting.transfer import transfer_tables
 from poselab.results.reader import ResultsError, label_runs, load_all
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
 from poselab.results.schema import CI_HIGH, CI_LOW, MPJPE, TABLES_MD
@@ -114,14 +102,9 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
-    strength = strength_tables(cells, labels)  # the paper's attacks vs APGD / the ensemble
-    report.tables.extend(strength)
+    report.tables += strength_tables(cells, labels) + severity_tables(cells)
     report.cells = expand_clean(cells)
-    report.tables += severity_tables(cells)  # common corruptions, when the runs have them
-    if transfer:
-        from poselab.reporting.transfer import transfer_tables
-
-        report.tables.extend(transfer_tables(transfer))
+    report.tables += transfer_tables(transfer)
     return report
 
 
@@ -141,7 +124,7 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     from poselab.reporting.figures import plot_figures
     from poselab.reporting.overview import overview_png
     from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
-    from poselab.reporting.transfer import plot_transfer
+    from poselab.reporting.transfer import plot_transfer  # matplotlib: imported by the figures only
 
     report = report_tables(runs, transfer)
     report.out = out = Path(out)
@@ -150,7 +133,7 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     labels = [r.label for r in runs]
     report.figures = plot_figures(report.cells, labels, out / "figures")
     corrupted = corruption_section(report.aligned, labels, out / "figures", corruption_baseline)
-    if corrupted is not None:  # common corruptions beside the attacks (poselab.reporting.corruption)
+    if corrupted is not None:
         report.tables += corrupted.tables
         report.figures.update(corrupted.figures)
         report.findings += corrupted.findings
@@ -166,13 +149,8 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
         report.figures["transfer"] = plot_transfer(transfer, out / "figures" / "transfer.png")
 
     if report.figures:
-        names = ", ".join(r.label for r in runs)
-        overview_png(
-            report.figures,
-            out / "overview.png",
-            f"poselab robustness report: {names}",
-            summarize(report.tables),
-        )
+        title = f"poselab robustness report: {', '.join(r.label for r in runs)}"
+        overview_png(report.figures, out / "overview.png", title, summarize(report.tables))
     for table in report.tables:
         table.write_csv(out / "tables" / f"{table.name}.csv")
     atomic_write(out / TABLES_MD, tables_markdown(report))
@@ -201,16 +179,7 @@ _FIGURE_CAPTIONS = {
 
 def render_markdown(report: Report) -> str:
     """The report page: inputs, warnings, figures and tables (figure paths relative to the report)."""
-    lines = [
-        "# poselab robustness report",
-        "",
-        "## Runs",
-        "",
-        "| label | model | dataset | folder | settings |",
-        "|---|---|---|---|---:|",
-    ]
-    for r in report.runs:
-        lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |")
+    lines = ["# poselab robustness report", "", "## Runs", "", *_runs_table(report.runs)]
     summary = summarize(report.tables) + report.findings
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
@@ -221,12 +190,8 @@ def render_markdown(report: Report) -> str:
     if report.figures:
         lines += ["", "## Figures", ""]
         for name, path in report.figures.items():
-            lines += [
-                f"**{_FIGURE_CAPTIONS.get(name, name)}**",
-                "",
-                f"![{name}]({path.relative_to(report.out).as_posix()})",
-                "",
-            ]
+            lines += [f"**{_FIGURE_CAPTIONS.get(name, name)}**", "",
+                      f"![{name}]({path.relative_to(report.out).as_posix()})", ""]
     lines += ["## Tables", ""]
     for table in report.tables:
         lines += [table.to_markdown(), ""]
@@ -242,15 +207,18 @@ def render_index(index: Report) -> str:
         folder = s.out.relative_to(index.out).as_posix()
         lines += [f"## Grid {s.grid}", "", f"Report: [{folder}/report.md]({folder}/report.md)", ""]
         if s.runs:
-            lines += ["| label | model | dataset | folder | settings |", "|---|---|---|---|---:|"]
-            lines += [f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |"
-                      for r in s.runs]
-            lines.append("")
+            lines += [*_runs_table(s.runs), ""]
         summary = summarize(s.tables) + s.findings
         lines += [f"- {line}" for line in summary] + ([""] if summary else [])
         if (s.out / "overview.png").is_file():
             lines += [f"![{s.grid}]({folder}/overview.png)", ""]
     return "\n".join(lines)
+
+
+def _runs_table(runs: Sequence[RunResults]) -> list[str]:
+    """The markdown table of the runs: label, model, dataset, folder and number of cells."""
+    return ["| label | model | dataset | folder | settings |", "|---|---|---|---|---:|",
+            *(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |" for r in runs)]
 
 
 def summarize(tables: Sequence[Table]) -> list[str]:

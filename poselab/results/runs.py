@@ -1,7 +1,5 @@
-"""A run's results as cells (one metric value at one setting), and runs aligned for comparison.
-
-The reader (:mod:`poselab.results.reader`) builds runs from results folders, :func:`run_of` from the engine's
-rows in memory.
+"""A run's results as cells (one metric value at one setting), runs aligned for comparison, and the grid a
+run belongs to. The reader builds runs from results folders, :func:`run_of` from the engine's rows in memory.
 """
 
 from __future__ import annotations
@@ -170,10 +168,14 @@ def _fmt(v: Any) -> str:
     return repr(v) if v == "" else str(v)
 
 
+def identity(cell: Cell) -> dict[str, Any]:
+    """What identifies a cell within a run: its setting (every axis) and metric, by field name."""
+    return {k: v for k, v in vars(cell).items() if k not in ("run", "value", "n", CI_LOW, CI_HIGH)}
+
+
 def describe(cell: Cell) -> str:
     """A cell's setting and metric in words (for messages)."""
-    skip = ("run", "value", "n", CI_LOW, CI_HIGH)
-    return ", ".join(f"{k} {v!r}" for k, v in vars(cell).items() if k not in skip and v != "")
+    return ", ".join(f"{k} {v!r}" for k, v in identity(cell).items() if v != "")
 
 
 def value_warnings(run: RunResults) -> list[str]:
@@ -187,7 +189,7 @@ def value_warnings(run: RunResults) -> list[str]:
 def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
     """A warning when the compared runs were made at different model scales (results.json ``scale``)."""
     scales = {r.label: r.meta.get("scale") for r in runs}
-    if len({s for s in scales.values()}) <= 1:
+    if len(set(scales.values())) <= 1:
         return []
     listed = ", ".join(f"{label} {scale or 'unknown'}" for label, scale in scales.items())
     return [f"the compared runs differ in scale ({listed}): their numbers are not comparable "

@@ -20,31 +20,20 @@ def log_table(run: Any, key: str, columns: Sequence[str], rows: Sequence[Sequenc
     run.log({key: wandb.Table(columns=list(columns), data=clean_rows, allow_mixed_types=True)})
 
 
-def log_images(run: Any, images: Mapping[str, str | Path]) -> None:
-    """Log PNG files as ``figures/<name>`` images."""
+def log_images(run: Any, images: Mapping[str, str | Path], prefix: str = "figures/") -> None:
+    """Log PNG files as ``<prefix><name>`` images."""
     import wandb
 
-    run.log({f"figures/{name}": wandb.Image(str(path)) for name, path in images.items()})
+    run.log({f"{prefix}{name}": wandb.Image(str(path)) for name, path in images.items()})
 
 
-def log_line_series(
-    run: Any,
-    key: str,
-    xs: Sequence[float],
-    ys: Sequence[Sequence[float]],
-    keys: Sequence[str],
-    xname: str = "x",
-) -> None:
+def log_line_series(run: Any, key: str, xs: Sequence[float], ys: Sequence[Sequence[float]],
+                    keys: Sequence[str], xname: str = "x") -> None:
     """Log a W&B native multi-line chart (one line per entry of ``ys``/``keys``)."""
     import wandb
 
-    run.log(
-        {
-            key: wandb.plot.line_series(
-                xs=list(xs), ys=[list(y) for y in ys], keys=list(keys), title=key, xname=xname
-            )
-        }
-    )
+    lines = [list(y) for y in ys]
+    run.log({key: wandb.plot.line_series(xs=list(xs), ys=lines, keys=list(keys), title=key, xname=xname)})
 
 
 def define_steps(run: Any, steps: Mapping[str, str]) -> None:
@@ -91,8 +80,6 @@ def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr
     (:func:`log_results`), the JDR definition (summary ``attack/jdr_definition``) and the run report's
     figures and example panels (``attack/figures/<name>``). ``report`` is the run's
     :class:`~poselab.reporting.report.Report`."""
-    import wandb
-
     from poselab.metrics import DEFAULT_JDR
     from poselab.results.schema import JDR
 
@@ -101,4 +88,4 @@ def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr
     if any(r["metric"] == JDR for r in rows) and hasattr(summary, "__setitem__"):
         summary["attack/jdr_definition"] = jdr_definition or DEFAULT_JDR  # (not on a stand-in run)
     if report.figures:
-        run.log({f"attack/figures/{name}": wandb.Image(str(path)) for name, path in report.figures.items()})
+        log_images(run, report.figures, "attack/figures/")
