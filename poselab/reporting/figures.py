@@ -12,16 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from poselab import style  # noqa: E402
-from poselab.reporting.tables import (  # noqa: E402
-    METRIC_NAMES,
-    METRIC_UNITS,
-    axis_label,
-    natural,
-    series_label,
-    varying_axes,
-)
+from poselab.reporting.tables import axis_label, natural, series_label, varying_axes  # noqa: E402
 from poselab.results.reader import Cell  # noqa: E402
-from poselab.results.schema import JDR, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
+from poselab.results.schema import JDR, METRIC_NAMES, METRIC_UNITS, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
 
 #: The x axes' labels.
 X_LABELS = {"eps": "eps (px, 0..255 scale)", "iterations": "attack iterations"}
@@ -58,12 +51,9 @@ def _series(sel: Sequence[Cell], runs: Sequence[str], axes: Sequence[str]) -> li
 
 
 def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], path: Path) -> Path | None:
-    """Draw ``spec`` from expanded cells into ``path`` (PNG); None if there is nothing to draw.
-
-    Every series (run x the other varying axes) has one style across the figure (:mod:`poselab.style`), so
-    the figure's one legend matches every panel. Errors in mm that span decades get a log axis; a panel
-    whose series have at most 2 points each shows them as markers beside each other, not joined by lines.
-    """
+    """Draw ``spec`` from expanded cells into ``path`` (PNG); None if there is nothing to draw. Each series
+    (run x the other varying axes) has one style across the figure (one legend); errors in mm that span
+    decades get a log axis; series of at most 2 points per panel are drawn as markers side by side."""
     sel = [c for c in cells if c.experiment == spec.experiment and c.metric in spec.metrics]
     metrics = [m for m in spec.metrics if any(c.metric == m for c in sel)]
     if not metrics:

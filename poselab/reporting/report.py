@@ -50,10 +50,8 @@ class Report:
 def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
                  ) -> Report:
     """Read the results under ``paths`` and write the report folder ``out`` (mCE of the corruption rows
-    against the run ``corruption_baseline``, default ``regression`` or the first run).
-
-    Raises :class:`ResultsError` (naming the folder) for missing or malformed results folders.
-    """
+    against the run ``corruption_baseline``, default ``regression`` or the first run); :class:`ResultsError`
+    (naming the folder) for missing or malformed results folders."""
     runs, transfer = load_all(paths)
     if not runs and not transfer:
         raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
@@ -68,9 +66,7 @@ def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, 
     (``tables.md``: every grid's tables under its heading). Returns the index, its ``sections`` the grids."""
     grids = grid_names(runs)
     if len(grids) <= 1:
-        report = write_report(runs, transfer, out, corruption_baseline)
-        report.grid = next(iter(grids), "")
-        return report
+        return write_report(runs, transfer, out, corruption_baseline, grid=next(iter(grids), ""))
     out = Path(out)
     baselines = {name: corruption_baseline for name, rs in grids.items()
                  if corruption_baseline in {r.label for r in label_runs(rs)}}
@@ -78,13 +74,10 @@ def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, 
         baselines = dict.fromkeys(grids, corruption_baseline)  # names the missing run (ResultsError)
     index = Report(out, list(runs))
     for name, grid_runs in grids.items():
-        section = write_report(label_runs(grid_runs), [], out / name, baselines.get(name))
-        section.grid = name
+        section = write_report(label_runs(grid_runs), [], out / name, baselines.get(name), grid=name)
         index.sections.append(section)
     if transfer:
-        section = write_report([], transfer, out / "transfer")
-        section.grid = "transfer"
-        index.sections.append(section)
+        index.sections.append(write_report([], transfer, out / "transfer", grid="transfer"))
     index.warnings = [f"{s.grid}: {w}" for s in index.sections for w in s.warnings]
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / TABLES_MD, tables_markdown(index))
@@ -117,7 +110,7 @@ def tables_markdown(report: Report) -> str:
 
 
 def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
-                 corruption_baseline: str | None = None) -> Report:
+                 corruption_baseline: str | None = None, grid: str = "") -> Report:
     """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages
     (mCE of the corruption rows against the run ``corruption_baseline``, default ``regression`` or the first
     run)."""
@@ -128,6 +121,7 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
 
     report = report_tables(runs, transfer)
     report.out = out = Path(out)
+    report.grid = grid
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     labels = [r.label for r in runs]

@@ -22,6 +22,8 @@ from poselab.results.schema import (
     COUNT_METRICS,
     FAILED,
     JDR,
+    METRIC_NAMES,
+    METRIC_UNITS,
     MPJPE,
     NEAR_DEGENERATE,
     PMPJPE,
@@ -33,17 +35,6 @@ from poselab.results.schema import (
 )
 from poselab.results.statistics import has_ci
 from poselab.safe_io import atomic_path
-
-METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count",
-                NEAR_DEGENERATE: "count"}
-METRIC_NAMES = {
-    MPJPE: "MPJPE P1",
-    PMPJPE: "MPJPE P2",
-    TARGET_MPJPE: "MPJPE to target",
-    JDR: "JDR",
-    FAILED: "failed triangulations",
-    NEAR_DEGENERATE: "near-degenerate triangulations",
-}
 
 
 @dataclass(frozen=True)

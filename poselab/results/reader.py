@@ -294,11 +294,9 @@ def _find_results(root: Path) -> list[Path]:
 
 
 def discover(paths: Sequence[str | Path]) -> list[Path]:
-    """Results folders named by ``paths``: each a results folder or an ancestor of results folders
-    (searched at any depth; a results folder's own sub-folders and ``wandb`` folders are not searched).
-
-    Raises :class:`ResultsError` naming the first path that does not exist or holds no results.
-    """
+    """Results folders named by ``paths``: each a results folder or an ancestor of results folders (searched
+    at any depth, but not below a results folder or in ``wandb`` folders); :class:`ResultsError` naming the
+    first path that does not exist or holds no results."""
     if not paths:
         raise ResultsError("no results folders given")
     found: list[Path] = []

@@ -91,12 +91,9 @@ GRID_FOLDER_PREFIX = "attack-"
 
 def grid_of(meta: Mapping[str, Any], folder: str | Path | None = None) -> str:
     """The grid (preset) a run belongs to: runs of one grid are compared, runs of different grids never.
-
-    ``meta["preset"]["name"]`` when the run records its preset; else ``grid-<8 hex>``, a fingerprint of
-    the grid config in ``meta["config"]`` (:data:`GRID_CONFIG_KEYS`); else the name of the results
-    folder's parent without ``attack-`` (``results/attack-quick/regression-synthetic`` -> ``quick``); else
-    ``unknown``. Readable names for fingerprints: :func:`grid_names`.
-    """
+    ``meta["preset"]["name"]``; else ``grid-<8 hex>``, a fingerprint of the grid config in ``meta["config"]``
+    (:data:`GRID_CONFIG_KEYS`); else the results folder's parent without ``attack-`` (:func:`folder_grid`);
+    else ``unknown``."""
     preset = meta.get("preset")
     if isinstance(preset, Mapping) and preset.get("name"):
         return str(preset["name"])
@@ -197,13 +194,9 @@ def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
 
 
 def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
-    """Cells of all runs restricted, per experiment, to the settings every run of it shares.
-
-    Runs without any row of an experiment do not take part in it (monocular models have no
-    multiview rows). Clean rows (:func:`~poselab.results.schema.is_clean`) always stay. Returns (cells,
-    warnings): runs of different scales, runs with NaN/inf values, and one warning per run and experiment
-    naming what was dropped.
-    """
+    """Cells of all runs restricted, per experiment, to the settings every run with rows of it shares (clean
+    rows always stay), and warnings: runs of different scales, NaN/inf values, and per run and experiment
+    what was dropped."""
     cells: list[Cell] = []
     warnings: list[str] = [*scale_warnings(runs), *(w for r in runs for w in value_warnings(r))]
     for exp in experiment_names():

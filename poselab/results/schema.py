@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from poselab.experiments.clean import clean_covers, clean_key, clean_views, is_clean, is_targeted
+from poselab.experiments.clean import clean_covers, clean_key, is_clean, is_targeted
 from poselab.experiments.corruption import CORRUPTION_EXPERIMENT
 from poselab.experiments.keys import (
     AXES,
@@ -38,16 +38,14 @@ from poselab.experiments.keys import (
     Setting,
     is_metric,
     row_of,
-    worst_member,
     worst_metric,
 )
 from poselab.experiments.registry import experiment_names, get_experiment
 
 __all__ = ["AXES", "CLEAN", "CORRUPTION", "CORRUPTION_EXPERIMENT", "COUNT_METRICS", "FAILED", "JDR",
            "METRICS", "MPJPE", "NEAR_DEGENERATE", "PMPJPE", "SEVERITY", "TARGET_MPJPE", "VIEW_SET",
-           "WORST_PREFIX", "ResultKey", "Setting", "clean_covers", "clean_key", "clean_views",
-           "experiment_names", "get_experiment", "is_clean", "is_metric", "is_targeted", "row_of",
-           "worst_member", "worst_metric"]
+           "WORST_PREFIX", "ResultKey", "Setting", "clean_covers", "clean_key", "experiment_names",
+           "get_experiment", "is_clean", "is_metric", "is_targeted", "row_of", "worst_metric"]
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -91,6 +89,12 @@ JOINT_MPJPE = "mpjpe"
 PER_JOINT_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
                      "target", JOINT, JOINT_MPJPE)
 TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
+
+#: Each metric's unit and name in tables, figures and W&B panels.
+METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count",
+                NEAR_DEGENERATE: "count"}
+METRIC_NAMES = {MPJPE: "MPJPE P1", PMPJPE: "MPJPE P2", TARGET_MPJPE: "MPJPE to target", JDR: "JDR",
+                FAILED: "failed triangulations", NEAR_DEGENERATE: "near-degenerate triangulations"}
 
 #: The built-in targeted kinds, in registration order (a kind's own ``targeted`` is the rule).
 TARGETED_EXPERIMENTS = tuple(n for n in experiment_names() if get_experiment(n).targeted)

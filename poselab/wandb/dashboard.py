@@ -74,11 +74,7 @@ _BUILDERS: list[tuple[str, SectionBuilder]] = []
 def register_section(name: str) -> Callable[[SectionBuilder], SectionBuilder]:
     """Decorator: add a section builder (``Inputs -> list[Section]``, empty when its data is absent) after the
     built-in ones (same ``name``: replaces it). A section named after an experiment takes that experiment
-    over from the generic "other experiments" section. E.g. for the strong-evaluation or corruption views::
-
-        @register_section("corruptions")
-        def corruption_sections(inputs: Inputs) -> list[Section]: ...
-    """
+    over from the generic "other experiments" section."""
 
     def add(fn: SectionBuilder) -> SectionBuilder:
         global _BUILDERS

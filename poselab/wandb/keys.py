@@ -179,12 +179,9 @@ def results_table(rows: Iterable[Row], with_run: bool = False) -> tuple[list[str
     for r in rows:
         setting = {"run": str(r["run"])} if with_run else {}
         setting.update({c: str(r.get(c) or "") for c in SETTING_COLUMNS})
-        setting.update(
-            eps=float(r["eps"]),
-            iterations=int(float(r["iterations"])),
-            attacked_views=int(float(r["attacked_views"])),
-            severity=int(float(r.get(SEVERITY) or 0)),
-        )
+        setting.update(eps=float(r["eps"]), iterations=int(float(r["iterations"])),
+                       attacked_views=int(float(r["attacked_views"])),
+                       severity=int(float(r.get(SEVERITY) or 0)))
         out = settings.setdefault(tuple(setting.values()), {**setting, **dict.fromkeys(METRICS), "n": 0})
         value = float(r["value"])
         out[r["metric"]] = value if math.isfinite(value) else None

@@ -36,23 +36,17 @@ def log_line_series(run: Any, key: str, xs: Sequence[float], ys: Sequence[Sequen
     run.log({key: wandb.plot.line_series(xs=list(xs), ys=lines, keys=list(keys), title=key, xname=xname)})
 
 
-def define_steps(run: Any, steps: Mapping[str, str]) -> None:
-    """``define_metric(key, step_metric=step)`` for every key (exact names: they take precedence over the
-    ``*`` glob that Lightning's ``WandbLogger`` defines against ``trainer/global_step``); step metrics
-    themselves are hidden from W&B's automatic panels."""
+def log_results(run: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Log attack results rows (the ``results.csv`` schema) so that W&B compares runs natively
+    (:mod:`poselab.wandb.keys`): one history row per x value (``eps`` / ``iterations``) with
+    model-independent keys ``<experiment>/<metric>/<series>`` defined against that step (exact names: they
+    take precedence over the ``*`` glob of Lightning's ``WandbLogger``; the step metrics hidden from W&B's
+    automatic panels), then the numeric results table (``attack/results``). Returns the keys logged."""
+    steps = wr.step_definitions(rows)
     for step in dict.fromkeys(steps.values()):
         run.define_metric(step, hidden=True)
     for key, step in steps.items():
         run.define_metric(key, step_metric=step)
-
-
-def log_results(run: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Log attack results rows (the ``results.csv`` schema) so that W&B compares runs natively
-    (:mod:`poselab.wandb.keys`): one history row per x value (``eps`` / ``iterations``) with
-    model-independent keys ``<experiment>/<metric>/<series>`` defined against that step, then the numeric
-    results table (``attack/results``, :func:`log_results_table`). Returns the history keys logged."""
-    steps = wr.step_definitions(rows)
-    define_steps(run, steps)
     for row in wr.history_rows(rows):
         run.log(row)
     log_results_table(run, rows, wr.TABLE_KEY)
@@ -66,12 +60,6 @@ def log_results_table(run: Any, rows: Sequence[Mapping[str, Any]], key: str, wit
 
     columns, data = wr.results_table(rows, with_run)
     run.log({key: wandb.Table(columns=columns, data=data, dtype=wr.column_types(columns))})
-
-
-def log_report_runs(run: Any, runs: Sequence[Any]) -> None:
-    """The rows of every compared run (:class:`~poselab.results.reader.RunResults`) as one numeric table
-    ``results`` (first column ``run``, then the columns of the attack runs' ``attack/results``)."""
-    log_results_table(run, wr.rows_of_runs(runs), "results", with_run=True)
 
 
 def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr_definition: str | None = None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from poselab.reporting.report import Report, curves
+from poselab.wandb import keys as wr
 from poselab.wandb import log as wandb_log
 from poselab.wandb.naming import DEFAULT_DIR, DEFAULT_GROUP, group_of, run_name, stamp
 from poselab.wandb.runs import finish_run, init_run
@@ -40,7 +41,8 @@ def log_grid_report(report: Report, group: str | None, inputs: Sequence[str],
     try:
         for table in report.tables:
             wandb_log.log_table(run, f"tables/{table.name}", table.columns, table.rows)
-        wandb_log.log_report_runs(run, report.runs)
+        # every compared run's rows as one numeric table (first column ``run``)
+        wandb_log.log_results_table(run, wr.rows_of_runs(report.runs), "results", with_run=True)
         wandb_log.log_images(run, report.figures)
         for key, (xs, ys, keys) in curves(report.cells).items():
             wandb_log.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")

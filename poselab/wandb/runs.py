@@ -80,10 +80,11 @@ def _fallback_logger_class(base: type) -> type:
 
             for cb in self._checkpoint_callbacks.values():
                 try:
+                    score = None if cb.best_model_score is None else float(cb.best_model_score)
                     log_checkpoints(self._experiment, [(cb.best_model_path, ["best"]),
                                                        (cb.last_model_path, ["last"])],
                                     self.checkpoint_artifact, {"monitor": cb.monitor, "mode": cb.mode,
-                                                               "best_score": _plain(cb.best_model_score)})
+                                                               "best_score": score})
                 except Exception as err:  # noqa: BLE001 - the files are written; W&B must never end a run
                     warnings.warn(f"W&B: checkpoints not logged ({type(err).__name__}: {err})", stacklevel=2)
 
@@ -114,11 +115,6 @@ def _fallback_logger_class(base: type) -> type:
                 return self._experiment
 
     return OfflineFallbackWandbLogger
-
-
-def _plain(value: Any) -> float | None:
-    """A checkpoint score (tensor or None) as a number for artifact metadata."""
-    return None if value is None else float(value)
 
 
 def _settings():
