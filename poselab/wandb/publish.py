@@ -1,11 +1,6 @@
-"""``poselab dashboard``: the dashboard spec (:mod:`poselab.wandb.dashboard`) of saved results, saved as a W&B
-report (online) or printed as JSON.
-
-    poselab dashboard RESULTS [RESULTS ...] [--group NAME] [--entity E] [--project P] [--dry-run]
-
-``--dry-run`` prints the spec as JSON (offline, nothing sent). Building needs W&B online (an API key,
-``WANDB_MODE`` not offline) and the optional ``wandb-workspaces`` package (``pip install -e '.[dashboard]'``);
-otherwise the command stops with one line, exit status 2.
+"""``poselab dashboard RESULTS... [--group NAME] [--entity E] [--project P] [--dry-run]``: the dashboard spec
+(:mod:`poselab.wandb.dashboard`) of saved results, saved as a W&B report (needs W&B online and the optional
+``wandb-workspaces`` package, else one line and exit status 2) or, with ``--dry-run``, printed as JSON.
 """
 
 from __future__ import annotations
