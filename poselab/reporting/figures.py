@@ -12,16 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from poselab import style  # noqa: E402
-from poselab.reporting.tables import (  # noqa: E402
-    METRIC_NAMES,
-    METRIC_UNITS,
-    axis_label,
-    natural,
-    series_label,
-    varying_axes,
-)
+from poselab.reporting.tables import axis_label, natural, series_label, varying_axes  # noqa: E402
 from poselab.results.reader import Cell  # noqa: E402
-from poselab.results.schema import JDR, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
+from poselab.results.schema import JDR, METRIC_NAMES, METRIC_UNITS, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
 
 #: The x axes' labels.
 X_LABELS = {"eps": "eps (px, 0..255 scale)", "iterations": "attack iterations"}
@@ -40,40 +33,14 @@ class FigureSpec:
 
 
 FIGURE_SPECS: tuple[FigureSpec, ...] = (
-    FigureSpec(
-        "untargeted_mpjpe",
-        "Untargeted attacks on monocular models: MPJPE P1 and P2 (mm) vs eps (px), one panel per iteration "
-        "count",
-        "untargeted",
-        (MPJPE, PMPJPE),
-        "iterations",
-        "eps",
-    ),
-    FigureSpec(
-        "multiview",
-        "Multi-view attacks: JDR (fraction) and MPJPE P1 (mm) vs eps (px), one panel per number of attacked "
-        "views",
-        "multiview",
-        (JDR, MPJPE),
-        "attacked_views",
-        "eps",
-    ),
-    FigureSpec(
-        "camera_swap",
-        "Targeted camera swap: MPJPE to the target (mm) vs iterations, one panel per target camera",
-        "camera_swap",
-        (TARGET_MPJPE,),
-        "target",
-        "iterations",
-    ),
-    FigureSpec(
-        "rotation",
-        "Targeted rotation: MPJPE to the rotated target (mm) vs iterations, one panel per rotation",
-        "rotation",
-        (TARGET_MPJPE,),
-        "target",
-        "iterations",
-    ),
+    FigureSpec("untargeted_mpjpe", "Untargeted attacks on monocular models: MPJPE P1 and P2 (mm) vs eps "
+               "(px), one panel per iteration count", "untargeted", (MPJPE, PMPJPE), "iterations", "eps"),
+    FigureSpec("multiview", "Multi-view attacks: JDR (fraction) and MPJPE P1 (mm) vs eps (px), one panel per "
+               "number of attacked views", "multiview", (JDR, MPJPE), "attacked_views", "eps"),
+    FigureSpec("camera_swap", "Targeted camera swap: MPJPE to the target (mm) vs iterations, one panel per "
+               "target camera", "camera_swap", (TARGET_MPJPE,), "target", "iterations"),
+    FigureSpec("rotation", "Targeted rotation: MPJPE to the rotated target (mm) vs iterations, one panel per "
+               "rotation", "rotation", (TARGET_MPJPE,), "target", "iterations"),
 )
 
 
@@ -84,12 +51,9 @@ def _series(sel: Sequence[Cell], runs: Sequence[str], axes: Sequence[str]) -> li
 
 
 def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], path: Path) -> Path | None:
-    """Draw ``spec`` from expanded cells into ``path`` (PNG); None if there is nothing to draw.
-
-    Every series (run x the other varying axes) has one style across the figure (:mod:`poselab.style`), so
-    the figure's one legend matches every panel. Errors in mm that span decades get a log axis; a panel
-    whose series have at most 2 points each shows them as markers beside each other, not joined by lines.
-    """
+    """Draw ``spec`` from expanded cells into ``path`` (PNG); None if there is nothing to draw. Each series
+    (run x the other varying axes) has one style across the figure (one legend); errors in mm that span
+    decades get a log axis; series of at most 2 points per panel are drawn as markers side by side."""
     sel = [c for c in cells if c.experiment == spec.experiment and c.metric in spec.metrics]
     metrics = [m for m in spec.metrics if any(c.metric == m for c in sel)]
     if not metrics:
@@ -103,13 +67,8 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
         styles = {k: st for keys, sts in zip(by_run.values(), grouped) for k, st in zip(keys, sts)}
     else:
         styles = dict(zip(series, style.series_styles(len(series))))
-    fig, axes = plt.subplots(
-        len(metrics),
-        len(panels),
-        figsize=(4.2 * len(panels) + 0.8, 3.4 * len(metrics) + 0.6),
-        squeeze=False,
-        sharex=True,
-    )
+    size = (4.2 * len(panels) + 0.8, 3.4 * len(metrics) + 0.6)
+    fig, axes = plt.subplots(len(metrics), len(panels), figsize=size, squeeze=False, sharex=True)
     for i, metric in enumerate(metrics):
         row = [c for c in sel if c.metric == metric]
         log = METRIC_UNITS[metric] == "mm" and style.spans_decades(c.value for c in row)
@@ -156,9 +115,5 @@ def _key(cell: Cell, axes: Sequence[str]) -> tuple:
 
 def plot_figures(cells: Sequence[Cell], runs: Sequence[str], folder: Path) -> dict[str, Path]:
     """All figures that have data, from expanded cells; name -> PNG path."""
-    out = {}
-    for spec in FIGURE_SPECS:
-        path = plot_figure(spec, cells, runs, folder / f"{spec.name}.png")
-        if path is not None:
-            out[spec.name] = path
-    return out
+    paths = {spec.name: plot_figure(spec, cells, runs, folder / f"{spec.name}.png") for spec in FIGURE_SPECS}
+    return {name: path for name, path in paths.items() if path is not None}

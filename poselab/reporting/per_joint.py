@@ -1,8 +1,5 @@
-"""Per-joint vulnerability: how much each joint's error grows under attack (mm), table and skeleton figure.
-
-Input: the ``per_joint.csv`` of results folders (docs/RESULTS.md), or rows computed with
-:func:`poselab.evaluation.per_joint.per_joint_rows` by running an attack.
-"""
+"""Per-joint vulnerability: how much each joint's error grows under attack (mm), table and skeleton figure,
+from the ``per_joint.csv`` of results folders (docs/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -19,23 +16,8 @@ from poselab.skeleton import BONES, JOINT_NAMES
 
 #: A canonical standing pose seen from the front: (x, y) mm, y up, pelvis at the origin (17, 2).
 CANONICAL_POSE_2D: tuple[tuple[float, float], ...] = (
-    (0, 0),
-    (-120, 0),
-    (-130, -450),
-    (-140, -900),
-    (120, 0),
-    (130, -450),
-    (140, -900),
-    (0, 230),
-    (0, 480),
-    (0, 580),
-    (0, 700),
-    (170, 450),
-    (260, 200),
-    (320, -40),
-    (-170, 450),
-    (-260, 200),
-    (-320, -40),
+    (0, 0), (-120, 0), (-130, -450), (-140, -900), (120, 0), (130, -450), (140, -900), (0, 230), (0, 480),
+    (0, 580), (0, 700), (170, 450), (260, 200), (320, -40), (-170, 450), (-260, 200), (-320, -40),
 )
 
 #: (attack, eps px, iterations, target); attacked_views is left out (monocular 1, multi-view all).
@@ -56,13 +38,10 @@ def strongest(settings: Iterable[Setting]) -> Setting | None:
     return max(settings, key=lambda s: (s[1], s[2], str(s)), default=None)
 
 
-def joint_increase(
-    joints: Sequence[JointCell], setting: Setting, experiment: str = "untargeted"
-) -> dict[str, float]:
-    """Per-joint error increase (mm) at ``setting`` over the clean (attack ``clean`` or eps 0) error.
-
-    Raises ValueError if the clean or attacked rows are missing.
-    """
+def joint_increase(joints: Sequence[JointCell], setting: Setting, experiment: str = "untargeted"
+                   ) -> dict[str, float]:
+    """Per-joint error increase (mm) at ``setting`` over the clean (attack ``clean`` or eps 0) error;
+    ValueError if the clean or attacked rows are missing."""
     rows = [j for j in joints if j.experiment == experiment]
     clean: dict[str, float] = {}
     for j in rows:
@@ -76,9 +55,8 @@ def joint_increase(
     return {name: attacked[name] - clean[name] for name in JOINT_NAMES if name in attacked and name in clean}
 
 
-def increases_by_run(
-    joints_by_run: Mapping[str, Sequence[JointCell]],
-) -> tuple[dict[str, dict[str, float]], dict[str, Setting]]:
+def increases_by_run(joints_by_run: Mapping[str, Sequence[JointCell]]
+                     ) -> tuple[dict[str, dict[str, float]], dict[str, Setting]]:
     """Per-joint increase per run at the strongest untargeted setting all runs share (else each run's own)."""
     runs = {r: js for r, js in joints_by_run.items() if attacked_settings(js)}
     if not runs:
@@ -104,22 +82,14 @@ def increase_table(increases: Mapping[str, Mapping[str, float]], settings: Mappi
     runs = list(increases)
     columns = ["joint"] + [f"{r} ({setting_label(settings[r])})" for r in runs]
     rows: list[list[Any]] = [[name] + [increases[r].get(name) for r in runs] for name in JOINT_NAMES]
-    rows.append(
-        ["easiest to move"]
-        + [", ".join(sorted(increases[r], key=increases[r].get, reverse=True)[:3]) for r in runs]
-    )
-    return Table(
-        "per_joint_increase",
-        "Per-joint vulnerability: MPJPE increase under attack (mm)",
-        columns,
-        rows,
-        MPJPE,
-    )
+    rows.append(["easiest to move"]
+                + [", ".join(sorted(increases[r], key=increases[r].get, reverse=True)[:3]) for r in runs])
+    title = "Per-joint vulnerability: MPJPE increase under attack (mm)"
+    return Table("per_joint_increase", title, columns, rows, MPJPE)
 
 
-def plot_skeletons(
-    increases: Mapping[str, Mapping[str, float]], path: Path, settings: Mapping[str, Setting] | None = None
-) -> Path:
+def plot_skeletons(increases: Mapping[str, Mapping[str, float]], path: Path,
+                   settings: Mapping[str, Setting] | None = None) -> Path:
     """One canonical skeleton per run, joints coloured by error increase (mm, shared colour scale); every
     joint named in the first panel, its increase (mm) written beside it in every panel."""
     import matplotlib
@@ -142,17 +112,8 @@ def plot_skeletons(
             ax.plot(xy[[child, parent], 0], xy[[child, parent], 1], color="0.6", lw=2, zorder=1)
         inc = increases[run]
         idx = [i for i, n in enumerate(JOINT_NAMES) if n in inc]
-        sc = ax.scatter(
-            xy[idx, 0],
-            xy[idx, 1],
-            c=[inc[JOINT_NAMES[i]] for i in idx],
-            cmap="inferno_r",
-            vmin=vmin,
-            vmax=vmax,
-            s=70,
-            edgecolors="k",
-            zorder=2,
-        )
+        sc = ax.scatter(xy[idx, 0], xy[idx, 1], c=[inc[JOINT_NAMES[i]] for i in idx], cmap="inferno_r",
+                        vmin=vmin, vmax=vmax, s=70, edgecolors="k", zorder=2)
         for i in idx:  # the subject's right is on the left of the picture: its labels go left
             x, y = float(xy[i, 0]), float(xy[i, 1])
             text = f"{JOINT_NAMES[i]} {inc[JOINT_NAMES[i]]:.0f}" if k == 0 else f"{inc[JOINT_NAMES[i]]:.0f}"

@@ -1,24 +1,11 @@
-"""The report comparing the saved attack results of several runs (never re-runs attacks), behind
-``poselab report`` (:mod:`poselab.cli.report`).
+"""The report comparing the saved results of several runs (never re-runs attacks), behind ``poselab report``.
 
-Each argument is a results folder (``results.csv``/``results.json``, optional ``per_joint.csv`` and
-``transfer.csv``) or a parent of such folders. Writes into ``--out``:
-
-* ``report.md``      everything below, embedded
-* ``tables.md``      the paper's four tables for all runs side by side, robustness, per-joint, transfer
-* ``tables/*.csv``   the same tables at full precision
-* ``figures/*.png``  MPJPE vs eps per iteration count, multi-view JDR/MPJPE per attacked views,
-  camera swap / rotation MPJPE-to-target vs iterations, per-joint skeletons, transfer matrix, and for
-  runs with ``corruption`` rows the corruption figure (:mod:`poselab.reporting.corruption`: mCE tables,
-  ranking under corruptions vs attacks with Kendall's tau, stated in the summary)
-
-Runs are compared only within their grid (:func:`~poselab.results.runs.grid_of`: the preset, or the grid
-config): results of several grids (quick, strong, corruptions) give one section per grid, each a report of
-its own in ``--out/<grid>/`` (and ``transfer/`` for transfer rows), indexed by ``--out/report.md``; one
-model's runs at two grids are never put side by side as if they were two models. Comparisons (rankings,
-mCE, summary lines naming the most robust run) appear only where a grid holds two or more runs. Within a
-grid, settings that differ between runs are aligned on what they share; a warning names what was dropped.
-The command also logs each grid's report to one W&B run in that grid's group (:mod:`poselab.wandb.report`).
+Each argument is a results folder or a parent of such folders. Writes into ``--out``: ``report.md`` (runs,
+summary, sanity checks, warnings, figures, tables), ``tables.md``, ``tables/*.csv`` (full precision),
+``figures/*.png`` and ``overview.png``. Runs are compared only within their grid
+(:func:`~poselab.results.runs.grid_of`): several grids give one report each in ``--out/<grid>/`` (and
+``transfer/`` for transfer rows), indexed by ``--out/report.md``. Within a grid, settings that differ between
+runs are aligned on what they share; a warning names what was dropped.
 """
 
 from __future__ import annotations
@@ -33,6 +20,7 @@ from poselab.reporting.corruption_vs_attack import corruption_section
 from poselab.reporting.sanity import sanity_section
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
+from poselab.reporting.transfer import transfer_tables
 from poselab.results.reader import ResultsError, label_runs, load_all
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
 from poselab.results.schema import CI_HIGH, CI_LOW, MPJPE, TABLES_MD
@@ -63,10 +51,8 @@ class Report:
 def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
                  ) -> Report:
     """Read the results under ``paths`` and write the report folder ``out`` (mCE of the corruption rows
-    against the run ``corruption_baseline``, default ``regression`` or the first run).
-
-    Raises :class:`ResultsError` (naming the folder) for missing or malformed results folders.
-    """
+    against the run ``corruption_baseline``, default ``regression`` or the first run); :class:`ResultsError`
+    (naming the folder) for missing or malformed results folders."""
     runs, transfer = load_all(paths)
     if not runs and not transfer:
         raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
@@ -81,9 +67,7 @@ def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, 
     (``tables.md``: every grid's tables under its heading). Returns the index, its ``sections`` the grids."""
     grids = grid_names(runs)
     if len(grids) <= 1:
-        report = write_report(runs, transfer, out, corruption_baseline)
-        report.grid = next(iter(grids), "")
-        return report
+        return write_report(runs, transfer, out, corruption_baseline, grid=next(iter(grids), ""))
     out = Path(out)
     baselines = {name: corruption_baseline for name, rs in grids.items()
                  if corruption_baseline in {r.label for r in label_runs(rs)}}
@@ -91,13 +75,10 @@ def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, 
         baselines = dict.fromkeys(grids, corruption_baseline)  # names the missing run (ResultsError)
     index = Report(out, list(runs))
     for name, grid_runs in grids.items():
-        section = write_report(label_runs(grid_runs), [], out / name, baselines.get(name))
-        section.grid = name
+        section = write_report(label_runs(grid_runs), [], out / name, baselines.get(name), grid=name)
         index.sections.append(section)
     if transfer:
-        section = write_report([], transfer, out / "transfer")
-        section.grid = "transfer"
-        index.sections.append(section)
+        index.sections.append(write_report([], transfer, out / "transfer", grid="transfer"))
     index.warnings = [f"{s.grid}: {w}" for s in index.sections for w in s.warnings]
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / TABLES_MD, tables_markdown(index))
@@ -115,14 +96,9 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     robust = robustness_table(cells, labels)
     if robust is not None:
         report.tables.append(robust)
-    strength = strength_tables(cells, labels)  # the paper's attacks vs APGD / the ensemble
-    report.tables.extend(strength)
+    report.tables += strength_tables(cells, labels) + severity_tables(cells)
     report.cells = expand_clean(cells)
-    report.tables += severity_tables(cells)  # common corruptions, when the runs have them
-    if transfer:
-        from poselab.reporting.transfer import transfer_tables
-
-        report.tables.extend(transfer_tables(transfer))
+    report.tables += transfer_tables(transfer)
     return report
 
 
@@ -135,24 +111,25 @@ def tables_markdown(report: Report) -> str:
 
 
 def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
-                 corruption_baseline: str | None = None) -> Report:
+                 corruption_baseline: str | None = None, grid: str = "") -> Report:
     """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages
     (mCE of the corruption rows against the run ``corruption_baseline``, default ``regression`` or the first
     run)."""
     from poselab.reporting.figures import plot_figures
     from poselab.reporting.overview import overview_png
     from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
-    from poselab.reporting.transfer import plot_transfer
+    from poselab.reporting.transfer import plot_transfer  # matplotlib: imported by the figures only
 
     report = report_tables(runs, transfer)
     report.out = out = Path(out)
+    report.grid = grid
     (out / "tables").mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     labels = [r.label for r in runs]
     report.figures = plot_figures(report.cells, labels, out / "figures")
     corrupted = corruption_section(report.aligned, labels, out / "figures", corruption_baseline,
                                    {r.label: r.path for r in runs})
-    if corrupted is not None:  # common corruptions beside the attacks (poselab.reporting.corruption)
+    if corrupted is not None:
         report.tables += corrupted.tables
         report.figures.update(corrupted.figures)
         report.findings += corrupted.findings
@@ -168,13 +145,8 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
         report.figures["transfer"] = plot_transfer(transfer, out / "figures" / "transfer.png")
 
     if report.figures:
-        names = ", ".join(r.label for r in runs)
-        overview_png(
-            report.figures,
-            out / "overview.png",
-            f"poselab robustness report: {names}",
-            summarize(report.tables),
-        )
+        title = f"poselab robustness report: {', '.join(r.label for r in runs)}"
+        overview_png(report.figures, out / "overview.png", title, summarize(report.tables))
     for table in report.tables:
         table.write_csv(out / "tables" / f"{table.name}.csv")
     atomic_write(out / TABLES_MD, tables_markdown(report))
@@ -203,16 +175,7 @@ _FIGURE_CAPTIONS = {
 
 def render_markdown(report: Report) -> str:
     """The report page: inputs, warnings, figures and tables (figure paths relative to the report)."""
-    lines = [
-        "# poselab robustness report",
-        "",
-        "## Runs",
-        "",
-        "| label | model | dataset | folder | settings |",
-        "|---|---|---|---|---:|",
-    ]
-    for r in report.runs:
-        lines.append(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |")
+    lines = ["# poselab robustness report", "", "## Runs", "", *_runs_table(report.runs)]
     summary = summarize(report.tables) + report.findings
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
@@ -223,12 +186,8 @@ def render_markdown(report: Report) -> str:
     if report.figures:
         lines += ["", "## Figures", ""]
         for name, path in report.figures.items():
-            lines += [
-                f"**{_FIGURE_CAPTIONS.get(name, name)}**",
-                "",
-                f"![{name}]({path.relative_to(report.out).as_posix()})",
-                "",
-            ]
+            lines += [f"**{_FIGURE_CAPTIONS.get(name, name)}**", "",
+                      f"![{name}]({path.relative_to(report.out).as_posix()})", ""]
     lines += ["## Tables", ""]
     for table in report.tables:
         lines += [table.to_markdown(), ""]
@@ -244,15 +203,18 @@ def render_index(index: Report) -> str:
         folder = s.out.relative_to(index.out).as_posix()
         lines += [f"## Grid {s.grid}", "", f"Report: [{folder}/report.md]({folder}/report.md)", ""]
         if s.runs:
-            lines += ["| label | model | dataset | folder | settings |", "|---|---|---|---|---:|"]
-            lines += [f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |"
-                      for r in s.runs]
-            lines.append("")
+            lines += [*_runs_table(s.runs), ""]
         summary = summarize(s.tables) + s.findings
         lines += [f"- {line}" for line in summary] + ([""] if summary else [])
         if (s.out / "overview.png").is_file():
             lines += [f"![{s.grid}]({folder}/overview.png)", ""]
     return "\n".join(lines)
+
+
+def _runs_table(runs: Sequence[RunResults]) -> list[str]:
+    """The markdown table of the runs: label, model, dataset, folder and number of cells."""
+    return ["| label | model | dataset | folder | settings |", "|---|---|---|---|---:|",
+            *(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |" for r in runs)]
 
 
 def summarize(tables: Sequence[Table]) -> list[str]:

@@ -1,9 +1,5 @@
-"""The report of one run, written into its results folder by the evaluation callback.
-
-It is :mod:`poselab.reporting.report` applied to that one folder (``report.md``, ``tables.md``,
-``tables/*.csv``, ``figures/*.png``, ``overview.png``) plus the run's example panels (``examples/*.png``):
-one implementation of each table and figure for a run and for a comparison of runs.
-"""
+"""The report of one run in its results folder: :mod:`poselab.reporting.report` on that one run, plus its
+example panels (``examples/*.png``)."""
 
 from __future__ import annotations
 

@@ -28,8 +28,7 @@ def flags_text(meta: Mapping[str, Any]) -> str:
 
 def sanity_section(runs: Sequence[RunResults]) -> list[str]:
     """The report's "Sanity checks" markdown lines for the runs with flags (``[]`` when none has any)."""
-    with_flags = [(run, flags_of(run.meta)) for run in runs]
-    with_flags = [(run, flags) for run, flags in with_flags if flags]
+    with_flags = [(run, flags) for run in runs if (flags := flags_of(run.meta))]
     if not with_flags:
         return []
     lines = ["", "## Sanity checks", "",

@@ -1,13 +1,5 @@
-"""How much do the paper's attacks understate the damage? The paper's IGSM next to APGD and the ensemble.
-
-From saved results (never re-runs attacks). Per run and eps, the untargeted error (``untargeted``; a
-multi-view model's ``multiview`` experiment with the most attacked views) under every iteration count of
-the paper's attacks (FGSM / IGSM) and of the stronger ones (APGD, Square, the per-sample worst-case
-``ensemble``), how much (%) the strongest attack's error exceeds IGSM's at each iteration budget both ran
-(the paper's 10 as well as 100: ``% worse (N it.)``; the last one is the headline), cells with failed
-triangulations marked "*" as in the paper tables, and whether the runs' ranking (most robust first) under
-the paper's attack survives under the strongest one.
-Targeted rotation / camera swap rows: the distance to the target (lower = stronger attack), same columns.
+"""How much do the paper's attacks understate the damage? The paper's FGSM / IGSM next to the stronger attacks
+(APGD, Square, the per-sample worst-case ``ensemble``), from saved results: tables, ranking, figure.
 """
 
 from __future__ import annotations
@@ -92,6 +84,10 @@ def _budgets(cols: Sequence[tuple[str, int]]) -> list[tuple[int, tuple[str, int]
     return out
 
 
+def _key(c: Cell) -> tuple[Any, ...]:
+    return (c.run, c.experiment, c.target, c.eps, c.attack, c.iterations)
+
+
 def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJPE,
                    targeted: bool = False) -> Table | None:
     """One row per run, experiment, target and eps: the metric under each attack/iteration count, and per
@@ -113,12 +109,11 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
     if not strong or not paper:
         return None
     budgets = _budgets(cols) or [(strong[-1][1], strong[-1], paper[-1])]
-    value = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): c.value for c in sel}
-    ci = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): (c.ci_low, c.ci_high) for c in sel
-          if math.isfinite(c.ci_low) and math.isfinite(c.ci_high)}
+    value = {_key(c): c.value for c in sel}
+    ci = {_key(c): (c.ci_low, c.ci_high) for c in sel if math.isfinite(c.ci_low) and math.isfinite(c.ci_high)}
     cis: dict[tuple[int, str], tuple[float, float]] = {}
     views = {(c.run, c.experiment): c.attacked_views for c in sel if c.attack != CLEAN}
-    failed = {(c.run, c.experiment, c.target, c.eps, c.attack, c.iterations): c.value for c in cells
+    failed = {_key(c): c.value for c in cells
               if c.metric == FAILED and views.get((c.run, c.experiment)) == c.attacked_views}
     clean = {(c.run, c.experiment): c.value for c in sel if c.attack == CLEAN}
     rows: list[list[Any]] = []
@@ -146,9 +141,17 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
     return Table(name, title, header, rows, metric, marks, note, cis=cis)
 
 
-def ranking(table: Table) -> list[dict[str, Any]]:
-    """Per eps: the runs ordered from most to least robust under each attack column of an untargeted
-    strength table, for the paper's attack at the strongest attack's iteration count and the strongest.
+def _order(table: Table, eps: float, col: str) -> list[tuple[str, tuple[float, float] | None]]:
+    """(run, 95 % CI or None) of the table's rows at ``eps`` with a value in column ``col``, least first."""
+    i = table.columns.index(col)
+    ok = [k for k, r in enumerate(table.rows) if r[1] == eps and r[i] is not None and not math.isnan(r[i])]
+    ok.sort(key=lambda k: table.rows[k][i])
+    return [(table.rows[k][0].split()[0], table.cis.get((k, col))) for k in ok]
+
+
+def ranking_table(table: Table) -> Table | None:
+    """The runs' robustness ranking (most robust first) per eps of an untargeted strength table, under the
+    paper's attack at the strongest attack's iteration count and under the strongest: does it survive?
     Where the table has CIs, neighbours whose 95 % CIs overlap are joined by "≈" instead of "<" (the
     difference is not resolved), and a reordering counts only when a resolved pair is reversed."""
     cols = attack_columns(table)
@@ -156,36 +159,19 @@ def ranking(table: Table) -> list[dict[str, Any]]:
     paper = next((c for c in reversed(cols) if c.split()[0] in PAPER_ATTACKS
                   and c.split()[1] == best.split()[1] and not c.startswith("fgsm")), None)
     if paper is None:
-        return []
-    out = []
-    for eps in sorted({r[1] for r in table.rows}):
-        index = [k for k, r in enumerate(table.rows) if r[1] == eps]
-
-        def order(col: str, index: list[int] = index) -> list[tuple[str, tuple[float, float] | None]]:
-            i = table.columns.index(col)
-            ok = [k for k in index if table.rows[k][i] is not None and not math.isnan(table.rows[k][i])]
-            return [(table.rows[k][0].split()[0], table.cis.get((k, col)))
-                    for k in sorted(ok, key=lambda k: table.rows[k][i])]
-        a, b = order(paper), order(best)
-        names_a, names_b = [n for n, _ in a], [n for n, _ in b]
-        out.append({"eps": eps, "paper": paper, "strong": best, "paper_order": names_a,
-                    "strong_order": names_b, "paper_text": joined(a), "strong_text": joined(b),
-                    "survives": names_a == names_b or not reversed_resolved(a, b)})
-    return out
-
-
-def ranking_table(table: Table) -> Table | None:
-    """The runs' robustness ranking (most robust first) per eps under the paper's and the strongest attack."""
-    ranks = ranking(table)
-    if not ranks or len(ranks[0]["paper_order"]) < 2:
         return None
-    rows = [[r["eps"], r["paper_text"], r["strong_text"],
-             ("yes" if r["paper_order"] == r["strong_order"] else "yes, within the CIs") if r["survives"]
-             else "no"] for r in ranks]
+    epses = sorted({r[1] for r in table.rows})
+    orders = [(eps, _order(table, eps, paper), _order(table, eps, best)) for eps in epses]
+    if not orders or len(orders[0][1]) < 2:
+        return None
+    rows = []
+    for eps, a, b in orders:
+        same = [n for n, _ in a] == [n for n, _ in b]
+        survives = "yes" if same else "no" if reversed_resolved(a, b) else "yes, within the CIs"
+        rows.append([eps, joined(a), joined(b), survives])
     what = table.title.split(":")[1].split("(")[0].strip()
     return Table("strength_ranking", f"Ranking of the runs by {what} (most robust first): does the paper's "
-                 "ranking survive the stronger evaluation?",
-                 ["eps", f"{ranks[0]['paper']}", f"{ranks[0]['strong']}", "survives"], rows, MPJPE)
+                 "ranking survive the stronger evaluation?", ["eps", paper, best, "survives"], rows, MPJPE)
 
 
 def strength_summary(tables: Sequence[Table]) -> list[str]:

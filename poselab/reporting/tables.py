@@ -1,8 +1,6 @@
-"""The paper's four tables (DESIGN.md) for one run or several side by side, as markdown and csv.
-
-The one implementation of each table: a run's own ``tables.md`` (written by the evaluation callback) and
-``poselab report``'s comparison are both built here from results cells. A multi-view / targeted MPJPE
-cell prints "-" when every triangulation of the cell failed (as in the paper) and "*" when some did.
+"""The paper's four tables (DESIGN.md) and the robustness table, for one run or several side by side, as
+markdown and csv. A multi-view / targeted MPJPE cell prints "-" when every triangulation of the cell failed
+(as in the paper) and "*" when some did.
 """
 
 from __future__ import annotations
@@ -24,6 +22,8 @@ from poselab.results.schema import (
     COUNT_METRICS,
     FAILED,
     JDR,
+    METRIC_NAMES,
+    METRIC_UNITS,
     MPJPE,
     NEAR_DEGENERATE,
     PMPJPE,
@@ -36,17 +36,6 @@ from poselab.results.schema import (
 from poselab.results.statistics import has_ci
 from poselab.safe_io import atomic_path
 
-METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count",
-                NEAR_DEGENERATE: "count"}
-METRIC_NAMES = {
-    MPJPE: "MPJPE P1",
-    PMPJPE: "MPJPE P2",
-    TARGET_MPJPE: "MPJPE to target",
-    JDR: "JDR",
-    FAILED: "failed triangulations",
-    NEAR_DEGENERATE: "near-degenerate triangulations",
-}
-
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -56,7 +45,7 @@ class TableSpec:
     title: str
     experiment: str
     metric: str
-    row_axis: str
+    row_axis: str = "eps"
     #: mark cells whose ``failed`` count (failed triangulations) is > 0 with "*"
     mark_failed: bool = False
 
@@ -65,53 +54,19 @@ class TableSpec:
 FAILED_NOTE = '"-": every triangulation failed (or no data); "*": some failed, mean over the others.'
 
 TABLE_SPECS: tuple[TableSpec, ...] = (
-    TableSpec(
-        "t1_untargeted_mpjpe", "Table 1a: untargeted, monocular, MPJPE P1 (mm)", "untargeted", MPJPE, "eps"
-    ),
-    TableSpec(
-        "t1_untargeted_pmpjpe",
-        "Table 1b: untargeted, monocular, MPJPE P2 (mm)",
-        "untargeted",
-        PMPJPE,
-        "eps",
-    ),
-    TableSpec(
-        "t2_multiview_jdr", "Table 2a: untargeted, multi-view, JDR (fraction)", "multiview", JDR, "eps"
-    ),
-    TableSpec(
-        "t2_multiview_mpjpe", "Table 2b: untargeted, multi-view, MPJPE (mm)", "multiview", MPJPE, "eps",
-        mark_failed=True,
-    ),
-    TableSpec(
-        "t2_multiview_failed",
-        "Table 2c: multi-view, failed triangulations (count)",
-        "multiview",
-        FAILED,
-        "eps",
-    ),
-    TableSpec(
-        "t2_multiview_near_degenerate",
-        "Table 2d: multi-view, near-degenerate triangulations (count: 0.001 px moves a joint > 1 mm)",
-        "multiview",
-        NEAR_DEGENERATE,
-        "eps",
-    ),
-    TableSpec(
-        "t3_camera_swap",
-        "Table 3: targeted camera swap, MPJPE to target (mm)",
-        "camera_swap",
-        TARGET_MPJPE,
-        "target",
-        mark_failed=True,
-    ),
-    TableSpec(
-        "t4_rotation",
-        "Table 4: targeted rotation, MPJPE to target (mm)",
-        "rotation",
-        TARGET_MPJPE,
-        "target",
-        mark_failed=True,
-    ),
+    TableSpec("t1_untargeted_mpjpe", "Table 1a: untargeted, monocular, MPJPE P1 (mm)", "untargeted", MPJPE),
+    TableSpec("t1_untargeted_pmpjpe", "Table 1b: untargeted, monocular, MPJPE P2 (mm)", "untargeted", PMPJPE),
+    TableSpec("t2_multiview_jdr", "Table 2a: untargeted, multi-view, JDR (fraction)", "multiview", JDR),
+    TableSpec("t2_multiview_mpjpe", "Table 2b: untargeted, multi-view, MPJPE (mm)", "multiview", MPJPE,
+              mark_failed=True),
+    TableSpec("t2_multiview_failed", "Table 2c: multi-view, failed triangulations (count)", "multiview",
+              FAILED),
+    TableSpec("t2_multiview_near_degenerate", "Table 2d: multi-view, near-degenerate triangulations (count: "
+              "0.001 px moves a joint > 1 mm)", "multiview", NEAR_DEGENERATE),
+    TableSpec("t3_camera_swap", "Table 3: targeted camera swap, MPJPE to target (mm)", "camera_swap",
+              TARGET_MPJPE, "target", mark_failed=True),
+    TableSpec("t4_rotation", "Table 4: targeted rotation, MPJPE to target (mm)", "rotation", TARGET_MPJPE,
+              "target", mark_failed=True),
 )
 
 #: The robustness table's columns after run, clean, attacked, increase when its runs have CIs.
@@ -174,10 +129,6 @@ def _fmt_cell(v: Any, digits: int) -> str:
     return str(v)
 
 
-def _zero_axis(experiment: str) -> str:
-    return "iterations" if is_targeted(experiment) else "eps"
-
-
 def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
     """Replace clean cells by the zero point of every attacked series of the same run and metric.
 
@@ -191,7 +142,7 @@ def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
     for c in cells:
         if c.attack != CLEAN:
             continue
-        axis = _zero_axis(c.experiment)
+        axis = "iterations" if is_targeted(c.experiment) else "eps"
         series = {
             o.setting()
             for o in attacked
@@ -330,21 +281,18 @@ def build_tables(cells: Sequence[Cell], runs: Sequence[str],
     :data:`poselab.metrics.JDR_DEFINITIONS`); with ``metas`` (run label -> results.json meta) the tables
     that start at the clean error say which views and samples it covers (:func:`clean_note`)."""
     expanded = expand_clean(cells)
-    specs = (*TABLE_SPECS, *_other_specs(cells))
+    named = sorted(set((jdr_definitions or {}).values()))
     tables = []
-    for spec in specs:
+    for spec in (*TABLE_SPECS, *_other_specs(cells)):
         if (t := build_table(spec, expanded, runs)) is None:
             continue
         if metas is not None and spec.experiment in CLEAN_TABLES \
                 and (note := clean_note(cells, spec.experiment, metas)):
             t.note = f"{t.note}\n\n{note}" if t.note else note
-        tables.append(t)
-    for t in tables:
         if t.metric == JDR and jdr_definitions:
-            named = sorted(set(jdr_definitions.values()))
             per_run = "; ".join(f"{r}: {d}" for r, d in jdr_definitions.items())
-            which = named[0] if len(named) == 1 else per_run
-            t.title = f"{t.title}, definition {which}"
+            t.title = f"{t.title}, definition {named[0] if len(named) == 1 else per_run}"
+        tables.append(t)
     return tables
 
 
@@ -363,28 +311,18 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
     label = " ".join(axis_label(a, v) for a, v in zip(experiment_axes("untargeted"), strongest))
     rows: list[list[Any]] = []
     for r in runs:
-        clean = next(
-            (
-                c.value
-                for c in sel
-                if c.run == r and c.eps == 0 and c.iterations == strongest[2] and c.attack == strongest[0]
-            ),
-            None,
-        )
-        if clean is None:
-            clean = next((c.value for c in sel if c.run == r and c.eps == 0), None)
+        zero = [c for c in sel if c.run == r and c.eps == 0]
+        clean = next((c.value for c in zero if (c.attack, c.iterations) == (strongest[0], strongest[2])),
+                     zero[0].value if zero else None)
         cell = next((c for c in sel if c.run == r and c.key() == strongest), None)
         if cell is None:
             continue
         rows.append([r, clean, cell.value, None if clean is None else cell.value - clean,
                      cell.ci_low, cell.ci_high, cell.n])
     with_ci = any(has_ci({CI_LOW: row[4], CI_HIGH: row[5]}) for row in rows)
-    return Table(
-        "robustness",
-        f"Clean vs robust error: untargeted MPJPE P1 (mm), attacked = {label}"
-        + (", with the 95 % bootstrap CI of the attacked MPJPE and its samples" if with_ci else ""),
-        ["run", "clean", "attacked", "increase", *(ROBUST_CI_COLUMNS if with_ci else ())],
-        rows if with_ci else [row[:4] for row in rows],  # files without CIs: the table as before
-        MPJPE,
-        digits={"n": 0},
-    )
+    title = f"Clean vs robust error: untargeted MPJPE P1 (mm), attacked = {label}" + (
+        ", with the 95 % bootstrap CI of the attacked MPJPE and its samples" if with_ci else "")
+    columns = ["run", "clean", "attacked", "increase", *(ROBUST_CI_COLUMNS if with_ci else ())]
+    # files without CIs: the table as before
+    return Table("robustness", title, columns, rows if with_ci else [row[:4] for row in rows], MPJPE,
+                 digits={"n": 0})

@@ -23,15 +23,9 @@ def transfer_tables(rows: Sequence[Mapping[str, Any]]) -> list[Table]:
         names = list(dict.fromkeys([r["source"] for r in sel] + [r["target"] for r in sel]))
         value = {(r["source"], r["target"]): float(r["increase"]) for r in sel}
         table_rows = [[f"crafted on {s}"] + [value.get((s, t)) for t in names] for s in names]
-        tables.append(
-            Table(
-                f"transfer_eps{eps:g}_it{it}",
-                f"Transfer: MPJPE increase (mm) on the column model, eps={eps:g} px, {it} it",
-                ["source \\ target"] + [f"on {t}" for t in names],
-                table_rows,
-                MPJPE,
-            )
-        )
+        title = f"Transfer: MPJPE increase (mm) on the column model, eps={eps:g} px, {it} it"
+        columns = ["source \\ target"] + [f"on {t}" for t in names]
+        tables.append(Table(f"transfer_eps{eps:g}_it{it}", title, columns, table_rows, MPJPE))
     return tables
 
 

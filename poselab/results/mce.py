@@ -74,11 +74,8 @@ def error_grid(rows: Iterable[Mapping[str, Any]], model: str, metric: str, corru
 
 def summarise(rows: Sequence[Mapping[str, Any]], baseline: str, metric: str = MPJPE,
               corruptions: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """Per model: clean error, mean error over severities per corruption, mCE and relative mCE against
-    ``baseline``, for ``metric``. Models lacking the metric (e.g. JDR of a regression model) are skipped.
-
-    Returns rows ``{"model", "clean", "mean_<corruption>"..., "mce", "relative_mce"}`` in input order.
-    """
+    """Per model (input order; those lacking ``metric`` skipped): ``{"model", "clean", "mean_<corruption>"...,
+    "mce", "relative_mce"}``: mean error over severities per corruption, (relative) mCE vs ``baseline``."""
     models = list(dict.fromkeys(r["model"] for r in rows))
     if baseline not in models:
         raise ValueError(f"baseline model {baseline!r} is not in the results ({', '.join(models)})")

@@ -1,12 +1,9 @@
-"""The keys of results.json's ``meta`` that readers use beyond the run's names and config: the preset of the
-run and its sanity flags.
+"""The keys of results.json's ``meta`` that readers use beyond the run's names and config:
 
 * ``preset``: ``{"name", "version", "headline", "overrides"}``: the preset the run used
-  (:mod:`poselab.evaluation.presets`), its headline cell for this model (a dict of experiment, attack, eps,
-  iterations, metric and, for a multi-view model, attacked_views) and the options given explicitly that
-  differ from the preset's (``{}``: the preset's grid as shipped). Absent when the run used no preset.
-* ``flags``: one :class:`Flag` record per sanity check (:mod:`poselab.evaluation.checks`), in check order:
-  ``{"flag": name, "triggered": bool, "detail": str, ...numbers}``.
+  (:mod:`poselab.evaluation.presets`), its headline cell for this model and the explicit options that differ
+  from the preset's. Absent when the run used no preset.
+* ``flags``: one :class:`Flag` record per sanity check (:mod:`poselab.evaluation.checks`), in check order.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""Read saved attack results folders (docs/RESULTS.md) into cells.
-
-A *cell* is one value of one metric at one attack setting of one run. Nothing here re-runs an
-attack: the report only reads ``results.csv`` (or ``results.json``) and the optional
-``per_joint.csv`` / ``transfer.csv`` of each folder.
+"""Read saved results folders (docs/RESULTS.md: ``results.csv`` or ``results.json``, optional
+``per_joint.csv`` / ``transfer.csv``) into runs of cells, validated; discover them under parent folders.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from poselab.results.runs import Cell, JointCell, RunResults, describe
+from poselab.results.runs import Cell, JointCell, RunResults, describe, identity
 from poselab.results.schema import (
     CI_COLUMNS,
     CI_HIGH,
@@ -171,7 +168,7 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
             raise ValueError(f"{where}: {metric} value {value:g} / n {n} is negative")
         low, high = _parse_ci(row, where)
         cell = Cell(run=label, metric=metric, value=value, n=n, ci_low=low, ci_high=high, **setting)
-        key = _cell_key(cell)
+        key = tuple(identity(cell).values())
         if key in seen:
             raise ValueError(f"{where}: the same cell as row {seen[key] + 1} ({describe(cell)})")
         seen[key] = i
@@ -189,11 +186,6 @@ def _parse_ci(row: Mapping[str, Any], where: str) -> tuple[float, float]:
     if low > high:
         raise ValueError(f"{where}: {CI_LOW} {low:g} is above {CI_HIGH} {high:g}")
     return low, high
-
-
-def _cell_key(cell: Cell) -> tuple[Any, ...]:
-    """What identifies a cell within a run: its setting (every axis) and metric."""
-    return tuple(v for k, v in vars(cell).items() if k not in ("run", "value", "n", CI_LOW, CI_HIGH))
 
 
 def _load_rows(folder: Path) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
@@ -274,28 +266,18 @@ def read_transfer(folder: str | Path) -> list[dict[str, Any]]:
     path = Path(folder) / TRANSFER_CSV
     if not path.is_file():
         return []
+    out = []
     try:
-        return _read_transfer(path)
+        for i, row in enumerate(_read_csv(path, TRANSFER_COLUMNS)):
+            try:
+                out.append({"source": row["source"], "target": row["target"], "eps": float(row["eps"]),
+                            "iterations": int(float(row["iterations"])),
+                            **{k: float(row[k]) for k in ("clean_mpjpe", "adv_mpjpe", "increase")},
+                            "n": int(float(row["n"] or 0))})
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"transfer.csv row {i + 1}: bad value ({err})") from None
     except (ValueError, OSError, UnicodeDecodeError) as err:
         raise ResultsError(f"results folder {str(folder)!r}: {err}") from None
-
-
-def _read_transfer(path: Path) -> list[dict[str, Any]]:
-    out = []
-    for i, row in enumerate(_read_csv(path, TRANSFER_COLUMNS)):
-        try:
-            out.append(
-                {
-                    "source": row["source"],
-                    "target": row["target"],
-                    "eps": float(row["eps"]),
-                    "iterations": int(float(row["iterations"])),
-                    **{k: float(row[k]) for k in ("clean_mpjpe", "adv_mpjpe", "increase")},
-                    "n": int(float(row["n"] or 0)),
-                }
-            )
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"transfer.csv row {i + 1}: bad value ({err})") from None
     return out
 
 
@@ -316,11 +298,9 @@ def _find_results(root: Path) -> list[Path]:
 
 
 def discover(paths: Sequence[str | Path]) -> list[Path]:
-    """Results folders named by ``paths``: each a results folder or an ancestor of results folders
-    (searched at any depth; a results folder's own sub-folders and ``wandb`` folders are not searched).
-
-    Raises :class:`ResultsError` naming the first path that does not exist or holds no results.
-    """
+    """Results folders named by ``paths``: each a results folder or an ancestor of results folders (searched
+    at any depth, but not below a results folder or in ``wandb`` folders); :class:`ResultsError` naming the
+    first path that does not exist or holds no results."""
     if not paths:
         raise ResultsError("no results folders given")
     found: list[Path] = []
@@ -334,20 +314,15 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
             continue
         children = _find_results(p)
         if not children:
-            raise ResultsError(
-                f"results folder {str(p)!r}: no {', '.join(RESULT_FILES)} or transfer.csv in it "
-                "or in its sub-folders"
-            )
+            raise ResultsError(f"results folder {str(p)!r}: no {', '.join(RESULT_FILES)} or transfer.csv in "
+                               "it or in its sub-folders")
         found.extend(children)
-    unique = list(dict.fromkeys(f.resolve() for f in found))
-    return [Path(u) for u in unique]
+    return list(dict.fromkeys(f.resolve() for f in found))
 
 
 def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[str, Any]]]:
-    """Runs of every results folder under ``paths`` (see :func:`load_runs`) and all transfer rows.
-
-    A folder holding only ``transfer.csv`` contributes transfer rows and no run.
-    """
+    """Runs of every results folder under ``paths`` (see :func:`load_runs`) and all transfer rows (a folder
+    holding only ``transfer.csv`` contributes no run)."""
     folders = discover(paths)
     transfer = [row for f in folders for row in read_transfer(f)]
     runs = label_runs([read_run(f) for f in folders if any((f / r).is_file() for r in RESULT_FILES)])
@@ -374,26 +349,15 @@ def label_runs(runs: Sequence[RunResults]) -> list[RunResults]:
         while label in seen:
             label += "'"
         seen.add(label)
-        out.append(_relabel(r, label))
+        out.append(replace(r, label=label, cells=[replace(c, run=label) for c in r.cells],
+                           joints=[replace(j, run=label) for j in r.joints]))
     return out
-
-
-def _relabel(run: RunResults, label: str) -> RunResults:
-    return RunResults(
-        run.path,
-        run.model,
-        run.dataset,
-        label,
-        run.meta,
-        [replace(c, run=label) for c in run.cells],
-        [replace(j, run=label) for j in run.joints],
-    )
 
 
 def cell_key(cell: Cell) -> tuple[Any, ...]:
     """What identifies a cell within a run (every setting axis and the metric): the key of
     :func:`read_samples`."""
-    return _cell_key(cell)
+    return tuple(identity(cell).values())
 
 
 def read_samples(folder: str | Path) -> dict[tuple[Any, ...], dict[tuple[int, int], float]]:
@@ -412,7 +376,7 @@ def read_samples(folder: str | Path) -> dict[tuple[Any, ...], dict[tuple[int, in
             raw = tuple(v for k, v in row.items() if k not in sample_columns)
             if raw not in cells:
                 cell = Cell(run="", metric=str(row["metric"]), value=0.0, **_parse_setting(row, where))
-                cells[raw] = out.setdefault(_cell_key(cell), {})
+                cells[raw] = out.setdefault(cell_key(cell), {})
             sample = (int(float(row[SAMPLE_INDEX])), int(float(row[SAMPLE_VIEW])))
             if sample in cells[raw]:
                 raise ValueError(f"{where}: sample {sample} of cell {raw} appears twice")

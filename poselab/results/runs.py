@@ -1,7 +1,5 @@
-"""A run's results as cells (one metric value at one setting), and runs aligned for comparison.
-
-The reader (:mod:`poselab.results.reader`) builds runs from results folders, :func:`run_of` from the engine's
-rows in memory.
+"""A run's results as cells (one metric value at one setting), runs aligned for comparison, and the grid a
+run belongs to. The reader builds runs from results folders, :func:`run_of` from the engine's rows in memory.
 """
 
 from __future__ import annotations
@@ -93,12 +91,9 @@ GRID_FOLDER_PREFIX = "attack-"
 
 def grid_of(meta: Mapping[str, Any], folder: str | Path | None = None) -> str:
     """The grid (preset) a run belongs to: runs of one grid are compared, runs of different grids never.
-
-    ``meta["preset"]["name"]`` when the run records its preset; else ``grid-<8 hex>``, a fingerprint of
-    the grid config in ``meta["config"]`` (:data:`GRID_CONFIG_KEYS`); else the name of the results
-    folder's parent without ``attack-`` (``results/attack-quick/regression-synthetic`` -> ``quick``); else
-    ``unknown``. Readable names for fingerprints: :func:`grid_names`.
-    """
+    ``meta["preset"]["name"]``; else ``grid-<8 hex>``, a fingerprint of the grid config in ``meta["config"]``
+    (:data:`GRID_CONFIG_KEYS`); else the results folder's parent without ``attack-`` (:func:`folder_grid`);
+    else ``unknown``."""
     preset = meta.get("preset")
     if isinstance(preset, Mapping) and preset.get("name"):
         return str(preset["name"])
@@ -170,10 +165,14 @@ def _fmt(v: Any) -> str:
     return repr(v) if v == "" else str(v)
 
 
+def identity(cell: Cell) -> dict[str, Any]:
+    """What identifies a cell within a run: its setting (every axis) and metric, by field name."""
+    return {k: v for k, v in vars(cell).items() if k not in ("run", "value", "n", CI_LOW, CI_HIGH)}
+
+
 def describe(cell: Cell) -> str:
     """A cell's setting and metric in words (for messages)."""
-    skip = ("run", "value", "n", CI_LOW, CI_HIGH)
-    return ", ".join(f"{k} {v!r}" for k, v in vars(cell).items() if k not in skip and v != "")
+    return ", ".join(f"{k} {v!r}" for k, v in identity(cell).items() if v != "")
 
 
 def value_warnings(run: RunResults) -> list[str]:
@@ -187,7 +186,7 @@ def value_warnings(run: RunResults) -> list[str]:
 def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
     """A warning when the compared runs were made at different model scales (results.json ``scale``)."""
     scales = {r.label: r.meta.get("scale") for r in runs}
-    if len({s for s in scales.values()}) <= 1:
+    if len(set(scales.values())) <= 1:
         return []
     listed = ", ".join(f"{label} {scale or 'unknown'}" for label, scale in scales.items())
     return [f"the compared runs differ in scale ({listed}): their numbers are not comparable "
@@ -195,13 +194,9 @@ def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
 
 
 def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
-    """Cells of all runs restricted, per experiment, to the settings every run of it shares.
-
-    Runs without any row of an experiment do not take part in it (monocular models have no
-    multiview rows). Clean rows (:func:`~poselab.results.schema.is_clean`) always stay. Returns (cells,
-    warnings): runs of different scales, runs with NaN/inf values, and one warning per run and experiment
-    naming what was dropped.
-    """
+    """Cells of all runs restricted, per experiment, to the settings every run with rows of it shares (clean
+    rows always stay), and warnings: runs of different scales, NaN/inf values, and per run and experiment
+    what was dropped."""
     cells: list[Cell] = []
     warnings: list[str] = [*scale_warnings(runs), *(w for r in runs for w in value_warnings(r))]
     for exp in experiment_names():

@@ -1,30 +1,15 @@
-"""The attack results contract, in one place (docs/RESULTS.md).
-
-Every writer (the evaluation callback, per-joint and transfer analyses) and every reader (``poselab
-report``, the paper tables, the curves) imports its file names, columns, names and rules from here.
-
-A results row is one metric value at one *setting* of one run::
+"""The attack results contract, in one place (docs/RESULTS.md): every writer and reader imports its file
+names, columns, names and rules from here. A results row is one metric value at one *setting* of one run::
 
     model, dataset, experiment, attack, eps, iterations, attacked_views[, view_set], target, metric, value, n
 
-Rules:
-
-* **The clean row.** Each experiment kind states it (:mod:`poselab.experiments.base`; by name:
-  :mod:`poselab.experiments.clean`, re-exported here): untargeted kinds write one row per metric with
-  attack ``clean``, eps 0, iterations 0 standing for the eps-0 point of every attacked series; targeted
-  kinds have none.
-* **Keys and metric names** are the engine's (:mod:`poselab.experiments.keys`, re-exported here).
-* **Attack names** are ``clean`` plus the names registered in :mod:`poselab.attacks.registry`
-  (:func:`attack_names`), so a new attack's rows are valid rows.
-* **Corruptions.** Rows of the ``corruption`` experiment (common corruptions, no adversarial attack:
-  attack ``clean``, eps 0, iterations 0) carry two more columns, ``corruption`` (a name of
-  :mod:`poselab.corruptions.registry`) and ``severity`` (1..5), and ``attacked_views`` counts the
-  corrupted views fed to the model. Its clean row has corruption "" and severity 0 (attacked_views 0).
-  The two columns are written (after ``target``) only when a row has a corruption; other rows hold ""
-  and 0 there.
-* **Uncertainty.** Rows written with their per-sample values carry ``ci_low, ci_high`` after ``n``: the 95 %
-  bootstrap CI of the value (:mod:`poselab.results.statistics`); ``per_sample.csv`` holds the values. Files
-  written before have neither, and are read as rows without a CI.
+* The clean row, keys and metric names are the engine's (:mod:`poselab.experiments.clean`, ``keys``),
+  re-exported here; attack names are ``clean`` plus the registered attacks.
+* Rows of the ``corruption`` experiment (attack ``clean``, eps 0, iterations 0) carry ``corruption`` and
+  ``severity`` (1..5) after ``target``, and ``attacked_views`` counts the corrupted views; its clean row
+  has corruption "" and severity 0. Other rows hold "" and 0 there; files without corruptions lack them.
+* Rows written with their per-sample values carry ``ci_low, ci_high`` after ``n`` (95 % bootstrap CI,
+  :mod:`poselab.results.statistics`); older files have neither.
 """
 
 from __future__ import annotations
@@ -32,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from poselab.experiments.clean import clean_covers, clean_key, clean_views, is_clean, is_targeted
+from poselab.experiments.clean import clean_covers, clean_key, is_clean, is_targeted
 from poselab.experiments.corruption import CORRUPTION_EXPERIMENT
 from poselab.experiments.keys import (
     AXES,
@@ -53,16 +38,14 @@ from poselab.experiments.keys import (
     Setting,
     is_metric,
     row_of,
-    worst_member,
     worst_metric,
 )
 from poselab.experiments.registry import experiment_names, get_experiment
 
 __all__ = ["AXES", "CLEAN", "CORRUPTION", "CORRUPTION_EXPERIMENT", "COUNT_METRICS", "FAILED", "JDR",
            "METRICS", "MPJPE", "NEAR_DEGENERATE", "PMPJPE", "SEVERITY", "TARGET_MPJPE", "VIEW_SET",
-           "WORST_PREFIX", "ResultKey", "Setting", "clean_covers", "clean_key", "clean_views",
-           "experiment_names", "get_experiment", "is_clean", "is_metric", "is_targeted", "row_of",
-           "worst_member", "worst_metric"]
+           "WORST_PREFIX", "ResultKey", "Setting", "clean_covers", "clean_key", "experiment_names",
+           "get_experiment", "is_clean", "is_metric", "is_targeted", "row_of", "worst_metric"]
 
 RESULTS_CSV = "results.csv"
 RESULTS_JSON = "results.json"
@@ -106,6 +89,12 @@ JOINT_MPJPE = "mpjpe"
 PER_JOINT_COLUMNS = ("model", "dataset", "experiment", "attack", "eps", "iterations", "attacked_views",
                      "target", JOINT, JOINT_MPJPE)
 TRANSFER_COLUMNS = ("source", "target", "eps", "iterations", "clean_mpjpe", "adv_mpjpe", "increase", "n")
+
+#: Each metric's unit and name in tables, figures and W&B panels.
+METRIC_UNITS = {MPJPE: "mm", PMPJPE: "mm", TARGET_MPJPE: "mm", JDR: "fraction", FAILED: "count",
+                NEAR_DEGENERATE: "count"}
+METRIC_NAMES = {MPJPE: "MPJPE P1", PMPJPE: "MPJPE P2", TARGET_MPJPE: "MPJPE to target", JDR: "JDR",
+                FAILED: "failed triangulations", NEAR_DEGENERATE: "near-degenerate triangulations"}
 
 #: The built-in targeted kinds, in registration order (a kind's own ``targeted`` is the rule).
 TARGETED_EXPERIMENTS = tuple(n for n in experiment_names() if get_experiment(n).targeted)

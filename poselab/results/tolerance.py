@@ -1,11 +1,9 @@
 """How far a results value may move when the same command runs on another machine (CPU, BLAS, torch build).
 
-On one machine a results.csv is reproduced bit for bit (fixed threads, deterministic kernels, fixed
-``max_batch``: :mod:`poselab.experiments.determinism`). Another CPU rounds float32 sums differently; a clean
-forward pass keeps that in the last digits, but sign-gradient attacks can turn a last-bit difference into
-another step, and a triangulation of attacked views can amplify it further. Each results row falls in one
-class below; results.json states the table (``meta["tolerance"]``) so a reader knows what "the same" means.
-Evidence and how it was measured: docs/ROBUSTNESS.md ("Reproducing a number on another machine").
+On one machine a results.csv is reproduced bit for bit (:mod:`poselab.experiments.determinism`); another CPU
+rounds float32 sums differently, which sign-gradient attacks and triangulations of attacked views can
+amplify. Each results row falls in one class below; results.json states the table (``meta["tolerance"]``).
+Evidence: docs/ROBUSTNESS.md ("Reproducing a number on another machine").
 """
 
 from __future__ import annotations

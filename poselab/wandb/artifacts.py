@@ -1,19 +1,9 @@
-"""W&B artifacts: checkpoint -> robustness lineage.
-
-* A training run logged to W&B logs its checkpoints as one ``model`` artifact per model and scale,
-  :func:`checkpoint_artifact_name` (``ckpt-<model>[-<scale>]``): the best file with alias ``best``, the
-  last one with ``last`` (:func:`log_checkpoints`; the file is stored as ``model.ckpt``).
-* An attack run declares the checkpoint it evaluates as its input (:func:`use_checkpoint`): the same
-  artifact name and entry, by reference to the local file (nothing copied). W&B versions an artifact by
-  its content digest, so the checkpoint file a training run logged and the one an attack run evaluates are
-  the same version: W&B shows training run -> checkpoint -> attack run.
-* An attack run logs its results folder as its output, a ``results`` artifact
-  (:func:`log_results_folder`, ``results-<grid>-<folder>``).
-
-Offline (the default), ``run.use_artifact`` refuses to run; the input is then written as the record
-``use_artifact`` writes online for a new artifact (logged, used once committed), so ``wandb sync`` records
-the same edge. Every function takes a run (``wandb.init``'s or a ``WandbLogger``'s experiment); W&B
-failures are the caller's to turn into warnings.
+"""W&B artifacts, the lineage training run -> checkpoint -> attack run -> results: a training run logs its
+best and last checkpoints as versions of one ``model`` artifact (:func:`checkpoint_artifact_name`); an attack
+run declares the checkpoint it evaluates as its input (the same name and entry, by reference: W&B versions
+by content digest, so both are one version) and logs its results folder as a ``results`` artifact. Offline,
+where ``run.use_artifact`` refuses, the input is written as the record ``use_artifact`` writes online.
+W&B failures are the caller's to turn into warnings.
 """
 
 from __future__ import annotations

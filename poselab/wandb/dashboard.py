@@ -1,24 +1,8 @@
-"""The W&B robustness dashboard as code: a panel spec built from saved results (``poselab dashboard``,
-:mod:`poselab.wandb.publish`, saves it as a W&B report).
-
-The panels are derived from saved results (the same folders ``poselab report`` reads) with the functions
-that name the logged keys (:mod:`poselab.wandb.keys`), so every panel shows keys the attack runs logged:
-
-* untargeted attacks: MPJPE P1 and P2 vs eps, one panel per attacked series (attack, iterations);
-* multi-view attacks: JDR, MPJPE and failed triangulations vs eps, one panel per series and number of
-  attacked views;
-* camera swap / rotation: every logged metric (MPJPE to the target, MPJPE to the ground truth, failed
-  triangulations) vs iterations, one panel per metric and (eps, target);
-* any other experiment in the results (strong evaluations, corruptions, as they land): its metrics vs its
-  x axis (:func:`poselab.wandb.keys.x_axis`);
-* transfer matrix (the ``report`` run: ``tables/transfer_*`` and ``figures/transfer``);
-* all results: the attack runs' ``attack/results`` tables, concatenated by W&B.
-
-Line plots read the group's ``attack`` runs (one line per run = per model), the transfer and comparison
-panels its ``report`` run. The spec is pure data (:meth:`Dashboard.to_dict`); nothing here talks to W&B.
-
-Extension point: :func:`register_section` adds a section builder (rows -> sections); experiments that need
-their own x axis register it with :func:`poselab.wandb.keys.register_x_axis`.
+"""The W&B robustness dashboard as code: a panel spec (pure data, :meth:`Dashboard.to_dict`) built from saved
+results with the functions that name the logged keys (:mod:`poselab.wandb.keys`), so every panel shows keys
+the attack runs logged. Line plots read the group's ``attack`` runs (one line per run = per model), the
+transfer and comparison panels its ``report`` run; ``poselab dashboard`` (:mod:`poselab.wandb.publish`)
+saves it as a W&B report. Extension point: :func:`register_section`.
 """
 
 from __future__ import annotations
@@ -31,6 +15,7 @@ from typing import Any
 
 from poselab.reporting.strength import STRONG_ATTACKS
 from poselab.reporting.tables import METRIC_NAMES, METRIC_UNITS
+from poselab.reporting.transfer import transfer_tables
 from poselab.results.schema import FAILED, JDR, MPJPE, NEAR_DEGENERATE, PMPJPE, is_clean
 from poselab.wandb import keys as wr
 
@@ -89,11 +74,7 @@ _BUILDERS: list[tuple[str, SectionBuilder]] = []
 def register_section(name: str) -> Callable[[SectionBuilder], SectionBuilder]:
     """Decorator: add a section builder (``Inputs -> list[Section]``, empty when its data is absent) after the
     built-in ones (same ``name``: replaces it). A section named after an experiment takes that experiment
-    over from the generic "other experiments" section. E.g. for the strong-evaluation or corruption views::
-
-        @register_section("corruptions")
-        def corruption_sections(inputs: Inputs) -> list[Section]: ...
-    """
+    over from the generic "other experiments" section."""
 
     def add(fn: SectionBuilder) -> SectionBuilder:
         global _BUILDERS
@@ -128,9 +109,8 @@ def _line(s: wr.Series, title: str) -> Panel:
     return Panel("line", title, (s.key,), s.step, _y_title(s.metric))
 
 
-def experiment_section(
-    inputs: Inputs, experiment: str, name: str, metrics: Sequence[str] | None = None, description: str = ""
-) -> list[Section]:
+def experiment_section(inputs: Inputs, experiment: str, name: str, metrics: Sequence[str] | None = None,
+                       description: str = "") -> list[Section]:
     """Line panels (one line per run) of ``metrics`` (default: all) of one experiment, per series."""
     panels = tuple(
         _line(s, f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}")
@@ -208,9 +188,8 @@ def _others(inputs: Inputs) -> list[Section]:
     out: list[Section] = []
     for experiment in dict.fromkeys(r["experiment"] for r in inputs.rows):
         if experiment not in own:
-            out += experiment_section(
-                inputs, experiment, f"{experiment}: metrics vs {wr.x_axis(experiment)[0]}"
-            )
+            name = f"{experiment}: metrics vs {wr.x_axis(experiment)[0]}"
+            out += experiment_section(inputs, experiment, name)
     return out
 
 
@@ -218,45 +197,26 @@ def _others(inputs: Inputs) -> list[Section]:
 def _transfer(inputs: Inputs) -> list[Section]:
     if not inputs.transfer:
         return []
-    from poselab.reporting.transfer import transfer_tables
-
-    panels = [
-        Panel("table", t.title, (f"tables/{t.name}",), runs="report")
-        for t in transfer_tables(inputs.transfer)
-    ]
-    panels.append(Panel("media", "Transfer matrix", ("figures/transfer",), runs="report"))
-    return [
-        Section(
-            "Transfer matrix (report run)",
-            tuple(panels),
-            "MPJPE increase of the column model on images crafted on the row model; diagonal = white-box.",
-        )
-    ]
+    tables = [Panel("table", t.title, (f"tables/{t.name}",), runs="report")
+              for t in transfer_tables(inputs.transfer)]
+    panels = (*tables, Panel("media", "Transfer matrix", ("figures/transfer",), runs="report"))
+    return [Section("Transfer matrix (report run)", panels, "MPJPE increase of the column model on images "
+                    "crafted on the row model; diagonal = white-box.")]
 
 
 @register_section("all results")
 def _all_results(inputs: Inputs) -> list[Section]:
     if not inputs.rows:
         return []
-    return [
-        Section(
-            "All results",
-            (
-                Panel(
-                    "table",
-                    "Results of the attack runs (numeric; W&B concatenates the runs)",
-                    (wr.TABLE_KEY,),
-                ),
-                Panel("table", "Results of all compared runs (report run)", ("results",), runs="report"),
-            ),
-            "One row per setting, one column per metric: sort, filter or plot any column.",
-        )
-    ]
+    title = "Results of the attack runs (numeric; W&B concatenates the runs)"
+    panels = (Panel("table", title, (wr.TABLE_KEY,)),
+              Panel("table", "Results of all compared runs (report run)", ("results",), runs="report"))
+    return [Section("All results", panels,
+                    "One row per setting, one column per metric: sort, filter or plot any column.")]
 
 
-def build_dashboard(
-    inputs: Inputs, group: str, project: str | None = None, title: str | None = None
-) -> Dashboard:
+def build_dashboard(inputs: Inputs, group: str, project: str | None = None, title: str | None = None
+                    ) -> Dashboard:
     """The dashboard spec of ``inputs`` (pure data; nothing sent)."""
     from poselab.wandb.naming import DEFAULT_PROJECT
 

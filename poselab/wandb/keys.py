@@ -1,31 +1,16 @@
-"""Attack results in the shape W&B's own panels compare across runs (pure data, no ``wandb`` import).
-
-Design (docs/WANDB.md): every attack run (one model on one dataset, ``job_type`` ``attack``) logs
-
-* **per-point history rows** under *model-independent* keys ``<experiment>/<metric>/<series>``, e.g.
-  ``untargeted/mpjpe/igsm_u_it10``, ``multiview/jdr/igsm_u_it1_v2``,
-  ``camera_swap/target_mpjpe/igsm_t_eps8_cam2``, each row holding its x value under a step metric (``eps``
-  for untargeted experiments, ``iterations`` for targeted ones, :func:`x_axis`) that every key is defined
-  against (``define_metric(key, step_metric=x)``).
-  Selecting the attack runs of a group in W&B then draws one line per run, i.e. per model, on one panel;
-  the clean row is the eps-0 point of every untargeted series (:func:`~poselab.results.schema.clean_covers`);
-* **one numeric table** (:func:`results_table`) with the same columns for every model: the setting columns of
-  ``results.csv`` (plus ``view_set``), one column per metric (numbers, None where a metric does not apply) and
-  ``n``. W&B concatenates the tables of the selected runs into one sortable, plottable table.
-
-Keys and columns come from :mod:`poselab.results.schema`; the dashboard (:mod:`poselab.wandb.dashboard`)
-builds its panels from the same functions, so logged keys and panels cannot drift apart.
-
-Extension point: an experiment whose x axis is neither ``eps`` nor ``iterations`` (e.g. corruption severity)
-registers it with :func:`register_x_axis`; anything else (new attacks, new registered experiment kinds,
-whose class names its ``axes`` and ``x_axis``) needs nothing here.
+"""Attack results in the shape W&B's own panels compare across runs (pure data, no ``wandb`` import,
+docs/WANDB.md): per-point history rows under model-independent keys ``<experiment>/<metric>/<series>`` (e.g.
+``untargeted/mpjpe/igsm_u_it10``), each row holding its x value under a step metric (:func:`x_axis`), so
+selecting a group's attack runs draws one line per model; and one numeric results table
+(:func:`results_table`) with the same columns for every model, which W&B concatenates across runs. The
+dashboard builds its panels from the same functions. Extension point: :func:`register_x_axis`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from poselab.results.schema import (
@@ -142,11 +127,8 @@ def series_of(rows: Iterable[Row]) -> list[Series]:
     :func:`~poselab.results.schema.clean_covers`), or, in files that write one for a targeted experiment,
     the iteration-0 point of the series with its target. Non-finite values are left out (gaps)."""
     rows = list(rows)
-    clean = {
-        (r["experiment"], r["metric"], r.get("target") or ""): float(r["value"])
-        for r in rows
-        if is_clean(r)
-    }
+    clean = {(r["experiment"], r["metric"], r.get("target") or ""): float(r["value"])
+             for r in rows if is_clean(r)}
     points: dict[tuple[str, str, str], dict[float, float]] = {}
     info: dict[tuple[str, str, str], tuple[int, str]] = {}
     for r in rows:
@@ -180,9 +162,8 @@ def history_rows(rows: Iterable[Row]) -> list[dict[str, float]]:
     for s in series_of(rows):
         for x, y in s.points:
             by_step.setdefault(s.step, {}).setdefault(x, {})[s.key] = y
-    return [
-        {step: x, **values} for step in step_metrics() for x, values in sorted(by_step.get(step, {}).items())
-    ]
+    return [{step: x, **values}
+            for step in step_metrics() for x, values in sorted(by_step.get(step, {}).items())]
 
 
 def step_definitions(rows: Iterable[Row]) -> dict[str, str]:
@@ -198,12 +179,9 @@ def results_table(rows: Iterable[Row], with_run: bool = False) -> tuple[list[str
     for r in rows:
         setting = {"run": str(r["run"])} if with_run else {}
         setting.update({c: str(r.get(c) or "") for c in SETTING_COLUMNS})
-        setting.update(
-            eps=float(r["eps"]),
-            iterations=int(float(r["iterations"])),
-            attacked_views=int(float(r["attacked_views"])),
-            severity=int(float(r.get(SEVERITY) or 0)),
-        )
+        setting.update(eps=float(r["eps"]), iterations=int(float(r["iterations"])),
+                       attacked_views=int(float(r["attacked_views"])),
+                       severity=int(float(r.get(SEVERITY) or 0)))
         out = settings.setdefault(tuple(setting.values()), {**setting, **dict.fromkeys(METRICS), "n": 0})
         value = float(r["value"])
         out[r["metric"]] = value if math.isfinite(value) else None
@@ -214,8 +192,6 @@ def results_table(rows: Iterable[Row], with_run: bool = False) -> tuple[list[str
 
 def rows_of_runs(runs: Iterable[Any]) -> list[dict[str, Any]]:
     """Results rows (with ``run`` = the label) of :class:`~poselab.results.reader.RunResults`."""
-    from dataclasses import asdict
-
     return [{**asdict(c), "model": r.model, "dataset": r.dataset} for r in runs for c in r.cells]
 
 

@@ -20,50 +20,33 @@ def log_table(run: Any, key: str, columns: Sequence[str], rows: Sequence[Sequenc
     run.log({key: wandb.Table(columns=list(columns), data=clean_rows, allow_mixed_types=True)})
 
 
-def log_images(run: Any, images: Mapping[str, str | Path]) -> None:
-    """Log PNG files as ``figures/<name>`` images."""
+def log_images(run: Any, images: Mapping[str, str | Path], prefix: str = "figures/") -> None:
+    """Log PNG files as ``<prefix><name>`` images."""
     import wandb
 
-    run.log({f"figures/{name}": wandb.Image(str(path)) for name, path in images.items()})
+    run.log({f"{prefix}{name}": wandb.Image(str(path)) for name, path in images.items()})
 
 
-def log_line_series(
-    run: Any,
-    key: str,
-    xs: Sequence[float],
-    ys: Sequence[Sequence[float]],
-    keys: Sequence[str],
-    xname: str = "x",
-) -> None:
+def log_line_series(run: Any, key: str, xs: Sequence[float], ys: Sequence[Sequence[float]],
+                    keys: Sequence[str], xname: str = "x") -> None:
     """Log a W&B native multi-line chart (one line per entry of ``ys``/``keys``)."""
     import wandb
 
-    run.log(
-        {
-            key: wandb.plot.line_series(
-                xs=list(xs), ys=[list(y) for y in ys], keys=list(keys), title=key, xname=xname
-            )
-        }
-    )
-
-
-def define_steps(run: Any, steps: Mapping[str, str]) -> None:
-    """``define_metric(key, step_metric=step)`` for every key (exact names: they take precedence over the
-    ``*`` glob that Lightning's ``WandbLogger`` defines against ``trainer/global_step``); step metrics
-    themselves are hidden from W&B's automatic panels."""
-    for step in dict.fromkeys(steps.values()):
-        run.define_metric(step, hidden=True)
-    for key, step in steps.items():
-        run.define_metric(key, step_metric=step)
+    lines = [list(y) for y in ys]
+    run.log({key: wandb.plot.line_series(xs=list(xs), ys=lines, keys=list(keys), title=key, xname=xname)})
 
 
 def log_results(run: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """Log attack results rows (the ``results.csv`` schema) so that W&B compares runs natively
     (:mod:`poselab.wandb.keys`): one history row per x value (``eps`` / ``iterations``) with
-    model-independent keys ``<experiment>/<metric>/<series>`` defined against that step, then the numeric
-    results table (``attack/results``, :func:`log_results_table`). Returns the history keys logged."""
+    model-independent keys ``<experiment>/<metric>/<series>`` defined against that step (exact names: they
+    take precedence over the ``*`` glob of Lightning's ``WandbLogger``; the step metrics hidden from W&B's
+    automatic panels), then the numeric results table (``attack/results``). Returns the keys logged."""
     steps = wr.step_definitions(rows)
-    define_steps(run, steps)
+    for step in dict.fromkeys(steps.values()):
+        run.define_metric(step, hidden=True)
+    for key, step in steps.items():
+        run.define_metric(key, step_metric=step)
     for row in wr.history_rows(rows):
         run.log(row)
     log_results_table(run, rows, wr.TABLE_KEY)
@@ -79,20 +62,12 @@ def log_results_table(run: Any, rows: Sequence[Mapping[str, Any]], key: str, wit
     run.log({key: wandb.Table(columns=columns, data=data, dtype=wr.column_types(columns))})
 
 
-def log_report_runs(run: Any, runs: Sequence[Any]) -> None:
-    """The rows of every compared run (:class:`~poselab.results.reader.RunResults`) as one numeric table
-    ``results`` (first column ``run``, then the columns of the attack runs' ``attack/results``)."""
-    log_results_table(run, wr.rows_of_runs(runs), "results", with_run=True)
-
-
 def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr_definition: str | None = None
                    ) -> None:
     """Log one run's attack results to ``run``: per-point history and the numeric table
     (:func:`log_results`), the JDR definition (summary ``attack/jdr_definition``) and the run report's
     figures and example panels (``attack/figures/<name>``). ``report`` is the run's
     :class:`~poselab.reporting.report.Report`."""
-    import wandb
-
     from poselab.metrics import DEFAULT_JDR
     from poselab.results.schema import JDR
 
@@ -101,4 +76,4 @@ def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr
     if any(r["metric"] == JDR for r in rows) and hasattr(summary, "__setitem__"):
         summary["attack/jdr_definition"] = jdr_definition or DEFAULT_JDR  # (not on a stand-in run)
     if report.figures:
-        run.log({f"attack/figures/{name}": wandb.Image(str(path)) for name, path in report.figures.items()})
+        log_images(run, report.figures, "attack/figures/")

@@ -1,26 +1,15 @@
-"""W&B run naming and grouping, so that W&B's own UI compares poselab runs.
-
-Conventions (every poselab run follows them):
+"""W&B run naming and grouping, so that W&B's own UI compares poselab runs (docs/WANDB.md):
 
 * ``project``  = ``poselab`` (or ``$WANDB_PROJECT``)
-* ``group``    = the user's ``run.group``, else the grid: an attack run's preset or attack config
-  (:func:`attack_group`: ``quick``, ``strong``, ...; its report runs join it), a training run's trainer
-  config (:func:`train_group`: ``train-cpu``, ``train-smoke``, ...)
+* ``group``    = the user's ``run.group``, else the grid (:func:`attack_group`, :func:`train_group`); a report
+  run joins the group recorded in the results it compares (:func:`group_of`)
 * ``job_type`` = ``train`` | ``attack`` | ``report``
 * ``tags``     = model name, dataset name, scale and grid (plus extras); ``config["grid"]`` the grid
-* ``name``     = ``<model>-<dataset>-<job_type>-<UTC time>``: unique per invocation, so a re-run adds a
-  run beside the earlier one (W&B cannot replace a run; delete the old one in the UI to keep one)
-* ``config``   = the full run config, flattened to dotted keys, once (not again unprefixed)
-* results      = per-point history under model-independent keys with ``eps`` / ``iterations`` as step
-  metrics, and one numeric table (:func:`poselab.wandb.log.log_results`, :mod:`poselab.wandb.keys`;
-  docs/WANDB.md)
+* ``name``     = ``<model>-<dataset>-<job_type>-<UTC time>``: unique per invocation
+* ``config``   = the full run config, flattened to dotted keys, once
 
-The report run joins the group recorded in the results it compares (:func:`group_of`); a training run
-resumed from its last checkpoint continues its W&B run (:mod:`poselab.wandb.resume`).
-
-Runs are offline by default (under ``runs/wandb``); ``WANDB_MODE=online`` (or ``offline=False``)
-goes online. Online without an API key (``WANDB_API_KEY`` or a ``.netrc`` entry for the W&B host) runs
-offline from the start (:func:`wandb_mode`; starting runs: :mod:`poselab.wandb.runs`).
+Runs are offline by default (under ``runs/wandb``); online without an API key runs offline
+(:func:`wandb_mode`).
 """
 
 from __future__ import annotations
@@ -107,9 +96,8 @@ def has_api_key() -> bool:
     return bool(auth and auth[2])
 
 
-def run_name(
-    job_type: str, model: str | None = None, dataset: str | None = None, suffix: str | None = None
-) -> str:
+def run_name(job_type: str, model: str | None = None, dataset: str | None = None, suffix: str | None = None
+             ) -> str:
     """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None (suffix: :func:`stamp`, for a
     name unique per invocation)."""
     check_job_type(job_type)
@@ -159,30 +147,13 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float | str)
 
 
-def run_kwargs(
-    job_type: str,
-    *,
-    group: str,
-    model: str | None = None,
-    dataset: str | None = None,
-    config: Any = None,
-    name: str | None = None,
-    tags: Sequence[str] = (),
-    save_dir: str | Path = DEFAULT_DIR,
-    project: str | None = None,
-    offline: bool | None = None,
-    scale: str | None = None,
-    grid: str | None = None,
-) -> dict[str, Any]:
-    """Keyword arguments for ``wandb.init`` following the conventions above.
-
-    ``scale`` (:mod:`poselab.scale`, e.g. ``r18-128``) and ``grid`` (``quick``, ``train-cpu``, ...; default
-    the group) become tags and ``config["scale"]``, ``config["grid"]``. ``name`` defaults to
-    ``<model>-<dataset>-<job_type>-<UTC time>``.
-
-    ``dir`` is created; everything else is plain data, so the same dict also feeds
-    :class:`pytorch_lightning.loggers.WandbLogger` (see :func:`make_logger`).
-    """
+def run_kwargs(job_type: str, *, group: str, model: str | None = None, dataset: str | None = None,
+               config: Any = None, name: str | None = None, tags: Sequence[str] = (),
+               save_dir: str | Path = DEFAULT_DIR, project: str | None = None, offline: bool | None = None,
+               scale: str | None = None, grid: str | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``wandb.init`` (and Lightning's ``WandbLogger``) following the conventions above.
+    ``scale`` (:mod:`poselab.scale`) and ``grid`` (default the group) become tags and ``config["scale"]``,
+    ``config["grid"]``; ``dir`` is created."""
     check_job_type(job_type)
     if not group:
         raise ValueError("group (the experiment or sweep name) must be a non-empty string")

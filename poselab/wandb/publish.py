@@ -1,11 +1,6 @@
-"""``poselab dashboard``: the dashboard spec (:mod:`poselab.wandb.dashboard`) of saved results, saved as a W&B
-report (online) or printed as JSON.
-
-    poselab dashboard RESULTS [RESULTS ...] [--group NAME] [--entity E] [--project P] [--dry-run]
-
-``--dry-run`` prints the spec as JSON (offline, nothing sent). Building needs W&B online (an API key,
-``WANDB_MODE`` not offline) and the optional ``wandb-workspaces`` package (``pip install -e '.[dashboard]'``);
-otherwise the command stops with one line, exit status 2.
+"""``poselab dashboard RESULTS... [--group NAME] [--entity E] [--project P] [--dry-run]``: the dashboard spec
+(:mod:`poselab.wandb.dashboard`) of saved results, saved as a W&B report (needs W&B online and the optional
+``wandb-workspaces`` package, else one line and exit status 2) or, with ``--dry-run``, printed as JSON.
 """
 
 from __future__ import annotations
@@ -26,43 +21,29 @@ def to_report(dash: Dashboard, entity: str) -> Any:
     from wandb_workspaces import expr
 
     def runset(job_type: str) -> Any:
-        return wrep.Runset(
-            entity=entity,
-            project=dash.project,
-            name=f"{dash.group} / {job_type}",
-            filters=[expr.Metric("Group") == dash.group, expr.Metric("JobType") == job_type],
-        )
+        return wrep.Runset(entity=entity, project=dash.project, name=f"{dash.group} / {job_type}",
+                           filters=[expr.Metric("Group") == dash.group, expr.Metric("JobType") == job_type])
 
     def panel(p: Panel) -> Any:
         if p.kind == "line":
-            return wrep.LinePlot(
-                title=p.title, x=p.x, y=list(p.keys), title_x=x_title(p.x or ""), title_y=p.y_title
-            )
+            return wrep.LinePlot(title=p.title, x=p.x, y=list(p.keys), title_x=x_title(p.x or ""),
+                                 title_y=p.y_title)
         if p.kind == "table":
             return wrep.WeavePanelSummaryTable(table_name=p.keys[0])
         if p.kind == "media":
             return wrep.MediaBrowser(title=p.title, media_keys=list(p.keys))
         raise ValueError(f"panel kind {p.kind!r}: expected line, table or media")
 
-    blocks: list[Any] = [
-        wrep.P(
-            f"Runs of W&B group '{dash.group}' (project {dash.project}); built by "
-            "`poselab dashboard` from the saved results. Line plots: one line per attack run "
-            "(= per model)."
-        )
-    ]
+    blocks: list[Any] = [wrep.P(f"Runs of W&B group '{dash.group}' (project {dash.project}); built by "
+                                "`poselab dashboard` from the saved results. Line plots: one line per attack "
+                                "run (= per model).")]
     for section in dash.sections:
         blocks += [wrep.H2(section.name)] + ([wrep.P(section.description)] if section.description else [])
         for job_type in dict.fromkeys(p.runs for p in section.panels):
-            blocks.append(
-                wrep.PanelGrid(
-                    runsets=[runset(job_type)],
-                    panels=[panel(p) for p in section.panels if p.runs == job_type],
-                )
-            )
-    return wrep.Report(
-        project=dash.project, entity=entity, title=dash.title[:128], blocks=blocks, width="fluid"
-    )
+            blocks.append(wrep.PanelGrid(runsets=[runset(job_type)],
+                                         panels=[panel(p) for p in section.panels if p.runs == job_type]))
+    return wrep.Report(project=dash.project, entity=entity, title=dash.title[:128], blocks=blocks,
+                       width="fluid")
 
 
 class DashboardError(RuntimeError):
@@ -78,20 +59,14 @@ def check_online() -> None:
 
     mode = os.environ.get("WANDB_MODE", "")
     if mode in ("offline", "dryrun", "disabled"):
-        raise DashboardError(
-            f"WANDB_MODE={mode}: building the dashboard needs W&B online (unset WANDB_MODE or "
-            "set it to online); --dry-run prints the panel spec offline"
-        )
+        raise DashboardError(f"WANDB_MODE={mode}: building the dashboard needs W&B online (unset WANDB_MODE "
+                             "or set it to online); --dry-run prints the panel spec offline")
     if not has_api_key():
-        raise DashboardError(
-            "no W&B API key (WANDB_API_KEY or `wandb login`): building the dashboard needs W&B "
-            "online; --dry-run prints the panel spec offline"
-        )
+        raise DashboardError("no W&B API key (WANDB_API_KEY or `wandb login`): building the dashboard needs "
+                             "W&B online; --dry-run prints the panel spec offline")
     if importlib.util.find_spec("wandb_workspaces") is None:
-        raise DashboardError(
-            "the optional package wandb-workspaces is missing: pip install -e '.[dashboard]' "
-            "(or --dry-run to print the panel spec)"
-        )
+        raise DashboardError("the optional package wandb-workspaces is missing: pip install -e "
+                             "'.[dashboard]' (or --dry-run to print the panel spec)")
 
 
 def publish(dash: Dashboard, entity: str | None = None) -> str:
@@ -109,16 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from poselab.results.reader import ResultsError
     from poselab.wandb.naming import group_of
 
-    parser = argparse.ArgumentParser(
-        prog="poselab dashboard",
-        description="Build the W&B robustness dashboard (a W&B report) of saved results.",
-    )
+    parser = argparse.ArgumentParser(prog="poselab dashboard", description="Build the W&B robustness "
+                                     "dashboard (a W&B report) of saved results.")
     parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
-    parser.add_argument(
-        "--group",
-        default=None,
-        help="W&B group whose runs the panels show (default: the group recorded in the results)",
-    )
+    parser.add_argument("--group", default=None, help="W&B group whose runs the panels show (default: the "
+                        "group recorded in the results)")
     parser.add_argument("--project", default=None, help="W&B project (default: the one recorded in the "
                         "results, else $WANDB_PROJECT or poselab)")
     parser.add_argument("--entity", default=None, help="W&B entity (default: $WANDB_ENTITY or your default)")
@@ -148,10 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except Exception as err:  # noqa: BLE001 - network / server failures: one line
         first = str(err).splitlines()[0] if str(err) else ""
-        print(
-            f"poselab dashboard: error: W&B did not accept the report ({type(err).__name__}: {first})",
-            file=sys.stderr,
-        )
+        print(f"poselab dashboard: error: W&B did not accept the report ({type(err).__name__}: {first})",
+              file=sys.stderr)
         return 1
     print(f"dashboard: {url} ({sum(len(s.panels) for s in dash.sections)} panels)")
     return 0

@@ -9,23 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from poselab.reporting.report import Report, curves
+from poselab.wandb import keys as wr
 from poselab.wandb import log as wandb_log
-from poselab.wandb.naming import DEFAULT_GROUP, group_of, run_name, stamp
+from poselab.wandb.naming import DEFAULT_DIR, DEFAULT_GROUP, group_of, run_name, stamp
 from poselab.wandb.runs import finish_run, init_run
 
 
-def log_report(
-    report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
-) -> list[Any]:
+def log_report(report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = DEFAULT_DIR
+               ) -> list[Any]:
     """Log ``report`` to W&B: each grid's report (``report.sections``, else the report itself) as one run
     (:func:`log_grid_report`); the runs (None where W&B failed)."""
     sections = report.sections or [report]
     return [log_grid_report(s, group, inputs, save_dir) for s in sections]
 
 
-def log_grid_report(
-    report: Report, group: str | None, inputs: Sequence[str], save_dir: str | Path = "runs/wandb"
-) -> Any:
+def log_grid_report(report: Report, group: str | None, inputs: Sequence[str],
+                    save_dir: str | Path = DEFAULT_DIR) -> Any:
     """Log the tables and figures of one grid's ``report`` to one W&B run (job_type ``report``) in ``group``
     (None: the group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or
     None."""
@@ -33,23 +32,17 @@ def log_grid_report(
         group, warning = group_of([r.meta for r in report.runs], report.grid or DEFAULT_GROUP)
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
-    models = sorted({r.model for r in report.runs})
-    datasets = sorted({r.dataset for r in report.runs})
-    run = init_run(
-        "report",
-        group=group,
-        name=run_name("report", suffix=f"{group}-{stamp()}"),
-        tags=[*models, *datasets],
-        grid=report.grid or group,
-        config={"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)},
-        save_dir=save_dir,
-    )
+    tags = [*sorted({r.model for r in report.runs}), *sorted({r.dataset for r in report.runs})]
+    config = {"inputs": list(inputs), "runs": [r.label for r in report.runs], "out": str(report.out)}
+    run = init_run("report", group=group, name=run_name("report", suffix=f"{group}-{stamp()}"), tags=tags,
+                   grid=report.grid or group, config=config, save_dir=save_dir)
     if run is None:
         return None
     try:
         for table in report.tables:
             wandb_log.log_table(run, f"tables/{table.name}", table.columns, table.rows)
-        wandb_log.log_report_runs(run, report.runs)
+        # every compared run's rows as one numeric table (first column ``run``)
+        wandb_log.log_results_table(run, wr.rows_of_runs(report.runs), "results", with_run=True)
         wandb_log.log_images(run, report.figures)
         for key, (xs, ys, keys) in curves(report.cells).items():
             wandb_log.log_line_series(run, f"curves/{key}", xs, ys, keys, xname="eps (px)")

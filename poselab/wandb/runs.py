@@ -1,13 +1,7 @@
-"""Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`.
-
-A training run's logger (job_type ``train``) summarises the validation errors by their best value
-(:data:`SUMMARIES`: the runs table shows the best ``val/mpjpe``, not the last) and, when training ends
-successfully, logs the best and last checkpoint files as versions of the run's ``model`` artifact
-(aliases ``best``, ``last``; :mod:`poselab.wandb.artifacts`).
-
-Helpers never block a run: W&B failures become warnings. An online ``wandb.init`` that fails (no network:
-after ``INIT_TIMEOUT_S``) is retried offline - one warning each, never a traceback; ``wandb sync`` uploads
-the offline run later.
+"""Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`. W&B never blocks a run:
+an online ``wandb.init`` that fails is retried offline, other failures become warnings. A training run's
+logger summarises the validation errors by their best value and, when training succeeds, logs the best and
+last checkpoints as its ``model`` artifact (:mod:`poselab.wandb.artifacts`).
 """
 
 from __future__ import annotations
@@ -35,17 +29,8 @@ def _fallback_warning(err: BaseException) -> None:
 
 def make_logger(job_type: str, *, group: str, run_id: str | None = None, **kwargs: Any):
     """A Lightning ``WandbLogger`` named and grouped by the conventions (arguments of :func:`run_kwargs`).
-
-    ``run_id``: resume that W&B run (same id; a training run resumed from its last checkpoint, see
-    :mod:`poselab.wandb.resume`) instead of starting a new one. When ``config`` is given it is the run's
-    whole config (dotted keys, e.g. ``model.init_args.lr``), so Lightning's automatic hyper-parameter logging
-    (the same values again, unprefixed: ``lr``, ``backbone``, ...) is skipped by this logger.
-
-    Example, in a LightningCLI subclass or script::
-
-        trainer = pl.Trainer(logger=make_logger("train", group="baselines", model="regression",
-                                                dataset="synthetic", config=cli.config))
-    """
+    ``run_id``: resume that W&B run (:mod:`poselab.wandb.resume`). A given ``config`` is the run's whole
+    config, so Lightning's hyper-parameter logging (the same values again, unprefixed) is skipped."""
     from pytorch_lightning.loggers import WandbLogger
 
     from poselab.wandb.artifacts import checkpoint_artifact_name
@@ -95,10 +80,11 @@ def _fallback_logger_class(base: type) -> type:
 
             for cb in self._checkpoint_callbacks.values():
                 try:
+                    score = None if cb.best_model_score is None else float(cb.best_model_score)
                     log_checkpoints(self._experiment, [(cb.best_model_path, ["best"]),
                                                        (cb.last_model_path, ["last"])],
                                     self.checkpoint_artifact, {"monitor": cb.monitor, "mode": cb.mode,
-                                                               "best_score": _plain(cb.best_model_score)})
+                                                               "best_score": score})
                 except Exception as err:  # noqa: BLE001 - the files are written; W&B must never end a run
                     warnings.warn(f"W&B: checkpoints not logged ({type(err).__name__}: {err})", stacklevel=2)
 
@@ -131,11 +117,6 @@ def _fallback_logger_class(base: type) -> type:
     return OfflineFallbackWandbLogger
 
 
-def _plain(value: Any) -> float | None:
-    """A checkpoint score (tensor or None) as a number for artifact metadata."""
-    return None if value is None else float(value)
-
-
 def _settings():
     import wandb
 
@@ -157,9 +138,8 @@ def init_run(job_type: str, *, group: str, **kwargs: Any):
             kw["mode"] = os.environ["WANDB_MODE"] = "offline"
             return wandb.init(reinit="create_new", settings=_settings(), **kw)
     except Exception as err:  # noqa: BLE001 - logging must never stop a run
-        warnings.warn(
-            f"W&B run could not start ({type(err).__name__}: {err}); continuing without it", stacklevel=2
-        )
+        warnings.warn(f"W&B run could not start ({type(err).__name__}: {err}); continuing without it",
+                      stacklevel=2)
         return None
 
 
