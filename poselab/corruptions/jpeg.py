@@ -60,7 +60,7 @@ def _quantise(planes: Tensor, table: Tensor) -> Tensor:
     q = table.to(planes).view(1, 1, 1, 8, 1, 8)
     blocks = planes.reshape(n, c, h // 8, 8, w // 8, 8)
     coef = torch.einsum("uy,ncaybx,vx->ncaubv", d, blocks, d)
-    coef = torch.round(coef / q) * q
+    coef = coef.div_(q).round_().mul_(q)
     return torch.einsum("uy,ncaubv,vx->ncaybx", d, coef, d).reshape(n, c, h, w)
 
 
