@@ -38,7 +38,7 @@ def contrast(images: Tensor, severity: int) -> Tensor:
     """``(x - m) c + m`` with m the per-image, per-channel mean, c = CONTRAST[severity-1]; (N, 3, H, W)."""
     c = CONTRAST[check_severity(severity) - 1]
     m = images.mean(dim=(-2, -1), keepdim=True)
-    return clip255((images - m) * c + m)
+    return (images - m).mul_(c).add_(m).clamp_(0.0, 255.0)
 
 
 def box_resize_matrix(size_in: int, size_out: int, device=None, dtype=torch.float32) -> Tensor:
@@ -97,7 +97,7 @@ def pixelate(images: Tensor, severity: int) -> Tensor:
         mw = box_resize_matrix(w, ow, dev, images.dtype)
         small = torch.einsum("ih,nchw,jw->ncij", mh, images, mw)
     # nearest-neighbour copies pixels: clipping the small image first gives the same result
-    return nearest_exact(clip255(small), h, w)
+    return nearest_exact(small.clamp_(0.0, 255.0), h, w)
 
 
 def nearest_exact(small: Tensor, h: int, w: int) -> Tensor:

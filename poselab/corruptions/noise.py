@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from poselab.corruptions.base import check_severity, clip255
+from poselab.corruptions.base import check_severity
 from poselab.corruptions.rng import ImageRNG
 
 #: standard deviation of the additive noise, as a fraction of the 0..255 range
@@ -25,14 +25,14 @@ def gaussian_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
     """``clip(x + 255 c z)``, z ~ N(0, 1) per pixel channel, c = GAUSSIAN_NOISE[severity-1]; (N, 3, H, W)."""
     c = GAUSSIAN_NOISE[check_severity(severity) - 1]
     z = rng.randn(*images.shape[1:], dtype=images.dtype)
-    return clip255(images + (255.0 * c) * z)
+    return z.mul_(255.0 * c).add_(images).clamp_(0.0, 255.0)  # in place: fewer passes over the batch
 
 
 def shot_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
     """``clip(Poisson(c x / 255) / c) * 255``, c = SHOT_NOISE[severity-1] photons; (N, 3, H, W)."""
     c = SHOT_NOISE[check_severity(severity) - 1]
-    counts = rng.poisson((images * (c / 255.0)).clamp_min(0.0))
-    return clip255(counts * (255.0 / c))
+    counts = rng.poisson((images * (c / 255.0)).clamp_min_(0.0))
+    return counts.mul_(255.0 / c).clamp_(0.0, 255.0)
 
 
 def impulse_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
@@ -40,5 +40,5 @@ def impulse_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
     0 (equally likely), as ``skimage.util.random_noise(mode='s&p')``; (N, 3, H, W)."""
     c = IMPULSE_NOISE[check_severity(severity) - 1]
     draws = rng.rand(2, *images.shape[1:])  # per image: the flip draws, then the salt draws
-    flipped, salted = draws[:, 0] <= c, draws[:, 1] <= 0.5
-    return clip255(torch.where(flipped, salted.to(images.dtype) * 255.0, images))
+    salt = draws[:, 1].le_(0.5).mul_(255.0).to(images.dtype)  # in place: 255 or 0
+    return torch.where(draws[:, 0] <= c, salt, images).clamp_(0.0, 255.0)
