@@ -1,16 +1,9 @@
 """``AttackEvaluation``: a Lightning callback that runs the adversarial experiments during ``poselab test``.
 
-Its hooks only orchestrate; the work lives elsewhere: the experiment kinds (:mod:`poselab.experiments`),
-one accumulator per results cell (:mod:`poselab.experiments.cells`), the crash-safe partial state
-(:mod:`poselab.experiments.state`: saved after every ``save_every`` batches, and with ``save_every: 1``
-after every experiment of a batch; ``resume: true`` continues a state of the same configuration), the grid
-options and presets (:mod:`poselab.evaluation.options`, :mod:`poselab.evaluation.presets`), the sanity
-flags (:mod:`poselab.evaluation.checks`) and the end of the run: results files, run report, W&B
-(:mod:`poselab.evaluation.output`). The results cells are built from the test data's view count.
-
-Lightning runs ``test`` under ``torch.inference_mode``; the callback re-enables gradients locally
-(``inference_mode(False)`` + ``enable_grad``) and clones the batch, so no trainer setting is needed.
-Model weights are frozen (``requires_grad=False``) and the model is in eval mode while attacking.
+Its hooks only orchestrate the engine (:mod:`poselab.experiments`: kinds, results cells built from the test
+data's view count, the crash-safe partial state), the grid (:mod:`.grid`), the sanity flags (:mod:`.checks`)
+and the end of the run (:mod:`.output`). Lightning tests under ``torch.inference_mode``: the callback
+re-enables gradients locally and clones the batch; the model is attacked in eval mode with frozen weights.
 Configured as the named callback ``attack_evaluation``: ``configs/attack/quick.yaml``, docs/EVALUATION.md.
 """
 
