@@ -1,12 +1,8 @@
 """``poselab.evaluate``: one call that evaluates any pose model (a
 :class:`~poselab.models.adapter.PoseAdapter`, a poselab model, or a module the adapter wraps) on a preset
-attack grid, and returns the results rows.
-
-Lightning runs it underneath, exactly as ``poselab test`` with the ``attack_evaluation`` callback: a thin
-LightningModule around the adapter (clean test metrics as :class:`~poselab.models.base.PoseModel`'s
-``test_step``), :class:`~poselab.evaluation.callback.AttackEvaluation` for the attacks, and the same results
-folder, run report and W&B run (offline by default); ``trainer_options`` such as ``strategy="ddp"`` work as
-for ``poselab test``.
+attack grid, and returns the results rows: ``Trainer.test`` of a thin LightningModule around the adapter with
+:class:`~poselab.evaluation.callback.AttackEvaluation`, exactly as ``poselab test`` (same results folder, run
+report and W&B run; ``trainer_options`` such as ``strategy="ddp"`` work as there).
 """
 
 from __future__ import annotations
