@@ -466,10 +466,10 @@ def test_wandb_failure_never_stops_a_run(tmp_path, monkeypatch):
 def test_per_joint_rows_from_an_attack_match_the_csv_schema_and_the_metric(tmp_path):
     import torch
     from attack_toys import ToyMonocular, make_batch
+    from support.per_joint import per_joint_rows
 
     from poselab.attacks.igsm import IGSMU
     from poselab.data.sample import select_views
-    from poselab.evaluation.per_joint import per_joint_rows
     from poselab.metrics import MPJPE
     from poselab.results.files import write_per_joint_csv
 

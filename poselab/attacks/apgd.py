@@ -87,24 +87,10 @@ class APGD(Attack):
             return ball.x0
         return self.project(ball, autoattack_start(ball, generator), mask)
 
-    def objective(self, out: Output, reference: Tensor) -> Tensor:
-        """Per-sample value maximised (N,): the loss, or minus the loss for targeted attacks."""
-        loss = self.loss_fn(self.select(out), reference).detach()
-        return -loss if self.targeted else loss
-
     def _grad(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output, Tensor]:
-        """(gradient of the objective, outputs, objective (N,)) from one forward/backward pass (the
-        objective is the per-sample loss of that pass: no second loss evaluation)."""
-        x = x.detach().requires_grad_(True)
-        out = fn(x)
-        loss = self.loss_fn(self.select(out), reference)
-        (grad,) = torch.autograd.grad(loss.sum(), x)
-        grad = torch.nan_to_num_(grad, nan=0.0)
-        obj = loss.detach()
-        if self.targeted:
-            grad.neg_()
-            obj = -obj
-        return grad, detach_output(out), obj
+        """(gradient of the objective, outputs, objective (N,): the loss, minus the loss when targeted)."""
+        grad, out, loss = self.gradient(fn, x, reference)
+        return (grad.neg_(), out, -loss) if self.targeted else (grad, out, loss)
 
     def run(self, fn: PoseFn, ball: Ball, x: Tensor, reference: Tensor, mask: Tensor | None,
             record: set[int]) -> tuple[BestIterate, dict[int, BestIterate]]:

@@ -249,13 +249,14 @@ class Attack:
         """The tensor the loss reads from a model output."""
         return out if isinstance(out, Tensor) else out[self.output_key]
 
-    def gradient(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output]:
-        """Input gradient of the summed per-sample loss (NaN -> 0, +-inf -> +-max) and fn(x) detached."""
+    def gradient(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output, Tensor]:
+        """Input gradient of the summed per-sample loss (NaN -> 0, +-inf -> +-max), fn(x) detached and the
+        per-sample loss (N,) detached, from one forward and one backward pass."""
         x = x.detach().requires_grad_(True)
         out = fn(x)
         loss = self.loss_fn(self.select(out), reference)
         (grad,) = torch.autograd.grad(loss.sum(), x)
-        return torch.nan_to_num_(grad, nan=0.0), detach_output(out)
+        return torch.nan_to_num_(grad, nan=0.0), detach_output(out), loss.detach()
 
     def prepare(self, images: Tensor, eps: float | Tensor | None, view_mask: Tensor | Sequence[bool] | None,
                 record: Sequence[int] | None) -> tuple[Ball, Tensor | None, set[int], Tensor]:
@@ -319,7 +320,7 @@ class Attack:
         """
         x = self.init(ball, mask, generator)
         for t in range(self.steps):
-            grad, out = self.gradient(fn, x, reference)
+            grad, out, _ = self.gradient(fn, x, reference)
             if observer is not None and t in record:
                 observer(t, x, out)
             x = self.project(ball, self.step(ball, x, grad, signed_alpha), mask)

@@ -42,20 +42,17 @@ class BestIterate:
     """The best point per sample of a maximisation: images ``x`` (N, ...), objective (N,), outputs.
 
     ``update`` takes a new point and keeps it for the samples whose objective is strictly higher (ties keep
-    the earlier point, like AutoAttack's ``y1 > loss_best``); ``improved`` is that (N,) bool mask.
+    the earlier point, like AutoAttack's ``y1 > loss_best``).
     """
 
     def __init__(self, x: Tensor, objective: Tensor, out: Output, grad: Tensor | None = None) -> None:
         self.x, self.objective, self.out, self.grad = x, objective, out, grad
-        self.improved = torch.zeros_like(objective, dtype=torch.bool)
 
-    def update(self, x: Tensor, objective: Tensor, out: Output, grad: Tensor | None = None) -> Tensor:
-        """Keep the new point where its objective is higher; returns the (N,) bool mask of those samples."""
+    def update(self, x: Tensor, objective: Tensor, out: Output, grad: Tensor | None = None) -> None:
+        """Keep the new point where its objective is higher."""
         take = objective > self.objective
         self.x = where_rows(take, x, self.x)
         self.objective = torch.where(take, objective, self.objective)
         self.out = merge_outputs(take, out, self.out)
         if grad is not None and self.grad is not None:
             self.grad = where_rows(take, grad, self.grad)
-        self.improved = take
-        return take

@@ -10,17 +10,15 @@ from collections.abc import Callable
 
 from torch import Tensor
 
+from poselab.attacks.targets import root_relative
 from poselab.metrics import pmpjpe
-from poselab.skeleton import PELVIS
 
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
 def mpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
     """Root-aligned mean per-joint L2 distance (mm), (N, ..., J, 3) -> (N,)."""
-    pred = pred - pred[..., PELVIS : PELVIS + 1, :]
-    reference = reference - reference[..., PELVIS : PELVIS + 1, :]
-    return (pred - reference).norm(dim=-1).flatten(1).mean(dim=1)
+    return joint_l2_loss(root_relative(pred), root_relative(reference))
 
 
 def joint_l2_loss(pred: Tensor, reference: Tensor) -> Tensor:
@@ -37,8 +35,7 @@ def pmpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
 def nmpjpe_loss(pred: Tensor, reference: Tensor) -> Tensor:
     """Scale-invariant, rotation-sensitive: root-aligned MPJPE (mm) after the least-squares scale
     s = <p, r> / <p, p> per pose (N-MPJPE, Rhodin et al. 2018), (N, ..., J, 3) -> (N,)."""
-    pred = pred - pred[..., PELVIS : PELVIS + 1, :]
-    reference = reference - reference[..., PELVIS : PELVIS + 1, :]
+    pred, reference = root_relative(pred), root_relative(reference)
     scale = (pred * reference).sum(dim=(-1, -2), keepdim=True) / (pred * pred).sum(
         dim=(-1, -2), keepdim=True).clamp_min(1e-12)
     return (scale * pred - reference).norm(dim=-1).flatten(1).mean(dim=1)

@@ -11,41 +11,21 @@ A registered name may appear in an experiment's ``attack:`` list, in ``results.c
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
+
+from poselab.plugins import Registry
 
 if TYPE_CHECKING:
     from poselab.attacks.base import Attack
 
-A = TypeVar("A", bound="type[Attack]")
-
-_REGISTRY: dict[str, type[Attack]] = {}
-
-
-def register_attack(cls: A) -> A:
-    """Class decorator: register ``cls`` under ``cls.name`` (a new name, or the same class again)."""
-    name = getattr(cls, "name", "")
-    if not isinstance(name, str) or not name.isidentifier() or name == "clean":
-        raise ValueError(f"attack name must be an identifier other than 'clean', got {name!r}")
-    if _REGISTRY.get(name, cls) is not cls:
-        raise ValueError(f"attack name {name!r} is already registered by {_REGISTRY[name].__qualname__}")
-    _REGISTRY[name] = cls
-    return cls
-
-
-def unregister_attack(name: str) -> None:
-    """Remove a registered attack (tests and plug-ins that clean up after themselves)."""
-    _REGISTRY.pop(name, None)
-
-
-def attack_names() -> tuple[str, ...]:
-    """Registered attack names, in registration order."""
-    return tuple(_REGISTRY)
-
-
-def get_attack(name: str) -> type[Attack]:
-    """The attack class registered under ``name``; ``ValueError`` naming the registered ones otherwise."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown attack {name!r}; registered: {', '.join(_REGISTRY) or 'none'} "
-                         "(add one with poselab.attacks.register_attack)") from None
+_REGISTRY: Registry[type[Attack]] = Registry("attack name", lambda name, names: ValueError(
+    f"unknown attack {name!r}; registered: {names or 'none'} (add one with poselab.attacks.register_attack)"),
+    reserved="clean")
+#: Class decorator: register an attack class under its ``name`` (a new name, or the same class again).
+register_attack = _REGISTRY.register
+#: Remove a registered attack (tests and plug-ins that clean up after themselves).
+unregister_attack = _REGISTRY.unregister
+#: Registered attack names, in registration order.
+attack_names = _REGISTRY.names
+#: The attack class registered under a name; ``ValueError`` naming the registered ones otherwise.
+get_attack = _REGISTRY.get

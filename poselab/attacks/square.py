@@ -42,9 +42,9 @@ from poselab.attacks.registry import register_attack
 P_SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 
 
-def square_fraction(query: int, queries: int, p_init: float, rescale: bool = True) -> float:
+def square_fraction(query: int, queries: int, p_init: float) -> float:
     """Area fraction p of the square at 0-based ``query`` of a ``queries`` budget (rescaled to 10000)."""
-    it = int(query / queries * 10000) if rescale else query
+    it = int(query / queries * 10000)
     return p_init / 2 ** sum(it > b for b in P_SCHEDULE)
 
 

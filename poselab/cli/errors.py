@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import errno
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 from poselab.models.checkpoint import CheckpointError
@@ -29,6 +29,16 @@ def _config_message(err: BaseException) -> str:
     return "; ".join(ln for ln in lines if ln and not ln.startswith(_NOISE))
 
 
+def _chain(err: BaseException, context: bool = False) -> Iterator[BaseException]:
+    """``err`` and its causes (``context``: else the exception it was raised while handling), once each."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or (current.__context__ if context else None)
+
+
 def _user_error(err: BaseException) -> BaseException | None:
     """The data or attack-config error behind ``err`` (itself, or the cause jsonargparse wrapped), else None.
 
@@ -40,15 +50,11 @@ def _user_error(err: BaseException) -> BaseException | None:
     from poselab.data.errors import DataError
     from poselab.experiments.base import AttackConfigError
 
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(err):
         if isinstance(current, (DataError, AttackConfigError)):
             return current
         if type(current) not in (ValueError, TypeError):
             return None
-        current = current.__cause__
     return None
 
 
@@ -68,16 +74,12 @@ _LIMITS = {errno.EFBIG: "File too large", errno.ENOSPC: "No space left on device
 def _resource_error(err: BaseException) -> str | None:
     """The message of a write stopped by a resource limit in ``err``'s chain (OSError errno, or a
     RuntimeError quoting its strerror: a DataLoader worker's shared-memory batch), else None."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in _chain(err, context=True):
         if isinstance(current, OSError) and current.errno in _LIMITS:
             return str(current)
         text = str(current)
         if isinstance(current, (OSError, RuntimeError)) and any(t in text for t in _LIMITS.values()):
             return text.strip().splitlines()[-1]
-        current = current.__cause__ or current.__context__
     return None
 
 
@@ -99,13 +101,13 @@ def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool
     """
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
+    prog = f"poselab {subcommand}" if subcommand else "poselab"
     try:
         try:
             return build()
         except argparse.ArgumentError as err:
             raise ConfigError(f"bad configuration: {_config_message(err)}") from None
     except SIGTERMException:  # Lightning stops after the current batch and exits 0, as if it had finished
-        prog = f"poselab {subcommand}" if subcommand else "poselab"
         print(f"{prog}: stopped by SIGTERM after the current batch; nothing after it ran. An attack "
               "evaluation keeps its partial state (saved every save_every batches in <results>/.partial): "
               "re-run the same command to resume", file=sys.stderr)
@@ -118,11 +120,9 @@ def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool
     except (NotWritableError, LockedError, ResultsNotSavedError) as err:
         if not exit_on_error:
             raise
-        prog = f"poselab {subcommand}" if subcommand else "poselab"
         print(f"{prog}: error: {err}", file=sys.stderr)
         raise SystemExit(1 if isinstance(err, ResultsNotSavedError) else 2) from None
     except (OSError, RuntimeError, ValueError, TypeError) as err:  # DataError/AttackConfigError: ValueErrors
-        prog = f"poselab {subcommand}" if subcommand else "poselab"
         limit = _resource_error(err) if isinstance(err, (OSError, RuntimeError)) else None
         if limit is not None:
             if not exit_on_error:

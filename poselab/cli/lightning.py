@@ -1,27 +1,13 @@
-"""LightningCLI wiring for ``poselab fit|validate|test|predict``.
-
-Composition (what ``make train`` runs)::
-
-    poselab fit --config configs/model/<model>.yaml --config configs/data/<data>.yaml \\
-                --config configs/trainer/<trainer>.yaml [overrides, e.g. --trainer.max_steps 10]
-
-Later arguments override earlier ones, so a trainer config can resize the model and the data
-(``model.init_args.backbone``, ``data.image_size``). Added on top of Lightning's own arguments:
-
-* ``checkpoint.*``: :class:`PoseCheckpoint` (``runs/checkpoints/<model>.ckpt`` best by ``val/mpjpe``,
-  ``runs/checkpoints/<model>-last.ckpt`` last, also every ``checkpoint.last_every_n_train_steps`` steps;
-  only ``--checkpoint.dirpath checkpoints`` replaces the shipped files);
-  ``--ckpt_path last`` resumes from the latter, also mid-epoch (resumable training loader, RNGs reseeded
-  from the step: same final state as an uninterrupted run).
-* ``run.*``: logging (W&B offline by default under ``runs/wandb``, plus a CSV log under ``runs/csv``).
-
-Checkpoints given with ``--ckpt_path`` are checked first (``weights_only=True``, model name), so a
-corrupt file or another model's checkpoint is one clear error.
+"""LightningCLI wiring for ``poselab fit|validate|test|predict`` (``make train``: ``poselab fit --config
+configs/model/<model>.yaml --config configs/data/<data>.yaml --config configs/trainer/<trainer>.yaml``; later
+arguments override earlier ones). Added to Lightning's arguments: ``checkpoint.*`` (:class:`PoseCheckpoint`:
+best and last files; ``--ckpt_path last`` resumes, also mid-epoch), the named callbacks and ``run.*``
+(:class:`RunOptions`). ``--ckpt_path`` is checked first (``weights_only=True``, model name, image size), so
+a corrupt file or another model's checkpoint is one clear error.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +30,7 @@ from poselab.models import MODELS
 from poselab.models.base import PoseModel
 from poselab.models.checkpoint import CheckpointError, checked_hyper_parameters, read_checkpoint
 from poselab.plugins import import_plugins
-from poselab.scale import run_scale, scaled_name
+from poselab.scale import run_scale
 from poselab.training.callbacks import ChannelsLast, PoseCheckpoint, ReseedEachEpoch
 from poselab.yaml_limits import install_jsonargparse_limit
 
@@ -146,40 +132,19 @@ class PoseLightningCLI(LightningCLI):
         return super()._instantiate_trainer(config, [c for c in callbacks if c is not None])
 
     def _make_loggers(self) -> list:
-        from pytorch_lightning.loggers import CSVLogger
-        from pytorch_lightning.utilities import rank_zero_only
-
-        from poselab import safe_io
-        from poselab.wandb.naming import job_type_for, wandb_mode
-        from poselab.wandb.runs import make_logger
+        from poselab.data.datamodule import dataset_label
+        from poselab.evaluation.api import run_loggers
+        from poselab.wandb.naming import job_type_for
 
         run = self._get(self.config_init, "run")
-        if getattr(rank_zero_only, "rank", 0) == 0:  # one line, not a traceback from deep in a logger
-            safe_io.check_writable(run.save_dir, "runs folder (run.save_dir)")
-        model_name = getattr(self.model, "name", type(self.model).__name__)
-        dataset = self._dataset_name()
-        scale = run_scale(self.model, self.datamodule)
-        # runs/csv/<model>[-<scale>]/version_<n>: runs of two scales never share a version folder; two runs
-        # started at once never share one either (rank 0 reserves it; other ranks write no CSV)
-        csv_root, name = Path(run.save_dir) / "csv", scaled_name(model_name, scale)
-        rank0 = getattr(rank_zero_only, "rank", 0) == 0
-        version = safe_io.reserve_version(csv_root / name) if rank0 else None
-        loggers: list = [CSVLogger(str(csv_root), name=name, version=version)]
-        if run.wandb:
-            os.environ["WANDB_MODE"] = wandb_mode(run.offline)
-            config = self.config.get(self.subcommand) if self.subcommand else self.config
-            job_type = job_type_for(self.subcommand or "fit")
-            grid = self._grid(job_type, config)
-            loggers.append(
-                make_logger(
-                    job_type, group=run.group or grid, grid=grid, model=model_name,
-                    dataset=dataset, name=run.name or self._resume_run_name, config=config,
-                    scale=scale,
-                    save_dir=str(Path(run.save_dir) / "wandb"), offline=run.offline,
-                    run_id=self._resume_run_id,
-                )
-            )
-        return loggers
+        config = self.config.get(self.subcommand) if self.subcommand else self.config
+        job_type = job_type_for(self.subcommand or "fit")
+        grid = self._grid(job_type, config) if run.wandb else None
+        return run_loggers(run.save_dir, "runs folder (run.save_dir)",
+                           getattr(self.model, "name", type(self.model).__name__),
+                           run_scale(self.model, self.datamodule), run.wandb, run.offline, job_type,
+                           group=run.group or grid, grid=grid, dataset=dataset_label(self.datamodule),
+                           name=run.name or self._resume_run_name, config=config, run_id=self._resume_run_id)
 
     def _grid(self, job_type: str, config: Any) -> str:
         """The run's grid, its default W&B group (:func:`~poselab.wandb.naming.attack_group`,
@@ -193,11 +158,6 @@ class PoseLightningCLI(LightningCLI):
         preset = getattr(callback, "preset", None)  # a name, or a mapping / object holding one
         name = preset.get("name") if hasattr(preset, "get") else getattr(preset, "name", preset)
         return attack_group(str(name) if name else None, files, getattr(callback, "out_dir", None))
-
-    def _dataset_name(self) -> str | None:
-        from poselab.data.datamodule import dataset_label
-
-        return dataset_label(self.datamodule)
 
     def _finish_wandb(self) -> None:
         """Close the W&B run so the next run in this process starts a fresh one."""
@@ -215,14 +175,7 @@ class PoseLightningCLI(LightningCLI):
             print(f"poselab fit: checkpoints written to {ckpt.dirpath}/ (best: "
                   f"{ckpt.best_model_path or '-'}, last: {ckpt.last_model_path or '-'})")
 
-    def after_validate(self) -> None:
-        self._finish_wandb()
-
-    def after_test(self) -> None:
-        self._finish_wandb()
-
-    def after_predict(self) -> None:
-        self._finish_wandb()
+    after_validate = after_test = after_predict = _finish_wandb
 
     # ------------------------------------------------------------------ checkpoint checks
     def _parse_ckpt_path(self) -> None:

@@ -9,8 +9,7 @@ Trains two copies of a model (same seed, data, steps), the second with
     python -m poselab.evaluation.adv_compare --model regression --init checkpoints/regression.ckpt \\
         --steps 400 --eps 4 --out results/adv_compare
 
-(data: ``--data`` YAML configs, default the 64 px synthetic data of the shipped checkpoints; without
-``--init`` both models train from scratch with ``--model-args``.)
+(without ``--init`` both models train from scratch with ``--model-args``.)
 """
 
 from __future__ import annotations
@@ -28,7 +27,13 @@ from torch.utils.data import DataLoader
 
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
 from poselab.evaluation.callback import AttackEvaluation
+from poselab.evaluation.tools import add_data_arguments
 from poselab.training.adversarial import AdversarialTraining
+
+
+def quiet_trainer(**options: Any) -> pl.Trainer:
+    """A ``pl.Trainer`` without logger, checkpoints or model summary; ``options`` as ``pl.Trainer``'s."""
+    return pl.Trainer(logger=False, enable_checkpointing=False, enable_model_summary=False, **options)
 
 
 def train(
@@ -39,17 +44,8 @@ def train(
     progress: bool = False,
 ) -> pl.LightningModule:
     """Fit ``model`` for ``steps`` optimiser steps on CPU/GPU (no logger, no checkpoints); eval mode after."""
-    trainer = pl.Trainer(
-        max_steps=steps,
-        callbacks=list(callbacks),
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=progress,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        deterministic=False,
-    )
+    trainer = quiet_trainer(max_steps=steps, callbacks=list(callbacks), enable_progress_bar=progress,
+                            num_sanity_val_steps=0, limit_val_batches=0, deterministic=False)
     trainer.fit(model.train(), loader)
     return model.eval()
 
@@ -76,14 +72,7 @@ def attack(
         print_tables=False,
         examples=0,
     )
-    trainer = pl.Trainer(
-        logger=False,
-        callbacks=[cb],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        enable_checkpointing=False,
-        limit_test_batches=max_batches,
-    )
+    trainer = quiet_trainer(callbacks=[cb], enable_progress_bar=False, limit_test_batches=max_batches)
     trainer.test(model, dataloaders=loader, verbose=False)
     return out / run_name
 
@@ -133,15 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="start both runs from this poselab checkpoint (fine-tuning; e.g. checkpoints/regression.ckpt) "
         "instead of from scratch; --model-args is then ignored",
     )
-    p.add_argument(
-        "--data",
-        action="append",
-        default=None,
-        help="YAML data config, repeatable, merged in order (default: "
-        + " + ".join(DEFAULT_DATA_CONFIGS)
-        + "), or a dataset class path",
-    )
-    p.add_argument("--data-args", default="{}", help="JSON overrides of the training data")
+    add_data_arguments(p, "JSON overrides of the training data")
     p.add_argument(
         "--test-data-args", default=None, help="JSON overrides of the test data (default: --data-args)"
     )

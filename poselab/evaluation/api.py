@@ -1,12 +1,8 @@
 """``poselab.evaluate``: one call that evaluates any pose model (a
 :class:`~poselab.models.adapter.PoseAdapter`, a poselab model, or a module the adapter wraps) on a preset
-attack grid, and returns the results rows.
-
-Lightning runs it underneath, exactly as ``poselab test`` with the ``attack_evaluation`` callback: a thin
-LightningModule around the adapter (clean test metrics as :class:`~poselab.models.base.PoseModel`'s
-``test_step``), :class:`~poselab.evaluation.callback.AttackEvaluation` for the attacks, and the same results
-folder, run report and W&B run (offline by default); ``trainer_options`` such as ``strategy="ddp"`` work as
-for ``poselab test``.
+attack grid, and returns the results rows: ``Trainer.test`` of a thin LightningModule around the adapter with
+:class:`~poselab.evaluation.callback.AttackEvaluation`, exactly as ``poselab test`` (same results folder, run
+report and W&B run; ``trainer_options`` such as ``strategy="ddp"`` work as there).
 """
 
 from __future__ import annotations
@@ -173,8 +169,14 @@ def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", 
     trainer_kwargs["callbacks"] = [callback, *trainer_kwargs.get("callbacks", [])]
     if "logger" not in trainer_kwargs:  # absolute: W&B's service may run in another working directory
         config = {"preset": preset, "options": options, "data": str(data)}
-        trainer_kwargs["logger"] = _loggers(module, datamodule, Path(save_dir).absolute(), wandb, offline,
-                                            group or grid, config)
+        from poselab.data.datamodule import dataset_label
+        from poselab.scale import run_scale
+        from poselab.wandb.naming import job_type_for
+
+        trainer_kwargs["logger"] = run_loggers(
+            Path(save_dir).absolute(), "runs folder (save_dir)", module.name, run_scale(module, datamodule),
+            wandb, offline, job_type_for("test"), group=group or grid, dataset=dataset_label(datamodule),
+            config=config)
     precision = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("high")  # as poselab test
     try:
@@ -199,29 +201,29 @@ def _checkpoint_adapter(path: str | Path) -> PoseAdapter:
     return PoseAdapter.from_checkpoint(path)
 
 
-def _loggers(module: EvaluatedModel, datamodule: Any, save_dir: Path, wandb: bool, offline: bool, group: str,
-             config: dict[str, Any]) -> list:
-    """A CSV log and (``wandb``) a W&B run named and grouped as ``poselab test``'s (job type ``attack``)."""
+def run_loggers(save_dir: str | Path, what: str, model: str, scale: str | None, wandb: bool, offline: bool,
+                job_type: str, **wandb_args: Any) -> list:
+    """The loggers of a run: a CSV log ``save_dir/csv/<model>[-<scale>]/version_<n>`` (rank 0 reserves the
+    version: runs of two scales, or started at once, never share one) and, with ``wandb``, a W&B run under
+    ``save_dir/wandb`` named and grouped by the conventions (``wandb_args``: :func:`make_logger`'s).
+    ``what`` names ``save_dir`` when it is not writable (one line, not a traceback from deep in a logger)."""
     from pytorch_lightning.loggers import CSVLogger
     from pytorch_lightning.utilities import rank_zero_only
 
     from poselab import safe_io
-    from poselab.data.datamodule import dataset_label
-    from poselab.scale import run_scale, scaled_name
-    from poselab.wandb.naming import job_type_for, wandb_mode
+    from poselab.scale import scaled_name
+    from poselab.wandb.naming import wandb_mode
     from poselab.wandb.runs import make_logger
 
     rank0 = getattr(rank_zero_only, "rank", 0) == 0
     if rank0:
-        safe_io.check_writable(save_dir, "runs folder (save_dir)")
-    scale = run_scale(module, datamodule)
-    csv_root, name = save_dir / "csv", scaled_name(module.name, scale)
+        safe_io.check_writable(save_dir, what)
+    csv_root, name = Path(save_dir) / "csv", scaled_name(model, scale)
     loggers: list = [CSVLogger(str(csv_root), name=name,
                                version=safe_io.reserve_version(csv_root / name) if rank0 else None)]
     if wandb:
         os.environ["WANDB_MODE"] = wandb_mode(offline)
-        loggers.append(make_logger(job_type_for("test"), group=group, model=module.name,
-                                   dataset=dataset_label(datamodule), config=config, scale=scale,
-                                   save_dir=str(save_dir / "wandb"), offline=offline))
+        loggers.append(make_logger(job_type, model=model, scale=scale, save_dir=str(Path(save_dir) / "wandb"),
+                                   offline=offline, **wandb_args))
     return loggers
 

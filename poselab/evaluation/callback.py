@@ -1,16 +1,9 @@
 """``AttackEvaluation``: a Lightning callback that runs the adversarial experiments during ``poselab test``.
 
-Its hooks only orchestrate; the work lives elsewhere: the experiment kinds (:mod:`poselab.experiments`),
-one accumulator per results cell (:mod:`poselab.experiments.cells`), the crash-safe partial state
-(:mod:`poselab.experiments.state`: saved after every ``save_every`` batches, and with ``save_every: 1``
-after every experiment of a batch; ``resume: true`` continues a state of the same configuration), the grid
-options and presets (:mod:`poselab.evaluation.options`, :mod:`poselab.evaluation.presets`), the sanity
-flags (:mod:`poselab.evaluation.checks`) and the end of the run: results files, run report, W&B
-(:mod:`poselab.evaluation.output`). The results cells are built from the test data's view count.
-
-Lightning runs ``test`` under ``torch.inference_mode``; the callback re-enables gradients locally
-(``inference_mode(False)`` + ``enable_grad``) and clones the batch, so no trainer setting is needed.
-Model weights are frozen (``requires_grad=False``) and the model is in eval mode while attacking.
+Its hooks only orchestrate the engine (:mod:`poselab.experiments`: kinds, results cells built from the test
+data's view count, the crash-safe partial state), the grid (:mod:`.grid`), the sanity flags (:mod:`.checks`)
+and the end of the run (:mod:`.output`). Lightning tests under ``torch.inference_mode``: the callback
+re-enables gradients locally and clones the batch; the model is attacked in eval mode with frozen weights.
 Configured as the named callback ``attack_evaluation``: ``configs/attack/quick.yaml``, docs/EVALUATION.md.
 """
 
@@ -61,11 +54,9 @@ class AttackEvaluation(pl.Callback):
         experiments: list of experiment dicts, each with a registered ``kind`` (:mod:`poselab.experiments`:
             untargeted/multiview/camera_swap/rotation/corruption) and that kind's options.
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
-        max_batch: largest number of images rows (eps x targets x samples) per forward pass; None or
-            "auto": adaptive, all rows at once and on out-of-memory errors half as many, remembering the
-            size that worked for later batches (logged once, rank 0). It changes the float summation order
-            of batched kernels, which iterative attacks can amplify: keep it fixed to reproduce a results.csv
-            exactly (measured tolerance: docs/ROBUSTNESS.md).
+        max_batch: largest number of image rows (eps x targets x samples) per forward pass; None or "auto":
+            adaptive (:class:`~poselab.attacks.sweep.AutoBatch`). It changes the float summation order of
+            batched kernels: keep it fixed to reproduce a results.csv exactly (docs/ROBUSTNESS.md).
         max_batches: attack only the first N test batches (None: all).
         max_samples: attack only the first N samples of each test batch (None: all).
         out_dir: results root; files go to ``out_dir/run_name``.
@@ -76,21 +67,17 @@ class AttackEvaluation(pl.Callback):
         print_tables: print the markdown tables at the end of testing.
         save_every: save the partial state after every N attacked batches (None: never); 1 also saves it
             after every experiment within a batch.
-        resume: at test start, continue from a saved partial state of the same configuration.
-            Exact with ``random_start: false``; with a random start the resumed batches draw other noise.
+        resume: at test start, continue from a saved partial state of the same configuration (exact with
+            ``random_start: false``).
         jdr_definition: the JDR of the multi-view rows, one of :data:`poselab.metrics.JDR_DEFINITIONS`
-            (default ``"qiu2019"``, the published multi-view one); recorded in results.json and named in
-            the Table 2 header.
-        threads: torch CPU threads while attacking (default 2; null: leave as is). Float sums depend on
-            the thread count, and attacked triangulations amplify that, so it is fixed for identical
-            results.csv on any core count; GPU kernels are made deterministic too
-            (:mod:`poselab.experiments.determinism`). At most the CPUs available (or 2).
+            (default ``"qiu2019"``, the published multi-view one), recorded in results.json.
+        threads: torch CPU threads while attacking (default 2; null: leave as is; at most the CPUs available
+            or 2), fixed because float sums depend on it (:mod:`poselab.experiments.determinism`).
         allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` model passes
             per attacked image (refused otherwise; the cost is printed before the first attack).
         preset: a named preset (:func:`poselab.evaluation.presets.preset_names`: quick, paper, standard,
             corruptions, full) or the path of a preset YAML file: it supplies the options above that are
-            left at ``"preset"``; results.json's meta records ``preset: {name, version, headline,
-            overrides}``.
+            left at ``"preset"`` (recorded in results.json's meta).
     """
 
     def __init__(

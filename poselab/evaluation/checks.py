@@ -63,6 +63,11 @@ MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase)
 PASS_TOL_MM = 1e-3
 
 
+def _first3(items: Sequence[str], sep: str = "; ") -> str:
+    """The first three ``items`` joined by ``sep``, then ``...`` when there are more."""
+    return sep.join(items[:3]) + (f"{sep}..." if len(items) > 3 else "")
+
+
 # ---------------------------------------------------------------------------------------------- start
 def start_checks(model: nn.Module, batch: Mapping[str, Any], specs: Sequence[Experiment]) -> list[Flag]:
     """The flags of the first batch: ``zero_gradients``, ``randomness`` and the clean part of ``non_finite``.
@@ -140,7 +145,7 @@ def _randomness_flag(model: nn.Module, first: Mapping[str, Tensor], second: Mapp
     detail = (f"two clean passes {'differ' if differ else 'agree'} (max {float(diff.max()):.3g} mm); "
               f"{len(training)} layer(s) in training mode while evaluating")
     if training:
-        detail += f" ({', '.join(training[:3])}{', ...' if len(training) > 3 else ''})"
+        detail += f" ({_first3(training, ', ')})"
     return Flag("randomness", differ or bool(training), detail,
                 {"max_pass_difference_mm": float(diff.max()), "training_modules": len(training)})
 
@@ -189,8 +194,8 @@ def _gradient_free_flag(rows: Sequence[Mapping[str, Any]]) -> Flag:
     detail = f"a gradient-free attack ({', '.join(GRADIENT_FREE)}) gave the worst case of {won} of {total} " \
              "ensemble samples"
     if where:
-        shown = f"{'; '.join(where[:3])}{'; ...' if len(where) > 3 else ''}"
-        detail += f" ({shown}): the white-box attacks fall short there (masked or obfuscated gradients?)"
+        detail += f" ({_first3(where)}): the white-box attacks fall short there (masked or obfuscated " \
+                  "gradients?)"
     return Flag("gradient_free_wins", won > 0, detail, {"samples": won, "of": total})
 
 
@@ -234,8 +239,7 @@ def _monotonic_flag(rows: Sequence[Mapping[str, Any]]) -> Flag:
         return Flag("non_monotonic", False, "not checked: no untargeted series of two or more points")
     detail = f"the attacked MPJPE falls as eps or iterations grow in {len(falls)} of {pairs} steps"
     if falls:
-        detail += f" ({'; '.join(falls[:3])}{'; ...' if len(falls) > 3 else ''}): the attack does not " \
-                  "converge (step size, masked gradients)"
+        detail += f" ({_first3(falls)}): the attack does not converge (step size, masked gradients)"
     return Flag("non_monotonic", bool(falls), detail, {"falls": len(falls), "steps": pairs})
 
 
@@ -250,8 +254,7 @@ def _rows_finite_flag(rows: Sequence[Mapping[str, Any]]) -> Flag:
     detail = f"{len(short)} attacked cell(s) count fewer samples than their clean row (non-finite outputs " \
              "dropped)"
     if short:
-        shown = [f"{_setting(r)} n={r['n']}" for r in short[:3]]
-        detail += f": {'; '.join(shown)}{'; ...' if len(short) > 3 else ''}"
+        detail += ": " + _first3([f"{_setting(r)} n={r['n']}" for r in short])
     return Flag("non_finite", bool(short), detail, {"short_cells": len(short)})
 
 

@@ -1,18 +1,12 @@
 """Standalone corruption evaluation of checkpoints: a command line over the evaluation engine.
 
-Runs the ``corruption`` experiment (:mod:`poselab.experiments.corruption`: the same cells, metrics and
-corrupted pixels as ``poselab test`` with ``kind: corruption``) on each model without Lightning
-(:func:`poselab.experiments.evaluate.evaluate`) and ends each run as the callback does
-(:func:`poselab.evaluation.output.finish_run`: ``results.csv``, ``results.json``, ``per_joint.csv``, the run's
-report), one folder per model, ``<out>/<model>-<dataset>/``; then the mCE tables of all models against
-``--baseline`` (:func:`poselab.reporting.corruption.mce_tables`) to ``<out>/corruptions.md`` and the
-terminal. Command line::
+The ``corruption`` experiment (the cells, metrics and pixels of ``poselab test`` with ``kind: corruption``)
+on each model without Lightning (:func:`poselab.experiments.evaluate.evaluate`), each run ended as the
+callback ends it (:func:`poselab.evaluation.output.finish_run`) in ``<out>/<model>-<dataset>/``; then the mCE
+tables of all models against ``--baseline`` to ``<out>/corruptions.md`` and the terminal::
 
     python -m poselab.evaluation.corruptions --model regression --model volumetric --model heatmap_depth \
         --model triangulation --samples 128 --out results/corruptions
-
-(``--model NAME`` loads ``checkpoints/NAME.ckpt``, ``NAME=PATH.ckpt`` any poselab checkpoint; data:
-``--data`` YAML configs, default the 64 px synthetic test split of the shipped checkpoints.)
 """
 
 from __future__ import annotations
@@ -26,24 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from poselab.corruptions.registry import CORRUPTION_NAMES
 from poselab.evaluation.output import finish_run
+from poselab.evaluation.tools import add_data_arguments, load_named_model
 from poselab.experiments.corruption import CorruptionExperiment
 from poselab.experiments.evaluate import evaluate
 from poselab.metrics import DEFAULT_JDR
-
-
-def _load_model(spec: str) -> tuple[str, str, nn.Module]:
-    from poselab.models import load_model
-    from poselab.paths import checkpoint_path
-
-    name, sep, path = spec.partition("=")
-    if not name:
-        raise ValueError(f"--model expects NAME or NAME=CKPT, got {spec!r}")
-    path = path if sep else str(checkpoint_path(name))
-    return name, path, load_model(path, expected_model=None if sep else name).eval()
 
 
 def _list(text: str, what: str) -> list[Any]:
@@ -59,6 +42,7 @@ def _list(text: str, what: str) -> list[Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset, data_kwargs
+    from poselab.paths import project_path
     from poselab.reporting.corruption import mce_tables
     from poselab.safe_io import atomic_write
     from poselab.scale import model_scale
@@ -67,10 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                 description=__doc__.split("\n")[0])
     p.add_argument("--model", action="append", required=True,
                    help="NAME (checkpoints/NAME.ckpt) or NAME=CKPT; repeat per model")
-    p.add_argument("--data", action="append", default=None,
-                   help="YAML data configs merged in order (default: "
-                   + " + ".join(DEFAULT_DATA_CONFIGS) + ")")
-    p.add_argument("--data-args", default="{}", help="JSON overrides of the data options")
+    add_data_arguments(p, "JSON overrides of the data options")
     p.add_argument("--corruptions", default="all", help="comma-separated names or 'all': "
                    + ", ".join(CORRUPTION_NAMES))
     p.add_argument("--severities", default="1,2,3,4,5")
@@ -100,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = [s.partition("=")[0] for s in args.model]
         if args.baseline is not None and args.baseline not in names:
             raise ValueError(f"--baseline {args.baseline!r} is not one of the models ({', '.join(names)})")
-        loaded = [_load_model(s) for s in args.model]
+        loaded = [load_named_model(s, project_path("checkpoints")) for s in args.model]
         checkpoints = {name: path for name, path, _ in loaded}
         models = {name: model for name, _, model in loaded}
         for model in models.values():

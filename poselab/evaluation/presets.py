@@ -2,21 +2,10 @@
 
 Like AutoAttack's ``version=``, a preset names a whole evaluation and carries a version number, recorded in
 ``results.json``. A preset is a YAML file, a packaged one (``preset_files/<name>.yaml``, :func:`preset_names`)
-or any path, with one schema, checked on load (docs/CONFIGURATION.md, "Presets")::
-
-    name: quick            # the preset's name (a packaged preset: its file name)
-    version: 1             # integer >= 1, raised whenever an edit can change the preset's numbers
-    description: ...       # what it measures, on how many samples
-    headline:              # the preset's headline robust number: the first of these cells whose
-      - {experiment: untargeted, attack: igsm_u, eps: 8, iterations: 10, metric: mpjpe}   # experiment
-      - {experiment: multiview, ..., attacked_views: 4, metric: mpjpe}                     # the model runs
-    options:               # every option of OPTIONS (AttackEvaluation's arguments that change numbers)
-      experiments: [...]
-      alpha_ratio: 0.125
-      ...
-
-Run options (``out_dir``, ``examples``, ``save_every``, ...) are not part of a preset: they change no number.
-:func:`resolve_options` merges a preset with the options given explicitly (those win).
+or any path, with one schema (:data:`KEYS`: name, version, description, headline cells, and every option of
+:data:`OPTIONS`), checked on load (docs/CONFIGURATION.md, "Presets"). Run options (``out_dir``, ``examples``,
+...) change no number and are not part of a preset. :func:`resolve_options` merges a preset with the options
+given explicitly (those win).
 """
 
 from __future__ import annotations

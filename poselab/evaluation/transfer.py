@@ -9,16 +9,12 @@ where ``poselab report`` picks them up. Command line::
     python -m poselab.evaluation.transfer --model regression --model volumetric --model heatmap_depth \
         --eps 8 --steps 10 --batches 4 --out results/transfer
 
-(``--model NAME`` loads ``NAME.ckpt`` from ``--checkpoints`` (default: the shipped ``checkpoints/``);
-``NAME=PATH.ckpt`` any poselab checkpoint. Data:
-``--data`` YAML configs, default the 64 px synthetic test split of the shipped checkpoints; ``--data-args``
-JSON overrides, e.g. ``'{"dataset": "h36m", "root": "/data/h36m"}'`` with ``--data configs/data/h36m.yaml``.)
+(Human3.6M: ``--data configs/data/h36m.yaml --data-args '{"root": "/data/h36m"}'``.)
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +26,7 @@ from torch import Tensor, nn
 
 from poselab.attacks.base import Attack, attack_mode, clone_tensors
 from poselab.data.config import DEFAULT_DATA_CONFIGS, build_dataset
+from poselab.evaluation.tools import add_data_arguments, load_named_model
 from poselab.metrics import MPJPE as MPJPEMetric
 from poselab.paths import project_path
 from poselab.reporting.transfer import transfer_tables
@@ -112,31 +109,6 @@ def transfer_matrix(
     return rows
 
 
-def _load(spec: str) -> Any:
-    module, _, attr = spec.rpartition(".")
-    if not module:
-        raise ValueError(f"expected a dotted class path, got {spec!r}")
-    return getattr(importlib.import_module(module), attr)
-
-
-def _load_model(spec: str, checkpoints: str | Path) -> tuple[str, nn.Module]:
-    """A model (eval mode) from ``NAME`` (``<checkpoints>/NAME.ckpt``), ``NAME=PATH.ckpt`` (a poselab
-    checkpoint) or ``NAME=package.Class[:CKPT]`` (a class, untrained or ``load_from_checkpoint``)."""
-    from poselab.models import load_model
-
-    name, sep, rest = spec.partition("=")
-    if not name:
-        raise ValueError(f"--model expects NAME, NAME=CKPT or NAME=CLASS[:CKPT], got {spec!r}")
-    if not sep:
-        return name, load_model(Path(checkpoints) / f"{name}.ckpt", expected_model=name)
-    if rest.endswith(".ckpt") and ":" not in rest:
-        return name, load_model(rest)
-    cls_path, _, ckpt = rest.partition(":")
-    cls = _load(cls_path)
-    model = cls.load_from_checkpoint(ckpt, map_location="cpu") if ckpt else cls()
-    return name, model.eval()
-
-
 def _check_args(args: argparse.Namespace) -> str | None:
     """The first bad command-line value as one line naming the option and its valid range (None: all fine)."""
     import math
@@ -175,17 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkpoints", default=str(project_path("checkpoints")),
                         help="folder of the NAME.ckpt files "
                         "(default: %(default)s)")
-    parser.add_argument(
-        "--data",
-        action="append",
-        default=None,
-        help="YAML data config, repeatable, merged in order (default: "
-        + " + ".join(DEFAULT_DATA_CONFIGS)
-        + ", the shipped checkpoints' 64 px synthetic data), or a dataset class path",
-    )
-    parser.add_argument(
-        "--data-args", default="{}", help='JSON overrides, e.g. \'{"test_size": 64}\' (test split is used)'
-    )
+    add_data_arguments(parser, 'JSON overrides, e.g. \'{"test_size": 64}\' (test split is used)')
     parser.add_argument("--views", default="0", help="comma-separated view indices fed to the models")
     parser.add_argument("--eps", type=float, default=8.0, help="L-inf budget (px, 0..255 scale)")
     parser.add_argument("--steps", type=int, default=10)
@@ -202,7 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from poselab.data.sample import select_views
 
     try:
-        models = dict(_load_model(s, args.checkpoints) for s in args.model)
+        models = {name: model for name, _, model in (load_named_model(s, args.checkpoints, classes=True)
+                                                     for s in args.model)}
         dataset = build_dataset(args.data or DEFAULT_DATA_CONFIGS, json.loads(args.data_args), "test")
     except (ValueError, KeyError, ImportError, AttributeError, OSError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)

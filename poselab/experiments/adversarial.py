@@ -60,9 +60,7 @@ def _normalise_views(views: Any, kind: str) -> list[ViewChoice]:
                   f"got {views!r}")
     out: list[ViewChoice] = []
     for v in views:
-        if is_int(v):
-            out.append(int(v))
-        elif isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer():
+        if is_int(v) or (isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()):
             out.append(int(v))
         elif isinstance(v, Sequence) and not isinstance(v, (str, bytes)):
             if not all(is_int(i) for i in v):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from poselab.experiments.keys import AXES, CLEAN, CORRUPTION, ResultKey
 
@@ -31,18 +31,6 @@ class AttackConfigError(ValueError):
 
     ``poselab test`` reports it as one ``poselab test: error: ...`` line (exit status 2).
     """
-
-
-Spec = TypeVar("Spec")
-
-
-def from_options(cls: type[Spec], cfg: Mapping[str, Any], what: str = "experiment") -> Spec:
-    """``cls(**cfg)`` of a dataclass spec; :class:`AttackConfigError` naming unknown and known options."""
-    known = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
-    unknown = set(cfg) - known
-    if unknown:
-        raise AttackConfigError(f"unknown {what} option(s) {sorted(unknown)}; expected {sorted(known)}")
-    return cls(**cfg)
 
 
 def is_int(v: Any) -> bool:
@@ -73,7 +61,12 @@ class Experiment:
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> Experiment:
-        return from_options(cls, cfg, cls.what)
+        """``cls(**cfg)``; :class:`AttackConfigError` naming the unknown and the known options."""
+        known = set(cls.__dataclass_fields__)  # type: ignore[attr-defined]
+        if unknown := set(cfg) - known:
+            raise AttackConfigError(f"unknown {cls.what} option(s) {sorted(unknown)}; "
+                                    f"expected {sorted(known)}")
+        return cls(**cfg)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]

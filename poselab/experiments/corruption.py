@@ -1,23 +1,12 @@
-"""The ``corruption`` experiment: common corruptions and occlusion at test time, in the evaluation engine.
+"""The ``corruption`` experiment (``kind: corruption``): common corruptions and occlusion at test time.
 
-An experiment entry of the attack config (``AttackEvaluation(experiments=[...])``)::
-
-    - kind: corruption
-      corruptions: all                 # or names of poselab.corruptions.CORRUPTION_NAMES
-      severities: [1, 2, 3, 4, 5]      # ImageNet-C severities
-      corrupted_views: [all, 1]        # multi-view models: all views, or the first k ("one camera": 1)
-      input_views: [0]                 # views fed to monocular models (those views are corrupted)
-      seed: 0                          # corruption draws depend only on (seed, corruption, sample, camera)
-
-Every (corruption, severity, corrupted views) is one results setting: rows with experiment
-``corruption``, attack ``clean`` (no adversarial attack), eps 0, iterations 0, ``attacked_views`` the
-number of corrupted views fed to the model, columns ``corruption`` and ``severity``; the clean row has
-corruption "" and severity 0 (:mod:`poselab.results.schema`). Metrics: MPJPE P1 / P2 (mm), JDR of the
-model's 2D joints (models without them write no JDR row) and failed triangulations (multi-view models).
-The images are corrupted on the model's device by :func:`poselab.corruptions.corrupt` (batched torch),
-per (seed, corruption, dataset index, camera id), so every model, batch size and rank sees the same
-pixels. Mean over severities and mCE against a baseline model are computed from the rows by
-:mod:`poselab.results.mce` (``poselab report``).
+Every (corruption, severity, corrupted views) is one results setting: rows with attack ``clean`` (no
+adversarial attack), eps 0, iterations 0, ``attacked_views`` the number of corrupted views fed to the model,
+columns ``corruption`` and ``severity``; the clean row has corruption "" and severity 0. Metrics: MPJPE
+P1 / P2 (mm), JDR of the model's 2D joints (models without them write no JDR row) and failed triangulations
+(multi-view models). Images are corrupted on the model's device (:func:`poselab.corruptions.corrupt`) per
+(seed, corruption, dataset index, camera id), so every model, batch size and rank sees the same pixels.
+mCE against a baseline model: :mod:`poselab.results.mce`.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """Deterministic numerics for attack evaluation: the same checkpoint and command give the same results.csv.
 
-Iterative attacks follow ``sign(grad)``, and a triangulation whose views are attacked is ill-conditioned, so
-differences in the last float bit grow into different numbers (on the shipped triangulation checkpoint
-with 4 attacked views at eps = 32 the MPJPE differs by thousands of mm between 2 and 3 torch threads).
-The sources and what :class:`DeterministicNumerics` pins while attacking:
-
-* CPU: torch splits reductions (sums in convolutions' backward passes, ...) across its intra-op threads,
-  so the result depends on the thread count, i.e. on the machine's core count -> a fixed thread count.
-* GPU: cuDNN's benchmark mode picks convolution algorithms by timing them (run-dependent) and some kernels
-  use atomics -> ``cudnn.benchmark = False``, ``cudnn.deterministic = True`` and
-  ``torch.use_deterministic_algorithms(True, warn_only=True)`` (``CUBLAS_WORKSPACE_CONFIG`` set when unset).
-
-Seeds: Lightning seeds every RNG at the start of ``poselab test`` (``seed_everything``), the synthetic data
-is a pure function of its seed, and attacks use no randomness unless ``random_start``. Runs on machines with
-another CPU instruction set (AVX2 vs AVX-512) or another torch version may still differ in the last bits.
+Iterative attacks follow ``sign(grad)`` and attacked triangulations are ill-conditioned, so differences in
+the last float bit grow into different numbers. :class:`DeterministicNumerics` pins, while attacking, the
+CPU thread count (torch splits reductions across its intra-op threads) and, on GPUs, deterministic kernels
+(no cuDNN benchmark, deterministic algorithms, ``CUBLAS_WORKSPACE_CONFIG``). Seeds: Lightning seeds every
+RNG (``seed_everything``), synthetic data is a pure function of its seed, and attacks draw no random numbers
+unless ``random_start``. Another CPU instruction set or torch version may still differ in the last bits.
 """
 
 from __future__ import annotations

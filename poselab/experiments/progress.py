@@ -1,9 +1,8 @@
 """Progress with an ETA for long attack evaluations (one line per finished experiment, on rank 0).
 
-Lightning's bar counts test batches only, and one batch of the attack sweep can take many minutes (or
-hours with many iterations). :class:`AttackProgress` estimates the work of each experiment (attacked
-rows x attack steps, see :func:`work_units`) and, after each experiment, prints how far the whole run is
-and the estimated time left (elapsed time scaled by the work still to do).
+Lightning's bar counts test batches only, and one attacked batch can take minutes or hours.
+:class:`AttackProgress` weighs each experiment by its ``work_units()`` (attacked rows x attack steps) and,
+after each experiment, prints how far the run is and the time left (elapsed time scaled by the work left).
 """
 
 from __future__ import annotations
@@ -12,11 +11,6 @@ import sys
 import time
 from collections.abc import Sequence
 from typing import Any, TextIO
-
-
-def work_units(spec: Any) -> float:
-    """Relative cost of one experiment on one batch: its ``work_units()``, else 1."""
-    return float(spec.work_units()) if hasattr(spec, "work_units") else 1.0
 
 
 def _clock(seconds: float) -> str:
@@ -40,7 +34,7 @@ class AttackProgress:
 
     def __init__(self, specs: Sequence[Any], batches: int | None, stream: TextIO | None = None,
                  min_interval_s: float = 2.0, done_batches: int = 0) -> None:
-        self.units = [work_units(s) for s in specs]
+        self.units = [float(s.work_units()) for s in specs]
         self.kinds = [s.kind for s in specs]
         self.batches = batches
         self.stream = stream

@@ -14,43 +14,21 @@ A registered kind may appear in an attack config's ``experiments:`` list (``kind
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from poselab.experiments.base import AttackConfigError, Experiment
+from poselab.plugins import Registry
 
-E = TypeVar("E", bound=type[Experiment])
-
-_REGISTRY: dict[str, type[Experiment]] = {}
-
-
-def register_experiment(cls: E) -> E:
-    """Class decorator: register ``cls`` under ``cls.name`` (a new name, or the same class again)."""
-    name = getattr(cls, "name", "")
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ValueError(f"experiment name must be an identifier, got {name!r}")
-    if _REGISTRY.get(name, cls) is not cls:
-        raise ValueError(f"experiment kind {name!r} is already registered by {_REGISTRY[name].__qualname__}")
-    _REGISTRY[name] = cls
-    return cls
-
-
-def unregister_experiment(name: str) -> None:
-    """Remove a registered kind (tests and plug-ins that clean up after themselves)."""
-    _REGISTRY.pop(name, None)
-
-
-def experiment_names() -> tuple[str, ...]:
-    """Registered experiment kinds, in registration order."""
-    return tuple(_REGISTRY)
-
-
-def get_experiment(name: str) -> type[Experiment]:
-    """The class of kind ``name``; :class:`AttackConfigError` naming the registered kinds otherwise."""
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        raise AttackConfigError(f"unknown experiment kind {name!r}; expected one of "
-                                f"{', '.join(_REGISTRY)}") from None
+_REGISTRY: Registry[type[Experiment]] = Registry("experiment kind", lambda name, names: AttackConfigError(
+    f"unknown experiment kind {name!r}; expected one of {names}"))
+#: Class decorator: register a kind under its class's ``name`` (a new name, or the same class again).
+register_experiment = _REGISTRY.register
+#: Remove a registered kind (tests and plug-ins that clean up after themselves).
+unregister_experiment = _REGISTRY.unregister
+#: Registered experiment kinds, in registration order.
+experiment_names = _REGISTRY.names
+#: The class of a kind; :class:`AttackConfigError` naming the registered kinds otherwise.
+get_experiment = _REGISTRY.get
 
 
 def build_experiment(cfg: Mapping[str, Any] | Experiment | None = None, /, **options: Any) -> Experiment:
@@ -59,7 +37,7 @@ def build_experiment(cfg: Mapping[str, Any] | Experiment | None = None, /, **opt
         return cfg
     if cfg is not None and not isinstance(cfg, Mapping) or "kind" not in {**(cfg or {}), **options}:
         raise AttackConfigError(f"each experiment must be a mapping with a 'kind' "
-                                f"({', '.join(_REGISTRY)}), got {cfg!r}")
+                                f"({', '.join(experiment_names())}), got {cfg!r}")
     cfg = {**(cfg or {}), **options}
     return get_experiment(cfg["kind"]).from_config(cfg)
 

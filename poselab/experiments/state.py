@@ -1,14 +1,8 @@
 """Crash-safe partial state of :class:`~poselab.evaluation.callback.AttackEvaluation` (nothing lost on a
-crash).
-
-After attacked test batches the callback saves, per rank, ``<run dir>/.partial/rank<R>.pt``: the
-torchmetrics states of every results cell (``metric.metric_state``: torchmetrics keeps its states out of
-``state_dict`` unless made persistent; the per-sample values included), the number of batches done per
-dataloader (and, for a batch it stopped in, the number of its experiments done), the example panels
-collected so far, the adaptive chunk size and a *fingerprint* of everything the numbers depend on
-(experiments, alpha, max_samples, max_batches, random_start, model/dataset names, a digest of the
-weights, world size, test loaders' lengths and batch sizes). A state is only resumed when its fingerprint
-equals the current one. Files are written atomically (:mod:`poselab.safe_io`).
+crash): per rank, ``<run dir>/.partial/rank<R>.pt`` holds the torchmetrics states of every results cell
+(``metric.metric_state``, per-sample values included), the batches (and experiments of a batch) done per
+dataloader, the adaptive chunk size and a *fingerprint* of everything the numbers depend on; a state is
+resumed only when its fingerprint equals the current one. Written atomically (:mod:`poselab.safe_io`).
 """
 
 from __future__ import annotations
@@ -82,26 +76,21 @@ def load_metric_states(metrics: nn.ModuleDict, saved: dict[str, dict[str, Any]])
     if set(saved) != set(metrics.keys()):
         raise KeyError("saved cells differ from the current cells")
     with torch.inference_mode(False):  # Lightning's test loop runs in inference mode: make normal tensors
-        _load_metric_states(metrics, saved)
-
-
-def _load_metric_states(metrics: nn.ModuleDict, saved: dict[str, dict[str, Any]]) -> None:
-    for key, metric in metrics.items():
-        states = saved[key]["states"]
-        if set(states) != set(metric.metric_state):
-            raise KeyError(f"saved states of {key} differ: {sorted(states)}")
-        for name, value in states.items():
-            current = getattr(metric, name)
-            if isinstance(current, torch.Tensor):
-                if value.shape != current.shape:
-                    raise ValueError(f"state {key}.{name}: shape {tuple(value.shape)} "
-                                     f"!= {tuple(current.shape)}")
-                setattr(metric, name, value.to(device=current.device, dtype=current.dtype).clone())
-            else:
-                device = metric.device
-                setattr(metric, name, [v.to(device).clone() for v in value])
-        metric._update_count = int(saved[key]["update_count"])
-        metric._computed = None
+        for key, metric in metrics.items():
+            states = saved[key]["states"]
+            if set(states) != set(metric.metric_state):
+                raise KeyError(f"saved states of {key} differ: {sorted(states)}")
+            for name, value in states.items():
+                current = getattr(metric, name)
+                if isinstance(current, torch.Tensor):
+                    if value.shape != current.shape:
+                        raise ValueError(f"state {key}.{name}: shape {tuple(value.shape)} "
+                                         f"!= {tuple(current.shape)}")
+                    setattr(metric, name, value.to(device=current.device, dtype=current.dtype).clone())
+                else:
+                    setattr(metric, name, [v.to(metric.device).clone() for v in value])
+            metric._update_count = int(saved[key]["update_count"])
+            metric._computed = None
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:

@@ -1,5 +1,5 @@
-"""Per-joint MPJPE rows (``per_joint.csv`` schema) of a results folder whose run did not write them, by
-running an attack through the public attacks API."""
+"""Per-joint MPJPE rows (``per_joint.csv`` schema) from running an attack through the public attacks API
+(test support: the attack callback writes ``per_joint.csv`` itself)."""
 
 from __future__ import annotations
 
