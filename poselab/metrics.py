@@ -71,11 +71,6 @@ def check_jdr_definition(definition: str) -> str:
     return definition
 
 
-def jdr_label(definition: str = DEFAULT_JDR) -> str:
-    """Short text naming a JDR definition, for table headers: ``"JDR [qiu2019: error <= ...]"``."""
-    return f"JDR [{definition}: {JDR_DEFINITIONS[check_jdr_definition(definition)]}]"
-
-
 def joints_detected(pred_2d: Tensor, target_2d: Tensor, threshold: Tensor | float | None = None) -> Tensor:
     """Bool (..., J): 2D error below ``threshold`` px (default: half the target's head size); strict ``<``."""
     if threshold is None:

@@ -78,11 +78,6 @@ def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16",
     return out
 
 
-def storage_of(path: str | Path) -> str:
-    """``fp16``/``bf16`` for an exported file, ``fp32`` for a full-precision checkpoint."""
-    return str(read_checkpoint(path).get(STORAGE_KEY, "fp32"))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Export a poselab checkpoint as weights-only 16-bit storage.")
     p.add_argument("src", help="a poselab (Lightning) checkpoint, e.g. runs/r18-128/checkpoints/<model>.ckpt")

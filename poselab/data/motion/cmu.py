@@ -55,7 +55,6 @@ from poselab.data.motion.bvh import (
 from poselab.data.motion.retarget import (
     Y_UP_TO_Z_UP,
     Marker,
-    bone_lengths,
     marker_positions,
     place,
     rescale_bones,
@@ -131,11 +130,6 @@ def subject_clip(subject: str, path: str = str(CLIP_FILE)) -> np.ndarray:
     world = place(rescale_bones(capture, body.bone_lengths()), capture, scale, ANKLE_HEIGHT)
     world.setflags(write=False)
     return world
-
-
-def capture_bone_lengths(path: str = str(CLIP_FILE)) -> np.ndarray:
-    """Median length (16,) of each poselab bone on the CMU capture skeleton (CMU units)."""
-    return np.median(bone_lengths(clip_joints(path)), axis=0)
 
 
 def clip_bytes(source: str | Path) -> bytes:
