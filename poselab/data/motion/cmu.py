@@ -8,24 +8,11 @@ Rebuild it from the full file with::
     python -m poselab.data.motion.cmu --source ../shared/data/cmu-mocap/01_01.bvh
 
 Joint correspondences (:data:`CMU_MARKERS`; CMU rest pose: y up, facing +z, the character's left at +x):
-
-============  ================================================================================
-poselab       CMU BVH
-============  ================================================================================
-pelvis        midpoint of LeftUpLeg and RightUpLeg (the hip joints; CMU's ``Hips`` root sits
-              about 100 mm higher and further back)
-r/l_hip       RightUpLeg / LeftUpLeg
-r/l_knee      RightLeg / LeftLeg
-r/l_ankle     RightFoot / LeftFoot
-spine         Spine (about a quarter of the way up the back)
-thorax        Neck1 (the base of the neck, just above the shoulder line)
-neck_nose     Head, plus 1 unit (about 56 mm) forward in the head's frame (the nose is in front of
-              the head-neck joint)
-head_top      Head's end site, plus the same forward offset (so nose -> head top is the head's up axis)
-l/r_shoulder  LeftArm / RightArm
-l/r_elbow     LeftForeArm / RightForeArm
-l/r_wrist     LeftHand / RightHand
-============  ================================================================================
+pelvis is the midpoint of LeftUpLeg and RightUpLeg (the hip joints; CMU's ``Hips`` root sits about 100 mm
+higher and further back); spine is Spine, thorax Neck1 (the base of the neck); neck_nose is Head and
+head_top Head's end site, both moved 1 unit (about 56 mm) forward in the head's frame (the nose is in front
+of the head-neck joint); the limbs' hip, knee, ankle, shoulder, elbow and wrist are {Right,Left}UpLeg, Leg,
+Foot, Arm, ForeArm and Hand.
 
 Bones then take the subject's lengths (:func:`poselab.data.motion.retarget.rescale_bones`), the root
 trajectory is scaled by the subject's leg length over CMU's (thigh + shin), and the clip is centred on the
@@ -52,13 +39,7 @@ from poselab.data.motion.bvh import (
     read_text,
     subsample_text,
 )
-from poselab.data.motion.retarget import (
-    Y_UP_TO_Z_UP,
-    Marker,
-    marker_positions,
-    place,
-    rescale_bones,
-)
+from poselab.data.motion.retarget import Y_UP_TO_Z_UP, Marker, marker_positions, place, rescale_bones
 from poselab.data.synthetic.pose import ANKLE_HEIGHT, make_subject
 from poselab.safe_io import atomic_write
 from poselab.skeleton import JOINT_NAMES, joint_index
@@ -71,25 +52,17 @@ SOURCE_STEP, SOURCE_START = 4, 1
 MAX_CLIP_BYTES = 4 * 2**20
 
 _HEAD_FORWARD = (0.0, 0.0, 1.0)  # CMU units in the head's frame (rest pose faces +z)
+_LIMBS = (("hip", "UpLeg"), ("knee", "Leg"), ("ankle", "Foot"), ("shoulder", "Arm"), ("elbow", "ForeArm"),
+          ("wrist", "Hand"))
 #: poselab joint name -> where it sits on the CMU skeleton (see the module docstring)
 CMU_MARKERS: dict[str, Marker] = {
     "pelvis": Marker(("LeftUpLeg", "RightUpLeg")),
-    "r_hip": Marker(("RightUpLeg",)),
-    "r_knee": Marker(("RightLeg",)),
-    "r_ankle": Marker(("RightFoot",)),
-    "l_hip": Marker(("LeftUpLeg",)),
-    "l_knee": Marker(("LeftLeg",)),
-    "l_ankle": Marker(("LeftFoot",)),
     "spine": Marker(("Spine",)),
     "thorax": Marker(("Neck1",)),
     "neck_nose": Marker(("Head",), _HEAD_FORWARD),
     "head_top": Marker(("Head_end",), _HEAD_FORWARD),
-    "l_shoulder": Marker(("LeftArm",)),
-    "l_elbow": Marker(("LeftForeArm",)),
-    "l_wrist": Marker(("LeftHand",)),
-    "r_shoulder": Marker(("RightArm",)),
-    "r_elbow": Marker(("RightForeArm",)),
-    "r_wrist": Marker(("RightHand",)),
+    **{f"{side[0].lower()}_{ours}": Marker((side + theirs,))
+       for side in ("Right", "Left") for ours, theirs in _LIMBS},
 }
 _LEGS = [
     (joint_index(a), joint_index(b))
