@@ -82,7 +82,6 @@ def triangulate_dlt(
             A weight of zero is the same as dropping that view (NaN pixels there are ignored).
         rank_tol: a point is flagged invalid when its two smallest singular values are within
             this relative gap (the system does not pin down a unique point).
-
         with_sensitivity: also return the sensitivity (..., J) mm per px: a first-order bound on how far the
             point moves when each voting 2D coordinate moves by one pixel (the null vector moves by up to
             |dA| / (s_3 - s_4), mapped back to mm); large for nearly parallel rays or nearly singular views.
