@@ -18,8 +18,9 @@ from poselab.models.backbones import build_backbone
 from poselab.models.checkpoint import CheckpointError
 from poselab.models.export import STORAGE_KEY, export_weights, to_storage
 from poselab.models.export import main as export_main
-from poselab.scale import model_scale, parse_scale, scale_name, scale_order, scaled_name
+from poselab.scale import model_scale, parse_scale, scale_name, scaled_name
 from poselab.skeleton import NUM_JOINTS
+from studies.scale.points import scale_order
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_NAMES = ("regression", "volumetric", "heatmap_depth", "triangulation")
