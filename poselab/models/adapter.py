@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from poselab.models.base import Batch, PoseModel, check_images, root_relative, views_valid
-from poselab.models.checkpoint import CheckpointError, load_safely
+from poselab.models.checkpoint import CheckpointError, load_safely, read_checkpoint
 from poselab.skeleton import NUM_JOINTS
 
 OUTPUT_SPACES = ("camera", "world")
@@ -111,7 +111,6 @@ class PoseAdapter(nn.Module):
     def from_checkpoint(cls, path: str | Path, expected_model: str | None = None) -> PoseAdapter:
         """A shipped or trained poselab checkpoint (``checkpoints/<model>.ckpt``), its input size the crop
         size it was trained on."""
-        from poselab.models.checkpoint import read_checkpoint
         from poselab.models.registry import load_model
 
         data = read_checkpoint(path, expected_model).get("datamodule_hyper_parameters") or {}
