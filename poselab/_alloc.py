@@ -1,24 +1,14 @@
 """glibc malloc tuning for CPU runs: keep large freed buffers in the heap instead of returning them to the OS.
 
-By default glibc serves every allocation above its mmap threshold (128 KiB, raised dynamically to at most
-32 MiB) with a fresh ``mmap`` and returns it with ``munmap`` on free, and trims the heap top above 128 KiB.
-An eps-batched attack sweep allocates activations of tens of MiB per pass, so every pass zero-fills them
-again: hundreds of thousands of minor page faults per sweep on a CPU, which cancel the eps-batching gain
-(``benchmarks/bench_attacks.py --allocators``; docs/benchmarks.md). :func:`configure_allocator` sets
-
-* ``M_MMAP_THRESHOLD`` = 64 MiB (allocations below it come from the heap and are reused), and
-* ``M_TRIM_THRESHOLD`` = 1 GiB (freed heap memory up to 1 GiB stays mapped),
-
-the same as ``MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=1073741824`` at start-up. Cost: the
-process keeps up to 1 GiB of freed memory resident (its resident size stays near its peak). It is called
-by the command-line entry points (``poselab``, ``python -m poselab.evaluation.transfer|adv_compare``) and
-the benchmarks, never on ``import poselab``. It is skipped (nothing changed) when
-
-* ``POSELAB_MALLOPT=0`` (or ``off``/``false``/``no``) is set in the environment,
-* the user already tunes these thresholds (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, or
-  ``glibc.malloc.mmap_threshold``/``trim_threshold`` in ``GLIBC_TUNABLES``): their setting wins,
-* the process does not run on glibc (macOS, Windows, musl) or ``malloc`` is not glibc's (another
-  allocator such as jemalloc or tcmalloc was put in with ``LD_PRELOAD``).
+By default glibc serves allocations above its mmap threshold with a fresh ``mmap`` (``munmap`` on free), so
+an eps-batched attack sweep zero-fills its activations of tens of MiB again on every pass (minor page
+faults that cancel the batching gain; docs/benchmarks.md). :func:`configure_allocator` sets
+``M_MMAP_THRESHOLD`` = 64 MiB and ``M_TRIM_THRESHOLD`` = 1 GiB (as ``MALLOC_MMAP_THRESHOLD_=67108864
+MALLOC_TRIM_THRESHOLD_=1073741824`` would; the process keeps up to 1 GiB of freed memory resident). The
+command-line entry points and the benchmarks call it, never ``import poselab``. It changes nothing when
+``POSELAB_MALLOPT=0`` (``off``/``false``/``no``), when the user tunes these thresholds
+(``MALLOC_*_THRESHOLD_`` or ``GLIBC_TUNABLES``), or off glibc (macOS, Windows, musl, an ``LD_PRELOAD``
+allocator).
 """
 
 from __future__ import annotations

@@ -1,13 +1,9 @@
 """A clean exit for distributed processes: destroy the process group before the interpreter finalizes.
 
-Lightning destroys the default process group at exit only for NCCL. A gloo group (CPU DDP, ``ddp_spawn``)
-is left to interpreter finalization, and a rank can then abort after its work is done ("terminate called
-without an active exception", SIGABRT), failing a run whose results were already written. Measured on this
-project's two-process CPU attack evaluation (tests/test_callback.py, multi-view): about 1 run in 10; the core
-dump shows a gloo worker thread freeing the tensors of its last finished work (Lightning's closing barrier):
-it needs the GIL, and a thread that asks for the GIL while the interpreter finalizes is unwound out of a
-``noexcept`` destructor -> ``std::terminate``. Destroying the group at exit (before finalization) joins
-those threads while the interpreter still runs.
+Lightning destroys the default process group at exit only for NCCL. A gloo group (CPU DDP) left to
+interpreter finalization can abort a rank after its results were written (SIGABRT, "terminate called without
+an active exception"): a gloo worker thread still freeing its last work asks for the GIL while the interpreter
+finalizes. Destroying the group at exit joins those threads while the interpreter still runs.
 """
 
 from __future__ import annotations

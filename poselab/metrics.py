@@ -51,12 +51,8 @@ def head_size(joints_2d: Tensor, head: int = HEAD_TOP, neck: int = NECK) -> Tens
     return (joints_2d[..., head, :] - joints_2d[..., neck, :]).norm(dim=-1)
 
 
-#: The joint detection rate definitions (the one home of their names; configs and tables import them):
-#: ``"qiu2019"`` — the published multi-view one (Qiu et al. 2019,
-#: microsoft/multiview-human-pose-estimation-pytorch, ``multiview_h36m.py`` ``evaluate``): a fixed head
-#: size of image_size / 10, a joint is detected when its 2D error is ``<=`` 0.5 x head size
-#: (= image_size / 20 px); ``"head_thorax"`` — a per-sample head size |head_top - thorax| of the
-#: target, detected when the error is ``<`` 0.5 x head size.
+#: The joint detection rate definitions (the one home of their names; configs and tables import them);
+#: ``qiu2019`` is the published multi-view one (microsoft/multiview-human-pose-estimation-pytorch).
 JDR_DEFINITIONS: dict[str, str] = {
     "qiu2019": "error <= 0.5 x image_size/10 px (Qiu et al. 2019)",
     "head_thorax": "error < 0.5 x |head_top - thorax| px per sample",
@@ -69,11 +65,6 @@ def check_jdr_definition(definition: str) -> str:
     if definition not in JDR_DEFINITIONS:
         raise ValueError(f"jdr_definition must be one of {', '.join(JDR_DEFINITIONS)}, got {definition!r}")
     return definition
-
-
-def jdr_label(definition: str = DEFAULT_JDR) -> str:
-    """Short text naming a JDR definition, for table headers: ``"JDR [qiu2019: error <= ...]"``."""
-    return f"JDR [{definition}: {JDR_DEFINITIONS[check_jdr_definition(definition)]}]"
 
 
 def joints_detected(pred_2d: Tensor, target_2d: Tensor, threshold: Tensor | float | None = None) -> Tensor:

@@ -50,17 +50,6 @@ def model_scale(model: Any, image_size: int | None) -> str | None:
         return None
 
 
-def depth_of(scale: str) -> int:
-    """Backbone depth for ordering scales (tiny CNN: 6 conv layers)."""
-    backbone, _ = parse_scale(scale)
-    return 6 if backbone == "tiny" else int(backbone[len("resnet"):])
-
-
-def scale_order(scale: str) -> tuple[int, int]:
-    """Sort key of a scale: crop size, then backbone depth."""
-    return parse_scale(scale)[1], depth_of(scale)
-
-
 def scaled_name(name: str, scale: str | None) -> str:
     """``name`` for the tiny CNN at any crop size (the default, tests, smoke runs) or an unknown scale, else
     ``<name>-<scale>``: the folder of a run's logs, so that runs of two ResNet scales never share one (as

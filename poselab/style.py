@@ -9,7 +9,7 @@
 * Text on images: :func:`put_label` draws once, on a filled box: no outline pass, whose glyph advance can
   differ between OpenCV versions (an outline at thickness 3 under text at thickness 1 drifts in OpenCV 5).
 * Figures are saved and closed by :func:`save`; a value axis spanning decades is logarithmic
-  (:func:`log_if_spans_decades`).
+  (:func:`spans_decades`, :func:`log_axis`).
 """
 
 from __future__ import annotations
@@ -131,15 +131,6 @@ def log_axis(ax: Any, axis: str = "y") -> None:
     target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     target.set_minor_formatter(FuncFormatter(lambda v, _: ""))
-
-
-def log_if_spans_decades(ax: Any, values: Iterable[float], axis: str = "y", decades: float = 1.0) -> bool:
-    """Make ``axis`` logarithmic (:func:`log_axis`) when ``values`` span ``decades`` or more; returns whether
-    it did."""
-    if not spans_decades(values, decades):
-        return False
-    log_axis(ax, axis)
-    return True
 
 
 def panel(ax: Any, title: str, xlabel: str | None = None, ylabel: str | None = None) -> None:

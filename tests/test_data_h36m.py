@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from support.sample import validate_sample
 
 from poselab.data.datamodule import PoseDataModule
 from poselab.data.h36m import Human36M
-from poselab.data.sample import validate_sample
 from poselab.data.synthetic import h36m_like_rig, pose_world
 from poselab.skeleton import JOINT_NAMES
 

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from support.sample import validate_sample
 
-from poselab.data.sample import validate_sample
 from poselab.data.synthetic import (
     ACTIONS,
     TEST_SUBJECTS,

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from support.sample import validate_sample
 
 from poselab.data.datamodule import PoseDataModule
-from poselab.data.sample import validate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"image_size": 24, "train_size": 8, "val_size": 4, "test_size": 4, "batch_size": 4, "num_workers": 0}

@@ -207,7 +207,7 @@ def _nan_channel(text: str) -> str:
     (lambda t: t.replace("LeftHand", "LeftPaw"), "not a CMU skeleton: marker of l_wrist names joints absent"),
 ])
 def test_the_clip_builder_validates_everything_before_writing(tmp_path, capsys, mutate, words):
-    from poselab.data.motion.cmu import main
+    from studies.cmu_clip.build import main
 
     out = tmp_path / "clip.bvh.gz"
     out.write_bytes(b"the shipped clip")
@@ -221,8 +221,8 @@ def test_the_clip_builder_validates_everything_before_writing(tmp_path, capsys, 
 
 
 def test_the_clip_builder_writes_a_valid_source_atomically_and_caps_sizes(tmp_path, capsys):
-    from poselab.data.motion import cmu
     from poselab.data.motion.bvh import read_text
+    from studies.cmu_clip import build as cmu
 
     out = tmp_path / "clip.bvh.gz"
     cmu.main(["--source", str(_source(tmp_path)), "--out", str(out)])

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support.sample import validate_sample
 
 from poselab.data.config import data_kwargs
 from poselab.data.datamodule import PoseDataModule
 from poselab.data.errors import DataError
 from poselab.data.motion.cmu import CLIP_NAME, subject_clip
 from poselab.data.motion.retarget import bone_lengths
-from poselab.data.sample import validate_sample
 from poselab.data.synthetic import SyntheticMultiView, make_subject
 from poselab.data.synthetic.dataset import golden_stride
 from poselab.geometry import project_world

@@ -9,7 +9,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from poselab.data.motion.bvh import forward_kinematics, load_bvh
-from poselab.data.motion.cmu import CLIP_FILE, clip_joints, leg_length, subject_clip, write_clip
+from poselab.data.motion.cmu import CLIP_FILE, clip_joints, leg_length, subject_clip
 from poselab.data.motion.retarget import (
     Y_UP_TO_Z_UP,
     Marker,
@@ -21,6 +21,7 @@ from poselab.data.motion.retarget import (
 )
 from poselab.data.synthetic.pose import ANKLE_HEIGHT, SUBJECTS, make_subject, pose_world
 from poselab.skeleton import BONES, JOINT_NAMES, joint_index
+from studies.cmu_clip.build import write_clip
 
 SHARED_BVH = Path(__file__).resolve().parents[1] / "../shared/data/cmu-mocap/01_01.bvh"
 ANKLES = [joint_index("r_ankle"), joint_index("l_ankle")]

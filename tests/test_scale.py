@@ -16,10 +16,11 @@ from attack_toys import make_batch
 from poselab.models import get_model_class, load_model, read_checkpoint
 from poselab.models.backbones import build_backbone
 from poselab.models.checkpoint import CheckpointError
-from poselab.models.export import export_weights, storage_of, to_storage
+from poselab.models.export import STORAGE_KEY, export_weights, to_storage
 from poselab.models.export import main as export_main
-from poselab.scale import model_scale, parse_scale, scale_name, scale_order, scaled_name
+from poselab.scale import model_scale, parse_scale, scale_name, scaled_name
 from poselab.skeleton import NUM_JOINTS
+from studies.scale.points import scale_order
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_NAMES = ("regression", "volumetric", "heatmap_depth", "triangulation")
@@ -96,7 +97,8 @@ def test_export_round_trip_equals_16_bit_rounding_and_computes_in_fp32(tmp_path,
     src = _lightning_ckpt(model, tmp_path / "full.ckpt")
     saved = export_weights(src, tmp_path / "sub" / "half.ckpt", storage)
     assert "optimizer_states" not in saved and saved["epoch"] == 2
-    assert storage_of(tmp_path / "sub" / "half.ckpt") == storage and storage_of(src) == "fp32"
+    assert read_checkpoint(tmp_path / "sub" / "half.ckpt")[STORAGE_KEY] == storage
+    assert STORAGE_KEY not in read_checkpoint(src)
     raw = read_checkpoint(tmp_path / "sub" / "half.ckpt")
     stored = {v.dtype for v in raw["state_dict"].values()}
     assert stored == {dtype, torch.int64}  # floats in 16 bits, num_batches_tracked as it was

@@ -131,9 +131,8 @@ class PoseDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         splits = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("test",)}
-        for split in splits.get(stage, ("train", "val", "test")) if stage else ("train", "val", "test"):
-            if split not in self.datasets:
-                self.datasets[split] = self.make_dataset(split)
+        for split in splits.get(stage, ("train", "val", "test")):
+            self._dataset(split)
 
     def _dataset(self, split: str) -> Dataset:
         if split not in self.datasets:
@@ -153,11 +152,11 @@ class PoseDataModule(pl.LightningDataModule):
         return {"num_workers": workers, "persistent_workers": workers > 0, "pin_memory": self._pin_memory(),
                 "drop_last": False}
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def _loader(self, split: str) -> DataLoader:
+        """An evaluation split's loader (in order; ``val_batch_size``)."""
         hp = self.hparams
-        batch = hp.batch_size if split == "train" else (hp.val_batch_size if hp.val_batch_size is not None
-                                                         else hp.batch_size)
-        return DataLoader(self._dataset(split), batch_size=batch, shuffle=shuffle, **self._loader_options())
+        batch = hp.batch_size if hp.val_batch_size is None else hp.val_batch_size
+        return DataLoader(self._dataset(split), batch_size=batch, shuffle=False, **self._loader_options())
 
     def train_dataloader(self) -> DataLoader:
         """Resumable, shuffled by (run seed, epoch); one shard per rank when a trainer runs distributed."""
@@ -193,13 +192,13 @@ class PoseDataModule(pl.LightningDataModule):
             self._train_loader.load_state_dict(state)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self._loader("val")
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test")
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self._loader("test")
 
 
 def dataset_label(datamodule: object | None) -> str | None:

@@ -19,17 +19,12 @@ The labels dict holds
     ``view_valid`` False (the triangulation gives it weight 0, the metrics skip it), as long as two chosen
     views remain (one for ``random_view``, which then picks among the present views).
 
-Protocol options (presets in ``configs/data/h36m.yaml`` = poselab quick and ``configs/data/h36m_lt.yaml`` =
-learnable-triangulation's ``experiments/human36m/eval/human36m_alg.yaml``): ``stride`` (LT tests every frame),
-``with_damaged_actions`` (LT: true), ``undistorted`` (LT ``undistort_images: true`` reads
-``imageSequence-undistorted`` and uses zero distortion) and ``resample`` (LT crops the integer box with
-black padding and resizes it with ``cv2.resize(..., INTER_AREA)``).
+Protocol options (presets ``configs/data/h36m.yaml`` = poselab quick, ``configs/data/h36m_lt.yaml`` =
+learnable-triangulation's ``human36m_alg.yaml``): ``stride``, ``with_damaged_actions``, ``undistorted``
+(``imageSequence-undistorted`` with zero distortion) and ``resample`` (see :class:`Human36M`).
 
-Their 17 keypoints are "16 joints in MPII order + neck/nose", picked from the 32 H36M mocap joints by
-``valid_joints = (3,2,1,6,7,8,0,12,13,15,27,26,25,17,18,19) + (14,)``, i.e.
-r_ankle, r_knee, r_hip, l_hip, l_knee, l_ankle, pelvis, spine(thorax), neck, head_top, r_wrist, r_elbow,
-r_shoulder, l_shoulder, l_elbow, l_wrist, neck/nose. poselab's order (VideoPose3D, pelvis first) takes the
-32-joint indices (0,1,2,3,6,7,8,12,13,14,15,17,18,19,25,26,27); :data:`LT_TO_POSELAB` maps one to the other.
+Their 17 keypoints (16 joints in MPII order + neck/nose) and poselab's (VideoPose3D, pelvis first) are
+picked from the 32 H36M mocap joints as below; :data:`LT_TO_POSELAB` maps one order to the other.
 """
 
 from __future__ import annotations

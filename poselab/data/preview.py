@@ -86,12 +86,6 @@ def synthetic_showcase(dataset, n: int) -> list[dict]:
     return out
 
 
-def _data_kwargs(path: str | None) -> dict:
-    from poselab.data.config import data_kwargs
-
-    return data_kwargs([path]) if path is not None else {}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="poselab preview-data", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -103,11 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tile", type=int, default=224, help="tile side in the PNG (px)")
     args = parser.parse_args(argv)
     try:
+        from poselab.data.config import data_kwargs
         from poselab.data.datamodule import PoseDataModule
 
         if args.samples <= 0:
             raise ValueError(f"--samples must be positive, got {args.samples}")
-        kwargs = _data_kwargs(args.data)
+        kwargs = data_kwargs([args.data]) if args.data is not None else {}
         kwargs.update(train_random_view=False, num_workers=0)
         if args.image_size is not None:
             kwargs["image_size"] = args.image_size

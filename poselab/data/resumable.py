@@ -1,28 +1,19 @@
 """A resumable training loader: epoch order from (seed, epoch); restarts skip what was already trained.
 
-Lightning (2.6) saves ``state_dict()`` of every training DataLoader that has one into the checkpoint
-(``loops.fit_loop`` ``combined_loader``) and hands it back through ``load_state_dict()`` on resume, so a
-run interrupted mid-epoch continues with the batches it had not trained yet instead of restarting the
-epoch's order.
+Lightning saves ``state_dict()`` of a training DataLoader into the checkpoint (``fit_loop``
+``combined_loader``) and hands it back through ``load_state_dict()`` on resume.
 
-* :class:`EpochSampler`: a :class:`~torch.utils.data.DistributedSampler` (so Lightning keeps it under DDP
-  instead of replacing it) whose order in epoch ``e`` is a permutation drawn from ``(seed, e)`` only,
-  sharded by rank like ``DistributedSampler``, optionally starting ``start`` samples into this rank's shard.
-* :class:`ResumableLoader`: a DataLoader counting the batches it handed out in the current epoch. Its
-  state is ``{"epoch", "batches"}``; after ``load_state_dict`` the next iteration of that same epoch skips
-  those batches (a later epoch starts from its beginning).
+* :class:`EpochSampler`: a ``DistributedSampler`` (so Lightning keeps it under DDP) whose order in epoch
+  ``e`` is a permutation drawn from ``(seed, e)`` only, sharded by rank, optionally starting ``start``
+  samples into this rank's shard.
+* :class:`ResumableLoader`: counts the batches yielded in the current epoch (state ``{"epoch", "batches"}``);
+  after ``load_state_dict`` the next iteration of that epoch skips them. Lightning does not fetch ahead for
+  a loader with a length and checkpoints a step after training its batch, so yielded == trained (worker
+  prefetches are not yielded). The epoch is read at the first ``next()``, after Lightning's ``set_epoch``.
 
-The count is of batches *yielded to Lightning*: for a loader with a length, Lightning's data fetcher does
-not fetch ahead (``_PrefetchDataFetcher.__iter__`` returns early when the length is known) and the
-checkpoint of a step is written after that step's batch was trained, so yielded == trained. Worker
-processes prefetch inside the DataLoader iterator; those batches are not yielded and not counted.
-The iteration is lazy: the epoch is read at the first ``next()``, after Lightning called ``set_epoch``
-(it creates the iterator before that, in ``FitLoop.setup_data``).
-
-Lightning loads the loader states only if the train loader is created after the checkpoint was restored;
-a model whose ``configure_optimizers`` reads ``trainer.estimated_stepping_batches`` (poselab's LR
-schedule) creates it before, and the states are silently dropped. ``PoseDataModule`` therefore also
-keeps its train loader's state in its own ``state_dict`` (restored before ``configure_optimizers``).
+Lightning drops these states when the train loader was created before the restore, which
+``configure_optimizers`` does (``trainer.estimated_stepping_batches``); ``PoseDataModule`` therefore also
+keeps the state in its own ``state_dict`` (restored before ``configure_optimizers``).
 """
 
 from __future__ import annotations

@@ -59,11 +59,14 @@ def project(points_cam: Tensor, K: Tensor, dist: Tensor | None = None, eps: floa
     return pixels_from_normalized(xy, K)
 
 
+def _intrinsics(K: Tensor) -> tuple[Tensor, ...]:
+    """fx, fy, cx, cy, skew of K (..., 3, 3), each (..., 1) to broadcast over joints."""
+    return tuple(K[..., r, c, None] for r, c in ((0, 0), (1, 1), (0, 2), (1, 2), (0, 1)))
+
+
 def pixels_from_normalized(xy: Tensor, K: Tensor) -> Tensor:
     """Normalised image coords (..., J, 2) -> pixels (..., J, 2)."""
-    fx, fy = K[..., 0, 0, None], K[..., 1, 1, None]
-    cx, cy = K[..., 0, 2, None], K[..., 1, 2, None]
-    skew = K[..., 0, 1, None]
+    fx, fy, cx, cy, skew = _intrinsics(K)
     u = fx * xy[..., 0] + skew * xy[..., 1] + cx
     v = fy * xy[..., 1] + cy
     return torch.stack([u, v], dim=-1)
@@ -71,9 +74,7 @@ def pixels_from_normalized(xy: Tensor, K: Tensor) -> Tensor:
 
 def normalized_from_pixels(uv: Tensor, K: Tensor, dist: Tensor | None = None) -> Tensor:
     """Pixels (..., J, 2) -> undistorted normalised coords (..., J, 2)."""
-    fx, fy = K[..., 0, 0, None], K[..., 1, 1, None]
-    cx, cy = K[..., 0, 2, None], K[..., 1, 2, None]
-    skew = K[..., 0, 1, None]
+    fx, fy, cx, cy, skew = _intrinsics(K)
     y = (uv[..., 1] - cy) / fy
     x = (uv[..., 0] - cx - skew * y) / fx
     xy = torch.stack([x, y], dim=-1)
@@ -116,7 +117,6 @@ def crop_intrinsics(K: Tensor, bbox: Tensor, out_size: tuple[int, int] | Tensor)
     x0, y0, x1, y1 = bbox.unbind(-1)
     sx = out_w / (x1 - x0)
     sy = out_h / (y1 - y0)
-    K = K.clone()
     new = torch.zeros_like(K)
     new[..., 0, 0] = K[..., 0, 0] * sx
     new[..., 0, 1] = K[..., 0, 1] * sx

@@ -5,16 +5,12 @@ For each point, every view v contributes the two plain DLT rows ``w_v * (u P_v[2
 learnable-triangulation-pytorch); the homogeneous point is the right singular vector of the stacked
 (2V, 4) matrix with the smallest singular value.
 
-The unit-norm constraint of that singular vector is not invariant under a translation of the world
-frame, so with noisy 2D points the plain DLT in world millimetres depends (slightly) on where the world
-origin is. The system is therefore solved in a canonical frame fixed by the voting cameras, like
-Hartley's normalisation (Hartley & Zisserman, ch. 4.4) with the camera centres standing in for the
-unknown 3D point: origin at the mean centre of the cameras with weight > 0, unit = their mean distance
-from it. A rigid motion (or change of unit) of the world frame moves the cameras with it, so the result
-moves by exactly that motion, and the coordinates of the system are O(1) (well conditioned in float32).
-An isotropic normalisation of image coordinates (a similarity per view) would only rescale that view's
-rows, i.e. reweight the views; pixel rows are kept so that, unweighted, the residuals are those of
-OpenCV's DLT.
+The unit-norm constraint of that singular vector is not invariant under a translation of the world frame,
+so the system is solved in a canonical frame fixed by the voting cameras (Hartley's normalisation, H&Z 4.4,
+with the camera centres standing in for the unknown point): origin at the mean centre of the cameras with
+weight > 0, unit = their mean distance from it. A rigid motion or change of unit of the world frame then
+moves the result by exactly that motion, and the system is well conditioned in float32. Pixel rows are kept
+(an isotropic image normalisation would only reweight the views), so unweighted residuals are OpenCV's.
 
 Validity rule (a point is flagged, never raised on; its coordinates may then be NaN or meaningless):
 a point is **valid** iff
@@ -82,7 +78,6 @@ def triangulate_dlt(
             A weight of zero is the same as dropping that view (NaN pixels there are ignored).
         rank_tol: a point is flagged invalid when its two smallest singular values are within
             this relative gap (the system does not pin down a unique point).
-
         with_sensitivity: also return the sensitivity (..., J) mm per px: a first-order bound on how far the
             point moves when each voting 2D coordinate moves by one pixel (the null vector moves by up to
             |dA| / (s_3 - s_4), mapped back to mm); large for nearly parallel rays or nearly singular views.

@@ -1,24 +1,7 @@
 """``PoseAdapter``: any pose network (an ``nn.Module`` or a callable) as the model the evaluation runs,
-with no subclassing. The four poselab baselines go through it too (:meth:`PoseAdapter.from_poselab`), so an
-evaluation has one path: adapter -> engine.
-
-The adapter declares what the engine must know about the network (docs/EXTENDING.md, "Your own model"):
-
-* ``output``: ``"camera"``: 3D joints in each view's camera frame, mm, (B, V, J, 3) (or (N, J, 3) per image
-  with ``per_view``), made root-relative by the adapter; ``"world"``: world mm (B, J, 3) of a multi-view model
-  that sees every view at once (as the triangulation baseline). ``(..., J * 3)`` outputs are reshaped.
-* ``units``: ``"mm"`` or ``"m"`` (multiplied by 1000) of the 3D pose.
-* ``per_view``: call the network on the views as separate images (B * V, 3, H, W) and reshape back.
-* ``input_size``: the crop side (px) the network was trained on; checked against the data's before a run.
-* ``mean``/``std``: per-channel normalisation in 0..1 units (torchvision's convention); images arrive as
-  float 0..255 and are divided by 255 first. Neither given: the network gets 0..255 images unchanged.
-* ``takes_batch``: call ``net(images, batch)`` (the collated sample dict: cameras ``K``, ``R``, ``t``,
-  ``dist``) instead of ``net(images)``.
-* ``pose_key``, ``joints_2d_key``, ``valid_key``: where a dict or tuple output holds the pose, 2D joints (crop
-  px, for JDR; optional) and validity (optional).
-* ``name``: the model name in results, folders and W&B.
-
-Everything is differentiable: attacks take gradients with respect to the 0..255 pixels.
+with no subclassing; what it declares is documented in docs/EXTENDING.md ("Your own model") and on the class.
+The four poselab baselines go through it too (:meth:`PoseAdapter.from_poselab`), so an evaluation has one
+path: adapter -> engine. Everything is differentiable: attacks take gradients w.r.t. the 0..255 pixels.
 
 Loading from the command line: :func:`load_factory` imports the module of a ``pkg.module:factory`` spec (only
 ever a module the user names; a checkpoint or weights file never imports one) and :func:`load_weights` reads a
@@ -36,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from poselab.models.base import Batch, PoseModel, check_images, root_relative, views_valid
-from poselab.models.checkpoint import CheckpointError, load_safely
+from poselab.models.checkpoint import CheckpointError, load_safely, read_checkpoint
 from poselab.skeleton import NUM_JOINTS
 
 OUTPUT_SPACES = ("camera", "world")
@@ -59,15 +42,20 @@ class PoseAdapter(nn.Module):
 
     Args:
         module: an ``nn.Module`` (its parameters, eval mode and device follow the adapter) or any callable.
-        output: ``"camera"`` or ``"world"`` (module docstring).
-        units: ``"mm"`` or ``"m"`` of the module's 3D pose.
-        per_view: call ``module`` on (B * V, 3, H, W) images (camera output only).
-        input_size: crop side in px the network expects (None: not checked).
-        mean, std: per-channel normalisation in 0..1 units (None and None: 0..255 images unchanged).
-        takes_batch: pass the collated batch as second argument.
-        pose_key, joints_2d_key, valid_key: entries of a dict/tuple output (``pose_key`` None: ``"pose"`` of a
-            dict, the output itself when it is a tensor).
-        name: the model's name in results (one folder-name-safe word).
+        output: ``"camera"``: 3D joints in each view's camera frame, mm, (B, V, J, 3) (or (N, J, 3) per image
+            with ``per_view``), made root-relative here; ``"world"``: world mm (B, J, 3) of a multi-view
+            model that sees every view at once (as the triangulation baseline). ``(..., J * 3)`` is reshaped.
+        units: ``"mm"`` or ``"m"`` (multiplied by 1000) of the module's 3D pose.
+        per_view: call ``module`` on the views as separate images (B * V, 3, H, W) (camera output only).
+        input_size: crop side in px the network was trained on, checked against the data's (None: not).
+        mean, std: per-channel normalisation in 0..1 units (torchvision's convention), applied to the 0..255
+            images divided by 255 (None and None: 0..255 images unchanged).
+        takes_batch: call ``module(images, batch)`` (the collated sample dict: cameras ``K``, ``R``, ``t``,
+            ``dist``) instead of ``module(images)``.
+        pose_key, joints_2d_key, valid_key: entries of a dict/tuple output holding the pose, 2D joints (crop
+            px, for JDR; optional) and validity (optional); ``pose_key`` None: ``"pose"`` of a dict, the
+            output itself when it is a tensor.
+        name: the model's name in results, folders and W&B (one folder-name-safe word).
     """
 
     def __init__(self, module: nn.Module | Callable[..., Any], *,
@@ -123,7 +111,6 @@ class PoseAdapter(nn.Module):
     def from_checkpoint(cls, path: str | Path, expected_model: str | None = None) -> PoseAdapter:
         """A shipped or trained poselab checkpoint (``checkpoints/<model>.ckpt``), its input size the crop
         size it was trained on."""
-        from poselab.models.checkpoint import read_checkpoint
         from poselab.models.registry import load_model
 
         data = read_checkpoint(path, expected_model).get("datamodule_hyper_parameters") or {}

@@ -1,15 +1,13 @@
-"""``PoseModel``: the LightningModule base shared by the four baselines; ``BackboneModel``: one on a poselab
-image backbone; ``HeatmapModel``: one with a deconvolution head drawing maps.
+"""``PoseModel``: the LightningModule base of the four baselines (loops, metrics, optimiser, validation
+images); ``BackboneModel``: one on a poselab image backbone; ``HeatmapModel``: one with a deconvolution
+head.
 
-Subclasses implement :meth:`PoseModel.forward` (the MODEL INTERFACE of docs/ARCHITECTURE.md),
-:meth:`PoseModel.loss` and, for multi-view models, :meth:`PoseModel.pose_target`. The base does the
-training/validation/test loops, metrics, optimiser and validation images.
-
-Constructor arguments are dataclass fields: a model declares only its own, typed, and builds its layers in
-``__post_init__`` (after ``super().__post_init__()``); it inherits the shared ones. Its ``__init__`` is
-still flat keyword arguments, which LightningCLI (``--model.init_args.X``), ``save_hyperparameters`` and a
-checkpoint's ``hyper_parameters`` see. The model modules do not postpone annotations, so that the fields
-hold real types (jsonargparse's ``--model.help`` shows and checks them).
+Subclasses implement :meth:`PoseModel.forward` (docs/ARCHITECTURE.md, "Model interface"),
+:meth:`PoseModel.loss` and, for multi-view models, :meth:`PoseModel.pose_target`. Constructor arguments are
+dataclass fields: a model declares only its own, typed, builds its layers in ``__post_init__`` and inherits
+the shared ones; ``__init__`` stays flat keyword arguments, as LightningCLI, ``save_hyperparameters`` and
+checkpoints see them. The model modules do not postpone annotations, so the fields hold real types
+(``--model.help`` shows and checks them).
 """
 
 import inspect
@@ -25,6 +23,7 @@ from torch import Tensor
 from poselab.distributed import destroy_process_group_at_exit
 from poselab.geometry import backproject, project
 from poselab.metrics import JDR, MPJPE, PMPJPE
+from poselab.metrics import root_align as root_relative
 from poselab.models.backbones import build_backbone
 from poselab.models.heads import DeconvHead, num_deconv_for
 from poselab.models.visualize import skeleton_panel
@@ -35,11 +34,6 @@ Batch = dict[str, Any]
 
 #: Fixed scale (mm) that normalises 3D targets for the losses.
 POSE_SCALE = 1000.0
-
-
-def root_relative(pose: Tensor, root: int = PELVIS) -> Tensor:
-    """(..., J, 3) -> the same minus the root joint."""
-    return pose - pose[..., root : root + 1, :]
 
 
 def check_images(images: Tensor) -> tuple[int, int]:

@@ -1,14 +1,10 @@
 """Weights-only checkpoints stored in 16-bit floats (fp16 or bf16), computed in fp32 once loaded.
 
-An exported file is a Lightning checkpoint reduced to what evaluation needs (``state_dict``,
-``hyper_parameters``, ``datamodule_hyper_parameters``, ``poselab_model`` and the Lightning version), with
-every floating-point tensor of ``state_dict`` cast to ``float16`` (default) or ``bfloat16``; integer
-buffers (BatchNorm's ``num_batches_tracked``) stay as they are. ``poselab_storage_dtype`` records the
-storage type. Nothing else is needed to read it: ``load_state_dict`` copies the 16-bit values into the
-model's fp32 parameters, so :func:`poselab.models.load_model` and ``poselab test --ckpt_path`` load it
-like any other checkpoint and the model computes in fp32. fp16 keeps 11 significant bits (relative
-rounding error <= 2**-11), bf16 8 bits with the fp32 range; fp16 is the default (weights and BatchNorm
-statistics of these models lie well inside its range, which :func:`export_weights` checks).
+An exported file keeps the entries evaluation needs (:data:`KEPT_KEYS`) with every floating-point tensor of
+``state_dict`` cast to ``float16`` (default; :func:`export_weights` checks the range) or ``bfloat16``
+(integer buffers unchanged) and records the type under :data:`STORAGE_KEY`. ``load_state_dict`` copies the
+16-bit values into the model's fp32 parameters, so :func:`poselab.models.load_model` and ``poselab test
+--ckpt_path`` load it like any other checkpoint.
 
     python -m poselab.models.export runs/r18-128/checkpoints/regression.ckpt \
         checkpoints/r18-128/regression.ckpt
@@ -27,7 +23,6 @@ from poselab.models.checkpoint import CheckpointError, read_checkpoint
 from poselab.safe_io import atomic_path
 
 STORAGE_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
-#: Checkpoint entries an exported file keeps.
 KEPT_KEYS = ("state_dict", "hyper_parameters", "datamodule_hyper_parameters", "poselab_model",
              "pytorch-lightning_version", "hparams_name", "datamodule_hparams_name", "epoch", "global_step",
              "loops")
@@ -76,11 +71,6 @@ def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16",
         if max_mb is not None and size_mb > max_mb:  # raising leaves dst as it was
             raise ValueError(f"{dst} would be {size_mb:.1f} MB > --max-mb {max_mb:g} (not written)")
     return out
-
-
-def storage_of(path: str | Path) -> str:
-    """``fp16``/``bf16`` for an exported file, ``fp32`` for a full-precision checkpoint."""
-    return str(read_checkpoint(path).get(STORAGE_KEY, "fp32"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,49 +19,33 @@ def _full_precision(x: Tensor) -> Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
+def _soft_argmax(maps: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+    """Integral soft-argmax over the spatial dims of logits (N, J, *S): coordinates (N, J, len(S)) in cells,
+    the last spatial dim first (x, y[, z]), and the probabilities (N, J, *S)."""
+    n, j, *size = maps.shape
+    probs = torch.softmax(beta * _full_precision(maps).reshape(n, j, -1), dim=-1).reshape(n, j, *size)
+    spatial = range(2, maps.dim())
+    coords = []
+    for axis in reversed(spatial):
+        steps = torch.arange(size[axis - 2], dtype=probs.dtype, device=probs.device)
+        coords.append((probs.sum(dim=tuple(d for d in spatial if d != axis)) * steps).sum(dim=-1))
+    return torch.stack(coords, dim=-1), probs
+
+
 def soft_argmax_2d(heatmaps: Tensor, beta: float = 1.0) -> tuple[Tensor, Tensor]:
-    """Integral 2D soft-argmax.
-
-    Args:
-        heatmaps: logits (N, J, h, w).
-        beta: softmax inverse temperature.
-
-    Returns:
-        coords (N, J, 2) as (x, y) in heat-map cells, and the probabilities (N, J, h, w).
-    """
+    """Integral 2D soft-argmax of logits (N, J, h, w) at inverse temperature ``beta``: coords (N, J, 2) as
+    (x, y) in heat-map cells, and the probabilities (N, J, h, w)."""
     if heatmaps.dim() != 4:
         raise ValueError(f"heatmaps must be (N, J, h, w), got {tuple(heatmaps.shape)}")
-    n, j, h, w = heatmaps.shape
-    heatmaps = _full_precision(heatmaps)
-    probs = torch.softmax(beta * heatmaps.reshape(n, j, h * w), dim=-1).reshape(n, j, h, w)
-    xs = torch.arange(w, dtype=probs.dtype, device=probs.device)
-    ys = torch.arange(h, dtype=probs.dtype, device=probs.device)
-    x = (probs.sum(dim=-2) * xs).sum(dim=-1)
-    y = (probs.sum(dim=-1) * ys).sum(dim=-1)
-    return torch.stack([x, y], dim=-1), probs
+    return _soft_argmax(heatmaps, beta)
 
 
 def soft_argmax_3d(volumes: Tensor, beta: float = 1.0) -> tuple[Tensor, Tensor]:
-    """Integral 3D soft-argmax.
-
-    Args:
-        volumes: logits (N, J, D, h, w).
-
-    Returns:
-        coords (N, J, 3) as (x, y, z) in cells (z = depth bin index), and probabilities (N, J, D, h, w).
-    """
+    """Integral 3D soft-argmax of logits (N, J, D, h, w): coords (N, J, 3) as (x, y, z) in cells (z = depth
+    bin index), and the probabilities (N, J, D, h, w)."""
     if volumes.dim() != 5:
         raise ValueError(f"volumes must be (N, J, D, h, w), got {tuple(volumes.shape)}")
-    n, j, d, h, w = volumes.shape
-    volumes = _full_precision(volumes)
-    probs = torch.softmax(beta * volumes.reshape(n, j, -1), dim=-1).reshape(n, j, d, h, w)
-    xs = torch.arange(w, dtype=probs.dtype, device=probs.device)
-    ys = torch.arange(h, dtype=probs.dtype, device=probs.device)
-    zs = torch.arange(d, dtype=probs.dtype, device=probs.device)
-    x = (probs.sum(dim=(-3, -2)) * xs).sum(dim=-1)
-    y = (probs.sum(dim=(-3, -1)) * ys).sum(dim=-1)
-    z = (probs.sum(dim=(-2, -1)) * zs).sum(dim=-1)
-    return torch.stack([x, y, z], dim=-1), probs
+    return _soft_argmax(volumes, beta)
 
 
 def cells_to_pixels(coords: Tensor, stride: int) -> Tensor:

@@ -38,8 +38,8 @@ class TriangulationModel(HeatmapModel):
 
     def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:
         """images (B, V, 3, H, W) 0..255, V >= 2 -> pose (B, J, 3) world mm, valid (B, J),
-        joints_2d (B, V, J, 2) crop px (distorted, as in the image), confidence (B, V, J), sensitivity
-        (B, J) mm per px (how far a 2D change moves each triangulated joint; no gradient)."""
+        joints_2d (B, V, J, 2) crop px (distorted, as in the image), confidence (B, V, J) and, in eval mode,
+        sensitivity (B, J) mm per px (how far a 2D change moves each joint; no gradient)."""
         b, v = check_images(images)
         features = self.backbone(images.flatten(0, 1))
         coords, _ = soft_argmax_2d(self.head(features))
@@ -48,13 +48,17 @@ class TriangulationModel(HeatmapModel):
             conf = torch.sigmoid(self.confidence(features)).view(b, v, NUM_JOINTS)
         else:
             conf = torch.ones(b, v, NUM_JOINTS, dtype=uv.dtype, device=uv.device)
-        pose, valid, sensitivity = self.triangulate(uv, conf, batch)
-        return {"pose": pose, "joints_2d": uv, "valid": valid, "confidence": conf, "sensitivity": sensitivity}
+        pose, valid, *sensitivity = self.triangulate(uv, conf, batch, with_sensitivity=not self.training)
+        out = {"pose": pose, "joints_2d": uv, "valid": valid, "confidence": conf}
+        if sensitivity:
+            out["sensitivity"] = sensitivity[0]
+        return out
 
     @staticmethod
-    def triangulate(uv: Tensor, conf: Tensor, batch: Batch) -> tuple[Tensor, Tensor, Tensor]:
+    def triangulate(uv: Tensor, conf: Tensor, batch: Batch, with_sensitivity: bool = True
+                    ) -> tuple[Tensor, ...]:
         """Distorted crop pixels (B, V, J, 2) + weights (B, V, J) -> world pose (B, J, 3) mm, valid (B, J)
-        and its sensitivity (B, J) mm/px (:func:`~poselab.geometry.triangulation.triangulate_dlt`).
+        and, ``with_sensitivity``, its sensitivity (B, J) mm/px (:func:`~poselab.geometry.triangulate_dlt`).
 
         Views missing from the recording (``batch["view_valid"]`` False) get weight 0."""
         with torch.autocast(uv.device.type, enabled=False):  # float32 geometry even under bf16-mixed
@@ -63,7 +67,8 @@ class TriangulationModel(HeatmapModel):
             weights = conf.float()
             if batch.get("view_valid") is not None:
                 weights = weights * batch["view_valid"].to(weights.device, weights.dtype).unsqueeze(-1)
-            return triangulate_dlt(projection_matrix(K, R, t), undistorted, weights, with_sensitivity=True)
+            return triangulate_dlt(projection_matrix(K, R, t), undistorted, weights,
+                                   with_sensitivity=with_sensitivity)
 
     def pose_target(self, batch: Batch) -> Tensor:
         """World joints (B, J, 3) mm."""

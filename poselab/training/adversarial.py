@@ -1,13 +1,10 @@
 """Adversarial training (Madry et al.): train any baseline on a mix of clean and PGD images.
 
-``AdversarialTraining`` is a Lightning Callback. Before each training step it replaces a random
-``fraction`` of the batch's images by PGD examples crafted against the current model
-(``model(x, batch)["pose"]`` vs ``model.pose_target(batch)``, root-aligned MPJPE loss), with the model
-in eval mode (frozen BatchNorm statistics) and its weights frozen while crafting; train mode and
-``requires_grad`` are restored before the step. Logs ``train/clean_mpjpe`` and ``train/adv_mpjpe``
-(mm, on the replaced samples, eval mode) and ``train/adv_fraction``.
-
-Add it to a fit run with ``--config configs/adv_train.yaml`` (see that file).
+Before each training step :class:`AdversarialTraining` replaces a random ``fraction`` of the batch's images
+by PGD examples against the current model (root-aligned MPJPE to ``pose_target``), crafted in eval mode with
+frozen weights (train mode and ``requires_grad`` restored before the step); it logs ``train/clean_mpjpe``,
+``train/adv_mpjpe`` (mm, replaced samples) and ``train/adv_fraction``. Use: ``--config
+configs/adv_train.yaml``.
 """
 
 from __future__ import annotations

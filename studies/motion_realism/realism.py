@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from poselab.data.motion.cmu import capture_bone_lengths, subject_clip
-from poselab.data.motion.retarget import ANKLES, yaw_about_origin
+from poselab.data.motion.cmu import clip_joints, subject_clip
+from poselab.data.motion.retarget import ANKLES, bone_lengths, yaw_about_origin
 from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_world
 from poselab.skeleton import BONES, joint_index
 
@@ -170,7 +170,7 @@ def measure(subject: str = "S9", seeds: range = range(3), frames: range = range(
         },
         "ratios": {
             "synthetic": {s: bone_ratios(make_subject(s).bone_lengths()) for s in SUBJECTS},
-            "CMU subject 01": bone_ratios(capture_bone_lengths()),
+            "CMU subject 01": bone_ratios(np.median(bone_lengths(clip_joints()), axis=0)),
         },
     }
 

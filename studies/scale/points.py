@@ -14,12 +14,23 @@ from typing import Any, TypeVar
 from poselab.reporting.strength import has_strong_attacks
 from poselab.results.reader import ResultsError, RunResults, discover, read_run
 from poselab.results.schema import CLEAN, JDR, MPJPE
-from poselab.scale import parse_scale, scale_order
+from poselab.scale import parse_scale
 
 #: Untargeted attack series compared across scales: (attack, iterations).
 SERIES = (("fgsm", 1), ("igsm_u", 10))
 MODEL_ORDER = ("regression", "volumetric", "heatmap_depth", "triangulation")
 MONOCULAR = ("regression", "volumetric", "heatmap_depth")
+
+
+def depth_of(scale: str) -> int:
+    """Backbone depth for ordering scales (tiny CNN: 6 conv layers)."""
+    backbone, _ = parse_scale(scale)
+    return 6 if backbone == "tiny" else int(backbone[len("resnet"):])
+
+
+def scale_order(scale: str) -> tuple[int, int]:
+    """Sort key of a scale: crop size, then backbone depth."""
+    return parse_scale(scale)[1], depth_of(scale)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from typing import Any
 from poselab.results.reader import ResultsError, RunResults
 from poselab.results.schema import MPJPE, TABLES_MD
 from poselab.safe_io import atomic_write, save_figure, write_csv
-from poselab.scale import parse_scale, scale_order
+from poselab.scale import parse_scale
 from studies.scale.points import (
     MODEL_ORDER,
     SERIES,
@@ -44,6 +44,7 @@ from studies.scale.points import (
     model_rank,
     multiview_jdr,
     paper_ranking,
+    scale_order,
     scale_points,
     vulnerability_order,
     yes_no,

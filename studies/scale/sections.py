@@ -31,17 +31,19 @@ from poselab.reporting.strength import has_strong_attacks, percent_worse
 from poselab.results.reader import RunResults
 from poselab.results.schema import FAILED, TARGET_MPJPE, TARGETED_EXPERIMENTS
 from poselab.safe_io import save_figure, write_csv
-from poselab.scale import depth_of, parse_scale, scale_order
+from poselab.scale import parse_scale
 from studies.scale.points import (
     SERIES,
     Part,
     ScalePoint,
     Section,
+    depth_of,
     fmt,
     grid_runs,
     model_rank,
     paper_ranking,
     run_points,
+    scale_order,
     vulnerability_order,
     yes_no,
 )

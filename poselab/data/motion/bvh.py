@@ -129,18 +129,21 @@ def parse_bvh(text: str) -> BVH:
     offsets: list[tuple[float, float, float]] = []
     channels: list[tuple[str, ...]] = []
 
+    def add_joint(name: str, parent: int, what: str) -> int:
+        """Append a joint and read its ``{ OFFSET x y z``; returns its index."""
+        names.append(name)
+        parents.append(parent)
+        channels.append(())
+        tok.expect("{")
+        tok.expect("OFFSET")
+        offsets.append(tuple(tok.number(what) for _ in range(3)))
+        return len(names) - 1
+
     def joint_body(name: str, parent: int, depth: int = 0) -> None:
         if depth >= MAX_DEPTH or len(names) >= MAX_JOINTS:
             raise BVHError(f"BVH line {tok.line()}: joint {name} is nested {depth} deep or the file has more "
                            f"than {MAX_JOINTS} joints; at most depth {MAX_DEPTH} and {MAX_JOINTS} joints")
-        index = len(names)
-        names.append(name)
-        parents.append(parent)
-        channels.append(())
-        offsets.append((0.0, 0.0, 0.0))
-        tok.expect("{")
-        tok.expect("OFFSET")
-        offsets[index] = tuple(tok.number(f"OFFSET of {name}") for _ in range(3))
+        index = add_joint(name, parent, f"OFFSET of {name}")
         if tok.peek() == "CHANNELS":
             tok.next("CHANNELS")
             line = tok.line()
@@ -164,12 +167,7 @@ def parse_bvh(text: str) -> BVH:
                 joint_body(tok.next("a joint name"), index, depth + 1)
             elif word == "End":
                 tok.expect("Site")
-                names.append(f"{name}_end")
-                parents.append(index)
-                channels.append(())
-                tok.expect("{")
-                tok.expect("OFFSET")
-                offsets.append(tuple(tok.number(f"End Site OFFSET of {name}") for _ in range(3)))
+                add_joint(f"{name}_end", index, f"End Site OFFSET of {name}")
                 tok.expect("}")
             else:
                 raise BVHError(f"BVH line {line}: expected JOINT, End Site or '}}' in {name}, got {word!r}")

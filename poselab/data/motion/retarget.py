@@ -1,18 +1,7 @@
-"""Retargeting of a motion-capture skeleton to poselab's 17 joints on a synthetic subject's body.
-
-Three steps, each a pure numpy function:
-
-1. :func:`marker_positions`: the 17 poselab joints read off the capture skeleton's forward kinematics, each
-   the mean of one or more capture joints plus an optional offset in the first one's local frame (for
-   points the capture skeleton has no joint at, e.g. the nose in front of the head joint);
-2. :func:`rescale_bones`: every bone of :data:`poselab.skeleton.BONES` keeps the capture's direction and
-   takes the subject's length (pelvis at the origin, parents before children);
-3. :func:`place`: the body is put back on the capture's root trajectory, scaled to the subject's legs,
-   centred on the capture space, and lifted so that its lowest ankle is
-   :data:`~poselab.data.synthetic.pose.ANKLE_HEIGHT` above the floor (z = 0) whenever the capture has a
-   foot on the ground - in flight (jumps) the lift above the ground is the capture's, scaled.
-
-Output: world joints (F, 17, 3) in mm in the synthetic data's world frame (z up, floor z = 0).
+"""Retargeting of a motion-capture skeleton to poselab's 17 joints on a synthetic subject's body, in three
+pure numpy steps: :func:`marker_positions` (the joints read off the capture's forward kinematics),
+:func:`rescale_bones` (the subject's bone lengths) and :func:`place` (on the capture's trajectory, feet on
+the floor). Output: world joints (F, 17, 3) mm in the synthetic data's world frame (z up, floor z = 0).
 """
 
 from __future__ import annotations

@@ -5,12 +5,10 @@ Index ``i`` maps to (subject, action, frame) as: subject = ``subjects[i % S]``, 
 function of (seed, subject, action, frame) (and the image size), so two instances, two workers or two
 processes return identical samples.
 
-Motion: ``procedural`` (the pose prior of :mod:`poselab.data.synthetic.pose`) or ``cmu`` (real motion
-capture, :mod:`poselab.data.motion.cmu`, retargeted to each subject's bones): then the one action is the
-clip's name (``cmu_01_01``), frames count along the 30 Hz clip and wrap round at its end (frame
-``(frame_offset + (i // S) * frame_stride) % clip_frames``; the default stride, :func:`golden_stride`, spreads
-any first k samples over the whole clip, e.g. the 16 of a quick attack sweep), and the clip's path is turned
-about the capture space's centre by a yaw drawn from (seed, subject).
+Motion: ``procedural`` (the pose prior of :mod:`poselab.data.synthetic.pose`) or ``cmu`` (the shipped
+motion capture clip, :mod:`poselab.data.motion.cmu`, retargeted to each subject and turned about the capture
+space's centre by a yaw from (seed, subject)): its one action is the clip's name and frames wrap round at
+the clip's end (the default stride, :func:`golden_stride`, spreads any first k samples over the clip).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Build the shipped CMU clip from the full CMU BVH file (README.md)."""
