@@ -126,7 +126,7 @@ adv-compare: $(VENV)/.installed
 	case "$$m" in regression|volumetric|heatmap_depth) ;; \
 	  *) echo "error: adv-compare takes a monocular MODEL (regression, volumetric, heatmap_depth), got '$$m'" >&2; \
 	     exit 2;; esac; \
-	$(PY) -m poselab.evaluation.adv_compare --model $$m --init checkpoints/$$m.ckpt --lr 5e-4 --steps 400 \
+	$(PY) -m studies.adv_compare.compare --model $$m --init checkpoints/$$m.ckpt --lr 5e-4 --steps 400 \
 	  --batch-size 32 --eps 4 --adv-steps 3 --fraction 0.5 --attack-eps 2,8 --attack-iterations 1,10 \
 	  --max-batches 4 --out $(RESULTS)/adv_compare $(ADV_ARGS)
 

@@ -93,9 +93,9 @@ def test_config_instantiates_the_callback():
 
 
 def test_plain_vs_adversarial_comparison_reaches_the_report(tmp_path):
-    from poselab.evaluation.adv_compare import compare
     from poselab.models import RegressionModel
     from poselab.reporting.report import build_report
+    from studies.adv_compare.compare import compare
 
     def make():
         return RegressionModel(backbone="tiny", backbone_width=8, hidden=32, num_val_images=0, warmup_steps=1)
@@ -122,7 +122,7 @@ def test_plain_vs_adversarial_comparison_reaches_the_report(tmp_path):
 
 
 def test_adv_compare_cli_fine_tunes_a_shipped_checkpoint_on_the_default_data(tmp_path):
-    from poselab.evaluation.adv_compare import main
+    from studies.adv_compare.compare import main
 
     out = tmp_path / "results"
     common = ["--data-args", '{"train_size": 8, "test_size": 2}', "--steps", "2", "--batch-size", "4",

@@ -129,7 +129,7 @@ def test_preloaded_allocator_is_detected_and_left_alone():
         "mallopt skipped: malloc is not glibc's (LD_PRELOAD allocator)"
 
 
-ENTRY_POINTS = ["poselab.cli", "poselab.evaluation.transfer", "poselab.evaluation.adv_compare"]
+ENTRY_POINTS = ["poselab.cli", "poselab.evaluation.transfer", "studies.adv_compare.compare"]
 
 
 @pytest.mark.parametrize("module", ENTRY_POINTS)

@@ -1,5 +1,5 @@
-"""What the standalone tools (``python -m poselab.evaluation.transfer|corruptions|adv_compare``) share: the
-data options and the models ``--model`` names."""
+"""What the standalone tools (``python -m poselab.evaluation.transfer|corruptions``, the adversarial
+fine-tuning study ``studies.adv_compare``) share: the data options and the models ``--model`` names."""
 
 from __future__ import annotations
 

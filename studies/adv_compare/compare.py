@@ -6,7 +6,7 @@ Trains two copies of a model (same seed, data, steps), the second with
 ``<out>/<model>_plain`` and ``<out>/<model>_adv`` feed ``poselab report``, whose
 "clean vs robust error" table is the comparison line. Command line::
 
-    python -m poselab.evaluation.adv_compare --model regression --init checkpoints/regression.ckpt \\
+    python -m studies.adv_compare.compare --model regression --init checkpoints/regression.ckpt \\
         --steps 400 --eps 4 --out results/adv_compare
 
 (without ``--init`` both models train from scratch with ``--model-args``.)
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_allocator()  # glibc thresholds for CPU attack sweeps (POSELAB_MALLOPT=0 disables)
     p = argparse.ArgumentParser(
-        prog="python -m poselab.evaluation.adv_compare", description=__doc__.split("\n")[0]
+        prog="python -m studies.adv_compare.compare", description=__doc__.split("\n")[0]
     )
     p.add_argument("--model", required=True, help="registry name: regression, volumetric, heatmap_depth, ...")
     p.add_argument("--model-args", default="{}", help="JSON kwargs of the model class")
