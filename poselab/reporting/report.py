@@ -21,7 +21,7 @@ from poselab.reporting.sanity import sanity_section
 from poselab.reporting.strength import plot_strength, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.reporting.transfer import transfer_tables
-from poselab.results.reader import ResultsError, label_runs, load_all
+from poselab.results.reader import ResultsError, label_runs, load_all, read_samples
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
 from poselab.results.schema import CI_HIGH, CI_LOW, MPJPE, TABLES_MD
 from poselab.results.statistics import has_ci, resolved
@@ -93,13 +93,18 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     report = Report(Path("."), list(runs), warnings=warnings, aligned=cells)
     report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs},
                                  {r.label: r.meta for r in runs})
-    robust = robustness_table(cells, labels)
+    robust = robustness_table(cells, labels, _samples(runs) if len(runs) >= 2 else None)
     if robust is not None:
         report.tables.append(robust)
     report.tables += strength_tables(cells, labels) + severity_tables(cells)
     report.cells = expand_clean(cells)
     report.tables += transfer_tables(transfer)
     return report
+
+
+def _samples(runs: Sequence[RunResults]) -> dict[str, Any]:
+    """Per-sample values of the runs read from a results folder (run label -> read_samples)."""
+    return {r.label: read_samples(r.path) for r in runs if r.path is not None and Path(r.path).is_dir()}
 
 
 def tables_markdown(report: Report) -> str:
@@ -229,7 +234,11 @@ def summarize(tables: Sequence[Table]) -> list[str]:
     lines = []
     if rows:
         best = min(rows, key=lambda r: r[3])
-        lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm).")
+        ci = {robust.rows[k][0]: v for (k, col), v in robust.cis.items() if col == "increase"}
+        tied = [r[0] for r in rows if r[0] != best[0] and not resolved(ci.get(best[0]), ci.get(r[0]))]
+        lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm)" + (
+            f", not resolved from {', '.join(tied)} (95 % CIs of the increase overlap)"
+            if ci and best[0] in ci and tied else "") + ".")
     best = min(robust.rows, key=lambda r: r[2])
     lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm)"
                  + _unresolved(best, robust.rows) + ".")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from poselab.results.reader import Cell
+from poselab.results.reader import Cell, cell_key
 from poselab.results.schema import (
     AXES,
     CI_HIGH,
@@ -33,7 +33,7 @@ from poselab.results.schema import (
     get_experiment,
     is_targeted,
 )
-from poselab.results.statistics import has_ci
+from poselab.results.statistics import combined_ci, has_ci
 from poselab.safe_io import atomic_path
 
 
@@ -296,9 +296,12 @@ def build_tables(cells: Sequence[Cell], runs: Sequence[str],
     return tables
 
 
-def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None:
+def robustness_table(cells: Sequence[Cell], runs: Sequence[str],
+                     samples: Mapping[str, Mapping[tuple, Mapping]] | None = None) -> Table | None:
     """Clean vs robust error per run: untargeted MPJPE P1 (mm) clean and at the strongest setting all runs
-    share (largest eps, then most iterations). Compares e.g. a plainly and an adversarially trained model."""
+    share (largest eps, then most iterations). Compares e.g. a plainly and an adversarially trained model.
+    With the runs' per-sample values (``samples``: run -> :func:`~poselab.results.reader.read_samples`), the
+    increase's 95 % CI (paired over samples) goes to ``Table.cis`` under "increase" (not a column)."""
     sel = [c for c in expand_clean(cells) if c.experiment == "untargeted" and c.metric == MPJPE]
     attacked = [c for c in sel if c.eps > 0]
     if not attacked:
@@ -310,6 +313,7 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
     strongest = max(shared, key=lambda s: (s[1], s[2], str(s)))
     label = " ".join(axis_label(a, v) for a, v in zip(experiment_axes("untargeted"), strongest))
     rows: list[list[Any]] = []
+    increase_cis: dict[tuple[int, str], tuple[float, float]] = {}
     for r in runs:
         zero = [c for c in sel if c.run == r and c.eps == 0]
         clean = next((c.value for c in zero if (c.attack, c.iterations) == (strongest[0], strongest[2])),
@@ -317,6 +321,13 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
         cell = next((c for c in sel if c.run == r and c.key() == strongest), None)
         if cell is None:
             continue
+        originals = [c for c in cells if c.run == r and c.experiment == "untargeted" and c.metric == MPJPE
+                     and (c.attack == CLEAN or c is cell)]
+        got = [(samples or {}).get(r, {}).get(cell_key(c)) for c in originals]
+        if clean is not None and len(got) == 2 and all(got):
+            ci = combined_ci(got, [1.0 if c is cell else -1.0 for c in originals])
+            if has_ci({CI_LOW: ci[0], CI_HIGH: ci[1]}):
+                increase_cis[(len(rows), "increase")] = ci
         rows.append([r, clean, cell.value, None if clean is None else cell.value - clean,
                      cell.ci_low, cell.ci_high, cell.n])
     with_ci = any(has_ci({CI_LOW: row[4], CI_HIGH: row[5]}) for row in rows)
@@ -325,4 +336,4 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str]) -> Table | None
     columns = ["run", "clean", "attacked", "increase", *(ROBUST_CI_COLUMNS if with_ci else ())]
     # files without CIs: the table as before
     return Table("robustness", title, columns, rows if with_ci else [row[:4] for row in rows], MPJPE,
-                 digits={"n": 0})
+                 digits={"n": 0}, cis=increase_cis)
