@@ -31,7 +31,7 @@ from poselab.reporting.corruption import (
 from poselab.reporting.corruption import get_field as get
 from poselab.reporting.corruption import run_label as label
 from poselab.reporting.tables import Table
-from poselab.results.reader import ResultsError, cell_key, read_samples
+from poselab.results.reader import ResultsError, cell_key
 from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, MPJPE
 from poselab.results.statistics import combined_ci, has_ci, joined, rank_resolved, reversed_resolved
 
@@ -187,13 +187,14 @@ def _compare(a: Mapping[str, Score], b: Mapping[str, Score], ranks_a: Mapping[st
 
 
 def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: str | Path,
-                       baseline: str | None = None, folders: Mapping[str, str | Path] | None = None
+                       baseline: str | None = None, samples: Mapping[str, Mapping] | None = None
                        ) -> CorruptionSection | None:
     """The report's corruption part (None without corruption rows): mCE tables vs ``baseline`` (default
     ``regression`` when present, else the first run with corruption rows), the ranking table under
     corruptions and attacks with Kendall's tau, and the figure ``corruption_vs_attack``. Each ranked
-    aggregate gets a 95 % CI from the per-sample values of the run's folder (``folders``: run -> results
-    folder); runs are ranked only where the CIs resolve them, and not at all without CIs."""
+    aggregate gets a 95 % CI from the run's per-sample values (``samples``: run ->
+    :func:`~poselab.results.reader.read_samples` of its folder); runs are ranked only where the CIs resolve
+    them, and not at all without CIs."""
     recs = records(cells)
     if not recs:
         return None
@@ -219,7 +220,7 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
     if not attacks:
         section.findings.append(f"Corruption vs attack ranking: not compared ({desc}).")
         return section
-    samples = {r: read_samples(folders[r]) if folders and r in folders else {} for r in with_rows}
+    samples = {r: (samples or {}).get(r, {}) for r in with_rows}
     scores: dict[str, dict[str, Score]] = {k: {} for k in ("mce", "rel", "attacked", "increase")}
     for r in with_rows:
         terms = _corruption_terms(cells, r, base)

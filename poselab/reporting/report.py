@@ -44,6 +44,8 @@ class Report:
     aligned: list[Cell] = field(default_factory=list)
     #: the grid the runs belong to (:func:`~poselab.results.runs.grid_of`); "" for a report of several grids
     grid: str = ""
+    #: per-sample values of the runs read from results folders (run label -> read_samples), for CIs
+    samples: dict[str, Any] = field(default_factory=dict)
     #: a report of several grids: one report per grid (written in ``out/<grid>/``), this one the index
     sections: list[Report] = field(default_factory=list)
 
@@ -90,10 +92,11 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     """The tables of ``runs`` (aligned on the settings they share) without writing anything."""
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
-    report = Report(Path("."), list(runs), warnings=warnings, aligned=cells)
+    report = Report(Path("."), list(runs), warnings=warnings, aligned=cells,
+                    samples=_samples(runs) if len(runs) >= 2 else {})
     report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs},
                                  {r.label: r.meta for r in runs})
-    robust = robustness_table(cells, labels, _samples(runs) if len(runs) >= 2 else None)
+    robust = robustness_table(cells, labels, report.samples)
     if robust is not None:
         report.tables.append(robust)
     report.tables += strength_tables(cells, labels) + severity_tables(cells)
@@ -133,7 +136,7 @@ def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]],
     labels = [r.label for r in runs]
     report.figures = plot_figures(report.cells, labels, out / "figures")
     corrupted = corruption_section(report.aligned, labels, out / "figures", corruption_baseline,
-                                   {r.label: r.path for r in runs})
+                                   report.samples)
     if corrupted is not None:
         report.tables += corrupted.tables
         report.figures.update(corrupted.figures)
