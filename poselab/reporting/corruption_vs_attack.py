@@ -31,9 +31,9 @@ from poselab.reporting.corruption import (
 from poselab.reporting.corruption import get_field as get
 from poselab.reporting.corruption import run_label as label
 from poselab.reporting.tables import Table
-from poselab.results.reader import ResultsError, cell_key
+from poselab.results.reader import ResultsError, samples_ci
 from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, MPJPE
-from poselab.results.statistics import combined_ci, has_ci, joined, rank_resolved, reversed_resolved
+from poselab.results.statistics import has_ci, joined, rank_resolved, reversed_resolved
 
 
 @dataclass
@@ -118,11 +118,8 @@ class Score:
 
 def _score(value: float, terms: Sequence[tuple[Any, float]], samples: Mapping[tuple, Mapping]) -> Score:
     """``value`` = sum of weight x cell value over ``terms`` (cell, weight), with the CI of that sum from the
-    cells' per-sample values (:func:`poselab.results.statistics.combined_ci`; none without them)."""
-    got = [samples.get(cell_key(c)) if c is not None else None for c, _ in terms]
-    if not got or any(g is None for g in got):
-        return Score(value)
-    return Score(value, *combined_ci(got, [w for _, w in terms]))
+    cells' per-sample values (:func:`poselab.results.reader.samples_ci`; none without them)."""
+    return Score(value, *samples_ci(terms, samples))
 
 
 def _corruption_terms(cells: Sequence[Any], run: str, base: str) -> dict[str, list[tuple[Any, float]]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from poselab.results.reader import Cell, cell_key
+from poselab.results.reader import Cell, samples_ci
 from poselab.results.schema import (
     AXES,
     CI_HIGH,
@@ -33,7 +33,7 @@ from poselab.results.schema import (
     get_experiment,
     is_targeted,
 )
-from poselab.results.statistics import combined_ci, has_ci
+from poselab.results.statistics import has_ci
 from poselab.safe_io import atomic_path
 
 
@@ -321,12 +321,11 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str],
         cell = next((c for c in sel if c.run == r and c.key() == strongest), None)
         if cell is None:
             continue
-        originals = [c for c in cells if c.run == r and c.experiment == "untargeted" and c.metric == MPJPE
-                     and (c.attack == CLEAN or c is cell)]
-        got = [(samples or {}).get(r, {}).get(cell_key(c)) for c in originals]
-        if clean is not None and len(got) == 2 and all(got):
-            ci = combined_ci(got, [1.0 if c is cell else -1.0 for c in originals])
-            if has_ci({CI_LOW: ci[0], CI_HIGH: ci[1]}):
+        cleans = [c for c in cells if c.run == r and c.experiment == "untargeted" and c.metric == MPJPE
+                  and c.attack == CLEAN]
+        if clean is not None and len(cleans) == 1:
+            ci = samples_ci([(cell, 1.0), (cleans[0], -1.0)], (samples or {}).get(r, {}))
+            if has_ci(ci):
                 increase_cis[(len(rows), "increase")] = ci
         rows.append([r, clean, cell.value, None if clean is None else cell.value - clean,
                      cell.ci_low, cell.ci_high, cell.n])

@@ -44,6 +44,7 @@ from poselab.results.schema import (
     experiment_names,
     is_metric,
 )
+from poselab.results.statistics import combined_ci
 
 #: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
 RESULT_COLUMNS = COLUMNS
@@ -358,6 +359,17 @@ def cell_key(cell: Cell) -> tuple[Any, ...]:
     """What identifies a cell within a run (every setting axis and the metric): the key of
     :func:`read_samples`."""
     return tuple(identity(cell).values())
+
+
+def samples_ci(terms: Sequence[tuple[Cell | None, float]],
+               samples: Mapping[tuple, Mapping]) -> tuple[float, float]:
+    """95 % CI of ``sum weight x cell mean`` over ``terms`` (cell, weight) from the cells' per-sample values
+    (``samples``: :func:`read_samples` of the run; :func:`~poselab.results.statistics.combined_ci`); NaN
+    when a cell or its values are missing."""
+    got = [samples.get(cell_key(c)) if c is not None else None for c, _ in terms]
+    if not got or any(g is None for g in got):
+        return math.nan, math.nan
+    return combined_ci(got, [w for _, w in terms])
 
 
 def read_samples(folder: str | Path) -> dict[tuple[Any, ...], dict[tuple[int, int], float]]:
