@@ -1,9 +1,5 @@
-"""``poselab.evaluate``: one call that evaluates any pose model (a
-:class:`~poselab.models.adapter.PoseAdapter`, a poselab model, or a module the adapter wraps) on a preset
-attack grid, and returns the results rows: ``Trainer.test`` of a thin LightningModule around the adapter with
-:class:`~poselab.evaluation.callback.AttackEvaluation`, exactly as ``poselab test`` (same results folder, run
-report and W&B run; ``trainer_options`` such as ``strategy="ddp"`` work as there).
-"""
+"""``poselab.evaluate``: any pose model on a preset attack grid, as ``poselab test`` runs it (``Trainer.test``
+of a thin LightningModule around a :class:`~poselab.models.adapter.PoseAdapter`; docs/EXTENDING.md)."""
 
 from __future__ import annotations
 
@@ -29,13 +25,12 @@ DATA_NAMES = ("synthetic", "h36m")
 
 
 class ImageSizeMismatchError(DataError):
-    """The data's crop size differs from the size the model declares (its numbers would measure something
-    else: a 64 px model on 256 px crops scores several times its error)."""
+    """The data's crop size differs from the size the model declares."""
 
 
 class EvaluatedModel(pl.LightningModule):
-    """The LightningModule ``Trainer.test`` runs: the adapter's forward, ``pose_target``, ``multiview`` and
-    ``name`` (what the callback and the engine read), and the clean test metrics of ``PoseModel``."""
+    """The LightningModule ``Trainer.test`` runs: the adapter's forward, ``pose_target``, ``multiview``,
+    ``name`` and the clean test metrics of ``PoseModel``."""
 
     def __init__(self, adapter: PoseAdapter) -> None:
         super().__init__()
@@ -72,9 +67,8 @@ class EvaluatedModel(pl.LightningModule):
 
 def make_datamodule(data: Any, input_size: int | None, options: Mapping[str, Any] | None = None
                     ) -> pl.LightningDataModule:
-    """The test data: a LightningDataModule as given, or a ``PoseDataModule`` of a data name
-    (:data:`DATA_NAMES`, rendered/cropped at the model's ``input_size``) or of YAML data config paths
-    (later files win), ``options`` applied last."""
+    """A LightningDataModule as given, or a ``PoseDataModule`` of a data name (:data:`DATA_NAMES`, at
+    ``input_size`` px) or of YAML data config paths (later files win), ``options`` applied last."""
     from poselab.data.config import data_kwargs, is_config
     from poselab.data.datamodule import PoseDataModule
 
@@ -103,8 +97,8 @@ def make_datamodule(data: Any, input_size: int | None, options: Mapping[str, Any
 
 
 def check_image_size(input_size: int | None, datamodule: Any, allow: bool = False) -> None:
-    """Refuse data whose ``hparams.image_size`` differs from the model's ``input_size`` (with ``allow``: a
-    warning). Unknown on either side: nothing to check."""
+    """:class:`ImageSizeMismatchError` (``allow``: a warning) when the data's ``hparams.image_size`` is known
+    and differs from the model's ``input_size``."""
     hp = getattr(datamodule, "hparams", None) or {}
     size = hp.get("image_size") if hasattr(hp, "get") else None
     if input_size is None or size is None or int(size) == int(input_size):
@@ -124,27 +118,11 @@ def evaluate(model: Any, data: Any = "synthetic", preset: str | None = "quick", 
              trainer_options: Mapping[str, Any] | None = None, wandb: bool = True, offline: bool = True,
              group: str | None = None, save_dir: str | Path = "runs", seed: int = 0,
              **overrides: Any) -> list[dict[str, Any]]:
-    """Evaluate ``model`` under a preset attack grid; write its results folder, run report and W&B run; return
-    the results rows (rank 0; other DDP ranks get ``[]``, and so does the caller of ``strategy="ddp_spawn"``,
-    whose ranks run in spawned processes: read the results folder then).
-
-    Args:
-        model: a :class:`~poselab.models.adapter.PoseAdapter`, a poselab ``PoseModel``, a poselab checkpoint
-            path or a baseline's name (its shipped checkpoint), or a module/callable with the adapter's
-            default declarations.
-        data: ``"synthetic"`` / ``"h36m"`` (``configs/data/<name>.yaml`` at the model's input size), YAML
-            data config path(s), or a LightningDataModule.
-        preset: a named preset (:func:`poselab.evaluation.presets.preset_names`: quick, paper, standard,
-            corruptions, full) or a preset YAML path; None: give ``experiments=``.
-        out: results root (default ``results/attack-<preset>``); files go to ``out/<model>-<dataset>``.
-        allow_image_size_mismatch: warn instead of refusing data at another crop size than the model's.
-        data_options: ``PoseDataModule`` arguments applied last (``test_size``, ``num_workers``, ...).
-        trainer_options: ``pl.Trainer`` arguments (``accelerator``, ``devices``, ``strategy``, ...).
-        wandb, offline, group, save_dir: the W&B run (offline by default, under ``save_dir/wandb``; group: the
-            preset's name unless given) and the CSV log (``save_dir/csv``), as ``poselab test``'s ``run.*``.
-        seed: ``seed_everything`` before the run (``poselab test``'s default 0).
-        **overrides: ``AttackEvaluation`` arguments over the preset's (``max_samples``, ``max_batches``,
-            ``max_batch``, ``experiments``, ``run_name``, ...).
+    """Evaluate ``model`` (an adapter, a poselab model, checkpoint path or baseline name, or a module the
+    adapter wraps) under ``preset`` (None: give ``experiments=``); write the results folder (``out``, default
+    ``results/attack-<preset>``), run report, CSV log and W&B run (under ``save_dir``; group: the preset) and
+    return the rows (rank 0; other ranks and the caller of ``ddp_spawn`` get ``[]``). ``overrides``:
+    ``AttackEvaluation`` arguments; the other options: docs/EXTENDING.md.
     """
     from poselab.evaluation.callback import AttackEvaluation
 
@@ -203,10 +181,9 @@ def _checkpoint_adapter(path: str | Path) -> PoseAdapter:
 
 def run_loggers(save_dir: str | Path, what: str, model: str, scale: str | None, wandb: bool, offline: bool,
                 job_type: str, **wandb_args: Any) -> list:
-    """The loggers of a run: a CSV log ``save_dir/csv/<model>[-<scale>]/version_<n>`` (rank 0 reserves the
-    version: runs of two scales, or started at once, never share one) and, with ``wandb``, a W&B run under
-    ``save_dir/wandb`` named and grouped by the conventions (``wandb_args``: :func:`make_logger`'s).
-    ``what`` names ``save_dir`` when it is not writable (one line, not a traceback from deep in a logger)."""
+    """A CSV log ``save_dir/csv/<model>[-<scale>]/version_<n>`` (rank 0 reserves the version) and, with
+    ``wandb``, a W&B run under ``save_dir/wandb`` (``wandb_args``: :func:`make_logger`'s). ``what`` names
+    ``save_dir`` when it is not writable."""
     from pytorch_lightning.loggers import CSVLogger
     from pytorch_lightning.utilities import rank_zero_only
 

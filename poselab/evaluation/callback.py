@@ -1,11 +1,6 @@
-"""``AttackEvaluation``: a Lightning callback that runs the adversarial experiments during ``poselab test``.
-
-Its hooks only orchestrate the engine (:mod:`poselab.experiments`: kinds, results cells built from the test
-data's view count, the crash-safe partial state), the grid (:mod:`.grid`), the sanity flags (:mod:`.checks`)
-and the end of the run (:mod:`.output`). Lightning tests under ``torch.inference_mode``: the callback
-re-enables gradients locally and clones the batch; the model is attacked in eval mode with frozen weights.
-Configured as the named callback ``attack_evaluation``: ``configs/attack/quick.yaml``, docs/EVALUATION.md.
-"""
+"""``AttackEvaluation``: the Lightning callback that runs the adversarial experiments during ``poselab test``
+(named callback ``attack_evaluation``; docs/EVALUATION.md). It re-enables gradients locally under Lightning's
+``inference_mode`` and attacks a clone of each batch, the model in eval mode with frozen weights."""
 
 from __future__ import annotations
 
@@ -42,21 +37,15 @@ from poselab.wandb.runs import logger_meta
 
 
 class AttackEvaluation(pl.Callback):
-    """Adversarial evaluation at test time.
-
-    The options that change the numbers (``experiments``, ``alpha_ratio``, ``max_batch``, ``max_batches``,
-    ``max_samples``, ``random_start``, ``jdr_definition``, ``threads``) default to ``"preset"``: the value of
-    ``preset``, else the built-in default (:data:`poselab.evaluation.presets.DEFAULTS`; ``experiments`` must
-    then be given). An option given explicitly overrides the preset's (results.json records it under
-    ``preset.overrides``).
+    """Adversarial evaluation at test time. Options left at ``"preset"`` take the preset's value, else
+    :data:`poselab.evaluation.presets.DEFAULTS`; one given explicitly is recorded in ``preset.overrides``.
 
     Args:
-        experiments: list of experiment dicts, each with a registered ``kind`` (:mod:`poselab.experiments`:
-            untargeted/multiview/camera_swap/rotation/corruption) and that kind's options.
+        experiments: experiment dicts, each a registered ``kind`` (untargeted, multiview, camera_swap,
+            rotation, corruption) with that kind's options.
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
-        max_batch: largest number of image rows (eps x targets x samples) per forward pass; None or "auto":
-            adaptive (:class:`~poselab.attacks.sweep.AutoBatch`). It changes the float summation order of
-            batched kernels: keep it fixed to reproduce a results.csv exactly (docs/ROBUSTNESS.md).
+        max_batch: most image rows (eps x targets x samples) per forward pass; None or "auto": adaptive. It
+            changes the float summation order: keep it fixed to reproduce a results.csv exactly.
         max_batches: attack only the first N test batches (None: all).
         max_samples: attack only the first N samples of each test batch (None: all).
         out_dir: results root; files go to ``out_dir/run_name``.
@@ -65,19 +54,17 @@ class AttackEvaluation(pl.Callback):
         examples: example panels per experiment (from the first batch, rank 0).
         random_start: PGD-style random start for the iterative attacks.
         print_tables: print the markdown tables at the end of testing.
-        save_every: save the partial state after every N attacked batches (None: never); 1 also saves it
-            after every experiment within a batch.
-        resume: at test start, continue from a saved partial state of the same configuration (exact with
-            ``random_start: false``).
-        jdr_definition: the JDR of the multi-view rows, one of :data:`poselab.metrics.JDR_DEFINITIONS`
-            (default ``"qiu2019"``, the published multi-view one), recorded in results.json.
-        threads: torch CPU threads while attacking (default 2; null: leave as is; at most the CPUs available
-            or 2), fixed because float sums depend on it (:mod:`poselab.experiments.determinism`).
+        save_every: save the partial state every N attacked batches (None: never); 1 also saves it after
+            every experiment.
+        resume: continue from a saved partial state of the same configuration (exact without random_start).
+        jdr_definition: the JDR of the multi-view rows (:data:`poselab.metrics.JDR_DEFINITIONS`, default
+            ``"qiu2019"``).
+        threads: torch CPU threads while attacking (default 2; null: leave as is), fixed because float sums
+            depend on it.
         allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` model passes
-            per attacked image (refused otherwise; the cost is printed before the first attack).
-        preset: a named preset (:func:`poselab.evaluation.presets.preset_names`: quick, paper, standard,
-            corruptions, full) or the path of a preset YAML file: it supplies the options above that are
-            left at ``"preset"`` (recorded in results.json's meta).
+            per attacked image (refused otherwise).
+        preset: a named preset (quick, paper, standard, corruptions, full) or a preset YAML path; it supplies
+            the options left at ``"preset"``.
     """
 
     def __init__(
@@ -107,16 +94,14 @@ class AttackEvaluation(pl.Callback):
             "max_batches": max_batches, "max_samples": max_samples, "random_start": random_start,
             "jdr_definition": jdr_definition, "threads": threads}, save_every, examples, allow_long_grid,
             {"run_name": run_name, "model_name": model_name, "dataset_name": dataset_name})
-        #: the preset (None: the grid given option by option) and the options given that differ from it
         self.preset: Preset | None = grid.preset
         self.overrides = grid.overrides
         self.specs: list[Experiment] = grid.specs
-        self._cost = grid.cost  # passes per attacked image, bounded
+        self._cost = grid.cost
         self._numerics = grid.numerics
         self.jdr_definition = grid.jdr_definition
         self.alpha_ratio = grid.alpha_ratio
         self.max_batch = grid.max_batch
-        #: the adaptive chunk size (max_batch None/"auto"), shared by every batch and experiment
         self.auto_batch: AutoBatch | None = AutoBatch() if grid.max_batch in (None, "auto") else None
         self.max_batches = grid.max_batches
         self.max_samples = grid.max_samples
@@ -132,7 +117,6 @@ class AttackEvaluation(pl.Callback):
         self.cell_metrics: CellMetrics | None = None
         self.example_list: list[Example] = []
         self.rows: list[dict[str, Any]] = []
-        self.result_dir: Path | None = None
         #: attacked batches per dataloader (in order: batch_idx < done), and those loaded from a partial state
         self.done: dict[int, int] = {}
         self.resumed: dict[int, int] = {}
@@ -141,7 +125,6 @@ class AttackEvaluation(pl.Callback):
         self._loaders: list = []
         self._lock: safe_io.RunLock | None = None
         self._progress_bar: AttackProgress | None = None
-        #: the sanity flags of the first attacked batch (rank 0; poselab.evaluation.checks)
         self._start_flags: list[Flag] | None = None
         #: set when the final results could not be written (the tables were printed instead)
         self.write_error: BaseException | None = None
@@ -162,8 +145,7 @@ class AttackEvaluation(pl.Callback):
             self._progress_bar, self._start_flags = None, None
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Check the experiments' views against the test data before any attack work; start when the
-        data tells its view count."""
+        """Check the experiments' views against the test data, lock the results folder, print the cost."""
         loaders = trainer.test_dataloaders
         self._loaders = list(loaders) if isinstance(loaders, (list, tuple)) else [loaders]
         counts = [n for dl in self._loaders if (n := num_views(getattr(dl, "dataset", None))) is not None]
@@ -282,9 +264,8 @@ class AttackEvaluation(pl.Callback):
 
     def _save_all(self, trainer: pl.Trainer, pl_module: pl.LightningModule, examples: bool,
                   state: bool = True) -> None:
-        """Save the example panels (when ``examples`` and there are some) and the metric state, each on its
-        own: a failed save (disk full, ...) warns and the run goes on, and a failed panel save never skips
-        the state save."""
+        """Save the example panels (with ``examples``) and the metric state, each on its own: a failed save
+        only warns."""
         if examples and self.example_list:
             saved = self._saved_state()
             safe_io.try_save(lambda: saved.save_examples(self.example_list), "the example panels")
@@ -304,7 +285,7 @@ class AttackEvaluation(pl.Callback):
     def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
                 joints: list, worst_samples: list[dict[str, Any]], samples: list) -> None:
         self.rows = rows  # finish_run adds each row's CI (in place)
-        out = self.result_dir = self._out(trainer, pl_module)
+        out = self._out(trainer, pl_module)
         meta = self._meta(trainer, pl_module, rows)
         self.write_error = finish_run(out, rows, joints, meta, self.example_list, trainer.loggers,
                                       self.print_tables, worst_samples, samples)

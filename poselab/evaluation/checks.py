@@ -1,33 +1,20 @@
-"""Sanity checks of an attack evaluation, after AutoAttack's ``checks`` but for pose models: each a flag in
-results.json's meta (:mod:`poselab.results.meta`), printed at the end of the run and shown in its report.
+"""Sanity checks of an attack evaluation (after AutoAttack's): flags in results.json's meta
+(:mod:`poselab.results.meta`), printed at the end of the run and shown in its report.
 
-On the first attacked batch, in attack mode (eval mode, frozen weights; :func:`start_checks`):
+First attacked batch, rank 0, in attack mode: two forward and one backward pass (:func:`start_checks`):
 
-* ``zero_gradients``: the input gradient of the attack loss (the first adversarial experiment's, to the
-  ground truth) at the clean images is zero or not finite, for some sample: a gradient attack cannot move
-  it (a rounding / argmax op, a detached output, a saturated network); its numbers give the share of pixels
-  and of samples.
-* ``randomness``: two clean forward passes of the same images differ, or a submodule is still in training
-  mode after the evaluation put the model in eval mode (an overridden ``train()``, dropout forced on): the
-  numbers are not a function of the images.
-* ``non_finite`` (clean part): non-finite values in the clean output's pose where the model says it is valid.
+* ``zero_gradients``: the first adversarial experiment's loss gradient at the clean images is zero or not
+  finite for some sample (rounding/argmax op, detached output, saturated network).
+* ``randomness``: two clean passes differ, or a submodule is still in training mode in eval mode.
+* ``non_finite`` (clean part): non-finite pose values where the model says they are valid.
 
-Cost: two forward passes and one backward pass of the first batch's attacked samples (``max_samples``),
-on rank 0, once per run; under a second on the shipped 64 px checkpoints (against minutes of attacks).
+Final rows, no model pass (:func:`row_checks`):
 
-From the final rows, with no model pass (:func:`row_checks`):
-
-* ``gradient_free_wins``: a gradient-free member of the ensemble (Square) gave the worst case of some
-  sample (its ``worst:<member>`` share > 0): the white-box attacks fall short there.
-* ``non_monotonic``: an untargeted kind's attacked MPJPE (the attacks' objective; P-MPJPE and JDR are
-  by-products and may fall) falls as eps or iterations grow, per series (attack, views), by more than
-  :data:`REL_TOL` and :data:`ABS_TOL_MM`, between points of the same n; eps 0 is the clean row.
-* ``non_finite`` (rows part): a monocular cell counts fewer samples than its experiment's clean row, i.e.
-  outputs dropped as non-finite under attack (multi-view models count those as failed triangulations).
-* ``failed_triangulations``: failed triangulations summed over the multi-view cells (the tables mark each
-  cell with failures, Table 2c gives the counts).
-
-:func:`sanity_flags` merges both into the list written to results.json.
+* ``gradient_free_wins``: a gradient-free ensemble member (Square) gave some sample's worst case.
+* ``non_monotonic``: an untargeted kind's attacked MPJPE falls as eps or iterations grow, per series, by
+  more than :data:`REL_TOL` and :data:`ABS_TOL_MM` between points of the same n (eps 0: the clean row).
+* ``non_finite`` (rows part): a monocular cell counts fewer samples than its experiment's clean row.
+* ``failed_triangulations``: failed triangulations summed over the multi-view cells.
 """
 
 from __future__ import annotations
@@ -70,11 +57,7 @@ def _first3(items: Sequence[str], sep: str = "; ") -> str:
 
 # ---------------------------------------------------------------------------------------------- start
 def start_checks(model: nn.Module, batch: Mapping[str, Any], specs: Sequence[Experiment]) -> list[Flag]:
-    """The flags of the first batch: ``zero_gradients``, ``randomness`` and the clean part of ``non_finite``.
-
-    Call in attack mode (gradients on, model in eval mode with frozen weights) with the batch as the attacks
-    see it (cloned, ``max_samples`` rows). Two forward passes and one backward pass.
-    """
+    """The first batch's flags; call in attack mode with the batch as the attacks see it (cloned, sliced)."""
     multiview = bool(getattr(model, "multiview", False))
     specs = [s for s in specs if s.applies_to(multiview)]
     attack = next((s for s in specs if isinstance(s, AttackExperiment)), None)
@@ -164,8 +147,7 @@ def _clean_finite_flag(out: Mapping[str, Tensor]) -> Flag:
 
 # ---------------------------------------------------------------------------------------------- rows
 def row_checks(rows: Sequence[Mapping[str, Any]]) -> list[Flag]:
-    """The flags of the final rows: ``gradient_free_wins``, ``non_monotonic``, the rows part of
-    ``non_finite`` and ``failed_triangulations`` (no model pass)."""
+    """The flags of the final rows (no model pass)."""
     return [_gradient_free_flag(rows), _monotonic_flag(rows), _rows_finite_flag(rows), _failed_flag(rows)]
 
 
@@ -199,12 +181,8 @@ def _gradient_free_flag(rows: Sequence[Mapping[str, Any]]) -> Flag:
     return Flag("gradient_free_wins", won > 0, detail, {"samples": won, "of": total})
 
 
-def _untargeted_kinds() -> set[str]:
-    return {name for name in experiment_names() if not get_experiment(name).targeted}
-
-
 def _monotonic_flag(rows: Sequence[Mapping[str, Any]]) -> Flag:
-    kinds = _untargeted_kinds()
+    kinds = {name for name in experiment_names() if not get_experiment(name).targeted}
     clean: dict[str, tuple[float, int]] = {}
     series: dict[str, dict[tuple[float, int], tuple[float, int]]] = defaultdict(dict)
     for row in rows:
@@ -279,9 +257,8 @@ def _failed_flag(rows: Sequence[Mapping[str, Any]]) -> Flag:
 
 # ---------------------------------------------------------------------------------------------- merge
 def sanity_flags(start: Sequence[Flag] | None, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The results.json records of every flag of :data:`FLAG_NAMES`, in order: the start checks (None: the
-    first batch was never attacked, e.g. every batch came from a resumed state) and the row checks, the two
-    parts of ``non_finite`` merged."""
+    """The results.json records of :data:`FLAG_NAMES`, in order, the two parts of ``non_finite`` merged
+    (``start`` None: no batch was attacked in this run, e.g. all resumed)."""
     by_name: dict[str, Flag] = {}
     for flag in [*(start or []), *row_checks(rows)]:
         if flag.flag in by_name:  # non_finite: clean pass + rows

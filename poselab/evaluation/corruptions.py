@@ -1,12 +1,8 @@
 """Standalone corruption evaluation of checkpoints: a command line over the evaluation engine.
 
-The ``corruption`` experiment (the cells, metrics and pixels of ``poselab test`` with ``kind: corruption``)
-on each model without Lightning (:func:`poselab.experiments.evaluate.evaluate`), each run ended as the
-callback ends it (:func:`poselab.evaluation.output.finish_run`) in ``<out>/<model>-<dataset>/``; then the mCE
-tables of all models against ``--baseline`` to ``<out>/corruptions.md`` and the terminal::
-
-    python -m poselab.evaluation.corruptions --model regression --model volumetric --model heatmap_depth \
-        --model triangulation --samples 128 --out results/corruptions
+The ``corruption`` experiment on each model without Lightning, each written as ``poselab test`` writes it
+(``<out>/<model>-<dataset>/``), then the mCE tables against ``--baseline`` (``<out>/corruptions.md``;
+docs/CORRUPTIONS.md).
 """
 
 from __future__ import annotations

@@ -19,10 +19,8 @@ class Grid:
     """The attack evaluation's grid options, resolved (preset, then explicit values) and checked."""
 
     preset: Preset | None
-    #: the options given explicitly that differ from the preset's (recorded in results.json)
     overrides: dict[str, Any]
     specs: list[Experiment]
-    #: model passes per attacked image (bounded by :func:`poselab.evaluation.cost.check_cost`)
     cost: int
     numerics: DeterministicNumerics
     jdr_definition: str
@@ -35,9 +33,8 @@ class Grid:
 
 def resolve_grid(preset: str | None, given: dict[str, Any], save_every: int | None, examples: int,
                  allow_long_grid: bool, names: dict[str, Any]) -> Grid:
-    """Resolve the grid options ``given`` (``"preset"`` = take the preset's) against ``preset`` and check
-    every option and results-folder name (``names``: run_name, model_name, dataset_name): one
-    :class:`AttackConfigError` naming the first bad one, before any work."""
+    """Resolve ``given`` against ``preset`` and check every option and folder name (``names``): one
+    :class:`AttackConfigError` naming the first bad one."""
     loaded = load_preset(preset) if preset is not None else None
     options = resolve_options(loaded, given)
     try:

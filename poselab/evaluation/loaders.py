@@ -1,5 +1,4 @@
-"""What the attack evaluation can tell about its test loaders without iterating them: views per sample,
-batches and images attacked, and the loaders' part of the partial state's fingerprint."""
+"""What the attack evaluation can tell about its test loaders without iterating them."""
 
 from __future__ import annotations
 
@@ -27,8 +26,7 @@ def num_views(dataset: Any) -> int | None:
 
 
 def batches_attacked(loader: Any, limit: float | int | None, max_batches: int | None) -> int | None:
-    """Batches of ``loader`` the run attacks: the smallest known of its length, Lightning's limit and
-    ``max_batches`` (None when none is known)."""
+    """The smallest known of ``loader``'s length, Lightning's limit and ``max_batches`` (None: none known)."""
     known = [x for x in (length(loader), limit, max_batches) if x is not None and x != float("inf")]
     return int(min(known)) if known else None
 

@@ -10,8 +10,7 @@ from poselab.experiments.base import AttackConfigError
 
 
 def positive_finite(name: str, value: Any) -> float:
-    """``value`` as a float when it is a finite number > 0, else :class:`AttackConfigError` naming ``name``
-    (``value <= 0`` alone lets NaN through: every comparison with NaN is False)."""
+    """``value`` as a float when it is a finite number > 0 (NaN excluded), else :class:`AttackConfigError`."""
     if (isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value)
             or value <= 0):
         raise AttackConfigError(f"{name} must be a finite number > 0, got {value!r}")
@@ -19,8 +18,8 @@ def positive_finite(name: str, value: Any) -> float:
 
 
 def check_folder_name(name: Any, what: str) -> Any:
-    """``name`` when it is None or one plain folder name; :class:`AttackConfigError` for a path (``/``,
-    ``\\``), ``.``/``..`` or an empty name, which would put the results outside ``out_dir``."""
+    """``name`` when it is None or one plain folder name (not a path, ``..`` or empty), else
+    :class:`AttackConfigError`."""
     if name is None:
         return None
     if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(

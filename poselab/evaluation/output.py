@@ -1,11 +1,5 @@
-"""The end of an attack evaluation (rank 0): each row's CI, results files (per-sample values and the claim
-file included), the run's own report, printed tables, W&B (the results, and the lineage: the evaluated
-checkpoint as the run's input, the results folder as its output).
-
-Nothing is lost: when the final write fails (full disk, read-only folder) the tables are printed, marked
-NOT SAVED, and the returned error tells the caller to keep its partial state; W&B failures only warn,
-after the results are on disk.
-"""
+"""The end of an attack evaluation (rank 0): CIs, results files, claim, run report, printed tables, W&B.
+A failed final write prints the tables (NOT SAVED) and returns the error; W&B failures only warn."""
 
 from __future__ import annotations
 
@@ -25,13 +19,10 @@ def finish_run(out: Path, rows: list[dict[str, Any]], joints: list, meta: dict[s
                examples: Sequence[Any], loggers: Sequence[Any] = (), print_tables: bool = True,
                worst_samples: Sequence[dict[str, Any]] = (),
                samples: Sequence[tuple[dict[str, Any], Any]] = ()) -> safe_io.ResultsNotSavedError | None:
-    """Write ``results.csv/json``, ``per_joint.csv`` (``worst_samples.csv`` after an ensemble,
-    ``per_sample.csv`` given ``samples``), ``claim.json`` and the run's report into ``out``, print its tables
-    and log it to the first W&B logger of ``loggers``. ``joints``: (row, per-joint MPJPE tensor (J,)) pairs;
-    ``samples``: (row, per-sample values) pairs, from which every row gets its CI (in place, the caller's
-    rows carry it) and results.json ``meta["ci"]`` says how.
-
-    Returns the error to raise when the files could not be written (the tables were printed), else None.
+    """Write the results files, ``claim.json`` and the run's report into ``out``, print its tables and log
+    it to the first W&B logger. ``joints``: (row, per-joint MPJPE (J,)) pairs; ``samples``: (row, per-sample
+    values) pairs, which give every row its CI (in place). Returns the error to raise when the files could
+    not be written, else None.
     """
     from poselab.reporting.leaderboard import write_claim
     from poselab.reporting.report import report_tables, tables_markdown

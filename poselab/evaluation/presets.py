@@ -1,12 +1,6 @@
-"""Named evaluation presets: a grid of experiments and the options that fix its numbers, as data.
-
-Like AutoAttack's ``version=``, a preset names a whole evaluation and carries a version number, recorded in
-``results.json``. A preset is a YAML file, a packaged one (``preset_files/<name>.yaml``, :func:`preset_names`)
-or any path, with one schema (:data:`KEYS`: name, version, description, headline cells, and every option of
-:data:`OPTIONS`), checked on load (docs/CONFIGURATION.md, "Presets"). Run options (``out_dir``, ``examples``,
-...) change no number and are not part of a preset. :func:`resolve_options` merges a preset with the options
-given explicitly (those win).
-"""
+"""Evaluation presets (like AutoAttack's ``version=``): a versioned YAML file, packaged
+(``preset_files/<name>.yaml``) or any path, fixing a grid and every option that changes its numbers
+(:data:`OPTIONS`); schema :data:`KEYS`, checked on load (docs/CONFIGURATION.md, "Presets")."""
 
 from __future__ import annotations
 
@@ -28,7 +22,6 @@ from poselab.experiments.registry import build_experiments
 from poselab.metrics import DEFAULT_JDR, check_jdr_definition
 from poselab.yaml_limits import safe_load
 
-#: The folder of the packaged presets (``<name>.yaml``).
 PRESET_DIR = Path(__file__).parent / "preset_files"
 #: The value of an ``AttackEvaluation`` option left to the preset (its default).
 FROM_PRESET = "preset"
@@ -84,15 +77,8 @@ class PresetError(AttackConfigError):
 
 @dataclass(frozen=True)
 class Preset:
-    """A loaded, validated preset.
-
-    Attributes:
-        name, version, description: as in the file.
-        headline: the headline cells (dicts of experiment, attack, eps, iterations, metric and optionally
-            attacked_views), in order; :meth:`headline_for` picks a model's.
-        options: every option of :data:`OPTIONS` (``experiments`` as written: a list of dicts).
-        path: the file it was loaded from.
-    """
+    """A loaded, validated preset: ``headline`` cells (:data:`CELL_KEYS`) in order, every option of
+    :data:`OPTIONS` (``experiments`` as written), the file it came from."""
 
     name: str
     version: int
@@ -135,8 +121,8 @@ def load_preset(name_or_path: str | Path) -> Preset:
 
 
 def resolve_options(preset: Preset | None, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Every option of :data:`OPTIONS`: those in ``given`` that are not :data:`FROM_PRESET`, else the
-    preset's, else :data:`DEFAULTS`. Without a preset ``experiments`` must be given."""
+    """Every option of :data:`OPTIONS`: ``given`` unless :data:`FROM_PRESET`, else the preset's, else
+    :data:`DEFAULTS` (``experiments`` has none)."""
     out = {}
     for key in OPTIONS:
         value = given.get(key, FROM_PRESET)
@@ -152,7 +138,7 @@ def resolve_options(preset: Preset | None, given: Mapping[str, Any]) -> dict[str
 
 
 def overrides(preset: Preset, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The options whose value differs from the preset's (the run is not the preset's grid as shipped)."""
+    """The options whose value differs from the preset's."""
     return {k: v for k, v in options.items() if k in preset.options and v != preset.options[k]}
 
 

@@ -1,5 +1,4 @@
-"""What the standalone tools (``python -m poselab.evaluation.transfer|corruptions``, the adversarial
-fine-tuning study ``studies.adv_compare``) share: the data options and the models ``--model`` names."""
+"""What the standalone tools (transfer, corruptions, ``studies.adv_compare``) share: data options, models."""
 
 from __future__ import annotations
 
@@ -22,9 +21,8 @@ def add_data_arguments(parser: argparse.ArgumentParser, data_args_help: str) -> 
 
 
 def load_named_model(spec: str, checkpoints: str | Path, classes: bool = False) -> tuple[str, str, nn.Module]:
-    """(name, checkpoint, model in eval mode) of ``NAME`` (``<checkpoints>/NAME.ckpt``), ``NAME=CKPT`` (any
-    poselab checkpoint) or, with ``classes``, ``NAME=package.Class[:CKPT]`` (a class, untrained or
-    ``load_from_checkpoint``)."""
+    """(name, checkpoint, model in eval mode) of ``NAME`` (``<checkpoints>/NAME.ckpt``), ``NAME=CKPT`` or,
+    with ``classes``, ``NAME=package.Class[:CKPT]``."""
     from poselab.models import load_model
 
     name, sep, rest = spec.partition("=")

@@ -1,15 +1,7 @@
 """Transfer attacks: adversarial images crafted on model A (white-box), evaluated on model B.
 
-For every ordered pair of monocular models (A, B) the entry is B's MPJPE on A's adversarial images
-minus B's clean MPJPE (mm). The diagonal A->A is the white-box result for A.
-
-Results are written as ``transfer.csv`` (columns :data:`TRANSFER_COLUMNS`) into a results folder,
-where ``poselab report`` picks them up. Command line::
-
-    python -m poselab.evaluation.transfer --model regression --model volumetric --model heatmap_depth \
-        --eps 8 --steps 10 --batches 4 --out results/transfer
-
-(Human3.6M: ``--data configs/data/h36m.yaml --data-args '{"root": "/data/h36m"}'``.)
+Each ordered pair of monocular models (A, B) gets B's MPJPE on A's adversarial images minus B's clean MPJPE
+(mm; A->A is the white-box result), written to ``transfer.csv`` for ``poselab report`` (``make transfer``).
 """
 
 from __future__ import annotations
@@ -57,14 +49,8 @@ def transfer_matrix(
     models: Mapping[str, nn.Module], batches: Iterable[Mapping[str, Any]], attack: Attack,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Rows (source, target, eps, iterations, clean_mpjpe, adv_mpjpe, increase, n) for every ordered pair.
-
-    Args:
-        models: name -> monocular model (``multiview`` False) following the model interface.
-        batches: collated sample dicts; every model sees the same views (use ``select_views``).
-        attack: the attack crafted on each source model (deterministic unless ``random_start``).
-        progress: show a progress bar with an ETA, one step per (batch, source model) attack.
-    """
+    """Rows (source, target, eps, iterations, clean_mpjpe, adv_mpjpe, increase, n) for every ordered pair of
+    the monocular ``models`` (name -> model) on the same ``batches``; ``progress``: a bar per attack."""
     if len(models) < 1:
         raise ValueError("transfer_matrix needs at least one model")
     for name, m in models.items():
@@ -94,23 +80,13 @@ def transfer_matrix(
     rows = []
     for (s, t), metric in adv.items():
         c, a = float(clean[t].compute()), float(metric.compute())
-        rows.append(
-            {
-                "source": s,
-                "target": t,
-                "eps": attack.eps,
-                "iterations": attack.steps,
-                "clean_mpjpe": c,
-                "adv_mpjpe": a,
-                "increase": a - c,
-                "n": n,
-            }
-        )
+        rows.append({"source": s, "target": t, "eps": attack.eps, "iterations": attack.steps,
+                     "clean_mpjpe": c, "adv_mpjpe": a, "increase": a - c, "n": n})
     return rows
 
 
 def _check_args(args: argparse.Namespace) -> str | None:
-    """The first bad command-line value as one line naming the option and its valid range (None: all fine)."""
+    """The first bad command-line value as one line naming the option and its valid range, else None."""
     import math
 
     from poselab.experiments.adversarial import MAX_EPS, MAX_ITERATIONS
@@ -125,7 +101,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
     try:
         views = [int(v) for v in args.views.split(",")]
     except ValueError:
-        return f"--views must be comma-separated view indices (integers >= 0), got {args.views!r}"
+        views = []
     if not views or min(views) < 0:
         return f"--views must be comma-separated view indices (integers >= 0), got {args.views!r}"
     return None
@@ -135,18 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from poselab._alloc import configure_allocator
 
     configure_allocator()  # glibc thresholds for CPU attack sweeps (POSELAB_MALLOPT=0 disables)
-    parser = argparse.ArgumentParser(
-        prog="python -m poselab.evaluation.transfer", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--model",
-        action="append",
-        required=True,
-        help="NAME (<--checkpoints>/NAME.ckpt), NAME=CKPT or NAME=CLASS[:CKPT]; repeat per model",
-    )
+    parser = argparse.ArgumentParser(prog="python -m poselab.evaluation.transfer",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--model", action="append", required=True,
+                        help="NAME (<--checkpoints>/NAME.ckpt), NAME=CKPT or NAME=CLASS[:CKPT]; repeat per "
+                        "model")
     parser.add_argument("--checkpoints", default=str(project_path("checkpoints")),
-                        help="folder of the NAME.ckpt files "
-                        "(default: %(default)s)")
+                        help="folder of the NAME.ckpt files (default: %(default)s)")
     add_data_arguments(parser, 'JSON overrides, e.g. \'{"test_size": 64}\' (test split is used)')
     parser.add_argument("--views", default="0", help="comma-separated view indices fed to the models")
     parser.add_argument("--eps", type=float, default=8.0, help="L-inf budget (px, 0..255 scale)")
