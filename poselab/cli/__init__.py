@@ -8,8 +8,6 @@ Sub-commands:
     report                         compare saved attack results of several runs
     dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
     leaderboard                    rank evaluated models by robust MPJPE with CIs; claim files
-
-Run as the console script ``poselab`` or as ``python -m poselab.cli``.
 """
 
 from __future__ import annotations

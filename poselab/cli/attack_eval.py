@@ -1,15 +1,7 @@
 """``poselab attack-eval``: ``poselab test`` of several models in ONE process, then their comparison report.
 
-``make attack-eval`` runs this instead of one ``poselab test`` process per model, so the imports
-(Lightning, torchmetrics, torchvision: seconds of CPU each time) are paid once. Each model is still its
-own LightningCLI run (its own trainer, results folder, W&B run, seed); the first that fails stops the rest
-with its exit status, as a shell loop with ``set -e`` would (SIGTERM: 143).
-
-    poselab attack-eval --model regression --model triangulation \\
-        [--report OUT --results results/attack-quick/{model}-synthetic [--report-arg=--print ...]] \\
-        -- --config configs/model/{model}.yaml ... --ckpt_path checkpoints/{model}.ckpt
-
-Every ``{model}`` in the arguments after ``--`` is replaced by the model's name.
+Each model is its own LightningCLI run with the arguments after ``--`` (``{model}`` replaced by its name);
+the imports are paid once, and the first model that fails stops the rest with its exit status.
 """
 
 from __future__ import annotations

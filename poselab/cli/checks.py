@@ -11,9 +11,8 @@ from poselab.cli.errors import ConfigError
 
 
 def check_image_size(ckpt: dict[str, Any], path: str, cfg: Any) -> None:
-    """Refuse (or, with ``run.allow_image_size_mismatch``, warn about) a checkpoint trained on another crop
-    size than ``data.image_size``: its numbers would measure something else (a 64 px model on 128 px
-    crops scores about twice its error)."""
+    """Refuse (``run.allow_image_size_mismatch``: warn about) a checkpoint trained on another crop size than
+    ``data.image_size``."""
     trained = (ckpt.get("datamodule_hyper_parameters") or {}).get("image_size")
     data = cfg.get("data") or {}
     wanted = data.get("image_size") if hasattr(data, "get") else None
@@ -40,8 +39,7 @@ def check_accelerator(trainer_cfg: Any) -> None:
 
 
 def has_attack_callback(cfg: Any) -> bool:
-    """Whether the config sets the named ``attack_evaluation`` callback (or lists an
-    :class:`~poselab.evaluation.callback.AttackEvaluation` under ``trainer.callbacks``)."""
+    """Whether the config sets the ``attack_evaluation`` callback or lists one under ``trainer.callbacks``."""
     if cfg.get("attack_evaluation") is not None:
         return True
     callbacks = (cfg.get("trainer") or {}).get("callbacks") or []
@@ -51,7 +49,7 @@ def has_attack_callback(cfg: Any) -> bool:
 
 
 def class_path_of(model_cfg: Any) -> str | None:
-    """The ``class_path`` of a parsed ``model`` config (as given on the command line or in a config file)."""
+    """The ``class_path`` of a parsed ``model`` config."""
     return getattr(model_cfg, "class_path", None) or (model_cfg or {}).get("class_path")
 
 

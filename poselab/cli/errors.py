@@ -1,6 +1,5 @@
-"""How ``poselab fit|validate|test|predict`` reports a user's mistake: one line
-``poselab[ <subcommand>]: error: ...`` and an exit status instead of a traceback (:func:`reported`), with
-jsonargparse's multi-line messages reduced to their informative lines. Genuine bugs keep their traceback."""
+"""How the ``poselab`` commands report a user's mistake: one line ``poselab[ <subcommand>]: error: ...`` and
+an exit status instead of a traceback (:func:`reported`); genuine bugs keep their traceback."""
 
 from __future__ import annotations
 
@@ -40,13 +39,8 @@ def _chain(err: BaseException, context: bool = False) -> Iterator[BaseException]
 
 
 def _user_error(err: BaseException) -> BaseException | None:
-    """The data or attack-config error behind ``err`` (itself, or the cause jsonargparse wrapped), else None.
-
-    Only poselab's own error types count (:class:`~poselab.data.errors.DataError`,
-    :class:`~poselab.experiments.base.AttackConfigError`), so genuine bugs keep their traceback; only
-    generic wrappers (plain ``ValueError``/``TypeError``, as jsonargparse raises when a class given in a
-    config fails to instantiate) are looked through.
-    """
+    """The :class:`~poselab.data.errors.DataError` or :class:`~poselab.experiments.base.AttackConfigError`
+    behind ``err``: itself, or the cause of plain ``ValueError``/``TypeError`` wrappers (jsonargparse's)."""
     from poselab.data.errors import DataError
     from poselab.experiments.base import AttackConfigError
 
@@ -65,8 +59,7 @@ def _user_message(err: BaseException) -> str:
     return worker_message(str(err), type(err))
 
 
-#: errno values (and their strerror texts, as torch's shared-memory errors carry them) of a write that a
-#: resource limit stopped: the file size limit (``ulimit -f``), a full disk, a disk quota.
+#: errno values (and the strerror texts torch's shared-memory errors carry) of a write a limit stopped.
 _LIMITS = {errno.EFBIG: "File too large", errno.ENOSPC: "No space left on device",
            errno.EDQUOT: "Disk quota exceeded"}
 
@@ -87,17 +80,31 @@ def _resource_error(err: BaseException) -> str | None:
 SIGTERM_EXIT = 143
 
 
-def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool) -> T:
-    """``build()``, with a user's mistake reported as one line and exit status 2.
+def _reply(err: Exception, prog: str) -> tuple[BaseException, str, int] | None:
+    """(the error to raise without ``exit_on_error``, its one line, exit status) of a user's mistake in
+    ``err``, else None (a bug: its traceback is kept)."""
+    if isinstance(err, (ConfigError, CheckpointError)):
+        return err, f"poselab: error: {err}", 2
+    if isinstance(err, (NotWritableError, LockedError, ResultsNotSavedError)):
+        return err, f"{prog}: error: {err}", 1 if isinstance(err, ResultsNotSavedError) else 2
+    limit = _resource_error(err) if isinstance(err, (OSError, RuntimeError)) else None
+    if limit is not None:
+        return err, (f"{prog}: error: a write was stopped by a resource limit ({limit}): the file size limit "
+                     "(`ulimit -f`; DataLoader workers pass batches through shared-memory files, so "
+                     "--data.num_workers 0 avoids those), a full disk or a quota. An attack evaluation keeps "
+                     "the partial state it saved before: free the space or raise the limit, then re-run the "
+                     "same command"), 1
+    user = _user_error(err) if isinstance(err, (ValueError, TypeError)) else None
+    if user is not None:
+        return user, f"{prog}: error: {_user_message(user)}", 2
+    return None
 
-    A bad config key/value (:class:`ConfigError`, also jsonargparse's ``argparse.ArgumentError``) or a
-    missing, corrupt or foreign checkpoint (:class:`~poselab.models.checkpoint.CheckpointError`):
-    ``poselab: error: ...``. An unwritable or locked output folder: ``poselab <subcommand>: error: ...``
-    (exit status 1 when results could not be saved). Data and attack-config errors (:func:`_user_error`):
-    ``poselab <subcommand>: error: ...``. A write stopped by ``ulimit -f``, a full disk or a quota (also in
-    a DataLoader worker's shared memory): one line, exit status 1. SIGTERM: one line and
-    :data:`SIGTERM_EXIT`, never 0. With
-    ``exit_on_error`` False the error itself is raised.
+
+def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool) -> T:
+    """``build()``, with a user's mistake reported as one line and an exit status (:func:`_reply`): a bad
+    config or checkpoint ``poselab: error: ...`` (2); an unwritable or locked folder, a data or attack-config
+    error ``poselab <subcommand>: error: ...`` (2; results not saved, or a write stopped by a resource limit:
+    1); SIGTERM :data:`SIGTERM_EXIT`. With ``exit_on_error`` False the error itself is raised.
     """
     from pytorch_lightning.utilities.exceptions import SIGTERMException
 
@@ -112,31 +119,14 @@ def reported(build: Callable[[], T], subcommand: str | None, exit_on_error: bool
               "evaluation keeps its partial state (saved every save_every batches in <results>/.partial): "
               "re-run the same command to resume", file=sys.stderr)
         raise SystemExit(SIGTERM_EXIT) from None
-    except (ConfigError, CheckpointError) as err:
-        if not exit_on_error:
+    except Exception as err:
+        reply = _reply(err, prog)
+        if reply is None:
             raise
-        print(f"poselab: error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except (NotWritableError, LockedError, ResultsNotSavedError) as err:
+        error, message, status = reply
         if not exit_on_error:
-            raise
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        raise SystemExit(1 if isinstance(err, ResultsNotSavedError) else 2) from None
-    except (OSError, RuntimeError, ValueError, TypeError) as err:  # DataError/AttackConfigError: ValueErrors
-        limit = _resource_error(err) if isinstance(err, (OSError, RuntimeError)) else None
-        if limit is not None:
-            if not exit_on_error:
+            if error is err:
                 raise
-            print(f"{prog}: error: a write was stopped by a resource limit ({limit}): the file size limit "
-                  "(`ulimit -f`; DataLoader workers pass batches through shared-memory files, so "
-                  "--data.num_workers 0 avoids those), a full disk or a quota. An attack evaluation keeps "
-                  "the partial state it saved before: free the space or raise the limit, then re-run the "
-                  "same command", file=sys.stderr)
-            raise SystemExit(1) from None
-        user = _user_error(err) if isinstance(err, (ValueError, TypeError)) else None
-        if user is None:
-            raise
-        if not exit_on_error:
-            raise user from None
-        print(f"{prog}: error: {_user_message(user)}", file=sys.stderr)
-        raise SystemExit(2) from None
+            raise error from None
+        print(message, file=sys.stderr)
+        raise SystemExit(status) from None

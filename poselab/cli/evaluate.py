@@ -1,13 +1,5 @@
-"""``poselab evaluate``: :func:`poselab.evaluation.api.evaluate` on the command line.
-
-    poselab evaluate --model pkg.module:factory [--weights w.pt] [--input-size 64 --per-view ...] \\
-        --data synthetic --preset quick --out results/mine
-    poselab evaluate --model regression [--ckpt checkpoints/regression.ckpt] --preset quick
-
-A spec's module is imported because the user named it here (weights load with ``weights_only=True``); a
-poselab model name loads its checkpoint (default ``checkpoints/<name>.ckpt``). Mistakes are one
-``poselab evaluate: error: ...`` line (exit status 2).
-"""
+"""``poselab evaluate``: :func:`poselab.evaluation.api.evaluate` on the command line (docs/EXTENDING.md); a
+factory's module is imported because the user named it, its weights load with ``weights_only=True``."""
 
 from __future__ import annotations
 

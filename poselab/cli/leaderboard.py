@@ -1,35 +1,23 @@
-"""``poselab leaderboard``: rank evaluated models from their saved results (never re-runs attacks).
-
-    poselab leaderboard RESULTS_FOLDER [RESULTS_FOLDER ...] --out DIR [--claims] [--no-wandb] [--print]
-
-Writes ``leaderboard.md`` and ``leaderboard.csv`` (:mod:`poselab.reporting.leaderboard`) into ``--out`` and
-logs the table to one W&B run (job_type ``report``, named ``leaderboard-<group>``; offline unless W&B is set
-online, as every poselab run). ``--claims`` also rebuilds each folder's ``claim.json`` from its results.
-"""
+"""``poselab leaderboard``: rank evaluated models from their saved results (never re-runs attacks):
+``leaderboard.md``/``.csv`` (:mod:`poselab.reporting.leaderboard`) in ``--out``, the table in one W&B run
+(``leaderboard-<group>``)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
+from poselab.cli.report import results_parser
 from poselab.plugins import import_plugins
 from poselab.reporting.leaderboard import LEADERBOARD_COLUMNS, rebuild_claims, write_leaderboard
 from poselab.results.schema import LEADERBOARD_MD
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="poselab leaderboard",
-                                     description="Rank evaluated models by robust MPJPE (with CIs).")
-    parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
-    parser.add_argument("--out", default="reports/leaderboard", help="folder to write (default: %(default)s)")
+    parser = results_parser("poselab leaderboard", "Rank evaluated models by robust MPJPE (with CIs).",
+                            "reports/leaderboard", "table")
     parser.add_argument("--claims", action="store_true", help="also rebuild each folder's claim.json")
     parser.add_argument("--group", default="leaderboard", help="W&B group (default: %(default)s)")
-    parser.add_argument("--no-wandb", action="store_true", help="do not log the table to W&B")
-    parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
-    parser.add_argument("--print", action="store_true", help="also print the table (markdown)")
-    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import MODULE first (e.g. one that registers your own attacks); repeatable")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     try:
         import_plugins(args.plugin)

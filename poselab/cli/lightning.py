@@ -1,10 +1,6 @@
-"""LightningCLI wiring for ``poselab fit|validate|test|predict`` (``make train``: ``poselab fit --config
-configs/model/<model>.yaml --config configs/data/<data>.yaml --config configs/trainer/<trainer>.yaml``; later
-arguments override earlier ones). Added to Lightning's arguments: ``checkpoint.*`` (:class:`PoseCheckpoint`:
-best and last files; ``--ckpt_path last`` resumes, also mid-epoch), the named callbacks and ``run.*``
-(:class:`RunOptions`). ``--ckpt_path`` is checked first (``weights_only=True``, model name, image size), so
-a corrupt file or another model's checkpoint is one clear error.
-"""
+"""LightningCLI wiring for ``poselab fit|validate|test|predict``: Lightning's arguments plus ``checkpoint.*``
+(:class:`PoseCheckpoint`), the named callbacks and ``run.*`` (:class:`RunOptions`); ``--ckpt_path`` is
+checked (``weights_only=True``, model name, image size) before Lightning reads it."""
 
 from __future__ import annotations
 
@@ -45,19 +41,14 @@ class RunOptions:
         wandb: add a W&B logger (offline unless ``offline: false`` or ``WANDB_MODE=online``).
         offline: keep W&B offline (runs under ``<save_dir>/wandb``; sync later with ``wandb sync``).
         save_dir: root folder of W&B and CSV logs.
-        group: W&B group (default: the grid, :mod:`poselab.wandb.naming`: an attack run's preset or attack
-            config name, e.g. ``quick``; a training run's ``train-<trainer config>``).
+        group: W&B group (default: the grid, :mod:`poselab.wandb.naming`).
         name: run name (default ``<model>-<dataset>-<job_type>-<UTC time>``, unique per invocation).
         channels_last: convert the model to ``channels_last`` memory format (GPU speed-up).
-        threads: torch CPU threads (None: the CPUs this process may use, :func:`poselab.cpus.usable_cpus`:
-            its affinity mask capped by a cgroup quota, where torch's default counts every core of the
-            machine); 1 avoids thread thrashing on shared CPUs.
-        allow_untrained: let ``poselab test`` with an ``AttackEvaluation`` callback run without
-            ``--ckpt_path`` (attacks a freshly initialised network; refused by default).
+        threads: torch CPU threads (None: the CPUs this process may use, :func:`poselab.cpus.usable_cpus`).
+        allow_untrained: let ``poselab test`` attack without ``--ckpt_path`` (an untrained network).
         allow_image_size_mismatch: only warn (instead of refusing) when ``--ckpt_path``'s training image
             size differs from ``data.image_size``.
-        plugins: modules to import before the configs are used (e.g. one registering your own attacks,
-            :mod:`poselab.plugins`).
+        plugins: modules to import before the configs are used (:mod:`poselab.plugins`).
     """
 
     wandb: bool = True
@@ -75,7 +66,7 @@ class RunOptions:
 class PoseLightningCLI(LightningCLI):
     """LightningCLI with poselab's checkpointing, loggers and checkpoint checks."""
 
-    #: W&B run id recorded in ``fit --ckpt_path``'s checkpoint: the training run resumes that W&B run.
+    #: W&B run of ``fit --ckpt_path``'s checkpoint, resumed.
     _resume_run_id: str | None = None
     _resume_run_name: str | None = None
 
@@ -86,14 +77,13 @@ class PoseLightningCLI(LightningCLI):
         parser.add_lightning_class_args(PoseCheckpoint, "checkpoint")
         # Named, optional callbacks: each config sets its own key, so they compose (unlike a
         # trainer.callbacks list, which the last --config replaces).
-        named: tuple[tuple[type, str], ...] = (
-            (AttackEvaluation, "attack_evaluation"), (AdversarialTraining, "adversarial_training"))
-        for cls, key in named:
+        for cls, key in ((AttackEvaluation, "attack_evaluation"),
+                         (AdversarialTraining, "adversarial_training")):
             parser.add_lightning_class_args(cls, key, subclass_mode=True, required=False)
         parser.add_class_arguments(RunOptions, "run")
 
     def before_instantiate_classes(self) -> None:
-        """The multi-view model always sees every view: switch off the data's random single view."""
+        """Import the plug-ins, set the threads; a multi-view model sees every view (no random view)."""
         cfg = self.config.get(self.subcommand) if self.subcommand else self.config
         try:
             import_plugins(cfg.get("run", {}).get("plugins") or [])
@@ -147,8 +137,7 @@ class PoseLightningCLI(LightningCLI):
                            name=run.name or self._resume_run_name, config=config, run_id=self._resume_run_id)
 
     def _grid(self, job_type: str, config: Any) -> str:
-        """The run's grid, its default W&B group (:func:`~poselab.wandb.naming.attack_group`,
-        :func:`~poselab.wandb.naming.train_group`)."""
+        """The run's grid, its default W&B group (:mod:`poselab.wandb.naming`)."""
         from poselab.wandb.naming import attack_group, train_group
 
         files = list((config.get("config") if hasattr(config, "get") else None) or [])
@@ -179,9 +168,8 @@ class PoseLightningCLI(LightningCLI):
 
     # ------------------------------------------------------------------ checkpoint checks
     def _parse_ckpt_path(self) -> None:
-        """Check the run (accelerator, attack without checkpoint) and ``--ckpt_path`` (``last`` ->
-        ``<dirpath>/<model>-last.ckpt``, model, image size) before Lightning reads it; the first hook after
-        parsing, before any class is instantiated."""
+        """Check the run and ``--ckpt_path`` (``last``: ``<dirpath>/<model>-last.ckpt``) after parsing, before
+        any class is instantiated."""
         sub = self.config.get("subcommand")
         cfg = self.config.get(sub) if sub else None
         if cfg is not None:
@@ -224,16 +212,8 @@ SUBCOMMANDS = ("fit", "validate", "test", "predict")
 def run_lightning_cli(
     argv: list[str] | None = None, run: bool = True, exit_on_error: bool = True
 ) -> PoseLightningCLI:
-    """Run ``fit|validate|test|predict`` with poselab's configs; returns the CLI object.
-
-    A bad config key/value (:class:`~poselab.cli.errors.ConfigError`) or a missing, corrupt or foreign
-    ``--ckpt_path`` (:class:`~poselab.models.checkpoint.CheckpointError`) is reported as one
-    ``poselab: error: ...`` line with exit status 2, or raised when ``exit_on_error`` is False. So are data
-    errors (a missing Human3.6M root, labels or image: :class:`~poselab.data.errors.DataError`, also when
-    raised in a DataLoader worker) and bad attack settings of the ``AttackEvaluation`` callback
-    (:class:`~poselab.experiments.base.AttackConfigError`, also when wrapped by jsonargparse), as
-    ``poselab <subcommand>: error: ...``; with ``exit_on_error`` False the error itself is raised
-    (:func:`poselab.cli.errors.reported`).
+    """Run ``fit|validate|test|predict`` with poselab's configs; returns the CLI object. A user's mistake is
+    one line and exit status 2, or raised with ``exit_on_error`` False (:func:`poselab.cli.errors.reported`).
     """
     import sys
 

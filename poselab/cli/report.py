@@ -1,12 +1,5 @@
-"""``poselab report``: compare the saved attack results of several runs (never re-runs attacks).
-
-    poselab report RESULTS_FOLDER [RESULTS_FOLDER ...] --out reports/latest [--group NAME] [--no-wandb]
-                   [--print] [--plugin MODULE]
-
-Writes the report of :mod:`poselab.reporting.report` into ``--out`` (one report per grid when the results
-hold several) and logs each grid's report to one W&B run (:mod:`poselab.wandb.report`; job_type ``report``,
-in the group the compared runs were logged in).
-"""
+"""``poselab report``: compare the saved attack results of several runs (never re-runs attacks): the report
+of :mod:`poselab.reporting.report` in ``--out`` (one per grid), each grid's logged to one W&B run."""
 
 from __future__ import annotations
 
@@ -19,21 +12,24 @@ from poselab.reporting.report import build_report, tables_markdown
 from poselab.wandb.report import log_report
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="poselab report", description="Compare saved attack results of runs."
-    )
+def results_parser(prog: str, description: str, out: str, what: str) -> argparse.ArgumentParser:
+    """The options ``poselab report`` and ``poselab leaderboard`` share (``what``: the thing they write)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("paths", nargs="+", help="results folders, or parents of results folders")
-    parser.add_argument(
-        "--out", default="reports/latest", help="report folder to write (default: %(default)s)"
-    )
-    parser.add_argument("--group", default=None, help="W&B group of the summary run (default: the group the "
-                        "compared runs were logged in, from their results.json)")
-    parser.add_argument("--no-wandb", action="store_true", help="do not log the report to W&B")
+    parser.add_argument("--out", default=out, help="folder to write (default: %(default)s)")
+    parser.add_argument("--no-wandb", action="store_true", help=f"do not log the {what} to W&B")
     parser.add_argument("--wandb-dir", default="runs/wandb", help="W&B run folder (default: %(default)s)")
-    parser.add_argument("--print", action="store_true", help="also print the tables (markdown)")
+    parser.add_argument("--print", action="store_true", help=f"also print the {what} (markdown)")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import MODULE first (e.g. one that registers your own attacks); repeatable")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = results_parser("poselab report", "Compare saved attack results of runs.", "reports/latest",
+                            "report")
+    parser.add_argument("--group", default=None, help="W&B group of the summary run (default: the group the "
+                        "compared runs were logged in, from their results.json)")
     parser.add_argument("--corruption-baseline", default=None,
                         help="run whose corruption errors are the mCE denominator "
                         "(default: regression, else the first run)")
