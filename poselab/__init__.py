@@ -2,16 +2,12 @@
 
 import os as _os
 
-#: OpenMP threads sleep when idle instead of spinning (libgomp reads this when torch loads it, so it holds
-#: where poselab is imported before torch: every poselab entry point, benchmark and DataLoader worker). A
-#: spinning thread on a CPU that another process shares slows both down several-fold
-#: (benchmarks/bench_shared_cpu.py). A value the user set, even an empty one, is left as it is.
+#: OpenMP threads sleep when idle instead of spinning on shared CPUs (read as torch loads; benchmarks.md).
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
-#: Public names resolved on first use (PEP 562), so that ``import poselab`` stays cheap (no torch, no
-#: Lightning): the one place the package refers upwards, to the top of its layers (docs/ARCHITECTURE.md).
+#: Public names resolved on first use (PEP 562): ``import poselab`` stays cheap (docs/ARCHITECTURE.md).
 _LAZY = {"evaluate": "poselab.evaluation.api"}
 
 

@@ -1,14 +1,9 @@
-"""glibc malloc tuning for CPU runs: keep large freed buffers in the heap instead of returning them to the OS.
+"""glibc malloc tuning for CPU runs: keep large freed buffers in the heap, so an eps-batched attack sweep does
+not zero-fill fresh ``mmap`` pages on every pass (docs/benchmarks.md).
 
-By default glibc serves allocations above its mmap threshold with a fresh ``mmap`` (``munmap`` on free), so
-an eps-batched attack sweep zero-fills its activations of tens of MiB again on every pass (minor page
-faults that cancel the batching gain; docs/benchmarks.md). :func:`configure_allocator` sets
-``M_MMAP_THRESHOLD`` = 64 MiB and ``M_TRIM_THRESHOLD`` = 1 GiB (as ``MALLOC_MMAP_THRESHOLD_=67108864
-MALLOC_TRIM_THRESHOLD_=1073741824`` would; the process keeps up to 1 GiB of freed memory resident). The
-command-line entry points and the benchmarks call it, never ``import poselab``. It changes nothing when
-``POSELAB_MALLOPT=0`` (``off``/``false``/``no``), when the user tunes these thresholds
-(``MALLOC_*_THRESHOLD_`` or ``GLIBC_TUNABLES``), or off glibc (macOS, Windows, musl, an ``LD_PRELOAD``
-allocator).
+:func:`configure_allocator` (called by the command-line entry points and benchmarks, never on import) sets
+``M_MMAP_THRESHOLD`` = 64 MiB and ``M_TRIM_THRESHOLD`` = 1 GiB, except with ``POSELAB_MALLOPT=0``, the
+user's own ``MALLOC_*_THRESHOLD_``/``GLIBC_TUNABLES`` thresholds, or off glibc.
 """
 
 from __future__ import annotations
@@ -66,11 +61,8 @@ def _malloc_is_glibc(libc: ctypes.CDLL) -> bool:
 
 
 def configure_allocator() -> str:
-    """Apply the glibc thresholds once per process; returns a one-line status for logs.
-
-    Returns ``"mallopt: mmap_threshold=64 MiB trim_threshold=1024 MiB"`` when applied, otherwise
-    ``"mallopt skipped: <reason>"``. Never raises: an unsupported platform is only reported.
-    """
+    """Apply the glibc thresholds once per process; never raises. Returns ``"mallopt: mmap_threshold=64 MiB
+    trim_threshold=1024 MiB"`` or ``"mallopt skipped: <reason>"``."""
     global _status
     if _status is not None:
         return _status

@@ -1,9 +1,5 @@
-"""How many CPUs this process may really use: its affinity mask, capped by a cgroup CPU quota.
-
-``os.cpu_count()`` (and torch's default thread count) see every core of the machine; a container or a
-cluster job is often given fewer, by an affinity mask (``taskset``, Slurm) or by a cgroup quota (Docker
-``--cpus``, Kubernetes limits). More threads than that only wait for each other.
-"""
+"""How many CPUs this process may really use (``os.cpu_count()`` and torch count every core of the machine):
+its affinity mask, capped by a cgroup CPU quota."""
 
 from __future__ import annotations
 

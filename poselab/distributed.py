@@ -1,10 +1,6 @@
-"""A clean exit for distributed processes: destroy the process group before the interpreter finalizes.
-
-Lightning destroys the default process group at exit only for NCCL. A gloo group (CPU DDP) left to
-interpreter finalization can abort a rank after its results were written (SIGABRT, "terminate called without
-an active exception"): a gloo worker thread still freeing its last work asks for the GIL while the interpreter
-finalizes. Destroying the group at exit joins those threads while the interpreter still runs.
-"""
+"""A clean exit for distributed processes: a gloo group (CPU DDP; Lightning destroys only NCCL's) left to
+interpreter finalization can abort a rank with SIGABRT after its results were written, so it is destroyed at
+exit, while the interpreter still runs."""
 
 from __future__ import annotations
 
@@ -17,11 +13,7 @@ _registered = False
 
 
 def destroy_process_group_at_exit() -> None:
-    """Register, once per process, an exit handler that destroys the default process group if one exists.
-
-    Called from Lightning ``setup`` hooks (on every rank, after the group is made); idempotent, and a no-op
-    where ``torch.distributed`` is unavailable or no group is made.
-    """
+    """Register, once per process, an exit handler that destroys the default process group if one exists."""
     global _registered
     if _registered or not dist.is_available():
         return

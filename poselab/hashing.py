@@ -1,12 +1,5 @@
-"""Seeded integer hashes: deterministic, without global state, the same on every platform and process.
-
-Two hashes, kept bit-exact because every synthetic sample, view choice and corrupted image is derived from
-them (changing either changes every result):
-
-* :func:`mix`: the data's 63-bit hash of a tuple of integers (view choice, yaw, epoch order, reseeding);
-* :func:`splitmix64`: the SplitMix64 output function (Steele et al. 2014), chained by the corruptions'
-  per-image seeds.
-"""
+"""Seeded integer hashes, the same on every platform and process; kept bit-exact because every synthetic
+sample, view choice and corrupted image derives from them."""
 
 from __future__ import annotations
 
@@ -17,7 +10,7 @@ _MUL2 = 0x94D049BB133111EB
 
 
 def splitmix64(x: int) -> int:
-    """SplitMix64's 64-bit output for the state ``x`` (taken modulo 2^64)."""
+    """SplitMix64's 64-bit output for the state ``x`` (mod 2^64; Steele et al. 2014): corruption seeds."""
     x = (x + _GAMMA) & MASK64
     x = ((x ^ (x >> 30)) * _MUL1) & MASK64
     x = ((x ^ (x >> 27)) * _MUL2) & MASK64
@@ -25,7 +18,7 @@ def splitmix64(x: int) -> int:
 
 
 def mix(*values: int) -> int:
-    """A 63-bit hash of integers (each taken modulo 2^64), one multiply-xorshift round per value."""
+    """The data's 63-bit hash of integers (each mod 2^64), one multiply-xorshift round per value."""
     h = _GAMMA
     for v in values:
         h = ((h ^ (int(v) & MASK64)) * _MUL1) & MASK64

@@ -1,8 +1,4 @@
-"""Where poselab's own files are: the ``configs/`` and ``checkpoints/`` of its source tree.
-
-Found from the installed package (``<tree>/poselab/`` -> ``<tree>``), or from ``$POSELAB_HOME``; never from
-the current directory, so the command-line defaults work from any folder.
-"""
+"""Where poselab's own files are (``configs/``, ``checkpoints/``): never the current directory."""
 
 from __future__ import annotations
 

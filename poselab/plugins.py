@@ -1,9 +1,5 @@
-"""User plug-ins: modules imported by name before poselab reads configs or results.
-
-A plug-in module registers its own attacks (:func:`poselab.attacks.register_attack`) or other registered
-pieces at import. ``poselab test --run.plugins '[my_attacks]'`` and ``poselab report --plugin my_attacks``
-import them, so a new attack needs no change to poselab. Results files never name code to import.
-"""
+"""User plug-ins (modules registering their own attacks or experiment kinds at import), imported by name
+before poselab reads configs or results (``--run.plugins``, ``--plugin``); results never name code."""
 
 from __future__ import annotations
 
@@ -15,8 +11,7 @@ C = TypeVar("C", bound=type)
 
 
 def check_plugin_name(name: object) -> str:
-    """``name`` when it is a dotted module name (``my_attacks``, ``pkg.attacks``), else ValueError: a path
-    (``../x``, ``a/b.py``) or a relative import is never a plug-in name."""
+    """``name`` when it is a dotted module name (not a path or relative import), else ValueError."""
     if not isinstance(name, str) or not name or not all(part.isidentifier() for part in name.split(".")):
         raise ValueError(f"plug-in {name!r} is not a dotted module name (e.g. my_attacks or pkg.attacks; "
                          "put its folder on PYTHONPATH instead of giving a path)")
@@ -25,7 +20,7 @@ def check_plugin_name(name: object) -> str:
 
 def import_plugins(modules: Sequence[str]) -> None:
     """Import each module by its dotted name; ValueError naming the one that is no module name, cannot be
-    imported or fails while importing (its exception type and first message line)."""
+    imported or fails while importing."""
     for name in modules:
         check_plugin_name(name)
         try:

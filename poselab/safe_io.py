@@ -1,16 +1,5 @@
-"""Writing files without losing them: the one atomic writer, writability checks, run locks and tolerant
-saves.
-
-* :func:`atomic_write` (text or bytes), :func:`write_csv`, :func:`save_figure` (matplotlib, PNG),
-  :func:`save_png` (an RGB array), :func:`atomic_save` (``torch.save``) and :func:`atomic_path` (any writer
-  that takes a path): temp file in the same folder + ``os.replace``; the file gets the usual
-  ``0666 & ~umask`` mode (0644 with umask 022), not ``mkstemp``'s 0600.
-* :func:`check_writable`: create a folder and prove a file can be written there *before* minutes of work.
-* :func:`try_save`: run a save; a failure (``OSError``, or the ``RuntimeError`` that ``torch.save`` raises
-  on a full disk) becomes one warning and the run goes on.
-* :class:`RunLock`: a lock file (owner pid, host, start time) so that two runs never share one results
-  folder; a lock left by a dead process on the same host is taken over.
-"""
+"""Writing files without losing them: atomic writers (temp file in the same folder + ``os.replace``, mode
+``0666 & ~umask``), writability checks before the work, tolerant saves and run locks."""
 
 from __future__ import annotations
 
@@ -85,8 +74,7 @@ def atomic_write(path: str | Path, data: str | bytes) -> Path:
 
 
 def write_csv(path: str | Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> Path:
-    """Write rows as CSV atomically: a header, then ``columns`` of each row (other keys ignored), "\\n"
-    line ends."""
+    """Write rows as CSV atomically: a header, then ``columns`` of each row (others ignored), "\\n" ends."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
@@ -121,8 +109,7 @@ def atomic_save(obj: Any, path: str | Path) -> None:
 
 
 def check_writable(folder: str | Path, what: str = "results folder") -> Path:
-    """Create ``folder`` if needed and write + remove a probe file in it; raise :class:`NotWritableError`
-    naming the folder (and the reason) when that fails. Returns the folder."""
+    """Create ``folder`` and write + remove a probe file in it, else :class:`NotWritableError` naming it."""
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -140,11 +127,8 @@ def check_writable(folder: str | Path, what: str = "results folder") -> Path:
 
 
 def reserve_version(root: str | Path, prefix: str = "version_") -> int:
-    """The next free ``<prefix><n>`` folder under ``root``, reserved by creating it (``mkdir`` is atomic).
-
-    Two runs started at once (a training and an attack evaluation of the same model) never get the same
-    folder, as they can when each lists the folders and picks the next number itself. Returns ``n``.
-    """
+    """``n`` of the next free ``<prefix><n>`` folder under ``root``, reserved by creating it (``mkdir`` is
+    atomic: two runs started at once never get the same one)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     taken = [int(p.name[len(prefix):]) for p in root.glob(f"{prefix}*") if p.name[len(prefix):].isdigit()]
@@ -181,10 +165,8 @@ def _pid_alive(pid: int) -> bool:
 class RunLock:
     """Exclusive lock on a folder: ``<folder>/<name>`` holds ``{"pid", "host", "started", "command"}``.
 
-    ``with RunLock(folder):`` (or :meth:`acquire` / :meth:`release`) refuses with :class:`LockedError`
-    when another live process holds it, or one on another host (its liveness cannot be told). A lock of a
-    dead pid on this host (a run killed with ``kill -9``) is taken over. Re-acquiring in the same process
-    is a no-op.
+    :class:`LockedError` when another live process holds it, or one on another host; a lock of a dead pid on
+    this host is taken over; re-acquiring in the same process is a no-op.
     """
 
     def __init__(self, folder: str | Path, name: str = ".lock") -> None:

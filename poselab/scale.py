@@ -1,12 +1,5 @@
-"""Model *scales*: a backbone at a crop size, named ``<backbone>-<image_size>`` (``tiny-64``, ``r18-128``,
-``r50-256``).
-
-The name is derived from the model's ``backbone`` hyper-parameter and the data's ``image_size`` (pixels),
-never configured by hand, so results, W&B runs and checkpoints of one scale always agree. The overlays
-that train and evaluate a scale live in ``configs/scale/<scale>/`` (``make train|attack-eval SCALE=...``);
-exported checkpoints in ``checkpoints/<scale>/<model>.ckpt`` (the default ``tiny-64`` ones in
-``checkpoints/<model>.ckpt``).
-"""
+"""Model *scales*: a backbone at a crop size, ``<backbone>-<image_size>`` (``tiny-64``, ``r18-128``), derived
+from the model's ``backbone`` hyper-parameter and the data's ``image_size`` (px), never configured by hand."""
 
 from __future__ import annotations
 
@@ -51,9 +44,7 @@ def model_scale(model: Any, image_size: int | None) -> str | None:
 
 
 def scaled_name(name: str, scale: str | None) -> str:
-    """``name`` for the tiny CNN at any crop size (the default, tests, smoke runs) or an unknown scale, else
-    ``<name>-<scale>``: the folder of a run's logs, so that runs of two ResNet scales never share one (as
-    ``results/attack-<grid>-<scale>``)."""
+    """The folder of a run's logs: ``name`` for the tiny CNN or an unknown scale, else ``<name>-<scale>``."""
     if scale is None or parse_scale(scale)[0] == "tiny":
         return name
     return f"{name}-{scale}"

@@ -1,12 +1,6 @@
-"""YAML with bounded alias expansion: a few hundred bytes of nested aliases (a "billion laughs" file) must
-not become gigabytes once a reader walks or copies the loaded data.
-
-PyYAML shares an aliased value, so loading is cheap, but every consumer that copies or walks the result
-(jsonargparse merges, deep-copies and checks every value) pays for the expanded size. :func:`check_expansion`
-counts the nodes of the composed document with every alias expanded (memoised per node: linear in the file)
-and refuses more than :data:`MAX_NODES`; :func:`safe_load` is ``yaml.safe_load`` with that check and
-:func:`install_jsonargparse_limit` puts it in front of jsonargparse's YAML loader.
-"""
+"""YAML with bounded alias expansion: a "billion laughs" file is refused before a reader (jsonargparse's
+merges and deep copies) walks its expanded size, by counting the composed document's nodes, aliases expanded
+(memoised: linear in the file)."""
 
 from __future__ import annotations
 
@@ -14,9 +8,7 @@ from typing import Any
 
 import yaml
 
-#: Most YAML nodes (scalars, lists, mappings, aliases expanded) in one document. The largest shipped config
-#: has a few hundred; a 1021-value eps list is about a thousand. A bomb of 9 aliases per level passes
-#: 50,000 at its 5th level.
+#: Most YAML nodes (aliases expanded) in one document; the shipped configs have at most about a thousand.
 MAX_NODES = 50_000
 
 
@@ -25,8 +17,8 @@ class YAMLTooLargeError(yaml.YAMLError):
 
 
 def expanded_nodes(node: yaml.Node, limit: int = MAX_NODES) -> int:
-    """Nodes of ``node`` with every alias expanded (an alias is the very node object it names); stops
-    counting past ``limit``. Raises :class:`YAMLTooLargeError` for a recursive alias."""
+    """Nodes of ``node`` with every alias expanded, counted up to past ``limit``; :class:`YAMLTooLargeError`
+    for a recursive alias."""
     sizes: dict[int, int] = {}
     busy: set[int] = set()
 
