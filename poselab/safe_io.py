@@ -152,16 +152,6 @@ def try_save(save: Callable[[], Any], what: str) -> bool:
     return True
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        pass
-    return True
-
-
 class RunLock:
     """Exclusive lock on a folder: ``<folder>/<name>`` holds ``{"pid", "host", "started", "command"}``.
 
@@ -218,10 +208,17 @@ class RunLock:
 
     @staticmethod
     def _stale(owner: dict[str, Any]) -> bool:
-        pid, host = owner.get("pid"), owner.get("host")
-        if not isinstance(pid, int) or host != socket.gethostname():
+        """A lock of a dead pid on this host."""
+        pid = owner.get("pid")
+        if not isinstance(pid, int) or owner.get("host") != socket.gethostname() or pid == os.getpid():
             return False
-        return pid != os.getpid() and not _pid_alive(pid)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # exists, owned by someone else
+            pass
+        return False
 
     def release(self) -> None:
         """Remove the lock file if this process holds it (never another run's lock)."""
@@ -238,8 +235,3 @@ class RunLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
-
-
-__all__ = ["LockedError", "NotWritableError", "ResultsNotSavedError", "RunLock", "SAVE_ERRORS", "atomic_path",
-           "atomic_save", "atomic_write", "check_writable", "file_mode", "reserve_version",
-           "save_figure", "save_png", "try_save", "write_csv"]

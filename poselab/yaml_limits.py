@@ -30,14 +30,9 @@ def expanded_nodes(node: yaml.Node, limit: int = MAX_NODES) -> int:
             raise YAMLTooLargeError("a YAML alias refers to the node that contains it (a recursive alias)")
         busy.add(key)
         total = 1
-        if isinstance(n, yaml.SequenceNode):
+        if isinstance(n, yaml.CollectionNode):  # a mapping's value: (key, value) pairs
             for child in n.value:
-                total += size(child)
-                if total > limit:
-                    break
-        elif isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                total += size(k) + size(v)
+                total += sum(size(c) for c in child) if isinstance(n, yaml.MappingNode) else size(child)
                 if total > limit:
                     break
         busy.discard(key)

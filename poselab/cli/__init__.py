@@ -24,21 +24,16 @@ TOOLS = {
 }
 
 
-def _run_tool(spec: str, argv: list[str]) -> int:
-    import importlib
-
-    module_name, func_name = spec.split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
-    return int(func(argv) or 0)
-
-
 def main(argv: list[str] | None = None) -> int:
     from poselab._alloc import configure_allocator
 
     configure_allocator()  # glibc thresholds for CPU attack sweeps (POSELAB_MALLOPT=0 disables)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in TOOLS:
-        return _run_tool(TOOLS[argv[0]], argv[1:])
+        import importlib
+
+        module, _, func = TOOLS[argv[0]].partition(":")
+        return int(getattr(importlib.import_module(module), func)(argv[1:]) or 0)
     from poselab.cli.lightning import run_lightning_cli
 
     run_lightning_cli(argv)

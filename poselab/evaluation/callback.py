@@ -114,20 +114,26 @@ class AttackEvaluation(pl.Callback):
         self.print_tables = print_tables
         self.save_every = save_every
         self.resume = resume
-        self.cell_metrics: CellMetrics | None = None
-        self.example_list: list[Example] = []
         self.rows: list[dict[str, Any]] = []
-        #: attacked batches per dataloader (in order: batch_idx < done), and those loaded from a partial state
-        self.done: dict[int, int] = {}
-        self.resumed: dict[int, int] = {}
-        self._since_save = 0
-        self._state: partial.PartialState | None = None
         self._loaders: list = []
         self._lock: safe_io.RunLock | None = None
-        self._progress_bar: AttackProgress | None = None
-        self._start_flags: list[Flag] | None = None
         #: set when the final results could not be written (the tables were printed instead)
         self.write_error: BaseException | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """The state of one test run."""
+        self.cell_metrics: CellMetrics | None = None
+        self.example_list: list[Example] = []
+        #: attacked batches per dataloader (batch_idx < done), those loaded from a partial state, and the
+        #: experiments done in a batch (dataloader -> (batch, experiments))
+        self.done: dict[int, int] = {}
+        self.resumed: dict[int, int] = {}
+        self.within: dict[int, tuple[int, int]] = {}
+        self._since_save = 0
+        self._state: partial.PartialState | None = None
+        self._progress_bar: AttackProgress | None = None
+        self._start_flags: list[Flag] | None = None
 
     @property
     def cells(self) -> dict[str, ResultKey]:
@@ -139,10 +145,7 @@ class AttackEvaluation(pl.Callback):
         destroy_process_group_at_exit()  # gloo (CPU DDP) ranks must not free work while the interpreter exits
         if stage == "test":
             self._numerics.enter()  # fixed threads, deterministic kernels until teardown
-            self.cell_metrics, self._state, self.example_list = None, None, []
-            self.done, self.resumed, self._since_save = {}, {}, 0
-            self.within: dict[int, tuple[int, int]] = {}  # dataloader -> (batch, experiments done in it)
-            self._progress_bar, self._start_flags = None, None
+            self._reset()
 
     def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Check the experiments' views against the test data, lock the results folder, print the cost."""
@@ -183,8 +186,11 @@ class AttackEvaluation(pl.Callback):
         model, dataset = self._names(trainer, pl_module)
         rows, joints = self.cell_metrics.collect(trainer.strategy, trainer.world_size, model, dataset)
         if trainer.is_global_zero:
-            self._finish(trainer, pl_module, rows, joints, self.cell_metrics.worst_samples(model, dataset),
-                         self.cell_metrics.sample_values())
+            self.rows = rows  # finish_run adds each row's CI (in place)
+            self.write_error = finish_run(
+                self._out(trainer, pl_module), rows, joints, self._meta(trainer, pl_module, rows),
+                self.example_list, trainer.loggers, self.print_tables,
+                self.cell_metrics.worst_samples(model, dataset), self.cell_metrics.sample_values())
             if self.write_error is None:
                 self._saved_state().clear()  # final results written (no rank saves any more)
         trainer.strategy.barrier("attack_evaluation_end")  # no rank tears down while rank 0 writes
@@ -282,14 +288,6 @@ class AttackEvaluation(pl.Callback):
             rows = self.cell_metrics.local_rows(*self._names(trainer, pl_module))
             write_csv(state.run_dir / partial.PARTIAL_CSV, rows, columns_of(rows))  # never resumed from
 
-    def _finish(self, trainer: pl.Trainer, pl_module: pl.LightningModule, rows: list[dict[str, Any]],
-                joints: list, worst_samples: list[dict[str, Any]], samples: list) -> None:
-        self.rows = rows  # finish_run adds each row's CI (in place)
-        out = self._out(trainer, pl_module)
-        meta = self._meta(trainer, pl_module, rows)
-        self.write_error = finish_run(out, rows, joints, meta, self.example_list, trainer.loggers,
-                                      self.print_tables, worst_samples, samples)
-
     # ------------------------------------------------------------------------------ helpers
     def _saved_state(self) -> partial.PartialState:
         assert self._state is not None
@@ -312,10 +310,7 @@ class AttackEvaluation(pl.Callback):
 
     def _max_batch(self) -> MaxBatch:
         """The sweeps' ``max_batch``: the fixed integer, or the remembered adaptive size."""
-        if self.auto_batch is not None:
-            return self.auto_batch
-        assert isinstance(self.max_batch, int)
-        return self.max_batch
+        return self.auto_batch if self.auto_batch is not None else self.max_batch
 
     def _out(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path:
         """The results folder ``out_dir/run_name`` (default ``<model>-<dataset>``)."""

@@ -5,8 +5,6 @@
 from __future__ import annotations
 
 import copy
-import math
-import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any, Literal
 
 import yaml
 
-from poselab.evaluation.options import check_options
+from poselab.evaluation.options import check_options, is_int, is_number
 from poselab.experiments.base import AttackConfigError
 from poselab.experiments.determinism import DEFAULT_THREADS
 from poselab.experiments.keys import is_metric
@@ -31,30 +29,22 @@ DEFAULTS: dict[str, Any] = {"alpha_ratio": 0.125, "max_batch": 256, "max_batches
                             "random_start": False, "jdr_definition": DEFAULT_JDR, "threads": DEFAULT_THREADS}
 
 
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-
 #: The options a preset fixes (every one of them), each with its type check and the type in words.
 OPTIONS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "experiments": (lambda v: isinstance(v, list) and all(isinstance(e, Mapping) for e in v),
                     "a list of experiment mappings"),
-    "alpha_ratio": (_number, "a number"),
-    "max_batch": (lambda v: v is None or v == "auto" or _int(v), "an integer, 'auto' or null"),
-    "max_batches": (lambda v: v is None or _int(v), "an integer or null"),
-    "max_samples": (lambda v: v is None or _int(v), "an integer or null"),
+    "alpha_ratio": (is_number, "a number"),
+    "max_batch": (lambda v: v is None or v == "auto" or is_int(v), "an integer, 'auto' or null"),
+    "max_batches": (lambda v: v is None or is_int(v), "an integer or null"),
+    "max_samples": (lambda v: v is None or is_int(v), "an integer or null"),
     "random_start": (lambda v: isinstance(v, bool), "true or false"),
     "jdr_definition": (lambda v: isinstance(v, str), "a string"),
-    "threads": (lambda v: v is None or (_int(v) and v >= 1), "an integer >= 1 or null"),
+    "threads": (lambda v: v is None or (is_int(v) and v >= 1), "an integer >= 1 or null"),
 }
 #: The top-level keys of a preset file, each with its type check and the type in words.
 KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "name": (lambda v: isinstance(v, str) and v.strip() != "" and "/" not in v, "a name without '/'"),
-    "version": (lambda v: _int(v) and v >= 1, "an integer >= 1"),
+    "version": (lambda v: is_int(v) and v >= 1, "an integer >= 1"),
     "description": (lambda v: isinstance(v, str), "a string"),
     "headline": (lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(c, Mapping) for c in v),
                  "a non-empty list of cells"),
@@ -64,10 +54,10 @@ KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
 CELL_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "experiment": (lambda v: isinstance(v, str), "an experiment kind"),
     "attack": (lambda v: isinstance(v, str), "an attack name"),
-    "eps": (_number, "a number"),
-    "iterations": (_int, "an integer"),
+    "eps": (is_number, "a number"),
+    "iterations": (is_int, "an integer"),
     "metric": (lambda v: isinstance(v, str) and is_metric(v), "a results metric"),
-    "attacked_views": (_int, "an integer"),
+    "attacked_views": (is_int, "an integer"),
 }
 
 
