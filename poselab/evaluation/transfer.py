@@ -85,26 +85,26 @@ def transfer_matrix(
     return rows
 
 
-def _check_args(args: argparse.Namespace) -> str | None:
-    """The first bad command-line value as one line naming the option and its valid range, else None."""
+def _checked_views(args: argparse.Namespace) -> list[int]:
+    """The views of ``--views``; ValueError naming the first bad command-line value and its valid range."""
     import math
 
     from poselab.experiments.adversarial import MAX_EPS, MAX_ITERATIONS
 
     if not (math.isfinite(args.eps) and 0 < args.eps <= MAX_EPS):
-        return f"--eps must be a budget in (0, {MAX_EPS:g}] px, got {args.eps}"
+        raise ValueError(f"--eps must be a budget in (0, {MAX_EPS:g}] px, got {args.eps}")
     if not 1 <= args.steps <= MAX_ITERATIONS:
-        return f"--steps must be an integer in 1..{MAX_ITERATIONS}, got {args.steps}"
+        raise ValueError(f"--steps must be an integer in 1..{MAX_ITERATIONS}, got {args.steps}")
     for name, value in (("--batch-size", args.batch_size), ("--batches", args.batches)):
         if value < 1:
-            return f"{name} must be an integer >= 1, got {value}"
+            raise ValueError(f"{name} must be an integer >= 1, got {value}")
     try:
         views = [int(v) for v in args.views.split(",")]
     except ValueError:
         views = []
     if not views or min(views) < 0:
-        return f"--views must be comma-separated view indices (integers >= 0), got {args.views!r}"
-    return None
+        raise ValueError(f"--views must be comma-separated view indices (integers >= 0), got {args.views!r}")
+    return views
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,27 +126,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=4)
     parser.add_argument("--out", default="results/transfer", help="folder for transfer.csv")
     args = parser.parse_args(argv)
-    problem = _check_args(args)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
-        return 2
-
-    from poselab.attacks.igsm import IGSMU
-    from poselab.data.sample import select_views
-
     try:
+        views = _checked_views(args)
         models = {name: model for name, _, model in (load_named_model(s, args.checkpoints, classes=True)
                                                      for s in args.model)}
         dataset = build_dataset(args.data or DEFAULT_DATA_CONFIGS, json.loads(args.data_args), "test")
+        num_views = dataset[0]["images"].shape[0]
+        if any(not 0 <= v < num_views for v in views):
+            raise ValueError(f"--views must be comma-separated view indices in 0..{num_views - 1}, got "
+                             f"{args.views}")
     except (ValueError, KeyError, ImportError, AttributeError, OSError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    views = [int(v) for v in args.views.split(",")]
-    num_views = dataset[0]["images"].shape[0]
-    if any(not 0 <= v < num_views for v in views):
-        print(f"error: --views must be comma-separated view indices in 0..{num_views - 1}, got {args.views}",
-              file=sys.stderr)
-        return 2
+    from poselab.attacks.igsm import IGSMU
+    from poselab.data.sample import select_views
+
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch_size, shuffle=False)
     batches = [select_views(b, views) for b, _ in zip(loader, range(args.batches))]  # rendered once
     attack = IGSMU(eps=args.eps, steps=args.steps)
