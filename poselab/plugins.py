@@ -10,19 +10,13 @@ from typing import Any, Generic, TypeVar
 C = TypeVar("C", bound=type)
 
 
-def check_plugin_name(name: object) -> str:
-    """``name`` when it is a dotted module name (not a path or relative import), else ValueError."""
-    if not isinstance(name, str) or not name or not all(part.isidentifier() for part in name.split(".")):
-        raise ValueError(f"plug-in {name!r} is not a dotted module name (e.g. my_attacks or pkg.attacks; "
-                         "put its folder on PYTHONPATH instead of giving a path)")
-    return name
-
-
 def import_plugins(modules: Sequence[str]) -> None:
     """Import each module by its dotted name; ValueError naming the one that is no module name, cannot be
-    imported or fails while importing."""
+    imported or fails while importing (a path or relative import is never a plug-in name)."""
     for name in modules:
-        check_plugin_name(name)
+        if not isinstance(name, str) or not name or not all(part.isidentifier() for part in name.split(".")):
+            raise ValueError(f"plug-in {name!r} is not a dotted module name (e.g. my_attacks or pkg.attacks; "
+                             "put its folder on PYTHONPATH instead of giving a path)")
         try:
             importlib.import_module(name)
         except ImportError as err:

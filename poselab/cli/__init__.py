@@ -1,14 +1,5 @@
-"""``poselab`` command line: ``poselab fit|validate|test|predict`` (LightningCLI: :mod:`.lightning`), tools.
-
-Sub-commands:
-    fit, validate, test, predict   Lightning's own CLI (``--config``, ``--print_config``, overrides)
-    preview-data                   write a PNG grid of synthetic/H36M samples with skeletons
-    attack-eval                    ``test`` of several models in one process, then their report
-    evaluate                       evaluate any pose model under an attack preset (poselab.evaluate)
-    report                         compare saved attack results of several runs
-    dashboard                      build the W&B robustness dashboard of saved results (online; --dry-run)
-    leaderboard                    rank evaluated models by robust MPJPE with CIs; claim files
-"""
+"""``poselab`` command line: ``fit|validate|test|predict`` (LightningCLI, :mod:`.lightning`) and the tools of
+:data:`TOOLS` (preview-data, evaluate, report, attack-eval, dashboard, leaderboard; each module says what)."""
 
 from __future__ import annotations
 

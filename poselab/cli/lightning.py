@@ -193,9 +193,8 @@ class PoseLightningCLI(LightningCLI):
             from poselab.wandb.resume import run_id_of, run_name_of
 
             self._resume_run_id, self._resume_run_name = run_id_of(ckpt), run_name_of(ckpt)
-        # Lightning's own _parse_ckpt_path hands the checkpoint's ``_class_path`` to jsonargparse, which
-        # imports whatever module it names: instead the class is the one named on the command line, and the
-        # checkpoint only supplies plain-data arguments of it (checked_hyper_parameters).
+        # Not Lightning's own: it lets jsonargparse import whatever module the checkpoint's ``_class_path``
+        # names. The class is the one on the command line; the checkpoint only gives plain-data arguments.
         if cls is None:
             raise CheckpointError(f"checkpoint {path}: the model class {class_path!r} could not be resolved")
         hparams = checked_hyper_parameters(ckpt, path, cls,

@@ -18,16 +18,12 @@ def is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_folder_name(name: Any, what: str) -> Any:
-    """``name`` when it is None or one plain folder name (not a path, ``..`` or empty), else
-    :class:`AttackConfigError`."""
-    if name is None:
-        return None
-    if not isinstance(name, str) or not name.strip() or name in (".", "..") or any(
-            c in name for c in ("/", "\\", "\0")):
+def check_folder_name(name: Any, what: str) -> None:
+    """:class:`AttackConfigError` unless ``name`` is None or one folder name (not a path, ``..``, empty)."""
+    if name is not None and (not isinstance(name, str) or not name.strip() or name in (".", "..") or any(
+            c in name for c in ("/", "\\", "\0"))):
         raise AttackConfigError(f"{what} must be one folder name (no '/', '\\', '..'; results go to "
                                 f"out_dir/{what}), got {name!r}")
-    return name
 
 
 def check_options(alpha_ratio: float, max_batch: Any, max_batches: int | None, max_samples: int | None,
