@@ -41,11 +41,9 @@ class AttackEvaluation(pl.Callback):
     :data:`poselab.evaluation.presets.DEFAULTS`; one given explicitly is recorded in ``preset.overrides``.
 
     Args:
-        experiments: experiment dicts, each a registered ``kind`` (untargeted, multiview, camera_swap,
-            rotation, corruption) with that kind's options.
+        experiments: experiment dicts, each a registered ``kind`` (untargeted, ...) and its options.
         alpha_ratio: IGSM step size as a fraction of eps (paper: 1/8), > 0.
-        max_batch: most image rows (eps x targets x samples) per forward pass; None or "auto": adaptive. It
-            changes the float summation order: keep it fixed to reproduce a results.csv exactly.
+        max_batch: most image rows per forward pass (None/"auto": adaptive; fixed: results reproducible).
         max_batches: attack only the first N test batches (None: all).
         max_samples: attack only the first N samples of each test batch (None: all).
         out_dir: results root; files go to ``out_dir/run_name``.
@@ -54,17 +52,12 @@ class AttackEvaluation(pl.Callback):
         examples: example panels per experiment (from the first batch, rank 0).
         random_start: PGD-style random start for the iterative attacks.
         print_tables: print the markdown tables at the end of testing.
-        save_every: save the partial state every N attacked batches (None: never); 1 also saves it after
-            every experiment.
+        save_every: save the partial state every N attacked batches (1: every experiment; None: never).
         resume: continue from a saved partial state of the same configuration (exact without random_start).
-        jdr_definition: the JDR of the multi-view rows (:data:`poselab.metrics.JDR_DEFINITIONS`, default
-            ``"qiu2019"``).
-        threads: torch CPU threads while attacking (default 2; null: leave as is), fixed because float sums
-            depend on it.
-        allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` model passes
-            per attacked image (refused otherwise).
-        preset: a named preset (quick, paper, standard, corruptions, full) or a preset YAML path; it supplies
-            the options left at ``"preset"``.
+        jdr_definition: the JDR of the multi-view rows (:data:`poselab.metrics.JDR_DEFINITIONS`).
+        threads: torch CPU threads while attacking, as float sums depend on it (null: leave as is).
+        allow_long_grid: run a grid above :data:`poselab.evaluation.cost.MAX_PASSES_PER_IMAGE` anyway.
+        preset: a named preset (quick, paper, standard, corruptions, full) or a preset YAML path.
     """
 
     def __init__(
