@@ -52,13 +52,6 @@ def _user_error(err: BaseException) -> BaseException | None:
     return None
 
 
-def _user_message(err: BaseException) -> str:
-    """A data/attack error's message (a DataLoader worker's traceback reduced to the original one)."""
-    from poselab.data.errors import worker_message
-
-    return worker_message(str(err), type(err))
-
-
 #: errno values (and the strerror texts torch's shared-memory errors carry) of a write a limit stopped.
 _LIMITS = {errno.EFBIG: "File too large", errno.ENOSPC: "No space left on device",
            errno.EDQUOT: "Disk quota exceeded"}
@@ -95,8 +88,10 @@ def _reply(err: Exception, prog: str) -> tuple[BaseException, str, int] | None:
                      "the partial state it saved before: free the space or raise the limit, then re-run the "
                      "same command"), 1
     user = _user_error(err) if isinstance(err, (ValueError, TypeError)) else None
-    if user is not None:
-        return user, f"{prog}: error: {_user_message(user)}", 2
+    if user is not None:  # a DataLoader worker's traceback reduced to the original message
+        from poselab.data.errors import worker_message
+
+        return user, f"{prog}: error: {worker_message(str(user), type(user))}", 2
     return None
 
 

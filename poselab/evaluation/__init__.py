@@ -1,1 +1,1 @@
-"""Attack evaluation at test time: specs, runner, per-cell metrics, crash-safe state, the callback."""
+"""Attack evaluation: the test-time callback, presets, sanity checks, ``poselab.evaluate``, tools."""
