@@ -73,15 +73,6 @@ def start_checks(model: nn.Module, batch: Mapping[str, Any], specs: Sequence[Exp
     return [gradient, _randomness_flag(model, first, second), _clean_finite_flag(second)]
 
 
-def _sample_valid(out: Mapping[str, Tensor]) -> Tensor:
-    """bool (N,): the samples whose output the model marks valid everywhere (all True without ``valid``)."""
-    pose = out["pose"]
-    valid = out.get("valid")
-    if valid is None:
-        return torch.ones(pose.shape[0], dtype=torch.bool, device=pose.device)
-    return valid.detach().bool().reshape(pose.shape[0], -1).all(dim=1)
-
-
 def _gradient_flag(model: nn.Module, out: Mapping[str, Tensor], images: Tensor, sub: Mapping[str, Any],
                    attack: AttackExperiment | None) -> Flag:
     name = "zero_gradients"
@@ -98,7 +89,9 @@ def _gradient_flag(model: nn.Module, out: Mapping[str, Tensor], images: Tensor, 
     if grad is None:  # the loss does not reach the pixels through autograd (detached, argmax, numpy)
         grad = torch.zeros_like(images)
     grad = grad.detach()
-    valid = _sample_valid(out)
+    pose, valid = out["pose"], out.get("valid")  # bool (N,): samples valid everywhere (all without ``valid``)
+    valid = (torch.ones(pose.shape[0], dtype=torch.bool, device=pose.device) if valid is None
+             else valid.detach().bool().reshape(pose.shape[0], -1).all(dim=1))
     flat = grad.reshape(n, -1)[valid]
     samples = max(int(valid.sum()), 1)
     finite = torch.isfinite(flat)
