@@ -1,11 +1,5 @@
-"""Occlusion of body parts: solid boxes centred on randomly chosen projected joints (poselab's own
-definition; ImageNet-C has no counterpart).
-
-Severity s covers ``OCCLUSION[s-1] = (boxes, side)`` joints, each with a square of side ``side`` times the
-person's 2D extent (the larger side of the joints' bounding box in the image), so the boxes scale with
-the person and not with the crop. The joints and the box colours (uniform RGB) are drawn per image;
-with the severity left out of the seed, the boxes of severity s are a subset of those of s+1.
-"""
+"""Occlusion of body parts (poselab's own): solid boxes of random colour centred on random projected joints,
+their side a fraction of the person's 2D extent (the larger side of the joints' bounding box)."""
 
 from __future__ import annotations
 
