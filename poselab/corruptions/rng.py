@@ -29,11 +29,7 @@ class ImageRNG:
     def __init__(self, seeds: Sequence[int], device: torch.device | str = "cpu") -> None:
         self.seeds = [int(s) for s in seeds]
         self.device = torch.device(device)
-        self.generators = []
-        for s in self.seeds:
-            g = torch.Generator(device=self.device)
-            g.manual_seed(s)
-            self.generators.append(g)
+        self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in self.seeds]
 
     @classmethod
     def for_images(cls, seed: int, corruption: str, samples: Sequence[int], views: Sequence[int],
@@ -48,14 +44,15 @@ class ImageRNG:
 
     def rand(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Uniform [0, 1) draws (N, *shape); successive calls continue each image's stream."""
-        out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
-        self._each(lambda i: torch.rand(shape, generator=self.generators[i], out=out[i]))
-        return out
+        return self._fill(torch.rand, shape, dtype)
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Standard normal draws (N, *shape)."""
+        return self._fill(torch.randn, shape, dtype)
+
+    def _fill(self, draw: Callable[..., Tensor], shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
         out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
-        self._each(lambda i: torch.randn(shape, generator=self.generators[i], out=out[i]))
+        self._each(lambda i: draw(shape, generator=self.generators[i], out=out[i]))
         return out
 
     def poisson(self, rates: Tensor) -> Tensor:
