@@ -1,8 +1,4 @@
-"""The four baseline models by name, and rebuilding one from a poselab checkpoint.
-
-``MODELS`` maps the config / checkpoint name to the class; :func:`get_model_class` raises a clear
-error for unknown names.
-"""
+"""The four baseline models by name (:data:`MODELS`), and rebuilding one from a poselab checkpoint."""
 
 from __future__ import annotations
 
