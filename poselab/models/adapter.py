@@ -171,29 +171,24 @@ def _channels(values: Sequence[float] | None, default: float, what: str) -> Tens
 
 
 def _entry(raw: Any, key: Key, default: str, required: bool = False) -> Tensor | None:
-    """The tensor ``key`` of a module output (a tensor, a mapping or a tuple/list)."""
-    if isinstance(raw, Tensor):
-        if key is None and required:
+    """The tensor ``key`` of a module output (a tensor, a mapping or a tuple/list); a required entry without
+    a key is the tensor itself or the mapping's ``default``."""
+    if not isinstance(raw, (Tensor, Mapping, tuple, list)):
+        raise AdapterError(f"the model returned {type(raw).__name__}; expected a tensor, a dict or a tuple")
+    if key is None and required:
+        if isinstance(raw, Tensor):
             return raw
-        if key is not None:
-            raise AdapterError(f"the model returned a tensor, but the adapter reads its entry {key!r}")
+        if not isinstance(raw, Mapping):
+            raise AdapterError("the model returned a tuple: declare which entry is the pose "
+                               "(pose_key=0, ...)")
+        key = default
+    if key is None:
         return None
-    if isinstance(raw, Mapping):
-        name = default if key is None and required else key
-        if name is None:
-            return None
-        if name not in raw:
-            raise AdapterError(f"the model's output has no entry {name!r} (it has: "
-                               f"{', '.join(map(str, raw))})")
-        return raw[name]
-    if isinstance(raw, (tuple, list)):
-        if key is None:
-            if required:
-                raise AdapterError("the model returned a tuple: declare which entry is the pose "
-                                 "(pose_key=0, ...)")
-            return None
-        return raw[key]
-    raise AdapterError(f"the model returned {type(raw).__name__}; expected a tensor, a dict or a tuple")
+    if isinstance(raw, Tensor):
+        raise AdapterError(f"the model returned a tensor, but the adapter reads its entry {key!r}")
+    if isinstance(raw, Mapping) and key not in raw:
+        raise AdapterError(f"the model's output has no entry {key!r} (it has: {', '.join(map(str, raw))})")
+    return raw[key]
 
 
 def _joints(t: Tensor, dims: int, b: int, v: int, world: bool, what: str) -> Tensor:

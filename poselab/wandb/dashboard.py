@@ -1,9 +1,6 @@
-"""The W&B robustness dashboard as code: a panel spec (pure data, :meth:`Dashboard.to_dict`) built from saved
-results with the functions that name the logged keys (:mod:`poselab.wandb.keys`), so every panel shows keys
-the attack runs logged. Line plots read the group's ``attack`` runs (one line per run = per model), the
-transfer and comparison panels its ``report`` run; ``poselab dashboard`` (:mod:`poselab.wandb.publish`)
-saves it as a W&B report. Extension point: :func:`register_section`.
-"""
+"""The W&B robustness dashboard as code (docs/WANDB.md, "The dashboard"): a panel spec (pure data) built from
+saved results with the functions that name the logged keys (:mod:`poselab.wandb.keys`); extension point:
+:func:`register_section`."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""Attack results in the shape W&B's own panels compare across runs (pure data, no ``wandb`` import,
-docs/WANDB.md): per-point history rows under model-independent keys ``<experiment>/<metric>/<series>`` (e.g.
-``untargeted/mpjpe/igsm_u_it10``), each row holding its x value under a step metric (:func:`x_axis`), so
-selecting a group's attack runs draws one line per model; and one numeric results table
-(:func:`results_table`) with the same columns for every model, which W&B concatenates across runs. The
-dashboard builds its panels from the same functions. Extension point: :func:`register_x_axis`.
-"""
+"""Attack results in the shape W&B's own panels compare across runs (pure data; docs/WANDB.md, "What an
+attack run logs"): history rows under model-independent keys ``<experiment>/<metric>/<series>`` against a
+step metric (:func:`x_axis`), and one numeric results table; extension point: :func:`register_x_axis`."""
 
 from __future__ import annotations
 

@@ -1,16 +1,5 @@
-"""W&B run naming and grouping, so that W&B's own UI compares poselab runs (docs/WANDB.md):
-
-* ``project``  = ``poselab`` (or ``$WANDB_PROJECT``)
-* ``group``    = the user's ``run.group``, else the grid (:func:`attack_group`, :func:`train_group`); a report
-  run joins the group recorded in the results it compares (:func:`group_of`)
-* ``job_type`` = ``train`` | ``attack`` | ``report``
-* ``tags``     = model name, dataset name, scale and grid (plus extras); ``config["grid"]`` the grid
-* ``name``     = ``<model>-<dataset>-<job_type>-<UTC time>``: unique per invocation
-* ``config``   = the full run config, flattened to dotted keys, once
-
-Runs are offline by default (under ``runs/wandb``); online without an API key runs offline
-(:func:`wandb_mode`).
-"""
+"""W&B run naming and grouping (project, group, job_type, tags, name, config: docs/WANDB.md, "Runs"), so that
+W&B's own UI compares poselab runs; offline by default (:func:`wandb_mode`)."""
 
 from __future__ import annotations
 

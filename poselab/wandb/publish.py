@@ -1,7 +1,5 @@
-"""``poselab dashboard RESULTS... [--group NAME] [--entity E] [--project P] [--dry-run]``: the dashboard spec
-(:mod:`poselab.wandb.dashboard`) of saved results, saved as a W&B report (needs W&B online and the optional
-``wandb-workspaces`` package, else one line and exit status 2) or, with ``--dry-run``, printed as JSON.
-"""
+"""``poselab dashboard RESULTS...``: the dashboard spec of saved results saved as a W&B report (needs W&B
+online and the optional ``wandb-workspaces``, else one line and exit status 2) or printed (``--dry-run``)."""
 
 from __future__ import annotations
 

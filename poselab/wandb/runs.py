@@ -1,8 +1,5 @@
-"""Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`. W&B never blocks a run:
-an online ``wandb.init`` that fails is retried offline, other failures become warnings. A training run's
-logger summarises the validation errors by their best value and, when training succeeds, logs the best and
-last checkpoints as its ``model`` artifact (:mod:`poselab.wandb.artifacts`).
-"""
+"""Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`; W&B never blocks a run:
+a failed online start is retried offline, other failures become warnings."""
 
 from __future__ import annotations
 
