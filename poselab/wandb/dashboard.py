@@ -102,15 +102,12 @@ def _series(inputs: Inputs, experiment: str) -> list[wr.Series]:
     return sorted(seen.values(), key=lambda s: (s.attacked_views, s.label, s.metric))
 
 
-def _line(s: wr.Series, title: str) -> Panel:
-    return Panel("line", title, (s.key,), s.step, _y_title(s.metric))
-
-
 def experiment_section(inputs: Inputs, experiment: str, name: str, metrics: Sequence[str] | None = None,
                        description: str = "") -> list[Section]:
     """Line panels (one line per run) of ``metrics`` (default: all) of one experiment, per series."""
     panels = tuple(
-        _line(s, f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}")
+        Panel("line", f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}",
+              (s.key,), s.step, _y_title(s.metric))
         for s in _series(inputs, experiment)
         if metrics is None or s.metric in metrics
     )
@@ -140,9 +137,8 @@ for _experiment, (_title, _metrics, _note) in EXPERIMENT_SECTIONS.items():
 
 @register_section("stronger attacks")
 def _strength(inputs: Inputs) -> list[Section]:
-    """The paper's attacks vs the stronger ones (:data:`poselab.reporting.strength.STRONG_ATTACKS`, L-inf):
-    per experiment, metric, attacked views and iteration count one panel whose lines are every attack at
-    that count for every run (empty without them)."""
+    """The paper's attacks vs the stronger ones (:data:`poselab.reporting.strength.STRONG_ATTACKS`): per
+    experiment, metric, attacked views and iteration count one panel of every attack at that count."""
     panels = []
     for experiment, metrics in (("untargeted", (MPJPE, PMPJPE)), ("multiview", (MPJPE, JDR))):
         rows = [r for r in inputs.rows if r["experiment"] == experiment]

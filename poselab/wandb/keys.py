@@ -42,9 +42,8 @@ TABLE_KEY = "attack/results"
 
 
 def register_x_axis(experiment: str, step_metric: str, column: str | None = None) -> None:
-    """Plot ``experiment``'s history against ``step_metric`` (its value read from the results column
-    ``column``, default the same name). Built in: ``eps`` for untargeted experiments, ``iterations`` for
-    targeted ones."""
+    """Plot ``experiment``'s history against ``step_metric``, its value read from the results column
+    ``column`` (default the same name)."""
     _X_AXES[experiment] = (step_metric, column or step_metric)
 
 
@@ -168,9 +167,8 @@ def step_definitions(rows: Iterable[Row]) -> dict[str, str]:
 
 
 def results_table(rows: Iterable[Row], with_run: bool = False) -> tuple[list[str], list[list[Any]]]:
-    """(columns, data) of the numeric results table: one row per setting, :data:`TABLE_COLUMNS` (numbers for
-    eps, iterations, attacked_views, the metrics and n; None where a metric is absent or not finite).
-    ``with_run``: a first column ``run`` (the rows' run label, for tables of several runs)."""
+    """(columns, data) of the numeric results table: one row per setting, :data:`TABLE_COLUMNS` (None where a
+    metric is absent or not finite), after a column ``run`` (the rows' run label) ``with_run``."""
     settings: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
         setting = {"run": str(r["run"])} if with_run else {}

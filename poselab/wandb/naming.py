@@ -140,9 +140,8 @@ def run_kwargs(job_type: str, *, group: str, model: str | None = None, dataset: 
                config: Any = None, name: str | None = None, tags: Sequence[str] = (),
                save_dir: str | Path = DEFAULT_DIR, project: str | None = None, offline: bool | None = None,
                scale: str | None = None, grid: str | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``wandb.init`` (and Lightning's ``WandbLogger``) following the conventions above.
-    ``scale`` (:mod:`poselab.scale`) and ``grid`` (default the group) become tags and ``config["scale"]``,
-    ``config["grid"]``; ``dir`` is created."""
+    """Keyword arguments for ``wandb.init`` (and Lightning's ``WandbLogger``) by the conventions; ``scale``
+    and ``grid`` (default the group) become tags and config entries; ``dir`` is created."""
     check_job_type(job_type)
     if not group:
         raise ValueError("group (the experiment or sweep name) must be a non-empty string")

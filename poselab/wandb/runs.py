@@ -141,9 +141,8 @@ def init_run(job_type: str, *, group: str, **kwargs: Any):
 
 
 def logger_meta(loggers: Sequence[Any]) -> dict[str, Any] | None:
-    """Project, group, run id and name of the first ``WandbLogger`` in ``loggers`` (None without one), for
-    the results' metadata: ``poselab report`` joins that group, ``poselab dashboard`` shows it. Starts
-    nothing (the id is None when the run never started)."""
+    """Project, group, run id and name of the first ``WandbLogger`` in ``loggers`` (None without one) for the
+    results' metadata; starts nothing (the id is None when the run never started)."""
     from pytorch_lightning.loggers import WandbLogger
 
     logger = next((lg for lg in loggers if isinstance(lg, WandbLogger)), None)
