@@ -10,7 +10,6 @@ from torch import Tensor
 
 #: image side (px) the imagecorruptions parameters are tuned for (ImageNet-C crops)
 REFERENCE_SIZE = 224
-#: the five ImageNet-C severities
 SEVERITIES = (1, 2, 3, 4, 5)
 #: smallest image side accepted (as imagecorruptions)
 MIN_SIZE = 32

@@ -27,8 +27,7 @@ def _gaussian_1d(ksize: int, sigma: float) -> Tensor:
 
 
 def disk_kernel(radius: float, alias_blur: float) -> Tensor:
-    """imagecorruptions' anti-aliased ``disk()`` as float32 (K, K), all-zero border rows and columns
-    trimmed (they do not change a filter)."""
+    """imagecorruptions' anti-aliased ``disk()`` as float32 (K, K), all-zero border rows/columns trimmed."""
     half = 8 if radius <= 8 else math.ceil(radius)
     ax = torch.arange(-half, half + 1, dtype=torch.float32)
     yy, xx = torch.meshgrid(ax, ax, indexing="ij")

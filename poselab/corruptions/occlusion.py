@@ -44,8 +44,7 @@ def fill_boxes(images: Tensor, boxes: Tensor, colors: Tensor) -> Tensor:
 
 
 def occlusion(images: Tensor, severity: int, joints_2d: Tensor, rng: ImageRNG) -> Tensor:
-    """Occlude ``OCCLUSION[severity-1][0]`` random joints of ``joints_2d`` (N, J, 2) px with boxes of random
-    colour; (N, 3, H, W)."""
+    """Occlude random joints of ``joints_2d`` (N, J, 2) px in (N, 3, H, W) with boxes of random colour."""
     if joints_2d.shape[0] != images.shape[0]:
         raise ValueError(f"joints_2d has {joints_2d.shape[0]} images, images {images.shape[0]}")
     order = rng.rand(joints_2d.shape[1]).argsort(dim=1).to(images.device)

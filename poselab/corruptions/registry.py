@@ -85,7 +85,6 @@ _SPECS = (
 
 #: name -> spec, in the order of the tables (noise, blur, weather, digital, occlusion)
 CORRUPTIONS: dict[str, CorruptionSpec] = {s.name: s for s in _SPECS}
-#: all corruption names
 CORRUPTION_NAMES: tuple[str, ...] = tuple(CORRUPTIONS)
 
 

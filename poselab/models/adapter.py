@@ -79,8 +79,7 @@ class PoseAdapter(nn.Module):
 
     @classmethod
     def from_poselab(cls, model: nn.Module, input_size: int | None = None) -> PoseAdapter:
-        """A poselab :class:`~poselab.models.base.PoseModel` (its outputs unchanged; ``multiview`` and
-        ``name`` its own)."""
+        """A poselab :class:`~poselab.models.base.PoseModel` as it is (``multiview`` and ``name`` its own)."""
         adapter = cls(model, output="world" if getattr(model, "multiview", False) else "camera",
                       input_size=input_size, takes_batch=True, name=getattr(model, "name", "model"))
         adapter.native = True
@@ -89,8 +88,7 @@ class PoseAdapter(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, expected_model: str | None = None) -> PoseAdapter:
-        """A shipped or trained poselab checkpoint (``checkpoints/<model>.ckpt``), its input size the crop
-        size it was trained on."""
+        """A poselab checkpoint, its input size the crop size it was trained on."""
         from poselab.models.registry import load_model
 
         data = read_checkpoint(path, expected_model).get("datamodule_hyper_parameters") or {}
@@ -206,8 +204,7 @@ def _joints(t: Tensor, dims: int, b: int, v: int, world: bool, what: str) -> Ten
 
 
 def load_factory(spec: str) -> Callable[..., Any]:
-    """The factory named by ``pkg.module:factory`` (its module imported now: the one route by which poselab
-    imports a user's code for a model)."""
+    """The factory named by ``pkg.module:factory`` (the one route by which poselab imports a user's code)."""
     module_name, sep, attr = str(spec).partition(":")
     if not sep or not module_name or not attr or not all(p.isidentifier() for p in
                                                           module_name.split(".") + attr.split(".")):

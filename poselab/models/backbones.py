@@ -85,8 +85,7 @@ def load_resnet_weights(net: nn.Module, name: str, weights_path: str | Path) -> 
 
 
 class ResNetBackbone(nn.Module):
-    """A torchvision ResNet without pooling/classifier: stride 32, 512 or 2048 channels; ``weights_path``: an
-    optional local ImageNet state dict."""
+    """A torchvision ResNet without pooling/classifier: stride 32, 512 or 2048 channels."""
 
     stride = 32
 

@@ -254,8 +254,7 @@ def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
 
 
 def views_valid(batch: Batch, b: int, v: int, device: torch.device) -> Tensor:
-    """Validity (B, V) of monocular predictions: the batch's ``view_valid`` (views missing from the
-    recording are False), all True when the data has no missing views."""
+    """Validity (B, V) of monocular predictions: the batch's ``view_valid``, else all True."""
     present = batch.get("view_valid")
     if present is None:
         return torch.ones(b, v, dtype=torch.bool, device=device)

@@ -59,8 +59,7 @@ def log_checkpoints(run: Any, files: Sequence[tuple[str | Path, Sequence[str]]],
 
 
 def use_checkpoint(run: Any, path: str | Path, name: str, metadata: dict[str, Any] | None = None) -> Any:
-    """Declare the checkpoint file ``path`` an input of ``run`` (artifact ``name``, by reference); None when
-    the file does not exist."""
+    """Declare checkpoint ``path`` an input of ``run`` (artifact ``name``, by reference); None without it."""
     if not path or not Path(path).is_file():
         return None
     artifact = _checkpoint(path, name, reference=True, metadata=metadata or {})
@@ -71,8 +70,7 @@ def use_checkpoint(run: Any, path: str | Path, name: str, metadata: dict[str, An
 
 def log_results_folder(run: Any, folder: str | Path, name: str, metadata: dict[str, Any] | None = None,
                        aliases: Sequence[str] = ()) -> Any:
-    """Log the results folder ``folder`` (every file but the partial state) as the ``results`` artifact
-    ``name``, an output of ``run``."""
+    """Log ``folder`` (every file but the partial state) as the ``results`` artifact ``name`` of ``run``."""
     import wandb
 
     folder = Path(folder)

@@ -31,8 +31,7 @@ EPS, ITERATIONS = "eps", "iterations"
 #: experiment -> (W&B step metric, results column holding its value); see :func:`register_x_axis`.
 _X_AXES: dict[str, tuple[str, str]] = {}
 
-#: The setting columns of ``results.csv`` (model .. target, without metric/value/n) plus ``view_set`` and the
-#: corruption experiment's ``corruption`` / ``severity``.
+#: The setting columns of ``results.csv`` (model .. target) plus ``view_set``, ``corruption``, ``severity``.
 SETTING_COLUMNS: tuple[str, ...] = (*COLUMNS[: COLUMNS.index("metric")], VIEW_SET, CORRUPTION, SEVERITY)
 #: Columns of the numeric results table: settings, one column per metric, samples.
 TABLE_COLUMNS: tuple[str, ...] = (*SETTING_COLUMNS, *METRICS, "n")
@@ -42,8 +41,7 @@ TABLE_KEY = "attack/results"
 
 
 def register_x_axis(experiment: str, step_metric: str, column: str | None = None) -> None:
-    """Plot ``experiment``'s history against ``step_metric``, its value read from the results column
-    ``column`` (default the same name)."""
+    """Plot ``experiment``'s history against ``step_metric``, read from results column ``column`` (or it)."""
     _X_AXES[experiment] = (step_metric, column or step_metric)
 
 

@@ -49,8 +49,7 @@ def log_results(run: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def log_results_table(run: Any, rows: Sequence[Mapping[str, Any]], key: str, with_run: bool = False) -> None:
-    """Log the numeric results table of ``rows`` (:func:`poselab.wandb.keys.results_table`: the same
-    columns for every model; ``with_run``: a first column ``run`` for rows of several runs)."""
+    """Log the numeric results table of ``rows`` (:func:`poselab.wandb.keys.results_table`)."""
     import wandb
 
     columns, data = wr.results_table(rows, with_run)

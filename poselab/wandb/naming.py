@@ -87,15 +87,13 @@ def has_api_key() -> bool:
 
 def run_name(job_type: str, model: str | None = None, dataset: str | None = None, suffix: str | None = None
              ) -> str:
-    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None (suffix: :func:`stamp`, for a
-    name unique per invocation)."""
+    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None."""
     check_job_type(job_type)
     return "-".join(p for p in (model, dataset, job_type, suffix) if p)
 
 
 def job_type_for(subcommand: str | None) -> str:
-    """W&B job_type of a ``poselab`` sub-command: fit/validate -> ``train``, test/predict -> ``attack``
-    (the attack evaluation runs in ``poselab test``), report -> ``report``."""
+    """W&B job_type of a ``poselab`` sub-command: fit/validate -> train, test/predict -> attack, report."""
     mapping = {"fit": "train", "validate": "train", "test": "attack", "predict": "attack", "report": "report"}
     if subcommand not in mapping:
         raise ValueError(f"no W&B job_type for sub-command {subcommand!r}; expected one of {list(mapping)}")

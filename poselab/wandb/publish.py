@@ -49,8 +49,7 @@ class DashboardError(RuntimeError):
 
 
 def check_online() -> None:
-    """Raise :class:`DashboardError` (one line) unless W&B can be reached with an API key and the optional
-    ``wandb-workspaces`` package is installed."""
+    """Raise :class:`DashboardError` unless W&B is online with an API key and wandb-workspaces installed."""
     import importlib.util
 
     from poselab.wandb.naming import has_api_key
