@@ -45,10 +45,9 @@ class PoseAdapter(nn.Module):
                  takes_batch: bool = False, pose_key: Key = None, joints_2d_key: Key = None,
                  valid_key: Key = None, name: str = "model") -> None:
         super().__init__()
-        if output not in OUTPUT_SPACES:
-            raise AdapterError(f"output must be one of {', '.join(OUTPUT_SPACES)}, got {output!r}")
-        if units not in UNITS:
-            raise AdapterError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
+        for what, value, allowed in (("output", output, OUTPUT_SPACES), ("units", units, UNITS)):
+            if value not in allowed:
+                raise AdapterError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
         if per_view and output == "world":
             raise AdapterError("per_view needs output 'camera': a world-space model sees every view at once")
         if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int)

@@ -26,7 +26,6 @@ class HeatmapDepthModel(HeatmapModel):
     """
 
     name = "heatmap_depth"
-    multiview = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

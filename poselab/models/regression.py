@@ -25,7 +25,6 @@ class RegressionModel(BackboneModel):
     """
 
     name = "regression"
-    multiview = False
 
     hidden: int = 512
 

@@ -18,7 +18,6 @@ class VolumetricModel(HeatmapModel):
     """
 
     name = "volumetric"
-    multiview = False
 
     depth_bins: int = 64
     depth_range: float = 1000.0
