@@ -207,7 +207,6 @@ class BackboneModel(PoseModel):
         backbone: ``tiny`` or ``resnet18/34/50/101/152``.
         backbone_width: channels of the tiny CNN's first stage.
         backbone_weights: optional local ImageNet weights for a ResNet (never downloaded).
-        (others: see :class:`PoseModel`)
     """
 
     backbone: str = "tiny"
@@ -231,7 +230,6 @@ class HeatmapModel(BackboneModel):
     Args:
         heatmap_stride: image pixels per map cell (4: 64 x 64 maps at 256 px).
         deconv_channels: channels of the deconvolution layers.
-        (others: see :class:`BackboneModel`)
     """
 
     heatmap_stride: int = 4

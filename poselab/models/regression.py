@@ -21,7 +21,6 @@ class RegressionModel(BackboneModel):
 
     Args:
         hidden: MLP hidden units.
-        (others: see :class:`~poselab.models.base.BackboneModel`)
     """
 
     name = "regression"

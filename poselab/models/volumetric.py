@@ -14,7 +14,6 @@ class VolumetricModel(HeatmapModel):
     Args:
         depth_bins: D, depth bins spanning ``[-depth_range, +depth_range]`` mm around the root.
         depth_range: half-extent of the depth axis (mm).
-        (others: see :class:`~poselab.models.base.HeatmapModel`)
     """
 
     name = "volumetric"
