@@ -9,16 +9,12 @@ import torch
 from torch import Tensor, nn
 
 
-def _full_precision(x: Tensor) -> Tensor:
-    """Half/bfloat16 maps -> float32 (soft-argmax coordinates need the precision)."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-
-
 def _soft_argmax(maps: Tensor, beta: float) -> tuple[Tensor, Tensor]:
     """Integral soft-argmax over the spatial dims of logits (N, J, *S): coordinates (N, J, len(S)) in cells,
     the last spatial dim first (x, y[, z]), and the probabilities (N, J, *S)."""
     n, j, *size = maps.shape
-    probs = torch.softmax(beta * _full_precision(maps).reshape(n, j, -1), dim=-1).reshape(n, j, *size)
+    logits = maps.float() if maps.dtype in (torch.float16, torch.bfloat16) else maps  # coordinates need fp32
+    probs = torch.softmax(beta * logits.reshape(n, j, -1), dim=-1).reshape(n, j, *size)
     spatial = range(2, maps.dim())
     coords = []
     for axis in reversed(spatial):
