@@ -74,8 +74,7 @@ def register_section(name: str) -> Callable[[SectionBuilder], SectionBuilder]:
     over from the generic "other experiments" section."""
 
     def add(fn: SectionBuilder) -> SectionBuilder:
-        global _BUILDERS
-        _BUILDERS = [(n, f) for n, f in _BUILDERS if n != name] + [(name, fn)]
+        _BUILDERS[:] = [(n, f) for n, f in _BUILDERS if n != name] + [(name, fn)]
         return fn
 
     return add
