@@ -91,12 +91,8 @@ def _fits(value: Any, hint: Any) -> bool:
         if origin is tuple and args and Ellipsis not in args:
             return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
         return all(_fits(v, args[0]) for v in value) if args else True
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is type(None):
-        return value is None
+    if hint in (int, float):
+        return isinstance(value, (int, hint)) and not isinstance(value, bool)
     return isinstance(value, hint)
 
 
