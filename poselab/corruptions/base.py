@@ -1,17 +1,6 @@
-"""Shared conventions of the corruption functions: image checks and the image-size rule.
-
-Every corruption takes float images ``(N, 3, H, W)`` in 0..255 (any device, any float dtype) and returns
-a new tensor of the same shape, dtype and device, clipped to 0..255. Outputs are *not* quantised to
-uint8 (imagecorruptions' ``corrupt()`` floors its float result to uint8; call ``.floor()`` for that).
-
-**Image size.** imagecorruptions' parameters are tuned for 224 px ImageNet crops. Parameters that are
-lengths in pixels (the defocus disk radius and its anti-alias sigma, the motion-blur radius and sigma)
-are multiplied by ``spatial_scale = min(H, W) / reference_size`` (``REFERENCE_SIZE`` = 224), so that a
-severity blurs the same *fraction of the crop* at 64 px as at 224 px (a 20 px motion blur would smear a
-third of a 64 px crop). At 224 px, or with ``reference_size=None``, the package's pixel values are used
-unchanged. All other parameters are scale-free and never scaled: noise is per pixel, brightness,
-contrast and JPEG quality act per pixel or per 8x8 block, pixelation is a ratio of the image size, fog's
-fractal is drawn at the image's own size (next power of two), and occlusion boxes scale with the person.
+"""Shared conventions of the corruption functions: checks, the image-size rule (docs/CORRUPTIONS.md,
+"Image size"), clipping, padding. Every corruption maps float images (N, 3, H, W) 0..255 (any device and
+float dtype) to a new tensor of the same shape, dtype and device, clipped to 0..255 but not quantised.
 """
 
 from __future__ import annotations
@@ -21,7 +10,6 @@ from torch import Tensor
 
 #: image side (px) the imagecorruptions parameters are tuned for (ImageNet-C crops)
 REFERENCE_SIZE = 224
-#: the five ImageNet-C severities
 SEVERITIES = (1, 2, 3, 4, 5)
 #: smallest image side accepted (as imagecorruptions)
 MIN_SIZE = 32

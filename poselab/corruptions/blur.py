@@ -1,8 +1,5 @@
-"""Blur corruptions (ImageNet-C parameters): defocus (anti-aliased disk) and motion blur.
-
-Pixel-length parameters are multiplied by ``scale`` (``base.spatial_scale``: min(H, W) / 224); with
-``scale=1`` both equal imagecorruptions' ``defocus_blur`` / ``motion_blur`` to float precision.
-"""
+"""Blur corruptions (ImageNet-C parameters): defocus (anti-aliased disk) and motion blur; pixel lengths
+times ``scale`` (``base.spatial_scale``), with ``scale=1`` equal to imagecorruptions' to float precision."""
 
 from __future__ import annotations
 
@@ -30,10 +27,7 @@ def _gaussian_1d(ksize: int, sigma: float) -> Tensor:
 
 
 def disk_kernel(radius: float, alias_blur: float) -> Tensor:
-    """The anti-aliased disk of imagecorruptions' ``disk()``: a normalised binary disk on a grid of half
-    width max(8, ceil(radius)), smoothed by a 3x3 (radius <= 8) or 5x5 Gaussian of sigma ``alias_blur``
-    (mirrored borders). All-zero border rows and columns are trimmed (they do not change a filter).
-    Returns float32 (K, K)."""
+    """imagecorruptions' anti-aliased ``disk()`` as float32 (K, K), all-zero border rows/columns trimmed."""
     half = 8 if radius <= 8 else math.ceil(radius)
     ax = torch.arange(-half, half + 1, dtype=torch.float32)
     yy, xx = torch.meshgrid(ax, ax, indexing="ij")
@@ -52,8 +46,8 @@ def disk_kernel(radius: float, alias_blur: float) -> Tensor:
 
 
 def defocus_blur(images: Tensor, severity: int, scale: float = 1.0) -> Tensor:
-    """Filter every channel with ``disk_kernel(r * scale, a * scale)``, (r, a) = DEFOCUS_BLUR[severity-1],
-    mirrored borders (OpenCV BORDER_REFLECT_101); (N, 3, H, W)."""
+    """Filter (N, 3, H, W) with ``disk_kernel(r * scale, a * scale)``, (r, a) = DEFOCUS_BLUR[severity-1],
+    mirrored borders."""
     radius, alias = DEFOCUS_BLUR[check_severity(severity) - 1]
     k = disk_kernel(radius * scale, alias * scale).to(images)
     return clip255(filter2d(reflect_pad(images, k.shape[-1] // 2), k))
@@ -61,8 +55,7 @@ def defocus_blur(images: Tensor, severity: int, scale: float = 1.0) -> Tensor:
 
 def filter2d(x: Tensor, kernel: Tensor) -> Tensor:
     """Valid correlation of (M, C, H, W) with a kernel, (KH, KW) shared or (M, 1, KH, KW) per image ->
-    (M, C, H-KH+1, W-KW+1); through the FFT (at 2-3-5-smooth lengths) for kernels of 9 px and more
-    (3x faster on a CPU than ``conv2d`` at 15 px), else ``conv2d``."""
+    (M, C, H-KH+1, W-KW+1); through the FFT for kernels of 9 px and more, else ``conv2d``."""
     kh, kw = kernel.shape[-2:]
     if kernel.dim() == 2 and max(kh, kw) < 9:
         m, c, h, w = x.shape
@@ -88,8 +81,8 @@ def fft_size(n: int) -> int:
 
 
 def motion_offsets(angles: Tensor, width: int) -> tuple[Tensor, Tensor]:
-    """Integer pixel offsets (dy, dx), each (N, width), of the motion taps i = 0..width-1 for angles
-    (N,) in degrees, as imagecorruptions' ``_motion_blur`` (tap i samples the image at (y - dy, x - dx))."""
+    """Integer pixel offsets (dy, dx), each (N, width), of the taps of imagecorruptions' ``_motion_blur``
+    for angles (N,) in degrees (tap i samples the image at (y - dy, x - dx))."""
     a = torch.deg2rad(angles.to(torch.float64))[:, None]
     p0, p1 = width * torch.sin(a), width * torch.cos(a)
     hyp = torch.hypot(p0, p1)
@@ -100,9 +93,9 @@ def motion_offsets(angles: Tensor, width: int) -> tuple[Tensor, Tensor]:
 
 
 def motion_blur(images: Tensor, severity: int, angles: Tensor, scale: float = 1.0) -> Tensor:
-    """Blur along a direction: sum over taps i of k_i * image shifted by i px towards ``angles`` (N,)
-    degrees (edge pixels repeated), k = one-sided Gaussian of sigma*scale over 2*round(radius*scale)+1 taps;
-    taps from the first one that leaves the image on are dropped (as the package). (N, 3, H, W)."""
+    """Blur (N, 3, H, W) towards ``angles`` (N,) degrees: sum over taps i of k_i * image shifted by i px
+    (edges repeated), k = one-sided Gaussian of sigma*scale over 2*round(radius*scale)+1 taps; taps from
+    the first one that leaves the image on are dropped (as the package)."""
     radius, sigma = MOTION_BLUR[check_severity(severity) - 1]
     radius, sigma = max(0, round(radius * scale)), sigma * scale
     width = 2 * radius + 1
@@ -111,8 +104,7 @@ def motion_blur(images: Tensor, severity: int, angles: Tensor, scale: float = 1.
     n, c, h, w = images.shape
     dy, dx = motion_offsets(angles.to(images.device), width)
     inside = ((dy.abs() < h) & (dx.abs() < w)).long().cumprod(dim=1).to(images.dtype)  # (N, width)
-    # tap i reads (y - dy_i, x - dx_i), edges repeated: one sparse kernel per image on replicate-padded
-    # images, applied through the FFT (all taps of all images at once)
+    # one sparse kernel per image on replicate-padded images (all taps of all images at once)
     top, bottom, left, right = _motion_reach(angles, width)
     kernel = torch.zeros(n, top + bottom + 1, left + right + 1, dtype=images.dtype, device=images.device)
     rows = torch.arange(n, device=images.device)[:, None].expand(n, width)
@@ -122,9 +114,8 @@ def motion_blur(images: Tensor, severity: int, angles: Tensor, scale: float = 1.
 
 
 def _motion_reach(angles: Tensor, width: int) -> tuple[int, int, int, int]:
-    """How far (px) the taps reach above, below, left and right of a pixel: for angles in MOTION_ANGLE, the
-    reach at its ends (an image's result must not depend on the other angles in its batch): rows up to
-    the offset at +-45 degrees (+1 px of margin) both ways, columns only to the right (dx <= 0); otherwise
+    """How far (px) the taps reach above, below, left and right of a pixel: for angles in MOTION_ANGLE the
+    reach at its ends (+1 px row margin; an image's result must not depend on its batch), else
     ``width - 1`` on every side."""
     lo, hi = MOTION_ANGLE
     p = width - 1

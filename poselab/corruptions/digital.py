@@ -1,8 +1,5 @@
-"""Digital corruptions (ImageNet-C parameters): brightness, contrast and pixelation.
-
-All are scale-free (per pixel, per image or a ratio of the image size) and deterministic; they equal
-imagecorruptions' functions up to float rounding (pixelate: up to Pillow's uint8 rounding, <= 1 level).
-"""
+"""Digital corruptions (ImageNet-C parameters): brightness, contrast and pixelation; deterministic, equal
+to imagecorruptions' up to float rounding (pixelate: Pillow's uint8 rounding, <= 1 level)."""
 
 from __future__ import annotations
 
@@ -23,9 +20,8 @@ PIXELATE = (0.6, 0.5, 0.4, 0.3, 0.25)
 
 
 def brightness(images: Tensor, severity: int) -> Tensor:
-    """Raise the HSV value V = max(R, G, B) by 255 c (clipped at 255), keeping hue and saturation, as
-    skimage's rgb2hsv -> V + c -> hsv2rgb: every channel scales by V'/V (black pixels become grey V');
-    c = BRIGHTNESS[severity-1]; (N, 3, H, W)."""
+    """Raise the HSV value V = max(R, G, B) of (N, 3, H, W) by 255 c (clipped), c = BRIGHTNESS[severity-1],
+    as skimage's HSV round trip: every channel scales by V'/V (black pixels become grey V')."""
     c = BRIGHTNESS[check_severity(severity) - 1]
     x = clip255(images)
     v = x.amax(dim=1, keepdim=True)
@@ -78,10 +74,8 @@ def box_segments(size_in: int, size_out: int) -> tuple[Tensor, Tensor] | None:
 
 
 def pixelate(images: Tensor, severity: int) -> Tensor:
-    """Box-average to int(c H) x int(c W) (Pillow's BOX), then nearest-neighbour back to H x W (Pillow's
-    NEAREST = pixel-centre rule, torch 'nearest-exact'); c = PIXELATE[severity-1]; (N, 3, H, W). The box
-    sums are segment sums on a CPU (each input row and column is added once into its box), products with
-    the resize matrices elsewhere."""
+    """Box-average (N, 3, H, W) to int(c H) x int(c W) (Pillow's BOX), then Pillow's NEAREST back to H x W;
+    c = PIXELATE[severity-1]."""
     c = PIXELATE[check_severity(severity) - 1]
     n, ch, h, w = images.shape
     oh, ow = int(h * c), int(w * c)
@@ -102,8 +96,7 @@ def pixelate(images: Tensor, severity: int) -> Tensor:
 
 def nearest_exact(small: Tensor, h: int, w: int) -> Tensor:
     """Resize (N, C, h', w') to (N, C, h, w) by Pillow's NEAREST rule (source pixel floor((i + 0.5) h' / h),
-    torch's 'nearest-exact'). Images up to 128 x 128 px copy columns then rows by index, 5x faster on a
-    CPU than ``interpolate`` there; larger ones, where the output's memory traffic dominates, interpolate."""
+    torch's 'nearest-exact'); on a CPU up to 128 x 128 px by index copies (faster there)."""
     if small.device.type != "cpu" or h * w > 128 * 128:
         return F.interpolate(small, size=(h, w), mode="nearest-exact")
     n, c, sh, sw = small.shape
@@ -113,7 +106,6 @@ def nearest_exact(small: Tensor, h: int, w: int) -> Tensor:
 
 @functools.lru_cache(maxsize=64)
 def _nearest_index(size_in: int, size_out: int) -> Tensor:
-    """The source index of each output pixel as torch's 'nearest-exact' computes it (float32 rounding
-    included): resize the indices themselves."""
+    """The source index of each output pixel, float32 rounding included (the indices resized)."""
     ramp = torch.arange(size_in, dtype=torch.float32).view(1, 1, -1)
     return F.interpolate(ramp, size=size_out, mode="nearest-exact").view(-1).long()

@@ -1,12 +1,6 @@
-"""JPEG compression (ImageNet-C qualities) as a batched torch codec: baseline JFIF, 4:2:0 chroma.
-
-The steps of libjpeg as Pillow calls it: RGB -> YCbCr (JFIF, integer samples), edges replicated to whole
-16 px macroblocks, 2x2 chroma averaging, 8x8 DCT, quantisation with the standard Annex K tables scaled
-by the quality (libjpeg's ``jpeg_quality_scaling``, baseline-clamped to 1..255), dequantisation, inverse
-DCT, triangular ("fancy") chroma up-sampling = bilinear with half-pixel centres, YCbCr -> RGB, rounding.
-libjpeg computes the DCT in integers and rounds in between: the two codecs differ by about one grey
-level on average (tests measure it), far below the compression error itself.
-"""
+"""JPEG compression (ImageNet-C qualities) as a batched torch codec following libjpeg as Pillow calls it:
+baseline JFIF, 4:2:0 chroma, Annex K tables scaled by the quality, float DCT, triangular ("fancy") chroma
+up-sampling; about one grey level from libjpeg's integer DCT (docs/CORRUPTIONS.md)."""
 
 from __future__ import annotations
 
@@ -69,7 +63,7 @@ def jpeg_roundtrip(images: Tensor, quality: int) -> Tensor:
     luma_q, chroma_q = quant_tables(quality)
     n, _, h, w = images.shape
     r, g, b = clip255(images).round_().unbind(dim=1)
-    ycc = images.new_empty(n, 3, h, w)  # every step below writes in place or into its slot: fewer passes
+    ycc = images.new_empty(n, 3, h, w)
     torch.round(0.299 * r + 0.587 * g + 0.114 * b, out=ycc[:, 0])
     torch.round(-0.168735892 * r - 0.331264108 * g + 0.5 * b + 128.0, out=ycc[:, 1])
     torch.round(0.5 * r - 0.418687589 * g - 0.081312411 * b + 128.0, out=ycc[:, 2])
@@ -77,7 +71,7 @@ def jpeg_roundtrip(images: Tensor, quality: int) -> Tensor:
     if (hp, wp) != (h, w):
         ycc = F.pad(ycc, (0, wp - w, 0, hp - h), mode="replicate")
     y_rec = _quantise(ycc[:, :1] - 128.0, luma_q).add_(128.0).round_().clamp_(0.0, 255.0)
-    c = ycc[:, 1:]  # 2x2 means of integers: exact in any order (avg_pool2d's numbers in fewer cycles)
+    c = ycc[:, 1:]  # 2x2 means of integers: exact in any order
     chroma = (c[..., 0::2, 0::2] + c[..., 0::2, 1::2]).add_(c[..., 1::2, 0::2]).add_(c[..., 1::2, 1::2])
     chroma.mul_(0.25)
     c_rec = _quantise(chroma.sub_(128.0), chroma_q).add_(128.0).round_().clamp_(0.0, 255.0)

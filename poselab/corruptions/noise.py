@@ -1,9 +1,5 @@
-"""Noise corruptions (ImageNet-C parameters): Gaussian, shot (Poisson) and impulse (salt & pepper).
-
-All act per pixel and channel, so their parameters do not depend on the image size. Random numbers come
-from an :class:`~poselab.corruptions.rng.ImageRNG` (one stream per image), not from numpy's global RNG
-as in imagecorruptions, so outputs match the package in distribution, not pixel for pixel.
-"""
+"""Noise corruptions (ImageNet-C parameters): Gaussian, shot (Poisson) and impulse (salt & pepper), drawn
+from an :class:`~poselab.corruptions.rng.ImageRNG`: equal to imagecorruptions' in distribution only."""
 
 from __future__ import annotations
 
@@ -25,7 +21,7 @@ def gaussian_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
     """``clip(x + 255 c z)``, z ~ N(0, 1) per pixel channel, c = GAUSSIAN_NOISE[severity-1]; (N, 3, H, W)."""
     c = GAUSSIAN_NOISE[check_severity(severity) - 1]
     z = rng.randn(*images.shape[1:], dtype=images.dtype)
-    return z.mul_(255.0 * c).add_(images).clamp_(0.0, 255.0)  # in place: fewer passes over the batch
+    return z.mul_(255.0 * c).add_(images).clamp_(0.0, 255.0)
 
 
 def shot_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
@@ -36,9 +32,9 @@ def shot_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
 
 
 def impulse_noise(images: Tensor, severity: int, rng: ImageRNG) -> Tensor:
-    """Salt and pepper: each pixel channel is set, with probability c = IMPULSE_NOISE[severity-1], to 255 or
-    0 (equally likely), as ``skimage.util.random_noise(mode='s&p')``; (N, 3, H, W)."""
+    """Salt and pepper as skimage's ``random_noise(mode='s&p')``: each pixel channel of (N, 3, H, W) is set,
+    with probability c = IMPULSE_NOISE[severity-1], to 255 or 0 (equally likely)."""
     c = IMPULSE_NOISE[check_severity(severity) - 1]
     draws = rng.rand(2, *images.shape[1:])  # per image: the flip draws, then the salt draws
-    salt = draws[:, 1].le_(0.5).mul_(255.0).to(images.dtype)  # in place: 255 or 0
+    salt = draws[:, 1].le_(0.5).mul_(255.0).to(images.dtype)  # 255 or 0
     return torch.where(draws[:, 0] <= c, salt, images).clamp_(0.0, 255.0)

@@ -1,11 +1,5 @@
-"""Occlusion of body parts: solid boxes centred on randomly chosen projected joints (poselab's own
-definition; ImageNet-C has no counterpart).
-
-Severity s covers ``OCCLUSION[s-1] = (boxes, side)`` joints, each with a square of side ``side`` times the
-person's 2D extent (the larger side of the joints' bounding box in the image), so the boxes scale with
-the person and not with the crop. The joints and the box colours (uniform RGB) are drawn per image;
-with the severity left out of the seed, the boxes of severity s are a subset of those of s+1.
-"""
+"""Occlusion of body parts (poselab's own): solid boxes of random colour centred on random projected joints,
+their side a fraction of the person's 2D extent (the larger side of the joints' bounding box)."""
 
 from __future__ import annotations
 
@@ -50,8 +44,7 @@ def fill_boxes(images: Tensor, boxes: Tensor, colors: Tensor) -> Tensor:
 
 
 def occlusion(images: Tensor, severity: int, joints_2d: Tensor, rng: ImageRNG) -> Tensor:
-    """Occlude ``OCCLUSION[severity-1][0]`` random joints of ``joints_2d`` (N, J, 2) px with boxes of random
-    colour; (N, 3, H, W)."""
+    """Occlude random joints of ``joints_2d`` (N, J, 2) px in (N, 3, H, W) with boxes of random colour."""
     if joints_2d.shape[0] != images.shape[0]:
         raise ValueError(f"joints_2d has {joints_2d.shape[0]} images, images {images.shape[0]}")
     order = rng.rand(joints_2d.shape[1]).argsort(dim=1).to(images.device)

@@ -1,9 +1,4 @@
-"""The one home of the corruption names, families, severities and parameter tables, and ``corrupt()``.
-
-``CORRUPTIONS[name]`` is a :class:`CorruptionSpec`; ``corrupt(images, name, severity, ...)`` applies one
-to a batch (monocular (N, 3, H, W) or multi-view (B, V, 3, H, W), any device), deterministically per
-(seed, corruption, sample, view).
-"""
+"""The one home of the corruption names, families, severities and parameter tables, and ``corrupt()``."""
 
 from __future__ import annotations
 
@@ -21,7 +16,6 @@ import poselab.corruptions.occlusion as occlusion
 import poselab.corruptions.weather as weather
 from poselab.corruptions.base import (
     REFERENCE_SIZE,
-    SEVERITIES,
     check_images,
     check_severity,
     spatial_scale,
@@ -40,17 +34,10 @@ class Context:
 
 @dataclass(frozen=True)
 class CorruptionSpec:
-    """One corruption kind.
-
-    Attributes:
-        name: registry key (the imagecorruptions name where there is one).
-        family: "noise", "blur", "weather", "digital" or "occlusion".
-        apply: (images (N, 3, H, W) 0..255, severity 1..5, Context) -> images.
-        parameters: the five severities' parameters (for documentation and tables).
-        random: whether the result depends on the seed.
-        needs_joints: whether ``joints_2d`` must be given.
-        reference: the imagecorruptions function it follows ("" for poselab's own).
-    """
+    """One corruption kind: ``apply(images (N, 3, H, W) 0..255, severity 1..5, Context)``, its ``family``
+    (noise, blur, weather, digital, occlusion), the five severities' ``parameters``, whether it is
+    ``random`` (depends on the seed) and ``needs_joints``, and the imagecorruptions function it follows
+    (``reference``; "" for poselab's own)."""
 
     name: str
     family: str
@@ -98,7 +85,6 @@ _SPECS = (
 
 #: name -> spec, in the order of the tables (noise, blur, weather, digital, occlusion)
 CORRUPTIONS: dict[str, CorruptionSpec] = {s.name: s for s in _SPECS}
-#: all corruption names
 CORRUPTION_NAMES: tuple[str, ...] = tuple(CORRUPTIONS)
 
 
@@ -132,20 +118,17 @@ def corrupt(
     view_mask: Sequence[bool] | Tensor | None = None,
     reference_size: int | None = REFERENCE_SIZE,
 ) -> Tensor:
-    """Corrupt a batch of images, each deterministically from (seed, name, sample, view).
+    """Corrupt float 0..255 images (N, 3, H, W) or multi-view (B, V, 3, H, W), each deterministically from
+    (seed, name, sample, view); the same shape, dtype and device, not quantised.
 
     Args:
-        images: float 0..255, (N, 3, H, W) or multi-view (B, V, 3, H, W), any device.
         name: a key of :data:`CORRUPTIONS`; severity: 1..5.
         samples: dataset index of each image (N,) or each sample (B,); default 0..N-1 / 0..B-1.
-        views: view (camera) index of each image (N,), of each view (V,) or per sample and view (B, V);
-            default 0 / 0..V-1.
-        joints_2d: projected joints, (N, J, 2) or (B, V, J, 2) px (needed by ``occlusion``).
-        view_mask: multi-view only, bool (V,): corrupt only these views ("one camera corrupted"); the
-            others are returned unchanged.
-        reference_size: image side the pixel-length parameters refer to (None: use them unscaled).
-    Returns:
-        The corrupted images, same shape, dtype and device (float, not quantised).
+        views: camera index of each image (N,), of each view (V,) or per sample and view (B, V); default
+            0 / 0..V-1.
+        joints_2d: (N, J, 2) or (B, V, J, 2) px (needed by ``occlusion``).
+        view_mask: multi-view only, bool (V,): corrupt only these views, the others returned unchanged.
+        reference_size: image side the pixel-length parameters refer to (None: unscaled).
     """
     spec = get_corruption(name)
     severity = check_severity(severity)
@@ -185,7 +168,3 @@ def corrupt(
                   spatial_scale(images, reference_size), joints_2d)
     work = images if images.dtype in (torch.float32, torch.float64) else images.float()
     return spec.apply(work, severity, ctx).to(images.dtype)
-
-
-__all__ = ["CORRUPTIONS", "CORRUPTION_NAMES", "Context", "CorruptionSpec", "SEVERITIES", "corrupt",
-           "get_corruption"]

@@ -1,11 +1,5 @@
-"""Per-image random streams: every image's draws depend only on (seed, corruption, sample, view).
-
-Each image gets its own ``torch.Generator`` on the images' device, seeded by mixing the four integers
-(SplitMix64), so a corrupted image does not depend on the batch it is in, on its position in the batch,
-on the device count or on the order of evaluation. The severity is *not* part of the seed: the five
-severities of a corruption reuse the same random numbers at growing strength (common random numbers),
-which makes severity curves monotone and comparisons between models less noisy.
-"""
+"""Per-image random streams: one ``torch.Generator`` per image seeded from (seed, corruption, sample, view)
+only, not the severity (common random numbers; docs/CORRUPTIONS.md, "Use")."""
 
 from __future__ import annotations
 
@@ -30,21 +24,12 @@ def image_seed(seed: int, corruption: str, sample: int, view: int) -> int:
 
 
 class ImageRNG:
-    """Random draws for a batch of N images, one generator per image (see the module docstring).
-
-    Args:
-        seeds: one integer seed per image (``image_seed``).
-        device: where the draws are made and returned.
-    """
+    """Random draws for a batch of N images on ``device``, one generator per seed (:func:`image_seed`)."""
 
     def __init__(self, seeds: Sequence[int], device: torch.device | str = "cpu") -> None:
         self.seeds = [int(s) for s in seeds]
         self.device = torch.device(device)
-        self.generators = []
-        for s in self.seeds:
-            g = torch.Generator(device=self.device)
-            g.manual_seed(s)
-            self.generators.append(g)
+        self.generators = [torch.Generator(device=self.device).manual_seed(s) for s in self.seeds]
 
     @classmethod
     def for_images(cls, seed: int, corruption: str, samples: Sequence[int], views: Sequence[int],
@@ -59,15 +44,15 @@ class ImageRNG:
 
     def rand(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Uniform [0, 1) draws (N, *shape); successive calls continue each image's stream."""
-        out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
-        # each image's draws written in place (no stacking copy)
-        self._each(lambda i: torch.rand(shape, generator=self.generators[i], out=out[i]))
-        return out
+        return self._fill(torch.rand, shape, dtype)
 
     def randn(self, *shape: int, dtype: torch.dtype = torch.float32) -> Tensor:
         """Standard normal draws (N, *shape)."""
+        return self._fill(torch.randn, shape, dtype)
+
+    def _fill(self, draw: Callable[..., Tensor], shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
         out = torch.empty(len(self), *shape, dtype=dtype, device=self.device)
-        self._each(lambda i: torch.randn(shape, generator=self.generators[i], out=out[i]))
+        self._each(lambda i: draw(shape, generator=self.generators[i], out=out[i]))
         return out
 
     def poisson(self, rates: Tensor) -> Tensor:
@@ -79,9 +64,8 @@ class ImageRNG:
         return out
 
     def _each(self, draw: Callable[[int], object]) -> None:
-        """Run ``draw(i)`` for every image: on a CPU in up to ``torch.get_num_threads()`` threads (the draws
-        are serial per generator and release the GIL; each image keeps its own stream, so the numbers do
-        not depend on the thread count), on a GPU in turn (the kernels are asynchronous there)."""
+        """Run ``draw(i)`` for every image: on a CPU in up to ``torch.get_num_threads()`` threads (each image
+        keeps its own stream, so the numbers do not depend on the thread count), on a GPU in turn."""
         workers = min(torch.get_num_threads(), len(self)) if self.device.type == "cpu" else 1
         if workers <= 1:
             for i in range(len(self)):
@@ -93,6 +77,5 @@ class ImageRNG:
 
 @functools.lru_cache(maxsize=4)
 def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
-    """A thread pool per worker count and process (a forked child, e.g. a DataLoader worker, does not
-    inherit its parent's threads, so it gets its own pool), created on first use and kept."""
+    """A thread pool per worker count and process (a forked child does not inherit its parent's threads)."""
     return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poselab-rng")

@@ -1,8 +1,5 @@
-"""Fog (ImageNet-C parameters): a plasma fractal (diamond-square) added to the image, then rescaled.
-
-The fractal is drawn at the next power of two of the image's larger side and cropped, as in
-imagecorruptions, so its structure spans the image at any resolution (no size scaling needed).
-"""
+"""Fog (ImageNet-C parameters): a plasma fractal (diamond-square), drawn at the next power of two of the
+image's larger side and cropped as in imagecorruptions, added to the image, then rescaled."""
 
 from __future__ import annotations
 
@@ -22,15 +19,13 @@ Uniform = Callable[..., Tensor]
 
 
 def plasma_fractal(n: int, mapsize: int, wibbledecay: float, uniform: Uniform, device=None) -> Tensor:
-    """N height maps (N, mapsize, mapsize) in 0..1 by the diamond-square algorithm of imagecorruptions'
-    ``plasma_fractal`` (same steps, same order and shapes of random draws: one per square step, two per
-    diamond step, each ``wibble * U(-wibble, wibble)``). ``mapsize`` must be a power of two."""
+    """N height maps (N, mapsize, mapsize) in 0..1 by imagecorruptions' ``plasma_fractal`` (same steps, order
+    and shapes of random draws); ``mapsize`` a power of two, else ValueError."""
     if mapsize < 2 or mapsize & (mapsize - 1):
         raise ValueError(f"mapsize must be a power of two >= 2, got {mapsize}")
-    # the grid of the current step (n, k, k), k = mapsize / step, grows to (n, 2k, 2k) per level: the new
-    # points are written straight into their places of the finer grid (n, k, 2, k, 2): point (2i + a,
-    # 2j + b) is the old grid for a, b = 0, 0, the square step's for 1, 1, the diamond steps' for 0, 1
-    # and 1, 0. The arithmetic is the package's, operation for operation (rolls become shifted adds).
+    # the grid (n, k, k) grows to (n, 2k, 2k) per level, written into the finer grid (n, k, 2, k, 2): point
+    # (2i + a, 2j + b) is the old grid for a, b = 0, 0, the square step's for 1, 1, the diamond steps'
+    # for 0, 1 and 1, 0; the arithmetic is the package's, operation for operation.
     grid = torch.zeros(n, 1, 1, dtype=torch.float64, device=device)
     step, wibble = mapsize, 100.0
 
@@ -71,8 +66,8 @@ def _add_rolled(a: Tensor, b: Tensor, shift: int, dim: int, out: Tensor) -> Tens
 
 
 def fog_from_fractal(images: Tensor, severity: int, fractal: Tensor) -> Tensor:
-    """``clip((x + 255 s F) M / (M + s))`` with F the fractal cropped to H x W, M the image's maximum
-    (0..1 scale) and s = FOG[severity-1][0]; (N, 3, H, W)."""
+    """``clip((x + 255 s F) M / (M + s))`` of (N, 3, H, W), F the fractal cropped to H x W, M the image's
+    maximum (0..1 scale), s = FOG[severity-1][0]."""
     strength = FOG[check_severity(severity) - 1][0]
     h, w = images.shape[-2:]
     x = images / 255.0

@@ -1,12 +1,6 @@
-"""``PoseAdapter``: any pose network (an ``nn.Module`` or a callable) as the model the evaluation runs,
-with no subclassing; what it declares is documented in docs/EXTENDING.md ("Your own model") and on the class.
-The four poselab baselines go through it too (:meth:`PoseAdapter.from_poselab`), so an evaluation has one
-path: adapter -> engine. Everything is differentiable: attacks take gradients w.r.t. the 0..255 pixels.
-
-Loading from the command line: :func:`load_factory` imports the module of a ``pkg.module:factory`` spec (only
-ever a module the user names; a checkpoint or weights file never imports one) and :func:`load_weights` reads a
-state dict with ``torch.load(weights_only=True)``, a wrong key or shape being one :class:`WeightsError` line.
-"""
+"""``PoseAdapter``: any pose network (an ``nn.Module`` or a callable) as the model the evaluation runs, the
+four baselines included (docs/EXTENDING.md, "Your own model"); loading one from a ``pkg.module:factory`` spec
+and a weights file (``torch.load(weights_only=True)``)."""
 
 from __future__ import annotations
 
@@ -38,24 +32,10 @@ class WeightsError(CheckpointError):
 
 class PoseAdapter(nn.Module):
     """A pose network as the engine's model: ``forward(images (B, V, 3, H, W) 0..255, batch)`` ->
-    ``{"pose", "valid", ["joints_2d"]}`` (docs/ARCHITECTURE.md, "Model interface").
-
-    Args:
-        module: an ``nn.Module`` (its parameters, eval mode and device follow the adapter) or any callable.
-        output: ``"camera"``: 3D joints in each view's camera frame, mm, (B, V, J, 3) (or (N, J, 3) per image
-            with ``per_view``), made root-relative here; ``"world"``: world mm (B, J, 3) of a multi-view
-            model that sees every view at once (as the triangulation baseline). ``(..., J * 3)`` is reshaped.
-        units: ``"mm"`` or ``"m"`` (multiplied by 1000) of the module's 3D pose.
-        per_view: call ``module`` on the views as separate images (B * V, 3, H, W) (camera output only).
-        input_size: crop side in px the network was trained on, checked against the data's (None: not).
-        mean, std: per-channel normalisation in 0..1 units (torchvision's convention), applied to the 0..255
-            images divided by 255 (None and None: 0..255 images unchanged).
-        takes_batch: call ``module(images, batch)`` (the collated sample dict: cameras ``K``, ``R``, ``t``,
-            ``dist``) instead of ``module(images)``.
-        pose_key, joints_2d_key, valid_key: entries of a dict/tuple output holding the pose, 2D joints (crop
-            px, for JDR; optional) and validity (optional); ``pose_key`` None: ``"pose"`` of a dict, the
-            output itself when it is a tensor.
-        name: the model's name in results, folders and W&B (one folder-name-safe word).
+    ``{"pose", "valid", ["joints_2d"]}`` (docs/ARCHITECTURE.md, "Model interface"). The declarations are
+    docs/EXTENDING.md's table: ``output`` "camera" (B, V, J, 3) ((B * V, J, 3) with ``per_view``) or "world"
+    (B, J, 3), in ``units`` "mm" or "m"; ``input_size`` crop px; ``mean``/``std`` in 0..1 units;
+    ``*_key``: entries of a dict/tuple output (``joints_2d`` in crop px); ``name`` one folder name.
     """
 
     def __init__(self, module: nn.Module | Callable[..., Any], *,
@@ -65,10 +45,9 @@ class PoseAdapter(nn.Module):
                  takes_batch: bool = False, pose_key: Key = None, joints_2d_key: Key = None,
                  valid_key: Key = None, name: str = "model") -> None:
         super().__init__()
-        if output not in OUTPUT_SPACES:
-            raise AdapterError(f"output must be one of {', '.join(OUTPUT_SPACES)}, got {output!r}")
-        if units not in UNITS:
-            raise AdapterError(f"units must be one of {', '.join(UNITS)}, got {units!r}")
+        for what, value, allowed in (("output", output, OUTPUT_SPACES), ("units", units, UNITS)):
+            if value not in allowed:
+                raise AdapterError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
         if per_view and output == "world":
             raise AdapterError("per_view needs output 'camera': a world-space model sees every view at once")
         if input_size is not None and (isinstance(input_size, bool) or not isinstance(input_size, int)
@@ -99,8 +78,7 @@ class PoseAdapter(nn.Module):
 
     @classmethod
     def from_poselab(cls, model: nn.Module, input_size: int | None = None) -> PoseAdapter:
-        """A poselab :class:`~poselab.models.base.PoseModel` (its outputs unchanged; ``multiview`` and
-        ``name`` its own)."""
+        """A poselab :class:`~poselab.models.base.PoseModel` as it is (``multiview`` and ``name`` its own)."""
         adapter = cls(model, output="world" if getattr(model, "multiview", False) else "camera",
                       input_size=input_size, takes_batch=True, name=getattr(model, "name", "model"))
         adapter.native = True
@@ -109,8 +87,7 @@ class PoseAdapter(nn.Module):
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, expected_model: str | None = None) -> PoseAdapter:
-        """A shipped or trained poselab checkpoint (``checkpoints/<model>.ckpt``), its input size the crop
-        size it was trained on."""
+        """A poselab checkpoint, its input size the crop size it was trained on."""
         from poselab.models.registry import load_model
 
         data = read_checkpoint(path, expected_model).get("datamodule_hyper_parameters") or {}
@@ -119,7 +96,6 @@ class PoseAdapter(nn.Module):
         adapter.checkpoint = str(path)
         return adapter
 
-    # ------------------------------------------------------------------ what the engine reads
     @property
     def multiview(self) -> bool:
         """True for a world-space model: it sees every view of a sample at once."""
@@ -192,29 +168,24 @@ def _channels(values: Sequence[float] | None, default: float, what: str) -> Tens
 
 
 def _entry(raw: Any, key: Key, default: str, required: bool = False) -> Tensor | None:
-    """The tensor ``key`` of a module output (a tensor, a mapping or a tuple/list)."""
-    if isinstance(raw, Tensor):
-        if key is None and required:
+    """The tensor ``key`` of a module output (a tensor, a mapping or a tuple/list); a required entry without
+    a key is the tensor itself or the mapping's ``default``."""
+    if not isinstance(raw, (Tensor, Mapping, tuple, list)):
+        raise AdapterError(f"the model returned {type(raw).__name__}; expected a tensor, a dict or a tuple")
+    if key is None and required:
+        if isinstance(raw, Tensor):
             return raw
-        if key is not None:
-            raise AdapterError(f"the model returned a tensor, but the adapter reads its entry {key!r}")
+        if not isinstance(raw, Mapping):
+            raise AdapterError("the model returned a tuple: declare which entry is the pose "
+                               "(pose_key=0, ...)")
+        key = default
+    if key is None:
         return None
-    if isinstance(raw, Mapping):
-        name = default if key is None and required else key
-        if name is None:
-            return None
-        if name not in raw:
-            raise AdapterError(f"the model's output has no entry {name!r} (it has: "
-                               f"{', '.join(map(str, raw))})")
-        return raw[name]
-    if isinstance(raw, (tuple, list)):
-        if key is None:
-            if required:
-                raise AdapterError("the model returned a tuple: declare which entry is the pose "
-                                 "(pose_key=0, ...)")
-            return None
-        return raw[key]
-    raise AdapterError(f"the model returned {type(raw).__name__}; expected a tensor, a dict or a tuple")
+    if isinstance(raw, Tensor):
+        raise AdapterError(f"the model returned a tensor, but the adapter reads its entry {key!r}")
+    if isinstance(raw, Mapping) and key not in raw:
+        raise AdapterError(f"the model's output has no entry {key!r} (it has: {', '.join(map(str, raw))})")
+    return raw[key]
 
 
 def _joints(t: Tensor, dims: int, b: int, v: int, world: bool, what: str) -> Tensor:
@@ -231,10 +202,8 @@ def _joints(t: Tensor, dims: int, b: int, v: int, world: bool, what: str) -> Ten
     return t.reshape(*lead, NUM_JOINTS, dims)
 
 
-# ---------------------------------------------------------------------- loading from the command line
 def load_factory(spec: str) -> Callable[..., Any]:
-    """The factory named by ``pkg.module:factory`` (its module imported now: the one route by which poselab
-    imports a user's code for a model)."""
+    """The factory named by ``pkg.module:factory`` (the one route by which poselab imports a user's code)."""
     module_name, sep, attr = str(spec).partition(":")
     if not sep or not module_name or not attr or not all(p.isidentifier() for p in
                                                           module_name.split(".") + attr.split(".")):
@@ -254,12 +223,8 @@ def load_factory(spec: str) -> Callable[..., Any]:
 
 
 def load_weights(module: nn.Module, path: str | Path) -> None:
-    """Load a state dict (or a checkpoint dict holding ``state_dict``) into ``module``, strictly.
-
-    Raises:
-        WeightsError: one line, when the file is missing, cannot be loaded with ``weights_only=True``, or its
-            keys/shapes do not fit ``module``.
-    """
+    """Load a state dict (or a checkpoint dict holding ``state_dict``) into ``module``, strictly; one
+    :class:`WeightsError` line when the file is missing, unsafe to load or does not fit ``module``."""
     path = Path(path)
     state = load_safely(path, "weights file", WeightsError)
     if isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):

@@ -1,9 +1,5 @@
-"""Image backbones: torchvision ResNets and a tiny CNN, each starting with pixel normalisation.
-
-Every backbone maps float images (N, 3, H, W) in 0..255 to features (N, C, H/s, W/s) and exposes
-``out_channels`` (C) and ``stride`` (s). Normalisation is the first layer, so gradients reach the raw
-pixels (attacks work in 0..255 units).
-"""
+"""Image backbones (torchvision ResNets, a tiny CNN): float images (N, 3, H, W) 0..255 -> features
+(N, C, H/s, W/s), ``out_channels`` C and ``stride`` s; pixel normalisation is their first layer."""
 
 from __future__ import annotations
 
@@ -59,12 +55,9 @@ class TinyCNN(nn.Module):
 
 
 def load_resnet_weights(net: nn.Module, name: str, weights_path: str | Path) -> None:
-    """Load a local torchvision ``name`` state dict (optionally under ``"state_dict"``) into ``net``.
-
-    The ImageNet classifier ``fc.*`` is dropped (the backbone has none) and BatchNorm's
-    ``num_batches_tracked`` counters may be absent; any other missing, unexpected or mis-shaped key is a
-    ``ValueError`` naming the file. A missing file is a ``FileNotFoundError``: weights are never downloaded.
-    """
+    """Load a local torchvision ``name`` state dict (optionally under ``"state_dict"``) into ``net``, without
+    ``fc.*`` (``num_batches_tracked`` may be absent). Raises FileNotFoundError for a missing file (never
+    downloaded), ValueError for an unloadable one or any other missing, unexpected or mis-shaped key."""
     path = Path(weights_path)
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights {path} not found (they are never downloaded)")
@@ -92,10 +85,7 @@ def load_resnet_weights(net: nn.Module, name: str, weights_path: str | Path) -> 
 
 
 class ResNetBackbone(nn.Module):
-    """A torchvision ResNet without pooling/classifier: stride 32, 512 or 2048 channels.
-
-    ``weights_path``: an optional local ImageNet state dict (never downloaded).
-    """
+    """A torchvision ResNet without pooling/classifier: stride 32, 512 or 2048 channels."""
 
     stride = 32
 

@@ -1,13 +1,7 @@
 """``PoseModel``: the LightningModule base of the four baselines (loops, metrics, optimiser, validation
-images); ``BackboneModel``: one on a poselab image backbone; ``HeatmapModel``: one with a deconvolution
-head.
-
-Subclasses implement :meth:`PoseModel.forward` (docs/ARCHITECTURE.md, "Model interface"),
-:meth:`PoseModel.loss` and, for multi-view models, :meth:`PoseModel.pose_target`. Constructor arguments are
-dataclass fields: a model declares only its own, typed, builds its layers in ``__post_init__`` and inherits
-the shared ones; ``__init__`` stays flat keyword arguments, as LightningCLI, ``save_hyperparameters`` and
-checkpoints see them. The model modules do not postpone annotations, so the fields hold real types
-(``--model.help`` shows and checks them).
+images; docs/EXTENDING.md, "A poselab model class"), ``BackboneModel`` and ``HeatmapModel``. Constructor
+arguments are dataclass fields, layers built in ``__post_init__``; the model modules do not postpone
+annotations, so the fields hold real types (``--model.help`` shows and checks them).
 """
 
 import inspect
@@ -25,6 +19,7 @@ from poselab.geometry import backproject, project
 from poselab.metrics import JDR, MPJPE, PMPJPE
 from poselab.metrics import root_align as root_relative
 from poselab.models.backbones import build_backbone
+from poselab.models.checkpoint import CheckpointError, model_mismatch
 from poselab.models.heads import DeconvHead, num_deconv_for
 from poselab.models.visualize import skeleton_panel
 from poselab.safe_io import save_png
@@ -98,7 +93,6 @@ class PoseModel(pl.LightningModule):
             args = ({n: frame.f_locals[n] for n in names if n in frame.f_locals},)
         super().save_hyperparameters(*args, ignore=ignore, frame=frame, logger=logger)
 
-    # ------------------------------------------------------------------ interface (subclasses)
     def forward(self, images: Tensor, batch: Batch) -> dict[str, Tensor]:  # pragma: no cover
         raise NotImplementedError
 
@@ -110,7 +104,6 @@ class PoseModel(pl.LightningModule):
         """Ground truth shaped like ``forward(...)["pose"]``: root-relative camera mm (B, V, J, 3)."""
         return root_relative(batch["joints_cam"].float())
 
-    # ------------------------------------------------------------------ loops
     def setup(self, stage: str) -> None:
         destroy_process_group_at_exit()  # gloo (CPU DDP) ranks must not free work while the interpreter exits
 
@@ -151,7 +144,6 @@ class PoseModel(pl.LightningModule):
     def predict_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
         return {k: v.detach() for k, v in self(batch["images"].float(), batch).items()}
 
-    # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> Any:
         opt = torch.optim.AdamW(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         if self.schedule == "constant":
@@ -168,18 +160,14 @@ class PoseModel(pl.LightningModule):
         sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
-    # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["poselab_model"] = self.name
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         found = checkpoint.get("poselab_model")
         if found != self.name:
-            from poselab.models.checkpoint import CheckpointError, model_mismatch
-
             raise CheckpointError(model_mismatch(None, found, self.name))
 
-    # ------------------------------------------------------------------ validation images
     def predicted_2d(self, out: dict[str, Tensor], batch: Batch) -> Tensor:
         """2D joints (B, V, J, 2) px to draw: the model's own, else the pose projected with the GT root."""
         if "joints_2d" in out:
@@ -219,7 +207,6 @@ class BackboneModel(PoseModel):
         backbone: ``tiny`` or ``resnet18/34/50/101/152``.
         backbone_width: channels of the tiny CNN's first stage.
         backbone_weights: optional local ImageNet weights for a ResNet (never downloaded).
-        (others: see :class:`PoseModel`)
     """
 
     backbone: str = "tiny"
@@ -243,7 +230,6 @@ class HeatmapModel(BackboneModel):
     Args:
         heatmap_stride: image pixels per map cell (4: 64 x 64 maps at 256 px).
         deconv_channels: channels of the deconvolution layers.
-        (others: see :class:`BackboneModel`)
     """
 
     heatmap_stride: int = 4
@@ -256,11 +242,8 @@ class HeatmapModel(BackboneModel):
 
 
 def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
-    """Crop px (B, V, J, 2) + root-relative depths (B, V, J) mm -> root-relative camera pose (B, V, J, 3) mm.
-
-    Absolute depths use the ground-truth root depth (z of the pelvis in ``joints_cam``), as usual on
-    Human3.6M; the points are backprojected with the crop's K and distortion.
-    """
+    """Crop px (B, V, J, 2) + root-relative depths (B, V, J) mm -> root-relative camera pose (B, V, J, 3) mm,
+    backprojected with the crop's K and distortion at the ground-truth root depth (as usual on Human3.6M)."""
     with torch.autocast(uv.device.type, enabled=False):  # geometry in float32 even under bf16-mixed
         root_z = batch["joints_cam"].float()[..., PELVIS, 2]  # (B, V)
         depth = root_z.unsqueeze(-1) + rel_depth.float()
@@ -269,8 +252,7 @@ def lift_to_camera(uv: Tensor, rel_depth: Tensor, batch: Batch) -> Tensor:
 
 
 def views_valid(batch: Batch, b: int, v: int, device: torch.device) -> Tensor:
-    """Validity (B, V) of monocular predictions: the batch's ``view_valid`` (views missing from the
-    recording are False), all True when the data has no missing views."""
+    """Validity (B, V) of monocular predictions: the batch's ``view_valid``, else all True."""
     present = batch.get("view_valid")
     if present is None:
         return torch.ones(b, v, dtype=torch.bool, device=device)
@@ -286,10 +268,8 @@ def lifted_output(uv: Tensor, depth: Tensor, batch: Batch) -> dict[str, Tensor]:
 
 
 def loss_2d_depth(out: dict[str, Tensor], batch: Batch) -> tuple[Tensor, dict[str, Tensor]]:
-    """L1 of 2D joints (in units of the crop width) + L1 of root-relative depths (m) + L1 of the pose (m).
-
-    ``out`` holds ``joints_2d`` (B, V, J, 2) px, ``depth`` (B, V, J) mm, ``pose`` (B, V, J, 3) mm.
-    """
+    """L1 of 2D joints (in units of the crop width) + L1 of root-relative depths (m) + L1 of the pose (m);
+    ``out`` holds ``joints_2d`` (B, V, J, 2) px, ``depth`` (B, V, J) mm, ``pose`` (B, V, J, 3) mm."""
     size = float(batch["images"].shape[-1])
     gt_2d = batch["joints_2d"].float()
     gt_cam = batch["joints_cam"].float()

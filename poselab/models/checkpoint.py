@@ -37,10 +37,8 @@ def load_safely(path: str | Path, what: str, error: type[Exception] = Checkpoint
 
 def read_checkpoint(path: str | Path, expected_model: str | None = None, lightning: bool = False
                     ) -> dict[str, Any]:
-    """Load a Lightning checkpoint safely (tensors and plain data only) onto the CPU.
-
-    ``lightning``: the checkpoint goes on to Lightning's own restore (``--ckpt_path``), which needs the
-    version key Lightning writes into every checkpoint.
+    """Load a Lightning checkpoint safely (tensors and plain data only) onto the CPU; ``lightning``: it goes
+    on to Lightning's own restore (``--ckpt_path``), which needs :data:`LIGHTNING_VERSION`.
 
     Raises:
         CheckpointError: naming the file, when it is missing, cannot be unpickled safely, is not a
@@ -93,27 +91,17 @@ def _fits(value: Any, hint: Any) -> bool:
         if origin is tuple and args and Ellipsis not in args:
             return len(value) == len(args) and all(_fits(v, a) for v, a in zip(value, args))
         return all(_fits(v, args[0]) for v in value) if args else True
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if hint is type(None):
-        return value is None
+    if hint in (int, float):
+        return isinstance(value, (int, hint)) and not isinstance(value, bool)
     return isinstance(value, hint)
 
 
 def checked_hyper_parameters(ckpt: dict[str, Any], path: str | Path, cls: type,
                              allowed_class_paths: set[str] | None = None) -> dict[str, Any]:
-    """The checkpoint's ``hyper_parameters`` as plain keyword arguments of ``cls``, or one clear error.
-
-    A checkpoint is data: it never chooses which code runs. Its ``_class_path`` must name ``cls`` (or one of
-    ``allowed_class_paths``); every key must be a parameter of ``cls.__init__`` declared as plain data (None,
-    bool, int, float, str, or lists/unions of them) and every value plain data, so nothing in the file can
-    make jsonargparse or poselab import a module.
-
-    Raises:
-        CheckpointError: naming the file and the offending entry.
-    """
+    """The checkpoint's ``hyper_parameters`` as plain keyword arguments of ``cls``, else a CheckpointError
+    naming the file and the entry. A checkpoint never chooses which code runs: its ``_class_path`` must name
+    ``cls`` (or one of ``allowed_class_paths``), every key a parameter of ``cls.__init__`` declared as plain
+    data (None, bool, int, float, str, lists/unions of them) and every value plain data."""
     hparams = dict(ckpt.get("hyper_parameters") or {})
     hparams.pop("_instantiator", None)
     class_path = hparams.pop("_class_path", None)

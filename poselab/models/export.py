@@ -1,14 +1,6 @@
-"""Weights-only checkpoints stored in 16-bit floats (fp16 or bf16), computed in fp32 once loaded.
-
-An exported file keeps the entries evaluation needs (:data:`KEPT_KEYS`) with every floating-point tensor of
-``state_dict`` cast to ``float16`` (default; :func:`export_weights` checks the range) or ``bfloat16``
-(integer buffers unchanged) and records the type under :data:`STORAGE_KEY`. ``load_state_dict`` copies the
-16-bit values into the model's fp32 parameters, so :func:`poselab.models.load_model` and ``poselab test
---ckpt_path`` load it like any other checkpoint.
-
-    python -m poselab.models.export runs/r18-128/checkpoints/regression.ckpt \
-        checkpoints/r18-128/regression.ckpt
-"""
+"""Weights-only checkpoints (:data:`KEPT_KEYS`) with floating-point tensors stored as fp16 or bf16 (recorded
+under :data:`STORAGE_KEY`), loaded like any other checkpoint into the model's fp32 parameters:
+``python -m poselab.models.export SRC DST [--storage bf16]``."""
 
 from __future__ import annotations
 
@@ -30,11 +22,8 @@ STORAGE_KEY = "poselab_storage_dtype"
 
 
 def to_storage(state_dict: dict[str, torch.Tensor], dtype: torch.dtype) -> dict[str, torch.Tensor]:
-    """Floating-point tensors cast to ``dtype`` (contiguous clones), others unchanged.
-
-    Raises:
-        ValueError: naming the first tensor with a finite value that ``dtype`` cannot hold (fp16 > 65504).
-    """
+    """Floating-point tensors cast to ``dtype`` (contiguous clones), others unchanged; ValueError naming the
+    first tensor with a finite value that ``dtype`` cannot hold (fp16 > 65504)."""
     finfo = torch.finfo(dtype)
     out = {}
     for key, value in state_dict.items():
@@ -53,11 +42,10 @@ def export_weights(src: str | Path, dst: str | Path, storage: str = "fp16",
                    max_mb: float | None = None) -> dict[str, Any]:
     """Write the weights-only 16-bit copy of poselab checkpoint ``src`` to ``dst``; returns what was saved.
 
-    ``max_mb``: refuse a file larger than this many MB (1e6 bytes); ``dst`` is then left as it was.
-
     Raises:
         CheckpointError: ``src`` is missing or not a poselab checkpoint.
-        ValueError: unknown ``storage`` (``fp16`` or ``bf16``), a value out of its range, or over ``max_mb``.
+        ValueError: unknown ``storage`` (``fp16`` or ``bf16``), a value out of its range, or a file over
+            ``max_mb`` MB (1e6 bytes; ``dst`` is then left as it was).
     """
     if storage not in STORAGE_DTYPES:
         raise ValueError(f"storage must be one of {', '.join(STORAGE_DTYPES)}, got {storage!r}")

@@ -1,8 +1,5 @@
-"""Heads (deconvolution heat maps, pooled regression) and pure soft-argmax functions.
-
-Heat-map coordinates: cell ``i`` of a map with stride ``s`` covers image pixels centred at
-``s * i + (s - 1) / 2`` (OpenCV convention, pixel centres at integers); see :func:`cells_to_pixels`.
-"""
+"""Heads (deconvolution heat maps, pooled regression) and pure soft-argmax functions; heat-map cell ``i`` of
+stride ``s`` is centred at image pixel ``s * i + (s - 1) / 2`` (pixel centres at integers)."""
 
 from __future__ import annotations
 
@@ -11,19 +8,13 @@ import math
 import torch
 from torch import Tensor, nn
 
-# ----------------------------------------------------------------------------- pure functions
-
-
-def _full_precision(x: Tensor) -> Tensor:
-    """Half/bfloat16 maps -> float32 (soft-argmax coordinates need the precision)."""
-    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-
 
 def _soft_argmax(maps: Tensor, beta: float) -> tuple[Tensor, Tensor]:
     """Integral soft-argmax over the spatial dims of logits (N, J, *S): coordinates (N, J, len(S)) in cells,
     the last spatial dim first (x, y[, z]), and the probabilities (N, J, *S)."""
     n, j, *size = maps.shape
-    probs = torch.softmax(beta * _full_precision(maps).reshape(n, j, -1), dim=-1).reshape(n, j, *size)
+    logits = maps.float() if maps.dtype in (torch.float16, torch.bfloat16) else maps  # coordinates need fp32
+    probs = torch.softmax(beta * logits.reshape(n, j, -1), dim=-1).reshape(n, j, *size)
     spatial = range(2, maps.dim())
     coords = []
     for axis in reversed(spatial):
@@ -58,14 +49,9 @@ def bins_to_depth(z: Tensor, num_bins: int, depth_range: float) -> Tensor:
     return (z / max(num_bins - 1, 1) * 2.0 - 1.0) * depth_range
 
 
-# ----------------------------------------------------------------------------- modules
-
-
 class DeconvHead(nn.Module):
-    """``num_deconv`` x (4x4 transposed conv stride 2 + BN + ReLU), then a 1x1 conv to ``out_channels``.
-
-    (N, C, h, w) -> (N, out_channels, h * 2**num_deconv, w * 2**num_deconv).
-    """
+    """``num_deconv`` x (4x4 transposed conv stride 2 + BN + ReLU), then a 1x1 conv to ``out_channels``:
+    (N, C, h, w) -> (N, out_channels, h * 2**num_deconv, w * 2**num_deconv)."""
 
     def __init__(self, in_channels: int, out_channels: int, num_deconv: int = 3, channels: int = 256):
         super().__init__()

@@ -21,12 +21,9 @@ class HeatmapDepthModel(HeatmapModel):
 
     Each joint's root-relative depth is its depth map averaged under its softmax-normalised heat map;
     (u, v, depth) is lifted to 3D with the crop camera and the ground-truth root depth.
-
-    Args: see :class:`~poselab.models.base.HeatmapModel`.
     """
 
     name = "heatmap_depth"
-    multiview = False
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -1,8 +1,4 @@
-"""The four baseline models by name, and rebuilding one from a poselab checkpoint.
-
-``MODELS`` maps the config / checkpoint name to the class; :func:`get_model_class` raises a clear
-error for unknown names.
-"""
+"""The four baseline models by name (:data:`MODELS`), and rebuilding one from a poselab checkpoint."""
 
 from __future__ import annotations
 
@@ -28,8 +24,8 @@ def get_model_class(name: str) -> type[PoseModel]:
         raise KeyError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}") from None
 
 
-def load_model(path: str | Path, expected_model: str | None = None, map_location: str = "cpu"):
-    """Rebuild a :class:`~poselab.models.base.PoseModel` from a poselab checkpoint, in eval mode."""
+def load_model(path: str | Path, expected_model: str | None = None) -> PoseModel:
+    """Rebuild a :class:`PoseModel` from a poselab checkpoint, on the CPU, in eval mode."""
     ckpt = read_checkpoint(path, expected_model)
     cls = MODELS.get(ckpt["poselab_model"])
     if cls is None:
@@ -46,4 +42,4 @@ def load_model(path: str | Path, expected_model: str | None = None, map_location
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:
         raise CheckpointError(f"checkpoint {path} does not fit {cls.__name__}: {err}") from None
-    return model.to(map_location).eval()
+    return model.to("cpu").eval()

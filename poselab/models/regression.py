@@ -21,11 +21,9 @@ class RegressionModel(BackboneModel):
 
     Args:
         hidden: MLP hidden units.
-        (others: see :class:`~poselab.models.base.BackboneModel`)
     """
 
     name = "regression"
-    multiview = False
 
     hidden: int = 512
 

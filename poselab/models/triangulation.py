@@ -18,7 +18,6 @@ class TriangulationModel(HeatmapModel):
             (learnable-triangulation "algebraic"); False: plain DLT with unit weights.
         loss_2d_weight, loss_3d_weight: weights of the per-view 2D L1 (units of the crop width) and
             the triangulated 3D L1 (m, invalid or non-finite joints masked out).
-        (others: see :class:`~poselab.models.base.HeatmapModel`)
     """
 
     name = "triangulation"

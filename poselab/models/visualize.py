@@ -22,12 +22,11 @@ def _draw(canvas: np.ndarray, joints: np.ndarray, color: tuple[int, int, int], s
     pts = joints * scale
     if not np.isfinite(pts).all():
         return
+    xy = [(int(round(x)), int(round(y))) for x, y in pts]
     for child, parent in BONES:
-        a = tuple(int(round(c)) for c in pts[child])
-        b = tuple(int(round(c)) for c in pts[parent])
-        cv2.line(canvas, a, b, color, 1, cv2.LINE_AA)
-    for p in pts:
-        cv2.circle(canvas, (int(round(p[0])), int(round(p[1]))), 2, color, -1, cv2.LINE_AA)
+        cv2.line(canvas, xy[child], xy[parent], color, 1, cv2.LINE_AA)
+    for p in xy:
+        cv2.circle(canvas, p, 2, color, -1, cv2.LINE_AA)
 
 
 def _strip(width: int, caption: str) -> np.ndarray:
@@ -46,14 +45,9 @@ def _strip(width: int, caption: str) -> np.ndarray:
 
 def skeleton_panel(images: Tensor, pred_2d: Tensor, gt_2d: Tensor, size: int = 192,
                    caption: str | None = None, tile_labels: Sequence[str] | None = None) -> np.ndarray:
-    """A horizontal strip of crops with skeletons, RGB uint8 (size, N * size, 3); with a ``caption`` (e.g. the
-    epoch and MPJPE) a strip of :data:`STRIP` px above carries it and the legend of the skeleton colours.
-
-    Args:
-        images: (N, 3, H, W) 0..255.
-        pred_2d, gt_2d: (N, J, 2) crop pixels.
-        tile_labels: one label per crop (e.g. its MPJPE), drawn in its top-left corner.
-    """
+    """Crops ``images`` (N, 3, H, W) 0..255 with skeletons ``pred_2d``, ``gt_2d`` (N, J, 2) crop px, side by
+    side: RGB uint8 (size, N * size, 3), each with its ``tile_labels`` entry in its top-left corner; a
+    ``caption`` goes with the colour legend on a strip of :data:`STRIP` px above."""
     import cv2
 
     tiles = []

@@ -14,11 +14,9 @@ class VolumetricModel(HeatmapModel):
     Args:
         depth_bins: D, depth bins spanning ``[-depth_range, +depth_range]`` mm around the root.
         depth_range: half-extent of the depth axis (mm).
-        (others: see :class:`~poselab.models.base.HeatmapModel`)
     """
 
     name = "volumetric"
-    multiview = False
 
     depth_bins: int = 64
     depth_range: float = 1000.0

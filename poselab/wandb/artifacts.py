@@ -1,10 +1,5 @@
-"""W&B artifacts, the lineage training run -> checkpoint -> attack run -> results: a training run logs its
-best and last checkpoints as versions of one ``model`` artifact (:func:`checkpoint_artifact_name`); an attack
-run declares the checkpoint it evaluates as its input (the same name and entry, by reference: W&B versions
-by content digest, so both are one version) and logs its results folder as a ``results`` artifact. Offline,
-where ``run.use_artifact`` refuses, the input is written as the record ``use_artifact`` writes online.
-W&B failures are the caller's to turn into warnings.
-"""
+"""W&B artifacts, the lineage training run -> checkpoint -> attack run -> results (docs/WANDB.md, "Lineage").
+W&B failures are the caller's to turn into warnings."""
 
 from __future__ import annotations
 
@@ -15,8 +10,7 @@ from typing import Any
 
 CHECKPOINT_TYPE = "model"
 RESULTS_TYPE = "results"
-#: The name of the checkpoint file inside a checkpoint artifact (the same for the logged and the used one:
-#: the artifact's digest covers entry names).
+#: The checkpoint file's entry in a checkpoint artifact, logged and used alike (the digest covers names).
 CHECKPOINT_ENTRY = "model.ckpt"
 #: Results-folder entries left out of the results artifact (partial state kept after a crash).
 SKIPPED_PREFIXES = (".partial",)
@@ -65,8 +59,7 @@ def log_checkpoints(run: Any, files: Sequence[tuple[str | Path, Sequence[str]]],
 
 
 def use_checkpoint(run: Any, path: str | Path, name: str, metadata: dict[str, Any] | None = None) -> Any:
-    """Declare the checkpoint file ``path`` an input of ``run`` (artifact ``name``, by reference); None when
-    the file does not exist."""
+    """Declare checkpoint ``path`` an input of ``run`` (artifact ``name``, by reference); None without it."""
     if not path or not Path(path).is_file():
         return None
     artifact = _checkpoint(path, name, reference=True, metadata=metadata or {})
@@ -77,8 +70,7 @@ def use_checkpoint(run: Any, path: str | Path, name: str, metadata: dict[str, An
 
 def log_results_folder(run: Any, folder: str | Path, name: str, metadata: dict[str, Any] | None = None,
                        aliases: Sequence[str] = ()) -> Any:
-    """Log the results folder ``folder`` (every file but the partial state) as the ``results`` artifact
-    ``name``, an output of ``run``."""
+    """Log ``folder`` (every file but the partial state) as the ``results`` artifact ``name`` of ``run``."""
     import wandb
 
     folder = Path(folder)

@@ -1,9 +1,6 @@
-"""The W&B robustness dashboard as code: a panel spec (pure data, :meth:`Dashboard.to_dict`) built from saved
-results with the functions that name the logged keys (:mod:`poselab.wandb.keys`), so every panel shows keys
-the attack runs logged. Line plots read the group's ``attack`` runs (one line per run = per model), the
-transfer and comparison panels its ``report`` run; ``poselab dashboard`` (:mod:`poselab.wandb.publish`)
-saves it as a W&B report. Extension point: :func:`register_section`.
-"""
+"""The W&B robustness dashboard as code (docs/WANDB.md, "The dashboard"): a panel spec (pure data) built from
+saved results with the functions that name the logged keys (:mod:`poselab.wandb.keys`); extension point:
+:func:`register_section`."""
 
 from __future__ import annotations
 
@@ -77,8 +74,7 @@ def register_section(name: str) -> Callable[[SectionBuilder], SectionBuilder]:
     over from the generic "other experiments" section."""
 
     def add(fn: SectionBuilder) -> SectionBuilder:
-        global _BUILDERS
-        _BUILDERS = [(n, f) for n, f in _BUILDERS if n != name] + [(name, fn)]
+        _BUILDERS[:] = [(n, f) for n, f in _BUILDERS if n != name] + [(name, fn)]
         return fn
 
     return add
@@ -105,15 +101,12 @@ def _series(inputs: Inputs, experiment: str) -> list[wr.Series]:
     return sorted(seen.values(), key=lambda s: (s.attacked_views, s.label, s.metric))
 
 
-def _line(s: wr.Series, title: str) -> Panel:
-    return Panel("line", title, (s.key,), s.step, _y_title(s.metric))
-
-
 def experiment_section(inputs: Inputs, experiment: str, name: str, metrics: Sequence[str] | None = None,
                        description: str = "") -> list[Section]:
     """Line panels (one line per run) of ``metrics`` (default: all) of one experiment, per series."""
     panels = tuple(
-        _line(s, f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}")
+        Panel("line", f"{METRIC_NAMES.get(s.metric, s.metric)} vs {_X_NAMES.get(s.step, s.step)}: {s.label}",
+              (s.key,), s.step, _y_title(s.metric))
         for s in _series(inputs, experiment)
         if metrics is None or s.metric in metrics
     )
@@ -143,9 +136,8 @@ for _experiment, (_title, _metrics, _note) in EXPERIMENT_SECTIONS.items():
 
 @register_section("stronger attacks")
 def _strength(inputs: Inputs) -> list[Section]:
-    """The paper's attacks vs the stronger ones (:data:`poselab.reporting.strength.STRONG_ATTACKS`, L-inf):
-    per experiment, metric, attacked views and iteration count one panel whose lines are every attack at
-    that count for every run (empty without them)."""
+    """The paper's attacks vs the stronger ones (:data:`poselab.reporting.strength.STRONG_ATTACKS`): per
+    experiment, metric, attacked views and iteration count one panel of every attack at that count."""
     panels = []
     for experiment, metrics in (("untargeted", (MPJPE, PMPJPE)), ("multiview", (MPJPE, JDR))):
         rows = [r for r in inputs.rows if r["experiment"] == experiment]

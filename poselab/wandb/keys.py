@@ -1,10 +1,6 @@
-"""Attack results in the shape W&B's own panels compare across runs (pure data, no ``wandb`` import,
-docs/WANDB.md): per-point history rows under model-independent keys ``<experiment>/<metric>/<series>`` (e.g.
-``untargeted/mpjpe/igsm_u_it10``), each row holding its x value under a step metric (:func:`x_axis`), so
-selecting a group's attack runs draws one line per model; and one numeric results table
-(:func:`results_table`) with the same columns for every model, which W&B concatenates across runs. The
-dashboard builds its panels from the same functions. Extension point: :func:`register_x_axis`.
-"""
+"""Attack results in the shape W&B's own panels compare across runs (pure data; docs/WANDB.md, "What an
+attack run logs"): history rows under model-independent keys ``<experiment>/<metric>/<series>`` against a
+step metric (:func:`x_axis`), and one numeric results table; extension point: :func:`register_x_axis`."""
 
 from __future__ import annotations
 
@@ -35,8 +31,7 @@ EPS, ITERATIONS = "eps", "iterations"
 #: experiment -> (W&B step metric, results column holding its value); see :func:`register_x_axis`.
 _X_AXES: dict[str, tuple[str, str]] = {}
 
-#: The setting columns of ``results.csv`` (model .. target, without metric/value/n) plus ``view_set`` and the
-#: corruption experiment's ``corruption`` / ``severity``.
+#: The setting columns of ``results.csv`` (model .. target) plus ``view_set``, ``corruption``, ``severity``.
 SETTING_COLUMNS: tuple[str, ...] = (*COLUMNS[: COLUMNS.index("metric")], VIEW_SET, CORRUPTION, SEVERITY)
 #: Columns of the numeric results table: settings, one column per metric, samples.
 TABLE_COLUMNS: tuple[str, ...] = (*SETTING_COLUMNS, *METRICS, "n")
@@ -46,9 +41,7 @@ TABLE_KEY = "attack/results"
 
 
 def register_x_axis(experiment: str, step_metric: str, column: str | None = None) -> None:
-    """Plot ``experiment``'s history against ``step_metric`` (its value read from the results column
-    ``column``, default the same name). Built in: ``eps`` for untargeted experiments, ``iterations`` for
-    targeted ones."""
+    """Plot ``experiment``'s history against ``step_metric``, read from results column ``column`` (or it)."""
     _X_AXES[experiment] = (step_metric, column or step_metric)
 
 
@@ -172,9 +165,8 @@ def step_definitions(rows: Iterable[Row]) -> dict[str, str]:
 
 
 def results_table(rows: Iterable[Row], with_run: bool = False) -> tuple[list[str], list[list[Any]]]:
-    """(columns, data) of the numeric results table: one row per setting, :data:`TABLE_COLUMNS` (numbers for
-    eps, iterations, attacked_views, the metrics and n; None where a metric is absent or not finite).
-    ``with_run``: a first column ``run`` (the rows' run label, for tables of several runs)."""
+    """(columns, data) of the numeric results table: one row per setting, :data:`TABLE_COLUMNS` (None where a
+    metric is absent or not finite), after a column ``run`` (the rows' run label) ``with_run``."""
     settings: dict[tuple[Any, ...], dict[str, Any]] = {}
     for r in rows:
         setting = {"run": str(r["run"])} if with_run else {}

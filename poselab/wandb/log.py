@@ -1,7 +1,5 @@
-"""The W&B logging calls: tables, images, line charts and attack results (keys: :mod:`poselab.wandb.keys`).
-
-Each takes a run (from :func:`poselab.wandb.runs.init_run` or a ``WandbLogger``'s experiment) and logs to it.
-"""
+"""The W&B logging calls on a run: tables, images, line charts and attack results (keys:
+:mod:`poselab.wandb.keys`)."""
 
 from __future__ import annotations
 
@@ -37,11 +35,8 @@ def log_line_series(run: Any, key: str, xs: Sequence[float], ys: Sequence[Sequen
 
 
 def log_results(run: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Log attack results rows (the ``results.csv`` schema) so that W&B compares runs natively
-    (:mod:`poselab.wandb.keys`): one history row per x value (``eps`` / ``iterations``) with
-    model-independent keys ``<experiment>/<metric>/<series>`` defined against that step (exact names: they
-    take precedence over the ``*`` glob of Lightning's ``WandbLogger``; the step metrics hidden from W&B's
-    automatic panels), then the numeric results table (``attack/results``). Returns the keys logged."""
+    """Log attack results rows (the ``results.csv`` schema) as history rows against hidden step metrics, then
+    the numeric results table (docs/WANDB.md, "What an attack run logs"); returns the keys logged."""
     steps = wr.step_definitions(rows)
     for step in dict.fromkeys(steps.values()):
         run.define_metric(step, hidden=True)
@@ -54,8 +49,7 @@ def log_results(run: Any, rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def log_results_table(run: Any, rows: Sequence[Mapping[str, Any]], key: str, with_run: bool = False) -> None:
-    """Log the numeric results table of ``rows`` (:func:`poselab.wandb.keys.results_table`: the same
-    columns for every model; ``with_run``: a first column ``run`` for rows of several runs)."""
+    """Log the numeric results table of ``rows`` (:func:`poselab.wandb.keys.results_table`)."""
     import wandb
 
     columns, data = wr.results_table(rows, with_run)
@@ -64,10 +58,9 @@ def log_results_table(run: Any, rows: Sequence[Mapping[str, Any]], key: str, wit
 
 def log_run_report(run: Any, rows: Sequence[Mapping[str, Any]], report: Any, jdr_definition: str | None = None
                    ) -> None:
-    """Log one run's attack results to ``run``: per-point history and the numeric table
-    (:func:`log_results`), the JDR definition (summary ``attack/jdr_definition``) and the run report's
-    figures and example panels (``attack/figures/<name>``). ``report`` is the run's
-    :class:`~poselab.reporting.report.Report`."""
+    """Log one run's attack results (:func:`log_results`), the JDR definition (summary
+    ``attack/jdr_definition``) and its :class:`~poselab.reporting.report.Report`'s figures
+    (``attack/figures/<name>``)."""
     from poselab.metrics import DEFAULT_JDR
     from poselab.results.schema import JDR
 

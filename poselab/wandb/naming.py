@@ -1,16 +1,5 @@
-"""W&B run naming and grouping, so that W&B's own UI compares poselab runs (docs/WANDB.md):
-
-* ``project``  = ``poselab`` (or ``$WANDB_PROJECT``)
-* ``group``    = the user's ``run.group``, else the grid (:func:`attack_group`, :func:`train_group`); a report
-  run joins the group recorded in the results it compares (:func:`group_of`)
-* ``job_type`` = ``train`` | ``attack`` | ``report``
-* ``tags``     = model name, dataset name, scale and grid (plus extras); ``config["grid"]`` the grid
-* ``name``     = ``<model>-<dataset>-<job_type>-<UTC time>``: unique per invocation
-* ``config``   = the full run config, flattened to dotted keys, once
-
-Runs are offline by default (under ``runs/wandb``); online without an API key runs offline
-(:func:`wandb_mode`).
-"""
+"""W&B run naming and grouping (project, group, job_type, tags, name, config: docs/WANDB.md, "Runs"), so that
+W&B's own UI compares poselab runs; offline by default (:func:`wandb_mode`)."""
 
 from __future__ import annotations
 
@@ -98,15 +87,13 @@ def has_api_key() -> bool:
 
 def run_name(job_type: str, model: str | None = None, dataset: str | None = None, suffix: str | None = None
              ) -> str:
-    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None (suffix: :func:`stamp`, for a
-    name unique per invocation)."""
+    """``<model>-<dataset>-<job_type>[-<suffix>]``, leaving out what is None."""
     check_job_type(job_type)
     return "-".join(p for p in (model, dataset, job_type, suffix) if p)
 
 
 def job_type_for(subcommand: str | None) -> str:
-    """W&B job_type of a ``poselab`` sub-command: fit/validate -> ``train``, test/predict -> ``attack``
-    (the attack evaluation runs in ``poselab test``), report -> ``report``."""
+    """W&B job_type of a ``poselab`` sub-command: fit/validate -> train, test/predict -> attack, report."""
     mapping = {"fit": "train", "validate": "train", "test": "attack", "predict": "attack", "report": "report"}
     if subcommand not in mapping:
         raise ValueError(f"no W&B job_type for sub-command {subcommand!r}; expected one of {list(mapping)}")
@@ -151,9 +138,8 @@ def run_kwargs(job_type: str, *, group: str, model: str | None = None, dataset: 
                config: Any = None, name: str | None = None, tags: Sequence[str] = (),
                save_dir: str | Path = DEFAULT_DIR, project: str | None = None, offline: bool | None = None,
                scale: str | None = None, grid: str | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``wandb.init`` (and Lightning's ``WandbLogger``) following the conventions above.
-    ``scale`` (:mod:`poselab.scale`) and ``grid`` (default the group) become tags and ``config["scale"]``,
-    ``config["grid"]``; ``dir`` is created."""
+    """Keyword arguments for ``wandb.init`` (and Lightning's ``WandbLogger``) by the conventions; ``scale``
+    and ``grid`` (default the group) become tags and config entries; ``dir`` is created."""
     check_job_type(job_type)
     if not group:
         raise ValueError("group (the experiment or sweep name) must be a non-empty string")

@@ -1,7 +1,5 @@
-"""``poselab dashboard RESULTS... [--group NAME] [--entity E] [--project P] [--dry-run]``: the dashboard spec
-(:mod:`poselab.wandb.dashboard`) of saved results, saved as a W&B report (needs W&B online and the optional
-``wandb-workspaces`` package, else one line and exit status 2) or, with ``--dry-run``, printed as JSON.
-"""
+"""``poselab dashboard RESULTS...``: the dashboard spec of saved results saved as a W&B report (needs W&B
+online and the optional ``wandb-workspaces``, else one line and exit status 2) or printed (``--dry-run``)."""
 
 from __future__ import annotations
 
@@ -51,8 +49,7 @@ class DashboardError(RuntimeError):
 
 
 def check_online() -> None:
-    """Raise :class:`DashboardError` (one line) unless W&B can be reached with an API key and the optional
-    ``wandb-workspaces`` package is installed."""
+    """Raise :class:`DashboardError` unless W&B is online with an API key and wandb-workspaces installed."""
     import importlib.util
 
     from poselab.wandb.naming import has_api_key

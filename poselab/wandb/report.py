@@ -25,9 +25,8 @@ def log_report(report: Report, group: str | None, inputs: Sequence[str], save_di
 
 def log_grid_report(report: Report, group: str | None, inputs: Sequence[str],
                     save_dir: str | Path = DEFAULT_DIR) -> Any:
-    """Log the tables and figures of one grid's ``report`` to one W&B run (job_type ``report``) in ``group``
-    (None: the group the compared runs were logged in, :func:`~poselab.wandb.naming.group_of`); the run or
-    None."""
+    """Log the tables and figures of one grid's ``report`` to one ``report`` run in ``group`` (None: the
+    compared runs', :func:`~poselab.wandb.naming.group_of`); the run or None."""
     if group is None:
         group, warning = group_of([r.meta for r in report.runs], report.grid or DEFAULT_GROUP)
         if warning:
@@ -41,7 +40,6 @@ def log_grid_report(report: Report, group: str | None, inputs: Sequence[str],
     try:
         for table in report.tables:
             wandb_log.log_table(run, f"tables/{table.name}", table.columns, table.rows)
-        # every compared run's rows as one numeric table (first column ``run``)
         wandb_log.log_results_table(run, wr.rows_of_runs(report.runs), "results", with_run=True)
         wandb_log.log_images(run, report.figures)
         for key, (xs, ys, keys) in curves(report.cells).items():

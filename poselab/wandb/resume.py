@@ -1,8 +1,5 @@
-"""A training run resumed from its last checkpoint continues its W&B run (same id), never opens a second one:
-every full checkpoint records the id and name of the W&B run that wrote it, and ``poselab fit --ckpt_path``
-starts its ``WandbLogger`` with them (``resume="allow"``; offline, ``wandb sync`` uploads both folders into
-the one run). Weights-only checkpoints carry no id.
-"""
+"""A resumed training run continues its W&B run: full checkpoints record its id and name, which ``poselab fit
+--ckpt_path`` gives its ``WandbLogger`` (docs/WANDB.md, "Resumed training")."""
 
 from __future__ import annotations
 
@@ -11,8 +8,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 
-#: Checkpoint keys holding the W&B run id and name (a resumed run keeps the name: names are unique per
-#: invocation, :mod:`poselab.wandb.naming`).
+#: Checkpoint keys holding the W&B run id and name.
 RUN_ID_KEY = "wandb_run_id"
 RUN_NAME_KEY = "wandb_run_name"
 

@@ -1,8 +1,5 @@
-"""Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`. W&B never blocks a run:
-an online ``wandb.init`` that fails is retried offline, other failures become warnings. A training run's
-logger summarises the validation errors by their best value and, when training succeeds, logs the best and
-last checkpoints as its ``model`` artifact (:mod:`poselab.wandb.artifacts`).
-"""
+"""Starting and finishing W&B runs by the conventions of :mod:`poselab.wandb.naming`; W&B never blocks a run:
+a failed online start is retried offline, other failures become warnings."""
 
 from __future__ import annotations
 
@@ -144,9 +141,8 @@ def init_run(job_type: str, *, group: str, **kwargs: Any):
 
 
 def logger_meta(loggers: Sequence[Any]) -> dict[str, Any] | None:
-    """Project, group, run id and name of the first ``WandbLogger`` in ``loggers`` (None without one), for
-    the results' metadata: ``poselab report`` joins that group, ``poselab dashboard`` shows it. Starts
-    nothing (the id is None when the run never started)."""
+    """Project, group, run id and name of the first ``WandbLogger`` in ``loggers`` (None without one) for the
+    results' metadata; starts nothing (the id is None when the run never started)."""
     from pytorch_lightning.loggers import WandbLogger
 
     logger = next((lg for lg in loggers if isinstance(lg, WandbLogger)), None)
