@@ -1,9 +1,23 @@
-"""Rotations: axis-angle to matrix and rotating a pose about its pelvis."""
+"""Rotations: axis-angle to matrix, rotating a pose about its pelvis, numpy rotations about x, y or z."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
+
+
+def axis_rotation(axis: str, radians: np.ndarray | float) -> np.ndarray:
+    """Right-handed numpy rotation matrices (..., 3, 3) about ``axis`` ("X", "Y" or "Z") by ``radians``."""
+    a = np.asarray(radians, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    one, zero = np.ones_like(a), np.zeros_like(a)
+    rows = {
+        "X": ((one, zero, zero), (zero, c, -s), (zero, s, c)),
+        "Y": ((c, zero, s), (zero, one, zero), (-s, zero, c)),
+        "Z": ((c, -s, zero), (s, c, zero), (zero, zero, one)),
+    }[axis]
+    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
 
 
 def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:

@@ -1,14 +1,9 @@
 """``SyntheticMultiView``: the embedded calibrated 4-camera dataset (samples follow poselab.data.sample).
 
-Index ``i`` maps to (subject, action, frame) as: subject = ``subjects[i % S]``, action =
-``actions[(i // S) % A]``, frame = ``frame_offset + (i // (S * A)) * frame_stride``. Every pixel is a pure
-function of (seed, subject, action, frame) (and the image size), so two instances, two workers or two
-processes return identical samples.
-
-Motion: ``procedural`` (the pose prior of :mod:`poselab.data.synthetic.pose`) or ``cmu`` (the shipped
-motion capture clip, :mod:`poselab.data.motion.cmu`, retargeted to each subject and turned about the capture
-space's centre by a yaw from (seed, subject)): its one action is the clip's name and frames wrap round at
-the clip's end (the default stride, :func:`golden_stride`, spreads any first k samples over the clip).
+Index ``i`` is subject ``subjects[i % S]``, action ``actions[(i // S) % A]``, frame ``frame_offset +
+(i // (S * A)) * frame_stride``; every pixel is a pure function of (seed, subject, action, frame, image size).
+Motion ``cmu``: the shipped clip (:mod:`poselab.data.motion.cmu`) turned by a yaw from (seed, subject); its
+one action is the clip's name and frames wrap round at its end.
 """
 
 from __future__ import annotations
@@ -27,10 +22,9 @@ from poselab.geometry import crop_intrinsics, project, world_to_camera
 from poselab.hashing import mix
 from poselab.skeleton import NUM_JOINTS
 
-#: Margin around the projected joints, as a fraction of the box side, plus the body's half-width.
+#: Crop margin around the projected joints: a fraction of the box side, plus the body's half-width (mm).
 BOX_MARGIN = 0.08
-BODY_HALF_WIDTH = 160.0  # mm, added around the joints so limbs and head stay inside the crop
-#: Sources of the poses: the procedural prior, or the shipped CMU motion capture clip.
+BODY_HALF_WIDTH = 160.0
 MOTIONS = ("procedural", "cmu")
 
 
@@ -75,18 +69,8 @@ def square_boxes(uv: torch.Tensor, depth: torch.Tensor, focal: torch.Tensor) -> 
 class SyntheticMultiView(Dataset):
     """Synthetic calibrated multi-view human dataset shaped like Human3.6M.
 
-    Args:
-        subjects: subject names from :data:`~poselab.data.synthetic.pose.SUBJECTS`.
-        size: number of samples.
-        image_size: crop side (px), > 0.
-        views: camera indices (default all 4).
-        random_view: return ONE view per sample, chosen deterministically from (seed, index).
-        seed: dataset seed (motion variation, lighting, backgrounds).
-        actions: action names (default all of :data:`~poselab.data.synthetic.pose.ACTIONS`; procedural
-            motion only).
-        frame_stride, frame_offset: frame numbering (see module docstring); ``frame_stride`` defaults to 7
-            (procedural) or :func:`golden_stride` of the clip's length (cmu).
-        motion: "procedural" (the pose prior) or "cmu" (real motion capture, see module docstring).
+    ``random_view``: one view per sample chosen from (seed, index); ``actions``: procedural motion only
+    (default all); ``frame_stride`` defaults to 7 (procedural) or :func:`golden_stride` of the clip (cmu).
     """
 
     def __init__(

@@ -1,10 +1,8 @@
 """Subjects, joint-angle kinematics and actions of the synthetic dataset.
 
-A 17-joint body (order of :mod:`poselab.skeleton`) is built from joint angles (radians) and bone
-lengths (mm) in a body frame (x to the body's right, y forward, z up), then turned (yaw) and placed
-in the capture space with its feet on the floor (world z = 0). Every pose is a pure function of
-(seed, subject, action, frame): sequence parameters come from ``numpy.random.default_rng`` seeded with
-those integers, motion over frames from smooth sinusoids - no global random state.
+Bodies are built from joint angles (radians) and bone lengths (mm) in a body frame (x right, y forward,
+z up), then turned and placed with the feet on the floor (world z = 0); every pose is a pure function of
+(seed, subject, action, frame), without global random state.
 """
 
 from __future__ import annotations
@@ -15,6 +13,7 @@ from functools import cache, lru_cache
 import numpy as np
 
 from poselab.data.errors import DataError
+from poselab.geometry.rotation import axis_rotation
 from poselab.skeleton import NUM_JOINTS
 
 #: Human3.6M protocol split.
@@ -85,21 +84,6 @@ def make_subject(name: str) -> Subject:
     )
 
 
-def _rot_x(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-
-
-def _rot_y(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-
-
-def _rot_z(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
 def _limb(flex: float, abd: float, side: float) -> np.ndarray:
     """Unit direction of a limb hanging down (0, 0, -1), raised forward by ``flex`` and out by ``abd``."""
     return np.array([side * np.sin(abd), np.sin(flex) * np.cos(abd), -np.cos(flex) * np.cos(abd)])
@@ -116,10 +100,8 @@ def clip_angles(angles: dict[str, float]) -> dict[str, float]:
 
 
 def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
-    """Joints (17, 3) mm in the body frame (pelvis at the origin) from joint angles (radians).
-
-    ``angles`` holds the keys of :data:`ANGLES`; limb angles may be given per side with ``_l``/``_r``.
-    """
+    """Joints (17, 3) mm in the body frame (pelvis at the origin) from :data:`ANGLES` (radians; limb angles
+    may be given per side with ``_l``/``_r``)."""
     a = clip_angles({**{k: angles.get(k, 0.0) for k in ANGLES}, **angles})
     side = lambda name, s: a.get(f"{name}_{s}", a[name])  # noqa: E731
     J = np.zeros((NUM_JOINTS, 3))
@@ -130,13 +112,13 @@ def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
         J[knee] = J[hip] + subject.thigh * _limb(flex, abd, sign)
         J[ankle] = J[knee] + subject.shin * _limb(flex - side("knee", s), abd * 0.7, sign)
     # torso: lean forward (towards +y), bend sideways (about y), twist (about z)
-    torso = _rot_z(a["twist"]) @ _rot_y(a["side"]) @ _rot_x(-a["lean"])
+    torso = axis_rotation("Z", a["twist"]) @ axis_rotation("Y", a["side"]) @ axis_rotation("X", -a["lean"])
     up = torso @ np.array([0.0, 0.0, 1.0])
     J[7] = subject.spine * up
     J[8] = J[7] + subject.spine * up
-    head_dir = torso @ _rot_x(-(0.25 + a["head_pitch"])) @ np.array([0.0, 0.0, 1.0])  # nose ahead of the neck
+    head_dir = torso @ axis_rotation("X", -(0.25 + a["head_pitch"])) @ np.array([0.0, 0.0, 1.0])  # nose ahead
     J[9] = J[8] + subject.neck * head_dir
-    J[10] = J[9] + subject.head * (torso @ _rot_x(-a["head_pitch"]) @ np.array([0.0, 0.0, 1.0]))
+    J[10] = J[9] + subject.head * (torso @ axis_rotation("X", -a["head_pitch"]) @ np.array([0.0, 0.0, 1.0]))
     # arms hang in the torso frame
     for s, (sh, el, wr), sign in (("l", (11, 12, 13), -1.0), ("r", (14, 15, 16), 1.0)):
         flex, abd = side("sh_flex", s), side("sh_abd", s)
@@ -231,7 +213,7 @@ def pose_world(seed: int, subject: str, action: str, frame: int) -> np.ndarray:
         freq, ph = p["drift"]
         pos = p["centre"] + 350.0 * np.sin(freq * f + ph)
         yaw = p["yaw0"] + (0.02 * f if action == "turning" else 0.5 * np.sin(0.005 * f + ph[0]))
-    world = body @ _rot_z(yaw).T
+    world = body @ axis_rotation("Z", yaw).T
     world[:, :2] += pos
     world[:, 2] += ANKLE_HEIGHT - world[[3, 6], 2].min()
     return world.astype(np.float32)

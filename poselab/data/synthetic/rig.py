@@ -1,9 +1,6 @@
-"""A fixed 4-camera rig shaped like Human3.6M's.
+"""A fixed 4-camera rig shaped like Human3.6M's (sensor 1000 x 1000 px, focal ~1145 px, H36M-like distortion).
 
-World frame: z up, millimetres, origin at the centre of the capture floor. Cameras follow OpenCV
-(x right, y down, z forward); ``X_cam = R @ X_world + t``. Sensor 1000 x 1000 px, focal length about
-1145 px, principal point near the centre, small lens distortion (k1, k2, p1, p2, k3) of the same sign
-and order of magnitude as Human3.6M's calibration.
+World frame: z up, mm, origin at the centre of the capture floor; OpenCV cameras, ``X_cam = R @ X_world + t``.
 """
 
 from __future__ import annotations
@@ -12,8 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Sensor size (width, height) in pixels.
-SENSOR = (1000, 1000)
+SENSOR = (1000, 1000)  # (width, height) px
 CAMERA_NAMES = ("cam1", "cam2", "cam3", "cam4")
 
 # Per camera: azimuth (deg, around z), distance from the centre (mm), height (mm),
