@@ -14,8 +14,8 @@ from poselab.geometry.camera import (
     undistort_pixels,
     world_to_camera,
 )
-from poselab.geometry.procrustes import procrustes_align, procrustes_params
-from poselab.geometry.rotation import axis_angle_to_matrix, rotate_about_joint, rotate_about_pelvis
+from poselab.geometry.procrustes import procrustes_align
+from poselab.geometry.rotation import axis_angle_to_matrix, rotate_about_pelvis
 from poselab.geometry.triangulation import triangulate_dlt
 
 __all__ = [
@@ -27,11 +27,9 @@ __all__ = [
     "normalized_from_pixels",
     "pixels_from_normalized",
     "procrustes_align",
-    "procrustes_params",
     "project",
     "project_world",
     "projection_matrix",
-    "rotate_about_joint",
     "rotate_about_pelvis",
     "triangulate_dlt",
     "undistort",

@@ -92,9 +92,7 @@ def backproject(uv: Tensor, depth: Tensor, K: Tensor, dist: Tensor | None = None
     return torch.cat([xy * depth.unsqueeze(-1), depth.unsqueeze(-1)], dim=-1)
 
 
-def project_world(
-    points: Tensor, R: Tensor, t: Tensor, K: Tensor, dist: Tensor | None = None
-) -> Tensor:
+def project_world(points: Tensor, R: Tensor, t: Tensor, K: Tensor, dist: Tensor | None = None) -> Tensor:
     """World points (..., J, 3) mm -> pixels (..., J, 2) through camera (R, t, K, dist)."""
     return project(world_to_camera(points, R, t), K, dist)
 

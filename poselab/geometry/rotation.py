@@ -31,20 +31,12 @@ def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
     return eye + torch.sin(angle) * skew + (1 - torch.cos(angle)) * (skew @ skew)
 
 
-def rotate_about_joint(pose: Tensor, angle: Tensor | float, axis: Tensor, joint: int = 0) -> Tensor:
-    """Rotate pose (..., J, 3) by ``angle`` radians about ``axis`` (..., 3) through joint ``joint``.
-
-    Bone lengths and the pivot joint are preserved.
-    """
+def rotate_about_pelvis(pose: Tensor, angle: Tensor | float, axis: Tensor) -> Tensor:
+    """Rotate pose (..., 17, 3) by ``angle`` radians about ``axis`` (..., 3) through the pelvis (joint 0)."""
     angle = torch.as_tensor(angle, dtype=pose.dtype, device=pose.device)
     axis = torch.as_tensor(axis, dtype=pose.dtype, device=pose.device)
     angle = angle.expand(pose.shape[:-2]) if angle.dim() == 0 else angle
     axis = axis.expand(*pose.shape[:-2], 3)
     rot = axis_angle_to_matrix(axis, angle)
-    pivot = pose[..., joint : joint + 1, :]
+    pivot = pose[..., :1, :]
     return (pose - pivot) @ rot.transpose(-1, -2) + pivot
-
-
-def rotate_about_pelvis(pose: Tensor, angle: Tensor | float, axis: Tensor) -> Tensor:
-    """Rotate pose (..., 17, 3) about the pelvis (joint 0); see :func:`rotate_about_joint`."""
-    return rotate_about_joint(pose, angle, axis, joint=0)

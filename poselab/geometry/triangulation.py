@@ -1,27 +1,12 @@
-"""Algebraic (DLT) triangulation with a batched SVD, independent of the world frame.
+"""Algebraic (DLT) triangulation with a batched SVD, independent of the world frame (docs/EVALUATION.md).
 
-For each point, every view v contributes the two plain DLT rows ``w_v * (u P_v[2] - P_v[0])`` and
-``w_v * (v P_v[2] - P_v[1])`` (the system of ``cv2.triangulatePoints``, with per-view weights as in
-learnable-triangulation-pytorch); the homogeneous point is the right singular vector of the stacked
-(2V, 4) matrix with the smallest singular value.
-
-The unit-norm constraint of that singular vector is not invariant under a translation of the world frame,
-so the system is solved in a canonical frame fixed by the voting cameras (Hartley's normalisation, H&Z 4.4,
-with the camera centres standing in for the unknown point): origin at the mean centre of the cameras with
-weight > 0, unit = their mean distance from it. A rigid motion or change of unit of the world frame then
-moves the result by exactly that motion, and the system is well conditioned in float32. Pixel rows are kept
-(an isotropic image normalisation would only reweight the views), so unweighted residuals are OpenCV's.
-
-Validity rule (a point is flagged, never raised on; its coordinates may then be NaN or meaningless):
-a point is **valid** iff
-  1. at least two views have weight > 0, and every input of those views (pixels, projection matrix,
-     weight) is finite (views with weight 0 are ignored entirely: a NaN there does not invalidate);
-  2. the system pins down one point: the two smallest singular values differ by more than
-     ``rank_tol`` x the largest;
-  3. the point is not at infinity for the dtype: its homogeneous coordinate ``|w|`` exceeds 100 x its
-     rounding error ``eps(dtype) * s_max / (s_3 - s_4)`` (the depth is known to better than 1 %);
-  4. it lies in front of every camera with weight > 0 (cheirality: positive depth);
-  5. the result is finite.
+Each view contributes the plain rows ``w_v * (u P_v[2] - P_v[0])``, ``w_v * (v P_v[2] - P_v[1])``
+(``cv2.triangulatePoints`` with learnable-triangulation's weights), solved in a frame fixed by the voting
+cameras (H&Z 4.4: origin their mean centre, unit their mean distance from it). A point is flagged (never
+raised on) unless: two views have weight > 0 and finite inputs (weight-0 views are ignored); the two
+smallest singular values differ by more than ``rank_tol`` x the largest; ``|w|`` exceeds
+:data:`AT_INFINITY_FACTOR` x its rounding error ``eps * s_max / (s_3 - s_4)``; it lies in front of every
+voting camera; the result is finite.
 """
 
 from __future__ import annotations
@@ -68,23 +53,17 @@ def triangulate_dlt(
     rank_tol: float = 1e-7,
     with_sensitivity: bool = False,
 ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
-    """Triangulate points seen in V >= 2 views (see the module docstring for the validity rule).
+    """Triangulate points seen in V >= 2 views (validity rule: module docstring).
 
     Args:
-        proj: projection matrices P = K [R | t], (..., V, 3, 4) (pixels per mm); ``det(P[:, :3])``
-            may have either sign (depth is taken in the camera's viewing direction).
+        proj: P = K [R | t], (..., V, 3, 4) px per mm; ``det(P[:, :3])`` may have either sign.
         points_2d: undistorted pixel coordinates, (..., V, J, 2).
-        weights: optional non-negative confidences, (..., V) per view or (..., V, J) per point.
-            A weight of zero is the same as dropping that view (NaN pixels there are ignored).
-        rank_tol: a point is flagged invalid when its two smallest singular values are within
-            this relative gap (the system does not pin down a unique point).
-        with_sensitivity: also return the sensitivity (..., J) mm per px: a first-order bound on how far the
-            point moves when each voting 2D coordinate moves by one pixel (the null vector moves by up to
-            |dA| / (s_3 - s_4), mapped back to mm); large for nearly parallel rays or nearly singular views.
+        weights: optional non-negative confidences, (..., V) or (..., V, J); 0 drops the view.
+        with_sensitivity: also return a first-order bound (..., J) mm/px on how far the point moves when each
+            voting 2D coordinate moves by one pixel (|dA| / (s_3 - s_4) mapped to mm; inf if not unique).
 
     Returns:
-        points (..., J, 3) in the frame of ``proj`` (mm), a bool validity flag (..., J), and with
-        ``with_sensitivity`` the sensitivity (..., J) mm/px (inf where the system has no unique point).
+        points (..., J, 3) mm in the frame of ``proj``, valid (..., J) bool[, sensitivity (..., J)].
     """
     if proj.shape[-2:] != (3, 4):
         raise ValueError(f"proj must be (..., V, 3, 4), got {tuple(proj.shape)}")
@@ -157,9 +136,8 @@ def triangulate_dlt(
     return points, valid, sens.detach()
 
 
-#: A valid triangulated point is *near-degenerate* when a thousandth of a pixel in its 2D inputs can move it
-#: by more than a millimetre (sensitivity above this, mm per px): last-bit differences of the 2D network
-#: (another CPU, thread count or batch size) then show in its 3D error. A spread four-camera rig: ~10^1..10^2.
+#: Sensitivity (mm per px) above which a valid point is *near-degenerate*: a thousandth of a pixel moves it by
+#: over a millimetre, so last-bit differences of the 2D network show (a spread 4-camera rig: ~10^1..10^2).
 NEAR_DEGENERATE_MM_PER_PX = 1000.0
 
 
