@@ -1,12 +1,8 @@
 """Pose metrics: pure per-sample functions and their torchmetrics accumulators.
 
-All accumulators keep sum/count states (``dist_reduce_fx="sum"``) so they reduce exactly across
-processes. Samples flagged invalid (``valid=False``) or with non-finite predictions are skipped by
-the error metrics and counted in ``n_invalid`` (the paper prints "-" for failed triangulations).
-
-With ``per_sample=True`` they also keep each counted sample's value (:class:`PerSample`: ``cat`` states,
-gathered across processes) keyed by (dataset index, view), sorted by that key after :meth:`compute`, so
-the values come out in the same order on any number of processes.
+Accumulators keep sum/count states, so they reduce exactly across processes; invalid (``valid=False``) or
+non-finite samples are skipped and counted in ``n_invalid``. ``per_sample=True`` also keeps each sample's
+value keyed by (dataset index, view), sorted by that key, so the order is the same on any number of processes.
 """
 
 from __future__ import annotations
@@ -82,9 +78,14 @@ def joints_detected_as(pred_2d: Tensor, target_2d: Tensor, definition: str = DEF
     """Bool (..., J) under a named :data:`JDR_DEFINITIONS` entry; ``image_size``: crop width px (qiu2019)."""
     if check_jdr_definition(definition) == "head_thorax":
         return joints_detected(pred_2d, target_2d)
+    return (pred_2d - target_2d).norm(dim=-1) <= 0.5 * _qiu2019_size(image_size) / 10.0
+
+
+def _qiu2019_size(image_size: float | None) -> float:
+    """``image_size`` (px) as float, or raise: the ``qiu2019`` definition needs it."""
     if image_size is None or not image_size > 0:
         raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {image_size!r}")
-    return (pred_2d - target_2d).norm(dim=-1) <= 0.5 * float(image_size) / 10.0
+    return float(image_size)
 
 
 # ----------------------------------------------------------------------------- per-sample values
@@ -93,9 +94,8 @@ def joints_detected_as(pred_2d: Tensor, target_2d: Tensor, definition: str = DEF
 class PerSample(NamedTuple):
     """Per-sample values of one accumulator, sorted by (index, view, value): float64 tensors (N,) each.
 
-    ``index``: the sample's dataset index (-1 when the batch had none); ``view``: its position among the
-    leading dims after the batch dim (the view of a per-view pose, 0 for a per-sample one); ``value``: the
-    sample's metric value (mean over joints; 0/1 for failure and worst-case flags).
+    ``index``: dataset index (-1 when the batch had none); ``view``: position among the leading dims after
+    the batch dim (0 for a per-sample pose); ``value``: mean over joints (0/1 for failure flags).
     """
 
     index: torch.Tensor
@@ -140,11 +140,8 @@ def _cat(state: Tensor | list[Tensor]) -> Tensor:
 
 
 class PerSampleValues:
-    """Mixin of a torchmetrics ``Metric``: optional per-sample ``cat`` states (:data:`SAMPLE_STATES`).
-
-    :meth:`_keep_samples` in ``compute`` (which torchmetrics runs on the states synchronised across
-    processes) sets :attr:`sorted_samples`, the sorted :class:`PerSample` of all processes.
-    """
+    """Mixin of a torchmetrics ``Metric``: optional per-sample ``cat`` states (:data:`SAMPLE_STATES`);
+    :meth:`_keep_samples` in ``compute`` (run on synchronised states) sets :attr:`sorted_samples`."""
 
     per_sample: bool = False
     sorted_samples: PerSample | None = None
@@ -265,9 +262,8 @@ class PMPJPE(_JointAverage):
 class JDR(_JointAverage):
     """Joint detection rate: fraction of 2D joints close enough to the ground truth.
 
-    ``definition`` names one of :data:`JDR_DEFINITIONS` (default :data:`DEFAULT_JDR`, the published
-    ``"qiu2019"``: error <= image_size / 20 px, which needs ``image_size`` at construction or per
-    :meth:`update`). A fixed ``threshold`` (px, ``<``) overrides both.
+    ``definition``: one of :data:`JDR_DEFINITIONS` (``"qiu2019"`` needs ``image_size`` px at construction
+    or per :meth:`update`); a fixed ``threshold`` (px, ``<``) overrides it.
     """
 
     higher_is_better = True
@@ -288,8 +284,8 @@ class JDR(_JointAverage):
         """pred, target (..., J, 2) px; valid: optional bool (...,), e.g. present views; image_size: px;
         index: dataset index per row of the first dim."""
         size = image_size if image_size is not None else self.image_size
-        if self.threshold is None and self.definition == "qiu2019" and not (size is not None and size > 0):
-            raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {size!r}")
+        if self.threshold is None and self.definition == "qiu2019":
+            _qiu2019_size(size)
         self._update_size = size
         super().update(pred, target, valid, index=index)
 
@@ -314,14 +310,8 @@ class FailureCount(PerSampleValues, Metric):
         self._add_sample_states(per_sample)
 
     def update(self, valid: Tensor, pred: Tensor | None = None, *, index: Tensor | None = None) -> None:
-        """Count failures.
-
-        Args:
-            valid: bool per sample (...,); with ``pred`` it may also be per joint (..., J), and a
-                sample then fails if any of its joints does.
-            pred: optional poses (..., J, 3); a sample with a non-finite coordinate fails too.
-            index: the dataset index of each row of the first dim (per-sample values).
-        """
+        """Count failures: ``valid`` bool (...,), or (..., J) with ``pred`` (a sample fails if any joint
+        does); poses ``pred`` (..., J, 3) fail where non-finite; ``index``: per row of the first dim."""
         valid = torch.as_tensor(valid).bool()
         if pred is not None:
             if valid.shape == pred.shape[:-1]:
