@@ -57,9 +57,6 @@ class ResumableLoader(DataLoader):
         self._resume: dict[str, int] | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        return self._iterate()
-
-    def _iterate(self) -> Iterator[Any]:
         sampler = self.sampler
         assert isinstance(sampler, EpochSampler) and self.batch_size is not None
         epoch, skip = sampler.epoch, 0

@@ -38,7 +38,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self.path = path
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in ALLOWED_GLOBALS or _is_numpy_scalar_type(module, name):
+        scalar = getattr(np, name, None) if module == "numpy" else None  # dtypes may name numpy.float64 etc.
+        if (module, name) in ALLOWED_GLOBALS or (isinstance(scalar, type) and issubclass(scalar, np.generic)):
             return super().find_class(module, name)
         if (module, name) == ("_codecs", "encode"):  # protocol 2: bytes as _codecs.encode(str, "latin1")
             return self._latin1_encode
@@ -54,14 +55,6 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError(f"{self.path}: refused to load: persistent id {pid!r} in its pickle")
-
-
-def _is_numpy_scalar_type(module: str, name: str) -> bool:
-    """``numpy.float64`` etc. (dtype reconstruction may name the scalar type)."""
-    if module != "numpy":
-        return False
-    obj = getattr(np, name, None)
-    return isinstance(obj, type) and issubclass(obj, np.generic)
 
 
 def load_npy_restricted(path: str | Path) -> Any:

@@ -20,12 +20,6 @@ AT_INFINITY_FACTOR = 100.0
 """A point is at infinity when ``|w|`` is within this many times its rounding error of zero."""
 
 
-def camera_centres(proj: Tensor) -> Tensor:
-    """Centres C (..., 3) of projection matrices (..., 3, 4): ``P [C; 1] = 0`` (same unit as ``proj``)."""
-    centres, _ = torch.linalg.solve_ex(proj[..., :3], -proj[..., 3:])  # singular: inf/NaN, flagged later
-    return centres.squeeze(-1)
-
-
 def _canonical_frame(proj: Tensor, votes: Tensor) -> tuple[Tensor, Tensor]:
     """Origin (..., J, 3) and unit (..., J, 1) fixed by the voting cameras.
 
@@ -33,7 +27,7 @@ def _canonical_frame(proj: Tensor, votes: Tensor) -> tuple[Tensor, Tensor]:
     """
     eye = torch.eye(3, 4, dtype=proj.dtype, device=proj.device)
     safe = torch.where(votes.any(-1)[..., None, None], proj, eye)  # views voting nowhere: any regular P
-    centres = camera_centres(safe)  # (..., V, 3)
+    centres = torch.linalg.solve_ex(safe[..., :3], -safe[..., 3:])[0].squeeze(-1)  # P [C; 1] = 0: (..., V, 3)
     mask = votes.unsqueeze(-1).to(proj.dtype)  # (..., V, J, 1)
     count = mask.sum(-3).clamp_min(1)  # (..., J, 1)
     c = centres.unsqueeze(-2)  # (..., V, 1, 3)

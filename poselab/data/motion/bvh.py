@@ -221,35 +221,24 @@ def load_bvh(path: str | Path) -> BVH:
         raise BVHError(f"{path}: {err}") from None
 
 
-def local_transforms(bvh: BVH) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame local rotations (F, N, 3, 3) and translations (F, N, 3) of every joint."""
-    F, N = bvh.num_frames, len(bvh.names)
-    rot = np.broadcast_to(np.eye(3), (F, N, 3, 3)).copy()
-    trans = np.broadcast_to(bvh.offsets, (F, N, 3)).copy()
-    starts = np.cumsum([0, *(len(c) for c in bvh.channels)])  # motion column of each joint's first channel
-    for j, (chans, start) in enumerate(zip(bvh.channels, starts)):
-        for k, ch in enumerate(chans):
-            column = bvh.motion[:, start + k]
-            axis = ch[0]
-            if ch in POSITIONS:
-                trans[:, j, "XYZ".index(axis)] = column
-            else:
-                rot[:, j] = rot[:, j] @ axis_rotation(axis, np.deg2rad(column))
-    return rot, trans
-
-
 def forward_kinematics(bvh: BVH) -> tuple[np.ndarray, np.ndarray]:
     """World positions (F, N, 3) (file units) and world rotations (F, N, 3, 3) of every joint and end site."""
-    rot, trans = local_transforms(bvh)
-    world_rot = np.empty_like(rot)
-    world_pos = np.empty_like(trans)
-    for j, p in enumerate(bvh.parents):
+    F, N = bvh.num_frames, len(bvh.names)
+    world_rot, world_pos = np.empty((F, N, 3, 3)), np.empty((F, N, 3))
+    starts = np.cumsum([0, *(len(c) for c in bvh.channels)])  # motion column of each joint's first channel
+    for j, (chans, start, p) in enumerate(zip(bvh.channels, starts, bvh.parents)):
+        rot = np.broadcast_to(np.eye(3), (F, 3, 3)).copy()
+        trans = np.broadcast_to(bvh.offsets[j], (F, 3)).copy()
+        for k, ch in enumerate(chans):
+            if ch in POSITIONS:
+                trans[:, "XYZ".index(ch[0])] = bvh.motion[:, start + k]
+            else:
+                rot = rot @ axis_rotation(ch[0], np.deg2rad(bvh.motion[:, start + k]))
         if p < 0:
-            world_rot[:, j] = rot[:, j]
-            world_pos[:, j] = trans[:, j]
+            world_rot[:, j], world_pos[:, j] = rot, trans
         else:
-            world_rot[:, j] = world_rot[:, p] @ rot[:, j]
-            world_pos[:, j] = world_pos[:, p] + np.einsum("fab,fb->fa", world_rot[:, p], trans[:, j])
+            world_rot[:, j] = world_rot[:, p] @ rot
+            world_pos[:, j] = world_pos[:, p] + np.einsum("fab,fb->fa", world_rot[:, p], trans)
     return world_pos, world_rot
 
 

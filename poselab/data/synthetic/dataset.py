@@ -147,10 +147,6 @@ class SyntheticMultiView(Dataset):
         yaw = 2 * np.pi * (mix(self.seed, SUBJECTS.index(subject), 23) % 2**32) / 2**32
         return yaw_about_origin(subject_clip(subject)[frame], yaw).astype(np.float32)
 
-    def _action_code(self, action: str) -> int:
-        """An integer per action for the lighting generator (the clip's comes after the procedural ones)."""
-        return ACTIONS.index(action) if self.motion == "procedural" else len(ACTIONS)
-
     def views_of(self, index: int) -> list[int]:
         """Camera indices returned for ``index`` (one of ``views`` when ``random_view``)."""
         if not self.random_view:
@@ -178,8 +174,9 @@ class SyntheticMultiView(Dataset):
         uv_all = project(cam_all, K_crop, dist)
         subj = make_subject(subject)
         colours = part_colours(subj)
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, SUBJECTS.index(subject),
-                                     self._action_code(action), int(frame) & 0xFFFFFFFF, 5])
+        action_code = ACTIONS.index(action) if self.motion == "procedural" else len(ACTIONS)  # the clip's
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, SUBJECTS.index(subject), action_code,
+                                     int(frame) & 0xFFFFFFFF, 5])
         # drawn for every rig camera, so a view's pixels never depend on which other views are rendered
         light = lighting(rng, len(self.rig))
         uv_np, z_np, f_np = uv_all.numpy(), cam_all[..., 2].numpy(), K_crop[:, 0, 0].numpy()

@@ -91,12 +91,8 @@ def _limb(flex: float, abd: float, side: float) -> np.ndarray:
 
 def clip_angles(angles: dict[str, float]) -> dict[str, float]:
     """Angles clipped to :data:`LIMITS` (keys ending in ``_l``/``_r`` use their base limits)."""
-    out = {}
-    for key, value in angles.items():
-        base = key[:-2] if key.endswith(("_l", "_r")) else key
-        lo, hi = LIMITS[base]
-        out[key] = float(np.clip(value, lo, hi))
-    return out
+    base = lambda key: key[:-2] if key.endswith(("_l", "_r")) else key  # noqa: E731
+    return {key: float(np.clip(value, *LIMITS[base(key)])) for key, value in angles.items()}
 
 
 def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
