@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 from poselab.data.errors import DataError, DataNotFoundError
 from poselab.data.safe_npy import UnsafePickleError, load_npy_restricted
 from poselab.geometry import crop_intrinsics, project, world_to_camera
+from poselab.hashing import mix
 
 # learnable-triangulation's 17 keypoints (MPII order + neck/nose) and poselab's, among the 32 mocap joints
 _LT_FROM_H36M32 = (3, 2, 1, 6, 7, 8, 0, 12, 13, 15, 27, 26, 25, 17, 18, 19, 14)
@@ -192,9 +193,7 @@ class Human36M(Dataset):
             raise DataNotFoundError(f"Human3.6M root folder not found: {root} (expected a folder holding "
                                     "processed/S*/<action>/imageSequence/<camera>/img_%06d.jpg)")
         self.root = Path(root)
-        labels_path = Path(labels)
-        labels_path = labels_path if labels_path.is_absolute() else self.root / labels_path
-        self.labels_path = labels_path
+        self.labels_path = labels_path = self.root / labels  # an absolute ``labels`` stays as it is
         lab = load_labels(labels_path)
         if int(stride) <= 0:
             raise DataError(f"stride must be a positive integer, got {stride!r}")
@@ -253,8 +252,6 @@ class Human36M(Dataset):
         """Camera indices of sample ``index``: the chosen views, or one present view from (seed, index)."""
         if not self.random_view:
             return self.views
-        from poselab.hashing import mix
-
         here = [c for c, p in zip(self.views, self.present[index]) if p]
         return [here[mix(self.seed, index, 17) % len(here)]]
 

@@ -91,9 +91,7 @@ class SyntheticMultiView(Dataset):
         if motion not in MOTIONS:
             raise DataError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
         self.motion = motion
-        if isinstance(subjects, str):
-            subjects = [subjects]
-        self.subjects = list(subjects)
+        self.subjects = [subjects] if isinstance(subjects, str) else list(subjects)
         if not self.subjects:
             raise DataError("subjects must name at least one subject")
         for s in self.subjects:
@@ -121,10 +119,8 @@ class SyntheticMultiView(Dataset):
         default_stride = 7 if motion == "procedural" else golden_stride(self.clip_frames)
         self.frame_stride = int(default_stride if frame_stride is None else frame_stride)
         self.frame_offset = int(frame_offset)
-        self._R = torch.from_numpy(self.rig.R)
-        self._t = torch.from_numpy(self.rig.t)
-        self._K = torch.from_numpy(self.rig.K)
-        self._dist = torch.from_numpy(self.rig.dist)
+        self._R, self._t, self._K, self._dist = map(torch.from_numpy, (self.rig.R, self.rig.t, self.rig.K,
+                                                                      self.rig.dist))
 
     def __len__(self) -> int:
         return self.size

@@ -14,7 +14,7 @@ import numpy as np
 
 from poselab.data.errors import DataError
 from poselab.geometry.rotation import axis_rotation
-from poselab.skeleton import NUM_JOINTS
+from poselab.skeleton import BONES, NUM_JOINTS
 
 #: Human3.6M protocol split.
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
@@ -55,8 +55,6 @@ class Subject:
 
     def bone_lengths(self) -> np.ndarray:
         """Lengths of the 16 bones of :data:`poselab.skeleton.BONES` (mm), from a neutral pose."""
-        from poselab.skeleton import BONES
-
         j = body_joints(self, {a: 0.0 for a in ANGLES})
         return np.array([np.linalg.norm(j[c] - j[p]) for c, p in BONES])
 

@@ -96,9 +96,7 @@ def lighting(rng: np.random.Generator, n_views: int) -> np.ndarray:
 _LAYERS = np.array([  # (radius scale, shift towards the light in radii, ambient weight, key weight)
     (1.0, 0.0, 0.75, 0.0), (0.74, 0.17, 1.0, 0.5), (0.38, 0.36, 1.0, 1.0),
 ])
-_PART_A = np.array([p[0] for p in PARTS])
-_PART_B = np.array([p[1] for p in PARTS])
-_PART_R = np.array([p[2] for p in PARTS])
+_PART_A, _PART_B, _PART_R = (np.array(column) for column in list(zip(*PARTS))[:3])
 _HEAD = next(i for i, p in enumerate(PARTS) if p[3] == "head")
 
 
