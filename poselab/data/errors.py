@@ -36,6 +36,3 @@ def worker_message(message: str, exc_type: type[BaseException] | None = None) ->
             text = "\n".join([header.sub("", lines[i], count=1), *lines[i + 1:]]).strip()
             return text or lines[i].strip()
     return lines[-1].strip() if lines else message
-
-
-__all__ = ["DataError", "DataNotFoundError", "worker_message"]

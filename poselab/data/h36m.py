@@ -129,11 +129,11 @@ def _resolve_views(views: Sequence[int | str] | None, camera_names: list[str], w
     return out
 
 
-def square_box(tlbr: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """(top, left, bottom, right) -> square ``(x0, y0, x1, y1)`` around the same centre, side * scale."""
+def square_box(tlbr: np.ndarray) -> np.ndarray:
+    """(top, left, bottom, right) -> square ``(x0, y0, x1, y1)`` around the same centre."""
     top, left, bottom, right = (float(v) for v in tlbr)
     cx, cy = 0.5 * (left + right), 0.5 * (top + bottom)
-    half = 0.5 * max(right - left, bottom - top) * scale
+    half = 0.5 * max(right - left, bottom - top)
     return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
 
 
@@ -166,7 +166,7 @@ class Human36M(Dataset):
 
     ``root`` holds ``processed/``; ``labels`` is absolute or relative to it; ``views`` are camera indices or
     names (default all); ``stride`` keeps every n-th frame; ``random_view`` returns one present view chosen
-    from (seed, index); ``bbox_scale`` enlarges the squared label box; ``undistorted`` reads
+    from (seed, index); ``undistorted`` reads
     ``imageSequence-undistorted`` with zero distortion; ``resample``: one of :data:`RESAMPLING`.
     """
 
@@ -181,7 +181,6 @@ class Human36M(Dataset):
         random_view: bool = False,
         seed: int = 0,
         actions: Sequence[str] | None = None,
-        bbox_scale: float = 1.0,
         with_damaged_actions: bool = False,
         undistorted: bool = False,
         resample: str = "linear",
@@ -197,8 +196,6 @@ class Human36M(Dataset):
         lab = load_labels(labels_path)
         if int(stride) <= 0:
             raise DataError(f"stride must be a positive integer, got {stride!r}")
-        if not bbox_scale > 0:
-            raise DataError(f"bbox_scale must be positive, got {bbox_scale!r}")
         if resample not in RESAMPLING:
             raise DataError(f"resample must be one of {', '.join(RESAMPLING)}, got {resample!r}")
         self.undistorted = bool(undistorted)
@@ -234,7 +231,6 @@ class Human36M(Dataset):
         self.dist = torch.from_numpy(np.ascontiguousarray(cams["dist"], dtype=np.float32))
         self.random_view = bool(random_view)
         self.seed = int(seed)
-        self.bbox_scale = float(bbox_scale)
         triples = {(int(row["subject_idx"]), int(row["action_idx"]), c)
                    for row, here in zip(self.table, self.present) for c, p in zip(self.views, here) if p}
         for s_idx, a_idx, c in sorted(triples):
@@ -267,13 +263,13 @@ class Human36M(Dataset):
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def crop_box(self, tlbr: np.ndarray, K: torch.Tensor, present: bool) -> np.ndarray:
-        """Crop box ``(x0, y0, x1, y1)`` of one view: the squared, scaled label box; for "area" an integer
+        """Crop box ``(x0, y0, x1, y1)`` of one view: the squared label box; for "area" an integer
         square (corner rounded half up, side rounded; learnable-triangulation's labels are integer squares).
         A missing view gets the whole frame (from the principal point) so that its crop K stays finite."""
         if not present:
             cx, cy = float(K[0, 2]), float(K[1, 2])
             tlbr = np.array([0.0, 0.0, 2 * cy, 2 * cx])
-        box = square_box(tlbr, self.bbox_scale)
+        box = square_box(tlbr)
         if self.resample != "area":
             return box
         x0, y0 = np.floor(box[:2].astype(np.float64) + 0.5)

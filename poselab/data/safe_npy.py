@@ -86,6 +86,3 @@ def load_npy_restricted(path: str | Path) -> Any:
     if array.dtype == object and array.ndim == 0:
         return array.item()
     return array
-
-
-__all__ = ["ALLOWED_GLOBALS", "UnsafePickleError", "load_npy_restricted"]

@@ -128,10 +128,8 @@ def parse_bvh(text: str) -> BVH:
             chans = tuple(tok.next(f"channel of {name}") for _ in range(int(count)))
             for ch in chans:
                 if ch not in CHANNEL_NAMES:
-                    raise BVHError(
-                        f"BVH line {line}: unknown channel {ch!r} of {name}; expected one of "
-                        f"{', '.join(CHANNEL_NAMES)}"
-                    )
+                    raise BVHError(f"BVH line {line}: unknown channel {ch!r} of {name}; expected one of "
+                                   f"{', '.join(CHANNEL_NAMES)}")
             if len(set(chans)) != len(chans):
                 raise BVHError(f"BVH line {line}: repeated channel in {name}: {' '.join(chans)}")
             channels[index] = chans
@@ -170,10 +168,8 @@ def parse_bvh(text: str) -> BVH:
     n_channels = sum(len(c) for c in channels)
     values = [t for t, _ in tok.items[tok.pos :]]
     if len(values) != int(frames) * n_channels:
-        raise BVHError(
-            f"BVH: {int(frames)} frames x {n_channels} channels need {int(frames) * n_channels} "
-            f"numbers after 'Frame Time', found {len(values)}"
-        )
+        raise BVHError(f"BVH: {int(frames)} frames x {n_channels} channels need {int(frames) * n_channels} "
+                       f"numbers after 'Frame Time', found {len(values)}")
     try:
         motion = np.array(values, dtype=np.float64).reshape(int(frames), n_channels)
     except ValueError as err:

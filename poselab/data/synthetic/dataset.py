@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from poselab.data.errors import DataError
 from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_world
 from poselab.data.synthetic.render import extra_points, lighting, part_colours, render_view
-from poselab.data.synthetic.rig import Rig, h36m_like_rig
+from poselab.data.synthetic.rig import h36m_like_rig
 from poselab.geometry import crop_intrinsics, project, world_to_camera
 from poselab.hashing import mix
 from poselab.skeleton import NUM_JOINTS
@@ -84,7 +84,6 @@ class SyntheticMultiView(Dataset):
         actions: Sequence[str] | None = None,
         frame_stride: int | None = None,
         frame_offset: int = 0,
-        rig: Rig | None = None,
         motion: str = "procedural",
     ) -> None:
         self.image_size = check_image_size(image_size)
@@ -111,7 +110,7 @@ class SyntheticMultiView(Dataset):
         if int(size) < 0:
             raise DataError(f"size must be >= 0, got {size!r}")
         self.size = int(size)
-        self.rig = rig or h36m_like_rig()
+        self.rig = h36m_like_rig()
         self.camera_names = self.rig.names
         self.views = check_views(views, len(self.rig), self.rig.names)
         self.random_view = bool(random_view)
