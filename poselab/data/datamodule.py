@@ -24,7 +24,6 @@ class PoseDataModule(pl.LightningDataModule):
         image_size: crop side in pixels.
         views: camera indices (default all 4).
         train_random_view: one view per training sample, drawn from (seed, index) (monocular training).
-        train_subjects, val_subjects, test_subjects: subject names per split.
         train_size, val_size, test_size: samples per split (synthetic).
         train_stride, val_stride, test_stride: keep every n-th frame (h36m).
         batch_size, val_batch_size: batch sizes (val/test use ``val_batch_size``, default ``batch_size``).

@@ -99,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         kwargs.update(train_random_view=False, num_workers=0)
         if args.image_size is not None:
             kwargs["image_size"] = args.image_size
-        dm = PoseDataModule(**kwargs)
-        dataset = dm.make_dataset(args.split)
+        dataset = PoseDataModule(**kwargs).make_dataset(args.split)
         n = len(dataset)
         if n == 0:
             raise ValueError(f"the {args.split} split is empty")

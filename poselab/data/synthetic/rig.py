@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SENSOR = (1000, 1000)  # (width, height) px
 CAMERA_NAMES = ("cam1", "cam2", "cam3", "cam4")
 
 # Per camera: azimuth (deg, around z), distance from the centre (mm), height (mm),
@@ -33,7 +32,6 @@ class Rig:
     K: np.ndarray
     dist: np.ndarray
     names: tuple[str, ...]
-    size: tuple[int, int] = SENSOR
 
     @property
     def centres(self) -> np.ndarray:
