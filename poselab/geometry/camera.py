@@ -102,16 +102,13 @@ def projection_matrix(K: Tensor, R: Tensor, t: Tensor) -> Tensor:
     return K @ torch.cat([R, t.unsqueeze(-1)], dim=-1)
 
 
-def crop_intrinsics(K: Tensor, bbox: Tensor, out_size: tuple[int, int] | Tensor) -> Tensor:
+def crop_intrinsics(K: Tensor, bbox: Tensor, out_size: tuple[int, int]) -> Tensor:
     """Intrinsics after cropping box ``(x0, y0, x1, y1)`` px (..., 4) and resizing to out_size (H, W).
 
     Pixel coordinates follow OpenCV's continuous convention (pixel centres at integers), so
     ``u' = (u - x0) * W / (x1 - x0)`` maps the crop exactly as ``cv2.warpAffine`` with that scale.
     """
-    if isinstance(out_size, Tensor):
-        out_h, out_w = out_size[..., 0], out_size[..., 1]
-    else:
-        out_h, out_w = out_size
+    out_h, out_w = out_size
     x0, y0, x1, y1 = bbox.unbind(-1)
     sx = out_w / (x1 - x0)
     sy = out_h / (y1 - y0)
