@@ -33,9 +33,8 @@ class PoseDataModule(pl.LightningDataModule):
         actions: restrict to these actions (default all).
         with_damaged_actions, undistorted, resample: Human3.6M protocol options (see
             :class:`poselab.data.h36m.Human36M`; presets ``configs/data/h36m.yaml`` and ``h36m_lt.yaml``).
-        motion: poses of the synthetic test split: "procedural" (the pose prior, as in training) or "cmu"
-            (real motion capture retargeted to the test subjects, a held-out split; results are named
-            ``synthetic_cmu``). Train and validation always use the procedural prior.
+        motion: poses of the synthetic test split (train and val are always procedural): "procedural" (the
+            pose prior) or "cmu" (real motion capture, a held-out split; results named ``synthetic_cmu``).
     """
 
     def __init__(

@@ -22,9 +22,8 @@ class PoseCheckpoint(ModelCheckpoint):
     Args:
         best_weights_only: save the best checkpoint without optimiser state (small files to ship);
             the last checkpoint always keeps everything needed to resume.
-        last_every_n_train_steps: also write the last checkpoint every n training steps (mid-epoch;
-            ``--ckpt_path last`` then resumes within the epoch). Unlike ``every_n_train_steps``, the
-            best and last checkpoints are still written at every epoch end (after validation).
+        last_every_n_train_steps: also write the last checkpoint every n training steps (``--ckpt_path last``
+            then resumes mid-epoch); best and last are still written at every epoch end.
         (others as :class:`~pytorch_lightning.callbacks.ModelCheckpoint`)
     """
 

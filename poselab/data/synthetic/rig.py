@@ -54,16 +54,10 @@ def look_at(centre: np.ndarray, target: np.ndarray, up: tuple = (0.0, 0.0, 1.0))
 
 def h36m_like_rig() -> Rig:
     """The fixed synthetic rig (identical for every subject, like one Human3.6M session)."""
-    Rs, ts, Ks, ds = [], [], [], []
-    target = np.array(LOOK_AT)
+    cams = []  # (R, t, K, dist) per camera
     for azimuth, distance, height, (fx, fy), (cx, cy), dist in _SPEC:
         a = np.deg2rad(azimuth)
         centre = np.array([distance * np.cos(a), distance * np.sin(a), height])
-        R = look_at(centre, target)
-        Rs.append(R)
-        ts.append(-R @ centre)
-        Ks.append(np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]))
-        ds.append(np.array(dist))
-    f32 = np.float32
-    return Rig(np.stack(Rs).astype(f32), np.stack(ts).astype(f32), np.stack(Ks).astype(f32),
-               np.stack(ds).astype(f32), CAMERA_NAMES)
+        R, K = look_at(centre, np.array(LOOK_AT)), np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+        cams.append((R, -R @ centre, K, np.array(dist)))
+    return Rig(*(np.stack(arrays).astype(np.float32) for arrays in zip(*cams)), CAMERA_NAMES)
