@@ -42,11 +42,6 @@ def pmpjpe(pred: Tensor, target: Tensor) -> Tensor:
     return joint_errors(procrustes_align(pred, target), target, root=None).mean(dim=-1)
 
 
-def head_size(joints_2d: Tensor, head: int = HEAD_TOP, neck: int = NECK) -> Tensor:
-    """Head size |head_top - neck| in pixels, (...,) from (..., J, 2)."""
-    return (joints_2d[..., head, :] - joints_2d[..., neck, :]).norm(dim=-1)
-
-
 #: The joint detection rate definitions (the one home of their names; configs and tables import them);
 #: ``qiu2019`` is the published multi-view one (microsoft/multiview-human-pose-estimation-pytorch).
 JDR_DEFINITIONS: dict[str, str] = {
@@ -61,24 +56,6 @@ def check_jdr_definition(definition: str) -> str:
     if definition not in JDR_DEFINITIONS:
         raise ValueError(f"jdr_definition must be one of {', '.join(JDR_DEFINITIONS)}, got {definition!r}")
     return definition
-
-
-def joints_detected(pred_2d: Tensor, target_2d: Tensor, threshold: Tensor | float | None = None) -> Tensor:
-    """Bool (..., J): 2D error below ``threshold`` px (default: half the target's head size); strict ``<``."""
-    if threshold is None:
-        threshold = 0.5 * head_size(target_2d)
-    threshold = torch.as_tensor(threshold, dtype=pred_2d.dtype, device=pred_2d.device)
-    if threshold.dim() > 0:
-        threshold = threshold.unsqueeze(-1)
-    return (pred_2d - target_2d).norm(dim=-1) < threshold
-
-
-def joints_detected_as(pred_2d: Tensor, target_2d: Tensor, definition: str = DEFAULT_JDR,
-                       image_size: float | None = None) -> Tensor:
-    """Bool (..., J) under a named :data:`JDR_DEFINITIONS` entry; ``image_size``: crop width px (qiu2019)."""
-    if check_jdr_definition(definition) == "head_thorax":
-        return joints_detected(pred_2d, target_2d)
-    return (pred_2d - target_2d).norm(dim=-1) <= 0.5 * _qiu2019_size(image_size) / 10.0
 
 
 def _qiu2019_size(image_size: float | None) -> float:
@@ -290,9 +267,15 @@ class JDR(_JointAverage):
         super().update(pred, target, valid, index=index)
 
     def _per_joint(self, pred: Tensor, target: Tensor) -> Tensor:
+        """1.0 per detected joint (..., J): error ``< threshold``, ``< 0.5 x |head_top - neck|`` of the
+        target (head_thorax) or ``<= 0.5 x image_size / 10`` px (qiu2019)."""
+        error = (pred - target).norm(dim=-1)
         if self.threshold is not None:
-            return joints_detected(pred, target, self.threshold).double()
-        return joints_detected_as(pred, target, self.definition, self._update_size).double()
+            return (error < self.threshold).double()
+        if self.definition == "head_thorax":
+            head = (target[..., HEAD_TOP, :] - target[..., NECK, :]).norm(dim=-1)
+            return (error < 0.5 * head.unsqueeze(-1)).double()
+        return (error <= 0.5 * _qiu2019_size(self._update_size) / 10.0).double()
 
 
 class FailureCount(PerSampleValues, Metric):
