@@ -26,11 +26,10 @@ def worker_message(message: str, exc_type: type[BaseException] | None = None) ->
     if _WORKER_MARK not in message:
         return message
     lines = message.split(_WORKER_MARK, 1)[1].strip("\n").splitlines()
+    header = _HEADER
     if exc_type is not None:
         names = {exc_type.__qualname__, f"{exc_type.__module__}.{exc_type.__qualname__}"}
         header = re.compile(rf"^(?:{'|'.join(re.escape(n) for n in names)})(?::|$) ?")
-    else:
-        header = _HEADER
     for i in range(len(lines) - 1, -1, -1):
         if header.match(lines[i]):
             text = "\n".join([header.sub("", lines[i], count=1), *lines[i + 1:]]).strip()

@@ -86,8 +86,7 @@ def load_labels(path: str | Path) -> dict:
         if len(col) and (col.min() < 0 or col.max() >= bound):
             raise DataError(f"{path}: table[{field!r}] holds values outside 0..{bound - 1} "
                              f"(the length of {kind})")
-    kp = table["keypoints"]
-    bad = ~np.isfinite(kp).all(axis=(1, 2))
+    bad = ~np.isfinite(table["keypoints"]).all(axis=(1, 2))
     if bad.any():
         row = int(np.nonzero(bad)[0][0])
         subject = names["subject_names"][table["subject_idx"][row]]
@@ -127,14 +126,6 @@ def _resolve_views(views: Sequence[int | str] | None, camera_names: list[str], w
     if not out:
         raise DataError("views must name at least one camera")
     return out
-
-
-def square_box(tlbr: np.ndarray) -> np.ndarray:
-    """(top, left, bottom, right) -> square ``(x0, y0, x1, y1)`` around the same centre."""
-    top, left, bottom, right = (float(v) for v in tlbr)
-    cx, cy = 0.5 * (left + right), 0.5 * (top + bottom)
-    half = 0.5 * max(right - left, bottom - top)
-    return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
 
 
 def crop_image(image: np.ndarray, bbox: np.ndarray, size: int, resample: str = "linear") -> np.ndarray:
@@ -263,13 +254,17 @@ class Human36M(Dataset):
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def crop_box(self, tlbr: np.ndarray, K: torch.Tensor, present: bool) -> np.ndarray:
-        """Crop box ``(x0, y0, x1, y1)`` of one view: the squared label box; for "area" an integer
-        square (corner rounded half up, side rounded; learnable-triangulation's labels are integer squares).
-        A missing view gets the whole frame (from the principal point) so that its crop K stays finite."""
+        """Crop box ``(x0, y0, x1, y1)`` of one view: the label box (top, left, bottom, right) squared about
+        its centre; for "area" an integer square (corner rounded half up, side rounded, as learnable-
+        triangulation's labels). A missing view gets the whole frame (from the principal point) so that its
+        crop K stays finite."""
         if not present:
             cx, cy = float(K[0, 2]), float(K[1, 2])
             tlbr = np.array([0.0, 0.0, 2 * cy, 2 * cx])
-        box = square_box(tlbr)
+        top, left, bottom, right = (float(v) for v in tlbr)
+        cx, cy = 0.5 * (left + right), 0.5 * (top + bottom)
+        half = 0.5 * max(right - left, bottom - top)
+        box = np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
         if self.resample != "area":
             return box
         x0, y0 = np.floor(box[:2].astype(np.float64) + 0.5)
