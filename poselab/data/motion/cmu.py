@@ -16,7 +16,7 @@ from poselab.data.errors import DataError
 from poselab.data.motion.bvh import BVH, forward_kinematics, load_bvh
 from poselab.data.motion.retarget import Y_UP_TO_Z_UP, Marker, marker_positions, place, rescale_bones
 from poselab.data.synthetic.pose import ANKLE_HEIGHT, make_subject
-from poselab.skeleton import JOINT_NAMES, joint_index
+from poselab.skeleton import BONES, JOINT_NAMES
 
 CLIP_FILE = Path(__file__).parent / "data" / "cmu_01_01_30hz.bvh.gz"
 CLIP_NAME = "cmu_01_01"
@@ -36,10 +36,7 @@ CMU_MARKERS: dict[str, Marker] = {
     **{f"{side[0].lower()}_{ours}": Marker((side + theirs,))
        for side in ("Right", "Left") for ours, theirs in _LIMBS},
 }
-_LEGS = [
-    (joint_index(a), joint_index(b))
-    for a, b in (("r_knee", "r_hip"), ("r_ankle", "r_knee"), ("l_knee", "l_hip"), ("l_ankle", "l_knee"))
-]
+_LEGS = [(c, p) for c, p in BONES if JOINT_NAMES[c].endswith(("knee", "ankle"))]  # thighs and shins
 
 
 def capture_joints(bvh: BVH) -> np.ndarray:
