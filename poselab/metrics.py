@@ -17,8 +17,6 @@ from torchmetrics import Metric
 from poselab.geometry.procrustes import procrustes_align
 from poselab.skeleton import HEAD_TOP, NECK, NUM_JOINTS, PELVIS
 
-# ----------------------------------------------------------------------------- pure functions
-
 
 def root_align(pose: Tensor, root: int = PELVIS) -> Tensor:
     """Subtract the root joint: (..., J, 3) -> (..., J, 3) root-relative."""
@@ -63,9 +61,6 @@ def _qiu2019_size(image_size: float | None) -> float:
     if image_size is None or not image_size > 0:
         raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {image_size!r}")
     return float(image_size)
-
-
-# ----------------------------------------------------------------------------- per-sample values
 
 
 class PerSample(NamedTuple):
@@ -138,9 +133,6 @@ class PerSampleValues:
     def _keep_samples(self) -> None:
         if self.per_sample:
             self.sorted_samples = sort_samples(*(_cat(getattr(self, name)) for name in SAMPLE_STATES))
-
-
-# ----------------------------------------------------------------------------- accumulators
 
 
 def _flatten(pred: Tensor, target: Tensor, valid: Tensor | None, dims: int) -> tuple[Tensor, Tensor, Tensor]:

@@ -19,9 +19,8 @@ import numpy as np
 from poselab.data.errors import DataError, DataNotFoundError
 from poselab.geometry.rotation import axis_rotation
 
-ROTATIONS = ("Xrotation", "Yrotation", "Zrotation")
 POSITIONS = ("Xposition", "Yposition", "Zposition")
-CHANNEL_NAMES = ROTATIONS + POSITIONS
+CHANNEL_NAMES = ("Xrotation", "Yrotation", "Zrotation", *POSITIONS)
 #: Largest BVH text read (bytes, after decompression): 8x the full CMU 01_01 capture; parsing holds ~20x it.
 MAX_BVH_BYTES = 16 * 2**20
 #: Deepest joint chain and most joints accepted (CMU: depth 9, 38 joints with end sites).

@@ -122,7 +122,6 @@ def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
     return J
 
 
-# ---------------------------------------------------------------------------------------- actions
 def _wave(f: float, rng_params: np.ndarray) -> float:
     """Smooth zero-mean variation: a sum of 3 sinusoids with per-sequence frequencies and phases."""
     freq, phase, amp = rng_params
