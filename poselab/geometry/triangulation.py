@@ -107,22 +107,20 @@ def triangulate_dlt(
     w_safe_div = torch.where(w.abs() > 0, w, torch.full_like(w, torch.finfo(w.dtype).tiny))
     points = Y_h[..., :3] / w_safe_div.unsqueeze(-1) * scale + origin
 
-    eps = torch.finfo(S.dtype).eps
-    smax = S[..., 0].clamp_min(torch.finfo(S.dtype).tiny)
+    eps, tiny = torch.finfo(S.dtype).eps, torch.finfo(S.dtype).tiny
+    smax = S[..., 0].clamp_min(tiny)
     gap = S[..., -2] - S[..., -1]
     well_posed = gap > rank_tol * smax
-    w_error = eps * smax / gap.clamp_min(torch.finfo(S.dtype).tiny)
+    w_error = eps * smax / gap.clamp_min(tiny)
     at_finite = w.abs() > AT_INFINITY_FACTOR * w_error
     # depth of Y in view v, up to a positive factor: sign(det M_v) * (Pc_v[2] . Y_h) * sign(w)
     depth = (Pc[..., 2, :] * Y_h.unsqueeze(-3)).sum(-1) * w_sign.unsqueeze(-2)  # (..., V, J)
     depth = depth * torch.linalg.det(proj_safe[..., :3]).sign().unsqueeze(-1)
     in_front = (depth > 0) | ~votes
-    n_views = votes.sum(dim=-2)
-    valid = inputs_ok & finite_rows & (n_views >= 2) & well_posed & at_finite & in_front.all(-2)
+    valid = inputs_ok & finite_rows & (votes.sum(dim=-2) >= 2) & well_posed & at_finite & in_front.all(-2)
     valid = valid & torch.isfinite(points).all(dim=-1)
     if not with_sensitivity:
         return points, valid
-    tiny = torch.finfo(S.dtype).tiny
     row_norm = (Pc[..., 2, :].norm(dim=-1) * w_safe).square().sum(dim=-2).mul(2).sqrt()  # |dA|/px (..., J)
     y_norm = (Y_h[..., :3] / w_safe_div.unsqueeze(-1)).norm(dim=-1)
     sens = scale.squeeze(-1) * row_norm / gap.clamp_min(tiny) * (1 + y_norm) / w.abs().clamp_min(tiny)

@@ -189,9 +189,8 @@ def pose_world(seed: int, subject: str, action: str, frame: int) -> np.ndarray:
     phase = p["phase0"] + 2 * np.pi * f / p["period"]
     angles = action_angles(action, phase, p["amp"])
     for key, params in p["noise"].items():
-        base = key[:-2] if key.endswith("_l") else key
         if key.endswith("_l"):
-            angles[key] = angles.get(key, angles.get(base, 0.0)) + _wave(f, params)
+            angles[key] = angles.get(key, angles.get(key[:-2], 0.0)) + _wave(f, params)
         else:
             for k in (key, f"{key}_r"):
                 if k in angles or k == key:
