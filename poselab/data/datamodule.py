@@ -185,9 +185,7 @@ class PoseDataModule(pl.LightningDataModule):
 def dataset_label(datamodule: object | None) -> str | None:
     """The name a run's results and W&B tags use for its data ("synthetic", "synthetic_cmu", "h36m"):
     the datamodule's ``dataset_name`` (``PoseDataModule``), else a ``name``/``dataset`` string attribute,
-    else ``hparams["dataset"]``; None when nothing names it."""
-    if datamodule is None:
-        return None
+    else ``hparams["dataset"]``; None when nothing names it (or no datamodule)."""
     for attr in ("dataset_name", "name", "dataset"):
         value = getattr(datamodule, attr, None)
         if isinstance(value, str):

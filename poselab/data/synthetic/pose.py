@@ -68,13 +68,12 @@ def make_subject(name: str) -> Subject:
     """The subject called ``name`` (e.g. "S9"); its body depends on the name only, not on the seed."""
     if name not in SUBJECTS:
         raise DataError(f"unknown subject {name!r}; expected one of {', '.join(SUBJECTS)}")
-    index = SUBJECTS.index(name)
     rng = np.random.default_rng([7919, int(name[1:])])
     height = rng.uniform(0.88, 1.12)  # overall scale around a 1.75 m person
     s = lambda base, spread=0.05: float(base * height * rng.uniform(1 - spread, 1 + spread))  # noqa: E731
     skin_tones = ((236, 188, 160), (198, 134, 100), (141, 85, 54), (224, 172, 105), (110, 70, 45))
     return Subject(
-        name=name, index=index,
+        name=name, index=SUBJECTS.index(name),
         thigh=s(440), shin=s(430), hip_width=s(130, 0.1), spine=s(230), neck=s(200), head=s(115),
         shoulder_width=s(160, 0.1), upper_arm=s(280), forearm=s(250), girth=float(rng.uniform(0.8, 1.25)),
         skin=skin_tones[int(rng.integers(len(skin_tones)))], shirt=_colour(rng, 20, 235),

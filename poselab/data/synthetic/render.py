@@ -56,8 +56,7 @@ def background_textures(seed: int, size: int) -> tuple[np.ndarray, ...]:
     for k in range(N_TEXTURES):
         grey = rng.uniform(45, 170)
         base = grey + rng.uniform(-30, 30, 3)  # muted indoor colours
-        tex = np.empty((side, side, 3), np.float32)
-        tex[:] = base
+        tex = np.full((side, side, 3), base, np.float32)
         for octave in (4, 16, 64):  # multi-scale smooth noise, mostly luminance
             cells = min(octave, side)
             amp = 30.0 / np.sqrt(octave / 4)
