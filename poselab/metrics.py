@@ -64,11 +64,9 @@ def _qiu2019_size(image_size: float | None) -> float:
 
 
 class PerSample(NamedTuple):
-    """Per-sample values of one accumulator, sorted by (index, view, value): float64 tensors (N,) each.
-
+    """Per-sample values of one accumulator, sorted by (index, view, value): float64 tensors (N,) each;
     ``index``: dataset index (-1 when the batch had none); ``view``: position among the leading dims after
-    the batch dim (0 for a per-sample pose); ``value``: mean over joints (0/1 for failure flags).
-    """
+    the batch dim (0 for a per-sample pose); ``value``: mean over joints (0/1 for failure flags)."""
 
     index: torch.Tensor
     view: torch.Tensor
@@ -229,11 +227,9 @@ class PMPJPE(_JointAverage):
 
 
 class JDR(_JointAverage):
-    """Joint detection rate: fraction of 2D joints close enough to the ground truth.
-
-    ``definition``: one of :data:`JDR_DEFINITIONS` (``"qiu2019"`` needs ``image_size`` px at construction
-    or per :meth:`update`); a fixed ``threshold`` (px, ``<``) overrides it.
-    """
+    """Joint detection rate: fraction of 2D joints close enough to the ground truth. ``definition``: one of
+    :data:`JDR_DEFINITIONS` (``"qiu2019"`` needs ``image_size`` px at construction or per :meth:`update`); a
+    fixed ``threshold`` (px, ``<``) overrides it."""
 
     higher_is_better = True
     dims = 2

@@ -1,9 +1,8 @@
 """A resumable training loader: epoch order from (seed, epoch); restarts skip what was already trained.
 
-Lightning checkpoints the train loader's ``state_dict()`` but drops it on resume when the loader was created
-before the restore (``configure_optimizers`` reads ``trainer.estimated_stepping_batches``), so
-``PoseDataModule`` also keeps it in its own ``state_dict``. Lightning does not fetch ahead for a sized
-loader, so batches yielded == batches trained.
+Lightning drops the train loader's checkpointed ``state_dict()`` when the loader was created before the
+restore (``configure_optimizers`` reads ``trainer.estimated_stepping_batches``), so ``PoseDataModule`` keeps
+it too. Lightning does not fetch ahead for a sized loader, so batches yielded == batches trained.
 """
 
 from __future__ import annotations

@@ -59,11 +59,9 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 def load_npy_restricted(path: str | Path) -> Any:
     """Load a ``.npy``: plain arrays as ``np.load(allow_pickle=False)``, object arrays with the restricted
-    unpickler; a 0-d object array (``np.save(path, some_dict)``) is returned as the object itself.
-
-    Raises :class:`UnsafePickleError` (nothing of the pickle has run) for a global outside
-    :data:`ALLOWED_GLOBALS`, ValueError/OSError for a file that is not a readable ``.npy``.
-    """
+    unpickler (a 0-d one, ``np.save(path, some_dict)``, as the object itself). Raises
+    :class:`UnsafePickleError` (nothing of the pickle has run) for a global outside :data:`ALLOWED_GLOBALS`,
+    ValueError/OSError for a file that is not a readable ``.npy``."""
     path = Path(path)
     headers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     with path.open("rb") as f:

@@ -48,10 +48,8 @@ def undistort(xy_d: Tensor, dist: Tensor, iterations: int = 10) -> Tensor:
 
 
 def project(points_cam: Tensor, K: Tensor, dist: Tensor | None = None, eps: float = 1e-6) -> Tensor:
-    """Project camera-space points (..., J, 3) mm to pixels (..., J, 2) with K (..., 3, 3).
-
-    Depths are clamped to ``eps`` mm from below so points behind the camera stay finite.
-    """
+    """Project camera-space points (..., J, 3) mm to pixels (..., J, 2) with K (..., 3, 3); depths are
+    clamped to ``eps`` mm from below so points behind the camera stay finite."""
     z = points_cam[..., 2:3].clamp(min=eps)
     xy = points_cam[..., :2] / z
     if dist is not None:
@@ -103,11 +101,8 @@ def projection_matrix(K: Tensor, R: Tensor, t: Tensor) -> Tensor:
 
 
 def crop_intrinsics(K: Tensor, bbox: Tensor, out_size: tuple[int, int]) -> Tensor:
-    """Intrinsics after cropping box ``(x0, y0, x1, y1)`` px (..., 4) and resizing to out_size (H, W).
-
-    Pixel coordinates follow OpenCV's continuous convention (pixel centres at integers), so
-    ``u' = (u - x0) * W / (x1 - x0)`` maps the crop exactly as ``cv2.warpAffine`` with that scale.
-    """
+    """Intrinsics after cropping box ``(x0, y0, x1, y1)`` px (..., 4) and resizing to out_size (H, W):
+    ``u' = (u - x0) * W / (x1 - x0)``, as ``cv2.warpAffine`` with that scale (pixel centres at integers)."""
     out_h, out_w = out_size
     x0, y0, x1, y1 = bbox.unbind(-1)
     sx = out_w / (x1 - x0)

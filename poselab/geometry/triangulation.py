@@ -21,10 +21,8 @@ AT_INFINITY_FACTOR = 100.0
 
 
 def _canonical_frame(proj: Tensor, votes: Tensor) -> tuple[Tensor, Tensor]:
-    """Origin (..., J, 3) and unit (..., J, 1) fixed by the voting cameras.
-
-    proj (..., V, 3, 4) finite where voting; votes (..., V, J) bool.
-    """
+    """Origin (..., J, 3) and unit (..., J, 1) fixed by the voting cameras: proj (..., V, 3, 4) finite where
+    voting, votes (..., V, J) bool."""
     eye = torch.eye(3, 4, dtype=proj.dtype, device=proj.device)
     safe = torch.where(votes.any(-1)[..., None, None], proj, eye)  # views voting nowhere: any regular P
     centres = torch.linalg.solve_ex(safe[..., :3], -safe[..., 3:])[0].squeeze(-1)  # P [C; 1] = 0: (..., V, 3)
@@ -49,15 +47,11 @@ def triangulate_dlt(
 ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
     """Triangulate points seen in V >= 2 views (validity rule: module docstring).
 
-    Args:
-        proj: P = K [R | t], (..., V, 3, 4) px per mm; ``det(P[:, :3])`` may have either sign.
-        points_2d: undistorted pixel coordinates, (..., V, J, 2).
-        weights: optional non-negative confidences, (..., V) or (..., V, J); 0 drops the view.
-        with_sensitivity: also return a first-order bound (..., J) mm/px on how far the point moves when each
-            voting 2D coordinate moves by one pixel (|dA| / (s_3 - s_4) mapped to mm; inf if not unique).
-
-    Returns:
-        points (..., J, 3) mm in the frame of ``proj``, valid (..., J) bool[, sensitivity (..., J)].
+    ``proj``: P = K [R | t] (..., V, 3, 4) px per mm, ``det(P[:, :3])`` of either sign; ``points_2d``:
+    undistorted pixels (..., V, J, 2); ``weights``: optional confidences >= 0, (..., V) or (..., V, J) (0
+    drops the view). Returns points (..., J, 3) mm in the frame of ``proj``, valid (..., J) bool and, with
+    ``with_sensitivity``, a first-order bound (..., J) mm/px on how far a point moves per pixel of its voting
+    2D inputs (|dA| / (s_3 - s_4) mapped to mm; inf where not unique).
     """
     if proj.shape[-2:] != (3, 4):
         raise ValueError(f"proj must be (..., V, 3, 4), got {tuple(proj.shape)}")
