@@ -157,8 +157,8 @@ class Human36M(Dataset):
 
     ``root`` holds ``processed/``; ``labels`` is absolute or relative to it; ``views`` are camera indices or
     names (default all); ``stride`` keeps every n-th frame; ``random_view`` returns one present view chosen
-    from (seed, index); ``undistorted`` reads
-    ``imageSequence-undistorted`` with zero distortion; ``resample``: one of :data:`RESAMPLING`.
+    from (seed, index); ``undistorted`` reads ``imageSequence-undistorted`` with zero distortion;
+    ``resample``: one of :data:`RESAMPLING`.
     """
 
     def __init__(
