@@ -1,12 +1,8 @@
 """Pose metrics: pure per-sample functions and their torchmetrics accumulators.
 
-All accumulators keep sum/count states (``dist_reduce_fx="sum"``) so they reduce exactly across
-processes. Samples flagged invalid (``valid=False``) or with non-finite predictions are skipped by
-the error metrics and counted in ``n_invalid`` (the paper prints "-" for failed triangulations).
-
-With ``per_sample=True`` they also keep each counted sample's value (:class:`PerSample`: ``cat`` states,
-gathered across processes) keyed by (dataset index, view), sorted by that key after :meth:`compute`, so
-the values come out in the same order on any number of processes.
+Accumulators keep sum/count states, so they reduce exactly across processes; invalid (``valid=False``) or
+non-finite samples are skipped and counted in ``n_invalid``. ``per_sample=True`` also keeps each sample's
+value keyed by (dataset index, view), sorted by that key, so the order is the same on any number of processes.
 """
 
 from __future__ import annotations
@@ -20,8 +16,6 @@ from torchmetrics import Metric
 
 from poselab.geometry.procrustes import procrustes_align
 from poselab.skeleton import HEAD_TOP, NECK, NUM_JOINTS, PELVIS
-
-# ----------------------------------------------------------------------------- pure functions
 
 
 def root_align(pose: Tensor, root: int = PELVIS) -> Tensor:
@@ -46,11 +40,6 @@ def pmpjpe(pred: Tensor, target: Tensor) -> Tensor:
     return joint_errors(procrustes_align(pred, target), target, root=None).mean(dim=-1)
 
 
-def head_size(joints_2d: Tensor, head: int = HEAD_TOP, neck: int = NECK) -> Tensor:
-    """Head size |head_top - neck| in pixels, (...,) from (..., J, 2)."""
-    return (joints_2d[..., head, :] - joints_2d[..., neck, :]).norm(dim=-1)
-
-
 #: The joint detection rate definitions (the one home of their names; configs and tables import them);
 #: ``qiu2019`` is the published multi-view one (microsoft/multiview-human-pose-estimation-pytorch).
 JDR_DEFINITIONS: dict[str, str] = {
@@ -67,36 +56,17 @@ def check_jdr_definition(definition: str) -> str:
     return definition
 
 
-def joints_detected(pred_2d: Tensor, target_2d: Tensor, threshold: Tensor | float | None = None) -> Tensor:
-    """Bool (..., J): 2D error below ``threshold`` px (default: half the target's head size); strict ``<``."""
-    if threshold is None:
-        threshold = 0.5 * head_size(target_2d)
-    threshold = torch.as_tensor(threshold, dtype=pred_2d.dtype, device=pred_2d.device)
-    if threshold.dim() > 0:
-        threshold = threshold.unsqueeze(-1)
-    return (pred_2d - target_2d).norm(dim=-1) < threshold
-
-
-def joints_detected_as(pred_2d: Tensor, target_2d: Tensor, definition: str = DEFAULT_JDR,
-                       image_size: float | None = None) -> Tensor:
-    """Bool (..., J) under a named :data:`JDR_DEFINITIONS` entry; ``image_size``: crop width px (qiu2019)."""
-    if check_jdr_definition(definition) == "head_thorax":
-        return joints_detected(pred_2d, target_2d)
+def _qiu2019_size(image_size: float | None) -> float:
+    """``image_size`` (px) as float, or raise: the ``qiu2019`` definition needs it."""
     if image_size is None or not image_size > 0:
         raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {image_size!r}")
-    return (pred_2d - target_2d).norm(dim=-1) <= 0.5 * float(image_size) / 10.0
-
-
-# ----------------------------------------------------------------------------- per-sample values
+    return float(image_size)
 
 
 class PerSample(NamedTuple):
-    """Per-sample values of one accumulator, sorted by (index, view, value): float64 tensors (N,) each.
-
-    ``index``: the sample's dataset index (-1 when the batch had none); ``view``: its position among the
-    leading dims after the batch dim (the view of a per-view pose, 0 for a per-sample one); ``value``: the
-    sample's metric value (mean over joints; 0/1 for failure and worst-case flags).
-    """
+    """Per-sample values of one accumulator, sorted by (index, view, value): float64 tensors (N,) each;
+    ``index``: dataset index (-1 when the batch had none); ``view``: position among the leading dims after
+    the batch dim (0 for a per-sample pose); ``value``: mean over joints (0/1 for failure flags)."""
 
     index: torch.Tensor
     view: torch.Tensor
@@ -140,11 +110,8 @@ def _cat(state: Tensor | list[Tensor]) -> Tensor:
 
 
 class PerSampleValues:
-    """Mixin of a torchmetrics ``Metric``: optional per-sample ``cat`` states (:data:`SAMPLE_STATES`).
-
-    :meth:`_keep_samples` in ``compute`` (which torchmetrics runs on the states synchronised across
-    processes) sets :attr:`sorted_samples`, the sorted :class:`PerSample` of all processes.
-    """
+    """Mixin of a torchmetrics ``Metric``: optional per-sample ``cat`` states (:data:`SAMPLE_STATES`);
+    :meth:`_keep_samples` in ``compute`` (run on synchronised states) sets :attr:`sorted_samples`."""
 
     per_sample: bool = False
     sorted_samples: PerSample | None = None
@@ -164,9 +131,6 @@ class PerSampleValues:
     def _keep_samples(self) -> None:
         if self.per_sample:
             self.sorted_samples = sort_samples(*(_cat(getattr(self, name)) for name in SAMPLE_STATES))
-
-
-# ----------------------------------------------------------------------------- accumulators
 
 
 def _flatten(pred: Tensor, target: Tensor, valid: Tensor | None, dims: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -263,12 +227,9 @@ class PMPJPE(_JointAverage):
 
 
 class JDR(_JointAverage):
-    """Joint detection rate: fraction of 2D joints close enough to the ground truth.
-
-    ``definition`` names one of :data:`JDR_DEFINITIONS` (default :data:`DEFAULT_JDR`, the published
-    ``"qiu2019"``: error <= image_size / 20 px, which needs ``image_size`` at construction or per
-    :meth:`update`). A fixed ``threshold`` (px, ``<``) overrides both.
-    """
+    """Joint detection rate: fraction of 2D joints close enough to the ground truth. ``definition``: one of
+    :data:`JDR_DEFINITIONS` (``"qiu2019"`` needs ``image_size`` px at construction or per :meth:`update`); a
+    fixed ``threshold`` (px, ``<``) overrides it."""
 
     higher_is_better = True
     dims = 2
@@ -288,15 +249,21 @@ class JDR(_JointAverage):
         """pred, target (..., J, 2) px; valid: optional bool (...,), e.g. present views; image_size: px;
         index: dataset index per row of the first dim."""
         size = image_size if image_size is not None else self.image_size
-        if self.threshold is None and self.definition == "qiu2019" and not (size is not None and size > 0):
-            raise ValueError(f"JDR definition 'qiu2019' needs the image size in pixels (> 0), got {size!r}")
+        if self.threshold is None and self.definition == "qiu2019":
+            _qiu2019_size(size)
         self._update_size = size
         super().update(pred, target, valid, index=index)
 
     def _per_joint(self, pred: Tensor, target: Tensor) -> Tensor:
+        """1.0 per detected joint (..., J): error ``< threshold``, ``< 0.5 x |head_top - neck|`` of the
+        target (head_thorax) or ``<= 0.5 x image_size / 10`` px (qiu2019)."""
+        error = (pred - target).norm(dim=-1)
         if self.threshold is not None:
-            return joints_detected(pred, target, self.threshold).double()
-        return joints_detected_as(pred, target, self.definition, self._update_size).double()
+            return (error < self.threshold).double()
+        if self.definition == "head_thorax":
+            head = (target[..., HEAD_TOP, :] - target[..., NECK, :]).norm(dim=-1)
+            return (error < 0.5 * head.unsqueeze(-1)).double()
+        return (error <= 0.5 * _qiu2019_size(self._update_size) / 10.0).double()
 
 
 class FailureCount(PerSampleValues, Metric):
@@ -314,14 +281,8 @@ class FailureCount(PerSampleValues, Metric):
         self._add_sample_states(per_sample)
 
     def update(self, valid: Tensor, pred: Tensor | None = None, *, index: Tensor | None = None) -> None:
-        """Count failures.
-
-        Args:
-            valid: bool per sample (...,); with ``pred`` it may also be per joint (..., J), and a
-                sample then fails if any of its joints does.
-            pred: optional poses (..., J, 3); a sample with a non-finite coordinate fails too.
-            index: the dataset index of each row of the first dim (per-sample values).
-        """
+        """Count failures: ``valid`` bool (...,), or (..., J) with ``pred`` (a sample fails if any joint
+        does); poses ``pred`` (..., J, 3) fail where non-finite; ``index``: per row of the first dim."""
         valid = torch.as_tensor(valid).bool()
         if pred is not None:
             if valid.shape == pred.shape[:-1]:

@@ -1,31 +1,15 @@
-"""The 17-joint Human3.6M skeleton (VideoPose3D / common 17-joint order, pelvis first).
-
-All poses in poselab use this joint order: tensors shaped (..., 17, 3) in millimetres or
-(..., 17, 2) in pixels.
-"""
+"""The 17-joint Human3.6M skeleton (VideoPose3D / common 17-joint order, pelvis first) of every pose in
+poselab: tensors shaped (..., 17, 3) in millimetres or (..., 17, 2) in pixels."""
 
 from __future__ import annotations
 
 NUM_JOINTS = 17
 
+#: Joint names by index: 0 pelvis (root), 1-3 right leg, 4-6 left leg, 7 spine, 8 thorax (base of the neck),
+#: 9 neck/nose, 10 head top, 11-13 left arm, 14-16 right arm.
 JOINT_NAMES: tuple[str, ...] = (
-    "pelvis",  # 0  root
-    "r_hip",  # 1
-    "r_knee",  # 2
-    "r_ankle",  # 3
-    "l_hip",  # 4
-    "l_knee",  # 5
-    "l_ankle",  # 6
-    "spine",  # 7
-    "thorax",  # 8  base of the neck
-    "neck_nose",  # 9
-    "head_top",  # 10
-    "l_shoulder",  # 11
-    "l_elbow",  # 12
-    "l_wrist",  # 13
-    "r_shoulder",  # 14
-    "r_elbow",  # 15
-    "r_wrist",  # 16
+    "pelvis", "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "spine", "thorax", "neck_nose",
+    "head_top", "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist",
 )
 
 #: Parent of each joint (-1 for the root).

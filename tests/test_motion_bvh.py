@@ -9,8 +9,9 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from poselab.data.errors import DataNotFoundError
-from poselab.data.motion.bvh import BVHError, forward_kinematics, load_bvh, parse_bvh, subsample_text
+from poselab.data.motion.bvh import BVHError, forward_kinematics, load_bvh, parse_bvh
 from poselab.data.motion.cmu import CLIP_FILE
+from studies.cmu_clip.build import subsample_text
 
 
 def chain(root_channels: str, child_channels: str, frames: list[str], child_offset: str = "0 2 0") -> str:

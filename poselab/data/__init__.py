@@ -1,6 +1,2 @@
-"""Datasets behind one sample contract (:mod:`poselab.data.sample`).
-
-* :class:`poselab.data.synthetic.SyntheticMultiView` - embedded synthetic 4-camera dataset (default).
-* :class:`poselab.data.h36m.Human36M` - Human3.6M, learnable-triangulation preprocessed layout.
-* :class:`poselab.data.datamodule.PoseDataModule` - the LightningDataModule choosing one by config.
-"""
+"""Datasets behind one sample contract (:mod:`.sample`): the embedded synthetic one (:mod:`.synthetic`),
+Human3.6M (:mod:`.h36m`) and the LightningDataModule choosing one by config (:mod:`.datamodule`)."""

@@ -1,9 +1,5 @@
-"""Datasets from YAML data configs (the ``data:`` sections that ``poselab fit/test`` compose).
-
-Used by the command-line analyses (transfer attacks, plain-vs-adversarial training) so that they read
-the same configs as training: ``--data configs/data/synthetic.yaml --data configs/trainer/cpu.yaml``
-gives the 64 px synthetic data the shipped checkpoints were trained on.
-"""
+"""Datasets from YAML data configs (the ``data:`` sections that ``poselab fit/test`` compose), so that the
+command-line analyses read the same configs as training."""
 
 from __future__ import annotations
 
@@ -16,18 +12,14 @@ from torch.utils.data import Dataset
 
 from poselab.paths import project_path
 
-#: the data the shipped CPU checkpoints were trained on (synthetic, 64 px crops): absolute paths into the
-#: source tree (:mod:`poselab.paths`), so the defaults do not depend on the current directory
+#: the data the shipped CPU checkpoints were trained on (synthetic, 64 px crops), as absolute paths
 DEFAULT_DATA_CONFIGS: tuple[str, ...] = (str(project_path("configs", "data", "synthetic.yaml")),
                                          str(project_path("configs", "trainer", "cpu.yaml")))
 
 
 def data_kwargs(paths: Sequence[str | Path]) -> dict[str, Any]:
-    """``PoseDataModule`` kwargs from the ``data:`` sections of YAML files, later files winning.
-
-    A file without a ``data:`` key contributes nothing; a missing or malformed file raises ValueError
-    naming it.
-    """
+    """``PoseDataModule`` kwargs from the ``data:`` sections of YAML files, later files winning; a missing or
+    malformed file raises ValueError naming it."""
     import yaml
 
     from poselab.yaml_limits import safe_load
@@ -55,14 +47,8 @@ def is_config(spec: str) -> bool:
 
 
 def build_dataset(specs: Sequence[str], overrides: Mapping[str, Any], split: str = "test") -> Dataset:
-    """The ``split`` dataset of YAML data configs, or of one dataset class given by its dotted path.
-
-    Args:
-        specs: YAML paths (merged in order, ``overrides`` applied last; the loader runs in-process,
-            ``num_workers`` defaults to 0), or a single ``package.module.Class``.
-        overrides: kwargs for ``PoseDataModule`` (configs) or for the class (class path).
-        split: "train", "val" or "test" (configs only).
-    """
+    """The ``split`` dataset of YAML data configs (merged in order, ``overrides`` last, ``num_workers`` 0),
+    or ``overrides`` given to one dataset class named by its dotted path (``package.module.Class``)."""
     specs = list(specs)
     if not specs:
         raise ValueError("no data given: pass YAML data configs or a dataset class path")

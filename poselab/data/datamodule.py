@@ -1,10 +1,4 @@
-"""``PoseDataModule``: one LightningDataModule for the synthetic dataset and Human3.6M.
-
-Configured by ``configs/data/synthetic.yaml`` / ``configs/data/h36m.yaml``. Train, val and test return
-every camera of ``views``, except that with ``train_random_view`` each training sample is ONE view
-drawn deterministically from (seed, index) - for monocular models. Validation and test always return all
-``views`` (monocular models pick their evaluation camera themselves).
-"""
+"""``PoseDataModule``: one LightningDataModule for the synthetic dataset and Human3.6M (``configs/data/``)."""
 
 from __future__ import annotations
 
@@ -21,7 +15,7 @@ DATASETS = ("synthetic", "h36m")
 
 
 class PoseDataModule(pl.LightningDataModule):
-    """Multi-view pose data for every poselab model.
+    """Multi-view pose data for every poselab model; validation and test always return every view.
 
     Args:
         dataset: "synthetic" (embedded, generated on the fly) or "h36m" (preprocessed Human3.6M).
@@ -29,8 +23,7 @@ class PoseDataModule(pl.LightningDataModule):
         labels: labels ``.npy`` path (absolute, or relative to ``root``); h36m only.
         image_size: crop side in pixels.
         views: camera indices (default all 4).
-        train_random_view: one random view per training sample (monocular training).
-        train_subjects, val_subjects, test_subjects: subject names per split.
+        train_random_view: one view per training sample, drawn from (seed, index) (monocular training).
         train_size, val_size, test_size: samples per split (synthetic).
         train_stride, val_stride, test_stride: keep every n-th frame (h36m).
         batch_size, val_batch_size: batch sizes (val/test use ``val_batch_size``, default ``batch_size``).
@@ -40,9 +33,8 @@ class PoseDataModule(pl.LightningDataModule):
         actions: restrict to these actions (default all).
         with_damaged_actions, undistorted, resample: Human3.6M protocol options (see
             :class:`poselab.data.h36m.Human36M`; presets ``configs/data/h36m.yaml`` and ``h36m_lt.yaml``).
-        motion: poses of the synthetic test split: "procedural" (the pose prior, as in training) or "cmu"
-            (real motion capture retargeted to the test subjects, a held-out split; results are named
-            ``synthetic_cmu``). Train and validation always use the procedural prior.
+        motion: poses of the synthetic test split (train and val are always procedural): "procedural" (the
+            pose prior) or "cmu" (real motion capture, a held-out split; results named ``synthetic_cmu``).
     """
 
     def __init__(
@@ -76,14 +68,13 @@ class PoseDataModule(pl.LightningDataModule):
         super().__init__()
         if dataset not in DATASETS:
             raise DataError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r}")
-        from poselab.data.synthetic.dataset import MOTIONS
+        from poselab.data.synthetic.dataset import MOTIONS, check_image_size
 
         if motion not in MOTIONS:
             raise DataError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
         if motion != "procedural" and dataset != "synthetic":
             raise DataError(f"motion {motion!r} needs dataset 'synthetic', got {dataset!r}")
-        if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size <= 0:
-            raise DataError(f"image_size must be a positive integer (pixels), got {image_size!r}")
+        check_image_size(image_size)
         for name, value in (("batch_size", batch_size), ("val_batch_size", val_batch_size),
                             ("train_size", train_size), ("val_size", val_size), ("test_size", test_size),
                             ("train_stride", train_stride), ("val_stride", val_stride),
@@ -104,28 +95,24 @@ class PoseDataModule(pl.LightningDataModule):
         self._train_loader: ResumableLoader | None = None
         self._train_loader_state: dict | None = None
 
-    # ---------------------------------------------------------------------------------- datasets
     def make_dataset(self, split: str) -> Dataset:
         """The dataset of ``split`` ("train", "val" or "test")."""
         hp = self.hparams
-        subjects = {"train": self.train_subjects, "val": self.val_subjects, "test": self.test_subjects}[split]
+        subjects = getattr(self, f"{split}_subjects")
         random_view = bool(hp.train_random_view) and split == "train"
         if hp.dataset == "synthetic":
             from poselab.data.synthetic import SyntheticMultiView
 
-            size = {"train": hp.train_size, "val": hp.val_size, "test": hp.test_size}[split]
-            # val and test share subjects: different frames (offsets) keep them apart
-            offset = {"train": 0, "val": 3, "test": 0}[split]
             motion = hp.get("motion", "procedural") if split == "test" else "procedural"
-            return SyntheticMultiView(subjects=subjects, size=size, image_size=hp.image_size, views=hp.views,
-                                      random_view=random_view, seed=hp.seed, frame_offset=offset,
-                                      motion=motion,
+            # val and test share subjects: different frames (offsets) keep them apart
+            return SyntheticMultiView(subjects=subjects, size=hp[f"{split}_size"], image_size=hp.image_size,
+                                      views=hp.views, random_view=random_view, seed=hp.seed,
+                                      frame_offset=3 if split == "val" else 0, motion=motion,
                                       actions=hp.actions if motion == "procedural" else None)
         from poselab.data.h36m import Human36M
 
-        stride = {"train": hp.train_stride, "val": hp.val_stride, "test": hp.test_stride}[split]
         return Human36M(root=hp.root, labels=hp.labels, subjects=subjects, image_size=hp.image_size,
-                        views=hp.views, stride=stride, random_view=random_view, seed=hp.seed,
+                        views=hp.views, stride=hp[f"{split}_stride"], random_view=random_view, seed=hp.seed,
                         actions=hp.actions, with_damaged_actions=hp.with_damaged_actions,
                         undistorted=hp.undistorted, resample=hp.resample)
 
@@ -139,7 +126,6 @@ class PoseDataModule(pl.LightningDataModule):
             self.datasets[split] = self.make_dataset(split)
         return self.datasets[split]
 
-    # ---------------------------------------------------------------------------------- loaders
     def _pin_memory(self) -> bool:
         """``pin_memory`` as configured; None: pin when the trainer (if any) runs on CUDA."""
         if self.hparams.get("pin_memory") is not None:
@@ -173,22 +159,17 @@ class PoseDataModule(pl.LightningDataModule):
         self._train_loader = loader
         return loader
 
-    # ---------------------------------------------------------------------------------- resume
     def state_dict(self) -> dict:
-        """The training loader's position (epoch, batches trained), saved in every checkpoint.
-
-        Lightning saves it too (``fit_loop`` ``combined_loader``) but drops it on resume when the train
-        loader was created before the checkpoint was restored - which ``configure_optimizers`` does by
-        reading ``trainer.estimated_stepping_batches``; the datamodule's state is restored before that.
-        """
+        """The training loader's position (epoch, batches trained), saved in every checkpoint (see
+        :mod:`poselab.data.resumable` for why Lightning's own copy is not enough)."""
         return {"train_loader": self._train_loader.state_dict()} if self._train_loader is not None else {}
 
     def load_state_dict(self, state_dict: dict) -> None:
         state = state_dict.get("train_loader")
         if state is None:
             return
-        self._train_loader_state = dict(state)  # for the next train loader (the usual case) ...
-        if self._train_loader is not None:  # ... or the current one when it was created before the restore
+        self._train_loader_state = dict(state)  # for the next train loader, or the current one
+        if self._train_loader is not None:
             self._train_loader.load_state_dict(state)
 
     def val_dataloader(self) -> DataLoader:
@@ -204,9 +185,7 @@ class PoseDataModule(pl.LightningDataModule):
 def dataset_label(datamodule: object | None) -> str | None:
     """The name a run's results and W&B tags use for its data ("synthetic", "synthetic_cmu", "h36m"):
     the datamodule's ``dataset_name`` (``PoseDataModule``), else a ``name``/``dataset`` string attribute,
-    else ``hparams["dataset"]``; None when nothing names it."""
-    if datamodule is None:
-        return None
+    else ``hparams["dataset"]``; None when nothing names it (or no datamodule)."""
     for attr in ("dataset_name", "name", "dataset"):
         value = getattr(datamodule, attr, None)
         if isinstance(value, str):

@@ -1,30 +1,11 @@
 """Human3.6M reader for the preprocessed multi-view layout of learnable-triangulation-pytorch.
 
-Layout (as written by that project's ``mvn/datasets/human36m_preprocessing/generate-labels-npy-multiview.py``
-and read by its ``mvn/datasets/human36m.py``)::
-
-    <root>/processed/S1/Directions-1/imageSequence/54138969/img_000001.jpg   (full 1000x1000 frames)
-    <root>/processed/S1/Directions-1/imageSequence-undistorted/...           (optional: undistorted copies)
-    <root>/extra/human36m-multiview-labels-GTbboxes.npy                     (np.save of a dict)
-
-The labels dict holds
-  * ``subject_names`` list[str] (e.g. "S1"), ``camera_names`` list[str] (e.g. "54138969"),
-    ``action_names`` list[str] (e.g. "Directions-1");
-  * ``cameras``: structured array (n_subjects, n_cameras) with fields ``R`` (3, 3), ``t`` (3, 1) mm
-    (world->camera, ``t = -R @ T``), ``K`` (3, 3) px, ``dist`` (5,) OpenCV order (k1, k2, p1, p2, k3);
-  * ``table``: structured array (N,) with fields ``subject_idx``, ``action_idx``, ``frame_idx`` (0-based;
-    the image file is ``img_%06d.jpg % (frame_idx + 1)``), ``keypoints`` (17, 3) world mm and
-    ``bbox_by_camera_tlbr`` (n_cameras, 4) = (top, left, bottom, right) px; an all-zero box marks a
-    missing view (e.g. S11 Directions-2 lacks one camera): the row is kept, the view is a black crop with
-    ``view_valid`` False (the triangulation gives it weight 0, the metrics skip it), as long as two chosen
-    views remain (one for ``random_view``, which then picks among the present views).
-
-Protocol options (presets ``configs/data/h36m.yaml`` = poselab quick, ``configs/data/h36m_lt.yaml`` =
-learnable-triangulation's ``human36m_alg.yaml``): ``stride``, ``with_damaged_actions``, ``undistorted``
-(``imageSequence-undistorted`` with zero distortion) and ``resample`` (see :class:`Human36M`).
-
-Their 17 keypoints (16 joints in MPII order + neck/nose) and poselab's (VideoPose3D, pelvis first) are
-picked from the 32 H36M mocap joints as below; :data:`LT_TO_POSELAB` maps one order to the other.
+Layout, labels and protocol options: docs/CONFIGURATION.md (Human3.6M). The labels ``.npy`` is a dict with
+``subject_names``, ``camera_names``, ``action_names``, ``cameras`` (n_subjects, n_cameras) with ``R`` (3, 3),
+``t`` (3, 1) mm (``t = -R @ T``), ``K`` (3, 3) px, ``dist`` (5,) OpenCV order, and ``table`` (N,) with
+``subject_idx``, ``action_idx``, ``frame_idx`` (0-based; file ``img_%06d.jpg % (frame_idx + 1)``),
+``keypoints`` (17, 3) world mm and ``bbox_by_camera_tlbr`` (n_cameras, 4) px; an all-zero box marks a
+missing view (kept as a black crop with ``view_valid`` False while enough chosen views remain).
 """
 
 from __future__ import annotations
@@ -40,7 +21,9 @@ from torch.utils.data import Dataset
 from poselab.data.errors import DataError, DataNotFoundError
 from poselab.data.safe_npy import UnsafePickleError, load_npy_restricted
 from poselab.geometry import crop_intrinsics, project, world_to_camera
+from poselab.hashing import mix
 
+# learnable-triangulation's 17 keypoints (MPII order + neck/nose) and poselab's, among the 32 mocap joints
 _LT_FROM_H36M32 = (3, 2, 1, 6, 7, 8, 0, 12, 13, 15, 27, 26, 25, 17, 18, 19, 14)
 _POSELAB_FROM_H36M32 = (0, 1, 2, 3, 6, 7, 8, 12, 13, 14, 15, 17, 18, 19, 25, 26, 27)
 #: ``ours = theirs[LT_TO_POSELAB]`` along the joint axis.
@@ -51,13 +34,10 @@ TABLE_FIELDS = {"subject_idx": (), "action_idx": (), "frame_idx": (), "keypoints
                 "bbox_by_camera_tlbr": ("C", 4)}
 CAMERA_FIELDS = {"R": ((3, 3),), "t": ((3, 1), (3,)), "K": ((3, 3),), "dist": ((5,),)}
 DEFAULT_LABELS = "extra/human36m-multiview-labels-GTbboxes.npy"
-#: Sequences with broken ground truth; learnable-triangulation's Human36MMultiViewDataset drops them from
-#: the test set only when ``with_damaged_actions`` is false (its published configs set it true).
+#: Sequences with broken ground truth (left out unless ``with_damaged_actions``).
 DAMAGED = {("S9", "Greeting-2"), ("S9", "SittingDown-2"), ("S9", "Waiting-1")}
-#: Image folder per ``undistorted`` flag (learnable-triangulation: ``'imageSequence' + '-undistorted'``).
 IMAGE_FOLDERS = {False: "imageSequence", True: "imageSequence-undistorted"}
-#: Crop resampling: "linear" = one cv2.warpAffine (bilinear) of the exact box; "area" = learnable-
-#: triangulation's crop of the integer box (black outside) then cv2.resize with INTER_AREA.
+#: Crop resampling (see :func:`crop_image`).
 RESAMPLING = ("linear", "area")
 
 
@@ -75,7 +55,7 @@ def load_labels(path: str | Path) -> dict:
         raise DataNotFoundError(f"Human3.6M labels file not found: {path} (expected the .npy written by "
                                 "learnable-triangulation's generate-labels-npy-multiview.py)")
     try:
-        labels = load_npy_restricted(path)  # never np.load(allow_pickle=True): no code runs from the file
+        labels = load_npy_restricted(path)
     except UnsafePickleError as err:
         raise DataError(str(err)) from None
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad file
@@ -101,14 +81,12 @@ def load_labels(path: str | Path) -> dict:
         got = table.dtype[field].shape
         if got != want:
             raise DataError(f"{path}: table[{field!r}] has per-row shape {got}, expected {want}")
-    for field, bound, kind in (("subject_idx", n_sub, "subject_names"), ("action_idx",
-                               len(names["action_names"]), "action_names")):
-        col = table[field]
+    for field, kind in (("subject_idx", "subject_names"), ("action_idx", "action_names")):
+        col, bound = table[field], len(names[kind])
         if len(col) and (col.min() < 0 or col.max() >= bound):
             raise DataError(f"{path}: table[{field!r}] holds values outside 0..{bound - 1} "
                              f"(the length of {kind})")
-    kp = table["keypoints"]
-    bad = ~np.isfinite(kp).all(axis=(1, 2))
+    bad = ~np.isfinite(table["keypoints"]).all(axis=(1, 2))
     if bad.any():
         row = int(np.nonzero(bad)[0][0])
         subject = names["subject_names"][table["subject_idx"][row]]
@@ -150,21 +128,11 @@ def _resolve_views(views: Sequence[int | str] | None, camera_names: list[str], w
     return out
 
 
-def square_box(tlbr: np.ndarray, scale: float = 1.0) -> np.ndarray:
-    """(top, left, bottom, right) -> square ``(x0, y0, x1, y1)`` around the same centre, side * scale."""
-    top, left, bottom, right = (float(v) for v in tlbr)
-    cx, cy = 0.5 * (left + right), 0.5 * (top + bottom)
-    half = 0.5 * max(right - left, bottom - top) * scale
-    return np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
-
-
 def crop_image(image: np.ndarray, bbox: np.ndarray, size: int, resample: str = "linear") -> np.ndarray:
     """Crop box ``(x0, y0, x1, y1)`` of an (H, W, 3) image resized to (size, size); black outside.
 
-    Uses the mapping of :func:`poselab.geometry.crop_intrinsics`: ``u' = (u - x0) * size / (x1 - x0)``.
-    ``resample`` (:data:`RESAMPLING`): "linear" warps the exact box bilinearly in one step; "area" cuts the
-    integer box (rounded) out with black padding and shrinks it with ``cv2.resize(INTER_AREA)``, as
-    learnable-triangulation does (which, like its camera update, ignores the half-pixel offset of resizing).
+    Mapping of :func:`poselab.geometry.crop_intrinsics`. ``resample`` "linear": one bilinear warp of the exact
+    box; "area": learnable-triangulation's integer box (black padding) shrunk by ``cv2.resize(INTER_AREA)``.
     """
     import cv2
 
@@ -187,21 +155,10 @@ def crop_image(image: np.ndarray, bbox: np.ndarray, size: int, resample: str = "
 class Human36M(Dataset):
     """Human3.6M multi-view samples (poselab.data.sample contract) from the preprocessed layout.
 
-    Args:
-        root: folder holding ``processed/`` (and ``extra/`` with the labels by default).
-        labels: labels ``.npy`` path, absolute or relative to ``root``.
-        subjects: subject names (protocol: train S1 S5 S6 S7 S8, test S9 S11).
-        image_size: crop side (px), > 0.
-        views: camera indices or names (default all).
-        stride: keep every ``stride``-th frame of the selection (e.g. 64 for test).
-        random_view: return one view per sample, chosen from (seed, index).
-        actions: action names (e.g. "Walking-1"; default all).
-        bbox_scale: enlarge the (squared) labelled box by this factor before cropping.
-        with_damaged_actions: keep S9 Greeting-2, SittingDown-2 and Waiting-1 (left out by default;
-            learnable-triangulation's published configs keep them: ``with_damaged_actions: true``).
-        undistorted: read ``imageSequence-undistorted`` (frames already undistorted with the same K) and
-            return zero distortion, instead of ``imageSequence`` with the labels' distortion.
-        resample: crop resampling, one of :data:`RESAMPLING` (see :func:`crop_image`).
+    ``root`` holds ``processed/``; ``labels`` is absolute or relative to it; ``views`` are camera indices or
+    names (default all); ``stride`` keeps every n-th frame; ``random_view`` returns one present view chosen
+    from (seed, index); ``undistorted`` reads ``imageSequence-undistorted`` with zero distortion;
+    ``resample``: one of :data:`RESAMPLING`.
     """
 
     def __init__(
@@ -215,7 +172,6 @@ class Human36M(Dataset):
         random_view: bool = False,
         seed: int = 0,
         actions: Sequence[str] | None = None,
-        bbox_scale: float = 1.0,
         with_damaged_actions: bool = False,
         undistorted: bool = False,
         resample: str = "linear",
@@ -227,14 +183,10 @@ class Human36M(Dataset):
             raise DataNotFoundError(f"Human3.6M root folder not found: {root} (expected a folder holding "
                                     "processed/S*/<action>/imageSequence/<camera>/img_%06d.jpg)")
         self.root = Path(root)
-        labels_path = Path(labels)
-        labels_path = labels_path if labels_path.is_absolute() else self.root / labels_path
-        self.labels_path = labels_path
+        self.labels_path = labels_path = self.root / labels  # an absolute ``labels`` stays as it is
         lab = load_labels(labels_path)
         if int(stride) <= 0:
             raise DataError(f"stride must be a positive integer, got {stride!r}")
-        if not bbox_scale > 0:
-            raise DataError(f"bbox_scale must be positive, got {bbox_scale!r}")
         if resample not in RESAMPLING:
             raise DataError(f"resample must be one of {', '.join(RESAMPLING)}, got {resample!r}")
         self.undistorted = bool(undistorted)
@@ -243,14 +195,11 @@ class Human36M(Dataset):
         self.action_names = lab["action_names"]
         self.views = _resolve_views(views, self.camera_names, str(labels_path))
         subjects = [subjects] if isinstance(subjects, str) else list(subjects)
-        for s in subjects:
-            if s not in self.subject_names:
-                raise DataError(f"unknown subject {s!r}; {labels_path} has {', '.join(self.subject_names)}")
-        if actions is not None:
-            for a in actions:
-                if a not in self.action_names:
-                    raise DataError(f"unknown action {a!r}; {labels_path} has "
-                                     f"{', '.join(self.action_names)}")
+        for kind, given, known in (("subject", subjects, self.subject_names),
+                                   ("action", actions or (), self.action_names)):
+            for name in given:
+                if name not in known:
+                    raise DataError(f"unknown {kind} {name!r}; {labels_path} has {', '.join(known)}")
         table = lab["table"]
         mask = np.isin(table["subject_idx"], [self.subject_names.index(s) for s in subjects])
         if actions is not None:
@@ -273,8 +222,6 @@ class Human36M(Dataset):
         self.dist = torch.from_numpy(np.ascontiguousarray(cams["dist"], dtype=np.float32))
         self.random_view = bool(random_view)
         self.seed = int(seed)
-        self.bbox_scale = float(bbox_scale)
-        # image folders of the present views are checked upfront (cheap); single images when loaded
         triples = {(int(row["subject_idx"]), int(row["action_idx"]), c)
                    for row, here in zip(self.table, self.present) for c, p in zip(self.views, here) if p}
         for s_idx, a_idx, c in sorted(triples):
@@ -292,8 +239,6 @@ class Human36M(Dataset):
         """Camera indices of sample ``index``: the chosen views, or one present view from (seed, index)."""
         if not self.random_view:
             return self.views
-        from poselab.hashing import mix
-
         here = [c for c, p in zip(self.views, self.present[index]) if p]
         return [here[mix(self.seed, index, 17) % len(here)]]
 
@@ -309,13 +254,17 @@ class Human36M(Dataset):
         return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
     def crop_box(self, tlbr: np.ndarray, K: torch.Tensor, present: bool) -> np.ndarray:
-        """Crop box ``(x0, y0, x1, y1)`` of one view: the squared, scaled label box; for "area" an integer
-        square (corner rounded half up, side rounded; learnable-triangulation's labels are integer squares).
-        A missing view gets the whole frame (from the principal point) so that its crop K stays finite."""
+        """Crop box ``(x0, y0, x1, y1)`` of one view: the label box (top, left, bottom, right) squared about
+        its centre; for "area" an integer square (corner rounded half up, side rounded, as learnable-
+        triangulation's labels). A missing view gets the whole frame (from the principal point) so that its
+        crop K stays finite."""
         if not present:
             cx, cy = float(K[0, 2]), float(K[1, 2])
             tlbr = np.array([0.0, 0.0, 2 * cy, 2 * cx])
-        box = square_box(tlbr, self.bbox_scale)
+        top, left, bottom, right = (float(v) for v in tlbr)
+        cx, cy = 0.5 * (left + right), 0.5 * (top + bottom)
+        half = 0.5 * max(right - left, bottom - top)
+        box = np.array([cx - half, cy - half, cx + half, cy + half], dtype=np.float32)
         if self.resample != "area":
             return box
         x0, y0 = np.floor(box[:2].astype(np.float64) + 0.5)
@@ -339,7 +288,7 @@ class Human36M(Dataset):
         present = self.present[index][[self.views.index(c) for c in views]]
         bbox = torch.from_numpy(np.stack([self.crop_box(row["bbox_by_camera_tlbr"][c], K[v], here)
                                           for v, (c, here) in enumerate(zip(views, present))]))
-        images = np.zeros((len(views), 3, size, size), np.uint8)  # missing views stay black
+        images = np.zeros((len(views), 3, size, size), np.uint8)
         for v, c in enumerate(views):
             if present[v]:
                 img = self.read_image(image_path(self.root, subject, action, self.camera_names[c], frame,

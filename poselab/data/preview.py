@@ -1,12 +1,7 @@
 """``poselab preview-data``: a PNG grid of a few samples (rows) x their views (columns), skeletons drawn over.
 
-Usage::
-
-    poselab preview-data --out preview.png [--data configs/data/synthetic.yaml] [--samples 3]
-                         [--image-size 256] [--split test] [--seed 0]
-
-Right limbs are drawn orange, left limbs blue, the spine and head white (:mod:`poselab.style`); each tile
-is labelled with subject, action, frame and camera.
+Right limbs orange, left limbs blue, spine and head white; each tile is labelled with subject, action, frame
+and camera.
 """
 
 from __future__ import annotations
@@ -20,7 +15,10 @@ import numpy as np
 from poselab.skeleton import BONES, LEFT_JOINTS, RIGHT_JOINTS
 from poselab.style import LIMB_RGB, put_label
 
-_RIGHT, _LEFT, _CENTRE = LIMB_RGB["right"], LIMB_RGB["left"], LIMB_RGB["centre"]
+
+def _colour(joint: int) -> tuple:
+    side = "right" if joint in RIGHT_JOINTS else "left" if joint in LEFT_JOINTS else "centre"
+    return LIMB_RGB[side]
 
 
 def draw_skeleton(image: np.ndarray, joints_2d: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -28,17 +26,12 @@ def draw_skeleton(image: np.ndarray, joints_2d: np.ndarray, scale: float = 1.0) 
     import cv2
 
     pts = (np.asarray(joints_2d, dtype=np.float64) + 0.5) * scale - 0.5  # pixel centres stay at integers
+    fixed = [tuple(int(round(v * 16)) for v in p[:2]) for p in pts]  # 4 fractional bits (shift 4)
     thick = max(1, int(round(image.shape[0] / 160)))
-    shift = 4
     for child, parent in BONES:
-        colour = _RIGHT if child in RIGHT_JOINTS else _LEFT if child in LEFT_JOINTS else _CENTRE
-        a = tuple(int(round(v * 16)) for v in pts[child])
-        b = tuple(int(round(v * 16)) for v in pts[parent])
-        cv2.line(image, a, b, colour, thick, cv2.LINE_AA, shift)
-    for j, p in enumerate(pts):
-        colour = _RIGHT if j in RIGHT_JOINTS else _LEFT if j in LEFT_JOINTS else _CENTRE
-        cv2.circle(image, (int(round(p[0] * 16)), int(round(p[1] * 16))), (thick + 1) * 12, colour, -1,
-                   cv2.LINE_AA, shift)
+        cv2.line(image, fixed[child], fixed[parent], _colour(child), thick, cv2.LINE_AA, 4)
+    for j, p in enumerate(fixed):
+        cv2.circle(image, p, (thick + 1) * 12, _colour(j), -1, cv2.LINE_AA, 4)
     return image
 
 
@@ -106,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         kwargs.update(train_random_view=False, num_workers=0)
         if args.image_size is not None:
             kwargs["image_size"] = args.image_size
-        dm = PoseDataModule(**kwargs)
-        dataset = dm.make_dataset(args.split)
+        dataset = PoseDataModule(**kwargs).make_dataset(args.split)
         n = len(dataset)
         if n == 0:
             raise ValueError(f"the {args.split} split is empty")

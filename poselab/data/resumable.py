@@ -1,19 +1,8 @@
 """A resumable training loader: epoch order from (seed, epoch); restarts skip what was already trained.
 
-Lightning saves ``state_dict()`` of a training DataLoader into the checkpoint (``fit_loop``
-``combined_loader``) and hands it back through ``load_state_dict()`` on resume.
-
-* :class:`EpochSampler`: a ``DistributedSampler`` (so Lightning keeps it under DDP) whose order in epoch
-  ``e`` is a permutation drawn from ``(seed, e)`` only, sharded by rank, optionally starting ``start``
-  samples into this rank's shard.
-* :class:`ResumableLoader`: counts the batches yielded in the current epoch (state ``{"epoch", "batches"}``);
-  after ``load_state_dict`` the next iteration of that epoch skips them. Lightning does not fetch ahead for
-  a loader with a length and checkpoints a step after training its batch, so yielded == trained (worker
-  prefetches are not yielded). The epoch is read at the first ``next()``, after Lightning's ``set_epoch``.
-
-Lightning drops these states when the train loader was created before the restore, which
-``configure_optimizers`` does (``trainer.estimated_stepping_batches``); ``PoseDataModule`` therefore also
-keeps the state in its own ``state_dict`` (restored before ``configure_optimizers``).
+Lightning drops the train loader's checkpointed ``state_dict()`` when the loader was created before the
+restore (``configure_optimizers`` reads ``trainer.estimated_stepping_batches``), so ``PoseDataModule`` keeps
+it too. Lightning does not fetch ahead for a sized loader, so batches yielded == batches trained.
 """
 
 from __future__ import annotations
@@ -28,18 +17,9 @@ from poselab.hashing import mix
 
 
 class EpochSampler(DistributedSampler):
-    """Per-epoch permutation of ``range(len(dataset))`` drawn from (seed, epoch), sharded by rank.
-
-    Args:
-        dataset: the sized dataset.
-        seed: order seed (the permutation of epoch ``e`` depends on ``(seed, e)`` only).
-        shuffle: permute (else the natural order).
-        num_replicas, rank: world size and rank (this rank takes every ``num_replicas``-th sample of the
-            padded permutation, as ``DistributedSampler``).
-
-    ``len()`` is always the full epoch of this rank; ``start`` (set by :class:`ResumableLoader`) skips that
-    many samples of this rank's shard in the next ``iter()`` only.
-    """
+    """Per-epoch permutation of ``range(len(dataset))`` drawn from (seed, epoch), sharded by rank as
+    ``DistributedSampler`` (so Lightning keeps it under DDP); ``start`` (set by :class:`ResumableLoader`)
+    skips that many samples of this rank's shard in the next ``iter()`` only."""
 
     def __init__(self, dataset: Dataset, seed: int = 0, shuffle: bool = True, num_replicas: int = 1,
                  rank: int = 0) -> None:
@@ -65,10 +45,7 @@ class EpochSampler(DistributedSampler):
 
 
 class ResumableLoader(DataLoader):
-    """A DataLoader over an :class:`EpochSampler` that Lightning can checkpoint and resume mid-epoch.
-
-    Takes DataLoader's arguments (``sampler`` must be an :class:`EpochSampler`, ``batch_size`` set).
-    """
+    """A DataLoader over an :class:`EpochSampler` (``batch_size`` set) that resumes mid-epoch."""
 
     def __init__(self, dataset: Dataset, *args: Any, **kwargs: Any) -> None:
         super().__init__(dataset, *args, **kwargs)
@@ -79,9 +56,6 @@ class ResumableLoader(DataLoader):
         self._resume: dict[str, int] | None = None
 
     def __iter__(self) -> Iterator[Any]:
-        return self._iterate()
-
-    def _iterate(self) -> Iterator[Any]:
         sampler = self.sampler
         assert isinstance(sampler, EpochSampler) and self.batch_size is not None
         epoch, skip = sampler.epoch, 0

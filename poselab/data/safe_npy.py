@@ -1,10 +1,5 @@
-"""Read a ``.npy`` that holds pickled Python objects without executing code from it.
-
-``np.load(allow_pickle=True)`` runs any callable a pickle names (``os.system``, ...). Human3.6M's labels file
-(learnable-triangulation's ``human36m-multiview-labels-GTbboxes.npy``) is a pickled dict by design, so it is
-read here with a restricted unpickler that admits only what that format needs - numpy arrays, dtypes and
-scalars, and dict/list/tuple/str/bytes/numbers/bool/None - and refuses anything else with one
-:class:`UnsafePickleError` naming the file (like ``torch.load(weights_only=True)`` for checkpoints).
+"""Read a ``.npy`` that holds pickled Python objects (Human3.6M's labels dict) without executing code from it:
+a restricted unpickler admits numpy arrays, dtypes and scalars and plain containers and numbers only.
 """
 
 from __future__ import annotations
@@ -26,11 +21,10 @@ _NUMPY_GLOBALS = {
     (mod, "_frombuffer") for mod in ("numpy.core.numeric", "numpy._core.numeric")
 } | {("numpy", "ndarray"), ("numpy", "dtype")}
 #: plain containers and numbers (pickle protocols 0-2 name some of them as globals)
-_BUILTIN_GLOBALS = {("builtins", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes",
-                                              "bytearray", "int", "float", "complex", "bool")}
-_BUILTIN_GLOBALS |= {("__builtin__", n) for n in ("dict", "list", "tuple", "set", "frozenset", "str", "bytes",
-                                                 "bytearray", "int", "float", "complex", "bool", "unicode")}
-_BUILTIN_GLOBALS |= {("collections", "OrderedDict")}
+_PLAIN = ("dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray", "int", "float", "complex",
+          "bool")
+_BUILTIN_GLOBALS = {(mod, n) for mod in ("builtins", "__builtin__") for n in _PLAIN}
+_BUILTIN_GLOBALS |= {("__builtin__", "unicode"), ("collections", "OrderedDict")}
 ALLOWED_GLOBALS = frozenset(_NUMPY_GLOBALS | _BUILTIN_GLOBALS)
 
 
@@ -44,7 +38,8 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self.path = path
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in ALLOWED_GLOBALS or _is_numpy_scalar_type(module, name):
+        scalar = getattr(np, name, None) if module == "numpy" else None  # dtypes may name numpy.float64 etc.
+        if (module, name) in ALLOWED_GLOBALS or (isinstance(scalar, type) and issubclass(scalar, np.generic)):
             return super().find_class(module, name)
         if (module, name) == ("_codecs", "encode"):  # protocol 2: bytes as _codecs.encode(str, "latin1")
             return self._latin1_encode
@@ -62,36 +57,20 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f"{self.path}: refused to load: persistent id {pid!r} in its pickle")
 
 
-def _is_numpy_scalar_type(module: str, name: str) -> bool:
-    """``numpy.float64`` etc. (dtype reconstruction may name the scalar type)."""
-    if module != "numpy":
-        return False
-    obj = getattr(np, name, None)
-    return isinstance(obj, type) and issubclass(obj, np.generic)
-
-
 def load_npy_restricted(path: str | Path) -> Any:
     """Load a ``.npy``: plain arrays as ``np.load(allow_pickle=False)``, object arrays with the restricted
-    unpickler; a 0-d object array (``np.save(path, some_dict)``) is returned as the object itself.
-
-    Raises:
-        UnsafePickleError: the pickle names a callable or class outside :data:`ALLOWED_GLOBALS`
-            (nothing of it has run).
-        ValueError/OSError: not a readable ``.npy`` file.
-    """
+    unpickler (a 0-d one, ``np.save(path, some_dict)``, as the object itself). Raises
+    :class:`UnsafePickleError` (nothing of the pickle has run) for a global outside :data:`ALLOWED_GLOBALS`,
+    ValueError/OSError for a file that is not a readable ``.npy``."""
     path = Path(path)
+    headers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
     with path.open("rb") as f:
         version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            f.seek(0)
-            return np.load(f, allow_pickle=False)  # newer header versions: never with pickles
-        if not dtype.hasobject:
+        header = headers[version](f) if version in headers else None  # newer versions: never with pickles
+        if header is None or not header[2].hasobject:
             f.seek(0)
             return np.load(f, allow_pickle=False)
+        shape = header[0]
         try:
             array = _RestrictedUnpickler(f, path).load()
         except UnsafePickleError:
@@ -105,6 +84,3 @@ def load_npy_restricted(path: str | Path) -> Any:
     if array.dtype == object and array.ndim == 0:
         return array.item()
     return array
-
-
-__all__ = ["ALLOWED_GLOBALS", "UnsafePickleError", "load_npy_restricted"]

@@ -5,7 +5,6 @@ from poselab.geometry.camera import (
     camera_to_world,
     crop_intrinsics,
     distort,
-    normalized_from_pixels,
     pixels_from_normalized,
     project,
     project_world,
@@ -14,24 +13,20 @@ from poselab.geometry.camera import (
     undistort_pixels,
     world_to_camera,
 )
-from poselab.geometry.procrustes import procrustes_align, procrustes_params
-from poselab.geometry.rotation import axis_angle_to_matrix, rotate_about_joint, rotate_about_pelvis
+from poselab.geometry.procrustes import procrustes_align
+from poselab.geometry.rotation import rotate_about_pelvis
 from poselab.geometry.triangulation import triangulate_dlt
 
 __all__ = [
-    "axis_angle_to_matrix",
     "backproject",
     "camera_to_world",
     "crop_intrinsics",
     "distort",
-    "normalized_from_pixels",
     "pixels_from_normalized",
     "procrustes_align",
-    "procrustes_params",
     "project",
     "project_world",
     "projection_matrix",
-    "rotate_about_joint",
     "rotate_about_pelvis",
     "triangulate_dlt",
     "undistort",

@@ -48,10 +48,8 @@ def undistort(xy_d: Tensor, dist: Tensor, iterations: int = 10) -> Tensor:
 
 
 def project(points_cam: Tensor, K: Tensor, dist: Tensor | None = None, eps: float = 1e-6) -> Tensor:
-    """Project camera-space points (..., J, 3) mm to pixels (..., J, 2) with K (..., 3, 3).
-
-    Depths are clamped to ``eps`` mm from below so points behind the camera stay finite.
-    """
+    """Project camera-space points (..., J, 3) mm to pixels (..., J, 2) with K (..., 3, 3); depths are
+    clamped to ``eps`` mm from below so points behind the camera stay finite."""
     z = points_cam[..., 2:3].clamp(min=eps)
     xy = points_cam[..., :2] / z
     if dist is not None:
@@ -92,9 +90,7 @@ def backproject(uv: Tensor, depth: Tensor, K: Tensor, dist: Tensor | None = None
     return torch.cat([xy * depth.unsqueeze(-1), depth.unsqueeze(-1)], dim=-1)
 
 
-def project_world(
-    points: Tensor, R: Tensor, t: Tensor, K: Tensor, dist: Tensor | None = None
-) -> Tensor:
+def project_world(points: Tensor, R: Tensor, t: Tensor, K: Tensor, dist: Tensor | None = None) -> Tensor:
     """World points (..., J, 3) mm -> pixels (..., J, 2) through camera (R, t, K, dist)."""
     return project(world_to_camera(points, R, t), K, dist)
 
@@ -104,16 +100,10 @@ def projection_matrix(K: Tensor, R: Tensor, t: Tensor) -> Tensor:
     return K @ torch.cat([R, t.unsqueeze(-1)], dim=-1)
 
 
-def crop_intrinsics(K: Tensor, bbox: Tensor, out_size: tuple[int, int] | Tensor) -> Tensor:
-    """Intrinsics after cropping box ``(x0, y0, x1, y1)`` px (..., 4) and resizing to out_size (H, W).
-
-    Pixel coordinates follow OpenCV's continuous convention (pixel centres at integers), so
-    ``u' = (u - x0) * W / (x1 - x0)`` maps the crop exactly as ``cv2.warpAffine`` with that scale.
-    """
-    if isinstance(out_size, Tensor):
-        out_h, out_w = out_size[..., 0], out_size[..., 1]
-    else:
-        out_h, out_w = out_size
+def crop_intrinsics(K: Tensor, bbox: Tensor, out_size: tuple[int, int]) -> Tensor:
+    """Intrinsics after cropping box ``(x0, y0, x1, y1)`` px (..., 4) and resizing to out_size (H, W):
+    ``u' = (u - x0) * W / (x1 - x0)``, as ``cv2.warpAffine`` with that scale (pixel centres at integers)."""
+    out_h, out_w = out_size
     x0, y0, x1, y1 = bbox.unbind(-1)
     sx = out_w / (x1 - x0)
     sy = out_h / (y1 - y0)

@@ -6,16 +6,9 @@ import torch
 from torch import Tensor
 
 
-def procrustes_params(source: Tensor, target: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Best similarity mapping ``source`` onto ``target`` in the least-squares sense.
-
-    Args:
-        source, target: point sets (..., J, 3).
-
-    Returns:
-        scale (...,), rotation (..., 3, 3) with det +1, translation (..., 3), such that
-        ``scale * source @ rotation.T + translation`` is closest to ``target``.
-    """
+def procrustes_align(source: Tensor, target: Tensor) -> Tensor:
+    """``source`` (..., J, 3) after the least-squares similarity (scale, rotation with det +1, translation)
+    onto ``target`` (..., J, 3)."""
     mu_s = source.mean(dim=-2, keepdim=True)
     mu_t = target.mean(dim=-2, keepdim=True)
     xs = source - mu_s
@@ -30,10 +23,4 @@ def procrustes_params(source: Tensor, target: Tensor) -> tuple[Tensor, Tensor, T
     var_s = (xs**2).sum(dim=(-1, -2)).clamp_min(torch.finfo(source.dtype).tiny)
     scale = (S * d).sum(dim=-1) / var_s
     translation = (mu_t - scale[..., None, None] * (mu_s @ rotation.transpose(-1, -2))).squeeze(-2)
-    return scale, rotation, translation
-
-
-def procrustes_align(source: Tensor, target: Tensor) -> Tensor:
-    """``source`` (..., J, 3) after the similarity that best maps it onto ``target``."""
-    scale, rotation, translation = procrustes_params(source, target)
     return scale[..., None, None] * source @ rotation.transpose(-1, -2) + translation.unsqueeze(-2)

@@ -1,9 +1,23 @@
-"""Rotations: axis-angle to matrix and rotating a pose about its pelvis."""
+"""Rotations: axis-angle to matrix, rotating a pose about its pelvis, numpy rotations about x, y or z."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
+
+
+def axis_rotation(axis: str, radians: np.ndarray | float) -> np.ndarray:
+    """Right-handed numpy rotation matrices (..., 3, 3) about ``axis`` ("X", "Y" or "Z") by ``radians``."""
+    a = np.asarray(radians, dtype=np.float64)
+    c, s = np.cos(a), np.sin(a)
+    one, zero = np.ones_like(a), np.zeros_like(a)
+    rows = {
+        "X": ((one, zero, zero), (zero, c, -s), (zero, s, c)),
+        "Y": ((c, zero, s), (zero, one, zero), (-s, zero, c)),
+        "Z": ((c, -s, zero), (s, c, zero), (zero, zero, one)),
+    }[axis]
+    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
 
 
 def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
@@ -17,20 +31,12 @@ def axis_angle_to_matrix(axis: Tensor, angle: Tensor) -> Tensor:
     return eye + torch.sin(angle) * skew + (1 - torch.cos(angle)) * (skew @ skew)
 
 
-def rotate_about_joint(pose: Tensor, angle: Tensor | float, axis: Tensor, joint: int = 0) -> Tensor:
-    """Rotate pose (..., J, 3) by ``angle`` radians about ``axis`` (..., 3) through joint ``joint``.
-
-    Bone lengths and the pivot joint are preserved.
-    """
+def rotate_about_pelvis(pose: Tensor, angle: Tensor | float, axis: Tensor) -> Tensor:
+    """Rotate pose (..., 17, 3) by ``angle`` radians about ``axis`` (..., 3) through the pelvis (joint 0)."""
     angle = torch.as_tensor(angle, dtype=pose.dtype, device=pose.device)
     axis = torch.as_tensor(axis, dtype=pose.dtype, device=pose.device)
     angle = angle.expand(pose.shape[:-2]) if angle.dim() == 0 else angle
     axis = axis.expand(*pose.shape[:-2], 3)
     rot = axis_angle_to_matrix(axis, angle)
-    pivot = pose[..., joint : joint + 1, :]
+    pivot = pose[..., :1, :]
     return (pose - pivot) @ rot.transpose(-1, -2) + pivot
-
-
-def rotate_about_pelvis(pose: Tensor, angle: Tensor | float, axis: Tensor) -> Tensor:
-    """Rotate pose (..., 17, 3) about the pelvis (joint 0); see :func:`rotate_about_joint`."""
-    return rotate_about_joint(pose, angle, axis, joint=0)

@@ -1,27 +1,12 @@
-"""Algebraic (DLT) triangulation with a batched SVD, independent of the world frame.
+"""Algebraic (DLT) triangulation with a batched SVD, independent of the world frame (docs/EVALUATION.md).
 
-For each point, every view v contributes the two plain DLT rows ``w_v * (u P_v[2] - P_v[0])`` and
-``w_v * (v P_v[2] - P_v[1])`` (the system of ``cv2.triangulatePoints``, with per-view weights as in
-learnable-triangulation-pytorch); the homogeneous point is the right singular vector of the stacked
-(2V, 4) matrix with the smallest singular value.
-
-The unit-norm constraint of that singular vector is not invariant under a translation of the world frame,
-so the system is solved in a canonical frame fixed by the voting cameras (Hartley's normalisation, H&Z 4.4,
-with the camera centres standing in for the unknown point): origin at the mean centre of the cameras with
-weight > 0, unit = their mean distance from it. A rigid motion or change of unit of the world frame then
-moves the result by exactly that motion, and the system is well conditioned in float32. Pixel rows are kept
-(an isotropic image normalisation would only reweight the views), so unweighted residuals are OpenCV's.
-
-Validity rule (a point is flagged, never raised on; its coordinates may then be NaN or meaningless):
-a point is **valid** iff
-  1. at least two views have weight > 0, and every input of those views (pixels, projection matrix,
-     weight) is finite (views with weight 0 are ignored entirely: a NaN there does not invalidate);
-  2. the system pins down one point: the two smallest singular values differ by more than
-     ``rank_tol`` x the largest;
-  3. the point is not at infinity for the dtype: its homogeneous coordinate ``|w|`` exceeds 100 x its
-     rounding error ``eps(dtype) * s_max / (s_3 - s_4)`` (the depth is known to better than 1 %);
-  4. it lies in front of every camera with weight > 0 (cheirality: positive depth);
-  5. the result is finite.
+Each view contributes the plain rows ``w_v * (u P_v[2] - P_v[0])``, ``w_v * (v P_v[2] - P_v[1])``
+(``cv2.triangulatePoints`` with learnable-triangulation's weights), solved in a frame fixed by the voting
+cameras (H&Z 4.4: origin their mean centre, unit their mean distance from it). A point is flagged (never
+raised on) unless: two views have weight > 0 and finite inputs (weight-0 views are ignored); the two
+smallest singular values differ by more than ``rank_tol`` x the largest; ``|w|`` exceeds
+:data:`AT_INFINITY_FACTOR` x its rounding error ``eps * s_max / (s_3 - s_4)``; it lies in front of every
+voting camera; the result is finite.
 """
 
 from __future__ import annotations
@@ -35,20 +20,12 @@ AT_INFINITY_FACTOR = 100.0
 """A point is at infinity when ``|w|`` is within this many times its rounding error of zero."""
 
 
-def camera_centres(proj: Tensor) -> Tensor:
-    """Centres C (..., 3) of projection matrices (..., 3, 4): ``P [C; 1] = 0`` (same unit as ``proj``)."""
-    centres, _ = torch.linalg.solve_ex(proj[..., :3], -proj[..., 3:])  # singular: inf/NaN, flagged later
-    return centres.squeeze(-1)
-
-
 def _canonical_frame(proj: Tensor, votes: Tensor) -> tuple[Tensor, Tensor]:
-    """Origin (..., J, 3) and unit (..., J, 1) fixed by the voting cameras.
-
-    proj (..., V, 3, 4) finite where voting; votes (..., V, J) bool.
-    """
+    """Origin (..., J, 3) and unit (..., J, 1) fixed by the voting cameras: proj (..., V, 3, 4) finite where
+    voting, votes (..., V, J) bool."""
     eye = torch.eye(3, 4, dtype=proj.dtype, device=proj.device)
     safe = torch.where(votes.any(-1)[..., None, None], proj, eye)  # views voting nowhere: any regular P
-    centres = camera_centres(safe)  # (..., V, 3)
+    centres = torch.linalg.solve_ex(safe[..., :3], -safe[..., 3:])[0].squeeze(-1)  # P [C; 1] = 0: (..., V, 3)
     mask = votes.unsqueeze(-1).to(proj.dtype)  # (..., V, J, 1)
     count = mask.sum(-3).clamp_min(1)  # (..., J, 1)
     c = centres.unsqueeze(-2)  # (..., V, 1, 3)
@@ -68,23 +45,13 @@ def triangulate_dlt(
     rank_tol: float = 1e-7,
     with_sensitivity: bool = False,
 ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, Tensor]:
-    """Triangulate points seen in V >= 2 views (see the module docstring for the validity rule).
+    """Triangulate points seen in V >= 2 views (validity rule: module docstring).
 
-    Args:
-        proj: projection matrices P = K [R | t], (..., V, 3, 4) (pixels per mm); ``det(P[:, :3])``
-            may have either sign (depth is taken in the camera's viewing direction).
-        points_2d: undistorted pixel coordinates, (..., V, J, 2).
-        weights: optional non-negative confidences, (..., V) per view or (..., V, J) per point.
-            A weight of zero is the same as dropping that view (NaN pixels there are ignored).
-        rank_tol: a point is flagged invalid when its two smallest singular values are within
-            this relative gap (the system does not pin down a unique point).
-        with_sensitivity: also return the sensitivity (..., J) mm per px: a first-order bound on how far the
-            point moves when each voting 2D coordinate moves by one pixel (the null vector moves by up to
-            |dA| / (s_3 - s_4), mapped back to mm); large for nearly parallel rays or nearly singular views.
-
-    Returns:
-        points (..., J, 3) in the frame of ``proj`` (mm), a bool validity flag (..., J), and with
-        ``with_sensitivity`` the sensitivity (..., J) mm/px (inf where the system has no unique point).
+    ``proj``: P = K [R | t] (..., V, 3, 4) px per mm, ``det(P[:, :3])`` of either sign; ``points_2d``:
+    undistorted pixels (..., V, J, 2); ``weights``: optional confidences >= 0, (..., V) or (..., V, J) (0
+    drops the view). Returns points (..., J, 3) mm in the frame of ``proj``, valid (..., J) bool and, with
+    ``with_sensitivity``, a first-order bound (..., J) mm/px on how far a point moves per pixel of its voting
+    2D inputs (|dA| / (s_3 - s_4) mapped to mm; inf where not unique).
     """
     if proj.shape[-2:] != (3, 4):
         raise ValueError(f"proj must be (..., V, 3, 4), got {tuple(proj.shape)}")
@@ -134,22 +101,20 @@ def triangulate_dlt(
     w_safe_div = torch.where(w.abs() > 0, w, torch.full_like(w, torch.finfo(w.dtype).tiny))
     points = Y_h[..., :3] / w_safe_div.unsqueeze(-1) * scale + origin
 
-    eps = torch.finfo(S.dtype).eps
-    smax = S[..., 0].clamp_min(torch.finfo(S.dtype).tiny)
+    eps, tiny = torch.finfo(S.dtype).eps, torch.finfo(S.dtype).tiny
+    smax = S[..., 0].clamp_min(tiny)
     gap = S[..., -2] - S[..., -1]
     well_posed = gap > rank_tol * smax
-    w_error = eps * smax / gap.clamp_min(torch.finfo(S.dtype).tiny)
+    w_error = eps * smax / gap.clamp_min(tiny)
     at_finite = w.abs() > AT_INFINITY_FACTOR * w_error
     # depth of Y in view v, up to a positive factor: sign(det M_v) * (Pc_v[2] . Y_h) * sign(w)
     depth = (Pc[..., 2, :] * Y_h.unsqueeze(-3)).sum(-1) * w_sign.unsqueeze(-2)  # (..., V, J)
     depth = depth * torch.linalg.det(proj_safe[..., :3]).sign().unsqueeze(-1)
     in_front = (depth > 0) | ~votes
-    n_views = votes.sum(dim=-2)
-    valid = inputs_ok & finite_rows & (n_views >= 2) & well_posed & at_finite & in_front.all(-2)
+    valid = inputs_ok & finite_rows & (votes.sum(dim=-2) >= 2) & well_posed & at_finite & in_front.all(-2)
     valid = valid & torch.isfinite(points).all(dim=-1)
     if not with_sensitivity:
         return points, valid
-    tiny = torch.finfo(S.dtype).tiny
     row_norm = (Pc[..., 2, :].norm(dim=-1) * w_safe).square().sum(dim=-2).mul(2).sqrt()  # |dA|/px (..., J)
     y_norm = (Y_h[..., :3] / w_safe_div.unsqueeze(-1)).norm(dim=-1)
     sens = scale.squeeze(-1) * row_norm / gap.clamp_min(tiny) * (1 + y_norm) / w.abs().clamp_min(tiny)
@@ -157,9 +122,8 @@ def triangulate_dlt(
     return points, valid, sens.detach()
 
 
-#: A valid triangulated point is *near-degenerate* when a thousandth of a pixel in its 2D inputs can move it
-#: by more than a millimetre (sensitivity above this, mm per px): last-bit differences of the 2D network
-#: (another CPU, thread count or batch size) then show in its 3D error. A spread four-camera rig: ~10^1..10^2.
+#: Sensitivity (mm per px) above which a valid point is *near-degenerate*: a thousandth of a pixel moves it by
+#: over a millimetre, so last-bit differences of the 2D network show (a spread 4-camera rig: ~10^1..10^2).
 NEAR_DEGENERATE_MM_PER_PX = 1000.0
 
 

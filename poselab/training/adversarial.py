@@ -1,11 +1,5 @@
-"""Adversarial training (Madry et al.): train any baseline on a mix of clean and PGD images.
-
-Before each training step :class:`AdversarialTraining` replaces a random ``fraction`` of the batch's images
-by PGD examples against the current model (root-aligned MPJPE to ``pose_target``), crafted in eval mode with
-frozen weights (train mode and ``requires_grad`` restored before the step); it logs ``train/clean_mpjpe``,
-``train/adv_mpjpe`` (mm, replaced samples) and ``train/adv_fraction``. Use: ``--config
-configs/adv_train.yaml``.
-"""
+"""Adversarial training (Madry et al.): train any baseline on a mix of clean and PGD images
+(``--config configs/adv_train.yaml``)."""
 
 from __future__ import annotations
 
@@ -22,7 +16,9 @@ from poselab.attacks.sweep import index_batch
 
 
 class AdversarialTraining(pl.Callback):
-    """Replace a fraction of each training batch's images by PGD adversarial images.
+    """Replace a fraction of each training batch's images by PGD images against the current model (MPJPE
+    to ``pose_target``, crafted in eval mode with frozen weights); logs ``train/clean_mpjpe``,
+    ``train/adv_mpjpe`` (mm, replaced samples) and ``train/adv_fraction``.
 
     Args:
         eps: L-inf budget in pixels (0..255 image scale), > 0.

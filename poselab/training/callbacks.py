@@ -1,34 +1,29 @@
-"""Training callbacks of ``poselab fit``: checkpoint files, reseeding (exact resume), channels-last.
-
-:class:`PoseCheckpoint` is the CLI's ``checkpoint.*`` (``runs/checkpoints/<model>.ckpt`` best by
-``val/mpjpe``, ``<model>-last.ckpt`` last); :class:`ReseedEachEpoch` makes a run resumed from
-``<model>-last.ckpt`` (also mid-epoch) continue exactly as an uninterrupted one; :class:`ChannelsLast` is
-``run.channels_last``.
-"""
+"""Training callbacks of ``poselab fit``: checkpoint files, reseeding (exact resume), channels-last."""
 
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from poselab.hashing import mix
+
 
 class PoseCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint`` writing ``<dirpath>/<model>.ckpt`` (best) and ``<dirpath>/<model>-last.ckpt``.
-
-    ``dirpath`` defaults to ``runs/checkpoints``: training never overwrites the shipped, git-tracked
-    ``checkpoints/<model>.ckpt`` unless asked (``--checkpoint.dirpath checkpoints``, ``make train SHIP=1``).
+    """``ModelCheckpoint`` writing ``<dirpath>/<model>.ckpt`` (best) and ``<dirpath>/<model>-last.ckpt``;
+    the default ``dirpath`` keeps training off the shipped ``checkpoints/`` (``make train SHIP=1``).
 
     Args:
         best_weights_only: save the best checkpoint without optimiser state (small files to ship);
             the last checkpoint always keeps everything needed to resume.
-        last_every_n_train_steps: also write the last checkpoint every n training steps (mid-epoch;
-            ``--ckpt_path last`` then resumes within the epoch). Unlike ``every_n_train_steps``, the
-            best and last checkpoints are still written at every epoch end (after validation).
+        last_every_n_train_steps: also write the last checkpoint every n training steps (``--ckpt_path last``
+            then resumes mid-epoch); best and last are still written at every epoch end.
         (others as :class:`~pytorch_lightning.callbacks.ModelCheckpoint`)
     """
 
@@ -91,14 +86,8 @@ class ChannelsLast(pl.Callback):
 
 
 class ReseedEachEpoch(pl.Callback):
-    """Re-seed all RNGs at the start of every training epoch and of every training batch.
-
-    Epoch ``e`` starts from seed (run seed, e) and training step ``s`` from (run seed, s) - any
-    randomness of a step (dropout, noise) depends only on the run seed and the step, not on how the run
-    got there. Lightning does not checkpoint RNG states; with this a run resumed from
-    ``<model>-last.ckpt``, also from a mid-epoch one (the training loader is resumable, see
-    :mod:`poselab.data.resumable`), continues exactly as an uninterrupted one.
-    """
+    """Re-seed all RNGs from (run seed, epoch) at every training epoch and (run seed, step) at every batch, so
+    a run resumed from ``<model>-last.ckpt`` (also mid-epoch) continues exactly as an uninterrupted one."""
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self.base_seed = int(os.environ.get("PL_GLOBAL_SEED", 0))
@@ -116,12 +105,6 @@ class ReseedEachEpoch(pl.Callback):
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any,
                              batch_idx: int) -> None:
-        import random
-
-        import numpy as np
-
-        from poselab.hashing import mix
-
         seed = mix(getattr(self, "base_seed", 0), trainer.global_step, 41) & 0xFFFFFFFF
         random.seed(seed)
         np.random.seed(seed)

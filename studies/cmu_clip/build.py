@@ -13,13 +13,36 @@ from pathlib import Path
 import numpy as np
 
 from poselab.data.errors import DataError
-from poselab.data.motion.bvh import BVHError, parse_bvh, read_text, subsample_text
+from poselab.data.motion.bvh import BVHError, parse_bvh, read_text
 from poselab.data.motion.cmu import CLIP_FILE, capture_joints, clip_joints
 from poselab.safe_io import atomic_write
 
 SOURCE_STEP, SOURCE_START = 4, 1
 #: Largest clip written (gzip bytes): 20x the shipped one (0.19 MB).
 MAX_CLIP_BYTES = 4 * 2**20
+
+
+def subsample_text(text: str, step: int, start: int = 0) -> str:
+    """The BVH text keeping frames ``start, start + step, ...`` (lines copied verbatim, Frame Time x step)."""
+    if step < 1 or start < 0:
+        raise ValueError(f"step must be >= 1 and start >= 0, got step={step}, start={start}")
+    head, sep, rest = text.partition("MOTION")
+    if not sep:
+        raise BVHError("BVH: no MOTION section")
+    lines = [ln for ln in rest.splitlines() if ln.strip()]
+    if len(lines) < 2 or not lines[0].startswith("Frames:") or not lines[1].startswith("Frame Time:"):
+        raise BVHError("BVH: expected 'Frames:' and 'Frame Time:' lines after MOTION")
+    frame_time = float(lines[1].split(":", 1)[1])
+    kept = lines[2:][start::step]
+    return "".join(
+        [
+            head,
+            "MOTION\n",
+            f"Frames: {len(kept)}\n",
+            f"Frame Time: {frame_time * step:.7g}\n",
+            *(ln.rstrip() + "\n" for ln in kept),
+        ]
+    )
 
 
 def clip_bytes(source: str | Path) -> bytes:

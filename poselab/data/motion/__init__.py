@@ -1,3 +1,2 @@
 """Real human motion: a BVH reader (:mod:`.bvh`), retargeting to poselab's 17 joints on a synthetic
-subject's body (:mod:`.retarget`) and the shipped CMU motion-capture clip (:mod:`.cmu`); the realism check
-of the procedural pose prior against it is a study (``studies/motion_realism/``)."""
+subject's body (:mod:`.retarget`) and the shipped CMU motion-capture clip (:mod:`.cmu`)."""

@@ -1,18 +1,9 @@
-"""A small BVH (Biovision Hierarchy) reader with forward kinematics.
+"""A small BVH (Biovision Hierarchy) reader with forward kinematics, in the file's axes and length unit.
 
-Conventions (those of the Biovision format as Blender and most readers apply them):
-
-- each joint's OFFSET is its translation from its parent in the parent's frame, in the file's length unit;
-  an ``End Site`` becomes a joint named ``<parent>_end`` with no channels;
-- rotation channels are Euler angles in degrees, applied in the order they are listed:
-  ``CHANNELS 3 Zrotation Yrotation Xrotation`` means ``R_local = Rz(z) @ Ry(y) @ Rx(x)`` (any order and any
-  subset of the three axes is allowed);
-- position channels give the joint's translation from its parent on their axis, replacing the OFFSET
-  component there (usually only the root has them, with a zero OFFSET);
-- ``R_world[j] = R_world[parent] @ R_local[j]``,
-  ``p_world[j] = p_world[parent] + R_world[parent] @ translation[j]``.
-
-The axes stay the file's (CMU files: y up, the character facing +z in the rest pose).
+OFFSET: translation from the parent in the parent's frame; an ``End Site`` is a joint ``<parent>_end``
+without channels. Rotation channels are Euler degrees applied in listed order (``Zrotation Yrotation
+Xrotation``: ``R_local = Rz @ Ry @ Rx``); position channels replace the OFFSET on their axis.
+``R_world[j] = R_world[parent] @ R_local[j]``, ``p_world[j] = p_world[parent] + R_world[parent] @ t[j]``.
 """
 
 from __future__ import annotations
@@ -26,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from poselab.data.errors import DataError, DataNotFoundError
+from poselab.geometry.rotation import axis_rotation
 
-ROTATIONS = ("Xrotation", "Yrotation", "Zrotation")
 POSITIONS = ("Xposition", "Yposition", "Zposition")
-CHANNEL_NAMES = ROTATIONS + POSITIONS
-#: Largest BVH text read (bytes, after decompression): 8x the full CMU 01_01 capture (2 MB); parsing holds
-#: about 20x the text in memory (a 45 MB file took 0.93 GB).
+CHANNEL_NAMES = ("Xrotation", "Yrotation", "Zrotation", *POSITIONS)
+#: Largest BVH text read (bytes, after decompression): 8x the full CMU 01_01 capture; parsing holds ~20x it.
 MAX_BVH_BYTES = 16 * 2**20
 #: Deepest joint chain and most joints accepted (CMU: depth 9, 38 joints with end sites).
 MAX_DEPTH, MAX_JOINTS = 64, 1024
@@ -43,16 +33,8 @@ class BVHError(DataError):
 
 @dataclass(frozen=True)
 class BVH:
-    """A parsed BVH file.
-
-    Attributes:
-        names: joint names (N,), end sites as ``<parent>_end``; parents come before children.
-        parents: parent index of each joint, -1 for a root.
-        offsets: (N, 3) rest translations from the parent (file units).
-        channels: per joint, its channel names in file order (``()`` for end sites).
-        frame_time: seconds per frame.
-        motion: (F, C) channel values, C = total number of channels, in joint then channel order.
-    """
+    """A parsed BVH file: N joints (parents first; -1 for a root), offsets (N, 3) file units, channel
+    names per joint in file order, seconds per frame, motion (F, C) in joint then channel order."""
 
     names: tuple[str, ...]
     parents: tuple[int, ...]
@@ -71,14 +53,6 @@ class BVH:
             return self.names.index(name)
         except ValueError:
             raise KeyError(f"no joint {name!r} in the BVH; joints: {', '.join(self.names)}") from None
-
-    def channel_starts(self) -> list[int]:
-        """Column of ``motion`` where each joint's channels start."""
-        starts, col = [], 0
-        for ch in self.channels:
-            starts.append(col)
-            col += len(ch)
-        return starts
 
 
 class _Tokens:
@@ -153,10 +127,8 @@ def parse_bvh(text: str) -> BVH:
             chans = tuple(tok.next(f"channel of {name}") for _ in range(int(count)))
             for ch in chans:
                 if ch not in CHANNEL_NAMES:
-                    raise BVHError(
-                        f"BVH line {line}: unknown channel {ch!r} of {name}; expected one of "
-                        f"{', '.join(CHANNEL_NAMES)}"
-                    )
+                    raise BVHError(f"BVH line {line}: unknown channel {ch!r} of {name}; expected one of "
+                                   f"{', '.join(CHANNEL_NAMES)}")
             if len(set(chans)) != len(chans):
                 raise BVHError(f"BVH line {line}: repeated channel in {name}: {' '.join(chans)}")
             channels[index] = chans
@@ -195,10 +167,8 @@ def parse_bvh(text: str) -> BVH:
     n_channels = sum(len(c) for c in channels)
     values = [t for t, _ in tok.items[tok.pos :]]
     if len(values) != int(frames) * n_channels:
-        raise BVHError(
-            f"BVH: {int(frames)} frames x {n_channels} channels need {int(frames) * n_channels} "
-            f"numbers after 'Frame Time', found {len(values)}"
-        )
+        raise BVHError(f"BVH: {int(frames)} frames x {n_channels} channels need {int(frames) * n_channels} "
+                       f"numbers after 'Frame Time', found {len(values)}")
     try:
         motion = np.array(values, dtype=np.float64).reshape(int(frames), n_channels)
     except ValueError as err:
@@ -246,68 +216,23 @@ def load_bvh(path: str | Path) -> BVH:
         raise BVHError(f"{path}: {err}") from None
 
 
-def axis_rotation(axis: str, degrees: np.ndarray) -> np.ndarray:
-    """Right-handed rotation matrices (..., 3, 3) about ``axis`` ("X", "Y" or "Z") by ``degrees``."""
-    a = np.deg2rad(np.asarray(degrees, dtype=np.float64))
-    c, s = np.cos(a), np.sin(a)
-    one, zero = np.ones_like(a), np.zeros_like(a)
-    rows = {
-        "X": ((one, zero, zero), (zero, c, -s), (zero, s, c)),
-        "Y": ((c, zero, s), (zero, one, zero), (-s, zero, c)),
-        "Z": ((c, -s, zero), (s, c, zero), (zero, zero, one)),
-    }[axis]
-    return np.stack([np.stack(r, axis=-1) for r in rows], axis=-2)
-
-
-def local_transforms(bvh: BVH) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame local rotations (F, N, 3, 3) and translations (F, N, 3) of every joint."""
-    F, N = bvh.num_frames, len(bvh.names)
-    rot = np.broadcast_to(np.eye(3), (F, N, 3, 3)).copy()
-    trans = np.broadcast_to(bvh.offsets, (F, N, 3)).copy()
-    for j, (chans, start) in enumerate(zip(bvh.channels, bvh.channel_starts())):
-        for k, ch in enumerate(chans):
-            column = bvh.motion[:, start + k]
-            axis = ch[0]
-            if ch in POSITIONS:
-                trans[:, j, "XYZ".index(axis)] = column
-            else:
-                rot[:, j] = rot[:, j] @ axis_rotation(axis, column)
-    return rot, trans
-
-
 def forward_kinematics(bvh: BVH) -> tuple[np.ndarray, np.ndarray]:
     """World positions (F, N, 3) (file units) and world rotations (F, N, 3, 3) of every joint and end site."""
-    rot, trans = local_transforms(bvh)
-    world_rot = np.empty_like(rot)
-    world_pos = np.empty_like(trans)
-    for j, p in enumerate(bvh.parents):
+    F, N = bvh.num_frames, len(bvh.names)
+    world_rot, world_pos = np.empty((F, N, 3, 3)), np.empty((F, N, 3))
+    starts = np.cumsum([0, *(len(c) for c in bvh.channels)])  # motion column of each joint's first channel
+    for j, (chans, start, p) in enumerate(zip(bvh.channels, starts, bvh.parents)):
+        rot = np.broadcast_to(np.eye(3), (F, 3, 3)).copy()
+        trans = np.broadcast_to(bvh.offsets[j], (F, 3)).copy()
+        for k, ch in enumerate(chans):
+            if ch in POSITIONS:
+                trans[:, "XYZ".index(ch[0])] = bvh.motion[:, start + k]
+            else:
+                rot = rot @ axis_rotation(ch[0], np.deg2rad(bvh.motion[:, start + k]))
         if p < 0:
-            world_rot[:, j] = rot[:, j]
-            world_pos[:, j] = trans[:, j]
+            world_rot[:, j], world_pos[:, j] = rot, trans
         else:
-            world_rot[:, j] = world_rot[:, p] @ rot[:, j]
-            world_pos[:, j] = world_pos[:, p] + np.einsum("fab,fb->fa", world_rot[:, p], trans[:, j])
+            world_rot[:, j] = world_rot[:, p] @ rot
+            world_pos[:, j] = world_pos[:, p] + np.einsum("fab,fb->fa", world_rot[:, p], trans)
     return world_pos, world_rot
 
-
-def subsample_text(text: str, step: int, start: int = 0) -> str:
-    """The BVH text keeping frames ``start, start + step, ...`` (lines copied verbatim, Frame Time x step)."""
-    if step < 1 or start < 0:
-        raise ValueError(f"step must be >= 1 and start >= 0, got step={step}, start={start}")
-    head, sep, rest = text.partition("MOTION")
-    if not sep:
-        raise BVHError("BVH: no MOTION section")
-    lines = [ln for ln in rest.splitlines() if ln.strip()]
-    if len(lines) < 2 or not lines[0].startswith("Frames:") or not lines[1].startswith("Frame Time:"):
-        raise BVHError("BVH: expected 'Frames:' and 'Frame Time:' lines after MOTION")
-    frame_time = float(lines[1].split(":", 1)[1])
-    kept = lines[2:][start::step]
-    return "".join(
-        [
-            head,
-            "MOTION\n",
-            f"Frames: {len(kept)}\n",
-            f"Frame Time: {frame_time * step:.7g}\n",
-            *(ln.rstrip() + "\n" for ln in kept),
-        ]
-    )

@@ -1,20 +1,8 @@
 """Real motion from the CMU Graphics Lab Motion Capture Database, retargeted to the synthetic subjects.
 
-The shipped clip (:data:`CLIP_FILE`, licence and acknowledgement in ``data/README.md`` beside it) is CMU
-subject 01, trial 01 (a playground sequence: forward jumps, turning round) as BVH, every 4th frame of the
-120 Hz capture from frame 1 on (frame 0 of the conversion is the T-pose rest frame): 688 frames at 30 Hz.
-Rebuilt from the full file by ``studies/cmu_clip`` (its README gives the command).
-
-Joint correspondences (:data:`CMU_MARKERS`; CMU rest pose: y up, facing +z, the character's left at +x):
-pelvis is the midpoint of LeftUpLeg and RightUpLeg (the hip joints; CMU's ``Hips`` root sits about 100 mm
-higher and further back); spine is Spine, thorax Neck1 (the base of the neck); neck_nose is Head and
-head_top Head's end site, both moved 1 unit (about 56 mm) forward in the head's frame (the nose is in front
-of the head-neck joint); the limbs' hip, knee, ankle, shoulder, elbow and wrist are {Right,Left}UpLeg, Leg,
-Foot, Arm, ForeArm and Hand.
-
-Bones then take the subject's lengths (:func:`poselab.data.motion.retarget.rescale_bones`), the root
-trajectory is scaled by the subject's leg length over CMU's (thigh + shin), and the clip is centred on the
-capture space with its feet on the floor (:func:`poselab.data.motion.retarget.place`).
+The shipped clip (:data:`CLIP_FILE`, licence in ``data/README.md`` beside it; rebuilt by ``studies/cmu_clip``)
+is CMU 01_01 (forward jumps, turning round), every 4th frame of the 120 Hz capture from frame 1 on (frame 0
+is the T-pose): 688 frames at 30 Hz. The root trajectory is scaled by the subject's leg length over CMU's.
 """
 
 from __future__ import annotations
@@ -28,16 +16,17 @@ from poselab.data.errors import DataError
 from poselab.data.motion.bvh import BVH, forward_kinematics, load_bvh
 from poselab.data.motion.retarget import Y_UP_TO_Z_UP, Marker, marker_positions, place, rescale_bones
 from poselab.data.synthetic.pose import ANKLE_HEIGHT, make_subject
-from poselab.skeleton import JOINT_NAMES, joint_index
+from poselab.skeleton import BONES, JOINT_NAMES
 
-#: the shipped clip: CMU 01_01, every 4th frame (30 Hz) from frame 1
 CLIP_FILE = Path(__file__).parent / "data" / "cmu_01_01_30hz.bvh.gz"
 CLIP_NAME = "cmu_01_01"
 
 _HEAD_FORWARD = (0.0, 0.0, 1.0)  # CMU units in the head's frame (rest pose faces +z)
 _LIMBS = (("hip", "UpLeg"), ("knee", "Leg"), ("ankle", "Foot"), ("shoulder", "Arm"), ("elbow", "ForeArm"),
           ("wrist", "Hand"))
-#: poselab joint name -> where it sits on the CMU skeleton (see the module docstring)
+#: poselab joint name -> where it sits on the CMU skeleton (rest pose: y up, facing +z). The pelvis is the
+#: midpoint of the hip joints (CMU's ``Hips`` sits ~100 mm higher); the nose and head top are moved 1 unit
+#: (~56 mm) forward in the head's frame.
 CMU_MARKERS: dict[str, Marker] = {
     "pelvis": Marker(("LeftUpLeg", "RightUpLeg")),
     "spine": Marker(("Spine",)),
@@ -47,10 +36,7 @@ CMU_MARKERS: dict[str, Marker] = {
     **{f"{side[0].lower()}_{ours}": Marker((side + theirs,))
        for side in ("Right", "Left") for ours, theirs in _LIMBS},
 }
-_LEGS = [
-    (joint_index(a), joint_index(b))
-    for a, b in (("r_knee", "r_hip"), ("r_ankle", "r_knee"), ("l_knee", "l_hip"), ("l_ankle", "l_knee"))
-]
+_LEGS = [(c, p) for c, p in BONES if JOINT_NAMES[c].endswith(("knee", "ankle"))]  # thighs and shins
 
 
 def capture_joints(bvh: BVH) -> np.ndarray:

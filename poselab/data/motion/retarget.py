@@ -1,8 +1,5 @@
-"""Retargeting of a motion-capture skeleton to poselab's 17 joints on a synthetic subject's body, in three
-pure numpy steps: :func:`marker_positions` (the joints read off the capture's forward kinematics),
-:func:`rescale_bones` (the subject's bone lengths) and :func:`place` (on the capture's trajectory, feet on
-the floor). Output: world joints (F, 17, 3) mm in the synthetic data's world frame (z up, floor z = 0).
-"""
+"""Retargeting a motion capture to poselab's 17 joints on a synthetic subject's body (pure numpy):
+:func:`marker_positions`, :func:`rescale_bones`, then :func:`place` gives world joints (F, 17, 3) mm, z up."""
 
 from __future__ import annotations
 
@@ -11,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from poselab.geometry.rotation import axis_rotation
 from poselab.skeleton import BONES, JOINT_NAMES, NUM_JOINTS, joint_index
 
 #: Y-up capture axes (BVH: x, y up, z) -> the synthetic world (z up, mm): a proper rotation (+90 deg about x).
@@ -20,13 +18,8 @@ ANKLES = (joint_index("r_ankle"), joint_index("l_ankle"))
 
 @dataclass(frozen=True)
 class Marker:
-    """Where a poselab joint sits on a capture skeleton.
-
-    Attributes:
-        joints: capture joint names whose world positions are averaged (one name: that joint).
-        offset: added in the local frame of ``joints[0]`` (capture units, rest-pose axes; an end site's
-            frame is its parent's).
-    """
+    """Where a poselab joint sits on a capture skeleton: the mean of the ``joints``' world positions plus
+    ``offset`` in the local frame of ``joints[0]`` (capture units; an end site's frame is its parent's)."""
 
     joints: tuple[str, ...]
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -35,11 +28,8 @@ class Marker:
 def marker_positions(
     names: Sequence[str], positions: np.ndarray, rotations: np.ndarray, markers: Sequence[Marker]
 ) -> np.ndarray:
-    """The poselab joints (F, 17, 3) from capture world positions (F, N, 3) and rotations (F, N, 3, 3).
-
-    ``markers`` holds one :class:`Marker` per joint of :data:`~poselab.skeleton.JOINT_NAMES`; the result is
-    in the capture's axes and units.
-    """
+    """The poselab joints (F, 17, 3) from capture world positions (F, N, 3) and rotations (F, N, 3, 3),
+    one :class:`Marker` per joint of :data:`~poselab.skeleton.JOINT_NAMES`; capture axes and units."""
     if len(markers) != NUM_JOINTS:
         raise ValueError(f"need {NUM_JOINTS} markers (one per poselab joint), got {len(markers)}")
     index = {n: i for i, n in enumerate(names)}
@@ -78,18 +68,12 @@ def rescale_bones(joints: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def place(body: np.ndarray, capture: np.ndarray, scale: float, ankle_height: float) -> np.ndarray:
-    """World joints (F, 17, 3): ``body`` (pelvis-rooted, mm) moved onto the capture's trajectory.
+    """World joints (F, 17, 3) mm: ``body`` (F, 17, 3) mm, pelvis at the origin, on the trajectory of
+    ``capture`` (F, 17, 3) z-up capture units, ``scale`` mm per capture unit.
 
-    Args:
-        body: (F, 17, 3) rescaled joints, pelvis at the origin, z up (mm).
-        capture: (F, 17, 3) capture joints in z-up axes (capture units).
-        scale: mm per capture unit for the trajectory (the subject's leg length over the capture's).
-        ankle_height: height of the lowest ankle (mm) in frames where the capture's lowest ankle is at its
-            lowest height of the clip (a foot on the ground).
-
-    The pelvis follows the capture pelvis horizontally (scaled, the clip's bounding-box centre at x = y = 0);
-    vertically, the lowest ankle sits ``ankle_height + scale * lift`` above the floor, ``lift`` being the
-    capture's lowest ankle above its lowest value over the clip.
+    Horizontally the pelvis follows the capture's (the clip's bounding-box centre at x = y = 0); vertically
+    the lowest ankle sits ``ankle_height + scale * lift`` mm up, ``lift`` being the capture's lowest ankle
+    above its lowest value over the clip.
     """
     pelvis_xy = capture[:, 0, :2] * scale
     centre = 0.5 * (pelvis_xy.min(axis=0) + pelvis_xy.max(axis=0))
@@ -103,6 +87,4 @@ def place(body: np.ndarray, capture: np.ndarray, scale: float, ankle_height: flo
 
 def yaw_about_origin(joints: np.ndarray, yaw: float) -> np.ndarray:
     """Joints (..., 3) turned by ``yaw`` radians about the world z axis through the origin."""
-    c, s = np.cos(yaw), np.sin(yaw)
-    R = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    return joints @ R.T
+    return joints @ axis_rotation("Z", yaw).T

@@ -1,14 +1,9 @@
 """``SyntheticMultiView``: the embedded calibrated 4-camera dataset (samples follow poselab.data.sample).
 
-Index ``i`` maps to (subject, action, frame) as: subject = ``subjects[i % S]``, action =
-``actions[(i // S) % A]``, frame = ``frame_offset + (i // (S * A)) * frame_stride``. Every pixel is a pure
-function of (seed, subject, action, frame) (and the image size), so two instances, two workers or two
-processes return identical samples.
-
-Motion: ``procedural`` (the pose prior of :mod:`poselab.data.synthetic.pose`) or ``cmu`` (the shipped
-motion capture clip, :mod:`poselab.data.motion.cmu`, retargeted to each subject and turned about the capture
-space's centre by a yaw from (seed, subject)): its one action is the clip's name and frames wrap round at
-the clip's end (the default stride, :func:`golden_stride`, spreads any first k samples over the clip).
+Index ``i`` is subject ``subjects[i % S]``, action ``actions[(i // S) % A]``, frame ``frame_offset +
+(i // (S * A)) * frame_stride``; every pixel is a pure function of (seed, subject, action, frame, image size).
+Motion ``cmu``: the shipped clip (:mod:`poselab.data.motion.cmu`) turned by a yaw from (seed, subject); its
+one action is the clip's name and frames wrap round at its end.
 """
 
 from __future__ import annotations
@@ -22,15 +17,14 @@ from torch.utils.data import Dataset
 from poselab.data.errors import DataError
 from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_world
 from poselab.data.synthetic.render import extra_points, lighting, part_colours, render_view
-from poselab.data.synthetic.rig import Rig, h36m_like_rig
+from poselab.data.synthetic.rig import h36m_like_rig
 from poselab.geometry import crop_intrinsics, project, world_to_camera
 from poselab.hashing import mix
 from poselab.skeleton import NUM_JOINTS
 
-#: Margin around the projected joints, as a fraction of the box side, plus the body's half-width.
+#: Crop margin around the projected joints: a fraction of the box side, plus the body's half-width (mm).
 BOX_MARGIN = 0.08
-BODY_HALF_WIDTH = 160.0  # mm, added around the joints so limbs and head stay inside the crop
-#: Sources of the poses: the procedural prior, or the shipped CMU motion capture clip.
+BODY_HALF_WIDTH = 160.0
 MOTIONS = ("procedural", "cmu")
 
 
@@ -75,18 +69,8 @@ def square_boxes(uv: torch.Tensor, depth: torch.Tensor, focal: torch.Tensor) -> 
 class SyntheticMultiView(Dataset):
     """Synthetic calibrated multi-view human dataset shaped like Human3.6M.
 
-    Args:
-        subjects: subject names from :data:`~poselab.data.synthetic.pose.SUBJECTS`.
-        size: number of samples.
-        image_size: crop side (px), > 0.
-        views: camera indices (default all 4).
-        random_view: return ONE view per sample, chosen deterministically from (seed, index).
-        seed: dataset seed (motion variation, lighting, backgrounds).
-        actions: action names (default all of :data:`~poselab.data.synthetic.pose.ACTIONS`; procedural
-            motion only).
-        frame_stride, frame_offset: frame numbering (see module docstring); ``frame_stride`` defaults to 7
-            (procedural) or :func:`golden_stride` of the clip's length (cmu).
-        motion: "procedural" (the pose prior) or "cmu" (real motion capture, see module docstring).
+    ``random_view``: one view per sample chosen from (seed, index); ``actions``: procedural motion only
+    (default all); ``frame_stride`` defaults to 7 (procedural) or :func:`golden_stride` of the clip (cmu).
     """
 
     def __init__(
@@ -100,16 +84,13 @@ class SyntheticMultiView(Dataset):
         actions: Sequence[str] | None = None,
         frame_stride: int | None = None,
         frame_offset: int = 0,
-        rig: Rig | None = None,
         motion: str = "procedural",
     ) -> None:
         self.image_size = check_image_size(image_size)
         if motion not in MOTIONS:
             raise DataError(f"motion must be one of {', '.join(MOTIONS)}, got {motion!r}")
         self.motion = motion
-        if isinstance(subjects, str):
-            subjects = [subjects]
-        self.subjects = list(subjects)
+        self.subjects = [subjects] if isinstance(subjects, str) else list(subjects)
         if not self.subjects:
             raise DataError("subjects must name at least one subject")
         for s in self.subjects:
@@ -129,7 +110,7 @@ class SyntheticMultiView(Dataset):
         if int(size) < 0:
             raise DataError(f"size must be >= 0, got {size!r}")
         self.size = int(size)
-        self.rig = rig or h36m_like_rig()
+        self.rig = h36m_like_rig()
         self.camera_names = self.rig.names
         self.views = check_views(views, len(self.rig), self.rig.names)
         self.random_view = bool(random_view)
@@ -137,10 +118,8 @@ class SyntheticMultiView(Dataset):
         default_stride = 7 if motion == "procedural" else golden_stride(self.clip_frames)
         self.frame_stride = int(default_stride if frame_stride is None else frame_stride)
         self.frame_offset = int(frame_offset)
-        self._R = torch.from_numpy(self.rig.R)
-        self._t = torch.from_numpy(self.rig.t)
-        self._K = torch.from_numpy(self.rig.K)
-        self._dist = torch.from_numpy(self.rig.dist)
+        self._R, self._t, self._K, self._dist = map(torch.from_numpy, (self.rig.R, self.rig.t, self.rig.K,
+                                                                      self.rig.dist))
 
     def __len__(self) -> int:
         return self.size
@@ -162,10 +141,6 @@ class SyntheticMultiView(Dataset):
 
         yaw = 2 * np.pi * (mix(self.seed, SUBJECTS.index(subject), 23) % 2**32) / 2**32
         return yaw_about_origin(subject_clip(subject)[frame], yaw).astype(np.float32)
-
-    def _action_code(self, action: str) -> int:
-        """An integer per action for the lighting generator (the clip's comes after the procedural ones)."""
-        return ACTIONS.index(action) if self.motion == "procedural" else len(ACTIONS)
 
     def views_of(self, index: int) -> list[int]:
         """Camera indices returned for ``index`` (one of ``views`` when ``random_view``)."""
@@ -194,8 +169,9 @@ class SyntheticMultiView(Dataset):
         uv_all = project(cam_all, K_crop, dist)
         subj = make_subject(subject)
         colours = part_colours(subj)
-        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, SUBJECTS.index(subject),
-                                     self._action_code(action), int(frame) & 0xFFFFFFFF, 5])
+        action_code = ACTIONS.index(action) if self.motion == "procedural" else len(ACTIONS)  # the clip's
+        rng = np.random.default_rng([self.seed & 0xFFFFFFFF, SUBJECTS.index(subject), action_code,
+                                     int(frame) & 0xFFFFFFFF, 5])
         # drawn for every rig camera, so a view's pixels never depend on which other views are rendered
         light = lighting(rng, len(self.rig))
         uv_np, z_np, f_np = uv_all.numpy(), cam_all[..., 2].numpy(), K_crop[:, 0, 0].numpy()

@@ -1,10 +1,8 @@
 """Subjects, joint-angle kinematics and actions of the synthetic dataset.
 
-A 17-joint body (order of :mod:`poselab.skeleton`) is built from joint angles (radians) and bone
-lengths (mm) in a body frame (x to the body's right, y forward, z up), then turned (yaw) and placed
-in the capture space with its feet on the floor (world z = 0). Every pose is a pure function of
-(seed, subject, action, frame): sequence parameters come from ``numpy.random.default_rng`` seeded with
-those integers, motion over frames from smooth sinusoids - no global random state.
+Bodies are built from joint angles (radians) and bone lengths (mm) in a body frame (x right, y forward,
+z up), then turned and placed with the feet on the floor (world z = 0); every pose is a pure function of
+(seed, subject, action, frame), without global random state.
 """
 
 from __future__ import annotations
@@ -15,7 +13,8 @@ from functools import cache, lru_cache
 import numpy as np
 
 from poselab.data.errors import DataError
-from poselab.skeleton import NUM_JOINTS
+from poselab.geometry.rotation import axis_rotation
+from poselab.skeleton import BONES, NUM_JOINTS
 
 #: Human3.6M protocol split.
 TRAIN_SUBJECTS = ("S1", "S5", "S6", "S7", "S8")
@@ -56,8 +55,6 @@ class Subject:
 
     def bone_lengths(self) -> np.ndarray:
         """Lengths of the 16 bones of :data:`poselab.skeleton.BONES` (mm), from a neutral pose."""
-        from poselab.skeleton import BONES
-
         j = body_joints(self, {a: 0.0 for a in ANGLES})
         return np.array([np.linalg.norm(j[c] - j[p]) for c, p in BONES])
 
@@ -71,33 +68,17 @@ def make_subject(name: str) -> Subject:
     """The subject called ``name`` (e.g. "S9"); its body depends on the name only, not on the seed."""
     if name not in SUBJECTS:
         raise DataError(f"unknown subject {name!r}; expected one of {', '.join(SUBJECTS)}")
-    index = SUBJECTS.index(name)
     rng = np.random.default_rng([7919, int(name[1:])])
     height = rng.uniform(0.88, 1.12)  # overall scale around a 1.75 m person
     s = lambda base, spread=0.05: float(base * height * rng.uniform(1 - spread, 1 + spread))  # noqa: E731
     skin_tones = ((236, 188, 160), (198, 134, 100), (141, 85, 54), (224, 172, 105), (110, 70, 45))
     return Subject(
-        name=name, index=index,
+        name=name, index=SUBJECTS.index(name),
         thigh=s(440), shin=s(430), hip_width=s(130, 0.1), spine=s(230), neck=s(200), head=s(115),
         shoulder_width=s(160, 0.1), upper_arm=s(280), forearm=s(250), girth=float(rng.uniform(0.8, 1.25)),
         skin=skin_tones[int(rng.integers(len(skin_tones)))], shirt=_colour(rng, 20, 235),
         pants=_colour(rng, 10, 160), hair=_colour(rng, 10, 90),
     )
-
-
-def _rot_x(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
-
-
-def _rot_y(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
-
-
-def _rot_z(a: float) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
 def _limb(flex: float, abd: float, side: float) -> np.ndarray:
@@ -107,19 +88,13 @@ def _limb(flex: float, abd: float, side: float) -> np.ndarray:
 
 def clip_angles(angles: dict[str, float]) -> dict[str, float]:
     """Angles clipped to :data:`LIMITS` (keys ending in ``_l``/``_r`` use their base limits)."""
-    out = {}
-    for key, value in angles.items():
-        base = key[:-2] if key.endswith(("_l", "_r")) else key
-        lo, hi = LIMITS[base]
-        out[key] = float(np.clip(value, lo, hi))
-    return out
+    base = lambda key: key[:-2] if key.endswith(("_l", "_r")) else key  # noqa: E731
+    return {key: float(np.clip(value, *LIMITS[base(key)])) for key, value in angles.items()}
 
 
 def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
-    """Joints (17, 3) mm in the body frame (pelvis at the origin) from joint angles (radians).
-
-    ``angles`` holds the keys of :data:`ANGLES`; limb angles may be given per side with ``_l``/``_r``.
-    """
+    """Joints (17, 3) mm in the body frame (pelvis at the origin) from :data:`ANGLES` (radians; limb angles
+    may be given per side with ``_l``/``_r``)."""
     a = clip_angles({**{k: angles.get(k, 0.0) for k in ANGLES}, **angles})
     side = lambda name, s: a.get(f"{name}_{s}", a[name])  # noqa: E731
     J = np.zeros((NUM_JOINTS, 3))
@@ -130,13 +105,13 @@ def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
         J[knee] = J[hip] + subject.thigh * _limb(flex, abd, sign)
         J[ankle] = J[knee] + subject.shin * _limb(flex - side("knee", s), abd * 0.7, sign)
     # torso: lean forward (towards +y), bend sideways (about y), twist (about z)
-    torso = _rot_z(a["twist"]) @ _rot_y(a["side"]) @ _rot_x(-a["lean"])
+    torso = axis_rotation("Z", a["twist"]) @ axis_rotation("Y", a["side"]) @ axis_rotation("X", -a["lean"])
     up = torso @ np.array([0.0, 0.0, 1.0])
     J[7] = subject.spine * up
     J[8] = J[7] + subject.spine * up
-    head_dir = torso @ _rot_x(-(0.25 + a["head_pitch"])) @ np.array([0.0, 0.0, 1.0])  # nose ahead of the neck
+    head_dir = torso @ axis_rotation("X", -(0.25 + a["head_pitch"])) @ np.array([0.0, 0.0, 1.0])  # nose ahead
     J[9] = J[8] + subject.neck * head_dir
-    J[10] = J[9] + subject.head * (torso @ _rot_x(-a["head_pitch"]) @ np.array([0.0, 0.0, 1.0]))
+    J[10] = J[9] + subject.head * (torso @ axis_rotation("X", -a["head_pitch"]) @ np.array([0.0, 0.0, 1.0]))
     # arms hang in the torso frame
     for s, (sh, el, wr), sign in (("l", (11, 12, 13), -1.0), ("r", (14, 15, 16), 1.0)):
         flex, abd = side("sh_flex", s), side("sh_abd", s)
@@ -146,7 +121,6 @@ def body_joints(subject: Subject, angles: dict[str, float]) -> np.ndarray:
     return J
 
 
-# ---------------------------------------------------------------------------------------- actions
 def _wave(f: float, rng_params: np.ndarray) -> float:
     """Smooth zero-mean variation: a sum of 3 sinusoids with per-sequence frequencies and phases."""
     freq, phase, amp = rng_params
@@ -214,9 +188,8 @@ def pose_world(seed: int, subject: str, action: str, frame: int) -> np.ndarray:
     phase = p["phase0"] + 2 * np.pi * f / p["period"]
     angles = action_angles(action, phase, p["amp"])
     for key, params in p["noise"].items():
-        base = key[:-2] if key.endswith("_l") else key
         if key.endswith("_l"):
-            angles[key] = angles.get(key, angles.get(base, 0.0)) + _wave(f, params)
+            angles[key] = angles.get(key, angles.get(key[:-2], 0.0)) + _wave(f, params)
         else:
             for k in (key, f"{key}_r"):
                 if k in angles or k == key:
@@ -231,7 +204,7 @@ def pose_world(seed: int, subject: str, action: str, frame: int) -> np.ndarray:
         freq, ph = p["drift"]
         pos = p["centre"] + 350.0 * np.sin(freq * f + ph)
         yaw = p["yaw0"] + (0.02 * f if action == "turning" else 0.5 * np.sin(0.005 * f + ph[0]))
-    world = body @ _rot_z(yaw).T
+    world = body @ axis_rotation("Z", yaw).T
     world[:, :2] += pos
     world[:, 2] += ANKLE_HEIGHT - world[[3, 6], 2].min()
     return world.astype(np.float32)

@@ -1,11 +1,5 @@
-"""OpenCV renderer: shaded, depth-ordered capsules drawn directly into each view's crop.
-
-Each body part is a capsule (two circles joined by a quad) whose ends are the projected joints (crop
-pixels, distorted like the image) and whose pixel radius is ``f * radius_mm / depth_mm`` (perspective).
-Parts are painted far to near (painter's algorithm), each in three layers (shadowed rim, lit body,
-highlight shifted towards the light) and darkened with depth, over a textured background sliced from
-textures precomputed per (seed, size). Everything random comes from the caller's generator.
-"""
+"""OpenCV renderer: shaded capsules (pixel radius ``f * radius_mm / depth_mm``) between projected joints,
+painted far to near in three layers over a textured background; randomness from the caller's generator."""
 
 from __future__ import annotations
 
@@ -45,10 +39,7 @@ def part_colours(subject: Subject) -> dict[str, np.ndarray]:
 
 
 def extra_points(joints: np.ndarray) -> np.ndarray:
-    """Render-only 3D points (N_EXTRA, 3) mm from world joints (17, 3): the toes, ahead of the ankles.
-
-    The body's forward direction is up x (r_hip - l_hip) (world z up), flattened onto the floor.
-    """
+    """Render-only 3D points (N_EXTRA, 3) mm from world joints (17, 3): the toes, ahead of the ankles."""
     right = joints[1] - joints[4]
     forward = np.array([-right[1], right[0], 0.0])
     forward /= max(float(np.linalg.norm(forward)), 1e-6)
@@ -65,8 +56,7 @@ def background_textures(seed: int, size: int) -> tuple[np.ndarray, ...]:
     for k in range(N_TEXTURES):
         grey = rng.uniform(45, 170)
         base = grey + rng.uniform(-30, 30, 3)  # muted indoor colours
-        tex = np.empty((side, side, 3), np.float32)
-        tex[:] = base
+        tex = np.full((side, side, 3), base, np.float32)
         for octave in (4, 16, 64):  # multi-scale smooth noise, mostly luminance
             cells = min(octave, side)
             amp = 30.0 / np.sqrt(octave / 4)
@@ -105,9 +95,7 @@ def lighting(rng: np.random.Generator, n_views: int) -> np.ndarray:
 _LAYERS = np.array([  # (radius scale, shift towards the light in radii, ambient weight, key weight)
     (1.0, 0.0, 0.75, 0.0), (0.74, 0.17, 1.0, 0.5), (0.38, 0.36, 1.0, 1.0),
 ])
-_PART_A = np.array([p[0] for p in PARTS])
-_PART_B = np.array([p[1] for p in PARTS])
-_PART_R = np.array([p[2] for p in PARTS])
+_PART_A, _PART_B, _PART_R = (np.array(column) for column in list(zip(*PARTS))[:3])
 _HEAD = next(i for i, p in enumerate(PARTS) if p[3] == "head")
 
 
@@ -115,16 +103,8 @@ def render_view(
     uv: np.ndarray, depth: np.ndarray, focal: float, size: int, colours: dict[str, np.ndarray],
     girth: float, light: np.ndarray, seed: int,
 ) -> np.ndarray:
-    """One RGB uint8 crop (size, size, 3).
-
-    Args:
-        uv: (17 + N_EXTRA, 2) joints and :func:`extra_points` in crop pixels (distorted, as seen).
-        depth: (17 + N_EXTRA,) camera-space depths (mm).
-        focal: crop focal length (px) used for perspective radii.
-        colours: :func:`part_colours` of the subject; girth scales all radii.
-        light: one row of :func:`lighting`.
-        seed: dataset seed (selects the background textures).
-    """
+    """One RGB uint8 crop (size, size, 3) from joints and :func:`extra_points` ``uv`` (17 + N_EXTRA, 2) in
+    crop pixels, their camera depths (mm), the crop focal length (px) and one row of :func:`lighting`."""
     tex_id, ox, oy, gain, ambient, key, angle, beta = light
     tex = background_textures(seed, size)[int(tex_id)]
     x0, y0 = int(ox * size), int(oy * size)

@@ -1,9 +1,6 @@
-"""A fixed 4-camera rig shaped like Human3.6M's.
+"""A fixed 4-camera rig shaped like Human3.6M's (sensor 1000 x 1000 px, focal ~1145 px, H36M-like distortion).
 
-World frame: z up, millimetres, origin at the centre of the capture floor. Cameras follow OpenCV
-(x right, y down, z forward); ``X_cam = R @ X_world + t``. Sensor 1000 x 1000 px, focal length about
-1145 px, principal point near the centre, small lens distortion (k1, k2, p1, p2, k3) of the same sign
-and order of magnitude as Human3.6M's calibration.
+World frame: z up, mm, origin at the centre of the capture floor; OpenCV cameras, ``X_cam = R @ X_world + t``.
 """
 
 from __future__ import annotations
@@ -12,8 +9,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Sensor size (width, height) in pixels.
-SENSOR = (1000, 1000)
 CAMERA_NAMES = ("cam1", "cam2", "cam3", "cam4")
 
 # Per camera: azimuth (deg, around z), distance from the centre (mm), height (mm),
@@ -37,7 +32,6 @@ class Rig:
     K: np.ndarray
     dist: np.ndarray
     names: tuple[str, ...]
-    size: tuple[int, int] = SENSOR
 
     @property
     def centres(self) -> np.ndarray:
@@ -60,16 +54,10 @@ def look_at(centre: np.ndarray, target: np.ndarray, up: tuple = (0.0, 0.0, 1.0))
 
 def h36m_like_rig() -> Rig:
     """The fixed synthetic rig (identical for every subject, like one Human3.6M session)."""
-    Rs, ts, Ks, ds = [], [], [], []
-    target = np.array(LOOK_AT)
+    cams = []  # (R, t, K, dist) per camera
     for azimuth, distance, height, (fx, fy), (cx, cy), dist in _SPEC:
         a = np.deg2rad(azimuth)
         centre = np.array([distance * np.cos(a), distance * np.sin(a), height])
-        R = look_at(centre, target)
-        Rs.append(R)
-        ts.append(-R @ centre)
-        Ks.append(np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]]))
-        ds.append(np.array(dist))
-    f32 = np.float32
-    return Rig(np.stack(Rs).astype(f32), np.stack(ts).astype(f32), np.stack(Ks).astype(f32),
-               np.stack(ds).astype(f32), CAMERA_NAMES)
+        R, K = look_at(centre, np.array(LOOK_AT)), np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+        cams.append((R, -R @ centre, K, np.array(dist)))
+    return Rig(*(np.stack(arrays).astype(np.float32) for arrays in zip(*cams)), CAMERA_NAMES)
