@@ -24,11 +24,7 @@ def save_example(example: Any, path: str | Path, amplify: float | None = None) -
     (see ``experiments.Example``): the clean image with the ground truth and the prediction on it (when the
     example has one), the adversarial image with the ground truth, the prediction on it and the attack's
     target (when there is one); a legend names the skeletons, the title the sample's MPJPE (mm)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = style.pyplot()
     clean, adv = example.clean, example.adversarial
     delta = adv - clean
     scale = amplify or (127.0 / max(float(delta.abs().max()), 1e-6))
@@ -59,10 +55,7 @@ def save_example(example: Any, path: str | Path, amplify: float | None = None) -
     else:
         title = example.title
     fig.suptitle(title, fontsize=style.LABEL_SIZE)
-    handles: dict[str, Any] = {}
-    for ax in axes.flat:
-        for hdl, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, hdl)
+    handles = style.unique_handles(axes.flat)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles),
                fontsize=style.LEGEND_SIZE, bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, 0.06 / n_views, 1, 1))

@@ -1,12 +1,6 @@
-"""The report comparing the saved results of several runs (never re-runs attacks), behind ``poselab report``.
-
-Each argument is a results folder or a parent of such folders. Writes into ``--out``: ``report.md`` (runs,
-summary, sanity checks, warnings, figures, tables), ``tables.md``, ``tables/*.csv`` (full precision),
-``figures/*.png`` and ``overview.png``. Runs are compared only within their grid
-(:func:`~poselab.results.runs.grid_of`): several grids give one report each in ``--out/<grid>/`` (and
-``transfer/`` for transfer rows), indexed by ``--out/report.md``. Within a grid, settings that differ between
-runs are aligned on what they share; a warning names what was dropped.
-"""
+"""The report comparing the saved results of several runs (never re-runs attacks), behind ``poselab report``:
+``report.md``, ``tables.md``, ``tables/*.csv``, ``figures/*.png`` and ``overview.png`` in one folder, or one
+report per grid and an index page when the runs belong to several grids (docs/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -17,10 +11,13 @@ from typing import Any
 
 from poselab.reporting.corruption import severity_tables
 from poselab.reporting.corruption_vs_attack import corruption_section
+from poselab.reporting.figures import plot_figures
+from poselab.reporting.overview import overview_png
+from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
 from poselab.reporting.sanity import sanity_section
-from poselab.reporting.strength import plot_strength, strength_tables
+from poselab.reporting.strength import plot_strength, strength_summary, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
-from poselab.reporting.transfer import transfer_tables
+from poselab.reporting.transfer import plot_transfer, transfer_tables
 from poselab.results.reader import ResultsError, label_runs, load_all, read_samples
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
 from poselab.results.schema import CI_HIGH, CI_LOW, MPJPE, TABLES_MD
@@ -30,23 +27,23 @@ from poselab.safe_io import atomic_write
 
 @dataclass
 class Report:
-    """What a report holds: tables, figure paths (name -> PNG) and warnings."""
+    """What a report holds: tables, figure paths (name -> PNG), warnings and findings (summary lines)."""
 
     out: Path
     runs: list[RunResults]
     tables: list[Table] = field(default_factory=list)
     figures: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    #: the runs' cells aligned on the settings they share, with clean rows expanded into the eps-0 points
+    #: the runs' cells aligned on the settings they share, clean rows expanded into the eps-0 points
     cells: list[Cell] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
-    #: the same aligned cells before that expansion (clean rows as written)
+    #: the same aligned cells before that expansion
     aligned: list[Cell] = field(default_factory=list)
-    #: the grid the runs belong to (:func:`~poselab.results.runs.grid_of`); "" for a report of several grids
+    #: the runs' grid (:func:`~poselab.results.runs.grid_of`); "" for the index of several grids
     grid: str = ""
-    #: per-sample values of the runs read from results folders (run label -> read_samples), for CIs
+    #: run label -> its folder's per-sample values (:func:`~poselab.results.reader.read_samples`)
     samples: dict[str, Any] = field(default_factory=dict)
-    #: a report of several grids: one report per grid (written in ``out/<grid>/``), this one the index
+    #: the index of several grids: one report per grid (in ``out/<grid>/``)
     sections: list[Report] = field(default_factory=list)
 
 
@@ -65,8 +62,8 @@ def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, 
                        corruption_baseline: str | None = None) -> Report:
     """The report of ``runs`` compared within their grids (:func:`~poselab.results.runs.grid_names`): one
     grid (or none) -> :func:`write_report` into ``out``; several -> one report per grid in ``out/<grid>/``
-    (runs relabelled within it), transfer rows in ``out/transfer/``, and an index page ``out/report.md``
-    (``tables.md``: every grid's tables under its heading). Returns the index, its ``sections`` the grids."""
+    (runs relabelled within it), transfer rows in ``out/transfer/``, and the index returned and written in
+    ``out/report.md`` and ``out/tables.md``."""
     grids = grid_names(runs)
     if len(grids) <= 1:
         return write_report(runs, transfer, out, corruption_baseline, grid=next(iter(grids), ""))
@@ -111,8 +108,7 @@ def _samples(runs: Sequence[RunResults]) -> dict[str, Any]:
 
 
 def tables_markdown(report: Report) -> str:
-    """All tables of a report as one markdown document (a report of several grids: each grid's under its
-    heading)."""
+    """All tables of a report as one markdown document (an index: each grid's under its heading)."""
     if report.sections:
         return "\n".join(f"## Grid {s.grid}\n\n{tables_markdown(s)}" for s in report.sections)
     return "\n\n".join(t.to_markdown() for t in report.tables) + "\n" if report.tables else "(no results)\n"
@@ -121,13 +117,7 @@ def tables_markdown(report: Report) -> str:
 def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
                  corruption_baseline: str | None = None, grid: str = "") -> Report:
     """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages
-    (mCE of the corruption rows against the run ``corruption_baseline``, default ``regression`` or the first
-    run)."""
-    from poselab.reporting.figures import plot_figures
-    from poselab.reporting.overview import overview_png
-    from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
-    from poselab.reporting.transfer import plot_transfer  # matplotlib: imported by the figures only
-
+    (mCE against the run ``corruption_baseline``, default ``regression`` or the first run)."""
     report = report_tables(runs, transfer)
     report.out = out = Path(out)
     report.grid = grid
@@ -187,7 +177,7 @@ def render_markdown(report: Report) -> str:
     summary = summarize(report.tables) + report.findings
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
-    lines += sanity_section(report.runs)  # the runs' sanity flags (poselab.evaluation.checks)
+    lines += sanity_section(report.runs)
     if report.warnings:
         lines += ["", "## Warnings (grids aligned on what all runs share)", ""]
         lines += [f"- {w}" for w in report.warnings]
@@ -220,15 +210,12 @@ def render_index(index: Report) -> str:
 
 
 def _runs_table(runs: Sequence[RunResults]) -> list[str]:
-    """The markdown table of the runs: label, model, dataset, folder and number of cells."""
     return ["| label | model | dataset | folder | settings |", "|---|---|---|---|---:|",
             *(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |" for r in runs)]
 
 
 def summarize(tables: Sequence[Table]) -> list[str]:
     """One-line findings: most robust run (smallest MPJPE increase) and best attacked error."""
-    from poselab.reporting.strength import strength_summary
-
     robust = next((t for t in tables if t.name == "robustness"), None)
     if robust is None or len(robust.rows) < 2:
         return strength_summary(tables)
@@ -249,8 +236,7 @@ def summarize(tables: Sequence[Table]) -> list[str]:
 
 
 def _unresolved(best: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
-    """", not resolved from X, Y (95 % CIs overlap)" when the robustness rows carry CIs and some other run's
-    attacked MPJPE CI overlaps the best's, else ""."""
+    """", not resolved from X, Y (95 % CIs overlap)" where other runs' attacked MPJPE CIs overlap the best."""
     if len(best) < 6:
         return ""
     ci = {r[0]: {CI_LOW: r[4], CI_HIGH: r[5]} for r in rows}

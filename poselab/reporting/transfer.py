@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from poselab import style
 from poselab.reporting.tables import Table
 from poselab.results.schema import MPJPE
 
@@ -31,13 +32,7 @@ def transfer_tables(rows: Sequence[Mapping[str, Any]]) -> list[Table]:
 
 def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Heat map(s) of the transfer matrix, one panel per (eps, iterations)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from poselab import style
-
+    plt = style.pyplot()
     tables = transfer_tables(rows)
     if not tables:
         raise ValueError("no transfer rows to draw")
