@@ -11,7 +11,8 @@ import pytest
 
 from poselab.cli.report import main
 from poselab.reporting.report import build_report
-from poselab.results.reader import PER_JOINT_COLUMNS, RESULT_COLUMNS, ResultsError, load_runs
+from poselab.results.reader import PER_JOINT_COLUMNS, ResultsError, load_runs
+from poselab.results.schema import COLUMNS as RESULT_COLUMNS
 from poselab.skeleton import JOINT_NAMES
 
 EPS = (0.5, 1.0, 2.0)

@@ -46,9 +46,6 @@ from poselab.results.schema import (
 )
 from poselab.results.statistics import combined_ci
 
-#: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
-RESULT_COLUMNS = COLUMNS
-
 
 class ResultsError(ValueError):
     """A results folder is missing or malformed; the message names the folder."""
@@ -102,7 +99,7 @@ def _parse_corruption(row: dict[str, Any], experiment: str, where: str) -> dict[
 
 def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
     """The rows of a csv file whose header has ``columns``; ValueError for a file cut off (no final newline)
-    or a row with more or fewer fields than the header (a stray comma shifts every later value)."""
+    or a row with more or fewer fields than the header."""
     with path.open(newline="") as f:
         text = f.read()
     if text and not text.endswith("\n"):
@@ -169,7 +166,7 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
             raise ValueError(f"{where}: {metric} value {value:g} / n {n} is negative")
         low, high = _parse_ci(row, where)
         cell = Cell(run=label, metric=metric, value=value, n=n, ci_low=low, ci_high=high, **setting)
-        key = tuple(identity(cell).values())
+        key = cell_key(cell)
         if key in seen:
             raise ValueError(f"{where}: the same cell as row {seen[key] + 1} ({describe(cell)})")
         seen[key] = i
@@ -322,8 +319,8 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[str, Any]]]:
-    """Runs of every results folder under ``paths`` (see :func:`load_runs`) and all transfer rows (a folder
-    holding only ``transfer.csv`` contributes no run)."""
+    """Runs of every results folder under ``paths`` (labelled by :func:`label_runs`) and all transfer rows
+    (a folder holding only ``transfer.csv`` contributes no run)."""
     folders = discover(paths)
     transfer = [row for f in folders for row in read_transfer(f)]
     runs = label_runs([read_run(f) for f in folders if any((f / r).is_file() for r in RESULT_FILES)])
@@ -331,8 +328,7 @@ def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[s
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[RunResults]:
-    """Read every results folder under ``paths``; labels are the model name, or ``model/folder``
-    when several runs share a model."""
+    """The runs of :func:`load_all`."""
     return load_all(paths)[0]
 
 
@@ -363,9 +359,8 @@ def cell_key(cell: Cell) -> tuple[Any, ...]:
 
 def samples_ci(terms: Sequence[tuple[Cell | None, float]],
                samples: Mapping[tuple, Mapping]) -> tuple[float, float]:
-    """95 % CI of ``sum weight x cell mean`` over ``terms`` (cell, weight) from the cells' per-sample values
-    (``samples``: :func:`read_samples` of the run; :func:`~poselab.results.statistics.combined_ci`); NaN
-    when a cell or its values are missing."""
+    """95 % CI (:func:`~poselab.results.statistics.combined_ci`) of ``sum weight x cell mean`` over ``terms``
+    (cell, weight) from ``samples`` (:func:`read_samples`); NaN when a cell or its values are missing."""
     got = [samples.get(cell_key(c)) if c is not None else None for c, _ in terms]
     if not got or any(g is None for g in got):
         return math.nan, math.nan
