@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from poselab import safe_io
+from poselab.reporting.corruption import wide_rows
 from poselab.reporting.tables import Table
+from poselab.results.mce import summarise
 from poselab.results.reader import load_runs
 from poselab.results.runs import Cell, RunResults, run_of
 from poselab.results.schema import (
@@ -87,13 +89,12 @@ def clean_value(run: RunResults, metric: str, experiment: str | None = None) -> 
 
 def jdr_drop(run: RunResults, head: Cell | None) -> float | None:
     """Clean JDR minus the JDR at the headline setting, multi-view runs (None without multiview JDR rows)."""
-    setting = head if head is not None and head.experiment == "multiview" else None
     cells = [c for c in run.cells if c.experiment == "multiview" and c.metric == JDR and c.eps > 0]
     if not cells:
         return None
     clean = clean_value(run, JDR, "multiview")
-    if setting is not None:
-        cells = [c for c in cells if c.key() == setting.key() and c.view_set == setting.view_set] or cells
+    if head is not None and head.experiment == "multiview":
+        cells = [c for c in cells if c.key() == head.key() and c.view_set == head.view_set] or cells
     attacked = max(cells, key=lambda c: (c.eps, c.iterations, c.attacked_views, -c.value))
     return None if clean is None else clean - attacked.value
 
@@ -105,9 +106,6 @@ def _scale(meta: Mapping[str, Any]) -> str:
 def mce_by_run(runs: Sequence[RunResults]) -> dict[str, float]:
     """mCE (MPJPE) of each run with corruption rows, against the ``regression`` run if one has them, else the
     first such run (:func:`poselab.reporting.corruption.mce_tables`'s rule)."""
-    from poselab.reporting.corruption import wide_rows
-    from poselab.results.mce import summarise
-
     cells = [c for r in runs for c in r.cells if c.experiment == CORRUPTION_EXPERIMENT]
     wide = [w for w in wide_rows(cells) if w[MPJPE] != ""]
     if not wide:

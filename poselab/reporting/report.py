@@ -4,7 +4,7 @@ report per grid and an index page when the runs belong to several grids (docs/RE
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from poselab.reporting.tables import Table, build_tables, expand_clean, robustne
 from poselab.reporting.transfer import plot_transfer, transfer_tables
 from poselab.results.reader import ResultsError, label_runs, load_all, read_samples
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
-from poselab.results.schema import CI_HIGH, CI_LOW, MPJPE, TABLES_MD
+from poselab.results.schema import MPJPE, TABLES_MD
 from poselab.results.statistics import has_ci, resolved
 from poselab.safe_io import atomic_write
 
@@ -49,21 +49,14 @@ class Report:
 
 def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
                  ) -> Report:
-    """Read the results under ``paths`` and write the report folder ``out`` (mCE of the corruption rows
-    against the run ``corruption_baseline``, default ``regression`` or the first run); :class:`ResultsError`
-    (naming the folder) for missing or malformed results folders."""
+    """Read the results under ``paths`` (:class:`ResultsError` naming a missing or malformed folder) and
+    write the report of the runs compared within their grids (:func:`~poselab.results.runs.grid_names`): one
+    grid (or none) -> :func:`write_report` into ``out``; several -> one report per grid in ``out/<grid>/``
+    (runs relabelled within it), transfer rows in ``out/transfer/``, and the index returned and written in
+    ``out/report.md`` and ``out/tables.md``. mCE against the run ``corruption_baseline``."""
     runs, transfer = load_all(paths)
     if not runs and not transfer:
         raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
-    return write_grid_reports(runs, transfer, out, corruption_baseline)
-
-
-def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
-                       corruption_baseline: str | None = None) -> Report:
-    """The report of ``runs`` compared within their grids (:func:`~poselab.results.runs.grid_names`): one
-    grid (or none) -> :func:`write_report` into ``out``; several -> one report per grid in ``out/<grid>/``
-    (runs relabelled within it), transfer rows in ``out/transfer/``, and the index returned and written in
-    ``out/report.md`` and ``out/tables.md``."""
     grids = grid_names(runs)
     if len(grids) <= 1:
         return write_report(runs, transfer, out, corruption_baseline, grid=next(iter(grids), ""))
@@ -225,25 +218,22 @@ def summarize(tables: Sequence[Table]) -> list[str]:
     if rows:
         best = min(rows, key=lambda r: r[3])
         ci = {robust.rows[k][0]: v for (k, col), v in robust.cis.items() if col == "increase"}
-        tied = [r[0] for r in rows if r[0] != best[0] and not resolved(ci.get(best[0]), ci.get(r[0]))]
-        lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm)" + (
-            f", not resolved from {', '.join(tied)} (95 % CIs of the increase overlap)"
-            if ci and best[0] in ci and tied else "") + ".")
+        lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm)"
+                     + _unresolved(best[0], [r[0] for r in rows], ci, "of the increase ") + ".")
     best = min(robust.rows, key=lambda r: r[2])
+    ci = {r[0]: (r[4], r[5]) for r in robust.rows} if len(best) >= 6 else {}
     lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm)"
-                 + _unresolved(best, robust.rows) + ".")
+                 + _unresolved(best[0], [r[0] for r in robust.rows], ci) + ".")
     return lines + strength_summary(tables)
 
 
-def _unresolved(best: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
-    """", not resolved from X, Y (95 % CIs overlap)" where other runs' attacked MPJPE CIs overlap the best."""
-    if len(best) < 6:
+def _unresolved(best: str, names: Sequence[str], ci: Mapping[str, Any], what: str = "") -> str:
+    """", not resolved from X, Y (95 % CIs overlap)" naming the runs whose CI in ``ci`` (run -> (low, high))
+    overlaps ``best``'s, or that have none; "" when ``best`` has no CI."""
+    if not has_ci(ci.get(best)):
         return ""
-    ci = {r[0]: {CI_LOW: r[4], CI_HIGH: r[5]} for r in rows}
-    if not has_ci(ci[best[0]]):
-        return ""
-    tied = [r[0] for r in rows if r[0] != best[0] and not resolved(ci[best[0]], ci[r[0]])]
-    return f", not resolved from {', '.join(tied)} (95 % CIs overlap)" if tied else ""
+    tied = [n for n in names if n != best and not resolved(ci[best], ci.get(n))]
+    return f", not resolved from {', '.join(tied)} (95 % CIs {what}overlap)" if tied else ""
 
 
 def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[float]], list[str]]]:

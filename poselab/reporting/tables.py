@@ -112,9 +112,7 @@ class Table:
 
     def write_csv(self, path: Path) -> None:
         with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(self.columns)
-            w.writerows(["" if v is None else v for v in row] for row in self.rows)
+            csv.writer(f).writerows([self.columns, *self.rows])  # None is written as ""
 
 
 def _fmt_key(v: Any) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 from poselab import safe_io
 from poselab.results.schema import (
     CI_COLUMNS,
-    PER_JOINT_COLUMNS,
     PER_JOINT_CSV,
     PER_SAMPLE_CSV,
     RESULTS_CSV,
@@ -64,11 +63,6 @@ def per_sample_rows(pairs: Sequence[tuple[Mapping[str, Any], Any]]) -> list[dict
         for i, v, x in zip(s.index.tolist(), s.view.tolist(), s.value.tolist()):
             out.append({**row, SAMPLE_INDEX: int(i), SAMPLE_VIEW: int(v), SAMPLE_VALUE: float(x)})
     return out
-
-
-def write_per_joint_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Rows in the ``per_joint.csv`` schema (without ``view_set``)."""
-    return safe_io.write_csv(path, rows, PER_JOINT_COLUMNS)
 
 
 def write_transfer_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:

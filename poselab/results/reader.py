@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -53,15 +54,12 @@ class ResultsError(ValueError):
 
 def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Typed setting fields of a csv/json row; raises ValueError naming the bad field."""
-    out: dict[str, Any] = {}
     try:
-        out["experiment"] = str(row["experiment"])
-        out["attack"] = str(row["attack"])
-        out["eps"] = float(row["eps"])
-        out["iterations"] = int(float(row["iterations"]))
-        out["attacked_views"] = int(float(row["attacked_views"]))
-        out["target"] = "" if row["target"] is None else str(row["target"])
-        out[VIEW_SET] = str(row.get(VIEW_SET) or "")
+        out: dict[str, Any] = {
+            "experiment": str(row["experiment"]), "attack": str(row["attack"]), "eps": float(row["eps"]),
+            "iterations": int(float(row["iterations"])), "attacked_views": int(float(row["attacked_views"])),
+            "target": "" if row["target"] is None else str(row["target"]),
+            VIEW_SET: str(row.get(VIEW_SET) or "")}
     except KeyError as err:
         raise ValueError(f"{where}: missing field {err.args[0]!r}") from None
     except (TypeError, ValueError) as err:
@@ -335,9 +333,7 @@ def load_runs(paths: Sequence[str | Path]) -> list[RunResults]:
 def label_runs(runs: Sequence[RunResults]) -> list[RunResults]:
     """``runs`` relabelled: the model name, ``model/folder`` when several runs share a model, with the
     parent folder too when that is still ambiguous."""
-    counts: dict[str, int] = {}
-    for r in runs:
-        counts[r.model] = counts.get(r.model, 0) + 1
+    counts = Counter(r.model for r in runs)
     base = [r.model if counts[r.model] == 1 else f"{r.model}/{r.path.name}" for r in runs]
     out, seen = [], set()
     for r, label in zip(runs, base):

@@ -157,9 +157,7 @@ def _describe_dropped(dropped: set[tuple], shared: set[tuple], axes: Sequence[st
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return repr(v) if v == "" else str(v)
+    return f"{v:g}" if isinstance(v, float) else repr(v) if v == "" else str(v)
 
 
 def identity(cell: Cell) -> dict[str, Any]:
