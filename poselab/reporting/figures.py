@@ -87,11 +87,9 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
             if few:
                 ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs], fontsize=style.TICK_SIZE)
                 ax.set_xlim(-0.6, len(xs) - 0.4)
-                if i == len(metrics) - 1:
-                    ax.set_xlabel(X_LABELS[spec.x_axis], fontsize=style.LABEL_SIZE)
             elif spec.x_axis == "eps":
                 style.eps_axis(ax, xs, X_LABELS["eps"] if i == len(metrics) - 1 else "")
-            elif i == len(metrics) - 1:
+            if i == len(metrics) - 1 and (few or spec.x_axis != "eps"):
                 ax.set_xlabel(X_LABELS[spec.x_axis], fontsize=style.LABEL_SIZE)
             if log:
                 style.log_axis(ax)

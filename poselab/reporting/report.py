@@ -82,8 +82,9 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     """The tables of ``runs`` (aligned on the settings they share) without writing anything."""
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
-    report = Report(Path("."), list(runs), warnings=warnings, aligned=cells,
-                    samples=_samples(runs) if len(runs) >= 2 else {})
+    samples = {r.label: read_samples(r.path) for r in runs  # per-sample values compare runs: none for one
+               if r.path is not None and Path(r.path).is_dir()} if len(runs) >= 2 else {}
+    report = Report(Path("."), list(runs), warnings=warnings, aligned=cells, samples=samples)
     report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs},
                                  {r.label: r.meta for r in runs})
     robust = robustness_table(cells, labels, report.samples)
@@ -93,11 +94,6 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     report.cells = expand_clean(cells)
     report.tables += transfer_tables(transfer)
     return report
-
-
-def _samples(runs: Sequence[RunResults]) -> dict[str, Any]:
-    """Per-sample values of the runs read from a results folder (run label -> read_samples)."""
-    return {r.label: read_samples(r.path) for r in runs if r.path is not None and Path(r.path).is_dir()}
 
 
 def tables_markdown(report: Report) -> str:
