@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,19 +65,11 @@ def series_styles(n: int, linestyles: Sequence[str] | None = None) -> list[Serie
 def grouped_styles(groups: Sequence[int]) -> list[list[SeriesStyle]]:
     """Styles for ``groups[g]`` series in group ``g``: one colour per group, one (line style, marker) per
     member; more than 4 members or 10 groups fall back to :func:`series_styles` over every series."""
+    flat = iter(series_styles(sum(groups)))  # widths and marker sizes by drawing order
     if max(groups, default=0) > len(LINESTYLES) or len(groups) > len(PALETTE):
-        flat = iter(series_styles(sum(groups)))
         return [[next(flat) for _ in range(n)] for n in groups]
-    layered = iter(series_styles(sum(groups)))  # widths and marker sizes by drawing order
-    out = []
-    for g, n in enumerate(groups):
-        row = []
-        for m in range(n):
-            w = next(layered)
-            row.append(SeriesStyle(PALETTE[g], LINESTYLES[m], MARKERS[m % len(MARKERS)], w.linewidth,
-                                   w.markersize))
-        out.append(row)
-    return out
+    return [[replace(next(flat), color=PALETTE[g], linestyle=LINESTYLES[m], marker=MARKERS[m % len(MARKERS)])
+             for m in range(n)] for g, n in enumerate(groups)]
 
 
 def plot_series(ax: Any, xs: Sequence[float], ys: Sequence[float], style: SeriesStyle, label: str) -> None:

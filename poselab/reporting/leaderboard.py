@@ -217,8 +217,8 @@ def sha256_of(path: str | Path) -> str | None:
 def checkpoint_hparams(meta: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(model, data) hyper-parameters saved in results.json ``meta["checkpoint"]`` (a Lightning checkpoint,
     read with ``weights_only``); empty dicts when there is none or it says nothing."""
-    path = Path(str(meta.get("checkpoint") or ""))
-    if not str(meta.get("checkpoint") or "") or not path.is_file():
+    path = str(meta.get("checkpoint") or "")
+    if not path or not Path(path).is_file():
         return {}, {}
     try:
         import torch

@@ -120,14 +120,10 @@ def grid_names(runs: Sequence[RunResults]) -> dict[str, list[RunResults]]:
     folder_names = {gid: {folder_grid(r.path) for r in rs} for gid, rs in by_id.items()}
     out: dict[str, list[RunResults]] = {}
     for gid, rs in by_id.items():
-        names = folder_names[gid]
-        name = gid
-        if gid.startswith("grid-") and len(names) == 1 and None not in names:
-            candidate = next(iter(names))
-            others = {n for g, ns in folder_names.items() if g != gid for n in ns} | set(by_id)
-            if candidate not in others:
-                name = candidate
-        out[name] = rs
+        name, *more = folder_names[gid]
+        others = {n for g, ns in folder_names.items() if g != gid for n in ns} | set(by_id)
+        readable = gid.startswith("grid-") and not more and name is not None and name not in others
+        out[name if readable else gid] = rs
     return out
 
 
