@@ -1,22 +1,11 @@
-"""The one visual style of poselab's figures and image panels (matplotlib reports, OpenCV crops).
-
-* Series: :func:`series_styles` gives every series of a panel its own (colour, marker) pair, and a line style
-  that changes with each pass through the palette (or carries a meaning given by the caller), so no two
-  series of a panel look alike. Lines are layered: the first drawn is the widest, with the largest marker,
-  so a series that lies exactly under a later one still shows as a coloured rim around it.
-* Skeletons: one colour per role (ground truth, clean and adversarial prediction, attack target), the same in
-  the Matplotlib example panels (:data:`SKELETON_COLORS`) and the OpenCV crops (:func:`skeleton_rgb`).
-* Text on images: :func:`put_label` draws once, on a filled box: no outline pass, whose glyph advance can
-  differ between OpenCV versions (an outline at thickness 3 under text at thickness 1 drifts in OpenCV 5).
-* Figures are saved and closed by :func:`save`; a value axis spanning decades is logarithmic
-  (:func:`spans_decades`, :func:`log_axis`).
-"""
+"""The one visual style of poselab's figures and image panels (matplotlib reports, OpenCV crops): distinct
+series styles, skeleton colours per role, labels on images, eps and log axes, saving."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +50,9 @@ class SeriesStyle:
 
 
 def series_styles(n: int, linestyles: Sequence[str] | None = None) -> list[SeriesStyle]:
-    """``n`` distinct styles for the series of one panel, in drawing order.
-
-    Series ``i`` gets colour ``i % 10``, marker ``i % 7`` (so (colour, marker) never repeats below 70
-    series) and line style ``i // 10`` (or ``linestyles[i]`` when given: a meaning such as dashed = the
-    paper's attacks). Widths and marker sizes shrink with ``i`` (2.6 -> 1.2 pt, 7 -> 3.5 pt) so that exactly
-    overlapping series stay visible.
-    """
+    """``n`` distinct styles for the series of one panel, in drawing order: colour ``i % 10``, marker
+    ``i % 7``, line style ``i // 10`` (or ``linestyles[i]``); widths and marker sizes shrink with ``i``
+    (2.6 -> 1.2 pt, 7 -> 3.5 pt) so that exactly overlapping series stay visible."""
     out = []
     for i in range(n):
         ls = linestyles[i] if linestyles is not None else LINESTYLES[(i // len(PALETTE)) % len(LINESTYLES)]
@@ -78,23 +63,13 @@ def series_styles(n: int, linestyles: Sequence[str] | None = None) -> list[Serie
 
 
 def grouped_styles(groups: Sequence[int]) -> list[list[SeriesStyle]]:
-    """Styles for series in groups (e.g. the runs of a figure, each with its settings): ``groups[g]`` members
-    in group ``g``. One colour per group and one (line style, marker) per member, so a reader tells the run by
-    colour and the setting by line style; groups with more than 4 members fall back to
-    :func:`series_styles` over every series."""
+    """Styles for ``groups[g]`` series in group ``g``: one colour per group, one (line style, marker) per
+    member; more than 4 members or 10 groups fall back to :func:`series_styles` over every series."""
+    flat = iter(series_styles(sum(groups)))  # widths and marker sizes by drawing order
     if max(groups, default=0) > len(LINESTYLES) or len(groups) > len(PALETTE):
-        flat = iter(series_styles(sum(groups)))
         return [[next(flat) for _ in range(n)] for n in groups]
-    layered = iter(series_styles(sum(groups)))  # widths and marker sizes by drawing order
-    out = []
-    for g, n in enumerate(groups):
-        row = []
-        for m in range(n):
-            w = next(layered)
-            row.append(SeriesStyle(PALETTE[g], LINESTYLES[m], MARKERS[m % len(MARKERS)], w.linewidth,
-                                   w.markersize))
-        out.append(row)
-    return out
+    return [[replace(next(flat), color=PALETTE[g], linestyle=LINESTYLES[m], marker=MARKERS[m % len(MARKERS)])
+             for m in range(n)] for g, n in enumerate(groups)]
 
 
 def plot_series(ax: Any, xs: Sequence[float], ys: Sequence[float], style: SeriesStyle, label: str) -> None:
@@ -144,26 +119,39 @@ def panel(ax: Any, title: str, xlabel: str | None = None, ylabel: str | None = N
     ax.grid(alpha=0.3, which="both")
 
 
-def figure_legend(fig: Any, axes: Iterable[Any], title: str | None = None) -> Any:
-    """One legend right of the figure with every label drawn in ``axes`` once (the first handle of each)."""
+def unique_handles(axes: Iterable[Any]) -> dict[str, Any]:
+    """Every label drawn in ``axes`` once -> its first handle."""
     handles: dict[str, Any] = {}
     for ax in axes:
         for h, label in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(label, h)
-    if not handles:
+    return handles
+
+
+def figure_legend(fig: Any, axes: Iterable[Any], title: str | None = None) -> Any:
+    """One legend right of the figure with every label drawn in ``axes`` once (:func:`unique_handles`)."""
+    if not (handles := unique_handles(axes)):
         return None
     return fig.legend(list(handles.values()), list(handles), loc="center left", bbox_to_anchor=(1.0, 0.5),
                       fontsize=LEGEND_SIZE, title=title, title_fontsize=LEGEND_SIZE)
 
 
-def save(fig: Any, path: str | Path, dpi: int = 100) -> Path:
-    """Save ``fig`` as PNG (tight bounding box, atomically) and close it."""
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, imported on first use (tables need no matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save(fig: Any, path: str | Path, dpi: int = 100) -> Path:
+    """Save ``fig`` as PNG (tight bounding box, atomically) and close it."""
     from poselab.safe_io import save_figure
 
     out = save_figure(fig, path, dpi=dpi, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     return out
 
 

@@ -11,7 +11,8 @@ import pytest
 
 from poselab.cli.report import main
 from poselab.reporting.report import build_report
-from poselab.results.reader import PER_JOINT_COLUMNS, RESULT_COLUMNS, ResultsError, load_runs
+from poselab.results.reader import PER_JOINT_COLUMNS, ResultsError, load_runs
+from poselab.results.schema import COLUMNS as RESULT_COLUMNS
 from poselab.skeleton import JOINT_NAMES
 
 EPS = (0.5, 1.0, 2.0)
@@ -471,7 +472,7 @@ def test_per_joint_rows_from_an_attack_match_the_csv_schema_and_the_metric(tmp_p
     from poselab.attacks.igsm import IGSMU
     from poselab.data.sample import select_views
     from poselab.metrics import MPJPE
-    from poselab.results.files import write_per_joint_csv
+    from poselab.safe_io import write_csv
 
     model = ToyMonocular().eval()
     batch = select_views(make_batch(3), [0])
@@ -487,7 +488,7 @@ def test_per_joint_rows_from_an_attack_match_the_csv_schema_and_the_metric(tmp_p
     assert {(r["attack"], r["eps"], r["iterations"]) for r in attacked} == {("igsm_u", 8.0, 2)}
     folder = tmp_path / "run"
     write_results(folder, "toy", 50.0, per_joint=False)
-    write_per_joint_csv(rows, folder / "per_joint.csv")
+    write_csv(folder / "per_joint.csv", rows, PER_JOINT_COLUMNS)
     (run,) = load_runs([folder])
     assert len(run.joints) == 2 * len(JOINT_NAMES)
 

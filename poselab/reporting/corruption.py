@@ -1,17 +1,6 @@
-"""Corruption robustness in the reports: per-run tables and curves, and beside adversarial robustness.
-
-Reads results rows of the ``corruption`` experiment (:mod:`poselab.experiments.corruption`):
-
-* any number of runs (a run's own report is the report of that run): :func:`severity_tables` (error per
-  corruption, mean over severities; error per severity, mean over corruptions) and :func:`plot_severity`
-  (MPJPE vs severity);
-* :func:`mce_tables`: per metric the error per corruption (mean over severities), mCE and relative mCE
-  against a named baseline run (:mod:`poselab.results.mce`, Hendrycks & Dietterich 2019).
-
-Other view counts than the whole input (one camera of four corrupted) appear as extra rows
-"run [k of V views]". The ranking under corruptions and under attacks:
-:mod:`poselab.reporting.corruption_vs_attack`.
-"""
+"""Corruption robustness in the reports (rows of the ``corruption`` experiment, as dicts or reader cells):
+error per corruption and severity, mCE tables (:mod:`poselab.results.mce`) and the severity figure. Other
+view counts than the whole input appear as extra rows "run [k of V views]"."""
 
 from __future__ import annotations
 
@@ -21,36 +10,28 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from poselab import style
 from poselab.corruptions.registry import get_corruption
 from poselab.reporting.tables import Table
 from poselab.results.mce import summarise
 from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, JDR, MPJPE, PMPJPE
 
-#: The corruption metrics, their table titles and value formats.
+#: The corruption metrics and their table titles.
 METRICS = {MPJPE: "MPJPE P1 (mm)", PMPJPE: "MPJPE P2 (mm)", JDR: "1 - JDR (fraction)"}
 
 
-def get_field(record: Any, key: str) -> Any:
-    return record.get(key) if isinstance(record, Mapping) else getattr(record, key)
-
-
-def run_label(record: Any) -> str:
-    """A row's run: the ``run`` label of a reader cell, else its ``model``."""
-    return str(record.run) if hasattr(record, "run") else str(get_field(record, "model"))
-
-
 def records(rows: Iterable[Any]) -> list[dict[str, Any]]:
-    """Corruption rows (dicts or reader cells) as plain dicts: run, views, corruption ("clean" for the clean
-    row), severity, metric, value."""
+    """Corruption rows (dicts, or reader cells whose run label stands for the model) as plain dicts: run,
+    views, corruption ("clean" for the clean row), severity, metric, value."""
     out = []
     for r in rows:
-        if get_field(r, "experiment") != CORRUPTION_EXPERIMENT:
+        row = r if isinstance(r, Mapping) else {**vars(r), "model": r.run}
+        if row.get("experiment") != CORRUPTION_EXPERIMENT:
             continue
-        value = get_field(r, "value")
-        out.append({"run": run_label(r), "views": int(float(get_field(r, "attacked_views"))),
-                    "corruption": str(get_field(r, "corruption") or CLEAN),
-                    "severity": int(float(get_field(r, "severity"))),
-                    "metric": str(get_field(r, "metric")),
+        value = row.get("value")
+        out.append({"run": str(row.get("model")), "views": int(float(row.get("attacked_views"))),
+                    "corruption": str(row.get("corruption") or CLEAN),
+                    "severity": int(float(row.get("severity"))), "metric": str(row.get("metric")),
                     "value": float(value) if value not in ("", None) else math.nan})
     return out
 
@@ -83,11 +64,9 @@ def _by_metric(rows: Sequence[Any]) -> list[tuple[str, str, list[dict[str, Any]]
     return [(m, t, have) for m, t, have in out if have]
 
 
-# ------------------------------------------------------------------------------------------- any runs
 def severity_tables(rows: Sequence[Any]) -> list[Table]:
     """Per metric, one line per run (and corrupted-view count): the clean error, the error per corruption
-    (mean over severities), per severity s1.. (mean over corruptions) and the mean of all; JDR as 1 - JDR.
-    Empty without corruption rows. ``rows``: results rows or reader cells."""
+    (mean over severities), per severity s1.. (mean over corruptions) and the mean of all; JDR as 1 - JDR."""
     tables = []
     for metric, title, have in _by_metric(rows):
         names = list(dict.fromkeys(r["corruption"] for r in have if r["corruption"] != CLEAN))
@@ -106,16 +85,9 @@ def severity_tables(rows: Sequence[Any]) -> list[Table]:
 
 
 def plot_severity(rows: Sequence[Any], runs: Sequence[str], path: str | Path) -> Path | None:
-    """Figure: MPJPE P1 vs severity (0 = clean), one panel per run, one line per corruption (its own colour
-    and marker in every panel), solid with every view corrupted, dashed with only some (a multi-view run's
-    "k of V views" rows); None without corruption rows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from poselab import style
-
+    """Figure: MPJPE P1 vs severity (0 = clean), one panel per run, one line per corruption, dashed where
+    only some views were corrupted; None without corruption rows."""
+    plt = style.pyplot()
     wide = [r for r in wide_rows(rows) if r[MPJPE] != ""]
     runs = [r for r in runs if any(w["model"] == r or w["model"].startswith(f"{r} [") for w in wide)]
     if not runs:
@@ -163,11 +135,10 @@ def finite_mean(values: Iterable[float | None]) -> float:
     return sum(vals) / len(vals) if vals else math.nan
 
 
-# ------------------------------------------------------------------------------------------- several runs
 def mce_tables(rows: Sequence[Any], baseline: str, compare: bool = True) -> list[Table]:
     """Per metric: each model's clean error, error per corruption (mean over severities), mean, mCE and
-    relative mCE against ``baseline`` (mCE noise / other when both families are present); ``compare``
-    False (one run: its mCE vs itself would be 1): without the mCE columns."""
+    relative mCE against ``baseline`` (mCE noise / other when both families are present); without the mCE
+    columns when not ``compare`` (one run)."""
     tables = []
     for metric, title, have in _by_metric(rows):
         base = baseline if any(r["model"] == baseline for r in have) else have[0]["model"]

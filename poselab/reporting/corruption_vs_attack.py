@@ -1,16 +1,6 @@
-"""Corruption vs adversarial robustness in the reports: :func:`corruption_section` ranks every run under
-corruptions (mCE, relative mCE against a baseline run: :func:`poselab.reporting.corruption.mce_tables`)
-and under attacks, with Kendall's tau between the rankings, and draws both
-(:func:`plot_corruption_vs_attack`). Each ranked aggregate has a 95 % CI bootstrapped over the run's
-samples (``per_sample.csv``); runs are ranked only where the CIs resolve them ("≈" where not), and not at
-all without per-sample values.
-
-A run is compared on its *whole input corrupted*: its largest ``attacked_views`` (all views of a
-multi-view model; the fed view of a monocular one). The adversarial side is, per run, MPJPE P1 under the
-untargeted attack settings (attack, eps, iterations) all runs share, with every input view attacked: the
-``untargeted`` rows of monocular models, the ``multiview`` rows with all views attacked of multi-view
-ones.
-"""
+"""Corruption vs adversarial robustness in the reports: runs ranked under corruptions (mCE, relative mCE)
+and under attacks, each aggregate with a 95 % bootstrap CI over samples, Kendall's tau between the
+rankings, and a figure (docs/CORRUPTIONS.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from poselab import style
 from poselab.reporting.corruption import (
     errors_by_setting,
     finite_mean,
@@ -28,10 +19,8 @@ from poselab.reporting.corruption import (
     records,
     wide_rows,
 )
-from poselab.reporting.corruption import get_field as get
-from poselab.reporting.corruption import run_label as label
 from poselab.reporting.tables import Table
-from poselab.results.reader import ResultsError, samples_ci
+from poselab.results.reader import Cell, ResultsError, samples_ci
 from poselab.results.schema import CLEAN, CORRUPTION_EXPERIMENT, MPJPE
 from poselab.results.statistics import has_ci, joined, rank_resolved, reversed_resolved
 
@@ -67,25 +56,24 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
     return (conc - disc) / denom if denom else math.nan
 
 
-def _attack_cells(cells: Sequence[Any], runs: Sequence[str]) -> tuple[dict[str, tuple[Any, list[Any]]], str]:
+def _attack_cells(cells: Sequence[Cell], runs: Sequence[str]
+                  ) -> tuple[dict[str, tuple[Cell | None, list[Cell]]], str]:
     """Per run (its clean MPJPE P1 cell or None, its cells at the untargeted attack settings all runs share
     with every view attacked, in one order), and a description of those settings; ({}, reason) when they
     share none."""
-    per_run: dict[str, dict[tuple, Any]] = {}
-    clean: dict[str, Any] = {}
+    per_run: dict[str, dict[tuple, Cell]] = {}
+    clean: dict[str, Cell] = {}
     for r in runs:
-        mine = [c for c in cells if label(c) == r and get(c, "metric") == MPJPE
-                and get(c, "experiment") in ("untargeted", "multiview")]
+        mine = [c for c in cells if c.run == r and c.metric == MPJPE
+                and c.experiment in ("untargeted", "multiview")]
         if not mine:
             continue
-        exp = "multiview" if any(get(c, "experiment") == "multiview" for c in mine) else "untargeted"
-        mine = [c for c in mine if get(c, "experiment") == exp]
-        full = max(int(get(c, "attacked_views")) for c in mine)
-        clean_c = [c for c in mine if get(c, "attack") == CLEAN]
-        per_run[r] = {(get(c, "attack"), float(get(c, "eps")), int(get(c, "iterations"))): c
-                      for c in mine if get(c, "attack") != CLEAN and int(get(c, "attacked_views")) == full
-                      and float(get(c, "eps")) > 0}
-        if clean_c:
+        exp = "multiview" if any(c.experiment == "multiview" for c in mine) else "untargeted"
+        mine = [c for c in mine if c.experiment == exp]
+        full = max(c.attacked_views for c in mine)
+        per_run[r] = {(c.attack, c.eps, c.iterations): c for c in mine
+                      if c.attack != CLEAN and c.attacked_views == full and c.eps > 0}
+        if clean_c := [c for c in mine if c.attack == CLEAN]:
             clean[r] = clean_c[0]
     if not per_run:
         return {}, "no untargeted or multi-view attack rows"
@@ -103,8 +91,8 @@ def _attack_cells(cells: Sequence[Any], runs: Sequence[str]) -> tuple[dict[str, 
     return {r: (clean.get(r), [per_run[r][k] for k in shared]) for r in runs}, desc
 
 
-def _value(cell: Any) -> float:
-    return math.nan if cell is None else float(get(cell, "value"))
+def _value(cell: Cell | None) -> float:
+    return math.nan if cell is None else cell.value
 
 
 @dataclass(frozen=True)
@@ -116,29 +104,22 @@ class Score:
     ci_high: float = math.nan
 
 
-def _score(value: float, terms: Sequence[tuple[Any, float]], samples: Mapping[tuple, Mapping]) -> Score:
-    """``value`` = sum of weight x cell value over ``terms`` (cell, weight), with the CI of that sum from the
-    cells' per-sample values (:func:`poselab.results.reader.samples_ci`; none without them)."""
-    return Score(value, *samples_ci(terms, samples))
-
-
-def _corruption_terms(cells: Sequence[Any], run: str, base: str) -> dict[str, list[tuple[Any, float]]]:
+def _corruption_terms(cells: Sequence[Cell], run: str, base: str) -> dict[str, list[tuple[Any, float]]]:
     """The corruption aggregates of ``run`` as weighted sums of its MPJPE P1 cells (whole input corrupted):
     mCE and relative mCE (the baseline's errors as fixed weights); {} when a cell is missing."""
-    def grid(r: str) -> tuple[Any, dict[tuple[str, int], Any]]:
-        mine = [c for c in cells if label(c) == r and get(c, "experiment") == CORRUPTION_EXPERIMENT
-                and get(c, "metric") == MPJPE]
-        full = max((int(get(c, "attacked_views")) for c in mine if get(c, "corruption")), default=0)
-        return (next((c for c in mine if not get(c, "corruption")), None),
-                {(get(c, "corruption"), int(get(c, "severity"))): c for c in mine
-                 if get(c, "corruption") and int(get(c, "attacked_views")) == full})
+    def grid(r: str) -> tuple[Cell | None, dict[tuple[str, int], Cell]]:
+        mine = [c for c in cells if c.run == r and c.experiment == CORRUPTION_EXPERIMENT
+                and c.metric == MPJPE]
+        full = max((c.attacked_views for c in mine if c.corruption), default=0)
+        return (next((c for c in mine if not c.corruption), None),
+                {(c.corruption, c.severity): c for c in mine if c.corruption and c.attacked_views == full})
     (clean, mine), (base_clean, theirs) = grid(run), grid(base)
     if clean is None or base_clean is None or not mine or set(mine) != set(theirs):
         return {}
     names = sorted({c for c, _ in mine})
-    ce = {c: _inverse(len(names) * sum(_value(x) for (n, _), x in theirs.items() if n == c)) for c in names}
-    rel = {c: _inverse(len(names) * sum(_value(x) - _value(base_clean) for (n, _), x in theirs.items()
-                                        if n == c)) for c in names}
+    ce = {c: _inverse(len(names) * sum(x.value for (n, _), x in theirs.items() if n == c)) for c in names}
+    rel = {c: _inverse(len(names) * sum(x.value - base_clean.value for (n, _), x in theirs.items() if n == c))
+           for c in names}
     return {"mce": [(x, ce[c]) for (c, _), x in mine.items()],
             "rel": [(x, rel[c]) for (c, _), x in mine.items()] + [(clean, -sum(rel[c] for c, _ in mine))]}
 
@@ -187,11 +168,8 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
                        baseline: str | None = None, samples: Mapping[str, Mapping] | None = None
                        ) -> CorruptionSection | None:
     """The report's corruption part (None without corruption rows): mCE tables vs ``baseline`` (default
-    ``regression`` when present, else the first run with corruption rows), the ranking table under
-    corruptions and attacks with Kendall's tau, and the figure ``corruption_vs_attack``. Each ranked
-    aggregate gets a 95 % CI from the run's per-sample values (``samples``: run ->
-    :func:`~poselab.results.reader.read_samples` of its folder); runs are ranked only where the CIs resolve
-    them, and not at all without CIs."""
+    ``regression`` when present, else the first run with corruption rows), the ranking table with Kendall's
+    tau and the figures; CIs from ``samples`` (run -> :func:`~poselab.results.reader.read_samples`)."""
     recs = records(cells)
     if not recs:
         return None
@@ -222,11 +200,12 @@ def corruption_section(cells: Sequence[Any], runs: Sequence[str], figures_dir: s
     for r in with_rows:
         terms = _corruption_terms(cells, r, base)
         for k, value in zip(("mce", "rel"), corr[r][1:]):
-            scores[k][r] = _score(value, terms.get(k, []), samples[r])
+            scores[k][r] = Score(value, *samples_ci(terms.get(k, []), samples[r]))
         clean, xs = found[r]
-        scores["attacked"][r] = _score(attacks[r][1], [(x, 1 / len(xs)) for x in xs], samples[r])
-        scores["increase"][r] = _score(attacks[r][1] - attacks[r][0],
-                                       [(x, 1 / len(xs)) for x in xs] + [(clean, -1.0)], samples[r])
+        mean = [(x, 1 / len(xs)) for x in xs]
+        scores["attacked"][r] = Score(attacks[r][1], *samples_ci(mean, samples[r]))
+        scores["increase"][r] = Score(attacks[r][1] - attacks[r][0],
+                                      *samples_ci(mean + [(clean, -1.0)], samples[r]))
     (mce_rank, mce_text), (rel_rank, rel_text), (adv_rank, adv_text), (inc_rank, inc_text) = (
         _ranked(scores[k]) for k in ("mce", "rel", "attacked", "increase"))
     rows = [[r, attacks[r][0], corr[r][0], corr[r][1], _ci_text(scores["mce"][r]), mce_rank[r], corr[r][2],
@@ -262,13 +241,7 @@ def plot_corruption_vs_attack(cells: Sequence[Any], runs: Sequence[str],
     """Figure: MPJPE P1 vs severity (mean over corruptions, whole input corrupted) per run, and mean
     corrupted MPJPE vs mean attacked MPJPE per run (when attack scores are given); each run has one colour
     and marker in both panels."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from poselab import style
-
+    plt = style.pyplot()
     wide = [r for r in wide_rows(cells) if r[MPJPE] != "" and r["model"] in runs]
     fig, axes = plt.subplots(1, 2 if attacks else 1, figsize=(11 if attacks else 5.5, 4.2), dpi=100,
                              squeeze=False)

@@ -19,19 +19,15 @@ def _draw(ax: Any, joints: Any, role: str) -> None:
                 label=role if k == 0 else "_nolegend_")
 
 
-def save_example(example: Any, path: str | Path, amplify: float | None = None) -> Path:
+def save_example(example: Any, path: str | Path) -> Path:
     """Panel of clean image, amplified perturbation and adversarial image, one row per view of the example
     (see ``experiments.Example``): the clean image with the ground truth and the prediction on it (when the
     example has one), the adversarial image with the ground truth, the prediction on it and the attack's
     target (when there is one); a legend names the skeletons, the title the sample's MPJPE (mm)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = style.pyplot()
     clean, adv = example.clean, example.adversarial
     delta = adv - clean
-    scale = amplify or (127.0 / max(float(delta.abs().max()), 1e-6))
+    scale = 127.0 / max(float(delta.abs().max()), 1e-6)
     n_views = clean.shape[0]
     h, w = clean.shape[-2:]
     fig, axes = plt.subplots(n_views, 3, figsize=(8.4, 2.7 * n_views + 0.6), dpi=100, squeeze=False)
@@ -53,16 +49,11 @@ def save_example(example: Any, path: str | Path, amplify: float | None = None) -
         for ax in (axes[v, 0], axes[v, 2]):
             ax.set_xlim(-0.5, w - 0.5)
             ax.set_ylim(h - 0.5, -0.5)
-    mpjpe = getattr(example, "mpjpe", None)
-    if mpjpe is not None:
-        title = f"{example.title}\nMPJPE P1 (mm): clean {mpjpe[0]:.1f}, adversarial {mpjpe[1]:.1f}"
-    else:
-        title = example.title
+    title = example.title
+    if (mpjpe := getattr(example, "mpjpe", None)) is not None:
+        title += f"\nMPJPE P1 (mm): clean {mpjpe[0]:.1f}, adversarial {mpjpe[1]:.1f}"
     fig.suptitle(title, fontsize=style.LABEL_SIZE)
-    handles: dict[str, Any] = {}
-    for ax in axes.flat:
-        for hdl, label in zip(*ax.get_legend_handles_labels()):
-            handles.setdefault(label, hdl)
+    handles = style.unique_handles(axes.flat)
     fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=len(handles),
                fontsize=style.LEGEND_SIZE, bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, 0.06 / n_views, 1, 1))

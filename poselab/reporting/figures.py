@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from poselab import style  # noqa: E402
-from poselab.reporting.tables import axis_label, natural, series_label, varying_axes  # noqa: E402
-from poselab.results.reader import Cell  # noqa: E402
-from poselab.results.schema import JDR, METRIC_NAMES, METRIC_UNITS, MPJPE, PMPJPE, TARGET_MPJPE  # noqa: E402
+from poselab import style
+from poselab.reporting.tables import axis_label, natural, series_label, varying_axes
+from poselab.results.reader import Cell
+from poselab.results.schema import JDR, METRIC_NAMES, METRIC_UNITS, MPJPE, PMPJPE, TARGET_MPJPE
 
 #: The x axes' labels.
 X_LABELS = {"eps": "eps (px, 0..255 scale)", "iterations": "attack iterations"}
@@ -68,7 +63,7 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
     else:
         styles = dict(zip(series, style.series_styles(len(series))))
     size = (4.2 * len(panels) + 0.8, 3.4 * len(metrics) + 0.6)
-    fig, axes = plt.subplots(len(metrics), len(panels), figsize=size, squeeze=False, sharex=True)
+    fig, axes = style.pyplot().subplots(len(metrics), len(panels), figsize=size, squeeze=False, sharex=True)
     for i, metric in enumerate(metrics):
         row = [c for c in sel if c.metric == metric]
         log = METRIC_UNITS[metric] == "mm" and style.spans_decades(c.value for c in row)
@@ -92,11 +87,9 @@ def plot_figure(spec: FigureSpec, cells: Sequence[Cell], runs: Sequence[str], pa
             if few:
                 ax.set_xticks(range(len(xs)), [f"{x:g}" for x in xs], fontsize=style.TICK_SIZE)
                 ax.set_xlim(-0.6, len(xs) - 0.4)
-                if i == len(metrics) - 1:
-                    ax.set_xlabel(X_LABELS[spec.x_axis], fontsize=style.LABEL_SIZE)
             elif spec.x_axis == "eps":
                 style.eps_axis(ax, xs, X_LABELS["eps"] if i == len(metrics) - 1 else "")
-            elif i == len(metrics) - 1:
+            if i == len(metrics) - 1 and (few or spec.x_axis != "eps"):
                 ax.set_xlabel(X_LABELS[spec.x_axis], fontsize=style.LABEL_SIZE)
             if log:
                 style.log_axis(ax)

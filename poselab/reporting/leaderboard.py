@@ -1,19 +1,5 @@
-"""The leaderboard of evaluated models and each model's claim file (docs/RESULTS.md).
-
-One leaderboard row per results folder (a model under a preset): clean MPJPE P1/P2, the robust MPJPE at the
-preset's headline setting with its 95 % CI and n, the JDR drop of multi-view models, mCE when corruption
-rows exist, and the triggered sanity flags. Rows are ranked by robust MPJPE among the rows of the same
-headline setting; models whose CIs overlap share a rank (:func:`poselab.results.statistics.rank_resolved`).
-
-The headline setting is results.json ``meta["preset"]["headline"]`` (experiment, attack, eps, iterations)
-when the run names one, else the row of the largest eps, then most iterations, of the run's untargeted
-(multi-view: multiview, every view attacked) MPJPE rows, the worst attack there; the ``headline_source``
-column says which.
-
-The claim file (``claim.json``) states what was evaluated and how: written at the end of every evaluation
-(:func:`write_claim`, from the rows and meta of the run) and rebuilt from a results folder by
-``poselab leaderboard --claims``.
-"""
+"""The leaderboard of evaluated models (one row per results folder, ranked by robust MPJPE at the preset's
+headline setting, a shared rank where CIs overlap) and each model's claim file (docs/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -25,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from poselab import safe_io
+from poselab.reporting.corruption import wide_rows
 from poselab.reporting.tables import Table
+from poselab.results.mce import summarise
 from poselab.results.reader import load_runs
 from poselab.results.runs import Cell, RunResults, run_of
 from poselab.results.schema import (
@@ -56,15 +44,15 @@ CLAIM_KEYS = ("name", "model", "architecture", "input_size", "scale", "training_
               "checkpoint_sha256", "created")
 
 
-# ------------------------------------------------------------------------------------------- one run
 def _preset(meta: Mapping[str, Any]) -> Mapping[str, Any]:
     preset = meta.get("preset")
     return preset if isinstance(preset, Mapping) else {}
 
 
 def headline_cell(run: RunResults, metric: str = MPJPE) -> tuple[Cell | None, str]:
-    """(the cell of ``metric`` at the run's headline setting, where the setting came from): the preset's
-    ``headline`` when it names one that the run has, else the fallback rule (module docstring)."""
+    """(the cell of ``metric`` at the run's headline setting, where the setting came from): results.json
+    ``meta["preset"]["headline"]`` when the run has it, else :data:`FALLBACK`: the largest eps, then most
+    iterations, of the untargeted (else multiview, every view attacked) rows, the worst attack there."""
     head = _preset(run.meta).get("headline")
     if isinstance(head, Mapping):
         want = {k: head[k] for k in ("experiment", "attack", "eps", "iterations") if k in head}
@@ -101,34 +89,23 @@ def clean_value(run: RunResults, metric: str, experiment: str | None = None) -> 
 
 def jdr_drop(run: RunResults, head: Cell | None) -> float | None:
     """Clean JDR minus the JDR at the headline setting, multi-view runs (None without multiview JDR rows)."""
-    setting = head if head is not None and head.experiment == "multiview" else None
     cells = [c for c in run.cells if c.experiment == "multiview" and c.metric == JDR and c.eps > 0]
     if not cells:
         return None
     clean = clean_value(run, JDR, "multiview")
-    if setting is not None:
-        cells = [c for c in cells if c.key() == setting.key() and c.view_set == setting.view_set] or cells
+    if head is not None and head.experiment == "multiview":
+        cells = [c for c in cells if c.key() == head.key() and c.view_set == head.view_set] or cells
     attacked = max(cells, key=lambda c: (c.eps, c.iterations, c.attacked_views, -c.value))
     return None if clean is None else clean - attacked.value
-
-
-def _flags(meta: Mapping[str, Any]) -> list[str]:
-    """Names of the triggered sanity flags of results.json ``meta["flags"]``."""
-    flags = meta.get("flags") or []
-    return [str(f.get("flag")) for f in flags if isinstance(f, Mapping) and f.get("triggered")]
 
 
 def _scale(meta: Mapping[str, Any]) -> str:
     return str(meta.get("scale") or "unknown")
 
 
-# ------------------------------------------------------------------------------------------- leaderboard
 def mce_by_run(runs: Sequence[RunResults]) -> dict[str, float]:
     """mCE (MPJPE) of each run with corruption rows, against the ``regression`` run if one has them, else the
     first such run (:func:`poselab.reporting.corruption.mce_tables`'s rule)."""
-    from poselab.reporting.corruption import wide_rows
-    from poselab.results.mce import summarise
-
     cells = [c for r in runs for c in r.cells if c.experiment == CORRUPTION_EXPERIMENT]
     wide = [w for w in wide_rows(cells) if w[MPJPE] != ""]
     if not wide:
@@ -149,7 +126,6 @@ def leaderboard_rows(runs: Sequence[RunResults]) -> list[dict[str, Any]]:
         head, source = headline_cell(run)
         preset = _preset(run.meta)
         exp = head.experiment if head is not None else None
-        drop = jdr_drop(run, head)
         rows.append({
             "rank": None, "model": run.label, "preset": str(preset.get("name") or ""),
             "preset_version": str(preset.get("version") or ""), "scale": _scale(run.meta),
@@ -157,7 +133,7 @@ def leaderboard_rows(runs: Sequence[RunResults]) -> list[dict[str, Any]]:
             "robust_mpjpe": head.value if head else None, "robust_ci_low": head.ci_low if head else None,
             "robust_ci_high": head.ci_high if head else None, "n": head.n if head else None,
             "headline": _setting(head) if head else "", "headline_source": source if head else "",
-            "jdr_drop": drop, "mce": mce.get(run.label), "flags": " ".join(_flags(run.meta)),
+            "jdr_drop": jdr_drop(run, head), "mce": mce.get(run.label), "flags": " ".join(_flags(run.meta)),
             "folder": str(run.path), "_cell": head,
         })
     ranked = [r for r in rows if r["_cell"] is not None and math.isfinite(r["robust_mpjpe"])]
@@ -168,6 +144,12 @@ def leaderboard_rows(runs: Sequence[RunResults]) -> list[dict[str, Any]]:
     rows.sort(key=lambda r: (r["rank"] is None, r["headline"], r["rank"] or 0, r["robust_mpjpe"] or 0.0,
                              r["model"]))
     return [{k: v for k, v in r.items() if k != "_cell"} for r in rows]
+
+
+def _flags(meta: Mapping[str, Any]) -> list[str]:
+    """Names of the triggered (truthy) sanity flags of results.json ``meta["flags"]``."""
+    flags = meta.get("flags") or []
+    return [str(f.get("flag")) for f in flags if isinstance(f, Mapping) and f.get("triggered")]
 
 
 def _setting(cell: Cell) -> str:
@@ -220,7 +202,6 @@ def write_leaderboard(paths: Sequence[str | Path], out: str | Path) -> tuple[lis
     return rows, table
 
 
-# ------------------------------------------------------------------------------------------- claim file
 def sha256_of(path: str | Path) -> str | None:
     """Hex sha256 of a file's bytes (None when it is not a readable file)."""
     h = hashlib.sha256()
@@ -236,8 +217,8 @@ def sha256_of(path: str | Path) -> str | None:
 def checkpoint_hparams(meta: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(model, data) hyper-parameters saved in results.json ``meta["checkpoint"]`` (a Lightning checkpoint,
     read with ``weights_only``); empty dicts when there is none or it says nothing."""
-    path = Path(str(meta.get("checkpoint") or ""))
-    if not str(meta.get("checkpoint") or "") or not path.is_file():
+    path = str(meta.get("checkpoint") or "")
+    if not path or not Path(path).is_file():
         return {}, {}
     try:
         import torch

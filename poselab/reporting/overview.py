@@ -5,17 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+from poselab import style
 
-matplotlib.use("Agg")
-import matplotlib.image as mpimg  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-
-from poselab import style  # noqa: E402
-
-#: Page width (inches) and the figures' resolution (px per inch, :func:`poselab.style.save`'s): every figure
-#: is shown at its own size, so text reads alike in all of them; rows are filled left to right, and a figure
-#: wider than the page is shrunk to fit.
+#: Page width (inches) and the figures' resolution (px per inch, :func:`poselab.style.save`'s).
 WIDTH = 16.0
 FIGURE_DPI = 100
 
@@ -37,7 +29,8 @@ def overview_png(figures: Mapping[str, Path], path: Path, title: str, lines: Seq
     under ``title`` and summary ``lines``; writes ``path``."""
     if not figures:
         raise ValueError("no figures to put in the overview")
-    images = [mpimg.imread(str(p)) for p in figures.values()]
+    plt = style.pyplot()
+    images = [plt.imread(str(p)) for p in figures.values()]
     sizes = []
     for im in images:  # inches, shrunk to the page's width
         w, h = im.shape[1] / FIGURE_DPI, im.shape[0] / FIGURE_DPI

@@ -1,5 +1,5 @@
-"""Per-joint vulnerability: how much each joint's error grows under attack (mm), table and skeleton figure,
-from the ``per_joint.csv`` of results folders (docs/RESULTS.md)."""
+"""Per-joint vulnerability: how much each joint's error grows under an untargeted attack (mm), table and
+skeleton figure, from the ``per_joint.csv`` of results folders (docs/RESULTS.md)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from poselab import style
 from poselab.reporting.tables import Table
 from poselab.results.reader import JointCell
 from poselab.results.schema import MPJPE
@@ -28,9 +29,9 @@ def _setting(j: JointCell) -> Setting:
     return (j.attack, j.eps, j.iterations, j.target)
 
 
-def attacked_settings(joints: Iterable[JointCell], experiment: str = "untargeted") -> set[Setting]:
-    """Attacked (non-clean, eps > 0) settings with per-joint rows."""
-    return {_setting(j) for j in joints if j.experiment == experiment and j.attack != "clean" and j.eps > 0}
+def attacked_settings(joints: Iterable[JointCell]) -> set[Setting]:
+    """Attacked (non-clean, eps > 0) untargeted settings with per-joint rows."""
+    return {_setting(j) for j in joints if j.experiment == "untargeted" and j.attack != "clean" and j.eps > 0}
 
 
 def strongest(settings: Iterable[Setting]) -> Setting | None:
@@ -38,11 +39,10 @@ def strongest(settings: Iterable[Setting]) -> Setting | None:
     return max(settings, key=lambda s: (s[1], s[2], str(s)), default=None)
 
 
-def joint_increase(joints: Sequence[JointCell], setting: Setting, experiment: str = "untargeted"
-                   ) -> dict[str, float]:
-    """Per-joint error increase (mm) at ``setting`` over the clean (attack ``clean`` or eps 0) error;
-    ValueError if the clean or attacked rows are missing."""
-    rows = [j for j in joints if j.experiment == experiment]
+def joint_increase(joints: Sequence[JointCell], setting: Setting) -> dict[str, float]:
+    """Per-joint untargeted error increase (mm) at ``setting`` over the clean (attack ``clean`` or eps 0)
+    error; ValueError if the clean or attacked rows are missing."""
+    rows = [j for j in joints if j.experiment == "untargeted"]
     clean: dict[str, float] = {}
     for j in rows:
         if j.attack == "clean" or j.eps == 0:
@@ -92,13 +92,7 @@ def plot_skeletons(increases: Mapping[str, Mapping[str, float]], path: Path,
                    settings: Mapping[str, Setting] | None = None) -> Path:
     """One canonical skeleton per run, joints coloured by error increase (mm, shared colour scale); every
     joint named in the first panel, its increase (mm) written beside it in every panel."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from poselab import style
-
+    plt = style.pyplot()
     runs = list(increases)
     if not runs:
         raise ValueError("no per-joint increases to draw")

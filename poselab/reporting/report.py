@@ -1,72 +1,62 @@
-"""The report comparing the saved results of several runs (never re-runs attacks), behind ``poselab report``.
-
-Each argument is a results folder or a parent of such folders. Writes into ``--out``: ``report.md`` (runs,
-summary, sanity checks, warnings, figures, tables), ``tables.md``, ``tables/*.csv`` (full precision),
-``figures/*.png`` and ``overview.png``. Runs are compared only within their grid
-(:func:`~poselab.results.runs.grid_of`): several grids give one report each in ``--out/<grid>/`` (and
-``transfer/`` for transfer rows), indexed by ``--out/report.md``. Within a grid, settings that differ between
-runs are aligned on what they share; a warning names what was dropped.
-"""
+"""The report comparing the saved results of several runs (never re-runs attacks), behind ``poselab report``:
+``report.md``, ``tables.md``, ``tables/*.csv``, ``figures/*.png`` and ``overview.png`` in one folder, or one
+report per grid and an index page when the runs belong to several grids (docs/RESULTS.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from poselab.reporting.corruption import severity_tables
 from poselab.reporting.corruption_vs_attack import corruption_section
+from poselab.reporting.figures import plot_figures
+from poselab.reporting.overview import overview_png
+from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
 from poselab.reporting.sanity import sanity_section
-from poselab.reporting.strength import plot_strength, strength_tables
+from poselab.reporting.strength import plot_strength, strength_summary, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
-from poselab.reporting.transfer import transfer_tables
+from poselab.reporting.transfer import plot_transfer, transfer_tables
 from poselab.results.reader import ResultsError, label_runs, load_all, read_samples
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
-from poselab.results.schema import CI_HIGH, CI_LOW, MPJPE, TABLES_MD
+from poselab.results.schema import MPJPE, TABLES_MD
 from poselab.results.statistics import has_ci, resolved
 from poselab.safe_io import atomic_write
 
 
 @dataclass
 class Report:
-    """What a report holds: tables, figure paths (name -> PNG) and warnings."""
+    """What a report holds: tables, figure paths (name -> PNG), warnings and findings (summary lines)."""
 
     out: Path
     runs: list[RunResults]
     tables: list[Table] = field(default_factory=list)
     figures: dict[str, Path] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    #: the runs' cells aligned on the settings they share, with clean rows expanded into the eps-0 points
+    #: the runs' cells aligned on the settings they share, clean rows expanded into the eps-0 points
     cells: list[Cell] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
-    #: the same aligned cells before that expansion (clean rows as written)
+    #: the same aligned cells before that expansion
     aligned: list[Cell] = field(default_factory=list)
-    #: the grid the runs belong to (:func:`~poselab.results.runs.grid_of`); "" for a report of several grids
+    #: the runs' grid (:func:`~poselab.results.runs.grid_of`); "" for the index of several grids
     grid: str = ""
-    #: per-sample values of the runs read from results folders (run label -> read_samples), for CIs
+    #: run label -> its folder's per-sample values (:func:`~poselab.results.reader.read_samples`)
     samples: dict[str, Any] = field(default_factory=dict)
-    #: a report of several grids: one report per grid (written in ``out/<grid>/``), this one the index
+    #: the index of several grids: one report per grid (in ``out/<grid>/``)
     sections: list[Report] = field(default_factory=list)
 
 
 def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseline: str | None = None
                  ) -> Report:
-    """Read the results under ``paths`` and write the report folder ``out`` (mCE of the corruption rows
-    against the run ``corruption_baseline``, default ``regression`` or the first run); :class:`ResultsError`
-    (naming the folder) for missing or malformed results folders."""
+    """Read the results under ``paths`` (:class:`ResultsError` naming a missing or malformed folder) and
+    write the report of the runs compared within their grids (:func:`~poselab.results.runs.grid_names`): one
+    grid (or none) -> :func:`write_report` into ``out``; several -> one report per grid in ``out/<grid>/``
+    (runs relabelled within it), transfer rows in ``out/transfer/``, and the index returned and written in
+    ``out/report.md`` and ``out/tables.md``. mCE against the run ``corruption_baseline``."""
     runs, transfer = load_all(paths)
     if not runs and not transfer:
         raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
-    return write_grid_reports(runs, transfer, out, corruption_baseline)
-
-
-def write_grid_reports(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
-                       corruption_baseline: str | None = None) -> Report:
-    """The report of ``runs`` compared within their grids (:func:`~poselab.results.runs.grid_names`): one
-    grid (or none) -> :func:`write_report` into ``out``; several -> one report per grid in ``out/<grid>/``
-    (runs relabelled within it), transfer rows in ``out/transfer/``, and an index page ``out/report.md``
-    (``tables.md``: every grid's tables under its heading). Returns the index, its ``sections`` the grids."""
     grids = grid_names(runs)
     if len(grids) <= 1:
         return write_report(runs, transfer, out, corruption_baseline, grid=next(iter(grids), ""))
@@ -92,8 +82,9 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     """The tables of ``runs`` (aligned on the settings they share) without writing anything."""
     labels = [r.label for r in runs]
     cells, warnings = align(runs)
-    report = Report(Path("."), list(runs), warnings=warnings, aligned=cells,
-                    samples=_samples(runs) if len(runs) >= 2 else {})
+    samples = {r.label: read_samples(r.path) for r in runs  # per-sample values compare runs: none for one
+               if r.path is not None and Path(r.path).is_dir()} if len(runs) >= 2 else {}
+    report = Report(Path("."), list(runs), warnings=warnings, aligned=cells, samples=samples)
     report.tables = build_tables(cells, labels, {r.label: recorded_jdr_definition(r.meta) for r in runs},
                                  {r.label: r.meta for r in runs})
     robust = robustness_table(cells, labels, report.samples)
@@ -105,14 +96,8 @@ def report_tables(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]]
     return report
 
 
-def _samples(runs: Sequence[RunResults]) -> dict[str, Any]:
-    """Per-sample values of the runs read from a results folder (run label -> read_samples)."""
-    return {r.label: read_samples(r.path) for r in runs if r.path is not None and Path(r.path).is_dir()}
-
-
 def tables_markdown(report: Report) -> str:
-    """All tables of a report as one markdown document (a report of several grids: each grid's under its
-    heading)."""
+    """All tables of a report as one markdown document (an index: each grid's under its heading)."""
     if report.sections:
         return "\n".join(f"## Grid {s.grid}\n\n{tables_markdown(s)}" for s in report.sections)
     return "\n\n".join(t.to_markdown() for t in report.tables) + "\n" if report.tables else "(no results)\n"
@@ -121,13 +106,7 @@ def tables_markdown(report: Report) -> str:
 def write_report(runs: Sequence[RunResults], transfer: Sequence[dict[str, Any]], out: str | Path,
                  corruption_baseline: str | None = None, grid: str = "") -> Report:
     """Write the report of ``runs`` (one run: that run's own report) into ``out``: tables, figures, pages
-    (mCE of the corruption rows against the run ``corruption_baseline``, default ``regression`` or the first
-    run)."""
-    from poselab.reporting.figures import plot_figures
-    from poselab.reporting.overview import overview_png
-    from poselab.reporting.per_joint import increase_table, increases_by_run, plot_skeletons
-    from poselab.reporting.transfer import plot_transfer  # matplotlib: imported by the figures only
-
+    (mCE against the run ``corruption_baseline``, default ``regression`` or the first run)."""
     report = report_tables(runs, transfer)
     report.out = out = Path(out)
     report.grid = grid
@@ -187,7 +166,7 @@ def render_markdown(report: Report) -> str:
     summary = summarize(report.tables) + report.findings
     if summary:
         lines += ["", "## Summary", ""] + [f"- {s}" for s in summary]
-    lines += sanity_section(report.runs)  # the runs' sanity flags (poselab.evaluation.checks)
+    lines += sanity_section(report.runs)
     if report.warnings:
         lines += ["", "## Warnings (grids aligned on what all runs share)", ""]
         lines += [f"- {w}" for w in report.warnings]
@@ -220,15 +199,12 @@ def render_index(index: Report) -> str:
 
 
 def _runs_table(runs: Sequence[RunResults]) -> list[str]:
-    """The markdown table of the runs: label, model, dataset, folder and number of cells."""
     return ["| label | model | dataset | folder | settings |", "|---|---|---|---|---:|",
             *(f"| {r.label} | {r.model} | {r.dataset} | `{_shown(r.path)}` | {len(r.cells)} |" for r in runs)]
 
 
 def summarize(tables: Sequence[Table]) -> list[str]:
     """One-line findings: most robust run (smallest MPJPE increase) and best attacked error."""
-    from poselab.reporting.strength import strength_summary
-
     robust = next((t for t in tables if t.name == "robustness"), None)
     if robust is None or len(robust.rows) < 2:
         return strength_summary(tables)
@@ -238,26 +214,22 @@ def summarize(tables: Sequence[Table]) -> list[str]:
     if rows:
         best = min(rows, key=lambda r: r[3])
         ci = {robust.rows[k][0]: v for (k, col), v in robust.cis.items() if col == "increase"}
-        tied = [r[0] for r in rows if r[0] != best[0] and not resolved(ci.get(best[0]), ci.get(r[0]))]
-        lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm)" + (
-            f", not resolved from {', '.join(tied)} (95 % CIs of the increase overlap)"
-            if ci and best[0] in ci and tied else "") + ".")
+        lines.append(f"Smallest MPJPE increase under {title}: **{best[0]}** (+{best[3]:.1f} mm)"
+                     + _unresolved(best[0], [r[0] for r in rows], ci, "of the increase ") + ".")
     best = min(robust.rows, key=lambda r: r[2])
+    ci = {r[0]: (r[4], r[5]) for r in robust.rows} if len(best) >= 6 else {}
     lines.append(f"Lowest attacked MPJPE under {title}: **{best[0]}** ({best[2]:.1f} mm)"
-                 + _unresolved(best, robust.rows) + ".")
+                 + _unresolved(best[0], [r[0] for r in robust.rows], ci) + ".")
     return lines + strength_summary(tables)
 
 
-def _unresolved(best: Sequence[Any], rows: Sequence[Sequence[Any]]) -> str:
-    """", not resolved from X, Y (95 % CIs overlap)" when the robustness rows carry CIs and some other run's
-    attacked MPJPE CI overlaps the best's, else ""."""
-    if len(best) < 6:
+def _unresolved(best: str, names: Sequence[str], ci: Mapping[str, Any], what: str = "") -> str:
+    """", not resolved from X, Y (95 % CIs overlap)" naming the runs whose CI in ``ci`` (run -> (low, high))
+    overlaps ``best``'s, or that have none; "" when ``best`` has no CI."""
+    if not has_ci(ci.get(best)):
         return ""
-    ci = {r[0]: {CI_LOW: r[4], CI_HIGH: r[5]} for r in rows}
-    if not has_ci(ci[best[0]]):
-        return ""
-    tied = [r[0] for r in rows if r[0] != best[0] and not resolved(ci[best[0]], ci[r[0]])]
-    return f", not resolved from {', '.join(tied)} (95 % CIs overlap)" if tied else ""
+    tied = [n for n in names if n != best and not resolved(ci[best], ci.get(n))]
+    return f", not resolved from {', '.join(tied)} (95 % CIs {what}overlap)" if tied else ""
 
 
 def curves(cells: Sequence[Cell]) -> dict[str, tuple[list[float], list[list[float]], list[str]]]:

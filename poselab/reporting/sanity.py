@@ -21,8 +21,7 @@ def flags_text(meta: Mapping[str, Any]) -> str:
     if not flags:
         return ""
     fired = sum(1 for f in flags if f["triggered"])
-    head = f"Sanity checks: {fired} of {len(flags)} flags raised" if fired else \
-        f"Sanity checks: none of {len(flags)} flags raised"
+    head = f"Sanity checks: {fired or 'none'} of {len(flags)} flags raised"
     return "\n".join([head, *(f"  {line}" for line in flag_lines(flags))])
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from poselab import style
 from poselab.reporting.tables import FAILED_NOTE, Table
 from poselab.results.reader import Cell
 from poselab.results.schema import CLEAN, FAILED, MPJPE, PMPJPE, TARGET_MPJPE, is_targeted
@@ -51,25 +52,15 @@ def percent_worse(strong: float | None, paper: float | None, targeted: bool = Fa
     return 100.0 * ((paper / strong if targeted else strong / paper) - 1.0)
 
 
-#: Header prefix of the gap columns: ``% worse (10 it.)``.
+#: Header prefix of the gap columns, one per iteration budget: ``% worse (10 it.)``.
 GAP = "% worse"
 #: Where a strength table's title lists the attacks each gap column compares.
 _SAME_BUDGET = "same budget ("
 
 
-def gap_column(iterations: int) -> str:
-    """The header of the gap column at an iteration budget."""
-    return f"{GAP} ({iterations} it.)"
-
-
 def attack_columns(table: Table) -> list[str]:
     """The attack columns of a strength table (``<attack> <iterations>``), paper attacks first."""
     return [c for c in table.columns[3:] if not c.startswith(GAP)]
-
-
-def gap_columns(table: Table) -> list[str]:
-    """The gap columns of a strength table, by iteration budget; the last is the headline."""
-    return [c for c in table.columns if c.startswith(GAP)]
 
 
 def _budgets(cols: Sequence[tuple[str, int]]) -> list[tuple[int, tuple[str, int], tuple[str, int]]]:
@@ -136,7 +127,7 @@ def strength_table(cells: Sequence[Cell], runs: Sequence[str], metric: str = MPJ
              f"vs the paper's at the {_SAME_BUDGET}{pairs})"
              + (" (IGSM distance / strongest distance)" if targeted else ""))
     header = ["run", "eps", "clean", *[f"{a} {it}" for a, it in cols],
-              *(gap_column(it) for it, _, _ in budgets)]
+              *(f"{GAP} ({it} it.)" for it, _, _ in budgets)]
     note = FAILED_NOTE if any(k[1] == "multiview" for k in failed) else ""
     return Table(name, title, header, rows, metric, marks, note, cis=cis)
 
@@ -151,9 +142,8 @@ def _order(table: Table, eps: float, col: str) -> list[tuple[str, tuple[float, f
 
 def ranking_table(table: Table) -> Table | None:
     """The runs' robustness ranking (most robust first) per eps of an untargeted strength table, under the
-    paper's attack at the strongest attack's iteration count and under the strongest: does it survive?
-    Where the table has CIs, neighbours whose 95 % CIs overlap are joined by "≈" instead of "<" (the
-    difference is not resolved), and a reordering counts only when a resolved pair is reversed."""
+    paper's attack at the strongest attack's iteration count and under the strongest: does it survive? "≈"
+    joins neighbours whose 95 % CIs overlap; a reordering counts only when a resolved pair is reversed."""
     cols = attack_columns(table)
     best = cols[-1]
     paper = next((c for c in reversed(cols) if c.split()[0] in PAPER_ATTACKS
@@ -181,7 +171,7 @@ def strength_summary(tables: Sequence[Table]) -> list[str]:
     if main is not None:
         listed = main.title.split(_SAME_BUDGET, 1)[-1].split(")", 1)[0]
         pairs = dict(p.split(": ", 1) for p in listed.split("; ") if ": " in p)
-        for col in gap_columns(main):
+        for col in (c for c in main.columns if c.startswith(GAP)):
             i = main.columns.index(col)
             ratios = [r[i] for r in main.rows if r[i] is not None]
             if ratios:
@@ -211,18 +201,11 @@ def strength_tables(cells: Sequence[Cell], runs: Sequence[str]) -> list[Table]:
 
 def plot_strength(tables: Sequence[Table], path: Path) -> Path | None:
     """MPJPE vs eps per run (one panel each): one line per attack column (the paper's dashed, the stronger
-    ones solid; every column its own colour and marker, earlier ones wider so that identical curves, e.g.
-    APGD under the ensemble it is a member of, both show), the clean error at eps 0."""
+    ones solid), the clean error at eps 0."""
     main = next((t for t in tables if t.name == MAIN_TABLE), None)
     if main is None:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from poselab import style
-
+    plt = style.pyplot()
     runs = list(dict.fromkeys(r[0] for r in main.rows))
     cols = attack_columns(main)
     styles = style.series_styles(len(cols), ["--" if c.split()[0] in PAPER_ATTACKS else "-" for c in cols])

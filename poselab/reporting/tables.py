@@ -112,9 +112,7 @@ class Table:
 
     def write_csv(self, path: Path) -> None:
         with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(self.columns)
-            w.writerows(["" if v is None else v for v in row] for row in self.rows)
+            csv.writer(f).writerows([self.columns, *self.rows])  # None is written as ""
 
 
 def _fmt_key(v: Any) -> str:
@@ -130,12 +128,9 @@ def _fmt_cell(v: Any, digits: int) -> str:
 
 
 def expand_clean(cells: Sequence[Cell]) -> list[Cell]:
-    """Replace clean cells by the zero point of every attacked series of the same run and metric.
-
-    Untargeted/multi-view: the clean value becomes the eps=0 point of each (attack, iterations,
-    attacked_views) series; targeted: the 0-iteration point of each (attack, eps) series with the
-    same target. Existing attacked cells are never overwritten; a clean cell with no series stays.
-    """
+    """Replace clean cells by the zero point of every attacked series of the same run and metric: eps 0
+    (untargeted/multi-view), else iteration 0 of the series with the same target. Attacked cells are never
+    overwritten; a clean cell with no series stays."""
     attacked = [c for c in cells if c.attack != CLEAN]
     out = list(attacked)
     have = {(c.run, c.experiment, c.metric, c.setting()) for c in out}
@@ -168,10 +163,8 @@ def natural(key: Sequence[Any]) -> tuple:
 
 
 def varying_axes(cells: Sequence[Cell], exclude: Sequence[str]) -> list[str]:
-    """Axes of the cells' experiment (minus ``exclude``) that take more than one value among ``cells``.
-
-    ``attack`` is left out when the other axes already determine it (e.g. fgsm = 1 iteration).
-    """
+    """Axes of the cells' experiment (minus ``exclude``) that take more than one value among ``cells``;
+    ``attack`` is left out when the other axes already determine it (e.g. fgsm = 1 iteration)."""
     experiments = {c.experiment for c in cells}
     axes = [a for a in AXES if all(a in experiment_axes(e) for e in experiments)]
     out = [a for a in axes if a not in exclude and len({getattr(c, a) for c in cells}) > 1]
@@ -276,10 +269,9 @@ def clean_note(cells: Sequence[Cell], experiment: str, metas: Mapping[str, Mappi
 def build_tables(cells: Sequence[Cell], runs: Sequence[str],
                  jdr_definitions: Mapping[str, str] | None = None,
                  metas: Mapping[str, Mapping[str, Any]] | None = None) -> list[Table]:
-    """All paper tables that have data, from aligned (not yet expanded) cells; the JDR table's title
-    names the JDR definition of each run (``jdr_definitions``: run label -> a name of
-    :data:`poselab.metrics.JDR_DEFINITIONS`); with ``metas`` (run label -> results.json meta) the tables
-    that start at the clean error say which views and samples it covers (:func:`clean_note`)."""
+    """All paper tables that have data, from aligned (not yet expanded) cells; the JDR table's title names
+    each run's JDR definition (``jdr_definitions``: run label -> name); with ``metas`` (run label ->
+    results.json meta) the tables that start at the clean error get :func:`clean_note`."""
     expanded = expand_clean(cells)
     named = sorted(set((jdr_definitions or {}).values()))
     tables = []
@@ -299,9 +291,8 @@ def build_tables(cells: Sequence[Cell], runs: Sequence[str],
 def robustness_table(cells: Sequence[Cell], runs: Sequence[str],
                      samples: Mapping[str, Mapping[tuple, Mapping]] | None = None) -> Table | None:
     """Clean vs robust error per run: untargeted MPJPE P1 (mm) clean and at the strongest setting all runs
-    share (largest eps, then most iterations). Compares e.g. a plainly and an adversarially trained model.
-    With the runs' per-sample values (``samples``: run -> :func:`~poselab.results.reader.read_samples`), the
-    increase's 95 % CI (paired over samples) goes to ``Table.cis`` under "increase" (not a column)."""
+    share (largest eps, then most iterations). With the runs' per-sample values (``samples``: run ->
+    :func:`~poselab.results.reader.read_samples`), the increase's paired 95 % CI goes to ``Table.cis``."""
     sel = [c for c in expand_clean(cells) if c.experiment == "untargeted" and c.metric == MPJPE]
     attacked = [c for c in sel if c.eps > 0]
     if not attacked:
@@ -333,6 +324,5 @@ def robustness_table(cells: Sequence[Cell], runs: Sequence[str],
     title = f"Clean vs robust error: untargeted MPJPE P1 (mm), attacked = {label}" + (
         ", with the 95 % bootstrap CI of the attacked MPJPE and its samples" if with_ci else "")
     columns = ["run", "clean", "attacked", "increase", *(ROBUST_CI_COLUMNS if with_ci else ())]
-    # files without CIs: the table as before
     return Table("robustness", title, columns, rows if with_ci else [row[:4] for row in rows], MPJPE,
                  digits={"n": 0}, cis=increase_cis)

@@ -6,19 +6,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from poselab import style
 from poselab.reporting.tables import Table
 from poselab.results.schema import MPJPE
-
-
-def _settings(rows: Sequence[Mapping[str, Any]]) -> list[tuple[float, int]]:
-    return sorted({(float(r["eps"]), int(r["iterations"])) for r in rows})
 
 
 def transfer_tables(rows: Sequence[Mapping[str, Any]]) -> list[Table]:
     """One matrix per (eps, iterations): rows = source (crafted on), columns = target (evaluated on),
     values = MPJPE increase (mm)."""
     tables = []
-    for eps, it in _settings(rows):
+    for eps, it in sorted({(float(r["eps"]), int(r["iterations"])) for r in rows}):
         sel = [r for r in rows if (float(r["eps"]), int(r["iterations"])) == (eps, it)]
         names = list(dict.fromkeys([r["source"] for r in sel] + [r["target"] for r in sel]))
         value = {(r["source"], r["target"]): float(r["increase"]) for r in sel}
@@ -31,13 +28,7 @@ def transfer_tables(rows: Sequence[Mapping[str, Any]]) -> list[Table]:
 
 def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """Heat map(s) of the transfer matrix, one panel per (eps, iterations)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from poselab import style
-
+    plt = style.pyplot()
     tables = transfer_tables(rows)
     if not tables:
         raise ValueError("no transfer rows to draw")
@@ -46,9 +37,9 @@ def plot_transfer(rows: Sequence[Mapping[str, Any]], path: Path) -> Path:
         names = [c.removeprefix("on ") for c in table.columns[1:]]
         data = [[float("nan") if v is None else v for v in row[1:]] for row in table.rows]
         im = ax.imshow(data, cmap="Reds")
+        top = max((x for r in data for x in r if x == x), default=0.0)
         for i, row in enumerate(data):
             for j, v in enumerate(row):
-                top = max((x for r in data for x in r if x == x), default=0.0)
                 color = "white" if top > 0 and v > 0.6 * top else "black"
                 ax.text(j, i, f"{v:.0f}", ha="center", va="center", fontsize=8, color=color)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)

@@ -1,5 +1,4 @@
-"""The results folder's files: ``results.csv`` / ``results.json`` / ``per_joint.csv`` /
-``worst_samples.csv`` / ``per_sample.csv`` and ``transfer.csv``, each written atomically by
+"""The results folder's files (names in :mod:`poselab.results.schema`), each written atomically by
 :mod:`poselab.safe_io`'s one writer."""
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 from poselab import safe_io
 from poselab.results.schema import (
     CI_COLUMNS,
-    PER_JOINT_COLUMNS,
     PER_JOINT_CSV,
     PER_SAMPLE_CSV,
     RESULTS_CSV,
@@ -38,10 +36,10 @@ def write_results(out: str | Path, rows: Sequence[Mapping[str, Any]], meta: Mapp
                   per_joint: Sequence[Mapping[str, Any]] = (),
                   worst_samples: Sequence[Mapping[str, Any]] = (),
                   per_sample: Sequence[tuple[Mapping[str, Any], Any]] = ()) -> None:
-    """``results.csv``, ``results.json`` (meta + rows, non-finite values as null; meta gets the cross-machine
-    tolerance table of :mod:`poselab.results.tolerance` unless it has one), ``per_joint.csv``, when an
-    ensemble ran ``worst_samples.csv`` (which member attack was worst for each sample) and, given
-    ``per_sample`` ((row, values with ``index``/``view``/``value`` (N,)) pairs), ``per_sample.csv``."""
+    """``results.csv``, ``results.json`` (meta + rows, non-finite values as null; meta gets the
+    :mod:`poselab.results.tolerance` table unless it has one), ``per_joint.csv``, ``worst_samples.csv`` when
+    an ensemble ran and, given ``per_sample`` ((row, values with ``index``/``view``/``value`` (N,)) pairs),
+    ``per_sample.csv``."""
     out = Path(out)
     columns = columns_of(rows)
     safe_io.write_csv(out / RESULTS_CSV, rows, columns)
@@ -65,11 +63,6 @@ def per_sample_rows(pairs: Sequence[tuple[Mapping[str, Any], Any]]) -> list[dict
         for i, v, x in zip(s.index.tolist(), s.view.tolist(), s.value.tolist()):
             out.append({**row, SAMPLE_INDEX: int(i), SAMPLE_VIEW: int(v), SAMPLE_VALUE: float(x)})
     return out
-
-
-def write_per_joint_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
-    """Rows in the ``per_joint.csv`` schema (without ``view_set``)."""
-    return safe_io.write_csv(path, rows, PER_JOINT_COLUMNS)
 
 
 def write_transfer_csv(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:

@@ -7,9 +7,8 @@ MPJPE or P-MPJPE in mm, or 1 - JDR):
     relative CE_c^f = sum_s (E_{s,c}^f - E_clean^f) / sum_s (E_{s,c}^b - E_clean^b)
     mCE^f           = mean_c CE_c^f,   relative mCE^f = mean_c relative CE_c^f
 
-The paper's baseline is AlexNet and its error the top-1 error; here the baseline is a named model of
-the comparison (the baseline's own mCE is 1). Pure functions on tensors; ``summarise`` applies them to
-the rows of the ``corruption`` experiment (:mod:`poselab.experiments.corruption`).
+The baseline b is a named model of the comparison (its own mCE is 1). ``summarise`` applies these to the
+rows of the ``corruption`` experiment.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""The keys of results.json's ``meta`` that readers use beyond the run's names and config:
-
-* ``preset``: ``{"name", "version", "headline", "overrides"}``: the preset the run used
-  (:mod:`poselab.evaluation.presets`), its headline cell for this model and the explicit options that differ
-  from the preset's. Absent when the run used no preset.
-* ``flags``: one :class:`Flag` record per sanity check (:mod:`poselab.evaluation.checks`), in check order.
-"""
+"""The keys of results.json's ``meta`` that readers use beyond the run's names and config: ``preset``
+(``{"name", "version", "headline", "overrides"}``, :mod:`poselab.evaluation.presets`; absent without a
+preset) and ``flags`` (one :class:`Flag` record per sanity check, :mod:`poselab.evaluation.checks`)."""
 
 from __future__ import annotations
 

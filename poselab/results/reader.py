@@ -9,6 +9,7 @@ import io
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -46,9 +47,6 @@ from poselab.results.schema import (
 )
 from poselab.results.statistics import combined_ci
 
-#: Kept for readers of older code: the results columns (see :mod:`poselab.results.schema`).
-RESULT_COLUMNS = COLUMNS
-
 
 class ResultsError(ValueError):
     """A results folder is missing or malformed; the message names the folder."""
@@ -56,15 +54,12 @@ class ResultsError(ValueError):
 
 def _parse_setting(row: Mapping[str, Any], where: str) -> dict[str, Any]:
     """Typed setting fields of a csv/json row; raises ValueError naming the bad field."""
-    out: dict[str, Any] = {}
     try:
-        out["experiment"] = str(row["experiment"])
-        out["attack"] = str(row["attack"])
-        out["eps"] = float(row["eps"])
-        out["iterations"] = int(float(row["iterations"]))
-        out["attacked_views"] = int(float(row["attacked_views"]))
-        out["target"] = "" if row["target"] is None else str(row["target"])
-        out[VIEW_SET] = str(row.get(VIEW_SET) or "")
+        out: dict[str, Any] = {
+            "experiment": str(row["experiment"]), "attack": str(row["attack"]), "eps": float(row["eps"]),
+            "iterations": int(float(row["iterations"])), "attacked_views": int(float(row["attacked_views"])),
+            "target": "" if row["target"] is None else str(row["target"]),
+            VIEW_SET: str(row.get(VIEW_SET) or "")}
     except KeyError as err:
         raise ValueError(f"{where}: missing field {err.args[0]!r}") from None
     except (TypeError, ValueError) as err:
@@ -102,7 +97,7 @@ def _parse_corruption(row: dict[str, Any], experiment: str, where: str) -> dict[
 
 def _read_csv(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
     """The rows of a csv file whose header has ``columns``; ValueError for a file cut off (no final newline)
-    or a row with more or fewer fields than the header (a stray comma shifts every later value)."""
+    or a row with more or fewer fields than the header."""
     with path.open(newline="") as f:
         text = f.read()
     if text and not text.endswith("\n"):
@@ -169,7 +164,7 @@ def _rows_to_cells(rows: Iterable[Mapping[str, Any]], label: str, source: str) -
             raise ValueError(f"{where}: {metric} value {value:g} / n {n} is negative")
         low, high = _parse_ci(row, where)
         cell = Cell(run=label, metric=metric, value=value, n=n, ci_low=low, ci_high=high, **setting)
-        key = tuple(identity(cell).values())
+        key = cell_key(cell)
         if key in seen:
             raise ValueError(f"{where}: the same cell as row {seen[key] + 1} ({describe(cell)})")
         seen[key] = i
@@ -322,8 +317,8 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[str, Any]]]:
-    """Runs of every results folder under ``paths`` (see :func:`load_runs`) and all transfer rows (a folder
-    holding only ``transfer.csv`` contributes no run)."""
+    """Runs of every results folder under ``paths`` (labelled by :func:`label_runs`) and all transfer rows
+    (a folder holding only ``transfer.csv`` contributes no run)."""
     folders = discover(paths)
     transfer = [row for f in folders for row in read_transfer(f)]
     runs = label_runs([read_run(f) for f in folders if any((f / r).is_file() for r in RESULT_FILES)])
@@ -331,17 +326,14 @@ def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[s
 
 
 def load_runs(paths: Sequence[str | Path]) -> list[RunResults]:
-    """Read every results folder under ``paths``; labels are the model name, or ``model/folder``
-    when several runs share a model."""
+    """The runs of :func:`load_all`."""
     return load_all(paths)[0]
 
 
 def label_runs(runs: Sequence[RunResults]) -> list[RunResults]:
     """``runs`` relabelled: the model name, ``model/folder`` when several runs share a model, with the
     parent folder too when that is still ambiguous."""
-    counts: dict[str, int] = {}
-    for r in runs:
-        counts[r.model] = counts.get(r.model, 0) + 1
+    counts = Counter(r.model for r in runs)
     base = [r.model if counts[r.model] == 1 else f"{r.model}/{r.path.name}" for r in runs]
     out, seen = [], set()
     for r, label in zip(runs, base):
@@ -363,9 +355,8 @@ def cell_key(cell: Cell) -> tuple[Any, ...]:
 
 def samples_ci(terms: Sequence[tuple[Cell | None, float]],
                samples: Mapping[tuple, Mapping]) -> tuple[float, float]:
-    """95 % CI of ``sum weight x cell mean`` over ``terms`` (cell, weight) from the cells' per-sample values
-    (``samples``: :func:`read_samples` of the run; :func:`~poselab.results.statistics.combined_ci`); NaN
-    when a cell or its values are missing."""
+    """95 % CI (:func:`~poselab.results.statistics.combined_ci`) of ``sum weight x cell mean`` over ``terms``
+    (cell, weight) from ``samples`` (:func:`read_samples`); NaN when a cell or its values are missing."""
     got = [samples.get(cell_key(c)) if c is not None else None for c, _ in terms]
     if not got or any(g is None for g in got):
         return math.nan, math.nan

@@ -82,18 +82,16 @@ def recorded_jdr_definition(meta: Mapping[str, Any]) -> str:
     return str(config.get("jdr_definition") or LEGACY_JDR)
 
 
-#: What a results.json ``meta["config"]`` holds that makes two runs' numbers comparable per sample: the
-#: grid itself and how the attacks step (not the sample count, batching or threads).
+#: The keys of results.json ``meta["config"]`` that make two runs comparable: the grid and how attacks step.
 GRID_CONFIG_KEYS = ("experiments", "alpha_ratio", "random_start")
 #: Prefix of the results folders' parent that ``make attack-eval`` writes (``results/attack-quick``).
 GRID_FOLDER_PREFIX = "attack-"
 
 
 def grid_of(meta: Mapping[str, Any], folder: str | Path | None = None) -> str:
-    """The grid (preset) a run belongs to: runs of one grid are compared, runs of different grids never.
-    ``meta["preset"]["name"]``; else ``grid-<8 hex>``, a fingerprint of the grid config in ``meta["config"]``
-    (:data:`GRID_CONFIG_KEYS`); else the results folder's parent without ``attack-`` (:func:`folder_grid`);
-    else ``unknown``."""
+    """The grid a run belongs to (runs of different grids are never compared): ``meta["preset"]["name"]``;
+    else ``grid-<8 hex>``, a fingerprint of ``meta["config"]``'s :data:`GRID_CONFIG_KEYS`; else
+    :func:`folder_grid`; else ``unknown``."""
     preset = meta.get("preset")
     if isinstance(preset, Mapping) and preset.get("name"):
         return str(preset["name"])
@@ -114,30 +112,25 @@ def folder_grid(folder: str | Path | None) -> str | None:
 
 
 def grid_names(runs: Sequence[RunResults]) -> dict[str, list[RunResults]]:
-    """Runs by grid (:func:`grid_of`), in first-seen order, each grid under a readable name: a fingerprint
-    (``grid-<hex>``) is shown as its runs' parent-folder name (:func:`folder_grid`) when they share one
-    that no other grid has, else as the fingerprint."""
+    """Runs by grid (:func:`grid_of`), in first-seen order; a fingerprint ``grid-<hex>`` is named by its
+    runs' :func:`folder_grid` when they share one that no other grid has."""
     by_id: dict[str, list[RunResults]] = {}
     for r in runs:
         by_id.setdefault(grid_of(r.meta, r.path), []).append(r)
     folder_names = {gid: {folder_grid(r.path) for r in rs} for gid, rs in by_id.items()}
     out: dict[str, list[RunResults]] = {}
     for gid, rs in by_id.items():
-        names = folder_names[gid]
-        name = gid
-        if gid.startswith("grid-") and len(names) == 1 and None not in names:
-            candidate = next(iter(names))
-            others = {n for g, ns in folder_names.items() if g != gid for n in ns} | set(by_id)
-            if candidate not in others:
-                name = candidate
-        out[name] = rs
+        name, *more = folder_names[gid]
+        others = {n for g, ns in folder_names.items() if g != gid for n in ns} | set(by_id)
+        readable = gid.startswith("grid-") and not more and name is not None and name not in others
+        out[name if readable else gid] = rs
     return out
 
 
 def run_of(rows: Sequence[Mapping[str, Any]], meta: Mapping[str, Any], joints: Sequence[tuple[Mapping, Any]],
            path: str | Path, label: str) -> RunResults:
-    """A run from the engine's own rows in memory (:func:`~poselab.results.schema.row_of`: typed, every
-    column) and (row, per-joint MPJPE (J,) mm) pairs, nothing parsed: a run's report of its own results."""
+    """A run from the engine's own typed rows in memory (:func:`~poselab.results.schema.row_of`) and (row,
+    per-joint MPJPE (J,) mm) pairs, nothing parsed."""
     fields = [f.name for f in dataclasses.fields(Setting)]
     cells = [Cell(run=label, metric=r["metric"], value=float(r["value"]), n=int(r["n"]),
                   ci_low=float(r.get(CI_LOW, math.nan)), ci_high=float(r.get(CI_HIGH, math.nan)),
@@ -160,9 +153,7 @@ def _describe_dropped(dropped: set[tuple], shared: set[tuple], axes: Sequence[st
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return repr(v) if v == "" else str(v)
+    return f"{v:g}" if isinstance(v, float) else repr(v) if v == "" else str(v)
 
 
 def identity(cell: Cell) -> dict[str, Any]:
@@ -195,8 +186,7 @@ def scale_warnings(runs: Sequence[RunResults]) -> list[str]:
 
 def align(runs: Sequence[RunResults]) -> tuple[list[Cell], list[str]]:
     """Cells of all runs restricted, per experiment, to the settings every run with rows of it shares (clean
-    rows always stay), and warnings: runs of different scales, NaN/inf values, and per run and experiment
-    what was dropped."""
+    rows always stay), and warnings: different scales, NaN/inf values, and what was dropped."""
     cells: list[Cell] = []
     warnings: list[str] = [*scale_warnings(runs), *(w for r in runs for w in value_warnings(r))]
     for exp in experiment_names():

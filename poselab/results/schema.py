@@ -1,15 +1,6 @@
 """The attack results contract, in one place (docs/RESULTS.md): every writer and reader imports its file
-names, columns, names and rules from here. A results row is one metric value at one *setting* of one run::
-
-    model, dataset, experiment, attack, eps, iterations, attacked_views[, view_set], target, metric, value, n
-
-* The clean row, keys and metric names are the engine's (:mod:`poselab.experiments.clean`, ``keys``),
-  re-exported here; attack names are ``clean`` plus the registered attacks.
-* Rows of the ``corruption`` experiment (attack ``clean``, eps 0, iterations 0) carry ``corruption`` and
-  ``severity`` (1..5) after ``target``, and ``attacked_views`` counts the corrupted views; its clean row
-  has corruption "" and severity 0. Other rows hold "" and 0 there; files without corruptions lack them.
-* Rows written with their per-sample values carry ``ci_low, ci_high`` after ``n`` (95 % bootstrap CI,
-  :mod:`poselab.results.statistics`); older files have neither.
+names, columns, names and rules from here. A results row is one metric value at one setting of one run;
+the clean row, keys and metric names are the engine's (:mod:`poselab.experiments.keys`), re-exported here.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
 """Uncertainty of results cells: a seeded percentile bootstrap CI of the mean, and whether two cells differ.
-
-Pure functions on numbers (numpy). The CI resamples the per-sample values of a cell (``per_sample.csv``)
-exactly as ``scipy.stats.bootstrap(..., method="percentile", rng=np.random.default_rng(seed))`` does: the
-same index draws in the same order (in batches of rows, which draw the same stream), the mean of each
-resample and the linear-interpolated quantiles, so the two agree to float rounding (tests/test_statistics.py).
-"""
+The CI draws exactly what ``scipy.stats.bootstrap(..., method="percentile", rng=np.random.default_rng(seed))``
+draws, so the two agree to float rounding (tests/test_statistics.py)."""
 
 from __future__ import annotations
 
@@ -16,8 +12,7 @@ import numpy as np
 
 from poselab.results.schema import CI_HIGH, CI_LOW, COUNT_METRICS
 
-#: The defaults of every results CI: 95 % two-sided, 2000 resamples (Monte-Carlo error of the bounds well
-#: under their width), seed 0 (every cell draws the same stream: the same samples give the same CI).
+#: The defaults of every results CI: 95 % two-sided, 2000 resamples, seed 0 (same samples, same CI).
 LEVEL = 0.95
 RESAMPLES = 2000
 SEED = 0
@@ -61,9 +56,8 @@ def add_ci(rows: Sequence[dict[str, Any]], pairs: Sequence[tuple[dict[str, Any],
     values = {id(row): samples.value for row, samples in pairs}
     for row in rows:
         x = values.get(id(row))
-        values_x = None if x is None else np.asarray(x, np.float64)
-        row[CI_LOW], row[CI_HIGH] = (math.nan, math.nan) if x is None else cell_ci(row["metric"], values_x,
-                                                                                     **kwargs)
+        row[CI_LOW], row[CI_HIGH] = (math.nan, math.nan) if x is None else cell_ci(
+            row["metric"], np.asarray(x, np.float64), **kwargs)
 
 
 def ci_meta(level: float = LEVEL, resamples: int = RESAMPLES, seed: int = SEED) -> dict[str, Any]:
@@ -79,9 +73,8 @@ def has_ci(row: Mapping[str, Any] | Any) -> bool:
 
 
 def resolved(a: Mapping[str, Any] | Any, b: Mapping[str, Any] | Any) -> bool:
-    """Whether two cells differ by more than their CIs: both have a CI and the intervals do not overlap.
-    A pair without CIs (older results) is not resolved. A cell is a row (dict), an object with ``ci_low``/
-    ``ci_high`` or a bare (low, high); None has no CI."""
+    """Whether two cells (rows, objects with ``ci_low``/``ci_high``, bare (low, high) or None) have CIs that
+    do not overlap; a pair without CIs is not resolved."""
     if not (has_ci(a) and has_ci(b)):
         return False
     (la, ha), (lb, hb) = _bounds(a), _bounds(b)
@@ -108,12 +101,9 @@ def rank_resolved(items: Sequence[Any], value: Callable[[Any], float], lower_is_
 
 def combined_ci(cells: Sequence[Mapping[Any, float]], weights: Sequence[float], **kwargs: Any
                 ) -> tuple[float, float]:
-    """CI of an aggregate of cells ``sum_k weights[k] * mean(cells[k])`` (a mean over severities, an mCE
-    with the baseline's errors as fixed weights, a difference), each cell given as its per-sample values
-    {sample key: value}: :func:`bootstrap_ci` of the per-sample combination ``sum_k weights[k] * x_k`` (its
-    mean is the aggregate; resampling samples resamples every cell alike, as a paired
-    ``scipy.stats.bootstrap`` does). NaN when a cell has none or the cells do not hold the same samples:
-    the aggregate then has no CI."""
+    """CI of ``sum_k weights[k] * mean(cells[k])``, each cell given as its per-sample values {sample key:
+    value}: :func:`bootstrap_ci` of the per-sample combination (paired over samples); NaN when a cell has
+    none or the cells do not hold the same samples."""
     if not cells or len(cells) != len(weights) or any(not c for c in cells):
         return math.nan, math.nan
     keys = sorted(cells[0])
@@ -124,9 +114,8 @@ def combined_ci(cells: Sequence[Mapping[Any, float]], weights: Sequence[float], 
 
 
 def joined(order: Sequence[tuple[str, Any]]) -> str:
-    """``a < b ≈ c`` of names in order (best first) with their CIs (as :func:`resolved` takes them): "<"
-    between neighbours whose difference is resolved, "≈" where it is not; "<" throughout when no item has a
-    CI (older results, as before CIs existed)."""
+    """``a < b ≈ c`` of (name, CI) in order, best first: "<" between neighbours whose difference is
+    :func:`resolved`, "≈" where it is not; "<" throughout when no item has a CI."""
     text = order[0][0] if order else ""
     known = any(has_ci(ci) for _, ci in order)
     for (_, prev), (name, ci) in zip(order, order[1:]):

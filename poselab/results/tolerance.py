@@ -1,10 +1,6 @@
-"""How far a results value may move when the same command runs on another machine (CPU, BLAS, torch build).
-
-On one machine a results.csv is reproduced bit for bit (:mod:`poselab.experiments.determinism`); another CPU
-rounds float32 sums differently, which sign-gradient attacks and triangulations of attacked views can
-amplify. Each results row falls in one class below; results.json states the table (``meta["tolerance"]``).
-Evidence: docs/ROBUSTNESS.md ("Reproducing a number on another machine").
-"""
+"""How far a results value may move when the same command runs on another machine (CPU, BLAS, torch build):
+one class per results row, stated in results.json ``meta["tolerance"]``; evidence in docs/ROBUSTNESS.md
+("Reproducing a number on another machine"). On one machine results are bit-identical."""
 
 from __future__ import annotations
 
