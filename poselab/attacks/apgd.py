@@ -1,30 +1,18 @@
-"""APGD (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
-parameter-free attacks", Alg. 1) for pose losses, L-inf or L2, in 0..255 pixel space.
+"""APGD (Croce & Hein 2020, "Reliable evaluation of adversarial robustness ...", Alg. 1) for pose losses,
+L-inf or L2, in 0..255 pixel space.
 
-Per sample, with objective f = loss to the ground truth (untargeted) or minus the loss to a target
-(targeted: the distance is descended), step size eta = 2 eps at the start and momentum alpha = 0.75::
+Per sample, objective f = the loss (untargeted) or minus the loss to a target; step eta = 2 eps at first,
+momentum 0.75: ``z = P(x_k + eta sign(grad f))``, ``x_{k+1} = P(x_k + 0.75 (z - x_k) + 0.25 (x_k - x_{k-1}))``
+(x_1 = z; L2: the unit-L2 gradient); P: eps-ball, 0..255, attacked views. The best iterate is kept. At
+checkpoints a sample's step halves and it restarts from its best point when at most 75 % of the steps since
+the last one raised f, or when its step was not halved there and its best f did not improve.
 
-    x_1     = P(x_0 + eta sign(grad f(x_0)))                       (L2: the unit-L2 gradient)
-    z_{k+1} = P(x_k + eta sign(grad f(x_k)))
-    x_{k+1} = P(x_k + alpha (z_{k+1} - x_k) + (1 - alpha) (x_k - x_{k-1}))
-
-P projects onto the eps-ball, the pixel range 0..255 and the attacked views. The best iterate (highest f)
-is kept per sample. At checkpoints -- after 22 % of the iterations, then after intervals shrinking by 3 %
-of the iterations each time, at least 6 % -- a sample's step is halved and it restarts from its best point
-when at most 75 % of the steps since the last checkpoint raised f, or when its step was not halved at the
-last checkpoint and its best f did not improve since. ``restarts`` > 1 repeats the run from random points
-of the ball (AutoAttack's start: eps * t / ||t|| with t uniform in [-1, 1] (L-inf) or Gaussian (L2)) and
-keeps the best per sample.
-
-The details follow the authors' reference code (AutoAttack's ``apgd-ce``, which torchattacks ports and
-the tests compare against) where it is more specific than the paper's Alg. 1: checkpoint intervals are
-whole iteration counts (int(0.22 N), shrinking by int(0.03 N), at least int(0.06 N), each >= 1); the
-oscillation test is "increases <= 0.75 * interval"; the first interval counts its first step as an
-increase when f(x_1) > 0 (the code's loss history starts at 0, not at f(x_0)); and after a restart from
-the best point the momentum term is (best point - previous iterate).
-
-``iterations`` (``steps``) counts gradient steps per restart (one forward and one backward pass each);
-outputs recorded at t < steps are those of the best point among the first t steps of the full schedule.
+As AutoAttack's ``apgd-ce`` (ported by torchattacks, which the tests compare with) where it is more specific
+than the paper: checkpoint intervals int(0.22 N), shrinking by int(0.03 N), at least int(0.06 N), each >= 1;
+the first interval counts its first step as an increase when f(x_1) > 0; after a restart from the best point
+the momentum term is (best point - previous iterate). ``restarts`` > 1 reruns from AutoAttack's random
+starts and keeps the best. ``steps``: gradient steps per restart; outputs recorded at t < steps are the best
+point's among the first t steps.
 """
 
 from __future__ import annotations
@@ -58,17 +46,11 @@ def autoattack_start(ball: Ball, generator: torch.Generator | None) -> Tensor:
 
 @register_attack
 class APGD(Attack):
-    """Auto-PGD: step-size free, momentum, best iterate per sample (see the module docstring).
-
-    Args (besides :class:`~poselab.attacks.base.Attack`'s; ``alpha``/``alpha_ratio`` are ignored, the step
-    starts at 2 eps):
-        restarts: number of runs, the first from the clean images (or a random point with
-            ``random_start``), the others from random points; >= 1.
-        seed: seed of the random starts when no ``generator`` is passed (every call draws the same starts).
+    """Auto-PGD (``alpha``/``alpha_ratio`` ignored). ``restarts`` >= 1 runs, the first from the clean images
+    (or ``random_start``), the others from random starts drawn with ``seed`` when no ``generator`` is passed.
     """
 
     name = "apgd"
-    #: Fraction of increasing steps below which the step is halved (rho), and the momentum weight (alpha).
     rho = 0.75
     momentum = 0.75
 
@@ -82,10 +64,8 @@ class APGD(Attack):
         return (f"{type(self).__name__}(eps={self.eps}, steps={self.steps}, norm={self.norm!r}, "
                 f"restarts={self.restarts}, targeted={self.targeted}, loss={self.loss_name!r})")
 
-    def init(self, ball: Ball, mask: Tensor | None, generator: torch.Generator | None) -> Tensor:
-        if not self.random_start:
-            return ball.x0
-        return self.project(ball, autoattack_start(ball, generator), mask)
+    def random_point(self, ball: Ball, generator: torch.Generator | None) -> Tensor:
+        return autoattack_start(ball, generator)
 
     def _grad(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output, Tensor]:
         """(gradient of the objective, outputs, objective (N,): the loss, minus the loss when targeted)."""
@@ -109,7 +89,7 @@ class APGD(Attack):
             z = self.project(ball, torch.addcmul(x, ball.direction(grad), step), mask)
             if i == 0:  # no momentum yet: x_1 = z
                 x_old, x = x, z
-            else:  # x + a (z - x) + (1 - a) (x - x_old), in that order, with fewer temporaries
+            else:
                 momentum_term = torch.sub(x, x_old).mul_(1 - self.momentum)
                 x_new = z.sub_(x).mul_(self.momentum).add_(x).add_(momentum_term)
                 x_old, x = x, self.project(ball, x_new, mask)
@@ -143,7 +123,7 @@ class APGD(Attack):
         snaps: dict[int, BestIterate] = {}
         for r in range(self.restarts):
             start = (self.init(ball, mask, generator) if r == 0
-                     else self.project(ball, autoattack_start(ball, generator), mask))
+                     else self.project(ball, self.random_point(ball, generator), mask))
             run_best, run_snaps = self.run(fn, ball, start, reference, mask, record)
             if best is None:
                 best, snaps = run_best, run_snaps

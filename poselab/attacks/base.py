@@ -1,20 +1,10 @@
 """The attack base class: an iterative gradient attack in 0..255 pixel space with three hooks.
 
-An attack knows nothing of models: it sees a differentiable function ``fn`` from images
-(N, V, 3, H, W) float in 0..255 to a pose tensor or a dict of outputs (``output_key`` picks the
-one the loss reads). :meth:`Attack.__call__` runs
-
-    x_0 = init(x0);  x_{t+1} = project(step(x_t, grad_x L(fn(x_t), ref)))
-
-and the hooks default to the gradient-sign method in an L-inf ball (IGSM / BIM):
-
-    step:    x + s * alpha * sign(grad)         (``norm: l2``: the unit-L2 gradient instead of its sign)
-    project: clip_{[0, 255]}( clip_{x0 ± eps}(x) ), masked views restored
-
-with s = +1 (untargeted: ascend the loss to the ground truth) or s = -1 (targeted: descend the loss
-to a target). ``eps`` and ``alpha`` (pixels) may differ per sample, which is what the eps-batched sweep
-uses. A new attack subclasses :class:`Attack`, overrides a hook and registers itself by name
-(:func:`~poselab.attacks.registry.register_attack`).
+``fn`` maps images (N, V, 3, H, W) float 0..255 to a pose tensor or a dict of outputs. :meth:`Attack.__call__`
+runs ``x_0 = init(x0); x_{t+1} = project(step(x_t, grad_x L(fn(x_t), ref)))``; the hooks default to IGSM /
+BIM: step ``x + s * alpha * sign(grad)`` (``norm: l2``: the unit-L2 gradient), project
+``clip_{[0, 255]}(clip_{x0 ± eps}(x))`` with masked views restored; s = +1 untargeted (ascend the loss to the
+ground truth), -1 targeted (descend it to a target). ``eps`` and ``alpha`` (pixels) may differ per sample.
 """
 
 from __future__ import annotations
@@ -62,12 +52,8 @@ def per_sample(value: float | Tensor, n: int, ndim: int, like: Tensor) -> Tensor
 
 @contextlib.contextmanager
 def attack_mode(module: nn.Module | None = None) -> Iterator[None]:
-    """Gradients on (also inside Lightning's inference mode), ``module`` in eval mode with frozen weights.
-
-    Restores the module's training flag and each parameter's ``requires_grad`` afterwards. Tensors made
-    under inference mode must be cloned inside this context before they enter autograd
-    (see :func:`clone_tensors`).
-    """
+    """Gradients on (also inside Lightning's inference mode), ``module`` in eval mode with frozen weights
+    (both restored afterwards). Inference-mode tensors must be cloned first (:func:`clone_tensors`)."""
     saved_flags: list[tuple[nn.Parameter, bool]] = []
     was_training = module.training if module is not None else False
     with torch.inference_mode(False), torch.enable_grad():
@@ -95,8 +81,7 @@ class LinfBall:
 
     def __init__(self, x0: Tensor, eps: Tensor) -> None:
         self.x0, self.eps = x0, eps
-        # The eps-ball and the pixel range in one box (exact: x0 lies in 0..255), so that each step is
-        # four element-wise kernels (nan_to_num, sign, addcmul, clamp): cheap next to fwd+bwd on a GPU.
+        # the eps-ball and the pixel range in one box (exact: x0 lies in 0..255)
         self.lower = (x0 - eps).clamp_(min=0.0)
         self.upper = (x0 + eps).clamp_(max=255.0)
 
@@ -151,31 +136,18 @@ Ball = LinfBall | L2Ball
 class Attack:
     """Iterative gradient attack in pixel space; subclasses set a name and override hooks.
 
-    Class attributes:
-        name: registry name, also written in ``results.csv``.
-        norm: perturbation norm, a key of :data:`NORMS` ("linf" or "l2").
-        fixed_steps: the only iteration count the attack runs (FGSM: 1), None for iterative attacks.
-        goal: True (targeted only), False (untargeted only) or None (either, set per instance).
-        passes_per_step: model passes per image and step at most (an ensemble runs several attacks).
-
-    Args:
-        eps: default budget in pixels (0..255 scale), >= 0.
-        steps: number of gradient steps, >= 1 (default ``fixed_steps`` or 10).
-        alpha: step size in pixels; None -> ``alpha_ratio * eps`` (per sample).
-        alpha_ratio: step size as a fraction of eps, > 0 (used when ``alpha`` is None).
-        targeted: descend the loss to a target instead of ascending the loss to the ground truth
-            (default: the class's ``goal``, else False).
-        loss: name in :data:`poselab.attacks.losses.LOSSES` ("mpjpe" 3D mm, "joints_2d" pixels).
-        output_key: key of the model output the loss reads when ``fn`` returns a dict
-            (default: the loss's own key).
-        random_start: start from a random point of the eps-ball (PGD).
+    Class attributes: ``name`` (registry name, written in ``results.csv``), ``norm`` (a key of :data:`NORMS`),
+    ``fixed_steps`` (the only iteration count it runs, FGSM: 1), ``goal`` (True targeted only, False
+    untargeted only, None either) and ``passes_per_step`` (model passes per image and step at most: the cost).
+    ``eps`` and ``alpha`` are pixels (0..255 scale); ``alpha`` None: ``alpha_ratio * eps`` per sample;
+    ``targeted`` defaults to ``goal``; ``loss``: a name of :data:`poselab.attacks.losses.LOSSES`;
+    ``output_key``: the output the loss reads (default the loss's); ``random_start``: PGD's start.
     """
 
     name: ClassVar[str] = "attack"
     norm: ClassVar[str] = "linf"
     fixed_steps: ClassVar[int | None] = None
     goal: ClassVar[bool | None] = None
-    #: Model passes per image and step (forward + backward, or forward only), at most: the cost estimate.
     passes_per_step: ClassVar[int] = 1
 
     def __init__(
@@ -221,22 +193,23 @@ class Attack:
             f"alpha_ratio={self.alpha_ratio}, targeted={self.targeted}, loss={self.loss_name!r})"
         )
 
-    # ------------------------------------------------------------------------------ hooks
     def step_size(self, alpha: Tensor, eps: Tensor) -> Tensor:
         """Per-sample step size (N, 1, ...) in pixels; FGSM overrides it (alpha = eps)."""
         return alpha
+
+    def random_point(self, ball: Ball, generator: torch.Generator | None) -> Tensor:
+        """A random point of the ball (not yet projected): the random start."""
+        return ball.random(generator)
 
     def init(self, ball: Ball, mask: Tensor | None, generator: torch.Generator | None) -> Tensor:
         """The starting point: the clean images, or a random point of the ball (``random_start``)."""
         if not self.random_start:
             return ball.x0
-        return self.project(ball, ball.random(generator), mask)
+        return self.project(ball, self.random_point(ball, generator), mask)
 
     def step(self, ball: Ball, x: Tensor, grad: Tensor, signed_alpha: Tensor) -> Tensor:
-        """One update before projection: ``x + signed_alpha * direction(grad)`` (a fresh tensor).
-
-        ``grad`` may be modified in place; ``signed_alpha`` is +alpha (untargeted) or -alpha (targeted).
-        """
+        """One update before projection: ``x + signed_alpha * direction(grad)`` (a fresh tensor; ``grad``
+        may be modified in place; ``signed_alpha``: +alpha untargeted, -alpha targeted)."""
         return torch.addcmul(x, ball.direction(grad), signed_alpha)
 
     def project(self, ball: Ball, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -244,7 +217,6 @@ class Attack:
         x = ball.project(x)
         return x if mask is None else torch.where(mask, x, ball.x0)
 
-    # ------------------------------------------------------------------------------ running
     def select(self, out: Output) -> Tensor:
         """The tensor the loss reads from a model output."""
         return out if isinstance(out, Tensor) else out[self.output_key]
@@ -297,27 +269,16 @@ class Attack:
         record: Sequence[int] | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Adversarial images, same shape as ``images``.
-
-        Args:
-            fn: differentiable images (N, V, 3, H, W) 0..255 -> pose tensor or dict of outputs.
-            images: clean images (N, V, 3, H, W), float 0..255.
-            reference: ground truth (untargeted) or target (targeted), shaped like the loss input.
-            eps: budget in pixels, scalar or per sample (N,); default ``self.eps``.
-            view_mask: bool (V,) or (N, V): views that may be changed; the others stay bit-identical.
-            observer: called with ``(t, x_t, fn(x_t))`` for each t in ``record``.
-            record: iteration counts 0..steps at which to call ``observer`` (default: only ``steps``).
-            generator: random numbers of the random start.
-        """
+        """Adversarial images like ``images`` (N, V, 3, H, W) float 0..255. ``reference``: ground truth or
+        target, like the loss input; ``eps``: pixels, scalar or (N,); ``view_mask``: bool (V,) or (N, V), the
+        views that may change (the others stay bit-identical); ``observer(t, x_t, fn(x_t))`` is called for
+        each t in ``record`` (0..steps, default: steps)."""
         ball, mask, record_set, signed_alpha = self.prepare(images, eps, view_mask, record)
         return self.search(fn, ball, reference, mask, record_set, signed_alpha, observer, generator)
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
-        """The attack on checked arguments (see :meth:`prepare`): ``steps`` hook iterations from ``init``.
-
-        Attacks that are not one iterate-and-project loop (APGD, Square, the ensemble) override this.
-        """
+        """The attack on checked arguments (:meth:`prepare`): ``steps`` hook iterations from ``init``."""
         x = self.init(ball, mask, generator)
         for t in range(self.steps):
             grad, out, _ = self.gradient(fn, x, reference)

@@ -1,16 +1,9 @@
 """The worst case per sample over several attacks (an AutoAttack-style ensemble, without the cascade).
 
-Every member attack runs on every sample with the same budget; per sample and recorded iteration count
-the ensemble keeps the member whose result is worst for the model: the highest loss to the ground truth
-(untargeted) or the lowest loss to the target (targeted: the best reach), by the experiment's loss.
-Default members (:func:`default_members`): APGD on the experiment's loss, APGD on a second, scale-invariant
-loss (P-MPJPE untargeted; N-MPJPE targeted, since P-MPJPE's rotation alignment would ignore a rotation
-target) and the gradient-free Square attack with ``square_factor`` queries per iteration.
-
-Besides the selected outputs, the ensemble's outputs carry :data:`WINNER_KEY` (N,) (the index of the
-worst member per sample) and, for untargeted attacks on 3D poses, the per-sample worst pose by P-MPJPE
-under ``pose@pmpjpe`` (:func:`worst_key`) with its member index, so that "robust P-MPJPE" is the mean of
-the per-sample maxima too, not the P-MPJPE of the MPJPE-worst images.
+Every member runs on every sample with the same budget; per sample and recorded iteration count the member
+with the highest loss to the ground truth (targeted: the lowest loss to the target) by the experiment's loss
+wins. Outputs also carry :data:`WINNER_KEY` (N,) and, untargeted on 3D poses, the per-sample worst pose by
+P-MPJPE (``pose@pmpjpe``, :func:`worst_key`), so robust P-MPJPE is a mean of per-sample maxima too.
 """
 
 from __future__ import annotations
@@ -52,7 +45,8 @@ class Member:
 
 
 def default_members(targeted: bool, loss: str, square_factor: int = 5) -> list[Member]:
-    """APGD (experiment loss), APGD (P-MPJPE / N-MPJPE, on 3D poses only) and Square (experiment loss)."""
+    """APGD (experiment loss), APGD (3D poses only: P-MPJPE; targeted N-MPJPE, as P-MPJPE's rotation
+    alignment would ignore a rotation target) and Square (experiment loss, ``square_factor`` queries/step)."""
     members = [Member("apgd", loss)]
     second = "nmpjpe" if targeted else "pmpjpe"
     if get_loss(loss)[1] == "pose" and loss != second:
@@ -68,16 +62,12 @@ def member_labels(targeted: bool, loss: str) -> list[str]:
 
 @register_attack
 class Ensemble(Attack):
-    """Per-sample worst case over :func:`default_members` (or ``members``); either goal.
-
-    ``steps``: the iterations of the gradient members (Square: ``square_factor`` x as many queries, a
-    forward pass each, about the cost of ``square_factor`` / 3 gradient steps). ``alpha``/``alpha_ratio``
-    are ignored (the members choose their steps).
-    """
+    """Per-sample worst case over :func:`default_members` (or ``members``); either goal. ``steps``: the
+    gradient members' iterations (Square: ``square_factor`` x as many queries); ``alpha``/``alpha_ratio``
+    ignored."""
 
     name = "ensemble"
-    #: the default members: two APGD runs and Square's 5 queries (forward passes only) per step
-    passes_per_step = 7
+    passes_per_step = 7  # the default members: two APGD runs and Square's 5 forward passes per step
 
     def __init__(self, *args, members: Sequence[Member] | None = None, square_factor: int = 5,
                  seed: int = 0, **kwargs) -> None:
@@ -109,8 +99,7 @@ class Ensemble(Attack):
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
-        """Per-sample worst images; the observer's outputs also carry the members' indices (see the module
-        docstring)."""
+        """Per-sample worst images; the observer's outputs also carry the members' indices."""
         images = ball.x0
         eps = ball.eps.flatten()
         view_mask = None if mask is None else mask.reshape(mask.shape[:2])

@@ -1,13 +1,5 @@
-"""Attacks by name: ``register_attack`` adds a class, experiment specs and the results reader look names up.
-
-    @register_attack
-    class MyAttack(Attack):
-        name = "my_attack"
-        def step(self, ball, x, grad, signed_alpha): ...
-
-A registered name may appear in an experiment's ``attack:`` list, in ``results.csv`` rows and in
-``poselab report``; nothing else has to change.
-"""
+"""Attacks by name: ``register_attack`` adds a class (docs/EXTENDING.md); experiment specs and the results
+reader look names up."""
 
 from __future__ import annotations
 

@@ -1,29 +1,14 @@
 """Square attack (Andriushchenko et al. 2020), L-inf, for pose losses: gradient-free random search.
 
-A model whose white-box (gradient) robustness exceeds its robustness to this black-box search masks its
-gradients. Per sample, with objective f = loss to the ground truth (untargeted) or minus the loss to a
-target (targeted), in 0..255 pixel space::
-
-    x_best = P(x0 + eps * s)            s: a random sign per (view, channel, column): vertical stripes
-    repeat ``steps`` times (one query = one forward pass each):
-        p      = p_init halved at 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000 (of 10000, rescaled to
-                 the query budget)
-        square = a random side-sqrt(p * H * W) window, a random sign per (view, channel)
-        x_new  = P(x_best + 2 eps * sign on the window)      (the window's pixels go to x0 +- eps)
-        keep x_new for the samples whose f rose
-
-P clips into the eps-ball, the pixel range and the attacked views (masked views stay clean). As in
-AutoAttack's implementation (ported by torchattacks, which the tests compare against), each query's window
-position and signs are shared by the whole batch, so a sample's result does not depend on the other
-samples of its batch; the random numbers come from a generator seeded with ``seed`` at every call. The
-views of a multi-view sample are stacked as channels (one window position for all views, signs per view
-and channel). Unlike the classifier version no sample stops early (there is no "misclassified").
-
-One deliberate difference: the reference code draws the window's corner from 0..H-s-1, so the last row
-and column of the image are never searched (they keep the initial stripes' signs; on a 6x6 linear model
-that caps Square at 66 % of the optimum). Here the corner is drawn from 0..H-s (the paper: the square lies
-anywhere in the image); ``reach_border = False`` restores the reference behaviour (the tests use it to
-compare with torchattacks).
+Per sample, objective f = the loss (untargeted) or minus the loss to a target, 0..255 pixels: start from
+``P(x0 + eps * s)``, s a random sign per (view, channel, column); each of ``steps`` queries (a forward pass)
+adds ``2 eps * sign`` on a random square of area fraction p (``p_init`` halved at queries 10, 50, ..., 8000
+of 10000, rescaled to the budget), a random sign per (view, channel), and keeps it where f rose. P: eps-ball,
+0..255, attacked views. As in AutoAttack (ported by torchattacks, which the tests compare against) the window
+and signs of a query are shared by the batch (a sample's result does not depend on the others), drawn from
+a generator seeded with ``seed`` at every call; views are stacked as channels; no sample stops early.
+Unlike it, the corner is drawn from 0..H-s, not 0..H-s-1 (which never searches the last row and column);
+``reach_border = False`` restores the reference draw.
 """
 
 from __future__ import annotations
@@ -58,16 +43,11 @@ def _randint(high: int, generator: torch.Generator) -> int:
 
 @register_attack
 class Square(Attack):
-    """Square attack, L-inf; ``steps`` is the query budget (queries after the initial one).
-
-    Args (besides :class:`~poselab.attacks.base.Attack`'s; ``alpha``/``alpha_ratio`` are ignored):
-        p_init: initial fraction of the image area of the square, in (0, 1].
-        seed: seed of the random search when no ``generator`` is passed.
-    """
+    """Square attack, L-inf; ``steps``: queries after the initial one; ``p_init`` in (0, 1]: the first
+    square's area fraction; ``seed``: when no ``generator`` is passed (``alpha``/``alpha_ratio`` ignored)."""
 
     name = "square"
     norm = "linf"
-    #: Whether the square may touch the last row/column (False: AutoAttack's/torchattacks' draw).
     reach_border = True
 
     def __init__(self, *args, p_init: float = 0.8, seed: int = 0, **kwargs) -> None:
