@@ -1,18 +1,12 @@
-"""What the four adversarial kinds share: their options and checks, the attack plan, their results cells,
-their view checks and the targeted run (every target stacked into the batch).
+"""What the four adversarial kinds share: options and checks, attack plan, results cells, the targeted run.
 
-An experiment's ``attack`` names registered attacks (:mod:`poselab.attacks.registry`). An attack with fixed
-steps (FGSM: 1) takes the iteration count equal to its steps; the iterative attacks take all the others.
-Iteration counts of one attack share a single run: the state after t steps of a long run equals a t-step
-run (same alpha), so outputs are recorded at every requested t. Iteration 0 is the clean input.
-
-View counts are checked against the test data (:meth:`AttackExperiment.check_views`), never a default.
+A fixed-step attack (FGSM: 1) runs the iteration count equal to its steps, the iterative attacks the others,
+each in one run recorded at every count (t steps of a long run equal a t-step run; 0: the clean input).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -23,8 +17,7 @@ from torch import Tensor
 from poselab.attacks.losses import get_loss
 from poselab.attacks.registry import get_attack
 from poselab.attacks.sweep import eps_sweep, index_batch
-from poselab.data.sample import select_views
-from poselab.experiments.base import AttackConfigError, Experiment, is_int, views_where
+from poselab.experiments.base import AttackConfigError, Experiment, is_int, is_list, is_real
 from poselab.experiments.ensemble import extra_metrics, worst_flags
 from poselab.experiments.keys import MPJPE, MULTIVIEW_COUNTS, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
 from poselab.experiments.runner import (
@@ -38,8 +31,7 @@ from poselab.experiments.runner import (
 
 #: Largest accepted budget (pixels, 0..255 images: a larger eps can change nothing more).
 MAX_EPS = 255.0
-#: Largest accepted iteration count: 100x the paper's longest run (100); one IGSM step costs a forward and a
-#: backward pass per image row, so 10000 steps of the quick grid already take hours on a CPU.
+#: Largest accepted iteration count: 100x the paper's longest run (100).
 MAX_ITERATIONS = 10_000
 #: One entry of ``attacked_views``: a number k of views (the first k) or a list of indices.
 ViewChoice = int | list[int]
@@ -55,14 +47,14 @@ def view_setting(choice: ViewChoice) -> tuple[int, str]:
 def _normalise_views(views: Any, kind: str) -> list[ViewChoice]:
     """``attacked_views`` checked and normalised (subsets sorted); :class:`AttackConfigError` naming it."""
     err = AttackConfigError
-    if isinstance(views, (str, bytes)) or not isinstance(views, Sequence):
+    if not is_list(views):
         raise err(f"{kind}: attacked_views must be a list of view counts or of view-index lists, "
                   f"got {views!r}")
     out: list[ViewChoice] = []
     for v in views:
-        if is_int(v) or (isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()):
+        if is_int(v) or (is_real(v) and float(v).is_integer()):
             out.append(int(v))
-        elif isinstance(v, Sequence) and not isinstance(v, (str, bytes)):
+        elif is_list(v):
             if not all(is_int(i) for i in v):
                 raise err(f"{kind}: a view subset must list integer view indices (0-based), got {list(v)!r}")
             idx = [int(i) for i in v]
@@ -86,26 +78,16 @@ def _normalise_views(views: Any, kind: str) -> list[ViewChoice]:
 
 @dataclass
 class AttackExperiment(Experiment):
-    """The options of the adversarial kinds; validated on construction (one :class:`AttackConfigError` per
-    problem). Each kind reads the options it needs.
+    """The options of the adversarial kinds, validated on construction; each kind reads those it needs.
 
-    Args:
-        kind: the registered kind (default the class's).
-        attack: registered attack name(s) (default :attr:`default_attacks`); targeted kinds need attacks
-            that can aim at a target, untargeted kinds attacks that can ascend the loss.
-        eps: budgets in pixels (0 = clean), each >= 0.
-        iterations: attack iterations to report (0 = clean input).
-        attacked_views: attacked views (``multiview``): each a number k >= 1 (the first k views) or a list
-            of distinct 0-based view indices (``[0, 2]``: views 0 and 2; the others stay unchanged).
-        target_cameras: target camera numbers (``camera_swap``), 1-based.
-        angles: rotation angles in degrees (``rotation``).
-        source_view: view index (0-based) of the attacked camera for ``camera_swap``.
-        input_views: view indices (0-based) fed to monocular models (``untargeted``, ``rotation``).
-        loss: attack loss, "mpjpe" (3D, mm) or "joints_2d" (2D joints, pixels; multi-view models).
-        up: world vertical axis for ``rotation``.
+    ``attack``: registered attack name(s) able to serve the kind's goal (default :attr:`default_attacks`);
+    ``eps``: budgets in pixels (0 = clean); ``iterations``: counts to report (0 = clean input);
+    ``attacked_views`` (``multiview``): each k >= 1 (the first k views) or a list of distinct 0-based view
+    indices (``[0, 2]``); ``target_cameras`` (``camera_swap``): 1-based camera numbers; ``angles``
+    (``rotation``): degrees; ``source_view`` (``camera_swap``) and ``input_views`` (monocular models): 0-based
+    view indices; ``loss``: "mpjpe" (3D, mm) or "joints_2d" (2D joints, px); ``up``: the world vertical axis.
     """
 
-    #: The attacks of an experiment whose config names none: FGSM at 1 iteration, IGSM at the others.
     default_attacks: ClassVar[tuple[str, ...]] = ("fgsm", "igsm_u")
 
     kind: str = ""
@@ -128,8 +110,7 @@ class AttackExperiment(Experiment):
         self.attacked_views = _normalise_views(self.attacked_views, kind)
         for name in ("eps", "iterations", "target_cameras", "input_views", "angles"):
             value = getattr(self, name)
-            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not all(
-                    isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            if not is_list(value) or not all(is_real(v) for v in value):
                 raise err(f"{kind}: {name} must be a list of numbers, got {value!r}")
         self.eps = [float(e) for e in self.eps]
         if not self.eps or any(not 0 <= e <= MAX_EPS for e in self.eps):  # also refuses NaN and inf
@@ -145,9 +126,8 @@ class AttackExperiment(Experiment):
                       f"{self.iterations}, eps {self.eps}")
         if any(not math.isfinite(a) for a in self.angles):
             raise err(f"{kind}: angles must be finite degrees, got {self.angles}")
-        if (isinstance(self.up, (str, bytes)) or not isinstance(self.up, Sequence) or len(self.up) != 3
-                or not all(isinstance(u, numbers.Real) and not isinstance(u, bool) and math.isfinite(u)
-                           for u in self.up) or not any(self.up)):
+        if (not is_list(self.up) or len(self.up) != 3
+                or not all(is_real(u) and math.isfinite(u) for u in self.up) or not any(self.up)):
             raise err(f"{kind}: up must be a non-zero axis of 3 finite numbers, got {self.up!r}")
         self.attack = self._check_attacks(self.attack)
         try:
@@ -190,7 +170,6 @@ class AttackExperiment(Experiment):
                                     "(fixed-step attacks run only their own step count)")
         return names
 
-    # --------------------------------------------------------------------------------- attack plan
     def _attacked_iterations(self) -> list[int]:
         """Iteration counts that need an attack run (untargeted: iteration 0 is the clean row)."""
         return [t for t in self.iterations if self.targeted or t > 0]
@@ -230,7 +209,6 @@ class AttackExperiment(Experiment):
         """Attacked settings per eps and iteration count (progress estimate)."""
         return 1
 
-    # --------------------------------------------------------------------------------- cells
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
         return (MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE)
 
@@ -264,40 +242,12 @@ class AttackExperiment(Experiment):
                target: Tensor | None, rows: Mapping[str, Any]) -> None:
         """Hand one output to its cells' metrics, and the ensemble's per-sample worst cases per member."""
         update_metrics(ctx.update, keys, out, truth, target, rows, rows["images"].shape[-1])
-        for cell in keys:  # (flags, the samples' dataset indices: worst_samples.csv)
+        for cell in keys:
             if worst_member(cell.metric):
                 ctx.update(cell, worst_flags(out, cell.metric, self.targeted, self.loss), rows.get("index"))
 
-    # --------------------------------------------------------------------------------- views
-    def monocular_views(self) -> tuple[str, list[int]]:
-        """(option name, view indices) fed to a monocular model."""
-        return "input_views", self.input_views
-
     def check_views(self, num_views: int, multiview: bool) -> None:
-        where = views_where(num_views)
-        if multiview:
-            if num_views < 2:
-                raise AttackConfigError(f"{self.kind}: multi-view models need 2 views, but {where}")
-            return
-        name, views = self.monocular_views()
-        if max(views) >= num_views:
-            raise AttackConfigError(f"{self.kind}: {name} {views} out of range, {where} (indices 0.."
-                                    f"{num_views - 1})")
-
-    def inputs(self, batch: Mapping[str, Any], ctx: RunContext
-               ) -> tuple[Any, bool, int, dict[str, Any], Tensor, Tensor]:
-        """(model, multiview, number of views, the model's input batch, its float images, the ground truth)
-        of one batch, its views checked first."""
-        model = ctx.model
-        multiview = bool(getattr(model, "multiview", False))
-        num_views = batch["images"].shape[1]
-        self.check_views(num_views, multiview)
-        sub = self.model_input(batch, multiview)
-        return model, multiview, num_views, sub, sub["images"].float(), model.pose_target(sub)
-
-    def model_input(self, batch: Mapping[str, Any], multiview: bool) -> dict[str, Any]:
-        """The batch rows the model sees: every view for multi-view models, else the monocular views."""
-        return dict(batch) if multiview else select_views(batch, self.monocular_views()[1])
+        self.check_model_views(num_views, multiview)
 
 
 @dataclass
@@ -326,8 +276,6 @@ class TargetedExperiment(AttackExperiment):
         big_images = images.index_select(0, rows_idx)
         big_gt = gt.index_select(0, rows_idx)
         target = torch.cat(tgts)
-        if get_loss(self.loss)[1] == "joints_2d":  # rejected on construction; kept for specs changed later
-            raise AttackConfigError(f"{self.kind}: targeted experiments need a 3D target, use loss 'mpjpe'")
         (views,) = self.view_choices(multiview, num_views)
         for name, record in self.attack_plan():
             attack = make_attack(name, record, True, ctx, self.loss)

@@ -24,10 +24,8 @@ from poselab.metrics import PerSample
 
 
 class CellMetrics(nn.Module):
-    """The results cells of the experiments that apply to a model, each with its metric.
-
-    ``metrics`` is a ``ModuleDict`` keyed ``m0, m1, ...`` in cell order (the order of the results rows).
-    """
+    """The results cells of the experiments that apply to a model, each with its metric (``metrics`` keyed
+    ``m0, m1, ...`` in the order of the results rows)."""
 
     def __init__(self, specs: Sequence[Experiment] = (), multiview: bool = False, num_views: int = 1,
                  jdr_definition: str | None = None) -> None:
@@ -101,8 +99,7 @@ class CellMetrics(nn.Module):
         return given, joints
 
     def sample_values(self) -> list[tuple[dict[str, Any], PerSample]]:
-        """After :meth:`collect`: (row, its per-sample values over all ranks, sorted by dataset index, view
-        and value) of each row it returned, in row order."""
+        """After :meth:`collect`: (row, its per-sample values over all ranks) of each row it returned."""
         return list(self._samples)
 
     def worst_samples(self, model: str, dataset: str) -> list[dict[str, Any]]:

@@ -1,8 +1,5 @@
-"""The keys of results rows, in one place: metric names, the clean attack name and :class:`ResultKey`.
-
-The engine builds every results key from here (:meth:`poselab.experiments.base.Experiment.cells`), and
-:mod:`poselab.results.schema` re-exports these names for the readers.
-"""
+"""The keys of results rows, in one place: metric names, the clean attack name and :class:`ResultKey`
+(re-exported for the readers by :mod:`poselab.results.schema`)."""
 
 from __future__ import annotations
 
@@ -45,12 +42,8 @@ AXES = ("attack", "eps", "iterations", "attacked_views", VIEW_SET, "target")
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`).
-
-    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
-    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
-    Corruption rows also have ``corruption`` and ``severity`` (keyword-only; "" and 0 for every other row).
-    """
+    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`); ``corruption`` and
+    ``severity`` only on corruption rows ("" and 0 on every other row)."""
 
     experiment: str
     attack: str

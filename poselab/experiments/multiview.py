@@ -1,7 +1,5 @@
-"""``multiview`` (multi-view models): the first k of the views attacked (k in ``attacked_views``), or an
-explicit subset of view indices (``[0, 2]``; results column ``view_set`` "0+2", attacked_views 2); JDR of the
-per-view 2D joints (all views), MPJPE P1/P2 of the triangulation, failed and near-degenerate
-triangulations."""
+"""``multiview`` (multi-view models): the first k views attacked (k in ``attacked_views``), or a subset of
+view indices (``[0, 2]``: ``view_set`` "0+2", attacked_views 2); JDR, MPJPE P1/P2, failed triangulations."""
 
 from __future__ import annotations
 

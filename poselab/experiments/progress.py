@@ -1,9 +1,5 @@
-"""Progress with an ETA for long attack evaluations (one line per finished experiment, on rank 0).
-
-Lightning's bar counts test batches only, and one attacked batch can take minutes or hours.
-:class:`AttackProgress` weighs each experiment by its ``work_units()`` (attacked rows x attack steps) and,
-after each experiment, prints how far the run is and the time left (elapsed time scaled by the work left).
-"""
+"""Progress with an ETA for long attack evaluations (one line per finished experiment, on rank 0), each
+experiment weighed by its ``work_units()``: Lightning's bar counts batches, and one can take hours."""
 
 from __future__ import annotations
 
@@ -22,14 +18,8 @@ def _clock(seconds: float) -> str:
 
 class AttackProgress:
     """Per-experiment progress lines: ``attack progress: 37% (batch 1/2, multiview done) elapsed 0:41,
-    ETA 1:10``.
-
-    Args:
-        specs: the experiments run on every batch (those applying to the model).
-        batches: attacked batches in the run (None: unknown; the ETA then covers the current batch).
-        stream: where lines go (default stderr).
-        min_interval_s: lines closer together than this are skipped (the last one of a batch never is).
-        done_batches: batches attacked before a resume (counted as done; the ETA is timed on the others).
+    ETA 1:10``. ``batches`` None: unknown (the ETA covers the current batch); lines closer than
+    ``min_interval_s`` are skipped (never the last of a batch); ``done_batches``: attacked before a resume.
     """
 
     def __init__(self, specs: Sequence[Any], batches: int | None, stream: TextIO | None = None,

@@ -1,15 +1,5 @@
-"""Experiment kinds by name: ``register_experiment`` adds a kind; configs, the engine and readers look it up.
-
-    @register_experiment
-    @dataclass
-    class MyKind(Experiment):
-        name = "my_kind"
-        kind: str = "my_kind"
-        ...
-
-A registered kind may appear in an attack config's ``experiments:`` list (``kind: my_kind``), in
-``results.csv`` rows and in ``poselab report``; nothing else has to change.
-"""
+"""Experiment kinds by name: ``register_experiment`` adds a kind (docs/EXTENDING.md); configs, the engine
+and readers look it up."""
 
 from __future__ import annotations
 
