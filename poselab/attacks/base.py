@@ -54,15 +54,14 @@ def per_sample(value: float | Tensor, n: int, ndim: int, like: Tensor) -> Tensor
 def attack_mode(module: nn.Module | None = None) -> Iterator[None]:
     """Gradients on (also inside Lightning's inference mode), ``module`` in eval mode with frozen weights
     (both restored afterwards). Inference-mode tensors must be cloned first (:func:`clone_tensors`)."""
-    saved_flags: list[tuple[nn.Parameter, bool]] = []
+    saved_flags = [(p, p.requires_grad) for p in module.parameters()] if module is not None else []
     was_training = module.training if module is not None else False
     with torch.inference_mode(False), torch.enable_grad():
         try:
             if module is not None:
                 module.eval()
-                for p in module.parameters():
-                    saved_flags.append((p, p.requires_grad))
-                    p.requires_grad_(False)
+            for p, _ in saved_flags:
+                p.requires_grad_(False)
             yield
         finally:
             for p, flag in saved_flags:
@@ -141,7 +140,7 @@ class Attack:
     untargeted only, None either) and ``passes_per_step`` (model passes per image and step at most: the cost).
     ``eps`` and ``alpha`` are pixels (0..255 scale); ``alpha`` None: ``alpha_ratio * eps`` per sample;
     ``targeted`` defaults to ``goal``; ``loss``: a name of :data:`poselab.attacks.losses.LOSSES`;
-    ``output_key``: the output the loss reads (default the loss's); ``random_start``: PGD's start.
+    ``random_start``: PGD's start.
     """
 
     name: ClassVar[str] = "attack"
@@ -159,7 +158,6 @@ class Attack:
         *,
         targeted: bool | None = None,
         loss: str = "mpjpe",
-        output_key: str | None = None,
         random_start: bool = False,
     ) -> None:
         steps = (self.fixed_steps or 10) if steps is None else steps
@@ -183,8 +181,7 @@ class Attack:
         self.alpha_ratio = float(alpha_ratio)
         self.targeted = bool(self.goal if targeted is None else targeted)
         self.loss_name = loss
-        self.loss_fn, default_key = get_loss(loss)
-        self.output_key = output_key or default_key
+        self.loss_fn, self.output_key = get_loss(loss)
         self.random_start = random_start
 
     def __repr__(self) -> str:

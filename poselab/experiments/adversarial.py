@@ -207,7 +207,7 @@ class AttackExperiment(Experiment):
 
     def settings(self) -> int:
         """Attacked settings per eps and iteration count (progress estimate)."""
-        return 1
+        return len(self.target_names())
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
         return (MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE)
@@ -270,11 +270,10 @@ class TargetedExperiment(AttackExperiment):
         model, multiview, num_views, sub, images, gt = self.inputs(batch, ctx)
         tgts = self.targets(batch, sub, gt, multiview)
         names = self.target_names()
-        b, n_t = images.shape[0], len(tgts)  # rows target-major
+        b, n_t = images.shape[0], len(tgts)  # rows target-major: rows j*b..(j+1)*b are ``sub`` again
         rows_idx = torch.arange(n_t * b, device=images.device) % b
         big = index_batch(sub, rows_idx, b)
         big_images = images.index_select(0, rows_idx)
-        big_gt = gt.index_select(0, rows_idx)
         target = torch.cat(tgts)
         (views,) = self.view_choices(multiview, num_views)
         for name, record in self.attack_plan():
@@ -286,15 +285,13 @@ class TargetedExperiment(AttackExperiment):
                     for j, target_name in enumerate(names):
                         sl = slice(j * b, (j + 1) * b)
                         out = {key: val[i, sl] for key, val in res.outputs[t].items()}
-                        rows = index_batch(big, torch.arange(j * b, (j + 1) * b), n_t * b)
                         keys = self.keys(multiview, name, e, t, views, target_name)
-                        self.report(ctx, keys, out, big_gt[sl], target[sl], rows)
+                        self.report(ctx, keys, out, gt, target[sl], sub)
             if ctx.want_images:
                 t, ie = max(record), example_eps(self.eps)
-                last = index_batch(big, torch.arange((n_t - 1) * b, n_t * b), n_t * b)
                 with torch.no_grad():
-                    clean_out = model(big_images[-b:], last)
-                add_examples(ctx, f"{self.kind} {name} eps={self.eps[ie]:g} it={t} target={names[-1]}",
-                             big_images[-b:], res.adversarial[ie, -b:],
-                             {kk: v[ie, -b:] for kk, v in res.outputs[t].items()}, last,
-                             clean_out=clean_out, truth=big_gt[-b:], target=target[-b:])
+                    clean_out = model(images, sub)
+                title = f"{self.kind} {name} eps={self.eps[ie]:g} it={t} target={names[-1]}"
+                out = {kk: v[ie, -b:] for kk, v in res.outputs[t].items()}
+                add_examples(ctx, title, images, res.adversarial[ie, -b:], out, sub, clean_out=clean_out,
+                             truth=gt, target=target[-b:])

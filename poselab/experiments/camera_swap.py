@@ -37,9 +37,6 @@ class CameraSwapExperiment(TargetedExperiment):
     def target_names(self) -> list[str]:
         return [f"cam{k}" for k in self.target_cameras]
 
-    def settings(self) -> int:
-        return len(self.target_cameras)
-
     def monocular_views(self) -> tuple[str, list[int]]:
         return "source_view", [self.source_view]
 

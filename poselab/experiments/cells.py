@@ -105,17 +105,13 @@ class CellMetrics(nn.Module):
     def worst_samples(self, model: str, dataset: str) -> list[dict[str, Any]]:
         """After :meth:`collect`: per ``ensemble`` setting and sample (dataset index, all ranks), the member
         attack that gave its worst case (rows of ``worst_samples.csv``), sorted by setting and index."""
+        order = ("experiment", "attack", "eps", "iterations", "attacked_views", "view_set", "target", "index")
         out = []
         for key, cell in self.cells.items():
-            member = worst_member(cell.metric)
-            if member:
-                setting = {"model": model, "dataset": dataset, "experiment": cell.experiment,
-                           "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
-                           "attacked_views": cell.attacked_views, "view_set": cell.view_set,
-                           "target": cell.target}
+            if member := worst_member(cell.metric):
+                setting = {"model": model, "dataset": dataset, **{c: getattr(cell, c) for c in order[:-1]}}
                 won = getattr(self.metrics[key], "won", [])
                 out += [{**setting, "index": i, "worst": member} for i in won]
-        order = ("experiment", "attack", "eps", "iterations", "attacked_views", "view_set", "target", "index")
         return sorted(out, key=lambda r: tuple((isinstance(r[c], str), r[c]) for c in order))
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
 
 from poselab.corruptions.base import SEVERITIES
 from poselab.corruptions.registry import CORRUPTION_NAMES, corrupt, get_corruption
@@ -34,14 +33,6 @@ CORRUPTION_EXPERIMENT = "corruption"
 
 #: ``corrupted_views`` words: all views of the data, or one (the first) view.
 VIEW_WORDS = {"all": None, "one": 1}
-
-
-def corrupt_batch(images: Tensor, batch: Mapping[str, Any], name: str, severity: int, seed: int = 0,
-                  mask: Tensor | None = None) -> Tensor:
-    """``images`` (B, V, 3, H, W) float 0..255 of ``batch`` corrupted per (seed, ``batch["index"]``,
-    ``batch["camera_ids"]``); ``mask`` bool (V,): only those views (None: all)."""
-    return corrupt(images, name, severity, seed=seed, samples=batch["index"], views=batch["camera_ids"],
-                   joints_2d=batch["joints_2d"].float(), view_mask=None if mask is None else mask.cpu())
 
 
 @register_experiment
@@ -143,7 +134,8 @@ class CorruptionExperiment(Experiment):
         return 0.4 * len(self.corruptions) * len(self.severities) * len(self.corrupted_views)
 
     def run(self, batch: Mapping[str, Any], ctx: RunContext) -> None:
-        """The clean row and every (corrupted views, corruption, severity): one forward pass each."""
+        """The clean row and every (corrupted views, corruption, severity): one forward pass each, of images
+        corrupted per (seed, ``index``, ``camera_ids``)."""
         model, multiview, num_views, sub, images, gt = self.inputs(batch, ctx)
         metrics = self.metric_names(multiview)
         size = images.shape[-1]
@@ -152,10 +144,11 @@ class CorruptionExperiment(Experiment):
             clean = model(images, sub)
             update_metrics(ctx.update, [self.clean_key(m) for m in metrics], clean, gt, None, sub, size)
             for k in self.view_counts(multiview, num_views):
-                mask = view_mask(k, images.shape[1]) if multiview else None
+                mask = view_mask(k, images.shape[1]) if multiview else None  # (V,) on the CPU
                 for c in self.corruptions:
                     for s in self.severities:
-                        x = corrupt_batch(images, sub, c, s, self.seed, mask)
+                        x = corrupt(images, c, s, seed=self.seed, samples=sub["index"], view_mask=mask,
+                                    views=sub["camera_ids"], joints_2d=sub["joints_2d"].float())
                         out = model(x, sub)
                         update_metrics(ctx.update, self.keys(metrics, k, c, s), out, gt, None, sub, size)
                         if want_images and s == self.severities[-1] and c == self.corruptions[0]:

@@ -31,9 +31,6 @@ class RotationExperiment(TargetedExperiment):
     def target_names(self) -> list[str]:
         return [f"rot{a:g}" for a in self.angles]
 
-    def settings(self) -> int:
-        return len(self.angles)
-
     def targets(self, batch: Mapping[str, Any], sub: Mapping[str, Any], gt: Tensor, multiview: bool
                 ) -> list[Tensor]:
         if multiview:
