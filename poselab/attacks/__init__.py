@@ -1,8 +1,5 @@
-"""White-box attacks on 3D pose estimators: algorithms only (no models, data or files).
-
-torchattacks-like; images (N, V, 3, H, W) float 0..255, eps and alpha in pixels, fn: images -> pose mm::
-
-    adv = IGSMU(eps=8, steps=10)(fn, images, reference)
+"""White-box attacks on 3D pose estimators, algorithms only, torchattacks-like:
+``IGSMU(eps=8, steps=10)(fn, images, reference)``, images (N, V, 3, H, W) float 0..255, eps and alpha in px.
 """
 
 from poselab.attacks.apgd import APGD, APGDL2

@@ -1,5 +1,4 @@
-"""APGD (Croce & Hein 2020, "Reliable evaluation of adversarial robustness ...", Alg. 1) for pose losses,
-L-inf or L2, in 0..255 pixel space.
+"""APGD (Croce & Hein 2020, Alg. 1) for pose losses, L-inf or L2, in 0..255 pixel space.
 
 Per sample, objective f = the loss (untargeted) or minus the loss to a target; step eta = 2 eps at first,
 momentum 0.75: ``z = P(x_k + eta sign(grad f))``, ``x_{k+1} = P(x_k + 0.75 (z - x_k) + 0.25 (x_k - x_{k-1}))``
@@ -30,20 +29,6 @@ def checkpoint_intervals(steps: int) -> tuple[int, int, int]:
     return max(int(0.22 * steps), 1), max(int(0.03 * steps), 1), max(int(0.06 * steps), 1)
 
 
-def autoattack_start(ball: Ball, generator: torch.Generator | None) -> Tensor:
-    """AutoAttack's random start: x0 + eps * t / ||t|| (t uniform in [-1, 1]^d for L-inf, Gaussian for L2;
-    per sample; drawn on the CPU so that a seed gives the same start on every device). Not yet projected."""
-    x0 = ball.x0
-    if isinstance(ball, L2Ball):
-        t = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
-        norm = t.flatten(1).norm(dim=1) + 1e-12
-    else:
-        t = 2 * torch.rand(x0.shape, generator=generator, dtype=x0.dtype) - 1
-        norm = t.flatten(1).abs().max(dim=1)[0]
-    t = t / norm.reshape(-1, *([1] * (x0.dim() - 1)))
-    return x0 + ball.eps * t.to(x0.device)
-
-
 @register_attack
 class APGD(Attack):
     """Auto-PGD (``alpha``/``alpha_ratio`` ignored). ``restarts`` >= 1 runs, the first from the clean images
@@ -65,7 +50,17 @@ class APGD(Attack):
                 f"restarts={self.restarts}, targeted={self.targeted}, loss={self.loss_name!r})")
 
     def random_point(self, ball: Ball, generator: torch.Generator | None) -> Tensor:
-        return autoattack_start(ball, generator)
+        """AutoAttack's random start: x0 + eps * t / ||t|| (t uniform in [-1, 1]^d for L-inf, Gaussian for L2;
+        per sample; drawn on the CPU so that a seed gives the same start on every device)."""
+        x0 = ball.x0
+        if isinstance(ball, L2Ball):
+            t = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+            norm = t.flatten(1).norm(dim=1) + 1e-12
+        else:
+            t = 2 * torch.rand(x0.shape, generator=generator, dtype=x0.dtype) - 1
+            norm = t.flatten(1).abs().max(dim=1)[0]
+        t = t / norm.reshape(-1, *([1] * (x0.dim() - 1)))
+        return x0 + ball.eps * t.to(x0.device)
 
     def _grad(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output, Tensor]:
         """(gradient of the objective, outputs, objective (N,): the loss, minus the loss when targeted)."""
@@ -115,8 +110,7 @@ class APGD(Attack):
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
-        """The best point per sample over all restarts; ``observer`` sees the best point so far and its
-        outputs at each recorded count."""
+        """The best point per sample over all restarts (``observer``: the best so far at each count)."""
         if generator is None:
             generator = torch.Generator().manual_seed(self.seed)
         best: BestIterate | None = None

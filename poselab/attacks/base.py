@@ -1,10 +1,6 @@
-"""The attack base class: an iterative gradient attack in 0..255 pixel space with three hooks.
-
-``fn`` maps images (N, V, 3, H, W) float 0..255 to a pose tensor or a dict of outputs. :meth:`Attack.__call__`
-runs ``x_0 = init(x0); x_{t+1} = project(step(x_t, grad_x L(fn(x_t), ref)))``; the hooks default to IGSM /
-BIM: step ``x + s * alpha * sign(grad)`` (``norm: l2``: the unit-L2 gradient), project
-``clip_{[0, 255]}(clip_{x0 ± eps}(x))`` with masked views restored; s = +1 untargeted (ascend the loss to the
-ground truth), -1 targeted (descend it to a target). ``eps`` and ``alpha`` (pixels) may differ per sample.
+"""The attack base class: ``x_0 = init(x0); x_{t+1} = project(step(x_t, grad_x L(fn(x_t), ref)))`` in 0..255
+pixel space, by default IGSM / BIM: step ``x + s * alpha * sign(grad)`` (s = +1 untargeted, -1 targeted;
+``norm: l2``: the unit-L2 gradient), project ``clip_{[0, 255]}(clip_{x0 ± eps}(x))``, masked views restored.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""The worst case per sample over several attacks (an AutoAttack-style ensemble, without the cascade).
-
-Every member runs on every sample with the same budget; per sample and recorded iteration count the member
-with the highest loss to the ground truth (targeted: the lowest loss to the target) by the experiment's loss
-wins. Outputs also carry :data:`WINNER_KEY` (N,) and, untargeted on 3D poses, the per-sample worst pose by
-P-MPJPE (``pose@pmpjpe``, :func:`worst_key`), so robust P-MPJPE is a mean of per-sample maxima too.
-"""
+"""The worst case per sample over several attacks run with the same budget (AutoAttack-style, no cascade):
+the highest loss to the ground truth, or the lowest to the target. Outputs also carry :data:`WINNER_KEY` (N,)
+and, untargeted on 3D poses, the per-sample worst pose by P-MPJPE (``pose@pmpjpe``, :func:`worst_key`)."""
 
 from __future__ import annotations
 
@@ -114,14 +110,11 @@ class Ensemble(Attack):
                    record=sorted({t * member.steps_factor for t in record | {self.steps}}),
                    generator=generator)
             seen.append(got)
-        result = images
-        for t in sorted(record | {self.steps}):
+        for t in sorted(record | {self.steps}):  # the last t is steps
             x_t, out_t = self.select_worst([got[t] for got in seen], reference)
-            if t == self.steps:
-                result = x_t
             if observer is not None and t in record:
                 observer(t, x_t, out_t)
-        return result
+        return x_t
 
     def select_worst(self, candidates: list[tuple[Tensor, Output]], reference: Tensor
                      ) -> tuple[Tensor, dict[str, Tensor]]:

@@ -23,14 +23,8 @@ from poselab.attacks.base import Attack, Ball, Observer, Output, PoseFn, detach_
 from poselab.attacks.best import BestIterate
 from poselab.attacks.registry import register_attack
 
-#: Query counts (of 10000) after which the square's area fraction p halves again.
+#: Query counts (of 10000, rescaled to the budget) after which the square's area fraction p halves again.
 P_SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
-
-
-def square_fraction(query: int, queries: int, p_init: float) -> float:
-    """Area fraction p of the square at 0-based ``query`` of a ``queries`` budget (rescaled to 10000)."""
-    it = int(query / queries * 10000)
-    return p_init / 2 ** sum(it > b for b in P_SCHEDULE)
 
 
 def _signs(shape: Sequence[int], generator: torch.Generator) -> Tensor:
@@ -82,7 +76,7 @@ class Square(Attack):
             out = detach_output(fn(x))
             best = BestIterate(x, self.objective(out, reference), out)
             for q in range(self.steps):
-                p = square_fraction(q, self.steps, self.p_init)
+                p = self.p_init / 2 ** sum(int(q / self.steps * 10000) > b for b in P_SCHEDULE)
                 s = max(int(round(math.sqrt(p * h * w))), 1)
                 edge = int(self.reach_border)
                 vh, vw = _randint(h - s + edge, generator), _randint(w - s + edge, generator)

@@ -1,8 +1,5 @@
-"""eps-batched sweeps: all eps values of a sweep run as one enlarged batch (chunked by ``max_batch``).
-
-Row ``r`` of the enlarged batch is sample ``r % B`` attacked with ``eps[r // B]``. Losses are per sample and
-models run in eval mode, so each row gets the gradient it would get alone: results equal separate runs,
-however the rows are chunked.
+"""eps-batched sweeps: row ``r`` of one enlarged batch is sample ``r % B`` attacked with ``eps[r // B]``.
+Losses are per sample and models in eval mode, so results equal separate runs however the rows are chunked.
 """
 
 from __future__ import annotations
@@ -24,12 +21,9 @@ _CPU_OOM = "DefaultCPUAllocator: can't allocate memory"
 
 def is_out_of_memory(err: BaseException) -> bool:
     """Whether ``err`` is an out-of-memory error (CUDA, or the CPU allocator's)."""
-    if isinstance(err, torch.cuda.OutOfMemoryError):
-        return True
-    if isinstance(err, RuntimeError):
-        msg = str(err)
-        return "out of memory" in msg or _CPU_OOM in msg
-    return False
+    msg = str(err)
+    return isinstance(err, torch.cuda.OutOfMemoryError) or (
+        isinstance(err, RuntimeError) and ("out of memory" in msg or _CPU_OOM in msg))
 
 
 class AutoBatch:
@@ -89,12 +83,6 @@ class SweepResult:
     eps: list[float]
     outputs: dict[int, dict[str, Tensor]] = field(default_factory=dict)
     adversarial: Tensor | None = None
-
-
-def _as_dict(out: Output) -> dict[str, Tensor]:
-    if isinstance(out, Tensor):
-        return {"output": out}
-    return {k: v for k, v in out.items() if isinstance(v, Tensor)}
 
 
 def eps_sweep(
@@ -168,7 +156,8 @@ def _run_chunk(attack: Attack, make_fn: MakeFn, images: Tensor, batch: Mapping[s
     outs: dict[int, dict[str, Tensor]] = {}
 
     def observer(t: int, x: Tensor, out: Output) -> None:
-        outs[t] = _as_dict(out)
+        outs[t] = {"output": out} if isinstance(out, Tensor) else {
+            k: v for k, v in out.items() if isinstance(v, Tensor)}
 
     adv = attack(
         fn,

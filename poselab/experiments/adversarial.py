@@ -1,7 +1,5 @@
 """What the four adversarial kinds share: options and checks, attack plan, results cells, the targeted run.
-
-A fixed-step attack (FGSM: 1) runs the iteration count equal to its steps, the iterative attacks the others,
-each in one run recorded at every count (t steps of a long run equal a t-step run; 0: the clean input).
+Each attack runs once, recorded at every iteration count it serves (t steps of a long run = a t-step run).
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""The experiment interface every kind implements (docs/EXTENDING.md), and the clean-row rule.
-
-**The clean row.** An untargeted kind writes one row per metric with attack ``clean``, eps 0, iterations 0 and
-``attacked_views`` = :attr:`Experiment.clean_views`; it stands for the eps-0 and iteration-0 points of every
-attacked series, never written themselves. Targeted kinds have none (iteration 0 is the attack's clean input).
-"""
+"""The experiment interface every kind implements (docs/EXTENDING.md), and the clean-row rule: an untargeted
+kind's row per metric with attack ``clean``, eps 0, iterations 0, ``attacked_views`` = ``clean_views`` stands
+for the eps-0 and iteration-0 points of every attacked series (targeted kinds have none)."""
 
 from __future__ import annotations
 

@@ -21,11 +21,6 @@ def is_targeted(experiment: str) -> bool:
     return _kind(experiment).targeted
 
 
-def clean_views(experiment: str) -> int:
-    """``attacked_views`` of an experiment's clean row (0: no view attacked or corrupted)."""
-    return _kind(experiment).clean_views
-
-
 def clean_key(experiment: str, metric: str) -> ResultKey:
     """The clean row of an untargeted experiment."""
     return dataclasses.replace(_kind(experiment).clean_key(metric), experiment=experiment)

@@ -1,7 +1,5 @@
-"""The ``corruption`` experiment: common corruptions and occlusion at test time (rows: docs/RESULTS.md).
-
-Images are corrupted on the model's device per (seed, corruption, dataset index, camera id), so every model,
-batch size and rank sees the same pixels. mCE against a baseline model: :mod:`poselab.results.mce`.
+"""The ``corruption`` experiment: common corruptions and occlusion at test time (rows: docs/RESULTS.md), the
+same pixels for every model, batch size and rank. mCE against a baseline model: :mod:`poselab.results.mce`.
 """
 
 from __future__ import annotations

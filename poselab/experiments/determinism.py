@@ -1,8 +1,5 @@
-"""Deterministic numerics for attack evaluation: the same checkpoint and command give the same results.csv.
-
-Iterative attacks follow ``sign(grad)``, so last-bit differences grow: while attacking, the CPU thread count
-(reductions are split across threads) and, on GPUs, deterministic kernels are pinned.
-"""
+"""Deterministic numerics for attack evaluation: the same checkpoint and command give the same results.csv
+(attacks follow ``sign(grad)``, so last-bit differences grow): pinned CPU threads, deterministic kernels."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """Crash-safe partial state of :class:`~poselab.evaluation.callback.AttackEvaluation`: per rank,
-``<run dir>/.partial/rank<R>.pt`` holds every cell's metric states (per-sample values included), the batches
-(and experiments of a batch) done per dataloader, the adaptive chunk size and a fingerprint of everything the
-numbers depend on; resumed only when the fingerprint is the current one. Written atomically.
-"""
+``<run dir>/.partial/rank<R>.pt`` holds every cell's metric states, the batches (and experiments) done, the
+adaptive chunk size and a fingerprint of everything the numbers depend on (resumed only when it matches)."""
 
 from __future__ import annotations
 
