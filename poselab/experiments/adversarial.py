@@ -14,18 +14,11 @@ from torch import Tensor
 
 from poselab.attacks.losses import get_loss
 from poselab.attacks.registry import get_attack
-from poselab.attacks.sweep import eps_sweep, index_batch
+from poselab.attacks.sweep import SweepResult, eps_sweep, index_batch
 from poselab.experiments.base import AttackConfigError, Experiment, is_int, is_list, is_real
 from poselab.experiments.ensemble import extra_metrics, worst_flags
 from poselab.experiments.keys import MPJPE, MULTIVIEW_COUNTS, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
-from poselab.experiments.runner import (
-    RunContext,
-    add_examples,
-    example_eps,
-    make_attack,
-    model_fn,
-    update_metrics,
-)
+from poselab.experiments.runner import RunContext, add_examples, example_eps, update_metrics
 
 #: Largest accepted budget (pixels, 0..255 images: a larger eps can change nothing more).
 MAX_EPS = 255.0
@@ -207,6 +200,17 @@ class AttackExperiment(Experiment):
         """Attacked settings per eps and iteration count (progress estimate)."""
         return len(self.target_names())
 
+    def sweep(self, ctx: RunContext, name: str, record: list[int], images: Tensor, batch: Mapping[str, Any],
+              reference: Tensor, eps: list[float], mask: Tensor | None = None) -> SweepResult:
+        """Attack ``name`` at every eps (:func:`eps_sweep`), sized for the recorded iteration counts."""
+        cls = get_attack(name)
+        own = {} if cls.fixed_steps is not None else {"steps": max(max(record), 1)}  # fixed-step: theirs
+        if own and ctx.random_start:  # else the attack's own default (PGD: on)
+            own["random_start"] = True
+        attack = cls(alpha_ratio=ctx.alpha_ratio, targeted=self.targeted, loss=self.loss, **own)
+        return eps_sweep(attack, lambda b: (lambda x: ctx.model(x, b)), images, batch, reference, eps,
+                         record=record, view_mask=mask, max_batch=ctx.max_batch, keep_images=ctx.want_images)
+
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
         return (MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE)
 
@@ -275,9 +279,7 @@ class TargetedExperiment(AttackExperiment):
         target = torch.cat(tgts)
         (views,) = self.view_choices(multiview, num_views)
         for name, record in self.attack_plan():
-            attack = make_attack(name, record, True, ctx, self.loss)
-            res = eps_sweep(attack, model_fn(model), big_images, big, target, self.eps, record=record,
-                            max_batch=ctx.max_batch, keep_images=ctx.want_images)
+            res = self.sweep(ctx, name, record, big_images, big, target, self.eps)
             for t in record:
                 for i, e in enumerate(self.eps):
                     for j, target_name in enumerate(names):

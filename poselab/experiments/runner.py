@@ -10,9 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from poselab.attacks.base import Attack
-from poselab.attacks.registry import get_attack
-from poselab.attacks.sweep import MakeFn, MaxBatch
+from poselab.attacks.sweep import MaxBatch
 from poselab.experiments.ensemble import WorstShare, metric_inputs
 from poselab.experiments.keys import (
     FAILED,
@@ -83,19 +81,6 @@ class RunContext:
     @property
     def want_images(self) -> bool:
         return self.example_sink is not None and self.examples > 0
-
-
-def make_attack(name: str, record: Sequence[int], targeted: bool, ctx: RunContext, loss: str) -> Attack:
-    """The registered attack ``name`` sized for the recorded iteration counts (fixed-step attacks: theirs)."""
-    cls = get_attack(name)
-    if cls.fixed_steps is not None:
-        return cls(targeted=targeted, loss=loss, alpha_ratio=ctx.alpha_ratio)
-    start = {"random_start": True} if ctx.random_start else {}  # else the attack's own default (PGD: on)
-    return cls(steps=max(max(record), 1), alpha_ratio=ctx.alpha_ratio, targeted=targeted, loss=loss, **start)
-
-
-def model_fn(model: nn.Module) -> MakeFn:
-    return lambda b: (lambda x: model(x, b))
 
 
 def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str, Tensor], truth: Tensor,

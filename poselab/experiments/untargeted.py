@@ -11,10 +11,9 @@ import torch
 from torch import Tensor
 
 from poselab.attacks.losses import get_loss
-from poselab.attacks.sweep import eps_sweep
 from poselab.experiments.adversarial import AttackExperiment, ViewChoice, view_setting
 from poselab.experiments.registry import register_experiment
-from poselab.experiments.runner import RunContext, add_examples, example_eps, make_attack, model_fn
+from poselab.experiments.runner import RunContext, add_examples, example_eps
 
 
 @register_experiment
@@ -44,9 +43,7 @@ class UntargetedExperiment(AttackExperiment):
             k, view_set = view_setting(choice)
             mask = self.attack_mask(choice, images.shape[1])
             for name, record in self.attack_plan():
-                attack = make_attack(name, record, False, ctx, self.loss)
-                res = eps_sweep(attack, model_fn(model), images, sub, ref, eps, record=record,
-                                view_mask=mask, max_batch=ctx.max_batch, keep_images=ctx.want_images)
+                res = self.sweep(ctx, name, record, images, sub, ref, eps, mask)
                 for t in record:
                     for i, e in enumerate(eps):
                         out = {key: val[i] for key, val in res.outputs[t].items()}
