@@ -38,12 +38,11 @@ class AutoBatch:
         """Rows to try for the next pass of a sweep with ``rows`` rows left."""
         return rows if self.size is None else min(rows, self.size)
 
-    def shrink(self, tried: int, err: BaseException) -> int:
+    def shrink(self, tried: int, err: BaseException) -> None:
         """Halve after ``tried`` rows ran out of memory; re-raise ``err`` when even 1 row does not fit."""
         if tried <= 1:
             raise err
         self.size = tried // 2
-        return self.size
 
     def settled(self) -> None:
         """Log the size once after a pass succeeded at a size reduced by out-of-memory errors."""

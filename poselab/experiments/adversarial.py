@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any, ClassVar
 
 import torch
@@ -169,7 +170,6 @@ class AttackExperiment(Experiment):
         """(attack name, recorded iteration counts) per attack that has work: a fixed-step attack records
         its own step count, the iterative attacks every other count."""
         names = self.attack if names is None else names
-        assert isinstance(names, list | tuple)
         fixed = {get_attack(n).fixed_steps for n in names} - {None}
         plan = []
         for name in names:
@@ -230,14 +230,12 @@ class AttackExperiment(Experiment):
 
     def cells(self, multiview: bool, num_views: int) -> list[ResultKey]:
         out = [] if self.targeted else [self.clean_key(m) for m in self.metric_names(multiview)]
-        for choice in self.view_choices(multiview, num_views):
+        for choice, target, e, it in product(self.view_choices(multiview, num_views), self.target_names(),
+                                             self.eps, self.iterations):
             k, view_set = view_setting(choice)
-            for target in self.target_names():
-                for e in self.eps:
-                    for it in self.iterations:
-                        if not self.clean_covers(e, it):
-                            for attack in self.attacks_at(it):
-                                out += self.keys(multiview, attack, e, it, k, target, view_set)
+            if not self.clean_covers(e, it):
+                for attack in self.attacks_at(it):
+                    out += self.keys(multiview, attack, e, it, k, target, view_set)
         return out
 
     def report(self, ctx: RunContext, keys: list[ResultKey], out: Mapping[str, Tensor], truth: Tensor,
@@ -280,13 +278,11 @@ class TargetedExperiment(AttackExperiment):
         (views,) = self.view_choices(multiview, num_views)
         for name, record in self.attack_plan():
             res = self.sweep(ctx, name, record, big_images, big, target, self.eps)
-            for t in record:
-                for i, e in enumerate(self.eps):
-                    for j, target_name in enumerate(names):
-                        sl = slice(j * b, (j + 1) * b)
-                        out = {key: val[i, sl] for key, val in res.outputs[t].items()}
-                        keys = self.keys(multiview, name, e, t, views, target_name)
-                        self.report(ctx, keys, out, gt, target[sl], sub)
+            for t, (i, e), (j, target_name) in product(record, enumerate(self.eps), enumerate(names)):
+                sl = slice(j * b, (j + 1) * b)
+                out = {key: val[i, sl] for key, val in res.outputs[t].items()}
+                keys = self.keys(multiview, name, e, t, views, target_name)
+                self.report(ctx, keys, out, gt, target[sl], sub)
             if ctx.want_images:
                 t, ie = max(record), example_eps(self.eps)
                 with torch.no_grad():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any, ClassVar
 
 import torch
@@ -109,9 +110,8 @@ class CorruptionExperiment(Experiment):
         metrics = self.metric_names(multiview)
         out = [self.clean_key(m) for m in metrics]
         for k in self.view_counts(multiview, num_views):
-            for c in self.corruptions:
-                for s in self.severities:
-                    out += self.keys(metrics, k, c, s)
+            for c, s in product(self.corruptions, self.severities):
+                out += self.keys(metrics, k, c, s)
         return out
 
     def keys(self, metrics: Sequence[str], views: int, corruption: str, severity: int) -> list[ResultKey]:
@@ -143,13 +143,12 @@ class CorruptionExperiment(Experiment):
             update_metrics(ctx.update, [self.clean_key(m) for m in metrics], clean, gt, None, sub, size)
             for k in self.view_counts(multiview, num_views):
                 mask = view_mask(k, images.shape[1]) if multiview else None  # (V,) on the CPU
-                for c in self.corruptions:
-                    for s in self.severities:
-                        x = corrupt(images, c, s, seed=self.seed, samples=sub["index"], view_mask=mask,
-                                    views=sub["camera_ids"], joints_2d=sub["joints_2d"].float())
-                        out = model(x, sub)
-                        update_metrics(ctx.update, self.keys(metrics, k, c, s), out, gt, None, sub, size)
-                        if want_images and s == self.severities[-1] and c == self.corruptions[0]:
-                            title = f"{self.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
-                            add_examples(ctx, title, images, x, out, sub, clean_out=clean, truth=gt)
-                            want_images = False
+                for c, s in product(self.corruptions, self.severities):
+                    x = corrupt(images, c, s, seed=self.seed, samples=sub["index"], view_mask=mask,
+                                views=sub["camera_ids"], joints_2d=sub["joints_2d"].float())
+                    out = model(x, sub)
+                    update_metrics(ctx.update, self.keys(metrics, k, c, s), out, gt, None, sub, size)
+                    if want_images and s == self.severities[-1] and c == self.corruptions[0]:
+                        title = f"{self.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
+                        add_examples(ctx, title, images, x, out, sub, clean_out=clean, truth=gt)
+                        want_images = False

@@ -3,9 +3,8 @@ view indices (``[0, 2]``: ``view_set`` "0+2", attacked_views 2); JDR, MPJPE P1/P
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from torch import Tensor
 
@@ -45,9 +44,6 @@ class MultiviewExperiment(UntargetedExperiment):
 
     def attack_mask(self, choice: ViewChoice, num_views: int) -> Tensor | None:
         return view_mask(choice, num_views)
-
-    def model_input(self, batch: Mapping[str, Any], multiview: bool) -> dict[str, Any]:
-        return dict(batch)
 
     def check_views(self, num_views: int, multiview: bool) -> None:
         where = views_where(num_views)

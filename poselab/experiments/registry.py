@@ -1,5 +1,5 @@
-"""Experiment kinds by name: ``register_experiment`` adds a kind (docs/EXTENDING.md); configs, the engine
-and readers look it up."""
+"""Experiment kinds by name (a :class:`~poselab.plugins.Registry`): ``register_experiment`` adds a kind
+(docs/EXTENDING.md); configs, the engine and readers look it up."""
 
 from __future__ import annotations
 
@@ -11,13 +11,9 @@ from poselab.plugins import Registry
 
 _REGISTRY: Registry[type[Experiment]] = Registry("experiment kind", lambda name, names: AttackConfigError(
     f"unknown experiment kind {name!r}; expected one of {names}"))
-#: Class decorator: register a kind under its class's ``name`` (a new name, or the same class again).
 register_experiment = _REGISTRY.register
-#: Remove a registered kind (tests and plug-ins that clean up after themselves).
 unregister_experiment = _REGISTRY.unregister
-#: Registered experiment kinds, in registration order.
 experiment_names = _REGISTRY.names
-#: The class of a kind; :class:`AttackConfigError` naming the registered kinds otherwise.
 get_experiment = _REGISTRY.get
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import product
 from typing import Any, ClassVar
 
 import torch
@@ -44,11 +45,10 @@ class UntargetedExperiment(AttackExperiment):
             mask = self.attack_mask(choice, images.shape[1])
             for name, record in self.attack_plan():
                 res = self.sweep(ctx, name, record, images, sub, ref, eps, mask)
-                for t in record:
-                    for i, e in enumerate(eps):
-                        out = {key: val[i] for key, val in res.outputs[t].items()}
-                        keys = self.keys(multiview, name, e, t, k, "", view_set)
-                        self.report(ctx, keys, out, gt, None, sub)
+                for t, (i, e) in product(record, enumerate(eps)):
+                    out = {key: val[i] for key, val in res.outputs[t].items()}
+                    keys = self.keys(multiview, name, e, t, k, "", view_set)
+                    self.report(ctx, keys, out, gt, None, sub)
                 last = (res, name, max(record), view_set or (str(k) if k > 1 else ""))
         if ctx.want_images and last is not None:
             res, name, t, shown = last
