@@ -1,17 +1,13 @@
-"""APGD (Croce & Hein 2020, Alg. 1) for pose losses, L-inf or L2, in 0..255 pixel space.
+"""APGD (Croce & Hein 2020, Alg. 1) for pose losses, L-inf or L2, in 0..255 pixel space, per sample on f =
+the loss (targeted: minus the loss to the target), keeping the best iterate: step eta = 2 eps at first,
+``z = P(x_k + eta sign(grad f))``, ``x_{k+1} = P(x_k + 0.75 (z - x_k) + 0.25 (x_k - x_{k-1}))`` (L2: the
+unit-L2 gradient). At checkpoints a sample's step halves and it restarts from its best point when at most
+75 % of the steps since the last one raised f, or when its step was not halved there and f did not improve.
 
-Per sample, objective f = the loss (untargeted) or minus the loss to a target; step eta = 2 eps at first,
-momentum 0.75: ``z = P(x_k + eta sign(grad f))``, ``x_{k+1} = P(x_k + 0.75 (z - x_k) + 0.25 (x_k - x_{k-1}))``
-(x_1 = z; L2: the unit-L2 gradient); P: eps-ball, 0..255, attacked views. The best iterate is kept. At
-checkpoints a sample's step halves and it restarts from its best point when at most 75 % of the steps since
-the last one raised f, or when its step was not halved there and its best f did not improve.
-
-As AutoAttack's ``apgd-ce`` (ported by torchattacks, which the tests compare with) where it is more specific
-than the paper: checkpoint intervals int(0.22 N), shrinking by int(0.03 N), at least int(0.06 N), each >= 1;
-the first interval counts its first step as an increase when f(x_1) > 0; after a restart from the best point
-the momentum term is (best point - previous iterate). ``restarts`` > 1 reruns from AutoAttack's random
-starts and keeps the best. ``steps``: gradient steps per restart; outputs recorded at t < steps are the best
-point's among the first t steps.
+Where AutoAttack's ``apgd-ce`` (ported by torchattacks, which the tests compare with) is more specific: the
+intervals are int(0.22 N), shrinking by int(0.03 N), at least int(0.06 N), each >= 1; the first interval
+counts its first step as an increase when f(x_1) > 0; after a restart the momentum term is (best point -
+previous iterate). Outputs recorded at t < steps are the best point's among the first t steps.
 """
 
 from __future__ import annotations
@@ -31,8 +27,8 @@ def checkpoint_intervals(steps: int) -> tuple[int, int, int]:
 
 @register_attack
 class APGD(Attack):
-    """Auto-PGD (``alpha``/``alpha_ratio`` ignored). ``restarts`` >= 1 runs, the first from the clean images
-    (or ``random_start``), the others from random starts drawn with ``seed`` when no ``generator`` is passed.
+    """Auto-PGD, ``steps`` per run (``alpha``/``alpha_ratio`` ignored); ``restarts`` >= 1 runs, the first from
+    the clean images (or ``random_start``), the others from random starts (``seed`` without a ``generator``).
     """
 
     name = "apgd"

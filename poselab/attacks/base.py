@@ -129,15 +129,10 @@ Ball = LinfBall | L2Ball
 
 
 class Attack:
-    """Iterative gradient attack in pixel space; subclasses set a name and override hooks.
-
-    Class attributes: ``name`` (registry name, written in ``results.csv``), ``norm`` (a key of :data:`NORMS`),
-    ``fixed_steps`` (the only iteration count it runs, FGSM: 1), ``goal`` (True targeted only, False
-    untargeted only, None either) and ``passes_per_step`` (model passes per image and step at most: the cost).
-    ``eps`` and ``alpha`` are pixels (0..255 scale); ``alpha`` None: ``alpha_ratio * eps`` per sample;
-    ``targeted`` defaults to ``goal``; ``loss``: a name of :data:`poselab.attacks.losses.LOSSES`;
-    ``random_start``: PGD's start.
-    """
+    """Iterative gradient attack in pixel space; subclasses set ``name`` (in ``results.csv``), maybe ``norm``
+    (a key of :data:`NORMS`), ``fixed_steps`` (FGSM: 1), ``goal`` (True / False: targeted / untargeted only)
+    and ``passes_per_step`` (model passes per image and step at most), and override hooks. ``eps``, ``alpha``:
+    pixels (0..255); ``alpha`` None: ``alpha_ratio * eps``; ``loss``: a key of ``losses.LOSSES``."""
 
     name: ClassVar[str] = "attack"
     norm: ClassVar[str] = "linf"

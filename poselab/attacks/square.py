@@ -1,14 +1,10 @@
-"""Square attack (Andriushchenko et al. 2020), L-inf, for pose losses: gradient-free random search.
-
-Per sample, objective f = the loss (untargeted) or minus the loss to a target, 0..255 pixels: start from
-``P(x0 + eps * s)``, s a random sign per (view, channel, column); each of ``steps`` queries (a forward pass)
-adds ``2 eps * sign`` on a random square of area fraction p (``p_init`` halved at queries 10, 50, ..., 8000
-of 10000, rescaled to the budget), a random sign per (view, channel), and keeps it where f rose. P: eps-ball,
-0..255, attacked views. As in AutoAttack (ported by torchattacks, which the tests compare against) the window
-and signs of a query are shared by the batch (a sample's result does not depend on the others), drawn from
-a generator seeded with ``seed`` at every call; views are stacked as channels; no sample stops early.
-Unlike it, the corner is drawn from 0..H-s, not 0..H-s-1 (which never searches the last row and column);
-``reach_border = False`` restores the reference draw.
+"""Square attack (Andriushchenko et al. 2020), L-inf, 0..255 pixels: gradient-free random search on f = the
+loss (targeted: minus the loss to the target). From ``P(x0 + eps * s)`` (s: a sign per view, channel, column)
+each query adds ``2 eps * sign`` (a sign per view and channel) on a random square of area fraction
+:data:`P_SCHEDULE` and keeps it where f rose. As AutoAttack (ported by torchattacks, which the tests compare
+against), a query's window and signs are shared by the batch and drawn from a generator seeded with ``seed``
+at every call; unlike it, the corner is drawn from 0..H-s, not 0..H-s-1 (which never searches the last row
+and column); ``reach_border = False`` restores the reference draw.
 """
 
 from __future__ import annotations
@@ -23,7 +19,7 @@ from poselab.attacks.base import Attack, Ball, Observer, Output, PoseFn, detach_
 from poselab.attacks.best import BestIterate
 from poselab.attacks.registry import register_attack
 
-#: Query counts (of 10000, rescaled to the budget) after which the square's area fraction p halves again.
+#: Query counts (of 10000, rescaled to the budget) after which the area fraction (``p_init`` first) halves.
 P_SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
 
 

@@ -70,15 +70,11 @@ def _normalise_views(views: Any, kind: str) -> list[ViewChoice]:
 
 @dataclass
 class AttackExperiment(Experiment):
-    """The options of the adversarial kinds, validated on construction; each kind reads those it needs.
-
-    ``attack``: registered attack name(s) able to serve the kind's goal (default :attr:`default_attacks`);
-    ``eps``: budgets in pixels (0 = clean); ``iterations``: counts to report (0 = clean input);
-    ``attacked_views`` (``multiview``): each k >= 1 (the first k views) or a list of distinct 0-based view
-    indices (``[0, 2]``); ``target_cameras`` (``camera_swap``): 1-based camera numbers; ``angles``
-    (``rotation``): degrees; ``source_view`` (``camera_swap``) and ``input_views`` (monocular models): 0-based
-    view indices; ``loss``: "mpjpe" (3D, mm) or "joints_2d" (2D joints, px); ``up``: the world vertical axis.
-    """
+    """The options of the adversarial kinds, validated on construction; each kind reads those it needs:
+    ``attack`` (registered names serving the kind's goal; default :attr:`default_attacks`), ``eps`` (px, 0 =
+    clean), ``iterations`` (0 = clean input), ``attacked_views`` (each k >= 1, the first k views, or distinct
+    0-based indices ``[0, 2]``), ``target_cameras`` (1-based), ``angles`` (degrees), ``source_view`` and
+    ``input_views`` (0-based), ``loss`` ("mpjpe" 3D mm or "joints_2d" px) and ``up`` (world vertical axis)."""
 
     default_attacks: ClassVar[tuple[str, ...]] = ("fgsm", "igsm_u")
 

@@ -42,12 +42,9 @@ def views_where(num_views: int) -> str:
 
 
 class Experiment:
-    """One experiment kind (subclass as a dataclass whose first field is ``kind: str = <name>``).
-
-    Class attributes: ``name`` (the registered kind), ``targeted`` (no clean row), ``clean_views``
-    (``attacked_views`` of the clean row), ``axes`` (the setting axes compared across runs), ``x_axis`` (the
-    results column of its line plots) and ``what`` (how option errors name it).
-    """
+    """One experiment kind, a dataclass whose first field is ``kind: str = <name>``. Class attributes:
+    ``name``, ``targeted`` (no clean row), ``clean_views`` (``attacked_views`` of the clean row), ``axes``
+    (the setting axes compared across runs), ``x_axis`` (its line plots' column), ``what`` (errors' name)."""
 
     name: ClassVar[str] = ""
     targeted: ClassVar[bool] = False

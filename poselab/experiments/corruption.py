@@ -37,13 +37,9 @@ VIEW_WORDS = {"all": None, "one": 1}
 @register_experiment
 @dataclass
 class CorruptionExperiment(Experiment):
-    """The ``corruption`` experiment, validated on construction (:class:`AttackConfigError` naming the field).
-
-    ``corruptions``: names of :data:`~poselab.corruptions.CORRUPTION_NAMES` or "all"; ``severities``: each in
-    1..5; ``corrupted_views`` (multi-view models): each "all", "one" (= 1) or k >= 1 (the first k views
-    corrupted); ``input_views``: 0-based views fed to monocular models (all corrupted); ``seed``: shared by
-    the severities.
-    """
+    """The ``corruption`` experiment, validated on construction: ``corruptions`` (names or "all"),
+    ``severities`` (1..5), ``corrupted_views`` (multi-view models: each "all", "one" = 1 or k >= 1, the
+    first k views), ``input_views`` (0-based, monocular models; all corrupted), ``seed`` (all severities)."""
 
     name: ClassVar[str] = CORRUPTION_EXPERIMENT
     clean_views: ClassVar[int] = 0
