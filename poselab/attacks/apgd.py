@@ -109,19 +109,13 @@ class APGD(Attack):
         """The best point per sample over all restarts (``observer``: the best so far at each count)."""
         if generator is None:
             generator = torch.Generator().manual_seed(self.seed)
-        best: BestIterate | None = None
-        snaps: dict[int, BestIterate] = {}
-        for r in range(self.restarts):
-            start = (self.init(ball, mask, generator) if r == 0
-                     else self.project(ball, self.random_point(ball, generator), mask))
+        best, snaps = self.run(fn, ball, self.init(ball, mask, generator), reference, mask, record)
+        for _ in range(1, self.restarts):
+            start = self.project(ball, self.random_point(ball, generator), mask)
             run_best, run_snaps = self.run(fn, ball, start, reference, mask, record)
-            if best is None:
-                best, snaps = run_best, run_snaps
-                continue
             best.update(run_best.x, run_best.objective, run_best.out)
             for t, snap in run_snaps.items():
                 snaps[t].update(snap.x, snap.objective, snap.out)
-        assert best is not None
         if observer is not None:
             for t in sorted(snaps):
                 observer(t, snaps[t].x, detach_output(snaps[t].out))

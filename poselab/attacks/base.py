@@ -257,10 +257,9 @@ class Attack:
         record: Sequence[int] | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Adversarial images like ``images`` (N, V, 3, H, W) float 0..255. ``reference``: ground truth or
-        target, like the loss input; ``eps``: pixels, scalar or (N,); ``view_mask``: bool (V,) or (N, V), the
-        views that may change (the others stay bit-identical); ``observer(t, x_t, fn(x_t))`` is called for
-        each t in ``record`` (0..steps, default: steps)."""
+        """Adversarial images like ``images`` (N, V, 3, H, W) float 0..255; ``eps``: px, scalar or (N,);
+        ``view_mask``: bool (V,) or (N, V), the views that may change (the others stay bit-identical);
+        ``observer(t, x_t, fn(x_t))`` is called at each t in ``record`` (0..steps, default: steps)."""
         ball, mask, record_set, signed_alpha = self.prepare(images, eps, view_mask, record)
         return self.search(fn, ball, reference, mask, record_set, signed_alpha, observer, generator)
 

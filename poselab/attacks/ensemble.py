@@ -58,9 +58,8 @@ def member_labels(targeted: bool, loss: str) -> list[str]:
 
 @register_attack
 class Ensemble(Attack):
-    """Per-sample worst case over :func:`default_members` (or ``members``); either goal. ``steps``: the
-    gradient members' iterations (Square: ``square_factor`` x as many queries); ``alpha``/``alpha_ratio``
-    ignored."""
+    """Per-sample worst case over :func:`default_members` (or ``members``); ``steps``: the gradient members'
+    iterations (Square: ``square_factor`` x as many queries); ``alpha``/``alpha_ratio`` ignored."""
 
     name = "ensemble"
     passes_per_step = 7  # the default members: two APGD runs and Square's 5 forward passes per step

@@ -25,8 +25,7 @@ def camera_swap_target(pose_src: Tensor, R_src: Tensor, R_tgt: Tensor) -> Tensor
 
 def vertical_axis(R: Tensor, up: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> Tensor:
     """World ``up`` direction in camera coordinates, (..., 3) from world->camera R (..., 3, 3)."""
-    up_t = torch.as_tensor(up, dtype=R.dtype, device=R.device)
-    return R @ up_t
+    return R @ torch.as_tensor(up, dtype=R.dtype, device=R.device)
 
 
 def rotation_target(pose: Tensor, angle_deg: float | Tensor, axis: Tensor) -> Tensor:

@@ -17,10 +17,8 @@ def _clock(seconds: float) -> str:
 
 
 class AttackProgress:
-    """Per-experiment progress lines: ``attack progress: 37% (batch 1/2, multiview done) elapsed 0:41,
-    ETA 1:10``. ``batches`` None: unknown (the ETA covers the current batch); lines closer than
-    ``min_interval_s`` are skipped (never the last of a batch); ``done_batches``: attacked before a resume.
-    """
+    """Lines like ``attack progress: 37% (batch 1/2, multiview done) elapsed 0:41, ETA 1:10``; ``batches``
+    None: unknown; lines closer than ``min_interval_s`` are skipped (never the last of a batch)."""
 
     def __init__(self, specs: Sequence[Any], batches: int | None, stream: TextIO | None = None,
                  min_interval_s: float = 2.0, done_batches: int = 0) -> None:
@@ -35,8 +33,7 @@ class AttackProgress:
         self._last = float("-inf")
 
     def experiment_done(self, batch: int, index: int) -> str | None:
-        """Record experiment ``index`` of (0-based, counting the batches done before a resume) ``batch`` as
-        done; returns the printed line (or None)."""
+        """Record experiment ``index`` of ``batch`` (0-based, resumed batches included) as done; the line."""
         now = time.monotonic()
         if self.start is None:  # first call: the clock started when the first experiment began
             self.start = now

@@ -41,19 +41,15 @@ def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
     return (WorstShare if worst_member(name) else factory[name])(per_sample=True)
 
 
-def view_mask(choice: int | list[int], num_views: int, device: torch.device | None = None) -> Tensor:
+def view_mask(choice: int | list[int], num_views: int) -> Tensor:
     """bool (num_views,): the views an ``attacked_views`` entry perturbs (the first k, or the listed ones)."""
-    if isinstance(choice, int):
-        return torch.arange(num_views, device=device) < choice
-    mask = torch.zeros(num_views, dtype=torch.bool, device=device)
-    mask[list(choice)] = True
-    return mask
+    views = torch.arange(num_views)
+    return views < choice if isinstance(choice, int) else torch.isin(views, torch.tensor(choice))
 
 
 @dataclass
 class Example:
-    """One example for the image panel: float images (V, 3, H, W) 0..255 and 2D joints (V, J, 2) px (the
-    prediction on the adversarial or corrupted image, the ground truth, the clean prediction and the target);
+    """One example for the image panel: float images (V, 3, H, W) 0..255, 2D joints (V, J, 2) px and
     ``mpjpe``: (clean, adversarial) MPJPE of this sample in mm."""
 
     title: str
@@ -134,9 +130,8 @@ def _sample_mpjpe(pose: Tensor, truth: Tensor) -> Tensor:
 def add_examples(ctx: RunContext, title: str, clean: Tensor, adv: Tensor, out: Mapping[str, Tensor],
                  sub: Mapping[str, Any], clean_out: Mapping[str, Tensor] | None = None,
                  truth: Tensor | None = None, target: Tensor | None = None) -> None:
-    """Append the first ``ctx.examples`` samples of a batch to the example panels: ``out`` the model's output
-    on ``adv``, ``clean_out`` on ``clean``, ``truth`` the ground truth (for the MPJPE), ``target`` the
-    attack's target pose."""
+    """Append the first ``ctx.examples`` samples of a batch to the example panels (``out``: the model's output
+    on ``adv``, ``clean_out`` on ``clean``)."""
     assert ctx.example_sink is not None
     pred_2d = _joints_2d_for_drawing(out, sub)
     clean_2d = _joints_2d_for_drawing(clean_out, sub) if clean_out is not None else None

@@ -107,9 +107,8 @@ class PartialState:
         self.path = self.run_dir / PARTIAL_DIR / f"rank{rank}.pt"
 
     def load(self, metrics: nn.ModuleDict, is_global_zero: bool) -> dict[str, Any] | None:
-        """Load the saved metric states into ``metrics``; the state's other entries (``done``,
-        ``auto_batch``), or None when there is none. An unusable state (other configuration, corrupt)
-        leaves ``metrics`` reset, is moved to ``.partial-stale/`` and is warned about."""
+        """Load the saved metric states into ``metrics``; the state's other entries, or None. An unusable
+        state (other configuration, corrupt) leaves ``metrics`` reset, goes to ``.partial-stale/``, warned."""
         from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
         if not self.path.exists():
