@@ -196,8 +196,7 @@ class Attack:
         return self.project(ball, self.random_point(ball, generator), mask)
 
     def step(self, ball: Ball, x: Tensor, grad: Tensor, signed_alpha: Tensor) -> Tensor:
-        """One update before projection: ``x + signed_alpha * direction(grad)`` (a fresh tensor; ``grad``
-        may be modified in place; ``signed_alpha``: +alpha untargeted, -alpha targeted)."""
+        """``x + signed_alpha * direction(grad)`` before projection (a fresh tensor; ``grad`` may change)."""
         return torch.addcmul(x, ball.direction(grad), signed_alpha)
 
     def project(self, ball: Ball, x: Tensor, mask: Tensor | None) -> Tensor:

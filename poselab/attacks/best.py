@@ -1,5 +1,4 @@
-"""Best iterate per sample (APGD, Square, the ensemble): the images, objective and model outputs of the
-best point so far, so that recorded outputs need no extra forward pass."""
+"""Best iterate per sample (APGD, Square, the ensemble): images, objective and model outputs of that point."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Attacks by name (a :class:`~poselab.plugins.Registry`): ``register_attack`` adds a class
-(docs/EXTENDING.md); experiment specs and the results reader look names up."""
+"""Attacks by name (a :class:`~poselab.plugins.Registry`; docs/EXTENDING.md) for experiments and readers."""
 
 from __future__ import annotations
 

@@ -79,7 +79,6 @@ class SweepResult:
     """Outputs of an eps sweep: iteration count -> output key -> (E, B, ...) (key "output" if fn returns a
     tensor), and the final adversarial images (E, B, V, 3, H, W) if requested."""
 
-    eps: list[float]
     outputs: dict[int, dict[str, Tensor]] = field(default_factory=dict)
     adversarial: Tensor | None = None
 
@@ -135,7 +134,7 @@ def eps_sweep(
         if keep_images:
             adv_pieces.append(adv)
         start += chunk
-    result = SweepResult(eps=eps_list)
+    result = SweepResult()
     for t, per_chunk in pieces.items():
         result.outputs[t] = {
             k: torch.cat([o[k] for o in per_chunk]).reshape(n_eps, b, *first.shape[1:])

@@ -77,6 +77,7 @@ class AttackExperiment(Experiment):
     ``input_views`` (0-based), ``loss`` ("mpjpe" 3D mm or "joints_2d" px) and ``up`` (world vertical axis)."""
 
     default_attacks: ClassVar[tuple[str, ...]] = ("fgsm", "igsm_u")
+    base_metrics: ClassVar[tuple[str, ...]] = (MPJPE, PMPJPE)  # multi-view models add MULTIVIEW_COUNTS
 
     kind: str = ""
     attack: list[str] | str | None = None
@@ -208,7 +209,7 @@ class AttackExperiment(Experiment):
                          record=record, view_mask=mask, max_batch=ctx.max_batch, keep_images=ctx.want_images)
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE)
+        return (*self.base_metrics, *MULTIVIEW_COUNTS) if multiview else self.base_metrics
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
         """The attacked-view settings: all views of a multi-view model, else 1."""
@@ -251,11 +252,9 @@ class TargetedExperiment(AttackExperiment):
     """A kind that pushes the pose to targets (:meth:`targets`); every target stacked into the batch."""
 
     default_attacks: ClassVar[tuple[str, ...]] = ("fgsm", "igsm_t")
+    base_metrics: ClassVar[tuple[str, ...]] = (TARGET_MPJPE, MPJPE)
     targeted: ClassVar[bool] = True
     x_axis: ClassVar[str] = "iterations"
-
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (TARGET_MPJPE, MPJPE, *MULTIVIEW_COUNTS) if multiview else (TARGET_MPJPE, MPJPE)
 
     def targets(self, batch: Mapping[str, Any], sub: Mapping[str, Any], gt: Tensor, multiview: bool
                 ) -> list[Tensor]:

@@ -19,8 +19,7 @@ if TYPE_CHECKING:
 
 
 class AttackConfigError(ValueError):
-    """A bad attack-evaluation setting (experiment kind, eps, views, ...); the message names it (``poselab
-    test``: one ``poselab test: error: ...`` line, exit status 2)."""
+    """A bad attack-evaluation setting; the message names it (``poselab test``: one error line, exit 2)."""
 
 
 def is_int(v: Any) -> bool:

@@ -15,9 +15,8 @@ DEFAULT_THREADS = 2
 
 
 class DeterministicNumerics:
-    """Pin the numerics above between :meth:`enter` and :meth:`restore` (both idempotent). ``threads``:
-    torch CPU threads while attacking, 1 .. the usable CPUs (at least :data:`DEFAULT_THREADS` anywhere);
-    None leaves the count alone (results then depend on the machine)."""
+    """Pin the numerics between :meth:`enter` and :meth:`restore` (both idempotent); ``threads``: 1 .. the
+    usable CPUs (:data:`DEFAULT_THREADS` anywhere), None: left alone (results then depend on the machine)."""
 
     def __init__(self, threads: int | None = DEFAULT_THREADS) -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):

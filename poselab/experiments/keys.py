@@ -1,5 +1,4 @@
-"""The keys of results rows, in one place: metric names, the clean attack name and :class:`ResultKey`
-(re-exported for the readers by :mod:`poselab.results.schema`)."""
+"""The keys of results rows in one place (readers: :mod:`poselab.results.schema`): metrics, ResultKey."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from poselab.experiments.adversarial import ViewChoice
 from poselab.experiments.base import AttackConfigError, views_where
-from poselab.experiments.keys import JDR, MPJPE, MULTIVIEW_COUNTS, PMPJPE, VIEW_SET
+from poselab.experiments.keys import JDR, MPJPE, PMPJPE, VIEW_SET
 from poselab.experiments.registry import register_experiment
 from poselab.experiments.runner import view_mask
 from poselab.experiments.untargeted import UntargetedExperiment
@@ -23,6 +23,7 @@ class MultiviewExperiment(UntargetedExperiment):
 
     name: ClassVar[str] = "multiview"
     clean_views: ClassVar[int] = 0
+    base_metrics: ClassVar[tuple[str, ...]] = (JDR, MPJPE, PMPJPE)
     axes: ClassVar[tuple[str, ...]] = ("attack", "eps", "iterations", "attacked_views", VIEW_SET)
 
     def applies_to(self, multiview: bool) -> bool:
@@ -32,9 +33,6 @@ class MultiviewExperiment(UntargetedExperiment):
         counts = [k for k in self.attacked_views if isinstance(k, int)]
         if not self.attacked_views or any(k < 1 for k in counts):
             raise AttackConfigError(f"multiview: attacked views must be >= 1, got {self.attacked_views}")
-
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (JDR, MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (JDR, MPJPE, PMPJPE)
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
         return list(self.attacked_views)

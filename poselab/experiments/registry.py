@@ -1,5 +1,4 @@
-"""Experiment kinds by name (a :class:`~poselab.plugins.Registry`): ``register_experiment`` adds a kind
-(docs/EXTENDING.md); configs, the engine and readers look it up."""
+"""Experiment kinds by name (a :class:`~poselab.plugins.Registry`; docs/EXTENDING.md) for configs, readers."""
 
 from __future__ import annotations
 

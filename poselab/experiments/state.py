@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,5 @@ class PartialState:
 
     def clear(self) -> None:
         """Remove the partial states and the progress csv (after the final results are written)."""
-        import shutil
-
         shutil.rmtree(self.run_dir / PARTIAL_DIR, ignore_errors=True)
         (self.run_dir / PARTIAL_CSV).unlink(missing_ok=True)
