@@ -123,9 +123,8 @@ class Ensemble(Attack):
         sign = -1.0 if self.targeted else 1.0
         scores = torch.stack([sign * self.loss_fn(o[key], reference) for o in outs])  # (M, N)
         winner = scores.argmax(dim=0)
-        n = winner.shape[0]
         selected = {k: gather_rows(winner, [o[k] for o in outs]) for k, v in outs[0].items()
-                    if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == n}
+                    if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == len(winner)}
         selected[WINNER_KEY] = winner
         if not self.targeted and key == "pose" and reference.shape == outs[0]["pose"].shape:
             for metric in SECONDARY:

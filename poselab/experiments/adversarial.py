@@ -18,7 +18,7 @@ from poselab.attacks.registry import get_attack
 from poselab.attacks.sweep import SweepResult, eps_sweep, index_batch
 from poselab.experiments.base import AttackConfigError, Experiment, is_int, is_list, is_real
 from poselab.experiments.ensemble import extra_metrics, worst_flags
-from poselab.experiments.keys import MPJPE, MULTIVIEW_COUNTS, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
+from poselab.experiments.keys import MPJPE, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
 from poselab.experiments.runner import RunContext, add_examples, example_eps, update_metrics
 
 #: Largest accepted budget (pixels, 0..255 images: a larger eps can change nothing more).
@@ -77,7 +77,7 @@ class AttackExperiment(Experiment):
     ``input_views`` (0-based), ``loss`` ("mpjpe" 3D mm or "joints_2d" px) and ``up`` (world vertical axis)."""
 
     default_attacks: ClassVar[tuple[str, ...]] = ("fgsm", "igsm_u")
-    base_metrics: ClassVar[tuple[str, ...]] = (MPJPE, PMPJPE)  # multi-view models add MULTIVIEW_COUNTS
+    base_metrics: ClassVar[tuple[str, ...]] = (MPJPE, PMPJPE)
 
     kind: str = ""
     attack: list[str] | str | None = None
@@ -207,9 +207,6 @@ class AttackExperiment(Experiment):
         attack = cls(alpha_ratio=ctx.alpha_ratio, targeted=self.targeted, loss=self.loss, **own)
         return eps_sweep(attack, lambda b: (lambda x: ctx.model(x, b)), images, batch, reference, eps,
                          record=record, view_mask=mask, max_batch=ctx.max_batch, keep_images=ctx.want_images)
-
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (*self.base_metrics, *MULTIVIEW_COUNTS) if multiview else self.base_metrics
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
         """The attacked-view settings: all views of a multi-view model, else 1."""

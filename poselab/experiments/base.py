@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from torch import Tensor
 
 from poselab.data.sample import select_views
-from poselab.experiments.keys import AXES, CLEAN, CORRUPTION, ResultKey
+from poselab.experiments.keys import AXES, CLEAN, CORRUPTION, MULTIVIEW_COUNTS, ResultKey
 
 if TYPE_CHECKING:
     from poselab.experiments.runner import RunContext
@@ -43,7 +43,7 @@ def views_where(num_views: int) -> str:
 class Experiment:
     """One experiment kind, a dataclass whose first field is ``kind: str = <name>``. Class attributes:
     ``name``, ``targeted`` (no clean row), ``clean_views`` (``attacked_views`` of the clean row), ``axes``
-    (the setting axes compared across runs), ``x_axis`` (its line plots' column), ``what`` (errors' name)."""
+    (setting axes compared across runs), ``x_axis`` (line plots), ``what`` (in errors), ``base_metrics``."""
 
     name: ClassVar[str] = ""
     targeted: ClassVar[bool] = False
@@ -51,6 +51,7 @@ class Experiment:
     axes: ClassVar[tuple[str, ...]] = AXES
     x_axis: ClassVar[str] = "eps"
     what: ClassVar[str] = "experiment"
+    base_metrics: ClassVar[tuple[str, ...]] = ()
     kind: str
 
     @classmethod
@@ -70,7 +71,8 @@ class Experiment:
         return True
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        raise NotImplementedError
+        """The metrics of every cell: :attr:`base_metrics`, plus the failure counts for multi-view models."""
+        return (*self.base_metrics, *MULTIVIEW_COUNTS) if multiview else self.base_metrics
 
     def cells(self, multiview: bool, num_views: int) -> list[ResultKey]:
         """Every results row this experiment produces for a model on data with ``num_views`` views."""

@@ -19,7 +19,6 @@ from poselab.experiments.keys import (
     CORRUPTION,
     JDR,
     MPJPE,
-    MULTIVIEW_COUNTS,
     PMPJPE,
     SEVERITY,
     ResultKey,
@@ -45,6 +44,7 @@ class CorruptionExperiment(Experiment):
     clean_views: ClassVar[int] = 0
     axes: ClassVar[tuple[str, ...]] = (CORRUPTION, SEVERITY)  # every corrupted-view count of a run stays
     x_axis: ClassVar[str] = SEVERITY
+    base_metrics: ClassVar[tuple[str, ...]] = (MPJPE, PMPJPE, JDR)
     what: ClassVar[str] = f"{CORRUPTION_EXPERIMENT} experiment"
 
     kind: str = CORRUPTION_EXPERIMENT
@@ -90,9 +90,6 @@ class CorruptionExperiment(Experiment):
         self.input_views = [int(v) for v in self.input_views]
         if not is_int(self.seed):
             raise err(f"{kind}: seed must be an integer, got {self.seed!r}")
-
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (MPJPE, PMPJPE, JDR, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE, JDR)
 
     def view_counts(self, multiview: bool, num_views: int) -> list[int]:
         """The corrupted-view counts of a model (monocular: 1), in config order without repeats."""

@@ -33,8 +33,6 @@ class RotationExperiment(TargetedExperiment):
 
     def targets(self, batch: Mapping[str, Any], sub: Mapping[str, Any], gt: Tensor, multiview: bool
                 ) -> list[Tensor]:
-        if multiview:
-            up = torch.as_tensor(self.up, dtype=gt.dtype, device=gt.device)
-            return [rotation_target(gt, a, up) for a in self.angles]
-        up_cam = vertical_axis(sub["R"], self.up)  # (B, V', 3)
-        return [rotation_target(gt, a, up_cam) for a in self.angles]
+        up = (torch.as_tensor(self.up, dtype=gt.dtype, device=gt.device) if multiview
+              else vertical_axis(sub["R"], self.up))  # world (3,), or per camera (B, V', 3)
+        return [rotation_target(gt, a, up) for a in self.angles]
