@@ -86,9 +86,8 @@ class LinfBall:
 
     def random(self, generator: torch.Generator | None = None) -> Tensor:
         """A uniform sample of the ball (before :meth:`project`)."""
-        x0 = self.x0
-        noise = torch.rand(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
-        return x0 + (2 * noise - 1) * self.eps
+        noise = torch.rand(self.x0.shape, generator=generator, dtype=self.x0.dtype, device=self.x0.device)
+        return self.x0 + (2 * noise - 1) * self.eps
 
     def project(self, x: Tensor) -> Tensor:
         """``x`` (a fresh tensor, modified in place) clipped into the ball and the pixel range."""

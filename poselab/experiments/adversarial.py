@@ -151,8 +151,7 @@ class AttackExperiment(Experiment):
                 goal = "targeted" if cls.goal else "untargeted"
                 raise AttackConfigError(f"{kind}: attack {name!r} is {goal}, the experiment is "
                                         f"{'targeted' if targeted else 'untargeted'}")
-        plan = self.attack_plan(names)
-        covered = {t for _, record in plan for t in record}
+        covered = {t for _, record in self.attack_plan(names) for t in record}
         missing = [t for t in self._attacked_iterations() if t not in covered]
         if missing:
             raise AttackConfigError(f"{kind}: iterations {missing} are run by none of the attacks {names} "

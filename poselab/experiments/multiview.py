@@ -30,8 +30,7 @@ class MultiviewExperiment(UntargetedExperiment):
         return multiview
 
     def check_kind(self) -> None:
-        counts = [k for k in self.attacked_views if isinstance(k, int)]
-        if not self.attacked_views or any(k < 1 for k in counts):
+        if not self.attacked_views or any(isinstance(k, int) and k < 1 for k in self.attacked_views):
             raise AttackConfigError(f"multiview: attacked views must be >= 1, got {self.attacked_views}")
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
