@@ -1,16 +1,5 @@
-"""White-box attacks on 3D pose estimators: algorithms only (no models, data or files).
-
-Public API (torchattacks-like; images (N, V, 3, H, W) float in 0..255, eps and alpha in pixels)::
-
-    from poselab.attacks import IGSMU
-    adv = IGSMU(eps=8, steps=10)(fn, images, reference)   # fn: images -> pose (N, ..., J, 3) mm
-
-``FGSM``, ``IGSMU``, ``IGSMT`` and ``PGD`` are registered by name (``fgsm``, ``igsm_u``, ``igsm_t``,
-``pgd``), and the stronger evaluation's ``APGD`` (``apgd``, L-inf; ``apgd_l2``), ``Square`` (``square``,
-gradient-free) and ``Ensemble`` (``ensemble``: the per-sample worst case of APGD, APGD on a second loss and
-Square); a new attack subclasses :class:`Attack`, overrides a hook (``init`` / ``step`` / ``project``)
-and registers itself with :func:`register_attack`. :func:`eps_sweep` runs every eps of a sweep as one
-enlarged batch; :mod:`poselab.attacks.targets` builds the targeted experiments' target poses.
+"""White-box attacks on 3D pose estimators, algorithms only, torchattacks-like:
+``IGSMU(eps=8, steps=10)(fn, images, reference)``, images (N, V, 3, H, W) float 0..255, eps and alpha in px.
 """
 
 from poselab.attacks.apgd import APGD, APGDL2
@@ -21,7 +10,7 @@ from poselab.attacks.igsm import IGSM, IGSMT, IGSMU, PGD
 from poselab.attacks.losses import LOSSES, get_loss, joint_l2_loss, mpjpe_loss, nmpjpe_loss, pmpjpe_loss
 from poselab.attacks.registry import attack_names, get_attack, register_attack, unregister_attack
 from poselab.attacks.square import Square
-from poselab.attacks.sweep import AutoBatch, SweepResult, eps_sweep, index_batch, repeat_batch
+from poselab.attacks.sweep import AutoBatch, SweepResult, eps_sweep, index_batch
 from poselab.attacks.targets import camera_swap_target, root_relative, rotation_target, vertical_axis
 
 __all__ = [
@@ -54,7 +43,6 @@ __all__ = [
     "nmpjpe_loss",
     "pmpjpe_loss",
     "register_attack",
-    "repeat_batch",
     "root_relative",
     "rotation_target",
     "unregister_attack",

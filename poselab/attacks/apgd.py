@@ -1,30 +1,13 @@
-"""APGD (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of diverse
-parameter-free attacks", Alg. 1) for pose losses, L-inf or L2, in 0..255 pixel space.
+"""APGD (Croce & Hein 2020, Alg. 1) for pose losses, L-inf or L2, in 0..255 pixel space, per sample on f =
+the loss (targeted: minus the loss to the target), keeping the best iterate: step eta = 2 eps at first,
+``z = P(x_k + eta sign(grad f))``, ``x_{k+1} = P(x_k + 0.75 (z - x_k) + 0.25 (x_k - x_{k-1}))`` (L2: the
+unit-L2 gradient). At checkpoints a sample's step halves and it restarts from its best point when at most
+75 % of the steps since the last one raised f, or when its step was not halved there and f did not improve.
 
-Per sample, with objective f = loss to the ground truth (untargeted) or minus the loss to a target
-(targeted: the distance is descended), step size eta = 2 eps at the start and momentum alpha = 0.75::
-
-    x_1     = P(x_0 + eta sign(grad f(x_0)))                       (L2: the unit-L2 gradient)
-    z_{k+1} = P(x_k + eta sign(grad f(x_k)))
-    x_{k+1} = P(x_k + alpha (z_{k+1} - x_k) + (1 - alpha) (x_k - x_{k-1}))
-
-P projects onto the eps-ball, the pixel range 0..255 and the attacked views. The best iterate (highest f)
-is kept per sample. At checkpoints -- after 22 % of the iterations, then after intervals shrinking by 3 %
-of the iterations each time, at least 6 % -- a sample's step is halved and it restarts from its best point
-when at most 75 % of the steps since the last checkpoint raised f, or when its step was not halved at the
-last checkpoint and its best f did not improve since. ``restarts`` > 1 repeats the run from random points
-of the ball (AutoAttack's start: eps * t / ||t|| with t uniform in [-1, 1] (L-inf) or Gaussian (L2)) and
-keeps the best per sample.
-
-The details follow the authors' reference code (AutoAttack's ``apgd-ce``, which torchattacks ports and
-the tests compare against) where it is more specific than the paper's Alg. 1: checkpoint intervals are
-whole iteration counts (int(0.22 N), shrinking by int(0.03 N), at least int(0.06 N), each >= 1); the
-oscillation test is "increases <= 0.75 * interval"; the first interval counts its first step as an
-increase when f(x_1) > 0 (the code's loss history starts at 0, not at f(x_0)); and after a restart from
-the best point the momentum term is (best point - previous iterate).
-
-``iterations`` (``steps``) counts gradient steps per restart (one forward and one backward pass each);
-outputs recorded at t < steps are those of the best point among the first t steps of the full schedule.
+Where AutoAttack's ``apgd-ce`` (ported by torchattacks, which the tests compare with) is more specific: the
+intervals are int(0.22 N), shrinking by int(0.03 N), at least int(0.06 N), each >= 1; the first interval
+counts its first step as an increase when f(x_1) > 0; after a restart the momentum term is (best point -
+previous iterate). Outputs recorded at t < steps are the best point's among the first t steps.
 """
 
 from __future__ import annotations
@@ -42,33 +25,13 @@ def checkpoint_intervals(steps: int) -> tuple[int, int, int]:
     return max(int(0.22 * steps), 1), max(int(0.03 * steps), 1), max(int(0.06 * steps), 1)
 
 
-def autoattack_start(ball: Ball, generator: torch.Generator | None) -> Tensor:
-    """AutoAttack's random start: x0 + eps * t / ||t|| (t uniform in [-1, 1]^d for L-inf, Gaussian for L2;
-    per sample; drawn on the CPU so that a seed gives the same start on every device). Not yet projected."""
-    x0 = ball.x0
-    if isinstance(ball, L2Ball):
-        t = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
-        norm = t.flatten(1).norm(dim=1) + 1e-12
-    else:
-        t = 2 * torch.rand(x0.shape, generator=generator, dtype=x0.dtype) - 1
-        norm = t.flatten(1).abs().max(dim=1)[0]
-    t = t / norm.reshape(-1, *([1] * (x0.dim() - 1)))
-    return x0 + ball.eps * t.to(x0.device)
-
-
 @register_attack
 class APGD(Attack):
-    """Auto-PGD: step-size free, momentum, best iterate per sample (see the module docstring).
-
-    Args (besides :class:`~poselab.attacks.base.Attack`'s; ``alpha``/``alpha_ratio`` are ignored, the step
-    starts at 2 eps):
-        restarts: number of runs, the first from the clean images (or a random point with
-            ``random_start``), the others from random points; >= 1.
-        seed: seed of the random starts when no ``generator`` is passed (every call draws the same starts).
+    """Auto-PGD, ``steps`` per run (``alpha``/``alpha_ratio`` ignored); ``restarts`` >= 1 runs, the first from
+    the clean images (or ``random_start``), the others from random starts (``seed`` without a ``generator``).
     """
 
     name = "apgd"
-    #: Fraction of increasing steps below which the step is halved (rho), and the momentum weight (alpha).
     rho = 0.75
     momentum = 0.75
 
@@ -82,10 +45,18 @@ class APGD(Attack):
         return (f"{type(self).__name__}(eps={self.eps}, steps={self.steps}, norm={self.norm!r}, "
                 f"restarts={self.restarts}, targeted={self.targeted}, loss={self.loss_name!r})")
 
-    def init(self, ball: Ball, mask: Tensor | None, generator: torch.Generator | None) -> Tensor:
-        if not self.random_start:
-            return ball.x0
-        return self.project(ball, autoattack_start(ball, generator), mask)
+    def random_point(self, ball: Ball, generator: torch.Generator | None) -> Tensor:
+        """AutoAttack's random start: x0 + eps * t / ||t|| (t uniform in [-1, 1]^d for L-inf, Gaussian for L2;
+        per sample; drawn on the CPU so that a seed gives the same start on every device)."""
+        x0 = ball.x0
+        if isinstance(ball, L2Ball):
+            t = torch.randn(x0.shape, generator=generator, dtype=x0.dtype)
+            norm = t.flatten(1).norm(dim=1) + 1e-12
+        else:
+            t = 2 * torch.rand(x0.shape, generator=generator, dtype=x0.dtype) - 1
+            norm = t.flatten(1).abs().max(dim=1)[0]
+        t = t / norm.reshape(-1, *([1] * (x0.dim() - 1)))
+        return x0 + ball.eps * t.to(x0.device)
 
     def _grad(self, fn: PoseFn, x: Tensor, reference: Tensor) -> tuple[Tensor, Output, Tensor]:
         """(gradient of the objective, outputs, objective (N,): the loss, minus the loss when targeted)."""
@@ -109,7 +80,7 @@ class APGD(Attack):
             z = self.project(ball, torch.addcmul(x, ball.direction(grad), step), mask)
             if i == 0:  # no momentum yet: x_1 = z
                 x_old, x = x, z
-            else:  # x + a (z - x) + (1 - a) (x - x_old), in that order, with fewer temporaries
+            else:
                 momentum_term = torch.sub(x, x_old).mul_(1 - self.momentum)
                 x_new = z.sub_(x).mul_(self.momentum).add_(x).add_(momentum_term)
                 x_old, x = x, self.project(ball, x_new, mask)
@@ -135,23 +106,16 @@ class APGD(Attack):
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
-        """The best point per sample over all restarts; ``observer`` sees the best point so far and its
-        outputs at each recorded count."""
+        """The best point per sample over all restarts (``observer``: the best so far at each count)."""
         if generator is None:
             generator = torch.Generator().manual_seed(self.seed)
-        best: BestIterate | None = None
-        snaps: dict[int, BestIterate] = {}
-        for r in range(self.restarts):
-            start = (self.init(ball, mask, generator) if r == 0
-                     else self.project(ball, autoattack_start(ball, generator), mask))
+        best, snaps = self.run(fn, ball, self.init(ball, mask, generator), reference, mask, record)
+        for _ in range(1, self.restarts):
+            start = self.project(ball, self.random_point(ball, generator), mask)
             run_best, run_snaps = self.run(fn, ball, start, reference, mask, record)
-            if best is None:
-                best, snaps = run_best, run_snaps
-                continue
             best.update(run_best.x, run_best.objective, run_best.out)
             for t, snap in run_snaps.items():
                 snaps[t].update(snap.x, snap.objective, snap.out)
-        assert best is not None
         if observer is not None:
             for t in sorted(snaps):
                 observer(t, snaps[t].x, detach_output(snaps[t].out))

@@ -1,20 +1,6 @@
-"""The attack base class: an iterative gradient attack in 0..255 pixel space with three hooks.
-
-An attack knows nothing of models: it sees a differentiable function ``fn`` from images
-(N, V, 3, H, W) float in 0..255 to a pose tensor or a dict of outputs (``output_key`` picks the
-one the loss reads). :meth:`Attack.__call__` runs
-
-    x_0 = init(x0);  x_{t+1} = project(step(x_t, grad_x L(fn(x_t), ref)))
-
-and the hooks default to the gradient-sign method in an L-inf ball (IGSM / BIM):
-
-    step:    x + s * alpha * sign(grad)         (``norm: l2``: the unit-L2 gradient instead of its sign)
-    project: clip_{[0, 255]}( clip_{x0 ± eps}(x) ), masked views restored
-
-with s = +1 (untargeted: ascend the loss to the ground truth) or s = -1 (targeted: descend the loss
-to a target). ``eps`` and ``alpha`` (pixels) may differ per sample, which is what the eps-batched sweep
-uses. A new attack subclasses :class:`Attack`, overrides a hook and registers itself by name
-(:func:`~poselab.attacks.registry.register_attack`).
+"""The attack base class: ``x_0 = init(x0); x_{t+1} = project(step(x_t, grad_x L(fn(x_t), ref)))`` in 0..255
+pixel space, by default IGSM / BIM: step ``x + s * alpha * sign(grad)`` (s = +1 untargeted, -1 targeted;
+``norm: l2``: the unit-L2 gradient), project ``clip_{[0, 255]}(clip_{x0 ± eps}(x))``, masked views restored.
 """
 
 from __future__ import annotations
@@ -62,21 +48,16 @@ def per_sample(value: float | Tensor, n: int, ndim: int, like: Tensor) -> Tensor
 
 @contextlib.contextmanager
 def attack_mode(module: nn.Module | None = None) -> Iterator[None]:
-    """Gradients on (also inside Lightning's inference mode), ``module`` in eval mode with frozen weights.
-
-    Restores the module's training flag and each parameter's ``requires_grad`` afterwards. Tensors made
-    under inference mode must be cloned inside this context before they enter autograd
-    (see :func:`clone_tensors`).
-    """
-    saved_flags: list[tuple[nn.Parameter, bool]] = []
+    """Gradients on (also inside Lightning's inference mode), ``module`` in eval mode with frozen weights
+    (both restored afterwards). Inference-mode tensors must be cloned first (:func:`clone_tensors`)."""
+    saved_flags = [(p, p.requires_grad) for p in module.parameters()] if module is not None else []
     was_training = module.training if module is not None else False
     with torch.inference_mode(False), torch.enable_grad():
         try:
             if module is not None:
                 module.eval()
-                for p in module.parameters():
-                    saved_flags.append((p, p.requires_grad))
-                    p.requires_grad_(False)
+            for p, _ in saved_flags:
+                p.requires_grad_(False)
             yield
         finally:
             for p, flag in saved_flags:
@@ -95,8 +76,7 @@ class LinfBall:
 
     def __init__(self, x0: Tensor, eps: Tensor) -> None:
         self.x0, self.eps = x0, eps
-        # The eps-ball and the pixel range in one box (exact: x0 lies in 0..255), so that each step is
-        # four element-wise kernels (nan_to_num, sign, addcmul, clamp): cheap next to fwd+bwd on a GPU.
+        # the eps-ball and the pixel range in one box (exact: x0 lies in 0..255)
         self.lower = (x0 - eps).clamp_(min=0.0)
         self.upper = (x0 + eps).clamp_(max=255.0)
 
@@ -106,9 +86,8 @@ class LinfBall:
 
     def random(self, generator: torch.Generator | None = None) -> Tensor:
         """A uniform sample of the ball (before :meth:`project`)."""
-        x0 = self.x0
-        noise = torch.rand(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
-        return x0 + (2 * noise - 1) * self.eps
+        noise = torch.rand(self.x0.shape, generator=generator, dtype=self.x0.dtype, device=self.x0.device)
+        return self.x0 + (2 * noise - 1) * self.eps
 
     def project(self, x: Tensor) -> Tensor:
         """``x`` (a fresh tensor, modified in place) clipped into the ball and the pixel range."""
@@ -149,33 +128,15 @@ Ball = LinfBall | L2Ball
 
 
 class Attack:
-    """Iterative gradient attack in pixel space; subclasses set a name and override hooks.
-
-    Class attributes:
-        name: registry name, also written in ``results.csv``.
-        norm: perturbation norm, a key of :data:`NORMS` ("linf" or "l2").
-        fixed_steps: the only iteration count the attack runs (FGSM: 1), None for iterative attacks.
-        goal: True (targeted only), False (untargeted only) or None (either, set per instance).
-        passes_per_step: model passes per image and step at most (an ensemble runs several attacks).
-
-    Args:
-        eps: default budget in pixels (0..255 scale), >= 0.
-        steps: number of gradient steps, >= 1 (default ``fixed_steps`` or 10).
-        alpha: step size in pixels; None -> ``alpha_ratio * eps`` (per sample).
-        alpha_ratio: step size as a fraction of eps, > 0 (used when ``alpha`` is None).
-        targeted: descend the loss to a target instead of ascending the loss to the ground truth
-            (default: the class's ``goal``, else False).
-        loss: name in :data:`poselab.attacks.losses.LOSSES` ("mpjpe" 3D mm, "joints_2d" pixels).
-        output_key: key of the model output the loss reads when ``fn`` returns a dict
-            (default: the loss's own key).
-        random_start: start from a random point of the eps-ball (PGD).
-    """
+    """Iterative gradient attack in pixel space; subclasses set ``name`` (in ``results.csv``), maybe ``norm``
+    (a key of :data:`NORMS`), ``fixed_steps`` (FGSM: 1), ``goal`` (True / False: targeted / untargeted only)
+    and ``passes_per_step`` (model passes per image and step at most), and override hooks. ``eps``, ``alpha``:
+    pixels (0..255); ``alpha`` None: ``alpha_ratio * eps``; ``loss``: a key of ``losses.LOSSES``."""
 
     name: ClassVar[str] = "attack"
     norm: ClassVar[str] = "linf"
     fixed_steps: ClassVar[int | None] = None
     goal: ClassVar[bool | None] = None
-    #: Model passes per image and step (forward + backward, or forward only), at most: the cost estimate.
     passes_per_step: ClassVar[int] = 1
 
     def __init__(
@@ -187,7 +148,6 @@ class Attack:
         *,
         targeted: bool | None = None,
         loss: str = "mpjpe",
-        output_key: str | None = None,
         random_start: bool = False,
     ) -> None:
         steps = (self.fixed_steps or 10) if steps is None else steps
@@ -211,8 +171,7 @@ class Attack:
         self.alpha_ratio = float(alpha_ratio)
         self.targeted = bool(self.goal if targeted is None else targeted)
         self.loss_name = loss
-        self.loss_fn, default_key = get_loss(loss)
-        self.output_key = output_key or default_key
+        self.loss_fn, self.output_key = get_loss(loss)
         self.random_start = random_start
 
     def __repr__(self) -> str:
@@ -221,22 +180,22 @@ class Attack:
             f"alpha_ratio={self.alpha_ratio}, targeted={self.targeted}, loss={self.loss_name!r})"
         )
 
-    # ------------------------------------------------------------------------------ hooks
     def step_size(self, alpha: Tensor, eps: Tensor) -> Tensor:
         """Per-sample step size (N, 1, ...) in pixels; FGSM overrides it (alpha = eps)."""
         return alpha
+
+    def random_point(self, ball: Ball, generator: torch.Generator | None) -> Tensor:
+        """A random point of the ball (not yet projected): the random start."""
+        return ball.random(generator)
 
     def init(self, ball: Ball, mask: Tensor | None, generator: torch.Generator | None) -> Tensor:
         """The starting point: the clean images, or a random point of the ball (``random_start``)."""
         if not self.random_start:
             return ball.x0
-        return self.project(ball, ball.random(generator), mask)
+        return self.project(ball, self.random_point(ball, generator), mask)
 
     def step(self, ball: Ball, x: Tensor, grad: Tensor, signed_alpha: Tensor) -> Tensor:
-        """One update before projection: ``x + signed_alpha * direction(grad)`` (a fresh tensor).
-
-        ``grad`` may be modified in place; ``signed_alpha`` is +alpha (untargeted) or -alpha (targeted).
-        """
+        """``x + signed_alpha * direction(grad)`` before projection (a fresh tensor; ``grad`` may change)."""
         return torch.addcmul(x, ball.direction(grad), signed_alpha)
 
     def project(self, ball: Ball, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -244,7 +203,6 @@ class Attack:
         x = ball.project(x)
         return x if mask is None else torch.where(mask, x, ball.x0)
 
-    # ------------------------------------------------------------------------------ running
     def select(self, out: Output) -> Tensor:
         """The tensor the loss reads from a model output."""
         return out if isinstance(out, Tensor) else out[self.output_key]
@@ -297,27 +255,15 @@ class Attack:
         record: Sequence[int] | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Adversarial images, same shape as ``images``.
-
-        Args:
-            fn: differentiable images (N, V, 3, H, W) 0..255 -> pose tensor or dict of outputs.
-            images: clean images (N, V, 3, H, W), float 0..255.
-            reference: ground truth (untargeted) or target (targeted), shaped like the loss input.
-            eps: budget in pixels, scalar or per sample (N,); default ``self.eps``.
-            view_mask: bool (V,) or (N, V): views that may be changed; the others stay bit-identical.
-            observer: called with ``(t, x_t, fn(x_t))`` for each t in ``record``.
-            record: iteration counts 0..steps at which to call ``observer`` (default: only ``steps``).
-            generator: random numbers of the random start.
-        """
+        """Adversarial images like ``images`` (N, V, 3, H, W) float 0..255; ``eps``: px, scalar or (N,);
+        ``view_mask``: bool (V,) or (N, V), the views that may change (the others stay bit-identical);
+        ``observer(t, x_t, fn(x_t))`` is called at each t in ``record`` (0..steps, default: steps)."""
         ball, mask, record_set, signed_alpha = self.prepare(images, eps, view_mask, record)
         return self.search(fn, ball, reference, mask, record_set, signed_alpha, observer, generator)
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
-        """The attack on checked arguments (see :meth:`prepare`): ``steps`` hook iterations from ``init``.
-
-        Attacks that are not one iterate-and-project loop (APGD, Square, the ensemble) override this.
-        """
+        """The attack on checked arguments (:meth:`prepare`): ``steps`` hook iterations from ``init``."""
         x = self.init(ball, mask, generator)
         for t in range(self.steps):
             grad, out, _ = self.gradient(fn, x, reference)

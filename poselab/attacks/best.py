@@ -1,13 +1,6 @@
-"""Best iterate per sample: the images, objective and model outputs of the best point seen so far.
-
-Attacks that do not simply return their last iterate (APGD, Square, the worst-case ensemble) keep, per
-sample, the point with the highest objective (the loss to the ground truth, or minus the loss to a
-target) and the model outputs there, so that recorded outputs need no extra forward pass.
-"""
+"""Best iterate per sample (APGD, Square, the ensemble): images, objective and model outputs of that point."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
 
 import torch
 from torch import Tensor
@@ -23,9 +16,7 @@ def where_rows(take: Tensor, new: Tensor, old: Tensor) -> Tensor:
 def merge_outputs(take: Tensor, new: Output, old: Output) -> Output:
     """Model outputs with the rows of ``new`` where ``take`` (N,) bool; non-tensor values from ``new``."""
     if isinstance(new, Tensor):
-        assert isinstance(old, Tensor)
         return where_rows(take, new, old)
-    assert isinstance(old, Mapping)
     n = take.shape[0]
     return {k: (where_rows(take, v, old[k]) if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == n
                 else v) for k, v in new.items()}
@@ -39,17 +30,14 @@ def gather_rows(index: Tensor, candidates: list[Tensor]) -> Tensor:
 
 
 class BestIterate:
-    """The best point per sample of a maximisation: images ``x`` (N, ...), objective (N,), outputs.
-
-    ``update`` takes a new point and keeps it for the samples whose objective is strictly higher (ties keep
-    the earlier point, like AutoAttack's ``y1 > loss_best``).
-    """
+    """The best point per sample of a maximisation: images ``x`` (N, ...), objective (N,), outputs."""
 
     def __init__(self, x: Tensor, objective: Tensor, out: Output, grad: Tensor | None = None) -> None:
         self.x, self.objective, self.out, self.grad = x, objective, out, grad
 
     def update(self, x: Tensor, objective: Tensor, out: Output, grad: Tensor | None = None) -> None:
-        """Keep the new point where its objective is higher."""
+        """Keep the new point where its objective is strictly higher (ties keep the earlier point, like
+        AutoAttack's ``y1 > loss_best``)."""
         take = objective > self.objective
         self.x = where_rows(take, x, self.x)
         self.objective = torch.where(take, objective, self.objective)

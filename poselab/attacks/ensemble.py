@@ -1,17 +1,6 @@
-"""The worst case per sample over several attacks (an AutoAttack-style ensemble, without the cascade).
-
-Every member attack runs on every sample with the same budget; per sample and recorded iteration count
-the ensemble keeps the member whose result is worst for the model: the highest loss to the ground truth
-(untargeted) or the lowest loss to the target (targeted: the best reach), by the experiment's loss.
-Default members (:func:`default_members`): APGD on the experiment's loss, APGD on a second, scale-invariant
-loss (P-MPJPE untargeted; N-MPJPE targeted, since P-MPJPE's rotation alignment would ignore a rotation
-target) and the gradient-free Square attack with ``square_factor`` queries per iteration.
-
-Besides the selected outputs, the ensemble's outputs carry :data:`WINNER_KEY` (N,) (the index of the
-worst member per sample) and, for untargeted attacks on 3D poses, the per-sample worst pose by P-MPJPE
-under ``pose@pmpjpe`` (:func:`worst_key`) with its member index, so that "robust P-MPJPE" is the mean of
-the per-sample maxima too, not the P-MPJPE of the MPJPE-worst images.
-"""
+"""The worst case per sample over several attacks run with the same budget (AutoAttack-style, no cascade):
+the highest loss to the ground truth, or the lowest to the target. Outputs also carry :data:`WINNER_KEY` (N,)
+and, untargeted on 3D poses, the per-sample worst pose by P-MPJPE (``pose@pmpjpe``, :func:`worst_key`)."""
 
 from __future__ import annotations
 
@@ -52,7 +41,8 @@ class Member:
 
 
 def default_members(targeted: bool, loss: str, square_factor: int = 5) -> list[Member]:
-    """APGD (experiment loss), APGD (P-MPJPE / N-MPJPE, on 3D poses only) and Square (experiment loss)."""
+    """APGD (experiment loss), APGD (3D poses only: P-MPJPE; targeted N-MPJPE, as P-MPJPE's rotation
+    alignment would ignore a rotation target) and Square (experiment loss, ``square_factor`` queries/step)."""
     members = [Member("apgd", loss)]
     second = "nmpjpe" if targeted else "pmpjpe"
     if get_loss(loss)[1] == "pose" and loss != second:
@@ -68,16 +58,11 @@ def member_labels(targeted: bool, loss: str) -> list[str]:
 
 @register_attack
 class Ensemble(Attack):
-    """Per-sample worst case over :func:`default_members` (or ``members``); either goal.
-
-    ``steps``: the iterations of the gradient members (Square: ``square_factor`` x as many queries, a
-    forward pass each, about the cost of ``square_factor`` / 3 gradient steps). ``alpha``/``alpha_ratio``
-    are ignored (the members choose their steps).
-    """
+    """Per-sample worst case over :func:`default_members` (or ``members``); ``steps``: the gradient members'
+    iterations (Square: ``square_factor`` x as many queries); ``alpha``/``alpha_ratio`` ignored."""
 
     name = "ensemble"
-    #: the default members: two APGD runs and Square's 5 queries (forward passes only) per step
-    passes_per_step = 7
+    passes_per_step = 7  # the default members: two APGD runs and Square's 5 forward passes per step
 
     def __init__(self, *args, members: Sequence[Member] | None = None, square_factor: int = 5,
                  seed: int = 0, **kwargs) -> None:
@@ -109,8 +94,7 @@ class Ensemble(Attack):
 
     def search(self, fn: PoseFn, ball: Ball, reference: Tensor, mask: Tensor | None, record: set[int],
                signed_alpha: Tensor, observer: Observer | None, generator: torch.Generator | None) -> Tensor:
-        """Per-sample worst images; the observer's outputs also carry the members' indices (see the module
-        docstring)."""
+        """Per-sample worst images; the observer's outputs also carry the members' indices."""
         images = ball.x0
         eps = ball.eps.flatten()
         view_mask = None if mask is None else mask.reshape(mask.shape[:2])
@@ -125,14 +109,11 @@ class Ensemble(Attack):
                    record=sorted({t * member.steps_factor for t in record | {self.steps}}),
                    generator=generator)
             seen.append(got)
-        result = images
-        for t in sorted(record | {self.steps}):
+        for t in sorted(record | {self.steps}):  # the last t is steps
             x_t, out_t = self.select_worst([got[t] for got in seen], reference)
-            if t == self.steps:
-                result = x_t
             if observer is not None and t in record:
                 observer(t, x_t, out_t)
-        return result
+        return x_t
 
     def select_worst(self, candidates: list[tuple[Tensor, Output]], reference: Tensor
                      ) -> tuple[Tensor, dict[str, Tensor]]:
@@ -142,9 +123,8 @@ class Ensemble(Attack):
         sign = -1.0 if self.targeted else 1.0
         scores = torch.stack([sign * self.loss_fn(o[key], reference) for o in outs])  # (M, N)
         winner = scores.argmax(dim=0)
-        n = winner.shape[0]
         selected = {k: gather_rows(winner, [o[k] for o in outs]) for k, v in outs[0].items()
-                    if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == n}
+                    if isinstance(v, Tensor) and v.dim() > 0 and v.shape[0] == len(winner)}
         selected[WINNER_KEY] = winner
         if not self.targeted and key == "pose" and reference.shape == outs[0]["pose"].shape:
             for metric in SECONDARY:

@@ -10,10 +10,7 @@ from poselab.attacks.registry import register_attack
 
 @register_attack
 class FGSM(Attack):
-    """One step x' = clip(x0 ± eps * sign(grad L)); eps in pixels (0..255 scale).
-
-    Untargeted (default) ascends the loss to the ground truth; ``targeted=True`` descends it to a target.
-    """
+    """One step x' = clip(x0 ± eps * sign(grad L)); eps in pixels (0..255 scale); either goal."""
 
     name = "fgsm"
     fixed_steps = 1

@@ -1,8 +1,5 @@
-"""IGSM (iterative FGSM / BIM, Kurakin et al.): untargeted IGSM-U, targeted IGSM-T, and PGD (Madry et al.).
-
-All three are the base class's update rule (gradient-sign steps of ``alpha`` pixels, default eps/8,
-inside the L-inf eps-ball); they differ in their goal and start.
-"""
+"""IGSM (iterative FGSM / BIM, Kurakin et al.): untargeted IGSM-U, targeted IGSM-T, and PGD (Madry et al.):
+the base class's update rule, differing in goal and start."""
 
 from __future__ import annotations
 

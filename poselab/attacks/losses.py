@@ -1,8 +1,5 @@
-"""Attack losses: per-sample scalars from batched poses, so batched samples never mix.
-
-Every loss maps ``pred, reference`` shaped (N, ..., J, D) to a per-sample loss (N,); the attack
-differentiates ``loss.sum()``, which gives each sample exactly the gradient it would get alone.
-"""
+"""Attack losses: (N, ..., J, D) poses -> per-sample loss (N,), so that the gradient of ``loss.sum()`` gives
+each sample exactly the gradient it would get alone."""
 
 from __future__ import annotations
 

@@ -1,13 +1,4 @@
-"""Attacks by name: ``register_attack`` adds a class, experiment specs and the results reader look names up.
-
-    @register_attack
-    class MyAttack(Attack):
-        name = "my_attack"
-        def step(self, ball, x, grad, signed_alpha): ...
-
-A registered name may appear in an experiment's ``attack:`` list, in ``results.csv`` rows and in
-``poselab report``; nothing else has to change.
-"""
+"""Attacks by name (a :class:`~poselab.plugins.Registry`; docs/EXTENDING.md) for experiments and readers."""
 
 from __future__ import annotations
 
@@ -21,11 +12,7 @@ if TYPE_CHECKING:
 _REGISTRY: Registry[type[Attack]] = Registry("attack name", lambda name, names: ValueError(
     f"unknown attack {name!r}; registered: {names or 'none'} (add one with poselab.attacks.register_attack)"),
     reserved="clean")
-#: Class decorator: register an attack class under its ``name`` (a new name, or the same class again).
 register_attack = _REGISTRY.register
-#: Remove a registered attack (tests and plug-ins that clean up after themselves).
 unregister_attack = _REGISTRY.unregister
-#: Registered attack names, in registration order.
 attack_names = _REGISTRY.names
-#: The attack class registered under a name; ``ValueError`` naming the registered ones otherwise.
 get_attack = _REGISTRY.get

@@ -1,29 +1,10 @@
-"""Square attack (Andriushchenko et al. 2020), L-inf, for pose losses: gradient-free random search.
-
-A model whose white-box (gradient) robustness exceeds its robustness to this black-box search masks its
-gradients. Per sample, with objective f = loss to the ground truth (untargeted) or minus the loss to a
-target (targeted), in 0..255 pixel space::
-
-    x_best = P(x0 + eps * s)            s: a random sign per (view, channel, column): vertical stripes
-    repeat ``steps`` times (one query = one forward pass each):
-        p      = p_init halved at 10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000 (of 10000, rescaled to
-                 the query budget)
-        square = a random side-sqrt(p * H * W) window, a random sign per (view, channel)
-        x_new  = P(x_best + 2 eps * sign on the window)      (the window's pixels go to x0 +- eps)
-        keep x_new for the samples whose f rose
-
-P clips into the eps-ball, the pixel range and the attacked views (masked views stay clean). As in
-AutoAttack's implementation (ported by torchattacks, which the tests compare against), each query's window
-position and signs are shared by the whole batch, so a sample's result does not depend on the other
-samples of its batch; the random numbers come from a generator seeded with ``seed`` at every call. The
-views of a multi-view sample are stacked as channels (one window position for all views, signs per view
-and channel). Unlike the classifier version no sample stops early (there is no "misclassified").
-
-One deliberate difference: the reference code draws the window's corner from 0..H-s-1, so the last row
-and column of the image are never searched (they keep the initial stripes' signs; on a 6x6 linear model
-that caps Square at 66 % of the optimum). Here the corner is drawn from 0..H-s (the paper: the square lies
-anywhere in the image); ``reach_border = False`` restores the reference behaviour (the tests use it to
-compare with torchattacks).
+"""Square attack (Andriushchenko et al. 2020), L-inf, 0..255 pixels: gradient-free random search on f = the
+loss (targeted: minus the loss to the target). From ``P(x0 + eps * s)`` (s: a sign per view, channel, column)
+each query adds ``2 eps * sign`` (a sign per view and channel) on a random square of area fraction
+:data:`P_SCHEDULE` and keeps it where f rose. As AutoAttack (ported by torchattacks, which the tests compare
+against), a query's window and signs are shared by the batch and drawn from a generator seeded with ``seed``
+at every call; unlike it, the corner is drawn from 0..H-s, not 0..H-s-1 (which never searches the last row
+and column); ``reach_border = False`` restores the reference draw.
 """
 
 from __future__ import annotations
@@ -38,14 +19,8 @@ from poselab.attacks.base import Attack, Ball, Observer, Output, PoseFn, detach_
 from poselab.attacks.best import BestIterate
 from poselab.attacks.registry import register_attack
 
-#: Query counts (of 10000) after which the square's area fraction p halves again.
+#: Query counts (of 10000, rescaled to the budget) after which the area fraction (``p_init`` first) halves.
 P_SCHEDULE = (10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000)
-
-
-def square_fraction(query: int, queries: int, p_init: float) -> float:
-    """Area fraction p of the square at 0-based ``query`` of a ``queries`` budget (rescaled to 10000)."""
-    it = int(query / queries * 10000)
-    return p_init / 2 ** sum(it > b for b in P_SCHEDULE)
 
 
 def _signs(shape: Sequence[int], generator: torch.Generator) -> Tensor:
@@ -58,16 +33,11 @@ def _randint(high: int, generator: torch.Generator) -> int:
 
 @register_attack
 class Square(Attack):
-    """Square attack, L-inf; ``steps`` is the query budget (queries after the initial one).
-
-    Args (besides :class:`~poselab.attacks.base.Attack`'s; ``alpha``/``alpha_ratio`` are ignored):
-        p_init: initial fraction of the image area of the square, in (0, 1].
-        seed: seed of the random search when no ``generator`` is passed.
-    """
+    """Square attack, L-inf; ``steps``: queries after the initial one; ``p_init`` in (0, 1]: the first
+    square's area fraction; ``seed``: when no ``generator`` is passed (``alpha``/``alpha_ratio`` ignored)."""
 
     name = "square"
     norm = "linf"
-    #: Whether the square may touch the last row/column (False: AutoAttack's/torchattacks' draw).
     reach_border = True
 
     def __init__(self, *args, p_init: float = 0.8, seed: int = 0, **kwargs) -> None:
@@ -102,7 +72,7 @@ class Square(Attack):
             out = detach_output(fn(x))
             best = BestIterate(x, self.objective(out, reference), out)
             for q in range(self.steps):
-                p = square_fraction(q, self.steps, self.p_init)
+                p = self.p_init / 2 ** sum(int(q / self.steps * 10000) > b for b in P_SCHEDULE)
                 s = max(int(round(math.sqrt(p * h * w))), 1)
                 edge = int(self.reach_border)
                 vh, vw = _randint(h - s + edge, generator), _randint(w - s + edge, generator)

@@ -1,13 +1,5 @@
-"""eps-batched sweeps: all eps values of a sweep run as one enlarged batch (chunked by ``max_batch``).
-
-Row ``r`` of the enlarged batch is sample ``r % B`` attacked with ``eps[r // B]``. Losses are per
-sample and models run in eval mode, so every row gets exactly the gradient it would get alone and
-the result equals running each eps separately; the gain is fewer, larger forward/backward passes.
-
-Chunking: an integer ``max_batch`` caps the rows per pass. ``None`` (or an :class:`AutoBatch`) is
-adaptive, "memory permitting": all rows at once, and on an out-of-memory error the chunk is halved and
-retried; an :class:`AutoBatch` remembers the size that worked for later sweeps. Since every row's
-attack is independent of the rows it shares a pass with, chunking never changes the results.
+"""eps-batched sweeps: row ``r`` of one enlarged batch is sample ``r % B`` attacked with ``eps[r // B]``.
+Losses are per sample and models in eval mode, so results equal separate runs however the rows are chunked.
 """
 
 from __future__ import annotations
@@ -29,21 +21,14 @@ _CPU_OOM = "DefaultCPUAllocator: can't allocate memory"
 
 def is_out_of_memory(err: BaseException) -> bool:
     """Whether ``err`` is an out-of-memory error (CUDA, or the CPU allocator's)."""
-    if isinstance(err, torch.cuda.OutOfMemoryError):
-        return True
-    if isinstance(err, RuntimeError):
-        msg = str(err)
-        return "out of memory" in msg or _CPU_OOM in msg
-    return False
+    msg = str(err)
+    return isinstance(err, torch.cuda.OutOfMemoryError) or (
+        isinstance(err, RuntimeError) and ("out of memory" in msg or _CPU_OOM in msg))
 
 
 class AutoBatch:
-    """Adaptive chunk size ("memory permitting"): remembers the largest rows per pass that worked.
-
-    ``size`` is None until an out-of-memory error: every sweep first tries all its rows at once.
-    After one, ``size`` is the halved size that fits and later sweeps start from it (no re-probing).
-    Pass the same instance to every :func:`eps_sweep` that should share the knowledge.
-    """
+    """Adaptive chunk size ("memory permitting"): ``size`` is None (all rows at once) until an out-of-memory
+    error halves it; sweeps sharing the instance start from the size that fitted."""
 
     def __init__(self) -> None:
         self.size: int | None = None
@@ -53,12 +38,11 @@ class AutoBatch:
         """Rows to try for the next pass of a sweep with ``rows`` rows left."""
         return rows if self.size is None else min(rows, self.size)
 
-    def shrink(self, tried: int, err: BaseException) -> int:
+    def shrink(self, tried: int, err: BaseException) -> None:
         """Halve after ``tried`` rows ran out of memory; re-raise ``err`` when even 1 row does not fit."""
         if tried <= 1:
             raise err
         self.size = tried // 2
-        return self.size
 
     def settled(self) -> None:
         """Log the size once after a pass succeeded at a size reduced by out-of-memory errors."""
@@ -90,29 +74,13 @@ def index_batch(batch: Mapping[str, Any], rows: Tensor, batch_size: int) -> dict
     return out
 
 
-def repeat_batch(batch: Mapping[str, Any], times: int, batch_size: int) -> dict[str, Any]:
-    """Batch dict repeated ``times`` along dim 0 (block-major: rows e*B..e*B+B-1 are copy e)."""
-    rows = torch.arange(times * batch_size) % batch_size
-    return index_batch(batch, rows, batch_size)
-
-
 @dataclass
 class SweepResult:
-    """Outputs of an eps sweep.
+    """Outputs of an eps sweep: iteration count -> output key -> (E, B, ...) (key "output" if fn returns a
+    tensor), and the final adversarial images (E, B, V, 3, H, W) if requested."""
 
-    outputs: iteration count -> output key -> tensor (E, B, ...) (key "output" if fn returns a tensor).
-    adversarial: final adversarial images (E, B, V, 3, H, W) if requested, else None.
-    """
-
-    eps: list[float]
     outputs: dict[int, dict[str, Tensor]] = field(default_factory=dict)
     adversarial: Tensor | None = None
-
-
-def _as_dict(out: Output) -> dict[str, Tensor]:
-    if isinstance(out, Tensor):
-        return {"output": out}
-    return {k: v for k, v in out.items() if isinstance(v, Tensor)}
 
 
 def eps_sweep(
@@ -128,21 +96,9 @@ def eps_sweep(
     max_batch: MaxBatch = None,
     keep_images: bool = False,
 ) -> SweepResult:
-    """Run ``attack`` for every eps in ``eps`` on the batch, as one enlarged batch of E*B rows.
-
-    Args:
-        attack: the attack (its ``steps`` is the largest iteration count).
-        make_fn: batch dict -> differentiable images -> outputs function (see :data:`MakeFn`).
-        images: clean images (B, V, 3, H, W) float 0..255.
-        batch: the batch dict matching ``images`` (cameras etc.; tensors with leading dim B).
-        reference: ground truth or target (B, ...).
-        eps: budgets in pixels (each >= 0).
-        record: iteration counts at which outputs are kept (default: ``attack.steps``).
-        view_mask: bool (V,) views that may be perturbed.
-        max_batch: largest number of rows per forward pass; None or an :class:`AutoBatch`: adaptive, all
-            E*B rows at once, halving the chunk on out-of-memory errors (see :class:`AutoBatch`).
-        keep_images: also return the final adversarial images.
-    """
+    """Run ``attack`` for every eps (pixels, >= 0) on ``images`` (B, V, 3, H, W) float 0..255 of ``batch``,
+    as one enlarged batch of E*B rows; outputs kept at the ``record`` counts (default ``attack.steps``).
+    ``max_batch``: rows per pass, or adaptive (None, an :class:`AutoBatch`)."""
     eps_list = [float(e) for e in eps]
     if any(e < 0 for e in eps_list):
         raise ValueError(f"eps must be >= 0 pixels, got {eps_list}")
@@ -166,10 +122,8 @@ def eps_sweep(
             if auto is None or not is_out_of_memory(err):
                 raise
             auto.shrink(chunk, err)
-            oom = True
-        else:
-            oom = False
-        if oom:  # outside the except block: the traceback (and the tensors it holds) is gone
+            outs = None
+        if outs is None:  # outside the except block: the traceback (and the tensors it holds) is gone
             if images.is_cuda:
                 torch.cuda.empty_cache()
             continue
@@ -180,7 +134,7 @@ def eps_sweep(
         if keep_images:
             adv_pieces.append(adv)
         start += chunk
-    result = SweepResult(eps=eps_list)
+    result = SweepResult()
     for t, per_chunk in pieces.items():
         result.outputs[t] = {
             k: torch.cat([o[k] for o in per_chunk]).reshape(n_eps, b, *first.shape[1:])
@@ -200,7 +154,8 @@ def _run_chunk(attack: Attack, make_fn: MakeFn, images: Tensor, batch: Mapping[s
     outs: dict[int, dict[str, Tensor]] = {}
 
     def observer(t: int, x: Tensor, out: Output) -> None:
-        outs[t] = _as_dict(out)
+        outs[t] = {"output": out} if isinstance(out, Tensor) else {
+            k: v for k, v in out.items() if isinstance(v, Tensor)}
 
     adv = attack(
         fn,

@@ -1,5 +1,5 @@
-"""The evaluation engine: experiment kinds as registered plug-ins (one file per kind, each a class registered
-with :func:`register_experiment`), their results cells and runs (docs/ARCHITECTURE.md)."""
+"""The evaluation engine: experiment kinds as registered plug-ins, their results cells and runs
+(docs/ARCHITECTURE.md)."""
 
 # The kinds register on import, in this order: the order of experiments in reports and messages.
 # isort: off

@@ -1,20 +1,13 @@
-"""What the four adversarial kinds share: their options and checks, the attack plan, their results cells,
-their view checks and the targeted run (every target stacked into the batch).
-
-An experiment's ``attack`` names registered attacks (:mod:`poselab.attacks.registry`). An attack with fixed
-steps (FGSM: 1) takes the iteration count equal to its steps; the iterative attacks take all the others.
-Iteration counts of one attack share a single run: the state after t steps of a long run equals a t-step
-run (same alpha), so outputs are recorded at every requested t. Iteration 0 is the clean input.
-
-View counts are checked against the test data (:meth:`AttackExperiment.check_views`), never a default.
+"""What the four adversarial kinds share: options and checks, attack plan, results cells, the targeted run.
+Each attack runs once, recorded at every iteration count it serves (t steps of a long run = a t-step run).
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any, ClassVar
 
 import torch
@@ -22,24 +15,15 @@ from torch import Tensor
 
 from poselab.attacks.losses import get_loss
 from poselab.attacks.registry import get_attack
-from poselab.attacks.sweep import eps_sweep, index_batch
-from poselab.data.sample import select_views
-from poselab.experiments.base import AttackConfigError, Experiment, is_int, views_where
+from poselab.attacks.sweep import SweepResult, eps_sweep, index_batch
+from poselab.experiments.base import AttackConfigError, Experiment, is_int, is_list, is_real
 from poselab.experiments.ensemble import extra_metrics, worst_flags
-from poselab.experiments.keys import MPJPE, MULTIVIEW_COUNTS, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
-from poselab.experiments.runner import (
-    RunContext,
-    add_examples,
-    example_eps,
-    make_attack,
-    model_fn,
-    update_metrics,
-)
+from poselab.experiments.keys import MPJPE, PMPJPE, TARGET_MPJPE, ResultKey, worst_member
+from poselab.experiments.runner import RunContext, add_examples, example_eps, update_metrics
 
 #: Largest accepted budget (pixels, 0..255 images: a larger eps can change nothing more).
 MAX_EPS = 255.0
-#: Largest accepted iteration count: 100x the paper's longest run (100); one IGSM step costs a forward and a
-#: backward pass per image row, so 10000 steps of the quick grid already take hours on a CPU.
+#: Largest accepted iteration count: 100x the paper's longest run (100).
 MAX_ITERATIONS = 10_000
 #: One entry of ``attacked_views``: a number k of views (the first k) or a list of indices.
 ViewChoice = int | list[int]
@@ -55,14 +39,14 @@ def view_setting(choice: ViewChoice) -> tuple[int, str]:
 def _normalise_views(views: Any, kind: str) -> list[ViewChoice]:
     """``attacked_views`` checked and normalised (subsets sorted); :class:`AttackConfigError` naming it."""
     err = AttackConfigError
-    if isinstance(views, (str, bytes)) or not isinstance(views, Sequence):
+    if not is_list(views):
         raise err(f"{kind}: attacked_views must be a list of view counts or of view-index lists, "
                   f"got {views!r}")
     out: list[ViewChoice] = []
     for v in views:
-        if is_int(v) or (isinstance(v, numbers.Real) and not isinstance(v, bool) and float(v).is_integer()):
+        if is_int(v) or (is_real(v) and float(v).is_integer()):
             out.append(int(v))
-        elif isinstance(v, Sequence) and not isinstance(v, (str, bytes)):
+        elif is_list(v):
             if not all(is_int(i) for i in v):
                 raise err(f"{kind}: a view subset must list integer view indices (0-based), got {list(v)!r}")
             idx = [int(i) for i in v]
@@ -86,27 +70,14 @@ def _normalise_views(views: Any, kind: str) -> list[ViewChoice]:
 
 @dataclass
 class AttackExperiment(Experiment):
-    """The options of the adversarial kinds; validated on construction (one :class:`AttackConfigError` per
-    problem). Each kind reads the options it needs.
+    """The options of the adversarial kinds, validated on construction; each kind reads those it needs:
+    ``attack`` (registered names serving the kind's goal; default :attr:`default_attacks`), ``eps`` (px, 0 =
+    clean), ``iterations`` (0 = clean input), ``attacked_views`` (each k >= 1, the first k views, or distinct
+    0-based indices ``[0, 2]``), ``target_cameras`` (1-based), ``angles`` (degrees), ``source_view`` and
+    ``input_views`` (0-based), ``loss`` ("mpjpe" 3D mm or "joints_2d" px) and ``up`` (world vertical axis)."""
 
-    Args:
-        kind: the registered kind (default the class's).
-        attack: registered attack name(s) (default :attr:`default_attacks`); targeted kinds need attacks
-            that can aim at a target, untargeted kinds attacks that can ascend the loss.
-        eps: budgets in pixels (0 = clean), each >= 0.
-        iterations: attack iterations to report (0 = clean input).
-        attacked_views: attacked views (``multiview``): each a number k >= 1 (the first k views) or a list
-            of distinct 0-based view indices (``[0, 2]``: views 0 and 2; the others stay unchanged).
-        target_cameras: target camera numbers (``camera_swap``), 1-based.
-        angles: rotation angles in degrees (``rotation``).
-        source_view: view index (0-based) of the attacked camera for ``camera_swap``.
-        input_views: view indices (0-based) fed to monocular models (``untargeted``, ``rotation``).
-        loss: attack loss, "mpjpe" (3D, mm) or "joints_2d" (2D joints, pixels; multi-view models).
-        up: world vertical axis for ``rotation``.
-    """
-
-    #: The attacks of an experiment whose config names none: FGSM at 1 iteration, IGSM at the others.
     default_attacks: ClassVar[tuple[str, ...]] = ("fgsm", "igsm_u")
+    base_metrics: ClassVar[tuple[str, ...]] = (MPJPE, PMPJPE)
 
     kind: str = ""
     attack: list[str] | str | None = None
@@ -128,8 +99,7 @@ class AttackExperiment(Experiment):
         self.attacked_views = _normalise_views(self.attacked_views, kind)
         for name in ("eps", "iterations", "target_cameras", "input_views", "angles"):
             value = getattr(self, name)
-            if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not all(
-                    isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            if not is_list(value) or not all(is_real(v) for v in value):
                 raise err(f"{kind}: {name} must be a list of numbers, got {value!r}")
         self.eps = [float(e) for e in self.eps]
         if not self.eps or any(not 0 <= e <= MAX_EPS for e in self.eps):  # also refuses NaN and inf
@@ -145,9 +115,8 @@ class AttackExperiment(Experiment):
                       f"{self.iterations}, eps {self.eps}")
         if any(not math.isfinite(a) for a in self.angles):
             raise err(f"{kind}: angles must be finite degrees, got {self.angles}")
-        if (isinstance(self.up, (str, bytes)) or not isinstance(self.up, Sequence) or len(self.up) != 3
-                or not all(isinstance(u, numbers.Real) and not isinstance(u, bool) and math.isfinite(u)
-                           for u in self.up) or not any(self.up)):
+        if (not is_list(self.up) or len(self.up) != 3
+                or not all(is_real(u) and math.isfinite(u) for u in self.up) or not any(self.up)):
             raise err(f"{kind}: up must be a non-zero axis of 3 finite numbers, got {self.up!r}")
         self.attack = self._check_attacks(self.attack)
         try:
@@ -182,15 +151,13 @@ class AttackExperiment(Experiment):
                 goal = "targeted" if cls.goal else "untargeted"
                 raise AttackConfigError(f"{kind}: attack {name!r} is {goal}, the experiment is "
                                         f"{'targeted' if targeted else 'untargeted'}")
-        plan = self.attack_plan(names)
-        covered = {t for _, record in plan for t in record}
+        covered = {t for _, record in self.attack_plan(names) for t in record}
         missing = [t for t in self._attacked_iterations() if t not in covered]
         if missing:
             raise AttackConfigError(f"{kind}: iterations {missing} are run by none of the attacks {names} "
                                     "(fixed-step attacks run only their own step count)")
         return names
 
-    # --------------------------------------------------------------------------------- attack plan
     def _attacked_iterations(self) -> list[int]:
         """Iteration counts that need an attack run (untargeted: iteration 0 is the clean row)."""
         return [t for t in self.iterations if self.targeted or t > 0]
@@ -199,7 +166,6 @@ class AttackExperiment(Experiment):
         """(attack name, recorded iteration counts) per attack that has work: a fixed-step attack records
         its own step count, the iterative attacks every other count."""
         names = self.attack if names is None else names
-        assert isinstance(names, list | tuple)
         fixed = {get_attack(n).fixed_steps for n in names} - {None}
         plan = []
         for name in names:
@@ -228,11 +194,18 @@ class AttackExperiment(Experiment):
 
     def settings(self) -> int:
         """Attacked settings per eps and iteration count (progress estimate)."""
-        return 1
+        return len(self.target_names())
 
-    # --------------------------------------------------------------------------------- cells
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE)
+    def sweep(self, ctx: RunContext, name: str, record: list[int], images: Tensor, batch: Mapping[str, Any],
+              reference: Tensor, eps: list[float], mask: Tensor | None = None) -> SweepResult:
+        """Attack ``name`` at every eps (:func:`eps_sweep`), sized for the recorded iteration counts."""
+        cls = get_attack(name)
+        own = {} if cls.fixed_steps is not None else {"steps": max(max(record), 1)}  # fixed-step: theirs
+        if own and ctx.random_start:  # else the attack's own default (PGD: on)
+            own["random_start"] = True
+        attack = cls(alpha_ratio=ctx.alpha_ratio, targeted=self.targeted, loss=self.loss, **own)
+        return eps_sweep(attack, lambda b: (lambda x: ctx.model(x, b)), images, batch, reference, eps,
+                         record=record, view_mask=mask, max_batch=ctx.max_batch, keep_images=ctx.want_images)
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
         """The attacked-view settings: all views of a multi-view model, else 1."""
@@ -250,54 +223,24 @@ class AttackExperiment(Experiment):
 
     def cells(self, multiview: bool, num_views: int) -> list[ResultKey]:
         out = [] if self.targeted else [self.clean_key(m) for m in self.metric_names(multiview)]
-        for choice in self.view_choices(multiview, num_views):
+        for choice, target, e, it in product(self.view_choices(multiview, num_views), self.target_names(),
+                                             self.eps, self.iterations):
             k, view_set = view_setting(choice)
-            for target in self.target_names():
-                for e in self.eps:
-                    for it in self.iterations:
-                        if not self.clean_covers(e, it):
-                            for attack in self.attacks_at(it):
-                                out += self.keys(multiview, attack, e, it, k, target, view_set)
+            if not self.clean_covers(e, it):
+                for attack in self.attacks_at(it):
+                    out += self.keys(multiview, attack, e, it, k, target, view_set)
         return out
 
     def report(self, ctx: RunContext, keys: list[ResultKey], out: Mapping[str, Tensor], truth: Tensor,
                target: Tensor | None, rows: Mapping[str, Any]) -> None:
         """Hand one output to its cells' metrics, and the ensemble's per-sample worst cases per member."""
         update_metrics(ctx.update, keys, out, truth, target, rows, rows["images"].shape[-1])
-        for cell in keys:  # (flags, the samples' dataset indices: worst_samples.csv)
+        for cell in keys:
             if worst_member(cell.metric):
                 ctx.update(cell, worst_flags(out, cell.metric, self.targeted, self.loss), rows.get("index"))
 
-    # --------------------------------------------------------------------------------- views
-    def monocular_views(self) -> tuple[str, list[int]]:
-        """(option name, view indices) fed to a monocular model."""
-        return "input_views", self.input_views
-
     def check_views(self, num_views: int, multiview: bool) -> None:
-        where = views_where(num_views)
-        if multiview:
-            if num_views < 2:
-                raise AttackConfigError(f"{self.kind}: multi-view models need 2 views, but {where}")
-            return
-        name, views = self.monocular_views()
-        if max(views) >= num_views:
-            raise AttackConfigError(f"{self.kind}: {name} {views} out of range, {where} (indices 0.."
-                                    f"{num_views - 1})")
-
-    def inputs(self, batch: Mapping[str, Any], ctx: RunContext
-               ) -> tuple[Any, bool, int, dict[str, Any], Tensor, Tensor]:
-        """(model, multiview, number of views, the model's input batch, its float images, the ground truth)
-        of one batch, its views checked first."""
-        model = ctx.model
-        multiview = bool(getattr(model, "multiview", False))
-        num_views = batch["images"].shape[1]
-        self.check_views(num_views, multiview)
-        sub = self.model_input(batch, multiview)
-        return model, multiview, num_views, sub, sub["images"].float(), model.pose_target(sub)
-
-    def model_input(self, batch: Mapping[str, Any], multiview: bool) -> dict[str, Any]:
-        """The batch rows the model sees: every view for multi-view models, else the monocular views."""
-        return dict(batch) if multiview else select_views(batch, self.monocular_views()[1])
+        self.check_model_views(num_views, multiview)
 
 
 @dataclass
@@ -305,11 +248,9 @@ class TargetedExperiment(AttackExperiment):
     """A kind that pushes the pose to targets (:meth:`targets`); every target stacked into the batch."""
 
     default_attacks: ClassVar[tuple[str, ...]] = ("fgsm", "igsm_t")
+    base_metrics: ClassVar[tuple[str, ...]] = (TARGET_MPJPE, MPJPE)
     targeted: ClassVar[bool] = True
     x_axis: ClassVar[str] = "iterations"
-
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (TARGET_MPJPE, MPJPE, *MULTIVIEW_COUNTS) if multiview else (TARGET_MPJPE, MPJPE)
 
     def targets(self, batch: Mapping[str, Any], sub: Mapping[str, Any], gt: Tensor, multiview: bool
                 ) -> list[Tensor]:
@@ -320,33 +261,24 @@ class TargetedExperiment(AttackExperiment):
         model, multiview, num_views, sub, images, gt = self.inputs(batch, ctx)
         tgts = self.targets(batch, sub, gt, multiview)
         names = self.target_names()
-        b, n_t = images.shape[0], len(tgts)  # rows target-major
+        b, n_t = images.shape[0], len(tgts)  # rows target-major: rows j*b..(j+1)*b are ``sub`` again
         rows_idx = torch.arange(n_t * b, device=images.device) % b
         big = index_batch(sub, rows_idx, b)
         big_images = images.index_select(0, rows_idx)
-        big_gt = gt.index_select(0, rows_idx)
         target = torch.cat(tgts)
-        if get_loss(self.loss)[1] == "joints_2d":  # rejected on construction; kept for specs changed later
-            raise AttackConfigError(f"{self.kind}: targeted experiments need a 3D target, use loss 'mpjpe'")
         (views,) = self.view_choices(multiview, num_views)
         for name, record in self.attack_plan():
-            attack = make_attack(name, record, True, ctx, self.loss)
-            res = eps_sweep(attack, model_fn(model), big_images, big, target, self.eps, record=record,
-                            max_batch=ctx.max_batch, keep_images=ctx.want_images)
-            for t in record:
-                for i, e in enumerate(self.eps):
-                    for j, target_name in enumerate(names):
-                        sl = slice(j * b, (j + 1) * b)
-                        out = {key: val[i, sl] for key, val in res.outputs[t].items()}
-                        rows = index_batch(big, torch.arange(j * b, (j + 1) * b), n_t * b)
-                        keys = self.keys(multiview, name, e, t, views, target_name)
-                        self.report(ctx, keys, out, big_gt[sl], target[sl], rows)
+            res = self.sweep(ctx, name, record, big_images, big, target, self.eps)
+            for t, (i, e), (j, target_name) in product(record, enumerate(self.eps), enumerate(names)):
+                sl = slice(j * b, (j + 1) * b)
+                out = {key: val[i, sl] for key, val in res.outputs[t].items()}
+                keys = self.keys(multiview, name, e, t, views, target_name)
+                self.report(ctx, keys, out, gt, target[sl], sub)
             if ctx.want_images:
                 t, ie = max(record), example_eps(self.eps)
-                last = index_batch(big, torch.arange((n_t - 1) * b, n_t * b), n_t * b)
                 with torch.no_grad():
-                    clean_out = model(big_images[-b:], last)
-                add_examples(ctx, f"{self.kind} {name} eps={self.eps[ie]:g} it={t} target={names[-1]}",
-                             big_images[-b:], res.adversarial[ie, -b:],
-                             {kk: v[ie, -b:] for kk, v in res.outputs[t].items()}, last,
-                             clean_out=clean_out, truth=big_gt[-b:], target=target[-b:])
+                    clean_out = model(images, sub)
+                title = f"{self.kind} {name} eps={self.eps[ie]:g} it={t} target={names[-1]}"
+                out = {kk: v[ie, -b:] for kk, v in res.outputs[t].items()}
+                add_examples(ctx, title, images, res.adversarial[ie, -b:], out, sub, clean_out=clean_out,
+                             truth=gt, target=target[-b:])

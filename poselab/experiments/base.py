@@ -1,40 +1,38 @@
-"""The experiment interface every kind implements, and the clean-row rule each kind uses or overrides.
-
-An experiment kind is one dataclass subclass of :class:`Experiment` registered with
-:func:`poselab.experiments.registry.register_experiment`. Its fields are its config options (validated in
-``__post_init__``, one :class:`AttackConfigError` per problem); it owns its results cells
-(:meth:`Experiment.cells`), its view checks against the test data (:meth:`Experiment.check_views`) and its
-run on one batch (:meth:`Experiment.run`), which reports every cell through ``ctx.update(key, *args)``.
-
-**The clean row.** An untargeted kind (``targeted = False``) writes one row per metric with attack
-``clean``, eps 0, iterations 0 and ``attacked_views`` = :attr:`Experiment.clean_views`; it stands for the
-eps-0 (and iteration-0) point of every attacked series, which are never written themselves
-(:meth:`Experiment.clean_covers`). Targeted kinds have no clean row: their iteration-0 point is the attack's
-own clean input. Readers look the rule up by experiment name (:mod:`poselab.experiments.clean`).
-"""
+"""The experiment interface every kind implements (docs/EXTENDING.md), and the clean-row rule: an untargeted
+kind's row per metric with attack ``clean``, eps 0, iterations 0, ``attacked_views`` = ``clean_views`` stands
+for the eps-0 and iteration-0 points of every attacked series (targeted kinds have none)."""
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from poselab.experiments.keys import AXES, CLEAN, CORRUPTION, ResultKey
+from torch import Tensor
+
+from poselab.data.sample import select_views
+from poselab.experiments.keys import AXES, CLEAN, CORRUPTION, MULTIVIEW_COUNTS, ResultKey
 
 if TYPE_CHECKING:
     from poselab.experiments.runner import RunContext
 
 
 class AttackConfigError(ValueError):
-    """A bad attack-evaluation setting (experiment kind, eps, views, ...); the message names it.
-
-    ``poselab test`` reports it as one ``poselab test: error: ...`` line (exit status 2).
-    """
+    """A bad attack-evaluation setting; the message names it (``poselab test``: one error line, exit 2)."""
 
 
 def is_int(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def is_list(v: Any) -> bool:
+    """A sequence of values (not a string)."""
+    return isinstance(v, Sequence) and not isinstance(v, (str, bytes))
 
 
 def views_where(num_views: int) -> str:
@@ -43,13 +41,9 @@ def views_where(num_views: int) -> str:
 
 
 class Experiment:
-    """One experiment kind (subclass as a dataclass whose first field is ``kind: str = <name>``).
-
-    Class attributes: ``name`` (the registered kind), ``targeted`` (pushes the pose to a target: no clean
-    row), ``clean_views`` (``attacked_views`` of the clean row), ``axes`` (the setting axes compared across
-    runs, :data:`~poselab.experiments.keys.AXES` and ``corruption``/``severity``), ``x_axis`` (the results
-    column of its line plots) and ``what`` (how option errors name it).
-    """
+    """One experiment kind, a dataclass whose first field is ``kind: str = <name>``. Class attributes:
+    ``name``, ``targeted`` (no clean row), ``clean_views`` (``attacked_views`` of the clean row), ``axes``
+    (setting axes compared across runs), ``x_axis`` (line plots), ``what`` (in errors), ``base_metrics``."""
 
     name: ClassVar[str] = ""
     targeted: ClassVar[bool] = False
@@ -57,6 +51,7 @@ class Experiment:
     axes: ClassVar[tuple[str, ...]] = AXES
     x_axis: ClassVar[str] = "eps"
     what: ClassVar[str] = "experiment"
+    base_metrics: ClassVar[tuple[str, ...]] = ()
     kind: str
 
     @classmethod
@@ -76,7 +71,8 @@ class Experiment:
         return True
 
     def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        raise NotImplementedError
+        """The metrics of every cell: :attr:`base_metrics`, plus the failure counts for multi-view models."""
+        return (*self.base_metrics, *MULTIVIEW_COUNTS) if multiview else self.base_metrics
 
     def cells(self, multiview: bool, num_views: int) -> list[ResultKey]:
         """Every results row this experiment produces for a model on data with ``num_views`` views."""
@@ -84,6 +80,36 @@ class Experiment:
 
     def check_views(self, num_views: int, multiview: bool) -> None:
         """:class:`AttackConfigError` when data of ``num_views`` views cannot serve the experiment."""
+
+    def check_model_views(self, num_views: int, multiview: bool) -> None:
+        """The shipped kinds' view check: a multi-view model needs 2 views, a monocular one its
+        :meth:`monocular_views` in range."""
+        where = views_where(num_views)
+        if multiview and num_views < 2:
+            raise AttackConfigError(f"{self.kind}: multi-view models need 2 views, but {where}")
+        name, views = self.monocular_views()
+        if not multiview and max(views) >= num_views:
+            raise AttackConfigError(f"{self.kind}: {name} {views} out of range, {where} (indices 0.."
+                                    f"{num_views - 1})")
+
+    def monocular_views(self) -> tuple[str, list[int]]:
+        """(option name, view indices) fed to a monocular model (kinds with ``input_views``)."""
+        return "input_views", self.input_views  # type: ignore[attr-defined]
+
+    def model_input(self, batch: Mapping[str, Any], multiview: bool) -> dict[str, Any]:
+        """The batch rows the model sees: every view for multi-view models, else the monocular views."""
+        return dict(batch) if multiview else select_views(batch, self.monocular_views()[1])
+
+    def inputs(self, batch: Mapping[str, Any], ctx: RunContext
+               ) -> tuple[Any, bool, int, dict[str, Any], Tensor, Tensor]:
+        """(model, multiview, number of views, the model's input batch, its float images, the ground truth)
+        of one batch, its views checked first."""
+        model = ctx.model
+        multiview = bool(getattr(model, "multiview", False))
+        num_views = batch["images"].shape[1]
+        self.check_views(num_views, multiview)
+        sub = self.model_input(batch, multiview)
+        return model, multiview, num_views, sub, sub["images"].float(), model.pose_target(sub)
 
     def run(self, batch: Mapping[str, Any], ctx: RunContext) -> None:
         """Run on one (cloned, grad-ready) batch and report every cell through ``ctx.update``."""
@@ -94,11 +120,9 @@ class Experiment:
         return 1.0
 
     def passes_per_image(self) -> float:
-        """Model passes (forward + backward) per attacked image, at most: the grid's cost, told and bounded
-        before a run starts (:mod:`poselab.evaluation.cost`)."""
+        """Model passes (forward + backward) per attacked image, at most: the grid's cost."""
         return self.work_units()
 
-    # ------------------------------------------------------------------------ the clean-row rule
     @classmethod
     def clean_key(cls, metric: str) -> ResultKey:
         """The clean row of ``metric`` (untargeted kinds, see the module rules)."""

@@ -37,9 +37,6 @@ class CameraSwapExperiment(TargetedExperiment):
     def target_names(self) -> list[str]:
         return [f"cam{k}" for k in self.target_cameras]
 
-    def settings(self) -> int:
-        return len(self.target_cameras)
-
     def monocular_views(self) -> tuple[str, list[int]]:
         return "source_view", [self.source_view]
 
@@ -51,7 +48,6 @@ class CameraSwapExperiment(TargetedExperiment):
 
     def targets(self, batch: Mapping[str, Any], sub: Mapping[str, Any], gt: Tensor, multiview: bool
                 ) -> list[Tensor]:
-        R = batch["R"]
         src_pose = sub["joints_cam"][:, 0].float()
-        return [camera_swap_target(src_pose, R[:, self.source_view], R[:, k - 1])[:, None]
+        return [camera_swap_target(src_pose, batch["R"][:, self.source_view], batch["R"][:, k - 1])[:, None]
                 for k in self.target_cameras]

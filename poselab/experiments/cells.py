@@ -24,10 +24,8 @@ from poselab.metrics import PerSample
 
 
 class CellMetrics(nn.Module):
-    """The results cells of the experiments that apply to a model, each with its metric.
-
-    ``metrics`` is a ``ModuleDict`` keyed ``m0, m1, ...`` in cell order (the order of the results rows).
-    """
+    """The results cells of the experiments that apply to a model, each with its metric (``metrics`` keyed
+    ``m0, m1, ...`` in the order of the results rows)."""
 
     def __init__(self, specs: Sequence[Experiment] = (), multiview: bool = False, num_views: int = 1,
                  jdr_definition: str | None = None) -> None:
@@ -101,24 +99,19 @@ class CellMetrics(nn.Module):
         return given, joints
 
     def sample_values(self) -> list[tuple[dict[str, Any], PerSample]]:
-        """After :meth:`collect`: (row, its per-sample values over all ranks, sorted by dataset index, view
-        and value) of each row it returned, in row order."""
+        """After :meth:`collect`: (row, its per-sample values over all ranks) of each row it returned."""
         return list(self._samples)
 
     def worst_samples(self, model: str, dataset: str) -> list[dict[str, Any]]:
         """After :meth:`collect`: per ``ensemble`` setting and sample (dataset index, all ranks), the member
         attack that gave its worst case (rows of ``worst_samples.csv``), sorted by setting and index."""
+        order = ("experiment", "attack", "eps", "iterations", "attacked_views", "view_set", "target", "index")
         out = []
         for key, cell in self.cells.items():
-            member = worst_member(cell.metric)
-            if member:
-                setting = {"model": model, "dataset": dataset, "experiment": cell.experiment,
-                           "attack": cell.attack, "eps": cell.eps, "iterations": cell.iterations,
-                           "attacked_views": cell.attacked_views, "view_set": cell.view_set,
-                           "target": cell.target}
+            if member := worst_member(cell.metric):
+                setting = {"model": model, "dataset": dataset, **{c: getattr(cell, c) for c in order[:-1]}}
                 won = getattr(self.metrics[key], "won", [])
                 out += [{**setting, "index": i, "worst": member} for i in won]
-        order = ("experiment", "attack", "eps", "iterations", "attacked_views", "view_set", "target", "index")
         return sorted(out, key=lambda r: tuple((isinstance(r[c], str), r[c]) for c in order))
 
 

@@ -1,9 +1,5 @@
-"""The clean-row rule by experiment name, for code that holds rows, not experiments (readers, reports, W&B).
-
-Each kind states the rule on its class (:class:`poselab.experiments.base.Experiment`); these functions look
-the kind up in the registry, so a registered kind's rows follow its own rule (rows of a kind not registered
-in this process follow the base class's: untargeted, clean row at attacked_views 1).
-"""
+"""The clean-row rule by experiment name, for code that holds rows, not experiments (readers, reports, W&B):
+the registered kind's own rule, else the base class's (untargeted, clean row at attacked_views 1)."""
 
 from __future__ import annotations
 
@@ -25,11 +21,6 @@ def is_targeted(experiment: str) -> bool:
     return _kind(experiment).targeted
 
 
-def clean_views(experiment: str) -> int:
-    """``attacked_views`` of an experiment's clean row (0: no view attacked or corrupted)."""
-    return _kind(experiment).clean_views
-
-
 def clean_key(experiment: str, metric: str) -> ResultKey:
     """The clean row of an untargeted experiment."""
     return dataclasses.replace(_kind(experiment).clean_key(metric), experiment=experiment)
@@ -41,7 +32,6 @@ def clean_covers(experiment: str, eps: float, iterations: int) -> bool:
 
 
 def is_clean(row: Any) -> bool:
-    """Whether a row (mapping) or cell/key (attributes) is its kind's clean row (built in: attack ``clean``
-    and no corruption, :meth:`~poselab.experiments.base.Experiment.is_clean_row`)."""
+    """Whether a row (mapping) or cell/key (attributes) is its kind's clean row."""
     get = row.get if isinstance(row, Mapping) else lambda k, d=None: getattr(row, k, d)
     return _kind(get("experiment")).is_clean_row(get)

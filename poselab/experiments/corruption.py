@@ -1,33 +1,24 @@
-"""The ``corruption`` experiment (``kind: corruption``): common corruptions and occlusion at test time.
-
-Every (corruption, severity, corrupted views) is one results setting: rows with attack ``clean`` (no
-adversarial attack), eps 0, iterations 0, ``attacked_views`` the number of corrupted views fed to the model,
-columns ``corruption`` and ``severity``; the clean row has corruption "" and severity 0. Metrics: MPJPE
-P1 / P2 (mm), JDR of the model's 2D joints (models without them write no JDR row) and failed triangulations
-(multi-view models). Images are corrupted on the model's device (:func:`poselab.corruptions.corrupt`) per
-(seed, corruption, dataset index, camera id), so every model, batch size and rank sees the same pixels.
-mCE against a baseline model: :mod:`poselab.results.mce`.
+"""The ``corruption`` experiment: common corruptions and occlusion at test time (rows: docs/RESULTS.md), the
+same pixels for every model, batch size and rank. mCE against a baseline model: :mod:`poselab.results.mce`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
 
 from poselab.corruptions.base import SEVERITIES
 from poselab.corruptions.registry import CORRUPTION_NAMES, corrupt, get_corruption
-from poselab.data.sample import select_views
-from poselab.experiments.base import AttackConfigError, Experiment, is_int, views_where
+from poselab.experiments.base import AttackConfigError, Experiment, is_int, is_list, views_where
 from poselab.experiments.keys import (
     CLEAN,
     CORRUPTION,
     JDR,
     MPJPE,
-    MULTIVIEW_COUNTS,
     PMPJPE,
     SEVERITY,
     ResultKey,
@@ -42,32 +33,18 @@ CORRUPTION_EXPERIMENT = "corruption"
 VIEW_WORDS = {"all": None, "one": 1}
 
 
-def corrupt_batch(images: Tensor, batch: Mapping[str, Any], name: str, severity: int, seed: int = 0,
-                  mask: Tensor | None = None) -> Tensor:
-    """``images`` (B, V, 3, H, W) float 0..255 of ``batch`` corrupted per (seed, ``batch["index"]``,
-    ``batch["camera_ids"]``); ``mask`` bool (V,): only those views (None: all)."""
-    return corrupt(images, name, severity, seed=seed, samples=batch["index"], views=batch["camera_ids"],
-                   joints_2d=batch["joints_2d"].float(), view_mask=None if mask is None else mask.cpu())
-
-
 @register_experiment
 @dataclass
 class CorruptionExperiment(Experiment):
-    """The ``corruption`` experiment, validated on construction (:class:`AttackConfigError` naming the field).
-
-    Args:
-        corruptions: names of :data:`~poselab.corruptions.CORRUPTION_NAMES`, or "all".
-        severities: ImageNet-C severities, each in 1..5.
-        corrupted_views: multi-view models: each entry "all" (every view), "one" (= 1) or k >= 1 (the first
-            k views corrupted, the others clean); monocular models always see their input views corrupted.
-        input_views: view indices (0-based) fed to monocular models.
-        seed: corruption seed (draws per seed, corruption, sample and camera; severities share them).
-    """
+    """The ``corruption`` experiment, validated on construction: ``corruptions`` (names or "all"),
+    ``severities`` (1..5), ``corrupted_views`` (multi-view models: each "all", "one" = 1 or k >= 1, the
+    first k views), ``input_views`` (0-based, monocular models; all corrupted), ``seed`` (all severities)."""
 
     name: ClassVar[str] = CORRUPTION_EXPERIMENT
     clean_views: ClassVar[int] = 0
     axes: ClassVar[tuple[str, ...]] = (CORRUPTION, SEVERITY)  # every corrupted-view count of a run stays
     x_axis: ClassVar[str] = SEVERITY
+    base_metrics: ClassVar[tuple[str, ...]] = (MPJPE, PMPJPE, JDR)
     what: ClassVar[str] = f"{CORRUPTION_EXPERIMENT} experiment"
 
     kind: str = CORRUPTION_EXPERIMENT
@@ -95,27 +72,24 @@ class CorruptionExperiment(Experiment):
             raise err(f"{kind}: corruptions lists a name twice: {names}")
         self.corruptions = list(names)
         sev = self.severities
-        if (isinstance(sev, (str, bytes)) or not isinstance(sev, Sequence) or not sev
+        if (not is_list(sev) or not sev
                 or not all(is_int(s) and int(s) in SEVERITIES for s in sev) or len(set(sev)) != len(sev)):
             raise err(f"{kind}: severities must be a non-empty list of distinct integers in 1..5, "
                       f"got {sev!r}")
         self.severities = sorted(int(s) for s in sev)
         views = self.corrupted_views
-        if isinstance(views, (str, bytes)) or not isinstance(views, Sequence) or not views or not all(
+        if not is_list(views) or not views or not all(
                 (isinstance(v, str) and v in VIEW_WORDS) or (is_int(v) and v >= 1) for v in views):
             raise err(f"{kind}: corrupted_views must be a non-empty list of 'all', 'one' or view counts "
                       f">= 1, got {views!r}")
         self.corrupted_views = [int(v) if is_int(v) else str(v) for v in views]
-        if (isinstance(self.input_views, (str, bytes)) or not isinstance(self.input_views, Sequence)
-                or not self.input_views or not all(is_int(v) and v >= 0 for v in self.input_views)):
+        if not is_list(self.input_views) or not self.input_views or not all(
+                is_int(v) and v >= 0 for v in self.input_views):
             raise err(f"{kind}: input_views must be a non-empty list of 0-based view indices, "
                       f"got {self.input_views!r}")
         self.input_views = [int(v) for v in self.input_views]
         if not is_int(self.seed):
             raise err(f"{kind}: seed must be an integer, got {self.seed!r}")
-
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (MPJPE, PMPJPE, JDR, *MULTIVIEW_COUNTS) if multiview else (MPJPE, PMPJPE, JDR)
 
     def view_counts(self, multiview: bool, num_views: int) -> list[int]:
         """The corrupted-view counts of a model (monocular: 1), in config order without repeats."""
@@ -129,9 +103,8 @@ class CorruptionExperiment(Experiment):
         metrics = self.metric_names(multiview)
         out = [self.clean_key(m) for m in metrics]
         for k in self.view_counts(multiview, num_views):
-            for c in self.corruptions:
-                for s in self.severities:
-                    out += self.keys(metrics, k, c, s)
+            for c, s in product(self.corruptions, self.severities):
+                out += self.keys(metrics, k, c, s)
         return out
 
     def keys(self, metrics: Sequence[str], views: int, corruption: str, severity: int) -> list[ResultKey]:
@@ -140,34 +113,21 @@ class CorruptionExperiment(Experiment):
                 for m in metrics]
 
     def check_views(self, num_views: int, multiview: bool) -> None:
-        """:class:`AttackConfigError` when the data's ``num_views`` cannot serve the experiment."""
-        where = views_where(num_views)
-        if multiview:
-            if num_views < 2:
-                raise AttackConfigError(f"{self.kind}: multi-view models need 2 views, but {where}")
-            ks = [v for v in self.corrupted_views if isinstance(v, int) and v > num_views]
-            if ks:
-                raise AttackConfigError(f"{self.kind}: corrupted_views {ks} exceed the views, {where}")
-        elif max(self.input_views) >= num_views:
-            raise AttackConfigError(f"{self.kind}: input_views {self.input_views} out of range, {where} "
-                                    f"(indices 0..{num_views - 1})")
+        self.check_model_views(num_views, multiview)
+        ks = [v for v in self.corrupted_views if multiview and isinstance(v, int) and v > num_views]
+        if ks:
+            raise AttackConfigError(f"{self.kind}: corrupted_views {ks} exceed the views, "
+                                    f"{views_where(num_views)}")
 
     def work_units(self) -> float:
-        """Relative cost per batch for the progress ETA, in the units of an eps-batched attack step: a
-        corrupted forward pass costs about 0.4 of one (shipped checkpoints on a CPU); monocular
-        models count every ``corrupted_views`` entry though they run one."""
+        """Relative cost per batch in eps-batched attack steps: a corrupted forward pass costs about 0.4 of
+        one (shipped checkpoints on a CPU); monocular models count every ``corrupted_views`` entry."""
         return 0.4 * len(self.corruptions) * len(self.severities) * len(self.corrupted_views)
 
     def run(self, batch: Mapping[str, Any], ctx: RunContext) -> None:
-        """The clean row and every (corrupted views, corruption, severity), each one forward pass of the
-        corrupted batch, reported through ``ctx.update``."""
-        model = ctx.model
-        multiview = bool(getattr(model, "multiview", False))
-        num_views = batch["images"].shape[1]
-        self.check_views(num_views, multiview)
-        sub = dict(batch) if multiview else select_views(batch, self.input_views)
-        images = sub["images"].float()
-        gt = model.pose_target(sub)
+        """The clean row and every (corrupted views, corruption, severity): one forward pass each, of images
+        corrupted per (seed, ``index``, ``camera_ids``)."""
+        model, multiview, num_views, sub, images, gt = self.inputs(batch, ctx)
         metrics = self.metric_names(multiview)
         size = images.shape[-1]
         want_images = ctx.want_images
@@ -175,13 +135,13 @@ class CorruptionExperiment(Experiment):
             clean = model(images, sub)
             update_metrics(ctx.update, [self.clean_key(m) for m in metrics], clean, gt, None, sub, size)
             for k in self.view_counts(multiview, num_views):
-                mask = view_mask(k, images.shape[1]) if multiview else None
-                for c in self.corruptions:
-                    for s in self.severities:
-                        x = corrupt_batch(images, sub, c, s, self.seed, mask)
-                        out = model(x, sub)
-                        update_metrics(ctx.update, self.keys(metrics, k, c, s), out, gt, None, sub, size)
-                        if want_images and s == self.severities[-1] and c == self.corruptions[0]:
-                            title = f"{self.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
-                            add_examples(ctx, title, images, x, out, sub, clean_out=clean, truth=gt)
-                            want_images = False
+                mask = view_mask(k, images.shape[1]) if multiview else None  # (V,) on the CPU
+                for c, s in product(self.corruptions, self.severities):
+                    x = corrupt(images, c, s, seed=self.seed, samples=sub["index"], view_mask=mask,
+                                views=sub["camera_ids"], joints_2d=sub["joints_2d"].float())
+                    out = model(x, sub)
+                    update_metrics(ctx.update, self.keys(metrics, k, c, s), out, gt, None, sub, size)
+                    if want_images and s == self.severities[-1] and c == self.corruptions[0]:
+                        title = f"{self.kind} {c} severity={s}" + (f" views={k}" if multiview else "")
+                        add_examples(ctx, title, images, x, out, sub, clean_out=clean, truth=gt)
+                        want_images = False

@@ -1,12 +1,5 @@
-"""Deterministic numerics for attack evaluation: the same checkpoint and command give the same results.csv.
-
-Iterative attacks follow ``sign(grad)`` and attacked triangulations are ill-conditioned, so differences in
-the last float bit grow into different numbers. :class:`DeterministicNumerics` pins, while attacking, the
-CPU thread count (torch splits reductions across its intra-op threads) and, on GPUs, deterministic kernels
-(no cuDNN benchmark, deterministic algorithms, ``CUBLAS_WORKSPACE_CONFIG``). Seeds: Lightning seeds every
-RNG (``seed_everything``), synthetic data is a pure function of its seed, and attacks draw no random numbers
-unless ``random_start``. Another CPU instruction set or torch version may still differ in the last bits.
-"""
+"""Deterministic numerics for attack evaluation: the same checkpoint and command give the same results.csv
+(attacks follow ``sign(grad)``, so last-bit differences grow): pinned CPU threads, deterministic kernels."""
 
 from __future__ import annotations
 
@@ -22,14 +15,8 @@ DEFAULT_THREADS = 2
 
 
 class DeterministicNumerics:
-    """Pin the numerics above between :meth:`enter` and :meth:`restore` (both idempotent).
-
-    Args:
-        threads: torch intra-op CPU threads while attacking, 1 .. the CPUs usable
-            (:func:`poselab.cpus.usable_cpus`; at least :data:`DEFAULT_THREADS` is accepted anywhere); None
-            leaves the thread count alone (then results depend on the machine's core count). The count is
-            fixed, not taken from the machine, because float sums depend on it.
-    """
+    """Pin the numerics between :meth:`enter` and :meth:`restore` (both idempotent); ``threads``: 1 .. the
+    usable CPUs (:data:`DEFAULT_THREADS` anywhere), None: left alone (results then depend on the machine)."""
 
     def __init__(self, threads: int | None = DEFAULT_THREADS) -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):

@@ -1,10 +1,5 @@
-"""The ``ensemble`` attack's results cells: which member was worst per sample, and the per-metric worst pose.
-
-:class:`~poselab.attacks.ensemble.Ensemble` reports, besides the usual metrics of its selected outputs,
-one ``worst:<member>`` row per member (:func:`extra_metrics`): the fraction of samples whose worst case
-came from that member. Its P-MPJPE row is the mean of the per-sample maxima of P-MPJPE (the pose selected
-by P-MPJPE, ``pose@pmpjpe``), not the P-MPJPE of the MPJPE-worst images (:func:`metric_inputs`).
-"""
+"""The ``ensemble`` attack's results cells: one ``worst:<member>`` row per member (the fraction of samples
+whose worst case it gave), and P-MPJPE rows from the pose selected by P-MPJPE (:func:`metric_inputs`)."""
 
 from __future__ import annotations
 
@@ -27,9 +22,8 @@ def extra_metrics(attack: str, targeted: bool, loss: str) -> tuple[str, ...]:
 
 
 class WorstShare(PerSampleValues, Metric):
-    """Fraction of samples for which one member of the ensemble gave the worst case (``total``: samples), and
-    the dataset indices of those samples (``samples``, gathered across processes like the counts); with
-    ``per_sample`` each sample's 1 (this member gave its worst case) or 0."""
+    """Fraction of samples for which one member of the ensemble gave the worst case, and their dataset
+    indices (``samples``, gathered across processes); ``per_sample``: each sample's 1 or 0."""
 
     full_state_update = False
 
@@ -47,8 +41,7 @@ class WorstShare(PerSampleValues, Metric):
         return self.total
 
     def update(self, is_worst: Tensor, index: Tensor | None = None) -> None:
-        """is_worst: bool (N,), the samples whose worst case came from this member; index: their dataset
-        indices (N,) (None: not recorded)."""
+        """is_worst: bool (N,), the samples this member won; index: dataset indices (N,) or None."""
         self.hits += is_worst.sum()
         self.total += is_worst.numel()
         if index is not None:

@@ -18,10 +18,8 @@ def evaluate(model: nn.Module, batches: Iterable[Mapping[str, Any]], experiments
              name: str, dataset: str = "", jdr_definition: str = DEFAULT_JDR,
              samples: list[tuple[dict[str, Any], PerSample]] | None = None
              ) -> tuple[list[dict[str, Any]], list[tuple[dict[str, Any], Tensor]]]:
-    """Results rows of ``model`` (eval mode) under ``experiments`` on collated ``batches`` (multi-view sample
-    dicts) and the per-joint MPJPE (J,) mm of each ``mpjpe`` row, through the engine's cells and runs; a
-    ``samples`` list is extended with (row, its per-sample values) pairs.
-    Gradients are off: for experiments without an attack (``corruption``)."""
+    """Results rows of ``model`` (eval mode, no gradients: ``corruption``) under ``experiments`` on
+    ``batches``, the per-joint MPJPE (J,) mm of each ``mpjpe`` row; ``samples`` gets (row, values) pairs."""
     metrics: CellMetrics | None = None
     with torch.no_grad():
         for batch in batches:

@@ -1,8 +1,4 @@
-"""The keys of results rows, in one place: metric names, the clean attack name and :class:`ResultKey`.
-
-The engine builds every results key from here (:meth:`poselab.experiments.base.Experiment.cells`), and
-:mod:`poselab.results.schema` re-exports these names for the readers.
-"""
+"""The keys of results rows in one place (readers: :mod:`poselab.results.schema`): metrics, ResultKey."""
 
 from __future__ import annotations
 
@@ -19,9 +15,8 @@ JDR = "jdr"
 TARGET_MPJPE = "target_mpjpe"
 #: Metric: samples whose pose failed, e.g. a triangulation that failed or is not finite (count).
 FAILED = "failed"
-#: Metric: valid triangulations that are near-degenerate: a thousandth of a pixel in the 2D joints can move
-#: some joint by more than a millimetre (:data:`poselab.geometry.triangulation.NEAR_DEGENERATE_MM_PER_PX`;
-#: count; multi-view models whose output has the DLT's ``sensitivity``).
+#: Metric: valid triangulations whose DLT is near-degenerate
+#: (:data:`poselab.geometry.triangulation.NEAR_DEGENERATE_MM_PER_PX`; count).
 NEAR_DEGENERATE = "near_degenerate"
 #: The ``metric`` values of results rows (besides ``worst:<member>``, :data:`WORST_PREFIX`).
 METRICS = (MPJPE, PMPJPE, JDR, TARGET_MPJPE, FAILED, NEAR_DEGENERATE)
@@ -29,8 +24,7 @@ METRICS = (MPJPE, PMPJPE, JDR, TARGET_MPJPE, FAILED, NEAR_DEGENERATE)
 #: of an experiment carries next to its errors.
 COUNT_METRICS = (FAILED, NEAR_DEGENERATE)
 MULTIVIEW_COUNTS = (FAILED, NEAR_DEGENERATE)
-#: Metric family of the ``ensemble`` attack's rows: ``worst:<member>`` is the fraction of samples for which
-#: that member attack gave the worst case (by the experiment's loss); one row per member and setting.
+#: Metric family of the ``ensemble`` attack's rows: ``worst:<member>``, the share of samples that member won.
 WORST_PREFIX = "worst:"
 #: The attack name of rows without an adversarial attack (clean rows, corruption rows).
 CLEAN = "clean"
@@ -45,12 +39,8 @@ AXES = ("attack", "eps", "iterations", "attacked_views", VIEW_SET, "target")
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`).
-
-    ``view_set``: the attacked view indices joined by "+" ("0+2") for an explicit subset of a
-    ``multiview`` experiment, "" otherwise (then the first ``attacked_views`` views were attacked).
-    Corruption rows also have ``corruption`` and ``severity`` (keyword-only; "" and 0 for every other row).
-    """
+    """One setting of an experiment: the experiment and the grid axes (:data:`AXES`); ``corruption`` and
+    ``severity`` only on corruption rows ("" and 0 on every other row)."""
 
     experiment: str
     attack: str

@@ -1,19 +1,16 @@
-"""``multiview`` (multi-view models): the first k of the views attacked (k in ``attacked_views``), or an
-explicit subset of view indices (``[0, 2]``; results column ``view_set`` "0+2", attacked_views 2); JDR of the
-per-view 2D joints (all views), MPJPE P1/P2 of the triangulation, failed and near-degenerate
-triangulations."""
+"""``multiview`` (multi-view models): the first k views attacked (k in ``attacked_views``), or a subset of
+view indices (``[0, 2]``: ``view_set`` "0+2", attacked_views 2); JDR, MPJPE P1/P2, failed triangulations."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from torch import Tensor
 
 from poselab.experiments.adversarial import ViewChoice
 from poselab.experiments.base import AttackConfigError, views_where
-from poselab.experiments.keys import JDR, MPJPE, MULTIVIEW_COUNTS, PMPJPE, VIEW_SET
+from poselab.experiments.keys import JDR, MPJPE, PMPJPE, VIEW_SET
 from poselab.experiments.registry import register_experiment
 from poselab.experiments.runner import view_mask
 from poselab.experiments.untargeted import UntargetedExperiment
@@ -26,18 +23,15 @@ class MultiviewExperiment(UntargetedExperiment):
 
     name: ClassVar[str] = "multiview"
     clean_views: ClassVar[int] = 0
+    base_metrics: ClassVar[tuple[str, ...]] = (JDR, MPJPE, PMPJPE)
     axes: ClassVar[tuple[str, ...]] = ("attack", "eps", "iterations", "attacked_views", VIEW_SET)
 
     def applies_to(self, multiview: bool) -> bool:
         return multiview
 
     def check_kind(self) -> None:
-        counts = [k for k in self.attacked_views if isinstance(k, int)]
-        if not self.attacked_views or any(k < 1 for k in counts):
+        if not self.attacked_views or any(isinstance(k, int) and k < 1 for k in self.attacked_views):
             raise AttackConfigError(f"multiview: attacked views must be >= 1, got {self.attacked_views}")
-
-    def metric_names(self, multiview: bool) -> tuple[str, ...]:
-        return (JDR, MPJPE, PMPJPE, *MULTIVIEW_COUNTS) if multiview else (JDR, MPJPE, PMPJPE)
 
     def view_choices(self, multiview: bool, num_views: int) -> list[ViewChoice]:
         return list(self.attacked_views)
@@ -47,9 +41,6 @@ class MultiviewExperiment(UntargetedExperiment):
 
     def attack_mask(self, choice: ViewChoice, num_views: int) -> Tensor | None:
         return view_mask(choice, num_views)
-
-    def model_input(self, batch: Mapping[str, Any], multiview: bool) -> dict[str, Any]:
-        return dict(batch)
 
     def check_views(self, num_views: int, multiview: bool) -> None:
         where = views_where(num_views)

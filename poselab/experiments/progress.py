@@ -1,9 +1,5 @@
-"""Progress with an ETA for long attack evaluations (one line per finished experiment, on rank 0).
-
-Lightning's bar counts test batches only, and one attacked batch can take minutes or hours.
-:class:`AttackProgress` weighs each experiment by its ``work_units()`` (attacked rows x attack steps) and,
-after each experiment, prints how far the run is and the time left (elapsed time scaled by the work left).
-"""
+"""Progress with an ETA for long attack evaluations (one line per finished experiment, on rank 0), each
+experiment weighed by its ``work_units()``: Lightning's bar counts batches, and one can take hours."""
 
 from __future__ import annotations
 
@@ -21,16 +17,8 @@ def _clock(seconds: float) -> str:
 
 
 class AttackProgress:
-    """Per-experiment progress lines: ``attack progress: 37% (batch 1/2, multiview done) elapsed 0:41,
-    ETA 1:10``.
-
-    Args:
-        specs: the experiments run on every batch (those applying to the model).
-        batches: attacked batches in the run (None: unknown; the ETA then covers the current batch).
-        stream: where lines go (default stderr).
-        min_interval_s: lines closer together than this are skipped (the last one of a batch never is).
-        done_batches: batches attacked before a resume (counted as done; the ETA is timed on the others).
-    """
+    """Lines like ``attack progress: 37% (batch 1/2, multiview done) elapsed 0:41, ETA 1:10``; ``batches``
+    None: unknown; lines closer than ``min_interval_s`` are skipped (never the last of a batch)."""
 
     def __init__(self, specs: Sequence[Any], batches: int | None, stream: TextIO | None = None,
                  min_interval_s: float = 2.0, done_batches: int = 0) -> None:
@@ -45,8 +33,7 @@ class AttackProgress:
         self._last = float("-inf")
 
     def experiment_done(self, batch: int, index: int) -> str | None:
-        """Record experiment ``index`` of (0-based, counting the batches done before a resume) ``batch`` as
-        done; returns the printed line (or None)."""
+        """Record experiment ``index`` of ``batch`` (0-based, resumed batches included) as done; the line."""
         now = time.monotonic()
         if self.start is None:  # first call: the clock started when the first experiment began
             self.start = now

@@ -1,15 +1,4 @@
-"""Experiment kinds by name: ``register_experiment`` adds a kind; configs, the engine and readers look it up.
-
-    @register_experiment
-    @dataclass
-    class MyKind(Experiment):
-        name = "my_kind"
-        kind: str = "my_kind"
-        ...
-
-A registered kind may appear in an attack config's ``experiments:`` list (``kind: my_kind``), in
-``results.csv`` rows and in ``poselab report``; nothing else has to change.
-"""
+"""Experiment kinds by name (a :class:`~poselab.plugins.Registry`; docs/EXTENDING.md) for configs, readers."""
 
 from __future__ import annotations
 
@@ -21,13 +10,9 @@ from poselab.plugins import Registry
 
 _REGISTRY: Registry[type[Experiment]] = Registry("experiment kind", lambda name, names: AttackConfigError(
     f"unknown experiment kind {name!r}; expected one of {names}"))
-#: Class decorator: register a kind under its class's ``name`` (a new name, or the same class again).
 register_experiment = _REGISTRY.register
-#: Remove a registered kind (tests and plug-ins that clean up after themselves).
 unregister_experiment = _REGISTRY.unregister
-#: Registered experiment kinds, in registration order.
 experiment_names = _REGISTRY.names
-#: The class of a kind; :class:`AttackConfigError` naming the registered kinds otherwise.
 get_experiment = _REGISTRY.get
 
 

@@ -31,13 +31,8 @@ class RotationExperiment(TargetedExperiment):
     def target_names(self) -> list[str]:
         return [f"rot{a:g}" for a in self.angles]
 
-    def settings(self) -> int:
-        return len(self.angles)
-
     def targets(self, batch: Mapping[str, Any], sub: Mapping[str, Any], gt: Tensor, multiview: bool
                 ) -> list[Tensor]:
-        if multiview:
-            up = torch.as_tensor(self.up, dtype=gt.dtype, device=gt.device)
-            return [rotation_target(gt, a, up) for a in self.angles]
-        up_cam = vertical_axis(sub["R"], self.up)  # (B, V', 3)
-        return [rotation_target(gt, a, up_cam) for a in self.angles]
+        up = (torch.as_tensor(self.up, dtype=gt.dtype, device=gt.device) if multiview
+              else vertical_axis(sub["R"], self.up))  # world (3,), or per camera (B, V', 3)
+        return [rotation_target(gt, a, up) for a in self.angles]

@@ -1,9 +1,5 @@
 """What every experiment's run shares: the run context, metric factories, attack construction, reporting
-model outputs to results cells, and example panels.
-
-A kind's :meth:`~poselab.experiments.base.Experiment.run` hands each results cell's metric arguments to
-``ctx.update(key, *args)`` (:func:`update_metrics`).
-"""
+model outputs to results cells (``ctx.update(key, *args)``, :func:`update_metrics`), and example panels."""
 
 from __future__ import annotations
 
@@ -14,9 +10,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from poselab.attacks.base import Attack
-from poselab.attacks.registry import get_attack
-from poselab.attacks.sweep import MakeFn, MaxBatch
+from poselab.attacks.sweep import MaxBatch
 from poselab.experiments.ensemble import WorstShare, metric_inputs
 from poselab.experiments.keys import (
     FAILED,
@@ -30,15 +24,13 @@ from poselab.experiments.keys import (
 )
 from poselab.geometry.triangulation import near_degenerate
 
-#: ``update(key, *metric_args, index=...)``: one metric update of one results cell (``index``: the batch rows'
-#: dataset indices, keys of the per-sample values).
+#: ``update(key, *metric_args, index=...)``: one metric update of one results cell (``index``: sample ids).
 Update = Callable[..., None]
 
 
 def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
-    """A fresh torchmetrics accumulator for a metric name of :data:`~poselab.experiments.keys.METRICS` (JDR
-    under ``jdr_definition``, one of :data:`poselab.metrics.JDR_DEFINITIONS`; default the published one),
-    keeping its per-sample values (:class:`poselab.metrics.PerSample`)."""
+    """A fresh torchmetrics accumulator keeping per-sample values for a metric name (JDR under
+    ``jdr_definition``, one of :data:`poselab.metrics.JDR_DEFINITIONS`; default the published one)."""
     from poselab import metrics as M
 
     factory: dict[str, Callable[..., nn.Module]] = {
@@ -49,20 +41,16 @@ def make_metric(name: str, jdr_definition: str | None = None) -> nn.Module:
     return (WorstShare if worst_member(name) else factory[name])(per_sample=True)
 
 
-def view_mask(choice: int | list[int], num_views: int, device: torch.device | None = None) -> Tensor:
+def view_mask(choice: int | list[int], num_views: int) -> Tensor:
     """bool (num_views,): the views an ``attacked_views`` entry perturbs (the first k, or the listed ones)."""
-    if isinstance(choice, int):
-        return torch.arange(num_views, device=device) < choice
-    mask = torch.zeros(num_views, dtype=torch.bool, device=device)
-    mask[list(choice)] = True
-    return mask
+    views = torch.arange(num_views)
+    return views < choice if isinstance(choice, int) else torch.isin(views, torch.tensor(choice))
 
 
 @dataclass
 class Example:
-    """One example for the image panel: float images (V, 3, H, W) 0..255 and 2D joints (V, J, 2) px: the
-    ground truth, the prediction on the adversarial (or corrupted) image and, when known, on the clean image
-    and the attack's target; ``mpjpe``: (clean, adversarial) MPJPE of this sample in mm, when known."""
+    """One example for the image panel: float images (V, 3, H, W) 0..255, 2D joints (V, J, 2) px and
+    ``mpjpe``: (clean, adversarial) MPJPE of this sample in mm."""
 
     title: str
     clean: Tensor
@@ -91,25 +79,11 @@ class RunContext:
         return self.example_sink is not None and self.examples > 0
 
 
-def make_attack(name: str, record: Sequence[int], targeted: bool, ctx: RunContext, loss: str) -> Attack:
-    """The registered attack ``name`` sized for the recorded iteration counts (fixed-step attacks: theirs)."""
-    cls = get_attack(name)
-    if cls.fixed_steps is not None:
-        return cls(targeted=targeted, loss=loss, alpha_ratio=ctx.alpha_ratio)
-    start = {"random_start": True} if ctx.random_start else {}  # else the attack's own default (PGD: on)
-    return cls(steps=max(max(record), 1), alpha_ratio=ctx.alpha_ratio, targeted=targeted, loss=loss, **start)
-
-
-def model_fn(model: nn.Module) -> MakeFn:
-    return lambda b: (lambda x: model(x, b))
-
-
 def update_metrics(update: Update, cells: Sequence[ResultKey], out: Mapping[str, Tensor], truth: Tensor,
                    target: Tensor | None, rows: Mapping[str, Any], image_size: int) -> None:
-    """Hand one model output to the metric of each cell (its ``metric`` says which arguments): ``truth``
-    and ``target`` poses as the output's ``pose``, ``rows`` the batch rows (2D joints, ``view_valid``),
-    ``image_size`` the crop side in px (qiu2019 JDR), ``rows["index"]`` (when present) the dataset indices
-    keying the per-sample values. JDR is skipped for outputs without ``joints_2d``."""
+    """Hand one model output to the metric of each cell: ``truth`` and ``target`` poses like the output's
+    ``pose``, ``rows`` the batch rows (2D joints, ``view_valid``, ``index``), ``image_size`` the crop side in
+    px (qiu2019 JDR). JDR is skipped for outputs without ``joints_2d``."""
     pose = out["pose"]
     valid = out.get("valid")
     index = rows.get("index")
@@ -156,9 +130,8 @@ def _sample_mpjpe(pose: Tensor, truth: Tensor) -> Tensor:
 def add_examples(ctx: RunContext, title: str, clean: Tensor, adv: Tensor, out: Mapping[str, Tensor],
                  sub: Mapping[str, Any], clean_out: Mapping[str, Tensor] | None = None,
                  truth: Tensor | None = None, target: Tensor | None = None) -> None:
-    """Append the first ``ctx.examples`` samples of a batch to the example panels: ``out`` the model's output
-    on ``adv``, ``clean_out`` on ``clean`` (drawn too when given), ``truth`` the ground-truth pose (for the
-    examples' MPJPE), ``target`` the attack's target pose, drawn when given (both like the output's pose)."""
+    """Append the first ``ctx.examples`` samples of a batch to the example panels (``out``: the model's output
+    on ``adv``, ``clean_out`` on ``clean``)."""
     assert ctx.example_sink is not None
     pred_2d = _joints_2d_for_drawing(out, sub)
     clean_2d = _joints_2d_for_drawing(clean_out, sub) if clean_out is not None else None

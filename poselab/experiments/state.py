@@ -1,15 +1,13 @@
-"""Crash-safe partial state of :class:`~poselab.evaluation.callback.AttackEvaluation` (nothing lost on a
-crash): per rank, ``<run dir>/.partial/rank<R>.pt`` holds the torchmetrics states of every results cell
-(``metric.metric_state``, per-sample values included), the batches (and experiments of a batch) done per
-dataloader, the adaptive chunk size and a *fingerprint* of everything the numbers depend on; a state is
-resumed only when its fingerprint equals the current one. Written atomically (:mod:`poselab.safe_io`).
-"""
+"""Crash-safe partial state of :class:`~poselab.evaluation.callback.AttackEvaluation`: per rank,
+``<run dir>/.partial/rank<R>.pt`` holds every cell's metric states, the batches (and experiments) done, the
+adaptive chunk size and a fingerprint of everything the numbers depend on (resumed only when it matches)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +16,11 @@ from torch import nn
 
 from poselab import safe_io
 
-#: bump when the saved layout changes (part of the fingerprint: old files are never mixed in); 2: the
-#: per-sample ``cat`` states (:data:`poselab.metrics.SAMPLE_STATES`)
+#: bump when the saved layout changes (part of the fingerprint: old files are never mixed in)
 VERSION = 2
 PARTIAL_DIR = ".partial"
 STALE_DIR = ".partial-stale"
 PARTIAL_CSV = "results.partial.csv"
-
-
-def partial_file(run_dir: Path, rank: int) -> Path:
-    return run_dir / PARTIAL_DIR / f"rank{rank}.pt"
 
 
 def weights_digest(module: nn.Module) -> str:
@@ -95,7 +88,7 @@ def load_metric_states(metrics: nn.ModuleDict, saved: dict[str, dict[str, Any]])
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
     """``torch.save`` to a temp file in the same folder, then ``os.replace`` (mode 0666 & ~umask)."""
-    safe_io.atomic_save(state, path)  # [safe-io] the project's one atomic writer
+    safe_io.atomic_save(state, path)
 
 
 def load_state(path: Path) -> dict[str, Any]:
@@ -106,31 +99,17 @@ def load_state(path: Path) -> dict[str, Any]:
     return state
 
 
-def move_aside(path: Path, run_dir: Path) -> Path:
-    """Move a stale partial file to ``<run dir>/.partial-stale/`` (kept for the user, never resumed)."""
-    dest = run_dir / STALE_DIR / path.name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(path, dest)
-    return dest
-
-
 class PartialState:
-    """The partial state of one run folder as seen by one rank: load (resume), save, examples, clear.
-
-    Args:
-        run_dir: the results folder (``<out_dir>/<run_name>``).
-        rank: this process's global rank (one state file per rank).
-        fingerprint: :func:`fingerprint_text` of everything the accumulated numbers depend on.
-    """
+    """The partial state of one results folder as seen by one rank (global ``rank``: one file each);
+    ``fingerprint``: :func:`fingerprint_text` of everything the accumulated numbers depend on."""
 
     def __init__(self, run_dir: Path, rank: int, fingerprint: str) -> None:
         self.run_dir, self.rank, self.fingerprint = Path(run_dir), rank, fingerprint
-        self.path = partial_file(self.run_dir, rank)
+        self.path = self.run_dir / PARTIAL_DIR / f"rank{rank}.pt"
 
     def load(self, metrics: nn.ModuleDict, is_global_zero: bool) -> dict[str, Any] | None:
-        """Load the saved metric states into ``metrics``; the state's other entries (``done``,
-        ``auto_batch``), or None when there is none. An unusable state (other configuration, corrupt)
-        leaves ``metrics`` reset, is moved to ``.partial-stale/`` and is warned about."""
+        """Load the saved metric states into ``metrics``; the state's other entries, or None. An unusable
+        state (other configuration, corrupt) leaves ``metrics`` reset, goes to ``.partial-stale/``, warned."""
         from pytorch_lightning.utilities import rank_zero_info, rank_zero_warn
 
         if not self.path.exists():
@@ -145,7 +124,9 @@ class PartialState:
             with torch.inference_mode(False):  # Lightning tests in inference mode: keep normal tensors
                 for metric in metrics.values():
                     metric.reset()
-            stale = move_aside(self.path, self.run_dir)
+            stale = self.run_dir / STALE_DIR / self.path.name  # kept for the user, never resumed
+            stale.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.path, stale)
             if is_global_zero:
                 (self.run_dir / PARTIAL_CSV).unlink(missing_ok=True)
             rank_zero_warn(f"attack evaluation: not resuming from the partial state {self.path}: {err}; "
@@ -182,7 +163,5 @@ class PartialState:
 
     def clear(self) -> None:
         """Remove the partial states and the progress csv (after the final results are written)."""
-        import shutil
-
         shutil.rmtree(self.run_dir / PARTIAL_DIR, ignore_errors=True)
         (self.run_dir / PARTIAL_CSV).unlink(missing_ok=True)

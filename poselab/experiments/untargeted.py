@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import product
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
 from poselab.attacks.losses import get_loss
-from poselab.attacks.sweep import eps_sweep
 from poselab.experiments.adversarial import AttackExperiment, ViewChoice, view_setting
 from poselab.experiments.registry import register_experiment
-from poselab.experiments.runner import RunContext, add_examples, example_eps, make_attack, model_fn
+from poselab.experiments.runner import RunContext, add_examples, example_eps
 
 
 @register_experiment
@@ -44,14 +44,11 @@ class UntargetedExperiment(AttackExperiment):
             k, view_set = view_setting(choice)
             mask = self.attack_mask(choice, images.shape[1])
             for name, record in self.attack_plan():
-                attack = make_attack(name, record, False, ctx, self.loss)
-                res = eps_sweep(attack, model_fn(model), images, sub, ref, eps, record=record,
-                                view_mask=mask, max_batch=ctx.max_batch, keep_images=ctx.want_images)
-                for t in record:
-                    for i, e in enumerate(eps):
-                        out = {key: val[i] for key, val in res.outputs[t].items()}
-                        keys = self.keys(multiview, name, e, t, k, "", view_set)
-                        self.report(ctx, keys, out, gt, None, sub)
+                res = self.sweep(ctx, name, record, images, sub, ref, eps, mask)
+                for t, (i, e) in product(record, enumerate(eps)):
+                    out = {key: val[i] for key, val in res.outputs[t].items()}
+                    keys = self.keys(multiview, name, e, t, k, "", view_set)
+                    self.report(ctx, keys, out, gt, None, sub)
                 last = (res, name, max(record), view_set or (str(k) if k > 1 else ""))
         if ctx.want_images and last is not None:
             res, name, t, shown = last
