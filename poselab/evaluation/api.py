@@ -17,7 +17,7 @@ from poselab.distributed import destroy_process_group_at_exit
 from poselab.experiments.base import AttackConfigError
 from poselab.metrics import JDR, MPJPE, PMPJPE
 from poselab.models.adapter import PoseAdapter, as_adapter
-from poselab.models.base import Batch
+from poselab.models.base import Batch, log_pose_metrics
 from poselab.paths import project_path
 
 #: Data names of ``configs/data/<name>.yaml`` that ``data=`` accepts as a word.
@@ -52,17 +52,7 @@ class EvaluatedModel(pl.LightningModule):
         destroy_process_group_at_exit()  # gloo (CPU DDP) ranks must not free work while the interpreter exits
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
-        out = self(batch["images"].float(), batch)
-        target = self.pose_target(batch)
-        bs = batch["images"].shape[0]
-        for metric in ("mpjpe", "pmpjpe"):
-            m = getattr(self, f"test_{metric}")
-            m.update(out["pose"], target, out["valid"])
-            self.log(f"test/{metric}", m, batch_size=bs, prog_bar=metric == "mpjpe")
-        if "joints_2d" in out:
-            self.test_jdr.update(out["joints_2d"], batch["joints_2d"].float(), batch.get("view_valid"),
-                                 image_size=batch["images"].shape[-1])
-            self.log("test/jdr", self.test_jdr, batch_size=bs)
+        log_pose_metrics(self, self(batch["images"].float(), batch), batch, "test")
 
 
 def make_datamodule(data: Any, input_size: int | None, options: Mapping[str, Any] | None = None

@@ -40,6 +40,22 @@ def check_images(images: Tensor) -> tuple[int, int]:
     return images.shape[0], images.shape[1]
 
 
+def log_pose_metrics(module: pl.LightningModule, out: dict[str, Tensor], batch: Batch, stage: str) -> None:
+    """Update and log ``module``'s ``<stage>_mpjpe``, ``_pmpjpe`` and (with ``out["joints_2d"]``) ``_jdr``
+    metrics for one batch's ``out = module(images, batch)``."""
+    bs = batch["images"].shape[0]
+    target = module.pose_target(batch)
+    for metric in ("mpjpe", "pmpjpe"):
+        m = getattr(module, f"{stage}_{metric}")
+        m.update(out["pose"], target, out["valid"])
+        module.log(f"{stage}/{metric}", m, batch_size=bs, prog_bar=metric == "mpjpe")
+    if "joints_2d" in out:
+        m = getattr(module, f"{stage}_jdr")
+        m.update(out["joints_2d"], batch["joints_2d"].float(), batch.get("view_valid"),
+                 image_size=batch["images"].shape[-1])
+        module.log(f"{stage}/jdr", m, batch_size=bs)
+
+
 #: How models declare their constructor arguments: keyword-only dataclass fields, no generated ``__eq__``
 #: (modules must stay hashable) nor ``__repr__`` (``nn.Module``'s is kept).
 model_config = dataclass(eq=False, repr=False, kw_only=True)
@@ -118,19 +134,9 @@ class PoseModel(pl.LightningModule):
 
     def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> dict[str, Tensor]:
         out = self(batch["images"].float(), batch)
-        target = self.pose_target(batch)
-        bs = batch["images"].shape[0]
         loss, _ = self.loss(out, batch)
-        self.log(f"{stage}/loss", loss, batch_size=bs, sync_dist=True)
-        for metric in ("mpjpe", "pmpjpe"):
-            m = getattr(self, f"{stage}_{metric}")
-            m.update(out["pose"], target, out["valid"])
-            self.log(f"{stage}/{metric}", m, batch_size=bs, prog_bar=metric == "mpjpe")
-        if "joints_2d" in out:
-            m = getattr(self, f"{stage}_jdr")
-            m.update(out["joints_2d"], batch["joints_2d"].float(), batch.get("view_valid"),
-                     image_size=batch["images"].shape[-1])
-            self.log(f"{stage}/jdr", m, batch_size=bs)
+        self.log(f"{stage}/loss", loss, batch_size=batch["images"].shape[0], sync_dist=True)
+        log_pose_metrics(self, out, batch, stage)
         return out
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
