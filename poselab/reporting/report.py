@@ -18,7 +18,7 @@ from poselab.reporting.sanity import sanity_section
 from poselab.reporting.strength import plot_strength, strength_summary, strength_tables
 from poselab.reporting.tables import Table, build_tables, expand_clean, robustness_table
 from poselab.reporting.transfer import plot_transfer, transfer_tables
-from poselab.results.reader import ResultsError, label_runs, load_all, read_samples
+from poselab.results.reader import label_runs, load_all, read_samples
 from poselab.results.runs import Cell, RunResults, align, grid_names, recorded_jdr_definition
 from poselab.results.schema import MPJPE, TABLES_MD
 from poselab.results.statistics import has_ci, resolved
@@ -54,9 +54,7 @@ def build_report(paths: Sequence[str | Path], out: str | Path, corruption_baseli
     grid (or none) -> :func:`write_report` into ``out``; several -> one report per grid in ``out/<grid>/``
     (runs relabelled within it), transfer rows in ``out/transfer/``, and the index returned and written in
     ``out/report.md`` and ``out/tables.md``. mCE against the run ``corruption_baseline``."""
-    runs, transfer = load_all(paths)
-    if not runs and not transfer:
-        raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
+    runs, transfer = load_all(paths, required=True)
     grids = grid_names(runs)
     if len(grids) <= 1:
         return write_report(runs, transfer, out, corruption_baseline, grid=next(iter(grids), ""))

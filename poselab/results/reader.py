@@ -316,12 +316,15 @@ def discover(paths: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(f.resolve() for f in found))
 
 
-def load_all(paths: Sequence[str | Path]) -> tuple[list[RunResults], list[dict[str, Any]]]:
+def load_all(paths: Sequence[str | Path], required: bool = False
+             ) -> tuple[list[RunResults], list[dict[str, Any]]]:
     """Runs of every results folder under ``paths`` (labelled by :func:`label_runs`) and all transfer rows
-    (a folder holding only ``transfer.csv`` contributes no run)."""
+    (a folder holding only ``transfer.csv`` contributes no run); ``required``: ResultsError if neither."""
     folders = discover(paths)
     transfer = [row for f in folders for row in read_transfer(f)]
     runs = label_runs([read_run(f) for f in folders if any((f / r).is_file() for r in RESULT_FILES)])
+    if required and not runs and not transfer:
+        raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
     return runs, transfer
 
 

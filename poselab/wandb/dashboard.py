@@ -221,9 +221,7 @@ def build_dashboard(inputs: Inputs, group: str, project: str | None = None, titl
 
 def inputs_from_results(paths: Sequence[str]) -> tuple[Inputs, list[dict[str, Any]]]:
     """Inputs read from results folders (any depth) and the metadata of each run."""
-    from poselab.results.reader import ResultsError, load_all
+    from poselab.results.reader import load_all
 
-    runs, transfer = load_all(paths)
-    if not runs and not transfer:
-        raise ResultsError(f"no results found in {', '.join(map(str, paths))}")
+    runs, transfer = load_all(paths, required=True)
     return Inputs(tuple(wr.rows_of_runs(runs)), tuple(transfer)), [r.meta for r in runs]
