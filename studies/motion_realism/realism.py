@@ -26,6 +26,7 @@ from poselab.data.motion.cmu import clip_joints, subject_clip
 from poselab.data.motion.retarget import ANKLES, bone_lengths, yaw_about_origin
 from poselab.data.synthetic.pose import ACTIONS, SUBJECTS, make_subject, pose_world
 from poselab.skeleton import BONES, joint_index
+from poselab.style import pyplot
 
 J = {
     name: joint_index(name)
@@ -190,10 +191,7 @@ def outside_prior(m: dict) -> dict[str, float]:
 
 
 def figure(m: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(2, 5, figsize=(19, 7.4))
     colours = {"prior": "tab:blue", "real": "tab:red"}

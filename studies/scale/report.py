@@ -33,6 +33,7 @@ from poselab.results.reader import ResultsError, RunResults
 from poselab.results.schema import MPJPE, TABLES_MD
 from poselab.safe_io import atomic_write, save_figure, write_csv
 from poselab.scale import parse_scale
+from poselab.style import LINESTYLES, PALETTE, pyplot
 from studies.scale.points import (
     MODEL_ORDER,
     SERIES,
@@ -135,13 +136,9 @@ def _series(points: Sequence[ScalePoint], scale: str, model: str, attack: str) -
 def plot(points: Sequence[ScalePoint], metric: str, out: Path) -> Path:
     """One panel per attack series: ``metric`` (``mpjpe_ratio`` or ``jdr_drop``) vs eps (log), colour =
     model, line style = scale."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     scales = sorted({p.scale for p in points}, key=scale_order)
-    from poselab.style import LINESTYLES, PALETTE
 
     styles = LINESTYLES
     colours = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(MODEL_ORDER)}

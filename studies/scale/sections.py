@@ -32,6 +32,7 @@ from poselab.results.reader import RunResults
 from poselab.results.schema import FAILED, TARGET_MPJPE, TARGETED_EXPERIMENTS
 from poselab.safe_io import save_figure, write_csv
 from poselab.scale import parse_scale
+from poselab.style import PALETTE, pyplot
 from studies.scale.points import (
     SERIES,
     Part,
@@ -430,17 +431,13 @@ def plot_scale_vs_clean(points: Sequence[ScalePoint], out: Path, eps: float = AX
     chosen = scatter_points(points, eps, series)
     if not chosen:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.ticker import ScalarFormatter
 
     scales = sorted({p.scale for p in chosen}, key=scale_order)
     models = sorted({p.model for p in chosen}, key=model_rank)
     markers = {m: "osD^v"[min(model_rank(m), 4)] for m in models}  # fixed per model of MODEL_ORDER
-    from poselab.style import PALETTE
 
     colours = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(scales)}
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
