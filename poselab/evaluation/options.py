@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
-from poselab.experiments.base import AttackConfigError
+from poselab.experiments.base import AttackConfigError, is_real
 
 
 def is_int(value: Any) -> bool:
@@ -15,7 +14,7 @@ def is_int(value: Any) -> bool:
 
 def is_number(value: Any) -> bool:
     """A finite real number (not a bool; NaN and infinities excluded)."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    return is_real(value) and math.isfinite(value)
 
 
 def check_folder_name(name: Any, what: str) -> None:
